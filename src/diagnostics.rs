@@ -1,0 +1,270 @@
+//! Diagnostics: what went wrong, where in which input file, under which field
+//! path, and how to fix it. Every stage reports through these types; only the
+//! CLI decides how they are printed (human text or JSON lines).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// All input text, kept so that diagnostics can quote the offending line.
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The name shown to users: the path as given, or `<stdin>`.
+    pub name: String,
+    pub text: String,
+}
+
+/// Identifies one file of a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub usize);
+
+impl SourceMap {
+    pub fn add(&mut self, name: String, text: String) -> FileId {
+        self.files.push(SourceFile { name, text });
+        FileId(self.files.len() - 1)
+    }
+
+    pub fn file(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0]
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i), f))
+    }
+
+    /// The text of a 1-based line of a file, without its line break.
+    pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
+        let text = &self.files.get(id.0)?.text;
+        text.lines().nth(line.checked_sub(1)? as usize)
+    }
+}
+
+/// A position in an input file. Lines and columns are 1-based and count
+/// characters, as editors do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub file: FileId,
+    pub line: u32,
+    pub column: u32,
+    /// Length of the underlined text in characters (0: a point).
+    pub len: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub message: String,
+    pub span: Option<Span>,
+    /// Field path inside the document, such as `spec.backups[2].schedule`.
+    pub field_path: Option<String>,
+    /// How to fix it; "did you mean" suggestions go here.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            message: message.into(),
+            span: None,
+            field_path: None,
+            help: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(message)
+        }
+    }
+
+    pub fn at(mut self, span: Option<Span>) -> Self {
+        self.span = span;
+        self
+    }
+
+    pub fn field(mut self, path: impl Into<String>) -> Self {
+        self.field_path = Some(path.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The diagnostics of one run, in the order they were found.
+#[derive(Debug, Default, Clone)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.items.push(diagnostic);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter()
+    }
+
+    /// Sorted by file and position so that output does not depend on the
+    /// order in which stages found problems.
+    pub fn sorted(mut self) -> Self {
+        self.items.sort_by(|a, b| {
+            let key = |d: &Diagnostic| d.span.map(|s| (s.file, s.line, s.column));
+            key(a)
+                .cmp(&key(b))
+                .then_with(|| a.message.cmp(&b.message))
+        });
+        self.items.dedup();
+        self
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self {
+            items: vec![diagnostic],
+        }
+    }
+}
+
+/// Renders a diagnostic the way rustc does: message, location, the quoted
+/// source line with a marker, then the field path and the help text.
+pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
+    let mut out = String::new();
+    let label = match diagnostic.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let _ = writeln!(out, "{label}: {}", diagnostic.message);
+    if let Some(span) = diagnostic.span {
+        let file = sources.file(span.file);
+        let _ = writeln!(out, "  --> {}:{}:{}", file.name, span.line, span.column);
+        if let Some(line) = sources.line_text(span.file, span.line) {
+            let number = span.line.to_string();
+            let gutter = " ".repeat(number.len());
+            let marker_offset: String = line
+                .chars()
+                .take(span.column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let available = line
+                .chars()
+                .count()
+                .saturating_sub(span.column.saturating_sub(1) as usize);
+            let width = (span.len as usize).clamp(1, available.max(1));
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{number} | {line}");
+            let _ = writeln!(out, "{gutter} | {marker_offset}{}", "^".repeat(width));
+        }
+    }
+    if let Some(path) = &diagnostic.field_path {
+        let _ = writeln!(out, "  = field: {path}");
+    }
+    if let Some(help) = &diagnostic.help {
+        let _ = writeln!(out, "  = help: {help}");
+    }
+    out
+}
+
+/// One diagnostic as a JSON object, for `--diagnostics json` (one per line).
+pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
+    let (file, line, column) = match diagnostic.span {
+        Some(span) => (
+            Some(sources.file(span.file).name.clone()),
+            Some(span.line),
+            Some(span.column),
+        ),
+        None => (None, None, None),
+    };
+    serde_json::json!({
+        "severity": diagnostic.severity,
+        "file": file,
+        "line": line,
+        "column": column,
+        "fieldPath": diagnostic.field_path,
+        "message": diagnostic.message,
+        "help": diagnostic.help,
+    })
+}
+
+/// The closest of `candidates` to `word`, when it is close enough to be a
+/// plausible typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_column_quote_and_help() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("plan.yaml".into(), "a: 1\n  schedul: x\n".into());
+        let diagnostic = Diagnostic::error("unknown field `schedul`")
+            .at(Some(Span {
+                file,
+                line: 2,
+                column: 3,
+                len: 7,
+            }))
+            .field("spec.backups[0].schedul")
+            .help("did you mean `schedule`?");
+        let text = render(&diagnostic, &sources);
+        assert!(text.contains("--> plan.yaml:2:3"), "{text}");
+        assert!(text.contains("2 |   schedul: x"), "{text}");
+        assert!(text.contains("  |   ^^^^^^^"), "{text}");
+        assert!(text.contains("field: spec.backups[0].schedul"), "{text}");
+        assert!(text.contains("did you mean `schedule`?"), "{text}");
+    }
+
+    #[test]
+    fn nearest_finds_typos_only() {
+        let names = ["schedule", "timeZone", "copyMethod"];
+        assert_eq!(nearest("schedul", names), Some("schedule"));
+        assert_eq!(nearest("timezone", names), Some("timeZone"));
+        assert_eq!(nearest("zzz", names), None);
+    }
+}

@@ -1,0 +1,209 @@
+//! Kopia knowledge, kept as data where possible: the CLI grammar and the
+//! policy fields of Kopia v0.23.1 (vendored JSON, see `data/README.md`), the
+//! log settings Kopia accepts, and the Secret keys each backend reads.
+
+pub mod policy;
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The default Kopia image: the version the vendored grammar describes.
+pub const DEFAULT_IMAGE: &str = "docker.io/kopia/kopia:0.23.1";
+
+const CLI_JSON: &str = include_str!("data/kopia-cli.json");
+
+/// Kopia's command tree, parsed once.
+pub fn cli() -> &'static Value {
+    static CLI: OnceLock<Value> = OnceLock::new();
+    CLI.get_or_init(|| serde_json::from_str(CLI_JSON).unwrap_or(Value::Null))
+}
+
+/// The description of `kopia <path>` (such as `snapshot create`).
+pub fn command(path: &str) -> Option<&'static Value> {
+    fn find<'a>(nodes: &'a Value, path: &str) -> Option<&'a Value> {
+        nodes.as_array()?.iter().find_map(|node| {
+            if node.get("path")?.as_str()? == path {
+                Some(node)
+            } else {
+                find(node.get("commands")?, path)
+            }
+        })
+    }
+    find(cli().get("tree")?, path)
+}
+
+/// The allowed values of an enum flag of a command.
+pub fn flag_enum(command_path: &str, flag: &str) -> Vec<&'static str> {
+    command(command_path)
+        .and_then(|c| c.get("flags")?.as_array())
+        .and_then(|flags| {
+            flags
+                .iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(flag))
+        })
+        .and_then(|f| f.get("enum")?.as_array())
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Compression algorithms a policy may name (`inherit` excluded).
+pub fn compressors() -> Vec<&'static str> {
+    flag_enum("policy set", "compression")
+        .into_iter()
+        .filter(|c| *c != "inherit")
+        .collect()
+}
+
+/// Kopia's log levels (`--file-log-level`).
+pub fn log_levels() -> Vec<&'static str> {
+    global_flag_enum("file-log-level")
+}
+
+fn global_flag_enum(flag: &str) -> Vec<&'static str> {
+    cli()
+        .get("global_flags")
+        .and_then(Value::as_array)
+        .and_then(|flags| {
+            flags
+                .iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(flag))
+        })
+        .and_then(|f| f.get("enum")?.as_array())
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// Checks a Go duration as Kopia's flag parser (kingpin v2.4) reads it:
+/// a sequence of numbers with units ns, us, µs, ms, s, m, h, d, w.
+pub fn is_go_duration(text: &str) -> bool {
+    let mut rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    if rest == "0" {
+        return true;
+    }
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..number_len];
+        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+            return false;
+        }
+        rest = &rest[number_len..];
+        let unit = ["ns", "us", "µs", "ms", "s", "m", "h", "d", "w"]
+            .iter()
+            .filter(|u| rest.starts_with(**u))
+            .max_by_key(|u| u.len());
+        match unit {
+            Some(unit) => rest = &rest[unit.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Repository Secret keys the mover reads, by backend, as the VolSync Kopia
+/// mover documents them (plus the keys its code forwards). They reach the
+/// mover as optional environment variables, so Kopia's own variables work.
+pub const BACKEND_SECRET_KEYS: &[&str] = &[
+    "KOPIA_MANUAL_CONFIG",
+    // S3 and compatible stores.
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_PROFILE",
+    "AWS_S3_ENDPOINT",
+    "AWS_S3_DISABLE_TLS",
+    "KOPIA_S3_BUCKET",
+    "KOPIA_S3_ENDPOINT",
+    "KOPIA_S3_REGION",
+    "KOPIA_S3_DISABLE_TLS",
+    // Azure Blob Storage.
+    "AZURE_ACCOUNT_NAME",
+    "AZURE_ACCOUNT_KEY",
+    "AZURE_ACCOUNT_SAS",
+    "AZURE_ENDPOINT_SUFFIX",
+    "AZURE_STORAGE_ACCOUNT",
+    "AZURE_STORAGE_KEY",
+    "AZURE_STORAGE_SAS_TOKEN",
+    "KOPIA_AZURE_CONTAINER",
+    "KOPIA_AZURE_STORAGE_ACCOUNT",
+    "KOPIA_AZURE_STORAGE_KEY",
+    // Google Cloud Storage and Google Drive (credentials are files).
+    "GOOGLE_PROJECT_ID",
+    "GOOGLE_DRIVE_FOLDER_ID",
+    "KOPIA_GCS_BUCKET",
+    "GCS_BUCKET",
+    // Backblaze B2.
+    "B2_ACCOUNT_ID",
+    "B2_APPLICATION_KEY",
+    "KOPIA_B2_BUCKET",
+    // WebDAV.
+    "WEBDAV_URL",
+    "WEBDAV_USERNAME",
+    "WEBDAV_PASSWORD",
+    // SFTP (the key and known_hosts are files).
+    "SFTP_HOST",
+    "SFTP_PORT",
+    "SFTP_USERNAME",
+    "SFTP_PASSWORD",
+    "SFTP_PATH",
+    // Rclone.
+    "RCLONE_REMOTE_PATH",
+    "RCLONE_EXE",
+];
+
+/// Secret keys whose content Kopia needs as a file: (key, file name).
+pub const CREDENTIAL_FILE_KEYS: &[(&str, &str)] = &[
+    ("GOOGLE_APPLICATION_CREDENTIALS", "gcs.json"),
+    ("GOOGLE_DRIVE_CREDENTIALS", "gdrive.json"),
+    ("SFTP_KEY_FILE", "sftp_key"),
+    ("SFTP_KNOWN_HOSTS", "known_hosts"),
+    ("SFTP_KNOWN_HOSTS_DATA", "known_hosts_data"),
+    ("RCLONE_CONFIG", "rclone.conf"),
+];
+
+/// URL schemes of the backends kopiaplan supports.
+pub const SCHEMES: &[&str] = &[
+    "s3", "gcs", "azure", "b2", "webdav", "sftp", "rclone", "gdrive", "filesystem",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vendored_grammar_is_kopia_0_23_1() {
+        assert_eq!(
+            cli().pointer("/kopia/version").and_then(Value::as_str),
+            Some("0.23.1")
+        );
+        assert!(DEFAULT_IMAGE.ends_with(":0.23.1"));
+        assert!(command("snapshot create").is_some());
+        assert!(command("policy import").is_some());
+    }
+
+    #[test]
+    fn compressors_and_log_levels_come_from_the_grammar() {
+        let compressors = compressors();
+        assert!(compressors.contains(&"zstd"));
+        assert!(compressors.contains(&"s2-default"));
+        assert!(!compressors.contains(&"inherit"));
+        assert_eq!(log_levels(), vec!["debug", "info", "warning", "error"]);
+    }
+
+    #[test]
+    fn go_durations() {
+        for ok in ["4h", "30m", "7d", "1h30m", "1.5h", "2w", "0", "500ms"] {
+            assert!(is_go_duration(ok), "{ok}");
+        }
+        for bad in ["", "4", "4 hours", "h", "1x", "1..5h", "1h30"] {
+            assert!(!is_go_duration(bad), "{bad}");
+        }
+    }
+}

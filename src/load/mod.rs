@@ -1,0 +1,325 @@
+//! Loading: input paths → source text → YAML documents whose every node keeps
+//! its file, line and column. The strictness rules for YAML live here:
+//! duplicate keys, alias bombs, oversized input and YAML 1.1 ambiguities.
+
+mod ambiguity;
+pub mod node;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+pub use node::{Node, PathSegment, Position, Value, display_path};
+
+/// The largest single input file accepted.
+pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
+/// The largest total input accepted in one run.
+pub const MAX_TOTAL_BYTES: u64 = 128 * 1024 * 1024;
+
+/// One YAML document of an input file.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: FileId,
+    /// 0-based position of the document in its file.
+    pub index: usize,
+    pub root: Node,
+}
+
+impl Document {
+    /// The span of the node at `path`, or of the deepest node on the way.
+    /// A path that ends at a mapping key points at the key.
+    pub fn span_of(&self, path: &[PathSegment]) -> Span {
+        let located = self.root.locate(path);
+        let node = if located.complete {
+            located.key.unwrap_or(located.node)
+        } else {
+            located.node
+        };
+        span_of_node(self.file, node)
+    }
+}
+
+pub fn span_of_node(file: FileId, node: &Node) -> Span {
+    Span {
+        file,
+        line: node.position.line,
+        column: node.position.column,
+        len: node.position.len,
+    }
+}
+
+/// Reads every input: files, directories (recursively, `*.yaml` and `*.yml`,
+/// in sorted order) and `-` for standard input.
+pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
+    let mut sources = SourceMap::default();
+    let mut diagnostics = Diagnostics::default();
+    let mut total: u64 = 0;
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            files.push(None);
+            continue;
+        }
+        match std::fs::metadata(input) {
+            Ok(meta) if meta.is_dir() => match yaml_files_below(input) {
+                Ok(found) if found.is_empty() => diagnostics.push(
+                    Diagnostic::error(format!(
+                        "the directory {} holds no *.yaml or *.yml file",
+                        input.display()
+                    ))
+                    .help("name the files to compile, or a directory that contains them"),
+                ),
+                Ok(found) => files.extend(found.into_iter().map(Some)),
+                Err(error) => diagnostics.push(Diagnostic::error(format!(
+                    "cannot read the directory {}: {error}",
+                    input.display()
+                ))),
+            },
+            Ok(_) => files.push(Some(input.clone())),
+            Err(error) => diagnostics.push(
+                Diagnostic::error(format!("cannot read {}: {error}", input.display()))
+                    .help("check the path; use `-` to read standard input"),
+            ),
+        }
+    }
+    for file in files {
+        let (name, bytes) = match &file {
+            None => ("<stdin>".to_owned(), read_limited(std::io::stdin().lock())),
+            Some(path) => (
+                path.display().to_string(),
+                std::fs::File::open(path).and_then(read_limited),
+            ),
+        };
+        let bytes = match bytes {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                diagnostics.push(Diagnostic::error(format!("cannot read {name}: {error}")));
+                continue;
+            }
+        };
+        total += bytes.len() as u64;
+        if total > MAX_TOTAL_BYTES {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "the inputs are larger than {} MiB in total",
+                    MAX_TOTAL_BYTES / 1024 / 1024
+                ))
+                .help("compile the plans in several runs"),
+            );
+            break;
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                sources.add(name, text);
+            }
+            Err(_) => diagnostics.push(
+                Diagnostic::error(format!("{name} is not UTF-8 text"))
+                    .help("YAML inputs must be UTF-8 encoded"),
+            ),
+        }
+    }
+    if diagnostics.has_errors() {
+        Err(diagnostics)
+    } else {
+        Ok(sources)
+    }
+}
+
+/// Reads at most [`MAX_FILE_BYTES`]; a larger input is an error, not an
+/// out-of-memory.
+fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "the file is larger than the limit of {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    Ok(bytes)
+}
+
+fn yaml_files_below(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(std::fs::DirEntry::file_name);
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            found.extend(yaml_files_below(&path)?);
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+fn parse_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    // YAML 1.2 booleans only: `yes` is not a boolean here (and is flagged below).
+    options.strict_booleans = true;
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    options.with_snippet = false;
+    options
+}
+
+/// Parses every file into documents. Syntax errors, duplicate keys, alias
+/// bombs and YAML 1.1 ambiguities are reported; the documents of files
+/// without errors are returned.
+pub fn parse(sources: &SourceMap) -> (Vec<Document>, Diagnostics) {
+    let mut documents = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    for (file, source) in sources.files() {
+        match serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(
+            &source.text,
+            parse_options(),
+        ) {
+            Ok(roots) => {
+                for (index, root) in roots.into_iter().enumerate() {
+                    let Some(root) = root else { continue };
+                    if matches!(root.value, Value::Null) {
+                        continue;
+                    }
+                    check_ambiguous_scalars(file, &source.text, &root, &mut diagnostics);
+                    documents.push(Document { file, index, root });
+                }
+            }
+            Err(error) => diagnostics.push(yaml_error(file, &error)),
+        }
+    }
+    (documents, diagnostics)
+}
+
+fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnostic {
+    let message = error.without_snippet().to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    let span = error.location().map(|location| Span {
+        file,
+        line: u32::try_from(location.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(location.column()).unwrap_or(u32::MAX),
+        len: 0,
+    });
+    let lower = message.to_lowercase();
+    let help = if lower.contains("duplicate") {
+        "each key may appear once in a mapping; remove or rename the repeated key"
+    } else if lower.contains("budget") || lower.contains("alias") {
+        "the document expands to too much data (an alias bomb?); write it out without aliases"
+    } else {
+        "fix the YAML syntax at this position"
+    };
+    Diagnostic::error(format!("invalid YAML: {message}"))
+        .at(span)
+        .help(help)
+}
+
+fn check_ambiguous_scalars(file: FileId, text: &str, root: &Node, diagnostics: &mut Diagnostics) {
+    root.walk(&mut Vec::new(), &mut |path, node| {
+        let Some(raw) = plain_scalar_text(text, node) else {
+            return;
+        };
+        if let Some(reading) = ambiguity::yaml11_reading(raw) {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "`{raw}` is {reading} to kubectl and other YAML 1.1 tools, but text here"
+                ))
+                .at(Some(span_of_node(file, node)))
+                .field(display_path(path))
+                .help(format!("quote it so every tool reads the same value: \"{raw}\"")),
+            );
+        }
+    });
+}
+
+/// The source text of an unquoted scalar, or `None` for quoted and block
+/// scalars and for collections.
+fn plain_scalar_text<'a>(text: &'a str, node: &Node) -> Option<&'a str> {
+    if matches!(node.value, Value::Sequence(_) | Value::Mapping(_)) {
+        return None;
+    }
+    let start = node.position.byte?;
+    let rest = text.get(start..)?;
+    if rest.starts_with(['"', '\'', '|', '>', '&', '*', '!']) {
+        return None;
+    }
+    let end = rest
+        .find(['\n', '\r', '#', ',', ']', '}'])
+        .unwrap_or(rest.len());
+    let token = rest[..end].trim_end();
+    // A key's span covers the key only; stop at the `: ` separator.
+    let token = match token.find(": ") {
+        Some(i) => &token[..i],
+        None => token.strip_suffix(':').unwrap_or(token),
+    };
+    Some(token.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (Vec<Document>, Diagnostics) {
+        let mut sources = SourceMap::default();
+        sources.add("t.yaml".into(), text.into());
+        parse(&sources)
+    }
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let (docs, diags) = load("a: 1\n---\nkind: X\nspec:\n  items:\n    - name: one\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(docs.len(), 2);
+        let path = [
+            PathSegment::Key("spec".into()),
+            PathSegment::Key("items".into()),
+            PathSegment::Index(0),
+            PathSegment::Key("name".into()),
+        ];
+        let span = docs[1].span_of(&path);
+        assert_eq!((span.line, span.column), (6, 7));
+        let value = docs[1].root.locate(&path).node;
+        assert_eq!((value.position.line, value.position.column), (6, 13));
+    }
+
+    #[test]
+    fn rejects_duplicate_keys_with_position() {
+        let (_, diags) = load("a: 1\nb: 2\na: 3\n");
+        let d = diags.iter().next().expect("a diagnostic");
+        assert!(d.message.contains("duplicate"), "{}", d.message);
+        assert_eq!(d.span.map(|s| s.line), Some(3));
+    }
+
+    #[test]
+    fn flags_yaml_1_1_ambiguous_plain_scalars_only() {
+        let (_, diags) =
+            load("a: yes\nb: \"yes\"\nc: 0755\nd: '0755'\ne: 2024-01-01\nf: [on, 'off']\n");
+        let lines: Vec<u32> = diags.iter().filter_map(|d| d.span.map(|s| s.line)).collect();
+        assert_eq!(lines, vec![1, 3, 5, 6], "{diags:?}");
+        let first = diags.iter().next().expect("one");
+        assert_eq!(first.field_path.as_deref(), Some("a"));
+        assert!(first.help.as_deref().unwrap_or("").contains("\"yes\""));
+    }
+
+    #[test]
+    fn refuses_alias_bombs() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let (docs, diags) = load(&text);
+        assert!(docs.is_empty());
+        let d = diags.iter().next().expect("an error");
+        assert!(d.is_error());
+        assert!(d.help.as_deref().unwrap_or("").contains("alias"), "{d:?}");
+    }
+}

@@ -1,0 +1,229 @@
+//! The fully resolved model: every default applied, every name, identity,
+//! schedule and policy decided. Emission reads only this; nothing here is
+//! left for a controller (or for `emit`) to decide.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
+
+pub use crate::plan::CreatePolicy;
+
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub plans: Vec<Plan>,
+    pub backups: Vec<Backup>,
+    /// Context objects passed through to the output unchanged.
+    pub passthrough: Vec<serde_json::Value>,
+}
+
+/// Plan-wide settings shared by its entries.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub kopia_image: String,
+    pub logging: Logging,
+}
+
+/// Index of a plan in [`Model::plans`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PlanId(pub usize);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logging {
+    pub file_level: String,
+    pub max_files: u32,
+    pub max_age: String,
+}
+
+/// Where an entry was written, for the source annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub line: u32,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A Kopia snapshot source: `username@hostname:path`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Identity {
+    pub username: String,
+    pub hostname: String,
+    pub path: String,
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}:{}", self.username, self.hostname, self.path)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    pub name: String,
+    pub secret_name: String,
+    pub location: RepositoryLocation,
+    pub custom_ca: Option<CustomCa>,
+    pub create: CreatePolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RepositoryLocation {
+    /// `KOPIA_REPOSITORY` from the Secret.
+    FromSecret,
+    /// A URL written in the plan.
+    Url(String),
+    /// A filesystem repository on a PVC, mounted at [`FILESYSTEM_REPOSITORY_MOUNT`].
+    Claim { claim_name: String, path: String },
+}
+
+/// Where a PVC repository is mounted in the mover.
+pub const FILESYSTEM_REPOSITORY_MOUNT: &str = "/kopiaplan/repository";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomCa {
+    pub source: CaSource,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaSource {
+    ConfigMap(String),
+    Secret(String),
+}
+
+/// When an entry runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run {
+    /// A CronJob.
+    Scheduled(Schedule),
+    /// A Job that runs once per token.
+    Manual { token: String },
+    /// A suspended CronJob, started with `kubectl create job --from=cronjob/…`.
+    OnDemand,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The schedule as written, `H` tokens included.
+    pub written: String,
+    /// The schedule the CronJob gets: `H` replaced.
+    pub cron: String,
+    pub time_zone: Option<String>,
+    pub suspended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Copy {
+    /// Mount the PVC read-only; `workload_selector` pins the mover to the
+    /// node of the pod using a ReadWriteOnce volume.
+    Direct {
+        workload_selector: BTreeMap<String, String>,
+    },
+    /// A generic ephemeral volume cloned from the PVC.
+    Clone {
+        capacity: String,
+        storage_class_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cache {
+    pub capacity: String,
+    /// Limits passed to Kopia so its caches stay inside the volume
+    /// (`--content-cache-size-limit-mb`, `--metadata-cache-size-limit-mb`).
+    pub content_cache_mb: u64,
+    pub metadata_cache_mb: u64,
+    pub persistent: Option<PersistentCache>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersistentCache {
+    pub claim_name: String,
+    pub storage_class_name: Option<String>,
+    pub access_modes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mover {
+    pub resources: Option<ResourceRequirements>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub affinity: Option<Affinity>,
+    pub security_context: Option<PodSecurityContext>,
+    /// A ServiceAccount the user manages; else one is generated.
+    pub service_account_name: Option<String>,
+    pub privileged: bool,
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jobs {
+    pub starting_deadline_seconds: i64,
+    pub active_deadline_seconds: i64,
+    pub backoff_limit: i32,
+    /// For CronJob-created Jobs; manual Jobs keep theirs unless asked, so
+    /// that re-applying the same token stays a no-op.
+    pub ttl_seconds_after_finished: i32,
+    pub manual_ttl_seconds_after_finished: Option<i32>,
+    pub successful_jobs_history_limit: i32,
+    pub failed_jobs_history_limit: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Actions {
+    pub before_snapshot: Option<String>,
+    pub after_snapshot: Option<String>,
+    pub timeout_seconds: u32,
+}
+
+/// The names of the objects generated for one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    pub cron_job: String,
+    /// The Job of a manual trigger.
+    pub job: String,
+    pub service_account: String,
+    pub policy_config_map: String,
+    /// The name of the `<plan>-scripts` ConfigMap before its content hash.
+    pub scripts_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backup {
+    pub plan: PlanId,
+    pub name: String,
+    pub namespace: String,
+    pub origin: Origin,
+    /// Where the entry starts in its input, for diagnostics of later stages.
+    pub span: crate::diagnostics::Span,
+    pub pvc: String,
+    pub identity: Identity,
+    pub repository: Repository,
+    pub run: Run,
+    pub copy: Copy,
+    /// Only this sub-directory of the volume is mounted and backed up.
+    pub source_path: Option<String>,
+    pub parallelism: Option<u32>,
+    pub actions: Actions,
+    /// The resolved Kopia policy of this source (`kopia policy import` value).
+    pub policy: serde_json::Value,
+    /// Extra `kopia snapshot create` arguments, verbatim.
+    pub additional_args: Vec<String>,
+    pub cache: Cache,
+    pub mover: Mover,
+    pub jobs: Jobs,
+    pub names: Names,
+}
+
+/// Where the volume to back up is mounted in the mover; also Kopia's default
+/// source path, the same as VolSync's so that identities carry over.
+pub const DATA_MOUNT: &str = "/data";

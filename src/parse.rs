@@ -1,0 +1,179 @@
+//! Parsing: YAML documents → input types. Each document is recognised by its
+//! `apiVersion` and `kind`: a BackupPlan, a context object (Secret,
+//! ConfigMap, PersistentVolumeClaim, Namespace) or something else.
+
+use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
+use crate::load::{Document, PathSegment, display_path};
+use crate::plan::{self, BackupPlan};
+
+/// The index of a document in the list `load::parse` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DocId(pub usize);
+
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub plans: Vec<(DocId, BackupPlan)>,
+    pub context: Vec<ContextObject>,
+    /// Documents kopiaplan does not compile or use.
+    pub others: Vec<DocId>,
+}
+
+/// A Kubernetes object from the input used for compile-time cross-checks.
+#[derive(Debug, Clone)]
+pub struct ContextObject {
+    pub doc: DocId,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+impl ContextObject {
+    /// The keys of a Secret's `data` and `stringData`, or of a ConfigMap's `data`.
+    pub fn data_keys(&self) -> Vec<&str> {
+        ["data", "stringData", "binaryData"]
+            .iter()
+            .filter_map(|field| self.value.get(field)?.as_object())
+            .flat_map(|map| map.keys().map(String::as_str))
+            .collect()
+    }
+}
+
+const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim", "Namespace"];
+
+pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
+    let mut inputs = Inputs {
+        plans: Vec::new(),
+        context: Vec::new(),
+        others: Vec::new(),
+    };
+    let mut diagnostics = Diagnostics::default();
+    for (index, document) in documents.iter().enumerate() {
+        let id = DocId(index);
+        let root = &document.root;
+        let api_version = root.get("apiVersion").and_then(|n| n.as_str());
+        let kind = root.get("kind").and_then(|n| n.as_str());
+        match (api_version, kind) {
+            (Some(plan::API_VERSION), Some(plan::KIND)) => {
+                match deserialize::<BackupPlan>(document) {
+                    Ok(plan) => inputs.plans.push((id, plan)),
+                    Err(diagnostic) => diagnostics.push(diagnostic),
+                }
+            }
+            (Some(version), Some(kind)) if version.starts_with("kopiaplan.dev/") => {
+                let (field, help) = if kind == plan::KIND {
+                    ("apiVersion", format!("use `apiVersion: {}`", plan::API_VERSION))
+                } else {
+                    let suggestion = nearest(kind, [plan::KIND])
+                        .map(|k| format!("did you mean `{k}`? "))
+                        .unwrap_or_default();
+                    ("kind", format!("{suggestion}kopiaplan.dev knows the kind `{}`", plan::KIND))
+                };
+                diagnostics.push(
+                    Diagnostic::error(format!("unknown kopiaplan document `{version}` `{kind}`"))
+                        .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
+                        .field(field)
+                        .help(help),
+                );
+            }
+            (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => {
+                let metadata = root.get("metadata");
+                let name = metadata
+                    .and_then(|m| m.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or_default();
+                let namespace = metadata
+                    .and_then(|m| m.get("namespace"))
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned);
+                inputs.context.push(ContextObject {
+                    doc: id,
+                    kind: kind.to_owned(),
+                    namespace,
+                    name: name.to_owned(),
+                    value: root.to_json(),
+                });
+            }
+            _ => inputs.others.push(id),
+        }
+    }
+    (inputs, diagnostics)
+}
+
+/// Typed deserialization with the failing field's path and position.
+fn deserialize<T: serde::de::DeserializeOwned>(document: &Document) -> Result<T, Diagnostic> {
+    let json = document.root.to_json();
+    serde_path_to_error::deserialize::<_, T>(json).map_err(|error| {
+        let mut path: Vec<PathSegment> = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Seq { index } => Some(PathSegment::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => Some(PathSegment::Key(key.clone())),
+                serde_path_to_error::Segment::Enum { variant } => {
+                    Some(PathSegment::Key(variant.clone()))
+                }
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let message = error.inner().to_string();
+        let (message, help) = explain_serde_error(&message);
+        if let Some(field) = unknown_field_name(&message) {
+            path.push(PathSegment::Key(field));
+        }
+        Diagnostic::error(message)
+            .at(Some(document.span_of(&path)))
+            .field(display_path(&path))
+            .help(help)
+    })
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Turns serde's messages into a message and a fix.
+fn explain_serde_error(message: &str) -> (String, String) {
+    if let Some(field) = unknown_field_name(message) {
+        let expected: Vec<&str> = message
+            .split_once("expected ")
+            .map(|(_, list)| list)
+            .unwrap_or("")
+            .split(['`'])
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, name)| name)
+            .collect();
+        let help = match nearest(&field, expected.iter().copied()) {
+            Some(name) => format!("did you mean `{name}`?"),
+            None if expected.is_empty() => "remove this field".to_owned(),
+            None => format!("valid fields here: {}", expected.join(", ")),
+        };
+        return (format!("unknown field `{field}`"), help);
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        return (
+            format!("missing field `{field}`"),
+            format!("add `{field}` here"),
+        );
+    }
+    if message.starts_with("unknown variant") {
+        let help = message
+            .split_once("expected ")
+            .map(|(_, list)| format!("use one of {list}"))
+            .unwrap_or_else(|| "use one of the documented values".to_owned());
+        let head = message.split(", expected").next().unwrap_or(message);
+        return (head.to_owned(), help);
+    }
+    if message.starts_with("invalid type") {
+        return (
+            message.to_owned(),
+            "write the value in the form the field expects (quote text)".to_owned(),
+        );
+    }
+    (message.to_owned(), "fix this value".to_owned())
+}

@@ -1,0 +1,346 @@
+//! The BackupPlan v1alpha1 input format: the contract with users. Field names
+//! follow SPEC.md §3 (and VolSync's where the concept is the same); unknown
+//! fields are rejected. The JSON Schema in `schemas/` is generated from these
+//! types (`kopiaplan schema`).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub const API_VERSION: &str = "kopiaplan.dev/v1alpha1";
+pub const KIND: &str = "BackupPlan";
+
+/// A backup plan: repositories, defaults and the volumes to back up.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "BackupPlan")]
+pub struct BackupPlan {
+    /// Always `kopiaplan.dev/v1alpha1`.
+    pub api_version: String,
+    /// Always `BackupPlan`.
+    pub kind: String,
+    pub metadata: PlanMetadata,
+    pub spec: PlanSpec,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlanMetadata {
+    /// The plan's name: the `app.kubernetes.io/part-of` label of every object
+    /// and the prefix of generated names (a DNS-1123 label).
+    pub name: String,
+    /// The namespace of every entry that does not name its own.
+    pub namespace: Option<String>,
+    /// Labels added to every generated object.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations added to every generated object.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlanSpec {
+    /// The Kopia image and its logging.
+    #[serde(default)]
+    pub kopia: KopiaSettings,
+    /// The kubectl image used by launchers (Snapshot copies).
+    #[serde(default)]
+    pub launcher: LauncherSettings,
+    /// Kopia repositories the entries write to.
+    #[serde(default)]
+    pub repositories: Vec<RepositorySpec>,
+    /// Settings every backup inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// The volumes to back up.
+    #[serde(default)]
+    pub backups: Vec<BackupSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KopiaSettings {
+    /// The Kopia image, by tag or digest. Default: `docker.io/kopia/kopia:0.23.1`.
+    pub image: Option<String>,
+    /// Kopia's file logs, kept on the cache volume.
+    pub logging: Option<LoggingSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LoggingSpec {
+    /// `debug`, `info`, `warning` or `error`. Default: `info`.
+    pub file_level: Option<String>,
+    /// How many log files Kopia keeps. Default: 3.
+    pub max_files: Option<u32>,
+    /// How long Kopia keeps log files, as a duration (`4h`, `30m`, `7d`). Default: `4h`.
+    pub max_age: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LauncherSettings {
+    /// The kubectl image. Default: `registry.k8s.io/kubectl:v1.33.0`.
+    pub image: Option<String>,
+}
+
+/// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend
+/// credentials live in the Secret `secretName`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RepositorySpec {
+    /// The name entries use to refer to this repository.
+    pub name: String,
+    /// The Secret holding `KOPIA_PASSWORD` and the backend's keys, in the
+    /// namespace of each entry that uses the repository.
+    pub secret_name: String,
+    /// The repository URL (`s3://bucket/prefix`, `gcs://…`, `azure://…`,
+    /// `b2://…`, `webdav://…`, `sftp://…`, `rclone://…`, `gdrive://…`,
+    /// `filesystem:///path`). When unset, `KOPIA_REPOSITORY` from the Secret is used.
+    pub url: Option<String>,
+    /// A PersistentVolumeClaim holding a filesystem repository.
+    pub filesystem: Option<FilesystemRepository>,
+    /// A CA bundle for HTTPS backends.
+    #[serde(rename = "customCA")]
+    pub custom_ca: Option<CustomCa>,
+    /// Whether a missing repository may be created: `Never` or `IfMissing`.
+    /// Creation happens only when Kopia reports the storage holds no repository.
+    pub create: Option<CreatePolicy>,
+    /// Backend credentials to materialise as a Secret from the compile environment.
+    pub credentials: Option<CredentialsSpec>,
+    /// Repository maintenance (one owner per repository).
+    pub maintenance: Option<MaintenanceSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FilesystemRepository {
+    /// The PersistentVolumeClaim that holds the repository.
+    pub claim_name: String,
+    /// The repository's directory inside the volume (absolute). Default: `/repository`.
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CustomCa {
+    /// A ConfigMap holding the CA bundle.
+    pub config_map_name: Option<String>,
+    /// A Secret holding the CA bundle.
+    pub secret_name: Option<String>,
+    /// The key of the CA bundle. Default: `ca.crt`.
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum CreatePolicy {
+    Never,
+    IfMissing,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CredentialsSpec {
+    /// Names of environment variables whose values become Secret keys.
+    #[serde(default)]
+    pub from_env: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MaintenanceSpec {
+    /// When maintenance runs (cron; `H` tokens allowed).
+    pub schedule: Option<String>,
+}
+
+/// Settings inherited by every backup.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Defaults {
+    /// The repository of entries that do not name one.
+    pub repository: Option<String>,
+    /// Five-field cron, a macro such as `@daily`, with `H` for a stable
+    /// per-entry hashed value (`H 2 * * *`, `H/15 * * * *`).
+    pub schedule: Option<String>,
+    /// IANA time zone of the schedule (CronJob `spec.timeZone`). Default: UTC.
+    pub time_zone: Option<String>,
+    pub copy_method: Option<CopyMethod>,
+    /// The VolumeSnapshotClass for `Snapshot` copies; the cluster default if unset.
+    pub volume_snapshot_class_name: Option<String>,
+    pub retain: Option<Retain>,
+    /// Kopia compression algorithm, such as `zstd`, `s2-default`, `gzip`, `none`.
+    pub compression: Option<String>,
+    pub cache: Option<CacheSpec>,
+    pub mover: Option<MoverSpec>,
+    /// Parallel upload streams (`kopia snapshot create --parallel`).
+    pub parallelism: Option<u32>,
+    /// Kopia policy fields applied to every source (see `kopia policy import`).
+    pub policy: Option<serde_json::Value>,
+    /// CronJob and Job timing and history.
+    pub jobs: Option<JobSettings>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum CopyMethod {
+    /// Mount the PVC itself, read-only.
+    Direct,
+    /// Back up a clone of the PVC made when the job starts.
+    Clone,
+    /// Back up a VolumeSnapshot of the PVC.
+    Snapshot,
+}
+
+/// How many snapshots Kopia keeps per period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Retain {
+    pub hourly: Option<u32>,
+    pub daily: Option<u32>,
+    pub weekly: Option<u32>,
+    pub monthly: Option<u32>,
+    pub yearly: Option<u32>,
+    pub latest: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CacheSpec {
+    /// Size of the cache volume (a Kubernetes quantity). Default: `8Gi`.
+    pub capacity: Option<String>,
+    /// StorageClass of a persistent cache.
+    pub storage_class_name: Option<String>,
+    /// Keep the cache in a PersistentVolumeClaim between runs (else an emptyDir).
+    pub persistent: Option<bool>,
+    /// Access modes of a persistent cache. Default: `[ReadWriteOnce]`.
+    pub access_modes: Option<Vec<String>>,
+}
+
+/// Pod settings of the mover (the pod that runs Kopia).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverSpec {
+    pub resources: Option<ResourceRequirements>,
+    pub pod_labels: Option<BTreeMap<String, String>>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    pub tolerations: Option<Vec<Toleration>>,
+    pub affinity: Option<Affinity>,
+    /// The pod's security context. Restricted-profile fields are enforced
+    /// unless `privileged` is set.
+    pub security_context: Option<PodSecurityContext>,
+    /// An existing ServiceAccount to run as instead of the generated one.
+    pub service_account_name: Option<String>,
+    /// Run as root with DAC_OVERRIDE, CHOWN and FOWNER, to read and restore
+    /// files of any owner. Not allowed by the restricted Pod Security Standard.
+    pub privileged: Option<bool>,
+    pub priority_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct JobSettings {
+    /// CronJob `startingDeadlineSeconds`. Default: 3600.
+    pub starting_deadline_seconds: Option<i64>,
+    /// Job `activeDeadlineSeconds`: the longest a run may take. Default: 86400.
+    pub active_deadline_seconds: Option<i64>,
+    /// Job `backoffLimit`. Default: 2.
+    pub backoff_limit: Option<i32>,
+    /// Job `ttlSecondsAfterFinished`. Default: 604800 (a week).
+    pub ttl_seconds_after_finished: Option<i32>,
+    /// CronJob `successfulJobsHistoryLimit`. Default: 3.
+    pub successful_jobs_history_limit: Option<i32>,
+    /// CronJob `failedJobsHistoryLimit`. Default: 3.
+    pub failed_jobs_history_limit: Option<i32>,
+}
+
+/// One volume to back up.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackupSpec {
+    /// The entry's name (DNS-1123 label); also the Kopia username, sanitised.
+    pub name: String,
+    /// The PersistentVolumeClaim to back up.
+    pub pvc: String,
+    /// The namespace of the PVC and of the generated objects.
+    pub namespace: Option<String>,
+    pub repository: Option<String>,
+    pub schedule: Option<String>,
+    pub time_zone: Option<String>,
+    /// Run once per token (a Job) or on demand, instead of on a schedule.
+    pub trigger: Option<Trigger>,
+    pub copy_method: Option<CopyMethod>,
+    pub volume_snapshot_class_name: Option<String>,
+    /// Size of the `Clone` volume. Default: the source PVC's requested size,
+    /// when the PVC is part of the input.
+    pub capacity: Option<String>,
+    /// StorageClass of the `Clone` volume (it must be able to clone the
+    /// source). Default: the source PVC's class, when the PVC is part of the input.
+    pub storage_class_name: Option<String>,
+    /// For `Direct` copies of ReadWriteOnce volumes: labels of the pod using
+    /// the volume, so the mover runs on the same node.
+    pub workload_selector: Option<BTreeMap<String, String>>,
+    pub parallelism: Option<u32>,
+    /// Back up only this sub-directory of the volume (relative).
+    pub source_path: Option<String>,
+    /// The path recorded in Kopia for this source (absolute). Default: `/data`.
+    pub source_path_override: Option<String>,
+    pub actions: Option<Actions>,
+    /// Kopia policy fields for this source, over the defaults.
+    pub policy: Option<serde_json::Value>,
+    /// Extra arguments for `kopia snapshot create`.
+    pub additional_args: Option<Vec<String>>,
+    /// Suspend the schedule.
+    pub paused: Option<bool>,
+    pub retain: Option<Retain>,
+    pub compression: Option<String>,
+    pub cache: Option<CacheSpec>,
+    pub mover: Option<MoverSpec>,
+    /// Explicit Kopia username (with `hostname`), to reach existing snapshots.
+    pub username: Option<String>,
+    /// Explicit Kopia hostname (with `username`).
+    pub hostname: Option<String>,
+    pub jobs: Option<JobSettings>,
+}
+
+/// Commands run inside the mover around the snapshot.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Actions {
+    /// Runs before the snapshot; a failure fails the run.
+    pub before_snapshot: Option<String>,
+    /// Runs after the snapshot; a failure is reported as a warning.
+    pub after_snapshot: Option<String>,
+    /// How long each action may run. Default: 300.
+    pub timeout_seconds: Option<u32>,
+}
+
+/// When an entry runs, other than on a schedule.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Trigger {
+    /// Run once for this token (a Job); change the token to run again.
+    pub manual: Option<String>,
+    /// Run on this schedule.
+    pub schedule: Option<String>,
+    /// A suspended CronJob to start by hand (`kubectl create job --from=cronjob/…`).
+    pub on_demand: Option<bool>,
+}
+
+/// The JSON Schema of the BackupPlan format.
+pub fn json_schema() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
+    let schema = generator.into_root_schema_for::<BackupPlan>();
+    let mut value = serde_json::to_value(schema).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "$id".into(),
+            serde_json::Value::String(
+                "https://kopiaplan.dev/schemas/backupplan-v1alpha1.json".into(),
+            ),
+        );
+    }
+    value
+}

@@ -1,0 +1,887 @@
+//! Resolution: input types → the fully resolved [`Model`]. Defaults are
+//! applied, names, identities, schedules and policies decided, and the
+//! cross-entry rules checked (unknown references, collisions). Every problem
+//! is reported with the field path and position of the input that caused it.
+
+mod checks;
+mod identity;
+pub mod names;
+mod policy;
+pub mod schedule;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
+use crate::load::{Document, PathSegment, display_path};
+use crate::model::{
+    self, Actions, Backup, Cache, CaSource, Copy, CustomCa, Identity, Jobs, Logging, Model,
+    Mover, Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation, Run,
+    Schedule,
+};
+use crate::parse::{ContextObject, Inputs};
+use crate::plan::{BackupPlan, BackupSpec, CopyMethod, CreatePolicy, RepositorySpec};
+use names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
+
+pub const DEFAULT_CACHE_CAPACITY: &str = "8Gi";
+pub const DEFAULT_SCHEDULE: &str = "H H * * *";
+
+/// A position in a document, for building diagnostics.
+#[derive(Clone)]
+struct At<'a> {
+    document: &'a Document,
+    path: Vec<PathSegment>,
+}
+
+impl<'a> At<'a> {
+    fn key(&self, key: &str) -> At<'a> {
+        let mut path = self.path.clone();
+        path.push(PathSegment::Key(key.to_owned()));
+        At {
+            document: self.document,
+            path,
+        }
+    }
+
+    fn index(&self, index: usize) -> At<'a> {
+        let mut path = self.path.clone();
+        path.push(PathSegment::Index(index));
+        At {
+            document: self.document,
+            path,
+        }
+    }
+
+    /// The value's position (not its key's), for messages about a value.
+    fn value_span(&self) -> crate::diagnostics::Span {
+        let located = self.document.root.locate(&self.path);
+        crate::load::span_of_node(self.document.file, located.node)
+    }
+
+    fn error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(message)
+            .at(Some(self.value_span()))
+            .field(display_path(&self.path))
+            .help(help)
+    }
+
+    fn exists(&self) -> bool {
+        self.document.root.locate(&self.path).complete
+    }
+
+    fn line(&self) -> u32 {
+        self.value_span().line
+    }
+}
+
+/// Resolves every plan of the input.
+pub fn resolve(
+    inputs: &Inputs,
+    documents: &[Document],
+    sources: &crate::diagnostics::SourceMap,
+) -> (Model, Diagnostics) {
+    let mut model = Model::default();
+    let mut diagnostics = Diagnostics::default();
+    let context = Context::new(&inputs.context);
+    for (doc_id, input) in &inputs.plans {
+        let document = &documents[doc_id.0];
+        let file_name = sources.file(document.file).name.clone();
+        let root = At {
+            document,
+            path: Vec::new(),
+        };
+        let plan_id = PlanId(model.plans.len());
+        let mut resolver = PlanResolver {
+            input,
+            root,
+            file_name,
+            plan_id,
+            context: &context,
+            diagnostics: &mut diagnostics,
+        };
+        if let Some((plan, backups)) = resolver.resolve() {
+            model.plans.push(plan);
+            model.backups.extend(backups);
+        }
+    }
+    check_collisions(&model, &mut diagnostics);
+    model.passthrough = inputs
+        .context
+        .iter()
+        .map(|object| object.value.clone())
+        .collect();
+    (model, diagnostics)
+}
+
+/// Context objects by kind, namespace and name.
+struct Context<'a> {
+    objects: HashMap<(&'a str, &'a str, &'a str), &'a ContextObject>,
+}
+
+impl<'a> Context<'a> {
+    fn new(objects: &'a [ContextObject]) -> Self {
+        Self {
+            objects: objects
+                .iter()
+                .map(|o| {
+                    (
+                        (
+                            o.kind.as_str(),
+                            o.namespace.as_deref().unwrap_or(""),
+                            o.name.as_str(),
+                        ),
+                        o,
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&'a ContextObject> {
+        self.objects.get(&(kind, namespace, name)).copied()
+    }
+}
+
+struct PlanResolver<'a, 'd> {
+    input: &'a BackupPlan,
+    root: At<'a>,
+    file_name: String,
+    plan_id: PlanId,
+    context: &'a Context<'a>,
+    diagnostics: &'d mut Diagnostics,
+}
+
+impl PlanResolver<'_, '_> {
+    fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    fn resolve(&mut self) -> Option<(Plan, Vec<Backup>)> {
+        let errors_before = self.diagnostics.error_count();
+        let metadata = &self.input.metadata;
+        let at_meta = self.root.key("metadata");
+        if let Err(e) = checks::dns_label(&metadata.name) {
+            let d = at_meta
+                .key("name")
+                .error(format!("the plan name `{}` {e}", metadata.name), "use a DNS-1123 label such as `nightly`");
+            self.report(d);
+        }
+        if let Some(namespace) = &metadata.namespace {
+            if let Err(e) = checks::dns_label(namespace) {
+                let d = at_meta
+                    .key("namespace")
+                    .error(format!("the namespace `{namespace}` {e}"), "use a DNS-1123 label");
+                self.report(d);
+            }
+        }
+        self.check_labels(&metadata.labels, &at_meta.key("labels"));
+        let plan = Plan {
+            name: metadata.name.clone(),
+            labels: metadata.labels.clone(),
+            annotations: metadata.annotations.clone(),
+            kopia_image: self
+                .input
+                .spec
+                .kopia
+                .image
+                .clone()
+                .unwrap_or_else(|| crate::kopia::DEFAULT_IMAGE.to_owned()),
+            logging: self.logging(),
+        };
+        let repositories = self.repositories();
+        let backups = self.backups(&repositories);
+        if self.diagnostics.error_count() > errors_before {
+            return None;
+        }
+        Some((plan, backups))
+    }
+
+    fn check_labels(&mut self, labels: &BTreeMap<String, String>, at: &At<'_>) {
+        for (key, value) in labels {
+            let at_key = at.key(key);
+            if let Err(e) = checks::label_key(key) {
+                let d = at_key.error(format!("the label key `{key}` {e}"), "use a valid label key such as `team`");
+                self.report(d);
+            }
+            if let Err(e) = checks::label_value(value) {
+                let d = at_key.error(format!("the label value `{value}` {e}"), "use a valid label value");
+                self.report(d);
+            }
+        }
+    }
+
+    fn logging(&mut self) -> Logging {
+        let at = self.root.key("spec").key("kopia").key("logging");
+        let spec = self.input.spec.kopia.logging.clone().unwrap_or_default();
+        let file_level = spec.file_level.unwrap_or_else(|| "info".into());
+        let levels = crate::kopia::log_levels();
+        if !levels.contains(&file_level.as_str()) {
+            let help = match nearest(&file_level, levels.iter().copied()) {
+                Some(level) => format!("did you mean `{level}`? Kopia accepts {}", levels.join(", ")),
+                None => format!("Kopia accepts {}", levels.join(", ")),
+            };
+            let d = at.key("fileLevel").error(format!("`{file_level}` is not a Kopia log level"), help);
+            self.report(d);
+        }
+        let max_age = spec.max_age.unwrap_or_else(|| "4h".into());
+        if !crate::kopia::is_go_duration(&max_age) {
+            let d = at.key("maxAge").error(
+                format!("`{max_age}` is not a duration Kopia accepts"),
+                "write a Go duration such as `4h`, `30m` or `7d`",
+            );
+            self.report(d);
+        }
+        let max_files = spec.max_files.unwrap_or(3);
+        if max_files == 0 {
+            let d = at.key("maxFiles").error("Kopia must keep at least one log file", "use 1 or more");
+            self.report(d);
+        }
+        Logging {
+            file_level,
+            max_files,
+            max_age,
+        }
+    }
+
+    fn repositories(&mut self) -> BTreeMap<String, Repository> {
+        let mut resolved = BTreeMap::new();
+        let at_list = self.root.key("spec").key("repositories");
+        for (index, spec) in self.input.spec.repositories.iter().enumerate() {
+            let at = at_list.index(index);
+            if resolved.contains_key(&spec.name) {
+                let d = at.key("name").error(
+                    format!("the repository name `{}` is used twice", spec.name),
+                    "give each repository its own name",
+                );
+                self.report(d);
+                continue;
+            }
+            if let Some(repository) = self.repository(spec, &at) {
+                resolved.insert(spec.name.clone(), repository);
+            }
+        }
+        resolved
+    }
+
+    fn repository(&mut self, spec: &RepositorySpec, at: &At<'_>) -> Option<Repository> {
+        let errors_before = self.diagnostics.error_count();
+        if let Err(e) = checks::dns_label(&spec.name) {
+            let d = at.key("name").error(format!("the repository name `{}` {e}", spec.name), "use a DNS-1123 label");
+            self.report(d);
+        }
+        if let Err(e) = checks::dns_subdomain(&spec.secret_name) {
+            let d = at.key("secretName").error(format!("the Secret name `{}` {e}", spec.secret_name), "use the name of an existing Secret");
+            self.report(d);
+        }
+        let location = match (&spec.url, &spec.filesystem) {
+            (Some(_), Some(_)) => {
+                let d = at.key("filesystem").error(
+                    "a repository has either `url` or `filesystem`, not both",
+                    "remove one of them",
+                );
+                self.report(d);
+                RepositoryLocation::FromSecret
+            }
+            (Some(url), None) => {
+                let scheme = url.split_once("://").map(|(s, _)| s).or_else(|| url.strip_suffix(':'));
+                match scheme {
+                    Some(scheme) if crate::kopia::SCHEMES.contains(&scheme) => {}
+                    _ => {
+                        let typed = url.split(':').next().unwrap_or("");
+                        let help = match nearest(typed, crate::kopia::SCHEMES.iter().copied()) {
+                            Some(s) if !typed.is_empty() => format!("did you mean `{s}://…`?"),
+                            _ => format!("use one of {}", crate::kopia::SCHEMES.join(", ")),
+                        };
+                        let d = at.key("url").error(format!("`{url}` is not a repository URL kopiaplan knows"), help);
+                        self.report(d);
+                    }
+                }
+                RepositoryLocation::Url(url.clone())
+            }
+            (None, Some(fs)) => {
+                if let Err(e) = checks::dns_subdomain(&fs.claim_name) {
+                    let d = at.key("filesystem").key("claimName").error(format!("the claim name `{}` {e}", fs.claim_name), "use the name of an existing PVC");
+                    self.report(d);
+                }
+                let path = fs.path.clone().unwrap_or_else(|| "/repository".into());
+                if let Err(e) = checks::absolute_path(&path) {
+                    let d = at.key("filesystem").key("path").error(format!("the path `{path}` {e}"), "write an absolute path inside the volume, such as `/repository`");
+                    self.report(d);
+                }
+                RepositoryLocation::Claim {
+                    claim_name: fs.claim_name.clone(),
+                    path,
+                }
+            }
+            (None, None) => RepositoryLocation::FromSecret,
+        };
+        let custom_ca = spec.custom_ca.as_ref().and_then(|ca| {
+            let at_ca = at.key("customCA");
+            let key = ca.key.clone().unwrap_or_else(|| "ca.crt".into());
+            match (&ca.config_map_name, &ca.secret_name) {
+                (Some(name), None) => Some(CustomCa { source: CaSource::ConfigMap(name.clone()), key }),
+                (None, Some(name)) => Some(CustomCa { source: CaSource::Secret(name.clone()), key }),
+                _ => {
+                    let d = at_ca.error(
+                        "`customCA` needs exactly one of `configMapName` and `secretName`",
+                        "name the ConfigMap or the Secret that holds the CA bundle",
+                    );
+                    self.diagnostics.push(d);
+                    None
+                }
+            }
+        });
+        if spec.credentials.is_some() {
+            let d = at.key("credentials").error(
+                "`credentials` (a Secret made from the compile environment) is not supported yet",
+                "create the Secret named by `secretName` yourself, for now",
+            );
+            self.report(d);
+        }
+        if spec.maintenance.is_some() {
+            let d = at.key("maintenance").error(
+                "repository maintenance is not supported yet",
+                "remove `maintenance` for now; run `kopia maintenance` separately",
+            );
+            self.report(d);
+        }
+        if self.diagnostics.error_count() > errors_before {
+            return None;
+        }
+        Some(Repository {
+            name: spec.name.clone(),
+            secret_name: spec.secret_name.clone(),
+            location,
+            custom_ca,
+            create: spec.create.unwrap_or(CreatePolicy::IfMissing),
+        })
+    }
+
+    fn backups(&mut self, repositories: &BTreeMap<String, Repository>) -> Vec<Backup> {
+        let at_list = self.root.key("spec").key("backups");
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut backups = Vec::new();
+        for (index, spec) in self.input.spec.backups.iter().enumerate() {
+            let at = at_list.index(index);
+            if let Some(first) = seen.insert(&spec.name, index) {
+                let d = at.key("name").error(
+                    format!("the backup name `{}` is also used by backups[{first}]", spec.name),
+                    "give each backup of a plan its own name",
+                );
+                self.report(d);
+                continue;
+            }
+            if let Some(backup) = self.backup(spec, &at, repositories) {
+                backups.push(backup);
+            }
+        }
+        backups
+    }
+
+    fn backup(
+        &mut self,
+        spec: &BackupSpec,
+        at: &At<'_>,
+        repositories: &BTreeMap<String, Repository>,
+    ) -> Option<Backup> {
+        let errors_before = self.diagnostics.error_count();
+        let defaults = &self.input.spec.defaults;
+        let at_defaults = self.root.key("spec").key("defaults");
+        if let Err(e) = checks::dns_label(&spec.name) {
+            let d = at.key("name").error(format!("the backup name `{}` {e}", spec.name), "use a DNS-1123 label such as `web-data`");
+            self.report(d);
+        }
+        if let Err(e) = checks::dns_subdomain(&spec.pvc) {
+            let d = at.key("pvc").error(format!("the PVC name `{}` {e}", spec.pvc), "use the name of the PersistentVolumeClaim to back up");
+            self.report(d);
+        }
+        let namespace = match spec.namespace.as_ref().or(self.input.metadata.namespace.as_ref()) {
+            Some(namespace) => {
+                if spec.namespace.is_some() {
+                    if let Err(e) = checks::dns_label(namespace) {
+                        let d = at.key("namespace").error(format!("the namespace `{namespace}` {e}"), "use a DNS-1123 label");
+                        self.report(d);
+                    }
+                }
+                namespace.clone()
+            }
+            None => {
+                let d = at.error(
+                    format!("the backup `{}` has no namespace", spec.name),
+                    "set `namespace` on the backup or `metadata.namespace` on the plan",
+                );
+                self.report(d);
+                String::new()
+            }
+        };
+
+        // Repository.
+        let repository_name = spec.repository.as_ref().or(defaults.repository.as_ref());
+        let repository = match repository_name {
+            Some(name) => match repositories.get(name) {
+                Some(repository) => Some(repository.clone()),
+                None => {
+                    let at_repo = if spec.repository.is_some() { at.key("repository") } else { at_defaults.key("repository") };
+                    let help = match nearest(name, repositories.keys().map(String::as_str)) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None if self.input.spec.repositories.is_empty() => "declare it under `spec.repositories`".into(),
+                        None => format!("declared repositories: {}", repositories.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    };
+                    // A repository that failed its own checks is already reported.
+                    if !self.input.spec.repositories.iter().any(|r| &r.name == name) {
+                        let d = at_repo.error(format!("no repository is named `{name}`"), help);
+                        self.report(d);
+                    }
+                    None
+                }
+            },
+            None if repositories.len() == 1 => repositories.values().next().cloned(),
+            None => {
+                let d = at.error(
+                    format!("the backup `{}` names no repository", spec.name),
+                    "set `repository` on the backup or `spec.defaults.repository`",
+                );
+                self.report(d);
+                None
+            }
+        };
+        if let Some(repository) = &repository {
+            self.check_repository_secret(repository, &namespace, at);
+        }
+
+        // Identity.
+        let path = spec.source_path_override.clone().unwrap_or_else(|| model::DATA_MOUNT.to_owned());
+        if let Err(e) = checks::absolute_path(&path) {
+            let d = at.key("sourcePathOverride").error(format!("`{path}` {e}"), "write the path Kopia should record, such as `/var/lib/web`");
+            self.report(d);
+        }
+        for (field, value) in [("username", &spec.username), ("hostname", &spec.hostname)] {
+            if let Some(value) = value {
+                if !identity::is_valid_explicit(value) {
+                    let d = at.key(field).error(
+                        format!("the {field} `{value}` is not a valid Kopia identity part"),
+                        "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
+                    );
+                    self.report(d);
+                }
+            }
+        }
+        let identity = Identity {
+            username: spec.username.clone().unwrap_or_else(|| identity::username_for(&spec.name)),
+            hostname: spec.hostname.clone().unwrap_or_else(|| identity::hostname_for(&namespace)),
+            path,
+        };
+
+        if let Some(source_path) = &spec.source_path {
+            if let Err(e) = checks::relative_path(source_path) {
+                let d = at.key("sourcePath").error(format!("`{source_path}` {e}"), "name a sub-directory of the volume, such as `uploads`");
+                self.report(d);
+            }
+        }
+
+        let run = self.run(spec, at, &namespace);
+        let copy = self.copy(spec, at, &namespace);
+        let cache = self.cache(spec, at, &namespace);
+        let mover = self.mover(spec, at);
+        let jobs = self.jobs(spec, at);
+        let actions = self.actions(spec, at);
+        let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
+
+        let parallelism = spec.parallelism.or(defaults.parallelism);
+        if parallelism == Some(0) {
+            let at_p = if spec.parallelism.is_some() { at.key("parallelism") } else { at_defaults.key("parallelism") };
+            let d = at_p.error("parallelism must be at least 1", "remove it to let Kopia decide, or use 1 or more");
+            self.report(d);
+        }
+        let additional_args = spec.additional_args.clone().unwrap_or_default();
+        if additional_args.len() > 20 {
+            let d = at.key("additionalArgs").error(
+                format!("{} additional arguments; at most 20 are allowed", additional_args.len()),
+                "express the settings as `policy` fields instead",
+            );
+            self.report(d);
+        }
+
+        if self.diagnostics.error_count() > errors_before {
+            return None;
+        }
+        let plan = &self.input.metadata.name;
+        let names = Names {
+            cron_job: object_name(&[plan, &spec.name, "backup"], CRON_JOB_NAME_LIMIT),
+            job: match &run {
+                Run::Manual { token } => object_name(
+                    &[plan, &spec.name, "backup", &names::short_digest(token)],
+                    NAME_LIMIT,
+                ),
+                _ => object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
+            },
+            service_account: object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
+            policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
+            scripts_prefix: object_name(&[plan, "scripts"], NAME_LIMIT - 11),
+        };
+        let cache = match cache {
+            Cache { persistent: Some(p), .. } if p.claim_name.is_empty() => Cache {
+                persistent: Some(PersistentCache {
+                    claim_name: object_name(&[plan, &spec.name, "backup", "cache"], NAME_LIMIT),
+                    ..p
+                }),
+                ..cache
+            },
+            other => other,
+        };
+        Some(Backup {
+            plan: self.plan_id,
+            name: spec.name.clone(),
+            namespace,
+            origin: Origin {
+                file: self.file_name.clone(),
+                line: at.line(),
+            },
+            span: at.value_span(),
+            pvc: spec.pvc.clone(),
+            identity,
+            repository: repository?,
+            run,
+            copy,
+            source_path: spec.source_path.clone(),
+            parallelism,
+            actions,
+            policy,
+            additional_args,
+            cache,
+            mover,
+            jobs,
+            names,
+        })
+    }
+
+    /// When the repository's Secret is part of the input, it must hold
+    /// the password (and a URL, when the plan gives none).
+    fn check_repository_secret(&mut self, repository: &Repository, namespace: &str, at: &At<'_>) {
+        let Some(secret) = self.context.get("Secret", namespace, &repository.secret_name) else {
+            return;
+        };
+        let keys = secret.data_keys();
+        let mut missing = vec!["KOPIA_PASSWORD"];
+        if repository.location == RepositoryLocation::FromSecret {
+            missing.push("KOPIA_REPOSITORY");
+        }
+        for key in missing {
+            if !keys.contains(&key) {
+                let d = at.error(
+                    format!(
+                        "the Secret `{namespace}/{}` of repository `{}` has no `{key}`",
+                        repository.secret_name, repository.name
+                    ),
+                    format!("add `{key}` to the Secret's data"),
+                );
+                self.report(d);
+            }
+        }
+    }
+
+    fn run(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Run {
+        let defaults = &self.input.spec.defaults;
+        let paused = spec.paused.unwrap_or(false);
+        let seed = format!("{}/{namespace}/{}", self.input.metadata.name, spec.name);
+        let (written, at_schedule) = match &spec.trigger {
+            Some(trigger) => {
+                let at_t = at.key("trigger");
+                if spec.schedule.is_some() {
+                    let d = at.key("schedule").error(
+                        "a backup has either `schedule` or `trigger`, not both",
+                        "move the schedule into `trigger.schedule`, or remove one",
+                    );
+                    self.report(d);
+                }
+                let set = [trigger.manual.is_some(), trigger.schedule.is_some(), trigger.on_demand.is_some()];
+                if set.iter().filter(|s| **s).count() != 1 {
+                    let d = at_t.error(
+                        "a trigger has exactly one of `manual`, `schedule` and `onDemand`",
+                        "keep one of them",
+                    );
+                    self.report(d);
+                    return Run::OnDemand;
+                }
+                if let Some(token) = &trigger.manual {
+                    if token.is_empty() || token.len() > 253 {
+                        let d = at_t.key("manual").error("the manual token must be 1 to 253 characters", "use a date or a counter, such as \"2026-11-26\"");
+                        self.report(d);
+                    }
+                    return Run::Manual { token: token.clone() };
+                }
+                if trigger.on_demand == Some(false) {
+                    let d = at_t.key("onDemand").error("`onDemand: false` asks for nothing", "remove the trigger to use the schedule");
+                    self.report(d);
+                }
+                if trigger.on_demand.is_some() {
+                    return Run::OnDemand;
+                }
+                (trigger.schedule.clone().unwrap_or_default(), at_t.key("schedule"))
+            }
+            None => match (&spec.schedule, &defaults.schedule) {
+                (Some(s), _) => (s.clone(), at.key("schedule")),
+                (None, Some(s)) => (s.clone(), self.root.key("spec").key("defaults").key("schedule")),
+                (None, None) => (DEFAULT_SCHEDULE.to_owned(), at.clone()),
+            },
+        };
+        let cron = match schedule::resolve(&written, &seed) {
+            Ok(cron) => cron,
+            Err(e) => {
+                let d = at_schedule.error(e.message, e.help);
+                self.report(d);
+                String::new()
+            }
+        };
+        let time_zone = spec.time_zone.clone().or_else(|| defaults.time_zone.clone());
+        if let Some(tz) = &time_zone {
+            if let Err(e) = schedule::check_time_zone(tz) {
+                let at_tz = if spec.time_zone.is_some() { at.key("timeZone") } else { self.root.key("spec").key("defaults").key("timeZone") };
+                let d = at_tz.error(e.message, e.help);
+                self.report(d);
+            }
+        }
+        Run::Scheduled(Schedule {
+            written,
+            cron,
+            time_zone,
+            suspended: paused,
+        })
+    }
+
+    fn copy(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Copy {
+        let defaults = &self.input.spec.defaults;
+        let method = spec.copy_method.or(defaults.copy_method).unwrap_or(CopyMethod::Clone);
+        if spec.workload_selector.is_some() && method != CopyMethod::Direct {
+            let d = at.key("workloadSelector").error(
+                "`workloadSelector` places a `Direct` copy next to its workload; this backup is not `Direct`",
+                "set `copyMethod: Direct`, or remove `workloadSelector`",
+            );
+            self.report(d);
+        }
+        match method {
+            CopyMethod::Direct => {
+                let selector = spec.workload_selector.clone().unwrap_or_default();
+                self.check_labels(&selector, &at.key("workloadSelector"));
+                Copy::Direct { workload_selector: selector }
+            }
+            CopyMethod::Clone => {
+                let source = self.context.get("PersistentVolumeClaim", namespace, &spec.pvc);
+                let source_size = source
+                    .and_then(|pvc| pvc.value.pointer("/spec/resources/requests/storage"))
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let source_class = source
+                    .and_then(|pvc| pvc.value.pointer("/spec/storageClassName"))
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                let capacity = match spec.capacity.clone().or(source_size) {
+                    Some(capacity) => {
+                        if let Err(e) = checks::quantity_bytes(&capacity) {
+                            let d = at.key("capacity").error(format!("the capacity `{capacity}` {e}"), "write a size such as `10Gi`");
+                            self.report(d);
+                        }
+                        capacity
+                    }
+                    None => {
+                        let d = at.error(
+                            format!("the size of the clone of PVC `{}` is unknown", spec.pvc),
+                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
+                        );
+                        self.report(d);
+                        String::new()
+                    }
+                };
+                Copy::Clone {
+                    capacity,
+                    storage_class_name: spec.storage_class_name.clone().or(source_class),
+                }
+            }
+            CopyMethod::Snapshot => {
+                let at_method = if spec.copy_method.is_some() { at.key("copyMethod") } else { self.root.key("spec").key("defaults").key("copyMethod") };
+                let d = at_method.error(
+                    "`copyMethod: Snapshot` is not supported yet (it needs the snapshot launcher)",
+                    "use `Clone` (a CSI clone made with the pod) or `Direct` for now",
+                );
+                self.report(d);
+                Copy::Direct { workload_selector: BTreeMap::new() }
+            }
+        }
+    }
+
+    fn cache(&mut self, spec: &BackupSpec, at: &At<'_>, _namespace: &str) -> Cache {
+        let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
+        let own = spec.cache.clone().unwrap_or_default();
+        let at_cache = if spec.cache.is_some() { at.key("cache") } else { self.root.key("spec").key("defaults").key("cache") };
+        let capacity = own.capacity.or(defaults.capacity).unwrap_or_else(|| DEFAULT_CACHE_CAPACITY.into());
+        let bytes = match checks::quantity_bytes(&capacity) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let d = at_cache.key("capacity").error(format!("the cache capacity `{capacity}` {e}"), "write a size such as `2Gi`");
+                self.report(d);
+                0
+            }
+        };
+        let megabytes = bytes / (1024 * 1024);
+        if bytes > 0 && megabytes < 256 {
+            let d = at_cache.key("capacity").error(
+                format!("a cache of `{capacity}` is too small for Kopia"),
+                "give the cache at least 256Mi; 2Gi or more is better",
+            );
+            self.report(d);
+        }
+        let persistent = own.persistent.or(defaults.persistent).unwrap_or(false);
+        let storage_class_name = own.storage_class_name.or(defaults.storage_class_name);
+        let access_modes = own
+            .access_modes
+            .or(defaults.access_modes)
+            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
+        Cache {
+            capacity,
+            // Kopia's content cache gets most of the volume, its metadata
+            // cache a fifth; the rest holds the config and logs.
+            content_cache_mb: megabytes * 6 / 10,
+            metadata_cache_mb: megabytes * 2 / 10,
+            persistent: persistent.then(|| PersistentCache {
+                claim_name: String::new(),
+                storage_class_name,
+                access_modes,
+            }),
+        }
+    }
+
+    fn mover(&mut self, spec: &BackupSpec, at: &At<'_>) -> Mover {
+        let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
+        let own = spec.mover.clone().unwrap_or_default();
+        let mover = Mover {
+            resources: own.resources.or(defaults.resources),
+            pod_labels: own.pod_labels.or(defaults.pod_labels).unwrap_or_default(),
+            node_selector: own.node_selector.or(defaults.node_selector).unwrap_or_default(),
+            tolerations: own.tolerations.or(defaults.tolerations).unwrap_or_default(),
+            affinity: own.affinity.or(defaults.affinity),
+            security_context: own.security_context.or(defaults.security_context),
+            service_account_name: own.service_account_name.or(defaults.service_account_name),
+            privileged: own.privileged.or(defaults.privileged).unwrap_or(false),
+            priority_class_name: own.priority_class_name.or(defaults.priority_class_name),
+        };
+        let at_mover = if spec.mover.is_some() { at.key("mover") } else { self.root.key("spec").key("defaults").key("mover") };
+        self.check_labels(&mover.pod_labels, &at_mover.key("podLabels"));
+        if let Some(name) = &mover.service_account_name {
+            if let Err(e) = checks::dns_subdomain(name) {
+                let d = at_mover.key("serviceAccountName").error(format!("the ServiceAccount name `{name}` {e}"), "use the name of an existing ServiceAccount");
+                self.report(d);
+            }
+        }
+        if let Some(context) = &mover.security_context {
+            if !mover.privileged && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false)) {
+                let d = at_mover.key("securityContext").error(
+                    "running the mover as root needs `privileged: true`",
+                    "set `privileged: true` to opt in, or run as a non-root user",
+                );
+                self.report(d);
+            }
+        }
+        mover
+    }
+
+    fn jobs(&mut self, spec: &BackupSpec, at: &At<'_>) -> Jobs {
+        let defaults = self.input.spec.defaults.jobs.clone().unwrap_or_default();
+        let own = spec.jobs.clone().unwrap_or_default();
+        let jobs = Jobs {
+            starting_deadline_seconds: own.starting_deadline_seconds.or(defaults.starting_deadline_seconds).unwrap_or(3600),
+            active_deadline_seconds: own.active_deadline_seconds.or(defaults.active_deadline_seconds).unwrap_or(86400),
+            backoff_limit: own.backoff_limit.or(defaults.backoff_limit).unwrap_or(2),
+            ttl_seconds_after_finished: own.ttl_seconds_after_finished.or(defaults.ttl_seconds_after_finished).unwrap_or(604_800),
+            manual_ttl_seconds_after_finished: own.ttl_seconds_after_finished.or(defaults.ttl_seconds_after_finished),
+            successful_jobs_history_limit: own.successful_jobs_history_limit.or(defaults.successful_jobs_history_limit).unwrap_or(3),
+            failed_jobs_history_limit: own.failed_jobs_history_limit.or(defaults.failed_jobs_history_limit).unwrap_or(3),
+        };
+        let at_jobs = if spec.jobs.is_some() { at.key("jobs") } else { self.root.key("spec").key("defaults").key("jobs") };
+        let checks: [(&str, i64, i64); 6] = [
+            ("startingDeadlineSeconds", jobs.starting_deadline_seconds, 10),
+            ("activeDeadlineSeconds", jobs.active_deadline_seconds, 60),
+            ("backoffLimit", jobs.backoff_limit.into(), 0),
+            ("ttlSecondsAfterFinished", jobs.ttl_seconds_after_finished.into(), 0),
+            ("successfulJobsHistoryLimit", jobs.successful_jobs_history_limit.into(), 0),
+            ("failedJobsHistoryLimit", jobs.failed_jobs_history_limit.into(), 0),
+        ];
+        for (field, value, minimum) in checks {
+            if value < minimum {
+                let d = at_jobs.key(field).error(format!("`{field}` is {value}; the minimum is {minimum}"), format!("use {minimum} or more"));
+                self.report(d);
+            }
+        }
+        jobs
+    }
+
+    fn actions(&mut self, spec: &BackupSpec, at: &At<'_>) -> Actions {
+        let Some(actions) = &spec.actions else {
+            return Actions { timeout_seconds: 300, ..Actions::default() };
+        };
+        let timeout_seconds = actions.timeout_seconds.unwrap_or(300);
+        if timeout_seconds == 0 {
+            let d = at.key("actions").key("timeoutSeconds").error("an action needs a timeout of at least 1 second", "use 1 or more (default 300)");
+            self.report(d);
+        }
+        Actions {
+            before_snapshot: actions.before_snapshot.clone().filter(|s| !s.trim().is_empty()),
+            after_snapshot: actions.after_snapshot.clone().filter(|s| !s.trim().is_empty()),
+            timeout_seconds,
+        }
+    }
+}
+
+/// Rules across all entries of all plans: no two sources write the same
+/// Kopia snapshot source to one repository, and no two generated objects
+/// share a name.
+fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
+    let origin_of = |backup: &Backup| format!("{} (backup `{}` at {})", backup.identity, backup.name, backup.origin);
+    let mut sources: BTreeMap<(String, &RepositoryLocation, &Identity), &Backup> = BTreeMap::new();
+    let mut objects: BTreeMap<(&str, &str, &str), &Backup> = BTreeMap::new();
+    for backup in &model.backups {
+        // The same Secret name in the same namespace, or the same URL or
+        // claim, is the same repository.
+        let repo_key = match &backup.repository.location {
+            RepositoryLocation::FromSecret => format!("{}/{}", backup.namespace, backup.repository.secret_name),
+            RepositoryLocation::Claim { .. } => backup.namespace.clone(),
+            RepositoryLocation::Url(_) => String::new(),
+        };
+        let key = (repo_key, &backup.repository.location, &backup.identity);
+        if let Some(first) = sources.insert(key, backup) {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "two backups would write the same Kopia source {} to repository `{}`",
+                    backup.identity, backup.repository.name
+                ))
+                .help(format!(
+                    "{} and {}; give one of them another name, `username`/`hostname` or `sourcePathOverride`",
+                    origin_of(first),
+                    origin_of(backup)
+                ))
+                .at(Some(backup.span)),
+            );
+        }
+        let mut names = vec![("ServiceAccount", backup.names.service_account.as_str()), ("ConfigMap", backup.names.policy_config_map.as_str())];
+        match backup.run {
+            Run::Manual { .. } => names.push(("Job", backup.names.job.as_str())),
+            _ => names.push(("CronJob", backup.names.cron_job.as_str())),
+        }
+        if let Some(p) = &backup.cache.persistent {
+            names.push(("PersistentVolumeClaim", p.claim_name.as_str()));
+        }
+        for (kind, name) in names {
+            if let Some(first) = objects.insert((kind, backup.namespace.as_str(), name), backup) {
+                if !std::ptr::eq(first, backup) {
+                    diagnostics.push(
+                        Diagnostic::error(format!(
+                            "the {kind} `{}/{name}` would be generated twice",
+                            backup.namespace
+                        ))
+                        .help(format!(
+                            "backups `{}` ({}) and `{}` ({}) lead to the same name; rename one of them or its plan",
+                            first.name, first.origin, backup.name, backup.origin
+                        ))
+                        .at(Some(backup.span)),
+                    );
+                }
+            }
+        }
+    }
+}

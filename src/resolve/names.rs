@@ -1,0 +1,68 @@
+//! Object names: deterministic, within Kubernetes' length limits, shortened
+//! with a stable hash suffix when needed, and checked for collisions by the
+//! caller.
+
+use sha2::{Digest, Sha256};
+
+/// CronJob names: Kubernetes appends 11 characters for its Jobs.
+pub const CRON_JOB_NAME_LIMIT: usize = 52;
+/// Every other object name (DNS-1123 label).
+pub const NAME_LIMIT: usize = 63;
+
+/// The first 32 bits of SHA-256, for spreading and short suffixes.
+pub fn stable_hash(text: &str) -> u32 {
+    let digest = Sha256::digest(text.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+}
+
+/// A short hex digest of `text` (10 characters), for name suffixes.
+pub fn short_digest(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Joins `parts` with `-`; when longer than `limit`, keeps a readable prefix
+/// and appends a digest of the full name, so distinct long names stay distinct.
+pub fn object_name(parts: &[&str], limit: usize) -> String {
+    let full = parts.join("-");
+    if full.len() <= limit {
+        return full;
+    }
+    let digest = short_digest(&full);
+    let keep = limit - digest.len() - 1;
+    let prefix = full[..keep].trim_end_matches(['-', '.']);
+    format!("{prefix}-{digest}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(object_name(&["nightly", "web", "backup"], 52), "nightly-web-backup");
+    }
+
+    #[test]
+    fn long_names_are_shortened_stably_and_distinctly() {
+        let long = "a".repeat(60);
+        let a = object_name(&["plan", &long, "one", "backup"], CRON_JOB_NAME_LIMIT);
+        let b = object_name(&["plan", &long, "two", "backup"], CRON_JOB_NAME_LIMIT);
+        assert_eq!(a.len(), CRON_JOB_NAME_LIMIT);
+        assert_eq!(b.len(), CRON_JOB_NAME_LIMIT);
+        assert_ne!(a, b);
+        assert_eq!(a, object_name(&["plan", &long, "one", "backup"], CRON_JOB_NAME_LIMIT));
+        assert!(a.starts_with("plan-aaaa"));
+    }
+
+    #[test]
+    fn shortened_names_do_not_end_in_a_dash_before_the_suffix() {
+        let name = object_name(&["p", &"b-".repeat(40)], NAME_LIMIT);
+        assert!(!name.contains("--"), "{name}");
+        assert!(name.len() <= NAME_LIMIT);
+    }
+}

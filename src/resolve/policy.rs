@@ -1,0 +1,92 @@
+//! The Kopia policy of each source: the plan's default `policy`, the entry's
+//! own `policy`, then the typed shortcuts (`retain`, `compression`) on top,
+//! checked against Kopia's policy fields.
+
+use serde_json::{Map, Value, json};
+
+use super::At;
+use crate::diagnostics::{Diagnostics, nearest};
+use crate::kopia::policy::{check, merge};
+use crate::plan::{BackupSpec, Defaults, Retain};
+
+pub(super) fn resolve(
+    defaults: &Defaults,
+    spec: &BackupSpec,
+    at_defaults: &At<'_>,
+    at: &At<'_>,
+    diagnostics: &mut Diagnostics,
+) -> Value {
+    let mut policy = Value::Object(Map::new());
+    for (source, at_policy) in [
+        (&defaults.policy, at_defaults.key("policy")),
+        (&spec.policy, at.key("policy")),
+    ] {
+        let Some(source) = source else { continue };
+        let problems = check(source);
+        for problem in &problems {
+            let mut at_field = at_policy.clone();
+            for part in problem.path.split('.') {
+                match part.split_once('[') {
+                    Some((key, index)) => {
+                        at_field = at_field.key(key);
+                        if let Ok(i) = index.trim_end_matches(']').parse() {
+                            at_field = at_field.index(i);
+                        }
+                    }
+                    None => at_field = at_field.key(part),
+                }
+            }
+            let at_field = if at_field.exists() { at_field } else { at_policy.clone() };
+            diagnostics.push(at_field.error(problem.message.clone(), problem.help.clone()));
+        }
+        if problems.is_empty() {
+            merge(&mut policy, source);
+        }
+    }
+
+    let retain = merged_retain(defaults.retain.as_ref(), spec.retain.as_ref());
+    let retention: Map<String, Value> = [
+        ("keepLatest", retain.latest),
+        ("keepHourly", retain.hourly),
+        ("keepDaily", retain.daily),
+        ("keepWeekly", retain.weekly),
+        ("keepMonthly", retain.monthly),
+        ("keepAnnual", retain.yearly),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some((key.to_owned(), json!(value?))))
+    .collect();
+    if !retention.is_empty() {
+        merge(&mut policy, &json!({ "retention": retention }));
+    }
+
+    let compression = spec.compression.as_ref().or(defaults.compression.as_ref());
+    if let Some(name) = compression {
+        let known = crate::kopia::compressors();
+        if known.contains(&name.as_str()) {
+            merge(&mut policy, &json!({ "compression": { "compressorName": name } }));
+        } else {
+            let at_c = if spec.compression.is_some() { at.key("compression") } else { at_defaults.key("compression") };
+            let help = match nearest(name, known.iter().copied()) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("Kopia knows {}", known.join(", ")),
+            };
+            diagnostics.push(at_c.error(format!("`{name}` is not a Kopia compression algorithm"), help));
+        }
+    }
+    policy
+}
+
+/// Each period from the entry when it sets it, else from the defaults.
+fn merged_retain(defaults: Option<&Retain>, own: Option<&Retain>) -> Retain {
+    let d = defaults.cloned().unwrap_or_default();
+    let o = own.cloned().unwrap_or_default();
+    Retain {
+        hourly: o.hourly.or(d.hourly),
+        daily: o.daily.or(d.daily),
+        weekly: o.weekly.or(d.weekly),
+        monthly: o.monthly.or(d.monthly),
+        yearly: o.yearly.or(d.yearly),
+        latest: o.latest.or(d.latest),
+    }
+}
