@@ -12,3 +12,79 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
+pub mod scripts;
+pub mod emit;
+pub mod output;
+
+use std::path::PathBuf;
+
+use diagnostics::{Diagnostic, Diagnostics, SourceMap};
+
+/// What a compile run produced: the ordered objects and the warnings, or
+/// (in `Err`) every diagnostic when there was any error.
+#[derive(Debug)]
+pub struct Compiled {
+    pub objects: Vec<output::Object>,
+    pub model: model::Model,
+    pub diagnostics: Diagnostics,
+}
+
+/// Runs the whole pipeline on input paths (files, directories, `-`).
+pub fn compile_paths(inputs: &[PathBuf]) -> (SourceMap, Result<Compiled, Diagnostics>) {
+    match load::read_inputs(inputs) {
+        Ok(sources) => {
+            let result = compile_sources(&sources);
+            (sources, result)
+        }
+        Err(diagnostics) => (SourceMap::default(), Err(diagnostics)),
+    }
+}
+
+/// Runs the pipeline on sources already in memory.
+pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
+    let (documents, mut diagnostics) = load::parse(sources);
+    let (inputs, parse_diagnostics) = parse::parse(&documents);
+    diagnostics.extend(parse_diagnostics);
+    for doc in &inputs.others {
+        let document = &documents[doc.0];
+        let kind = document.root.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+        diagnostics.push(
+            Diagnostic::warning(format!("a `{kind}` document is not compiled and is left out of the output"))
+                .at(Some(load::span_of_node(document.file, &document.root)))
+                .help("kopiaplan compiles BackupPlans; Secrets, ConfigMaps, PVCs and Namespaces pass through"),
+        );
+    }
+    let (model, resolve_diagnostics) = resolve::resolve(&inputs, &documents, sources);
+    diagnostics.extend(resolve_diagnostics);
+    if diagnostics.has_errors() {
+        return Err(diagnostics.sorted());
+    }
+    let mut objects = match emit::emit(&model) {
+        Ok(objects) => objects,
+        Err(emit_diagnostics) => {
+            diagnostics.extend(emit_diagnostics);
+            return Err(diagnostics.sorted());
+        }
+    };
+    output::sort(&mut objects);
+    for pair in objects.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.kind == b.kind && a.namespace == b.namespace && a.name == b.name {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "two objects are named {} `{}/{}`",
+                    a.kind, a.namespace, a.name
+                ))
+                .help("an input object has the name of a generated one; rename it or the plan entry"),
+            );
+        }
+    }
+    if diagnostics.has_errors() {
+        return Err(diagnostics.sorted());
+    }
+    Ok(Compiled {
+        objects,
+        model,
+        diagnostics: diagnostics.sorted(),
+    })
+}

@@ -1,1 +1,23 @@
-fn main() {}
+//! The `kopiaplan` command: parse arguments, run the library, print what it
+//! returned, map the result to an exit code (0 ok, 1 input errors, 2 usage).
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let arguments = cli::Cli::parse();
+    let outcome = cli::run(arguments);
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    if let Some(stdout) = outcome.stdout {
+        let mut out = std::io::stdout().lock();
+        if out.write_all(stdout.as_bytes()).and_then(|()| out.flush()).is_err() {
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::from(outcome.exit_code)
+}

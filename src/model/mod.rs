@@ -21,6 +21,8 @@ pub struct Model {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub name: String,
+    /// Where the plan document starts.
+    pub origin: Origin,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub kopia_image: String,
@@ -84,8 +86,6 @@ pub enum RepositoryLocation {
     Claim { claim_name: String, path: String },
 }
 
-/// Where a PVC repository is mounted in the mover.
-pub const FILESYSTEM_REPOSITORY_MOUNT: &str = "/kopiaplan/repository";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomCa {
@@ -224,6 +224,21 @@ pub struct Backup {
     pub names: Names,
 }
 
-/// Where the volume to back up is mounted in the mover; also Kopia's default
-/// source path, the same as VolSync's so that identities carry over.
-pub const DATA_MOUNT: &str = "/data";
+/// The mover's file layout: shared by the pod spec (emit) and the scripts.
+pub mod paths {
+    /// Where the volume to back up is mounted; also Kopia's default source
+    /// path, the same as VolSync's so that identities carry over.
+    pub const DATA: &str = "/data";
+    pub const SCRIPTS: &str = "/kopiaplan/scripts";
+    pub const POLICY: &str = "/kopiaplan/policy";
+    /// Kopia's config, cache and logs.
+    pub const CACHE: &str = "/kopiaplan/cache";
+    /// `HOME`: a writable emptyDir.
+    pub const HOME: &str = "/kopiaplan/home";
+    pub const TMP: &str = "/tmp";
+    pub const CUSTOM_CA: &str = "/kopiaplan/ca";
+    pub const CREDENTIALS: &str = "/kopiaplan/credentials";
+    /// Where a PVC repository is mounted.
+    pub const FILESYSTEM_REPOSITORY: &str = "/kopiaplan/repository";
+    pub const TERMINATION_LOG: &str = "/dev/termination-log";
+}

@@ -176,6 +176,10 @@ impl PlanResolver<'_, '_> {
         self.check_labels(&metadata.labels, &at_meta.key("labels"));
         let plan = Plan {
             name: metadata.name.clone(),
+            origin: Origin {
+                file: self.file_name.clone(),
+                line: self.root.line(),
+            },
             labels: metadata.labels.clone(),
             annotations: metadata.annotations.clone(),
             kopia_image: self
@@ -449,7 +453,7 @@ impl PlanResolver<'_, '_> {
         }
 
         // Identity.
-        let path = spec.source_path_override.clone().unwrap_or_else(|| model::DATA_MOUNT.to_owned());
+        let path = spec.source_path_override.clone().unwrap_or_else(|| model::paths::DATA.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
             let d = at.key("sourcePathOverride").error(format!("`{path}` {e}"), "write the path Kopia should record, such as `/var/lib/web`");
             self.report(d);

@@ -1,0 +1,57 @@
+//! The labels and annotations every generated object carries (SPEC §4).
+
+use std::collections::BTreeMap;
+
+use crate::model::{Origin, Plan};
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub const COMPONENT: &str = "app.kubernetes.io/component";
+pub const INSTANCE: &str = "app.kubernetes.io/instance";
+/// The input file and line an object was compiled from.
+pub const SOURCE: &str = "kopiaplan.dev/source";
+/// The manual-trigger token a Job runs for.
+pub const TRIGGER: &str = "kopiaplan.dev/trigger";
+/// The Kopia snapshot source an object works on.
+pub const KOPIA_SOURCE: &str = "kopiaplan.dev/kopia-source";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Backup,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Backup => "backup",
+        }
+    }
+}
+
+/// The plan's own labels, then the four kopiaplan labels (which win).
+pub fn labels(plan: &Plan, component: Component, instance: &str) -> BTreeMap<String, String> {
+    let mut labels = plan.labels.clone();
+    labels.insert(MANAGED_BY.into(), "kopiaplan".into());
+    labels.insert(PART_OF.into(), plan.name.clone());
+    labels.insert(COMPONENT.into(), component.as_str().into());
+    labels.insert(INSTANCE.into(), instance.into());
+    labels
+}
+
+/// The labels that select one entry's pods (a subset of [`labels`]).
+pub fn selector(plan: &Plan, component: Component, instance: &str) -> BTreeMap<String, String> {
+    [
+        (PART_OF, plan.name.as_str()),
+        (COMPONENT, component.as_str()),
+        (INSTANCE, instance),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub fn annotations(plan: &Plan, origin: &Origin) -> BTreeMap<String, String> {
+    let mut annotations = plan.annotations.clone();
+    annotations.insert(SOURCE.into(), origin.to_string());
+    annotations
+}

@@ -1,0 +1,417 @@
+//! The mover pod: the Kopia container, its environment, volumes and
+//! security settings. Restricted Pod Security Standard by default; the
+//! `privileged` opt-in adds exactly root and DAC_OVERRIDE, CHOWN, FOWNER.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, EphemeralVolumeSource, KeyToPath,
+    PersistentVolumeClaimSpec, PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource,
+    PodAffinity, PodAffinityTerm, PodSecurityContext, PodSpec, PodTemplateSpec,
+    SeccompProfile, SecretEnvSource, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TypedLocalObjectReference, Volume, VolumeMount, VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+
+use crate::kopia::CREDENTIAL_FILE_KEYS;
+use crate::model::{Backup, CaSource, Copy, Plan, RepositoryLocation, paths};
+
+/// The non-root user and group the mover runs as by default.
+pub const MOVER_USER: i64 = 65532;
+
+/// Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's
+/// `command`, `args` and `env` values. Doubling every `$` makes a value reach
+/// the process exactly as written in the plan.
+pub fn escape_dollars(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
+fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: Some(value.into()),
+        value_from: None,
+    }
+}
+
+/// A value from the plan: `$` escaped so it arrives verbatim.
+fn user_env(name: &str, value: &str) -> EnvVar {
+    env(name, escape_dollars(value))
+}
+
+fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                optional: Some(false),
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+    VolumeMount {
+        name: name.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: Some(read_only),
+        ..VolumeMount::default()
+    }
+}
+
+fn empty_dir(name: &str, size_limit: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity(size_limit.to_owned())),
+            ..EmptyDirVolumeSource::default()
+        }),
+        ..Volume::default()
+    }
+}
+
+fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<KeyToPath>>) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: config_map.to_owned(),
+            default_mode: Some(0o444),
+            items,
+            optional: Some(false),
+        }),
+        ..Volume::default()
+    }
+}
+
+/// The pod template of a backup's Job.
+pub fn backup_pod(
+    plan: &Plan,
+    backup: &Backup,
+    scripts_config_map: &str,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> PodTemplateSpec {
+    let repository = &backup.repository;
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+
+    // The data to back up.
+    let data_volume = match &backup.copy {
+        Copy::Direct { .. } => Volume {
+            name: "data".into(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: backup.pvc.clone(),
+                read_only: Some(true),
+            }),
+            ..Volume::default()
+        },
+        Copy::Clone {
+            capacity,
+            storage_class_name,
+        } => Volume {
+            name: "data".into(),
+            ephemeral: Some(EphemeralVolumeSource {
+                volume_claim_template: Some(PersistentVolumeClaimTemplate {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels.clone()),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: PersistentVolumeClaimSpec {
+                        access_modes: Some(vec!["ReadWriteOnce".into()]),
+                        data_source: Some(TypedLocalObjectReference {
+                            api_group: None,
+                            kind: "PersistentVolumeClaim".into(),
+                            name: backup.pvc.clone(),
+                        }),
+                        resources: Some(VolumeResourceRequirements {
+                            requests: Some(
+                                [("storage".to_owned(), Quantity(capacity.clone()))].into(),
+                            ),
+                            ..VolumeResourceRequirements::default()
+                        }),
+                        storage_class_name: storage_class_name.clone(),
+                        ..PersistentVolumeClaimSpec::default()
+                    },
+                }),
+            }),
+            ..Volume::default()
+        },
+    };
+    volumes.push(data_volume);
+    mounts.push(VolumeMount {
+        sub_path: backup.source_path.clone(),
+        ..mount("data", paths::DATA, true)
+    });
+
+    // Kopia's config, cache and logs.
+    match &backup.cache.persistent {
+        Some(persistent) => volumes.push(Volume {
+            name: "cache".into(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: persistent.claim_name.clone(),
+                read_only: Some(false),
+            }),
+            ..Volume::default()
+        }),
+        None => volumes.push(empty_dir("cache", &backup.cache.capacity)),
+    }
+    mounts.push(mount("cache", paths::CACHE, false));
+    volumes.push(empty_dir("home", "64Mi"));
+    mounts.push(mount("home", paths::HOME, false));
+    volumes.push(empty_dir("tmp", "1Gi"));
+    mounts.push(mount("tmp", paths::TMP, false));
+    volumes.push(config_map_volume("scripts", scripts_config_map, None));
+    mounts.push(mount("scripts", paths::SCRIPTS, true));
+    volumes.push(config_map_volume("policy", &backup.names.policy_config_map, None));
+    mounts.push(mount("policy", paths::POLICY, true));
+
+    // Credential files (GCS and Drive JSON, SFTP key, known_hosts, rclone
+    // config), from the repository Secret, where present.
+    volumes.push(Volume {
+        name: "credentials".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(repository.secret_name.clone()),
+            default_mode: Some(0o444),
+            items: Some(
+                CREDENTIAL_FILE_KEYS
+                    .iter()
+                    .map(|(key, file)| KeyToPath {
+                        key: (*key).to_owned(),
+                        path: (*file).to_owned(),
+                        mode: None,
+                    })
+                    .collect(),
+            ),
+            optional: Some(true),
+        }),
+        ..Volume::default()
+    });
+    mounts.push(mount("credentials", paths::CREDENTIALS, true));
+
+    let mut env_vars = vec![
+        env("HOME", paths::HOME),
+        env("KOPIA_CONFIG_PATH", format!("{}/config/repository.config", paths::CACHE)),
+        env("KOPIA_CACHE_DIRECTORY", format!("{}/cache", paths::CACHE)),
+        env("KOPIA_LOG_DIR", format!("{}/logs", paths::CACHE)),
+        env("KOPIA_LOG_DIR_MAX_FILES", plan.logging.max_files.to_string()),
+        env("KOPIA_LOG_DIR_MAX_AGE", plan.logging.max_age.clone()),
+        env("KOPIA_CONTENT_LOG_DIR_MAX_FILES", plan.logging.max_files.to_string()),
+        env("KOPIA_CONTENT_LOG_DIR_MAX_AGE", plan.logging.max_age.clone()),
+        env("KOPIA_PERSIST_CREDENTIALS_ON_CONNECT", "false"),
+        env("KOPIA_CHECK_FOR_UPDATES", "false"),
+        secret_env("KOPIA_PASSWORD", &repository.secret_name, "KOPIA_PASSWORD"),
+    ];
+    match &repository.location {
+        RepositoryLocation::FromSecret => env_vars.push(secret_env(
+            "KOPIA_REPOSITORY",
+            &repository.secret_name,
+            "KOPIA_REPOSITORY",
+        )),
+        RepositoryLocation::Url(url) => env_vars.push(user_env("KOPIA_REPOSITORY", url)),
+        RepositoryLocation::Claim { claim_name, path } => {
+            volumes.push(Volume {
+                name: "repository".into(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: claim_name.clone(),
+                    read_only: Some(false),
+                }),
+                ..Volume::default()
+            });
+            mounts.push(mount("repository", paths::FILESYSTEM_REPOSITORY, false));
+            env_vars.push(user_env(
+                "KOPIA_REPOSITORY",
+                &format!("filesystem://{}{}", paths::FILESYSTEM_REPOSITORY, path),
+            ));
+        }
+    }
+    env_vars.extend([
+        user_env("KOPIAPLAN_USERNAME", &backup.identity.username),
+        user_env("KOPIAPLAN_HOSTNAME", &backup.identity.hostname),
+        user_env("KOPIAPLAN_SOURCE_PATH", &backup.identity.path),
+        env("KOPIAPLAN_CREATE", format!("{:?}", repository.create)),
+        env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
+        env("KOPIAPLAN_CONTENT_CACHE_MB", backup.cache.content_cache_mb.to_string()),
+        env("KOPIAPLAN_METADATA_CACHE_MB", backup.cache.metadata_cache_mb.to_string()),
+        env("KOPIAPLAN_ACTION_TIMEOUT", backup.actions.timeout_seconds.to_string()),
+    ]);
+    if let Some(parallelism) = backup.parallelism {
+        env_vars.push(env("KOPIAPLAN_PARALLELISM", parallelism.to_string()));
+    }
+    if let Some(command) = &backup.actions.before_snapshot {
+        env_vars.push(user_env("KOPIAPLAN_BEFORE_SNAPSHOT", command));
+    }
+    if let Some(command) = &backup.actions.after_snapshot {
+        env_vars.push(user_env("KOPIAPLAN_AFTER_SNAPSHOT", command));
+    }
+    if let Some(ca) = &repository.custom_ca {
+        let items = Some(vec![KeyToPath {
+            key: ca.key.clone(),
+            path: "ca.crt".into(),
+            mode: None,
+        }]);
+        volumes.push(match &ca.source {
+            CaSource::ConfigMap(name) => config_map_volume("custom-ca", name, items),
+            CaSource::Secret(name) => Volume {
+                name: "custom-ca".into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(name.clone()),
+                    default_mode: Some(0o444),
+                    items,
+                    optional: Some(false),
+                }),
+                ..Volume::default()
+            },
+        });
+        mounts.push(mount("custom-ca", paths::CUSTOM_CA, true));
+        env_vars.push(env("KOPIAPLAN_CUSTOM_CA", format!("{}/ca.crt", paths::CUSTOM_CA)));
+    }
+
+    let mover = &backup.mover;
+    let container = Container {
+        name: "kopia".into(),
+        image: Some(plan.kopia_image.clone()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        command: Some(vec!["/bin/bash".into(), format!("{}/backup.sh", paths::SCRIPTS)]),
+        args: (!backup.additional_args.is_empty()).then(|| {
+            backup
+                .additional_args
+                .iter()
+                .map(|arg| escape_dollars(arg))
+                .collect()
+        }),
+        env: Some(env_vars),
+        // Every key of the repository Secret becomes an environment variable,
+        // so Kopia's and the cloud SDKs' own variables keep working.
+        env_from: Some(vec![EnvFromSource {
+            secret_ref: Some(SecretEnvSource {
+                name: repository.secret_name.clone(),
+                optional: Some(false),
+            }),
+            ..EnvFromSource::default()
+        }]),
+        resources: mover.resources.clone(),
+        security_context: Some(container_security_context(mover.privileged)),
+        termination_message_path: Some(paths::TERMINATION_LOG.into()),
+        termination_message_policy: Some("FallbackToLogsOnError".into()),
+        volume_mounts: Some(mounts),
+        working_dir: Some(paths::HOME.into()),
+        ..Container::default()
+    };
+
+    let mut pod_labels = mover.pod_labels.clone();
+    pod_labels.extend(labels);
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(pod_labels),
+            annotations: Some(annotations),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(PodSpec {
+            affinity: affinity(backup),
+            automount_service_account_token: Some(false),
+            containers: vec![container],
+            node_selector: (!mover.node_selector.is_empty()).then(|| mover.node_selector.clone()),
+            priority_class_name: mover.priority_class_name.clone(),
+            restart_policy: Some("Never".into()),
+            security_context: Some(pod_security_context(backup)),
+            service_account_name: Some(
+                mover
+                    .service_account_name
+                    .clone()
+                    .unwrap_or_else(|| backup.names.service_account.clone()),
+            ),
+            termination_grace_period_seconds: Some(120),
+            tolerations: (!mover.tolerations.is_empty()).then(|| mover.tolerations.clone()),
+            volumes: Some(volumes),
+            ..PodSpec::default()
+        }),
+    }
+}
+
+/// The user's affinity, plus a required pod affinity to the workload of a
+/// `Direct` copy, so that a ReadWriteOnce volume is mounted on its node.
+fn affinity(backup: &Backup) -> Option<Affinity> {
+    let mut affinity = backup.mover.affinity.clone();
+    if let Copy::Direct { workload_selector } = &backup.copy {
+        if !workload_selector.is_empty() {
+            let term = PodAffinityTerm {
+                label_selector: Some(LabelSelector {
+                    match_labels: Some(workload_selector.clone()),
+                    match_expressions: None,
+                }),
+                topology_key: "kubernetes.io/hostname".into(),
+                ..PodAffinityTerm::default()
+            };
+            let affinity = affinity.get_or_insert_with(Affinity::default);
+            let pod_affinity = affinity.pod_affinity.get_or_insert_with(PodAffinity::default);
+            pod_affinity
+                .required_during_scheduling_ignored_during_execution
+                .get_or_insert_with(Vec::new)
+                .push(term);
+        }
+    }
+    affinity
+}
+
+fn pod_security_context(backup: &Backup) -> PodSecurityContext {
+    let mut context = backup.mover.security_context.clone().unwrap_or_default();
+    if backup.mover.privileged {
+        context.run_as_user = Some(0);
+        context.run_as_group = Some(context.run_as_group.unwrap_or(0));
+        context.run_as_non_root = Some(false);
+    } else {
+        context.run_as_non_root = Some(true);
+        context.run_as_user = Some(context.run_as_user.unwrap_or(MOVER_USER));
+        context.run_as_group = Some(context.run_as_group.unwrap_or(MOVER_USER));
+        // A persistent cache must be writable by the mover's group. Only a
+        // Direct copy (mounted read-only, so never re-owned by the kubelet)
+        // gets this by default: on a clone it would change the group of the
+        // files being backed up.
+        if backup.cache.persistent.is_some()
+            && context.fs_group.is_none()
+            && matches!(backup.copy, Copy::Direct { .. })
+        {
+            context.fs_group = Some(MOVER_USER);
+            context.fs_group_change_policy = Some("OnRootMismatch".into());
+        }
+    }
+    if context.seccomp_profile.is_none() {
+        context.seccomp_profile = Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        });
+    }
+    context
+}
+
+fn container_security_context(privileged: bool) -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            add: privileged.then(|| vec!["CHOWN".into(), "DAC_OVERRIDE".into(), "FOWNER".into()]),
+        }),
+        privileged: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(!privileged),
+        ..SecurityContext::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_dollars;
+
+    #[test]
+    fn dollars_are_doubled_so_kubernetes_leaves_them_alone() {
+        assert_eq!(escape_dollars("--tags=a:$(HOME)"), "--tags=a:$$(HOME)");
+        assert_eq!(escape_dollars("$$"), "$$$$");
+        assert_eq!(escape_dollars("plain"), "plain");
+    }
+}

@@ -1,0 +1,77 @@
+//! Output: objects in a stable, dependency-safe order, written as YAML or
+//! JSON. The same input always yields the same bytes.
+
+mod object;
+
+pub use object::Object;
+
+/// Kinds in the order they can be applied: what others refer to comes first.
+const KIND_ORDER: [&str; 10] = [
+    "Namespace",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Role",
+    "RoleBinding",
+    "VolumeSnapshot",
+    "CronJob",
+    "Job",
+];
+
+fn kind_rank(kind: &str) -> usize {
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_ORDER.len())
+}
+
+/// Sorts by kind order, then namespace, then name (then kind, for unknown kinds).
+pub fn sort(objects: &mut [Object]) {
+    objects.sort_by(|a, b| {
+        kind_rank(&a.kind)
+            .cmp(&kind_rank(&b.kind))
+            .then_with(|| a.kind.cmp(&b.kind))
+            .then_with(|| a.namespace.cmp(&b.namespace))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+/// A multi-document YAML stream, each document starting with `---`.
+pub fn to_yaml(objects: &[Object]) -> Result<String, String> {
+    let mut out = String::new();
+    for object in objects {
+        out.push_str("---\n");
+        let text = serde_saphyr::to_string(&object.value).map_err(|e| e.to_string())?;
+        out.push_str(&text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// A Kubernetes `List` holding every object, as JSON.
+pub fn to_json(objects: &[Object]) -> String {
+    let list = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": objects.iter().map(|o| &o.value).collect::<Vec<_>>(),
+    });
+    let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn render(objects: &[Object], format: Format) -> Result<String, String> {
+    match format {
+        Format::Yaml => to_yaml(objects),
+        Format::Json => Ok(to_json(objects)),
+    }
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# kopiaplan backup mover: connect, apply this source's policy, snapshot.
+# Rendered by kopiaplan from templates/backup.sh. Arguments are extra
+# `kopia snapshot create` arguments, passed through verbatim.
+# shellcheck source=common.sh
+source "{{ paths.scripts }}/common.sh"
+
+KOPIAPLAN_OPERATION=backup
+KOPIAPLAN_SOURCE_PATH=${KOPIAPLAN_SOURCE_PATH:-{{ paths.data }}}
+
+run_action() {
+  local name=$1 command=$2
+  log "running the $name action (timeout ${KOPIAPLAN_ACTION_TIMEOUT}s)"
+  (cd "{{ paths.data }}" && timeout --signal=TERM --kill-after=10 "$KOPIAPLAN_ACTION_TIMEOUT" bash -c "$command")
+}
+
+prepare_directories
+connect_repository
+
+target="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
+log "applying the policy of $target"
+run_kopia policy import --from-file="{{ paths.policy }}/policy.json" "$target" ||
+  fail "could not apply the policy of $target"
+
+if [ -z "$(ls -A "{{ paths.data }}")" ]; then
+  log "warning: the source volume is empty; the snapshot will hold no files"
+  empty_source=true
+else
+  empty_source=false
+fi
+
+if [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ]; then
+  run_action beforeSnapshot "$KOPIAPLAN_BEFORE_SNAPSHOT" ||
+    fail "the beforeSnapshot action failed; no snapshot was taken"
+fi
+
+snapshot_args=()
+if [ "$KOPIAPLAN_SOURCE_PATH" != "{{ paths.data }}" ]; then
+  snapshot_args+=(--override-source="$KOPIAPLAN_SOURCE_PATH")
+fi
+if [ -n "${KOPIAPLAN_PARALLELISM:-}" ]; then
+  snapshot_args+=(--parallel="$KOPIAPLAN_PARALLELISM")
+fi
+
+log "snapshotting $target"
+manifest_file="$HOME/snapshot.json"
+status=0
+run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >"$manifest_file" || status=$?
+[ "$status" -eq 0 ] || fail "kopia snapshot create failed (exit $status)" "$status"
+manifest=$(tr -d '\n' <"$manifest_file")
+
+if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
+  run_action afterSnapshot "$KOPIAPLAN_AFTER_SNAPSHOT" ||
+    log "warning: the afterSnapshot action failed; the snapshot was taken"
+fi
+
+snapshot_id=$(printf '%s' "$manifest" | sed -n 's/^[^{]*{ *"id" *: *"\([^"]*\)".*/\1/p')
+summary=$(printf '%s' "$manifest" | sed -n 's/.*"summ" *: *{\([^}]*\)}.*/\1/p')
+bytes=$(printf '%s' "$summary" | sed -n 's/.*"size" *: *\([0-9]*\).*/\1/p')
+files=$(printf '%s' "$summary" | sed -n 's/.*"files" *: *\([0-9]*\).*/\1/p')
+write_result success "snapshot $snapshot_id of $target" \
+  snapshotId "$(json_string "$snapshot_id")" \
+  bytes "${bytes:-0}" \
+  files "${files:-0}" \
+  emptySource "$empty_source"

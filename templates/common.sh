@@ -1,0 +1,169 @@
+# shellcheck shell=bash
+# Shared by every kopiaplan mover script. Rendered by kopiaplan from
+# templates/common.sh; the template fills in fixed paths only. Every value
+# from the plan arrives in an environment variable or as an argument.
+
+set -euo pipefail
+umask 077
+
+KOPIAPLAN_STARTED=$(date +%s)
+KOPIAPLAN_RESULT_FILE=${KOPIAPLAN_RESULT_FILE:-{{ paths.termination_log }}}
+KOPIA_PID=
+
+log() {
+  printf '%s kopiaplan: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+
+# JSON string escaping for the few values the result line carries.
+json_string() {
+  local text=${1//\\/\\\\}
+  text=${text//\"/\\\"}
+  text=${text//$'\n'/\\n}
+  text=${text//$'\r'/\\r}
+  text=${text//$'\t'/\\t}
+  printf '"%s"' "$text"
+}
+
+# write_result RESULT MESSAGE [KEY RAW_JSON_VALUE]...
+# One JSON line in the termination message (kubectl get pod -o yaml shows
+# it) and in the log.
+write_result() {
+  local result=$1 message=$2
+  shift 2
+  local line
+  line="{\"result\":$(json_string "$result"),\"operation\":$(json_string "$KOPIAPLAN_OPERATION")"
+  line+=",\"identity\":$(json_string "${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}")"
+  line+=",\"durationSeconds\":$(($(date +%s) - KOPIAPLAN_STARTED))"
+  while [ "$#" -ge 2 ]; do
+    line+=",$(json_string "$1"):$2"
+    shift 2
+  done
+  line+=",\"message\":$(json_string "$message")}"
+  printf '%s\n' "$line" >"$KOPIAPLAN_RESULT_FILE" 2>/dev/null || true
+  printf '%s\n' "$line"
+}
+
+fail() {
+  log "error: $1"
+  write_result failure "$1"
+  exit "${2:-1}"
+}
+
+# Kopia runs in the background so that a SIGTERM sent to this script (the
+# container's PID 1) is passed on and Kopia can stop cleanly.
+forward_signal() {
+  if [ -n "$KOPIA_PID" ]; then
+    kill -TERM "$KOPIA_PID" 2>/dev/null || true
+  fi
+}
+trap forward_signal TERM INT
+
+run_kopia() {
+  kopia --file-log-level="$KOPIAPLAN_LOG_LEVEL" "$@" &
+  KOPIA_PID=$!
+  local status=0
+  wait "$KOPIA_PID" || status=$?
+  while kill -0 "$KOPIA_PID" 2>/dev/null; do
+    status=0
+    wait "$KOPIA_PID" || status=$?
+  done
+  KOPIA_PID=
+  return "$status"
+}
+
+# Kopia's files live on the cache volume; the root filesystem is read-only.
+prepare_directories() {
+  mkdir -p "$(dirname "$KOPIA_CONFIG_PATH")" "$KOPIA_CACHE_DIRECTORY" "$KOPIA_LOG_DIR"
+  if [ -n "${KOPIAPLAN_CUSTOM_CA:-}" ]; then
+    # The custom CA is added to the system roots, for every HTTPS backend.
+    cat /etc/ssl/certs/ca-certificates.crt "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem" 2>/dev/null ||
+      cat "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem"
+    export SSL_CERT_FILE="$HOME/ca-bundle.pem"
+  fi
+}
+
+# Storage flags for `kopia repository connect|create <backend>`, decided
+# from the repository URL's scheme. Credentials stay in Kopia's own
+# environment variables; no flag is passed empty.
+STORAGE_ARGS=()
+BACKEND=
+storage_arguments() {
+  local url=${KOPIA_REPOSITORY:-}
+  [ -n "$url" ] || fail "KOPIA_REPOSITORY is not set: put it in the repository Secret or the plan's repository url"
+  BACKEND=${url%%:*}
+  local rest=${url#*:}
+  rest=${rest#//}
+  case "$BACKEND" in
+    s3)
+      local bucket=${rest%%/*} prefix=
+      [ "$rest" != "$bucket" ] && prefix=${rest#*/}
+      bucket=${KOPIA_S3_BUCKET:-$bucket}
+      [ -n "$bucket" ] || fail "the S3 URL names no bucket: use s3://bucket/prefix"
+      STORAGE_ARGS=(--bucket="$bucket")
+      prefix=$(normalize_prefix "$prefix")
+      [ -z "$prefix" ] || STORAGE_ARGS+=(--prefix="$prefix")
+      local endpoint=${AWS_S3_ENDPOINT:-${KOPIA_S3_ENDPOINT:-}}
+      case "$endpoint" in
+        http://*) STORAGE_ARGS+=(--endpoint="${endpoint#http://}" --disable-tls) ;;
+        https://*) STORAGE_ARGS+=(--endpoint="${endpoint#https://}") ;;
+        "") ;;
+        *) STORAGE_ARGS+=(--endpoint="$endpoint") ;;
+      esac
+      case "${KOPIA_S3_DISABLE_TLS:-${AWS_S3_DISABLE_TLS:-}}" in
+        true | TRUE | True | 1)
+          [[ " ${STORAGE_ARGS[*]} " == *" --disable-tls "* ]] || STORAGE_ARGS+=(--disable-tls)
+          ;;
+      esac
+      local region=${KOPIA_S3_REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
+      [ -z "$region" ] || STORAGE_ARGS+=(--region="$region")
+      [ -z "${KOPIAPLAN_CUSTOM_CA:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="$KOPIAPLAN_CUSTOM_CA")
+      ;;
+    filesystem)
+      [ -n "$rest" ] || fail "the filesystem URL names no path: use filesystem:///path"
+      STORAGE_ARGS=(--path="/${rest#/}")
+      ;;
+    *)
+      fail "the repository backend '$BACKEND' is not supported by this mover script yet"
+      ;;
+  esac
+}
+
+# S3 prefixes are directories: no leading or doubled slashes, one trailing.
+normalize_prefix() {
+  local prefix=$1
+  while [[ "$prefix" == *//* ]]; do prefix=${prefix//\/\//\/}; done
+  prefix=${prefix#/}
+  prefix=${prefix%/}
+  [ -z "$prefix" ] || printf '%s/' "$prefix"
+}
+
+# Connects to the repository; creates it only when Kopia reports that the
+# storage holds no repository and the plan allows creation. Any other
+# failure (credentials, network, TLS, a mistyped prefix that does hold
+# something else) fails the run.
+connect_repository() {
+  storage_arguments
+  local common=(
+    --override-username="$KOPIAPLAN_USERNAME"
+    --override-hostname="$KOPIAPLAN_HOSTNAME"
+    --content-cache-size-limit-mb="$KOPIAPLAN_CONTENT_CACHE_MB"
+    --metadata-cache-size-limit-mb="$KOPIAPLAN_METADATA_CACHE_MB"
+    --no-check-for-updates
+  )
+  # Output goes to a file, not a command substitution, so that Kopia stays
+  # a child of this shell and receives a forwarded SIGTERM.
+  local output="$HOME/connect.log" status=0
+  run_kopia repository connect "$BACKEND" "${STORAGE_ARGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
+  cat "$output" >&2
+  [ "$status" -eq 0 ] && return 0
+  if grep -q "repository not initialized in the provided storage" "$output"; then
+    if [ "$KOPIAPLAN_CREATE" != "IfMissing" ]; then
+      fail "the repository does not exist and the plan does not allow creating it (create: Never)"
+    fi
+    log "the storage holds no repository: creating one"
+    run_kopia repository create "$BACKEND" "${STORAGE_ARGS[@]}" "${common[@]}" ||
+      fail "could not create the repository"
+    return 0
+  fi
+  fail "could not connect to the repository (exit $status); see the log above"
+}
