@@ -74,6 +74,13 @@ run_kopia() {
 # Kopia's files live on the cache volume; the root filesystem is read-only.
 prepare_directories() {
   mkdir -p "$(dirname "$KOPIA_CONFIG_PATH")" "$KOPIA_CACHE_DIRECTORY" "$KOPIA_LOG_DIR"
+  # Secret keys that hold file contents arrive as environment variables too;
+  # tools expect a path there, so point them at the mounted file instead.
+  unset GOOGLE_APPLICATION_CREDENTIALS GOOGLE_DRIVE_CREDENTIALS SFTP_KEY_FILE RCLONE_CONFIG
+  unset SFTP_KNOWN_HOSTS SFTP_KNOWN_HOSTS_DATA
+  if [ -f "{{ paths.credentials }}/gcs.json" ]; then
+    export GOOGLE_APPLICATION_CREDENTIALS="{{ paths.credentials }}/gcs.json"
+  fi
   if [ -n "${KOPIAPLAN_CUSTOM_CA:-}" ]; then
     # The custom CA is added to the system roots, for every HTTPS backend.
     cat /etc/ssl/certs/ca-certificates.crt "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem" 2>/dev/null ||
@@ -95,13 +102,7 @@ storage_arguments() {
   rest=${rest#//}
   case "$BACKEND" in
     s3)
-      local bucket=${rest%%/*} prefix=
-      [ "$rest" != "$bucket" ] && prefix=${rest#*/}
-      bucket=${KOPIA_S3_BUCKET:-$bucket}
-      [ -n "$bucket" ] || fail "the S3 URL names no bucket: use s3://bucket/prefix"
-      STORAGE_ARGS=(--bucket="$bucket")
-      prefix=$(normalize_prefix "$prefix")
-      [ -z "$prefix" ] || STORAGE_ARGS+=(--prefix="$prefix")
+      bucket_and_prefix "$rest" "${KOPIA_S3_BUCKET:-}"
       local endpoint=${AWS_S3_ENDPOINT:-${KOPIA_S3_ENDPOINT:-}}
       case "$endpoint" in
         http://*) STORAGE_ARGS+=(--endpoint="${endpoint#http://}" --disable-tls) ;;
@@ -118,6 +119,31 @@ storage_arguments() {
       [ -z "$region" ] || STORAGE_ARGS+=(--region="$region")
       [ -z "${KOPIAPLAN_CUSTOM_CA:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="$KOPIAPLAN_CUSTOM_CA")
       ;;
+    gcs)
+      bucket_and_prefix "$rest" "${KOPIA_GCS_BUCKET:-${GCS_BUCKET:-}}"
+      if [ -f "{{ paths.credentials }}/gcs.json" ]; then
+        STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gcs.json")
+      fi
+      ;;
+    azure)
+      bucket_and_prefix "$rest" "${KOPIA_AZURE_CONTAINER:-}"
+      STORAGE_ARGS[0]="--container=${STORAGE_ARGS[0]#--bucket=}"
+      # VolSync's alternative key names, as Kopia's own variables.
+      export AZURE_STORAGE_ACCOUNT="${AZURE_STORAGE_ACCOUNT:-${KOPIA_AZURE_STORAGE_ACCOUNT:-${AZURE_ACCOUNT_NAME:-}}}"
+      export AZURE_STORAGE_KEY="${AZURE_STORAGE_KEY:-${KOPIA_AZURE_STORAGE_KEY:-${AZURE_ACCOUNT_KEY:-}}}"
+      export AZURE_STORAGE_SAS_TOKEN="${AZURE_STORAGE_SAS_TOKEN:-${AZURE_ACCOUNT_SAS:-}}"
+      [ -n "$AZURE_STORAGE_KEY" ] || unset AZURE_STORAGE_KEY
+      [ -n "$AZURE_STORAGE_SAS_TOKEN" ] || unset AZURE_STORAGE_SAS_TOKEN
+      if [ -n "${AZURE_ENDPOINT_SUFFIX:-}" ]; then
+        STORAGE_ARGS+=(--storage-domain="blob.${AZURE_ENDPOINT_SUFFIX}")
+      fi
+      ;;
+    b2)
+      bucket_and_prefix "$rest" "${KOPIA_B2_BUCKET:-}"
+      # VolSync's key names, as Kopia's own variables.
+      export B2_KEY_ID="${B2_KEY_ID:-${B2_ACCOUNT_ID:-}}"
+      export B2_KEY="${B2_KEY:-${B2_APPLICATION_KEY:-}}"
+      ;;
     filesystem)
       [ -n "$rest" ] || fail "the filesystem URL names no path: use filesystem:///path"
       STORAGE_ARGS=(--path="/${rest#/}")
@@ -126,6 +152,18 @@ storage_arguments() {
       fail "the repository backend '$BACKEND' is not supported by this mover script yet"
       ;;
   esac
+}
+
+# bucket_and_prefix "bucket/some/prefix" [BUCKET_OVERRIDE]: the storage
+# flags of the object stores that have buckets and prefixes.
+bucket_and_prefix() {
+  local rest=$1 bucket=${1%%/*} prefix=
+  [ "$rest" = "$bucket" ] || prefix=${rest#*/}
+  bucket=${2:-$bucket}
+  [ -n "$bucket" ] || fail "the repository URL names no bucket or container: use $BACKEND://bucket/prefix"
+  STORAGE_ARGS=(--bucket="$bucket")
+  prefix=$(normalize_prefix "$prefix")
+  [ -z "$prefix" ] || STORAGE_ARGS+=(--prefix="$prefix")
 }
 
 # S3 prefixes are directories: no leading or doubled slashes, one trailing.

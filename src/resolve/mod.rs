@@ -288,6 +288,13 @@ impl PlanResolver<'_, '_> {
             (Some(url), None) => {
                 let scheme = url.split_once("://").map(|(s, _)| s).or_else(|| url.strip_suffix(':'));
                 match scheme {
+                    Some(scheme) if crate::kopia::SCHEMES_NOT_YET_SCRIPTED.contains(&scheme) => {
+                        let d = at.key("url").error(
+                            format!("the `{scheme}` backend is not supported by the mover scripts yet"),
+                            "use s3, gcs, azure, b2 or filesystem for now",
+                        );
+                        self.report(d);
+                    }
                     Some(scheme) if crate::kopia::SCHEMES.contains(&scheme) => {}
                     _ => {
                         let typed = url.split(':').next().unwrap_or("");

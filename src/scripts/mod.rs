@@ -37,6 +37,7 @@ pub fn render_all() -> Result<Vec<Script>, minijinja::Error> {
         data => paths::DATA,
         scripts => paths::SCRIPTS,
         policy => paths::POLICY,
+        credentials => paths::CREDENTIALS,
         termination_log => paths::TERMINATION_LOG,
     };
     TEMPLATES
