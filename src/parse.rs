@@ -55,6 +55,23 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
         let kind = root.get("kind").and_then(|n| n.as_str());
         match (api_version, kind) {
             (Some(plan::API_VERSION), Some(plan::KIND)) => {
+                let unknown = plan::fields::unknown_fields(root, plan::schema());
+                if !unknown.is_empty() {
+                    for field in unknown {
+                        let name = field.key.scalar_text().unwrap_or_default();
+                        let help = match nearest(&name, field.known.iter().map(String::as_str)) {
+                            Some(known) => format!("did you mean `{known}`?"),
+                            None => format!("valid fields here: {}", field.known.join(", ")),
+                        };
+                        diagnostics.push(
+                            Diagnostic::error(format!("unknown field `{name}`"))
+                                .at(Some(crate::load::span_of_node(document.file, field.key)))
+                                .field(display_path(&field.path))
+                                .help(help),
+                        );
+                    }
+                    continue;
+                }
                 match deserialize::<BackupPlan>(document) {
                     Ok(plan) => inputs.plans.push((id, plan)),
                     Err(diagnostic) => diagnostics.push(diagnostic),
@@ -162,10 +179,14 @@ fn explain_serde_error(message: &str) -> (String, String) {
         );
     }
     if message.starts_with("unknown variant") {
-        let help = message
-            .split_once("expected ")
-            .map(|(_, list)| format!("use one of {list}"))
-            .unwrap_or_else(|| "use one of the documented values".to_owned());
+        let given = message.split('`').nth(1).unwrap_or("");
+        let list = message.split_once("expected ").map(|(_, list)| list).unwrap_or("");
+        let variants: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        let help = match nearest(given, variants.iter().copied()) {
+            Some(variant) => format!("did you mean `{variant}`?"),
+            None if list.is_empty() => "use one of the documented values".to_owned(),
+            None => format!("use {list}"),
+        };
         let head = message.split(", expected").next().unwrap_or(message);
         return (head.to_owned(), help);
     }

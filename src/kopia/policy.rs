@@ -26,6 +26,8 @@ pub struct PolicyProblem {
     pub path: String,
     pub message: String,
     pub help: String,
+    /// The key itself is wrong (not its value).
+    pub unknown_field: bool,
 }
 
 /// Every problem of `policy` against Kopia's policy fields.
@@ -41,6 +43,7 @@ fn check_object(value: &Value, fields: &Value, path: &str, problems: &mut Vec<Po
             path: path.to_owned(),
             message: format!("expected an object, found {}", kind_of(value)),
             help: "write the policy as a mapping of Kopia policy fields".to_owned(),
+            unknown_field: false,
         });
         return;
     };
@@ -67,6 +70,7 @@ fn check_object(value: &Value, fields: &Value, path: &str, problems: &mut Vec<Po
                     path: child_path,
                     message: format!("`{key}` is not a Kopia policy field"),
                     help,
+                    unknown_field: true,
                 });
             }
         }
@@ -112,6 +116,7 @@ fn check_value(value: &Value, field: &Value, path: &str, problems: &mut Vec<Poli
             path: path.to_owned(),
             message: format!("expected {expected_text}, found {}", kind_of(value)),
             help: format!("Kopia reads `{path}` as {expected_text}"),
+            unknown_field: false,
         });
     }
 }

@@ -3,7 +3,10 @@
 //! fields are rejected. The JSON Schema in `schemas/` is generated from these
 //! types (`kopiaplan schema`).
 
+pub mod fields;
+
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
 use schemars::JsonSchema;
@@ -327,6 +330,12 @@ pub struct Trigger {
     pub schedule: Option<String>,
     /// A suspended CronJob to start by hand (`kubectl create job --from=cronjob/…`).
     pub on_demand: Option<bool>,
+}
+
+/// The JSON Schema of the BackupPlan format, built once.
+pub fn schema() -> &'static serde_json::Value {
+    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
+    SCHEMA.get_or_init(json_schema)
 }
 
 /// The JSON Schema of the BackupPlan format.

@@ -64,6 +64,14 @@ impl<'a> At<'a> {
             .help(help)
     }
 
+    /// Like [`At::error`], pointing at the key of the last path step.
+    fn key_error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(message)
+            .at(Some(self.document.span_of(&self.path)))
+            .field(display_path(&self.path))
+            .help(help)
+    }
+
     fn exists(&self) -> bool {
         self.document.root.locate(&self.path).complete
     }

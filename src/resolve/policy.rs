@@ -37,7 +37,11 @@ pub(super) fn resolve(
                 }
             }
             let at_field = if at_field.exists() { at_field } else { at_policy.clone() };
-            diagnostics.push(at_field.error(problem.message.clone(), problem.help.clone()));
+            diagnostics.push(if problem.unknown_field {
+                at_field.key_error(problem.message.clone(), problem.help.clone())
+            } else {
+                at_field.error(problem.message.clone(), problem.help.clone())
+            });
         }
         if problems.is_empty() {
             merge(&mut policy, source);

@@ -92,6 +92,21 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
             )
         })?);
     }
+    for (index, field) in resolved.iter().enumerate() {
+        let (name, low, _) = FIELDS[index];
+        let high = if index == 2 { 31 } else { FIELDS[index].2 };
+        for element in field.split(',') {
+            let range = element.split('/').next().unwrap_or("");
+            for number in range.split('-').filter_map(|n| n.parse::<u32>().ok()) {
+                if number < low || number > high {
+                    return Err(error(
+                        format!("the {name} field `{}` has {number}, outside {low}-{high}", fields[index]),
+                        format!("use values from {low} to {high} in the {name} field"),
+                    ));
+                }
+            }
+        }
+    }
     let cron = resolved.join(" ");
     if let Some(dow) = resolved.get(4) {
         if dow.split([',', '-', '/']).any(|part| part == "7") {

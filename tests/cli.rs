@@ -1,0 +1,190 @@
+//! The command line as users and CI pipelines meet it: inputs, exit codes,
+//! diagnostics, and nothing written when anything is wrong.
+
+mod support;
+
+use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
+
+const PLAN: &str = "\
+apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: nightly
+  namespace: apps
+spec:
+  repositories:
+    - name: main
+      secretName: kopia-config
+  defaults:
+    copyMethod: Direct
+  backups:
+    - name: web-data
+      pvc: web-data
+";
+
+#[test]
+fn reads_standard_input() {
+    let output = kopiaplan_with_stdin(&["compile", "-"], Some(PLAN));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("kind: CronJob"));
+    assert!(text.contains("kopiaplan.dev/source: <stdin>:13"), "{text}");
+}
+
+#[test]
+fn reads_directories_recursively_and_only_yaml_files() {
+    let dir = scratch("recursive");
+    std::fs::create_dir_all(dir.join("a/b")).expect("dirs");
+    std::fs::write(dir.join("a/b/plan.yml"), PLAN).expect("write");
+    std::fs::write(dir.join("a/notes.txt"), "not: yaml: at: all: [").expect("write");
+    let output = kopiaplan(&["compile", dir.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("name: nightly-web-data-backup"));
+}
+
+#[test]
+fn every_error_is_reported_in_one_run_with_position_path_and_fix() {
+    let dir = scratch("all-errors");
+    let first = PLAN.replace("    - name: web-data\n      pvc: web-data\n", "    - name: web-data\n      pvc: web-data\n      schedul: \"@daily\"\n");
+    let second = PLAN.replace("name: nightly", "name: weekly").replace("copyMethod: Direct", "copyMethod: Direct\n    timeZone: Europe/Berln");
+    std::fs::write(dir.join("one.yaml"), first).expect("write");
+    std::fs::write(dir.join("two.yaml"), second).expect("write");
+    let output = kopiaplan(&["validate", dir.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("one.yaml:15:7"), "{text}");
+    assert!(text.contains("15 |       schedul: \"@daily\""), "{text}");
+    assert!(text.contains("field: spec.backups[0].schedul"), "{text}");
+    assert!(text.contains("did you mean `schedule`?"), "{text}");
+    assert!(text.contains("two.yaml:12:15"), "{text}");
+    assert!(text.contains("did you mean `Europe/Berlin`?"), "{text}");
+    assert!(text.contains("2 problems found"), "{text}");
+}
+
+#[test]
+fn json_diagnostics_are_one_object_per_line() {
+    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
+    let output = kopiaplan_with_stdin(&["validate", "--diagnostics", "json", "-"], Some(&bad));
+    assert_eq!(output.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = stderr(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["file"], "<stdin>");
+    assert_eq!(lines[0]["line"], 15);
+    assert_eq!(lines[0]["fieldPath"], "spec.backups[0].compression");
+    assert_eq!(lines[0]["help"], "did you mean `zstd`?");
+}
+
+#[test]
+fn an_error_writes_nothing_and_keeps_the_previous_output() {
+    let dir = scratch("no-partial-output");
+    let target = dir.join("out.yaml");
+    std::fs::write(&target, "previous\n").expect("write");
+    let bad = PLAN.replace("kopia-config", "Kopia_Config");
+    let output = kopiaplan_with_stdin(&["compile", "-", "-o", target.to_str().expect("utf-8")], Some(&bad));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).is_empty());
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "previous\n");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    assert_eq!(leftovers.len(), 1, "a temporary file was left behind");
+
+    let good = kopiaplan_with_stdin(&["compile", "-", "-o", target.to_str().expect("utf-8")], Some(PLAN));
+    assert!(good.status.success(), "{}", stderr(&good));
+    assert!(std::fs::read_to_string(&target).expect("read").contains("kind: CronJob"));
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    assert_eq!(kopiaplan(&["compile"]).status.code(), Some(2));
+    assert_eq!(kopiaplan(&["compile", "--no-such-flag", "x.yaml"]).status.code(), Some(2));
+    assert_eq!(kopiaplan(&["frobnicate"]).status.code(), Some(2));
+}
+
+#[test]
+fn a_missing_file_is_an_input_error() {
+    let output = kopiaplan(&["compile", "no/such/plan.yaml"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("cannot read no/such/plan.yaml"));
+}
+
+#[test]
+fn duplicate_keys_are_refused() {
+    let bad = PLAN.replace("  name: nightly\n", "  name: nightly\n  name: again\n");
+    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("duplicate"), "{text}");
+    assert!(text.contains("<stdin>:5:"), "{text}");
+}
+
+#[test]
+fn yaml_1_1_ambiguous_scalars_are_refused() {
+    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      mover:\n        podLabels: {backup: yes}");
+    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("`yes` is a boolean (true) to kubectl"), "{text}");
+    assert!(text.contains("\"yes\""), "{text}");
+}
+
+#[test]
+fn oversized_inputs_are_refused_without_reading_them_whole() {
+    let dir = scratch("oversized");
+    let big = dir.join("big.yaml");
+    let file = std::fs::File::create(&big).expect("create");
+    file.set_len(kopiaplan::load::MAX_FILE_BYTES + 1).expect("sparse file");
+    let output = kopiaplan(&["compile", big.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("larger than the limit of 32 MiB"), "{}", stderr(&output));
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..15 {
+        let p = i - 1;
+        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("alias"), "{}", stderr(&output));
+}
+
+#[test]
+fn other_documents_are_reported_as_left_out() {
+    let input = format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
+    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&input));
+    assert!(output.status.success());
+    assert!(stderr(&output).contains("warning: a `Deployment` document is not compiled"));
+    assert!(!stdout(&output).contains("kind: Deployment"));
+}
+
+#[test]
+fn json_output_is_a_kubernetes_list() {
+    let output = kopiaplan_with_stdin(&["compile", "--format", "json", "-"], Some(PLAN));
+    assert!(output.status.success());
+    let list: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn the_checked_in_schema_is_current() {
+    let output = kopiaplan(&["schema"]);
+    assert!(output.status.success());
+    let path = support::root().join("schemas/backupplan-v1alpha1.json");
+    if std::env::var_os("KOPIAPLAN_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, stdout(&output)).expect("write schema");
+    }
+    let checked_in = std::fs::read_to_string(&path).expect("schemas/backupplan-v1alpha1.json");
+    assert!(
+        checked_in == stdout(&output),
+        "schemas/backupplan-v1alpha1.json is stale: run `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test cli`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&checked_in).expect("JSON");
+    for field in ["repositories", "defaults", "backups", "kopia", "launcher"] {
+        assert!(schema["$defs"]["PlanSpec"]["properties"].get(field).is_some(), "{field}");
+    }
+}
