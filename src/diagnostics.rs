@@ -147,9 +147,7 @@ impl Diagnostics {
     pub fn sorted(mut self) -> Self {
         self.items.sort_by(|a, b| {
             let key = |d: &Diagnostic| d.span.map(|s| (s.file, s.line, s.column));
-            key(a)
-                .cmp(&key(b))
-                .then_with(|| a.message.cmp(&b.message))
+            key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
         });
         self.items.dedup();
         self
@@ -229,7 +227,12 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> serde_json::Valu
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()), c))
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&word.to_lowercase(), &c.to_lowercase()),
+                c,
+            )
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)

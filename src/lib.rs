@@ -6,15 +6,15 @@
 //! (model → Kubernetes objects) → `output` (objects → YAML).
 
 pub mod diagnostics;
-pub mod load;
+pub mod emit;
 pub mod kopia;
+pub mod load;
 pub mod model;
+pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
 pub mod scripts;
-pub mod emit;
-pub mod output;
 
 use std::path::PathBuf;
 
@@ -47,7 +47,11 @@ pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
     diagnostics.extend(parse_diagnostics);
     for doc in &inputs.others {
         let document = &documents[doc.0];
-        let kind = document.root.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+        let kind = document
+            .root
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or("?");
         diagnostics.push(
             Diagnostic::warning(format!("a `{kind}` document is not compiled and is left out of the output"))
                 .at(Some(load::span_of_node(document.file, &document.root)))
@@ -75,7 +79,9 @@ pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
                     "two objects are named {} `{}/{}`",
                     a.kind, a.namespace, a.name
                 ))
-                .help("an input object has the name of a generated one; rename it or the plan entry"),
+                .help(
+                    "an input object has the name of a generated one; rename it or the plan entry",
+                ),
             );
         }
     }

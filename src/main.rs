@@ -15,7 +15,11 @@ fn main() -> ExitCode {
     let _ = stderr.write_all(outcome.stderr.as_bytes());
     if let Some(stdout) = outcome.stdout {
         let mut out = std::io::stdout().lock();
-        if out.write_all(stdout.as_bytes()).and_then(|()| out.flush()).is_err() {
+        if out
+            .write_all(stdout.as_bytes())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return ExitCode::from(1);
         }
     }

@@ -79,12 +79,18 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
             }
             (Some(version), Some(kind)) if version.starts_with("kopiaplan.dev/") => {
                 let (field, help) = if kind == plan::KIND {
-                    ("apiVersion", format!("use `apiVersion: {}`", plan::API_VERSION))
+                    (
+                        "apiVersion",
+                        format!("use `apiVersion: {}`", plan::API_VERSION),
+                    )
                 } else {
                     let suggestion = nearest(kind, [plan::KIND])
                         .map(|k| format!("did you mean `{k}`? "))
                         .unwrap_or_default();
-                    ("kind", format!("{suggestion}kopiaplan.dev knows the kind `{}`", plan::KIND))
+                    (
+                        "kind",
+                        format!("{suggestion}kopiaplan.dev knows the kind `{}`", plan::KIND),
+                    )
                 };
                 diagnostics.push(
                     Diagnostic::error(format!("unknown kopiaplan document `{version}` `{kind}`"))
@@ -180,7 +186,10 @@ fn explain_serde_error(message: &str) -> (String, String) {
     }
     if message.starts_with("unknown variant") {
         let given = message.split('`').nth(1).unwrap_or("");
-        let list = message.split_once("expected ").map(|(_, list)| list).unwrap_or("");
+        let list = message
+            .split_once("expected ")
+            .map(|(_, list)| list)
+            .unwrap_or("");
         let variants: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
         let help = match nearest(given, variants.iter().copied()) {
             Some(variant) => format!("did you mean `{variant}`?"),

@@ -45,8 +45,14 @@ fn reads_directories_recursively_and_only_yaml_files() {
 #[test]
 fn every_error_is_reported_in_one_run_with_position_path_and_fix() {
     let dir = scratch("all-errors");
-    let first = PLAN.replace("    - name: web-data\n      pvc: web-data\n", "    - name: web-data\n      pvc: web-data\n      schedul: \"@daily\"\n");
-    let second = PLAN.replace("name: nightly", "name: weekly").replace("copyMethod: Direct", "copyMethod: Direct\n    timeZone: Europe/Berln");
+    let first = PLAN.replace(
+        "    - name: web-data\n      pvc: web-data\n",
+        "    - name: web-data\n      pvc: web-data\n      schedul: \"@daily\"\n",
+    );
+    let second = PLAN.replace("name: nightly", "name: weekly").replace(
+        "copyMethod: Direct",
+        "copyMethod: Direct\n    timeZone: Europe/Berln",
+    );
     std::fs::write(dir.join("one.yaml"), first).expect("write");
     std::fs::write(dir.join("two.yaml"), second).expect("write");
     let output = kopiaplan(&["validate", dir.to_str().expect("utf-8")]);
@@ -83,22 +89,40 @@ fn an_error_writes_nothing_and_keeps_the_previous_output() {
     let target = dir.join("out.yaml");
     std::fs::write(&target, "previous\n").expect("write");
     let bad = PLAN.replace("kopia-config", "Kopia_Config");
-    let output = kopiaplan_with_stdin(&["compile", "-", "-o", target.to_str().expect("utf-8")], Some(&bad));
+    let output = kopiaplan_with_stdin(
+        &["compile", "-", "-o", target.to_str().expect("utf-8")],
+        Some(&bad),
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).is_empty());
-    assert_eq!(std::fs::read_to_string(&target).expect("read"), "previous\n");
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        "previous\n"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
     assert_eq!(leftovers.len(), 1, "a temporary file was left behind");
 
-    let good = kopiaplan_with_stdin(&["compile", "-", "-o", target.to_str().expect("utf-8")], Some(PLAN));
+    let good = kopiaplan_with_stdin(
+        &["compile", "-", "-o", target.to_str().expect("utf-8")],
+        Some(PLAN),
+    );
     assert!(good.status.success(), "{}", stderr(&good));
-    assert!(std::fs::read_to_string(&target).expect("read").contains("kind: CronJob"));
+    assert!(
+        std::fs::read_to_string(&target)
+            .expect("read")
+            .contains("kind: CronJob")
+    );
 }
 
 #[test]
 fn usage_errors_exit_with_2() {
     assert_eq!(kopiaplan(&["compile"]).status.code(), Some(2));
-    assert_eq!(kopiaplan(&["compile", "--no-such-flag", "x.yaml"]).status.code(), Some(2));
+    assert_eq!(
+        kopiaplan(&["compile", "--no-such-flag", "x.yaml"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(kopiaplan(&["frobnicate"]).status.code(), Some(2));
 }
 
@@ -121,11 +145,17 @@ fn duplicate_keys_are_refused() {
 
 #[test]
 fn yaml_1_1_ambiguous_scalars_are_refused() {
-    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      mover:\n        podLabels: {backup: yes}");
+    let bad = PLAN.replace(
+        "pvc: web-data",
+        "pvc: web-data\n      mover:\n        podLabels: {backup: yes}",
+    );
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(text.contains("`yes` is a boolean (true) to kubectl"), "{text}");
+    assert!(
+        text.contains("`yes` is a boolean (true) to kubectl"),
+        "{text}"
+    );
     assert!(text.contains("\"yes\""), "{text}");
 }
 
@@ -134,10 +164,15 @@ fn oversized_inputs_are_refused_without_reading_them_whole() {
     let dir = scratch("oversized");
     let big = dir.join("big.yaml");
     let file = std::fs::File::create(&big).expect("create");
-    file.set_len(kopiaplan::load::MAX_FILE_BYTES + 1).expect("sparse file");
+    file.set_len(kopiaplan::load::MAX_FILE_BYTES + 1)
+        .expect("sparse file");
     let output = kopiaplan(&["compile", big.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("larger than the limit of 32 MiB"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("larger than the limit of 32 MiB"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -145,7 +180,9 @@ fn alias_bombs_are_refused() {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..15 {
         let p = i - 1;
-        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
     assert_eq!(output.status.code(), Some(1));
@@ -154,7 +191,8 @@ fn alias_bombs_are_refused() {
 
 #[test]
 fn other_documents_are_reported_as_left_out() {
-    let input = format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
+    let input =
+        format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&input));
     assert!(output.status.success());
     assert!(stderr(&output).contains("warning: a `Deployment` document is not compiled"));
@@ -185,6 +223,11 @@ fn the_checked_in_schema_is_current() {
     );
     let schema: serde_json::Value = serde_json::from_str(&checked_in).expect("JSON");
     for field in ["repositories", "defaults", "backups", "kopia", "launcher"] {
-        assert!(schema["$defs"]["PlanSpec"]["properties"].get(field).is_some(), "{field}");
+        assert!(
+            schema["$defs"]["PlanSpec"]["properties"]
+                .get(field)
+                .is_some(),
+            "{field}"
+        );
     }
 }

@@ -58,7 +58,10 @@ fn env_value<'a>(pod: &'a Value, name: &str) -> Option<&'a str> {
 fn a_backup_becomes_a_forbid_concurrency_cron_job_with_its_helpers() {
     let objects = compile(&plan("    - {name: web-data, pvc: web-data, schedule: \"*/30 * * * *\", timeZone: Europe/Berlin}\n")).expect("compiles");
     let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
-    assert_eq!(kinds, ["ServiceAccount", "ConfigMap", "ConfigMap", "CronJob"]);
+    assert_eq!(
+        kinds,
+        ["ServiceAccount", "ConfigMap", "ConfigMap", "CronJob"]
+    );
     let cron = find(&objects, "CronJob")[0];
     assert_eq!(cron["metadata"]["name"], "nightly-web-data-backup");
     assert_eq!(cron["spec"]["schedule"], "*/30 * * * *");
@@ -72,7 +75,10 @@ fn a_backup_becomes_a_forbid_concurrency_cron_job_with_its_helpers() {
     let account = find(&objects, "ServiceAccount")[0];
     assert_eq!(account["automountServiceAccountToken"], false);
     assert_eq!(pod_spec(cron)["automountServiceAccountToken"], false);
-    assert_eq!(pod_spec(cron)["serviceAccountName"], "nightly-web-data-backup");
+    assert_eq!(
+        pod_spec(cron)["serviceAccountName"],
+        "nightly-web-data-backup"
+    );
 }
 
 #[test]
@@ -84,8 +90,13 @@ fn every_object_carries_the_labels_and_its_source_line() {
         assert_eq!(labels["app.kubernetes.io/part-of"], "nightly");
         assert_eq!(labels["app.kubernetes.io/component"], "backup");
         assert!(labels["app.kubernetes.io/instance"].is_string());
-        let source = object["metadata"]["annotations"]["kopiaplan.dev/source"].as_str().expect("source");
-        assert!(source == "plan.yaml:13" || source == "plan.yaml:1", "{source}");
+        let source = object["metadata"]["annotations"]["kopiaplan.dev/source"]
+            .as_str()
+            .expect("source");
+        assert!(
+            source == "plan.yaml:13" || source == "plan.yaml:1",
+            "{source}"
+        );
     }
 }
 
@@ -98,7 +109,9 @@ fn the_policy_is_keyed_by_the_snapshotted_source_and_merges_defaults() {
         .into_iter()
         .find(|c| c["metadata"]["name"] == "nightly-web-data-backup-policy")
         .expect("policy ConfigMap");
-    let policy: Value = serde_json::from_str(policy_map["data"]["policy.json"].as_str().expect("json")).expect("valid JSON");
+    let policy: Value =
+        serde_json::from_str(policy_map["data"]["policy.json"].as_str().expect("json"))
+            .expect("valid JSON");
     let source = &policy["web-data@apps:/var/lib/web"];
     assert_eq!(source["retention"]["keepDaily"], 3);
     assert_eq!(source["retention"]["keepWeekly"], 4);
@@ -106,7 +119,10 @@ fn the_policy_is_keyed_by_the_snapshotted_source_and_merges_defaults() {
     assert_eq!(source["files"]["ignore"][0], "*.tmp");
     assert!(kopiaplan::kopia::policy::check(source).is_empty());
     let cron = find(&objects, "CronJob")[0];
-    assert_eq!(env_value(pod_spec(cron), "KOPIAPLAN_SOURCE_PATH"), Some("/var/lib/web"));
+    assert_eq!(
+        env_value(pod_spec(cron), "KOPIAPLAN_SOURCE_PATH"),
+        Some("/var/lib/web")
+    );
 }
 
 #[test]
@@ -118,7 +134,10 @@ fn identities_follow_the_volsync_rule_and_explicit_overrides() {
     let crons = find(&objects, "CronJob");
     let identity = |i: usize| {
         let pod = pod_spec(crons[i]);
-        (env_value(pod, "KOPIAPLAN_USERNAME"), env_value(pod, "KOPIAPLAN_HOSTNAME"))
+        (
+            env_value(pod, "KOPIAPLAN_USERNAME"),
+            env_value(pod, "KOPIAPLAN_HOSTNAME"),
+        )
     };
     assert_eq!(identity(0), (Some("old-user"), Some("old-host")));
     assert_eq!(identity(1), (Some("web-data"), Some("apps")));
@@ -130,8 +149,14 @@ fn two_sources_writing_the_same_identity_collide() {
         "    - name: one\n      pvc: a\n      username: same\n    - name: two\n      pvc: b\n      username: same\n",
     ))
     .expect_err("a collision");
-    assert!(error.contains("same Kopia source same@apps:/data"), "{error}");
-    assert!(error.contains("plan.yaml:13") && error.contains("plan.yaml:16"), "{error}");
+    assert!(
+        error.contains("same Kopia source same@apps:/data"),
+        "{error}"
+    );
+    assert!(
+        error.contains("plan.yaml:13") && error.contains("plan.yaml:16"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -146,25 +171,38 @@ fn long_names_are_shortened_within_limits_and_stay_distinct() {
         let name = object["metadata"]["name"].as_str().expect("name");
         let limit = if object["kind"] == "CronJob" { 52 } else { 63 };
         assert!(name.len() <= limit, "{name} is longer than {limit}");
-        assert!(names.insert((object["kind"].to_string(), name.to_owned())), "{name} twice");
+        assert!(
+            names.insert((object["kind"].to_string(), name.to_owned())),
+            "{name} twice"
+        );
     }
     let crons = find(&objects, "CronJob");
     assert_ne!(crons[0]["metadata"]["name"], crons[1]["metadata"]["name"]);
 
     // Kopia usernames are cut at 50 characters: names that differ only
     // after that would share a snapshot source, which is refused.
-    let error = compile(&plan(&format!("    - name: {long}-one\n      pvc: a\n    - name: {long}-two\n      pvc: b\n")))
-        .expect_err("usernames collide");
-    assert!(error.contains("would write the same Kopia source"), "{error}");
+    let error = compile(&plan(&format!(
+        "    - name: {long}-one\n      pvc: a\n    - name: {long}-two\n      pvc: b\n"
+    )))
+    .expect_err("usernames collide");
+    assert!(
+        error.contains("would write the same Kopia source"),
+        "{error}"
+    );
 }
 
 #[test]
 fn h_schedules_are_stable_and_spread() {
-    let backups: String = (0..20).map(|i| format!("    - name: app-{i}\n      pvc: p{i}\n      schedule: \"H H * * *\"\n")).collect();
+    let backups: String = (0..20)
+        .map(|i| format!("    - name: app-{i}\n      pvc: p{i}\n      schedule: \"H H * * *\"\n"))
+        .collect();
     let first = compile(&plan(&backups)).expect("compiles");
     let second = compile(&plan(&backups)).expect("compiles");
     let schedules = |objects: &[Value]| -> Vec<String> {
-        find(objects, "CronJob").iter().map(|c| c["spec"]["schedule"].as_str().expect("s").to_owned()).collect()
+        find(objects, "CronJob")
+            .iter()
+            .map(|c| c["spec"]["schedule"].as_str().expect("s").to_owned())
+            .collect()
     };
     assert_eq!(schedules(&first), schedules(&second));
     let distinct: std::collections::BTreeSet<_> = schedules(&first).into_iter().collect();
@@ -185,27 +223,52 @@ fn paused_suspends_and_manual_tokens_make_jobs() {
     assert_eq!(crons[1]["spec"]["suspend"], true);
     let jobs = find(&objects, "Job");
     assert_eq!(jobs.len(), 1);
-    let name = jobs[0]["metadata"]["name"].as_str().expect("name").to_owned();
+    let name = jobs[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
     assert!(name.starts_with("nightly-b-backup-"), "{name}");
-    assert_eq!(jobs[0]["metadata"]["annotations"]["kopiaplan.dev/trigger"], "2026-11-26");
+    assert_eq!(
+        jobs[0]["metadata"]["annotations"]["kopiaplan.dev/trigger"],
+        "2026-11-26"
+    );
     // The same token gives the same Job (re-applying is a no-op); a new token a new one.
-    let again = compile(&plan("    - {name: b, pvc: b, trigger: {manual: \"2026-11-26\"}}\n")).expect("compiles");
+    let again = compile(&plan(
+        "    - {name: b, pvc: b, trigger: {manual: \"2026-11-26\"}}\n",
+    ))
+    .expect("compiles");
     assert_eq!(find(&again, "Job")[0]["metadata"]["name"], name.as_str());
-    let next = compile(&plan("    - {name: b, pvc: b, trigger: {manual: \"2026-11-27\"}}\n")).expect("compiles");
+    let next = compile(&plan(
+        "    - {name: b, pvc: b, trigger: {manual: \"2026-11-27\"}}\n",
+    ))
+    .expect("compiles");
     assert_ne!(find(&next, "Job")[0]["metadata"]["name"], name.as_str());
 }
 
 #[test]
 fn direct_copies_mount_read_only_next_to_their_workload() {
-    let objects = compile(&plan("    - {name: a, pvc: data, workloadSelector: {app: web}}\n")).expect("compiles");
+    let objects = compile(&plan(
+        "    - {name: a, pvc: data, workloadSelector: {app: web}}\n",
+    ))
+    .expect("compiles");
     let pod = pod_spec(find(&objects, "CronJob")[0]);
-    let data = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "data").expect("data volume");
+    let data = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "data")
+        .expect("data volume");
     assert_eq!(data["persistentVolumeClaim"]["claimName"], "data");
     assert_eq!(data["persistentVolumeClaim"]["readOnly"], true);
     let term = &pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0];
     assert_eq!(term["labelSelector"]["matchLabels"]["app"], "web");
     assert_eq!(term["topologyKey"], "kubernetes.io/hostname");
-    let mount = pod["containers"][0]["volumeMounts"].as_array().expect("mounts").iter().find(|m| m["name"] == "data").expect("mount");
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["name"] == "data")
+        .expect("mount");
     assert_eq!(mount["readOnly"], true);
     assert_eq!(mount["mountPath"], "/data");
 }
@@ -216,7 +279,12 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
         + "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: apps}\nspec:\n  storageClassName: rbd\n  resources: {requests: {storage: 5Gi}}\n";
     let objects = compile(&text).expect("compiles");
     let pod = pod_spec(find(&objects, "CronJob")[0]);
-    let data = pod["volumes"].as_array().expect("volumes").iter().find(|v| v["name"] == "data").expect("data volume");
+    let data = pod["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "data")
+        .expect("data volume");
     let claim = &data["ephemeral"]["volumeClaimTemplate"]["spec"];
     assert_eq!(claim["dataSource"]["kind"], "PersistentVolumeClaim");
     assert_eq!(claim["dataSource"]["name"], "data");
@@ -225,7 +293,8 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
     // The PVC itself passes through.
     assert_eq!(find(&objects, "PersistentVolumeClaim").len(), 1);
 
-    let error = compile(&plan("    - {name: a, pvc: data, copyMethod: Clone}\n")).expect_err("size unknown");
+    let error = compile(&plan("    - {name: a, pvc: data, copyMethod: Clone}\n"))
+        .expect_err("size unknown");
     assert!(error.contains("set `capacity`"), "{error}");
 }
 
@@ -233,9 +302,20 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
 fn the_cache_is_an_empty_dir_or_a_persistent_claim() {
     let objects = compile(&plan("    - {name: a, pvc: a, cache: {capacity: 2Gi}}\n    - {name: b, pvc: b, cache: {capacity: 3Gi, persistent: true, storageClassName: fast}}\n")).expect("compiles");
     let crons = find(&objects, "CronJob");
-    let cache = |i: usize| pod_spec(crons[i])["volumes"].as_array().expect("v").iter().find(|v| v["name"] == "cache").cloned().expect("cache");
+    let cache = |i: usize| {
+        pod_spec(crons[i])["volumes"]
+            .as_array()
+            .expect("v")
+            .iter()
+            .find(|v| v["name"] == "cache")
+            .cloned()
+            .expect("cache")
+    };
     assert_eq!(cache(0)["emptyDir"]["sizeLimit"], "2Gi");
-    assert_eq!(cache(1)["persistentVolumeClaim"]["claimName"], "nightly-b-backup-cache");
+    assert_eq!(
+        cache(1)["persistentVolumeClaim"]["claimName"],
+        "nightly-b-backup-cache"
+    );
     let pvc = find(&objects, "PersistentVolumeClaim")[0];
     assert_eq!(pvc["metadata"]["name"], "nightly-b-backup-cache");
     assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "3Gi");
@@ -247,11 +327,17 @@ fn movers_meet_the_restricted_pod_security_standard_by_default() {
     let objects = compile(&plan("    - {name: a, pvc: a}\n")).expect("compiles");
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
-    assert_eq!(pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault");
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
     let container = &pod["containers"][0]["securityContext"];
     assert_eq!(container["allowPrivilegeEscalation"], false);
     assert_eq!(container["readOnlyRootFilesystem"], true);
-    assert_eq!(container["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(
+        container["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
     assert!(container["capabilities"].get("add").is_none());
     for volume in pod["volumes"].as_array().expect("volumes") {
         assert!(volume.get("hostPath").is_none());
@@ -260,16 +346,28 @@ fn movers_meet_the_restricted_pod_security_standard_by_default() {
 
 #[test]
 fn privileged_adds_exactly_root_and_three_capabilities() {
-    let objects = compile(&plan("    - {name: a, pvc: a, mover: {privileged: true}}\n")).expect("compiles");
+    let objects = compile(&plan(
+        "    - {name: a, pvc: a, mover: {privileged: true}}\n",
+    ))
+    .expect("compiles");
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     assert_eq!(pod["securityContext"]["runAsUser"], 0);
     let container = &pod["containers"][0]["securityContext"];
-    assert_eq!(container["capabilities"]["add"], serde_json::json!(["CHOWN", "DAC_OVERRIDE", "FOWNER"]));
-    assert_eq!(container["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(
+        container["capabilities"]["add"],
+        serde_json::json!(["CHOWN", "DAC_OVERRIDE", "FOWNER"])
+    );
+    assert_eq!(
+        container["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
     assert_eq!(container["allowPrivilegeEscalation"], false);
     assert_eq!(container["privileged"], false);
 
-    let error = compile(&plan("    - {name: a, pvc: a, mover: {securityContext: {runAsUser: 0}}}\n")).expect_err("root needs privileged");
+    let error = compile(&plan(
+        "    - {name: a, pvc: a, mover: {securityContext: {runAsUser: 0}}}\n",
+    ))
+    .expect_err("root needs privileged");
     assert!(error.contains("privileged: true"), "{error}");
 }
 
@@ -280,10 +378,23 @@ fn user_values_reach_the_mover_verbatim_through_env_and_argv() {
     ))
     .expect("compiles");
     let pod = pod_spec(find(&objects, "CronJob")[0]);
-    assert_eq!(pod["containers"][0]["args"], serde_json::json!(["--tags=k:$$(HOME)", "--description=a | b \"c\""]));
-    assert_eq!(env_value(pod, "KOPIAPLAN_BEFORE_SNAPSHOT"), Some("echo $$(date) $$$$"));
+    assert_eq!(
+        pod["containers"][0]["args"],
+        serde_json::json!(["--tags=k:$$(HOME)", "--description=a | b \"c\""])
+    );
+    assert_eq!(
+        env_value(pod, "KOPIAPLAN_BEFORE_SNAPSHOT"),
+        Some("echo $$(date) $$$$")
+    );
     // The scripts ConfigMap holds no user value.
-    let scripts = find(&objects, "ConfigMap").into_iter().find(|c| c["metadata"]["name"].as_str().is_some_and(|n| n.contains("scripts"))).expect("scripts");
+    let scripts = find(&objects, "ConfigMap")
+        .into_iter()
+        .find(|c| {
+            c["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.contains("scripts"))
+        })
+        .expect("scripts");
     assert!(!scripts["data"].to_string().contains("echo $(date)"));
 }
 
@@ -298,6 +409,10 @@ fn the_repository_secret_in_the_input_is_checked() {
 #[test]
 fn too_many_additional_arguments_are_refused() {
     let args: Vec<String> = (0..21).map(|i| format!("'--tags=t:{i}'")).collect();
-    let error = compile(&plan(&format!("    - {{name: a, pvc: a, additionalArgs: [{}]}}\n", args.join(", ")))).expect_err("too many");
+    let error = compile(&plan(&format!(
+        "    - {{name: a, pvc: a, additionalArgs: [{}]}}\n",
+        args.join(", ")
+    )))
+    .expect_err("too many");
     assert!(error.contains("at most 20"), "{error}");
 }

@@ -45,7 +45,11 @@ fn every_golden_file_has_an_example() {
     let examples: Vec<_> = examples().iter().map(|p| golden_of(p)).collect();
     for entry in std::fs::read_dir(support::root().join("golden")).expect("golden/") {
         let path = entry.expect("entry").path();
-        assert!(examples.contains(&path), "{} has no example", path.display());
+        assert!(
+            examples.contains(&path),
+            "{} has no example",
+            path.display()
+        );
     }
 }
 
@@ -53,10 +57,19 @@ fn every_golden_file_has_an_example() {
 fn input_order_does_not_change_the_output() {
     let names: Vec<String> = examples()
         .iter()
-        .map(|p| format!("examples/{}", p.file_name().and_then(|n| n.to_str()).expect("name")))
+        .map(|p| {
+            format!(
+                "examples/{}",
+                p.file_name().and_then(|n| n.to_str()).expect("name")
+            )
+        })
         .collect();
-    let forward: Vec<&str> = std::iter::once("compile").chain(names.iter().map(String::as_str)).collect();
-    let backward: Vec<&str> = std::iter::once("compile").chain(names.iter().rev().map(String::as_str)).collect();
+    let forward: Vec<&str> = std::iter::once("compile")
+        .chain(names.iter().map(String::as_str))
+        .collect();
+    let backward: Vec<&str> = std::iter::once("compile")
+        .chain(names.iter().rev().map(String::as_str))
+        .collect();
     let a = kopiaplan(&forward);
     let b = kopiaplan(&backward);
     assert!(a.status.success(), "{}", stderr(&a));

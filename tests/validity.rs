@@ -35,7 +35,11 @@ fn golden_outputs_validate_strictly_against_kubernetes_1_33() {
 #[test]
 fn strict_validation_rejects_an_unknown_field() {
     let golden = std::fs::read_to_string(golden_of(&examples()[0])).expect("golden file");
-    let broken = golden.replacen("concurrencyPolicy: Forbid", "concurrencyPolicy: Forbid\n  concurrencyPolicyy: Forbid", 1);
+    let broken = golden.replacen(
+        "concurrencyPolicy: Forbid",
+        "concurrencyPolicy: Forbid\n  concurrencyPolicyy: Forbid",
+        1,
+    );
     assert_ne!(golden, broken, "the golden file has no CronJob to break");
     let dir = scratch("strict-validation");
     let file = dir.join("broken.yaml");
@@ -73,7 +77,12 @@ fn rendered_scripts_pass_shellcheck() {
     }
     let output = Command::new(tool)
         .current_dir(&dir)
-        .args(["--shell=bash", "--external-sources", "--source-path=SCRIPTDIR", "--severity=style"])
+        .args([
+            "--shell=bash",
+            "--external-sources",
+            "--source-path=SCRIPTDIR",
+            "--severity=style",
+        ])
         .args(&names)
         .output()
         .expect("shellcheck runs");
@@ -95,7 +104,13 @@ fn golden_script_config_maps_hold_the_rendered_scripts() {
             let indented: String = script
                 .text
                 .lines()
-                .map(|line| if line.is_empty() { "\n".to_owned() } else { format!("    {line}\n") })
+                .map(|line| {
+                    if line.is_empty() {
+                        "\n".to_owned()
+                    } else {
+                        format!("    {line}\n")
+                    }
+                })
                 .collect();
             assert!(
                 golden.contains(&format!("  {}: |\n{indented}", script.name)),

@@ -81,7 +81,9 @@ pub fn render_diagnostics(
             let errors = diagnostics.error_count();
             if errors > 0 {
                 let plural = if errors == 1 { "" } else { "s" };
-                out.push_str(&format!("error: {errors} problem{plural} found; nothing was written\n"));
+                out.push_str(&format!(
+                    "error: {errors} problem{plural} found; nothing was written\n"
+                ));
             }
         }
         DiagnosticsFormat::Json => {

@@ -43,7 +43,10 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
 
     objects.push(Object::from_resource(&ConfigMap {
         metadata: meta(&backup.names.policy_config_map),
-        data: Some(BTreeMap::from([("policy.json".to_owned(), policy_document(backup))])),
+        data: Some(BTreeMap::from([(
+            "policy.json".to_owned(),
+            policy_document(backup),
+        )])),
         ..ConfigMap::default()
     }));
 
@@ -66,7 +69,13 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         }));
     }
 
-    let pod = backup_pod(plan, backup, scripts_config_map, labels.clone(), annotations.clone());
+    let pod = backup_pod(
+        plan,
+        backup,
+        scripts_config_map,
+        labels.clone(),
+        annotations.clone(),
+    );
     let jobs = &backup.jobs;
     match &backup.run {
         Run::Manual { token } => {

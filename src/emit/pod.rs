@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, EphemeralVolumeSource, KeyToPath,
-    PersistentVolumeClaimSpec, PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource,
-    PodAffinity, PodAffinityTerm, PodSecurityContext, PodSpec, PodTemplateSpec,
-    SeccompProfile, SecretEnvSource, SecretKeySelector, SecretVolumeSource, SecurityContext,
-    TypedLocalObjectReference, Volume, VolumeMount, VolumeResourceRequirements,
+    Affinity, Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvFromSource,
+    EnvVar, EnvVarSource, EphemeralVolumeSource, KeyToPath, PersistentVolumeClaimSpec,
+    PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
+    PodSecurityContext, PodSpec, PodTemplateSpec, SeccompProfile, SecretEnvSource,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, TypedLocalObjectReference, Volume,
+    VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -168,7 +168,11 @@ pub fn backup_pod(
     mounts.push(mount("tmp", paths::TMP, false));
     volumes.push(config_map_volume("scripts", scripts_config_map, None));
     mounts.push(mount("scripts", paths::SCRIPTS, true));
-    volumes.push(config_map_volume("policy", &backup.names.policy_config_map, None));
+    volumes.push(config_map_volume(
+        "policy",
+        &backup.names.policy_config_map,
+        None,
+    ));
     mounts.push(mount("policy", paths::POLICY, true));
 
     // Credential files (GCS and Drive JSON, SFTP key, known_hosts, rclone
@@ -196,13 +200,25 @@ pub fn backup_pod(
 
     let mut env_vars = vec![
         env("HOME", paths::HOME),
-        env("KOPIA_CONFIG_PATH", format!("{}/config/repository.config", paths::CACHE)),
+        env(
+            "KOPIA_CONFIG_PATH",
+            format!("{}/config/repository.config", paths::CACHE),
+        ),
         env("KOPIA_CACHE_DIRECTORY", format!("{}/cache", paths::CACHE)),
         env("KOPIA_LOG_DIR", format!("{}/logs", paths::CACHE)),
-        env("KOPIA_LOG_DIR_MAX_FILES", plan.logging.max_files.to_string()),
+        env(
+            "KOPIA_LOG_DIR_MAX_FILES",
+            plan.logging.max_files.to_string(),
+        ),
         env("KOPIA_LOG_DIR_MAX_AGE", plan.logging.max_age.clone()),
-        env("KOPIA_CONTENT_LOG_DIR_MAX_FILES", plan.logging.max_files.to_string()),
-        env("KOPIA_CONTENT_LOG_DIR_MAX_AGE", plan.logging.max_age.clone()),
+        env(
+            "KOPIA_CONTENT_LOG_DIR_MAX_FILES",
+            plan.logging.max_files.to_string(),
+        ),
+        env(
+            "KOPIA_CONTENT_LOG_DIR_MAX_AGE",
+            plan.logging.max_age.clone(),
+        ),
         env("KOPIA_PERSIST_CREDENTIALS_ON_CONNECT", "false"),
         env("KOPIA_CHECK_FOR_UPDATES", "false"),
         secret_env("KOPIA_PASSWORD", &repository.secret_name, "KOPIA_PASSWORD"),
@@ -236,9 +252,18 @@ pub fn backup_pod(
         user_env("KOPIAPLAN_SOURCE_PATH", &backup.identity.path),
         env("KOPIAPLAN_CREATE", format!("{:?}", repository.create)),
         env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
-        env("KOPIAPLAN_CONTENT_CACHE_MB", backup.cache.content_cache_mb.to_string()),
-        env("KOPIAPLAN_METADATA_CACHE_MB", backup.cache.metadata_cache_mb.to_string()),
-        env("KOPIAPLAN_ACTION_TIMEOUT", backup.actions.timeout_seconds.to_string()),
+        env(
+            "KOPIAPLAN_CONTENT_CACHE_MB",
+            backup.cache.content_cache_mb.to_string(),
+        ),
+        env(
+            "KOPIAPLAN_METADATA_CACHE_MB",
+            backup.cache.metadata_cache_mb.to_string(),
+        ),
+        env(
+            "KOPIAPLAN_ACTION_TIMEOUT",
+            backup.actions.timeout_seconds.to_string(),
+        ),
     ]);
     if let Some(parallelism) = backup.parallelism {
         env_vars.push(env("KOPIAPLAN_PARALLELISM", parallelism.to_string()));
@@ -269,7 +294,10 @@ pub fn backup_pod(
             },
         });
         mounts.push(mount("custom-ca", paths::CUSTOM_CA, true));
-        env_vars.push(env("KOPIAPLAN_CUSTOM_CA", format!("{}/ca.crt", paths::CUSTOM_CA)));
+        env_vars.push(env(
+            "KOPIAPLAN_CUSTOM_CA",
+            format!("{}/ca.crt", paths::CUSTOM_CA),
+        ));
     }
 
     let mover = &backup.mover;
@@ -277,7 +305,10 @@ pub fn backup_pod(
         name: "kopia".into(),
         image: Some(plan.kopia_image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
-        command: Some(vec!["/bin/bash".into(), format!("{}/backup.sh", paths::SCRIPTS)]),
+        command: Some(vec![
+            "/bin/bash".into(),
+            format!("{}/backup.sh", paths::SCRIPTS),
+        ]),
         args: (!backup.additional_args.is_empty()).then(|| {
             backup
                 .additional_args
@@ -338,23 +369,25 @@ pub fn backup_pod(
 /// `Direct` copy, so that a ReadWriteOnce volume is mounted on its node.
 fn affinity(backup: &Backup) -> Option<Affinity> {
     let mut affinity = backup.mover.affinity.clone();
-    if let Copy::Direct { workload_selector } = &backup.copy {
-        if !workload_selector.is_empty() {
-            let term = PodAffinityTerm {
-                label_selector: Some(LabelSelector {
-                    match_labels: Some(workload_selector.clone()),
-                    match_expressions: None,
-                }),
-                topology_key: "kubernetes.io/hostname".into(),
-                ..PodAffinityTerm::default()
-            };
-            let affinity = affinity.get_or_insert_with(Affinity::default);
-            let pod_affinity = affinity.pod_affinity.get_or_insert_with(PodAffinity::default);
-            pod_affinity
-                .required_during_scheduling_ignored_during_execution
-                .get_or_insert_with(Vec::new)
-                .push(term);
-        }
+    if let Copy::Direct { workload_selector } = &backup.copy
+        && !workload_selector.is_empty()
+    {
+        let term = PodAffinityTerm {
+            label_selector: Some(LabelSelector {
+                match_labels: Some(workload_selector.clone()),
+                match_expressions: None,
+            }),
+            topology_key: "kubernetes.io/hostname".into(),
+            ..PodAffinityTerm::default()
+        };
+        let affinity = affinity.get_or_insert_with(Affinity::default);
+        let pod_affinity = affinity
+            .pod_affinity
+            .get_or_insert_with(PodAffinity::default);
+        pod_affinity
+            .required_during_scheduling_ignored_during_execution
+            .get_or_insert_with(Vec::new)
+            .push(term);
     }
     affinity
 }

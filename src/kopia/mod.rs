@@ -170,7 +170,15 @@ pub const CREDENTIAL_FILE_KEYS: &[(&str, &str)] = &[
 
 /// URL schemes of the backends kopiaplan supports.
 pub const SCHEMES: &[&str] = &[
-    "s3", "gcs", "azure", "b2", "webdav", "sftp", "rclone", "gdrive", "filesystem",
+    "s3",
+    "gcs",
+    "azure",
+    "b2",
+    "webdav",
+    "sftp",
+    "rclone",
+    "gdrive",
+    "filesystem",
 ];
 
 /// Backends whose connection the mover scripts do not handle yet.

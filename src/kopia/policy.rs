@@ -63,7 +63,11 @@ fn check_object(value: &Value, fields: &Value, path: &str, problems: &mut Vec<Po
                     Some(name) => format!("did you mean `{name}`?"),
                     None => format!(
                         "Kopia policy fields here: {}",
-                        known.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+                        known
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 };
                 problems.push(PolicyProblem {
@@ -79,14 +83,22 @@ fn check_object(value: &Value, fields: &Value, path: &str, problems: &mut Vec<Po
 
 fn check_value(value: &Value, field: &Value, path: &str, problems: &mut Vec<PolicyProblem>) {
     let expected = field.get("type").and_then(Value::as_str).unwrap_or("");
-    let nullable = field.get("nullable").and_then(Value::as_bool).unwrap_or(false);
+    let nullable = field
+        .get("nullable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if value.is_null() && nullable {
         return;
     }
     let ok = match expected {
         "object" => {
             if value.is_object() {
-                check_object(value, field.get("fields").unwrap_or(&Value::Null), path, problems);
+                check_object(
+                    value,
+                    field.get("fields").unwrap_or(&Value::Null),
+                    path,
+                    problems,
+                );
             }
             value.is_object()
         }
@@ -183,7 +195,13 @@ mod tests {
     #[test]
     fn merge_is_deep() {
         let mut base = json!({"retention": {"keepDaily": 7}, "files": {"ignore": ["a"]}});
-        merge(&mut base, &json!({"retention": {"keepLatest": 3}, "files": {"ignore": ["b"]}}));
-        assert_eq!(base, json!({"retention": {"keepDaily": 7, "keepLatest": 3}, "files": {"ignore": ["b"]}}));
+        merge(
+            &mut base,
+            &json!({"retention": {"keepLatest": 3}, "files": {"ignore": ["b"]}}),
+        );
+        assert_eq!(
+            base,
+            json!({"retention": {"keepDaily": 7, "keepLatest": 3}, "files": {"ignore": ["b"]}})
+        );
     }
 }

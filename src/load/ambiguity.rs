@@ -11,7 +11,10 @@ pub fn yaml11_reading(plain: &str) -> Option<String> {
         "OFF",
     ];
     if BOOLEANS.contains(&plain) {
-        let value = matches!(plain, "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON");
+        let value = matches!(
+            plain,
+            "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+        );
         return Some(format!("a boolean ({value})"));
     }
     let unsigned = plain.strip_prefix(['-', '+']).unwrap_or(plain);
@@ -20,11 +23,16 @@ pub fn yaml11_reading(plain: &str) -> Option<String> {
         && unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'_')
         && unsigned.bytes().any(|b| b.is_ascii_digit() && b != b'0')
     {
-        return Some(if unsigned.bytes().all(|b| (b'0'..=b'7').contains(&b) || b == b'_') {
-            "an octal number".to_owned()
-        } else {
-            "a number with a leading zero".to_owned()
-        });
+        return Some(
+            if unsigned
+                .bytes()
+                .all(|b| (b'0'..=b'7').contains(&b) || b == b'_')
+            {
+                "an octal number".to_owned()
+            } else {
+                "a number with a leading zero".to_owned()
+            },
+        );
     }
     if unsigned.contains('_')
         && unsigned.starts_with(|c: char| c.is_ascii_digit())
@@ -75,7 +83,10 @@ fn is_timestamp(text: &str) -> bool {
     let mut rest = text[5..].splitn(2, '-');
     let month = rest.next().unwrap_or("");
     let day_and_time = rest.next().unwrap_or("");
-    let day: String = day_and_time.chars().take_while(char::is_ascii_digit).collect();
+    let day: String = day_and_time
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     let after_day = &day_and_time[day.len()..];
     (1..=2).contains(&month.len())
         && month.bytes().all(|b| b.is_ascii_digit())
@@ -90,8 +101,23 @@ mod tests {
     #[test]
     fn flags_what_yaml_1_1_reads_differently() {
         for text in [
-            "yes", "No", "on", "OFF", "y", "0755", "-012", "1_000", "0x1_F", "1:20", "190:20:30",
-            "2024-01-01", "2024-1-1", "2001-12-14t21:59:43.10-05:00", "<<", "=", "09",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "0755",
+            "-012",
+            "1_000",
+            "0x1_F",
+            "1:20",
+            "190:20:30",
+            "2024-01-01",
+            "2024-1-1",
+            "2001-12-14t21:59:43.10-05:00",
+            "<<",
+            "=",
+            "09",
         ] {
             assert!(yaml11_reading(text).is_some(), "{text} should be flagged");
         }
@@ -100,9 +126,27 @@ mod tests {
     #[test]
     fn leaves_unambiguous_text_alone() {
         for text in [
-            "nightly", "0", "10", "-5", "0.5", "3Gi", "H 2 * * *", "*/30 * * * *", "Europe/Berlin",
-            "s3://bucket/prefix", "web-data", "1:2:3:4:x", "12:00 noon", "v1.33.0", "2024",
-            "2024-01", "0.23.1", "yesterday", "onion", "@daily", "",
+            "nightly",
+            "0",
+            "10",
+            "-5",
+            "0.5",
+            "3Gi",
+            "H 2 * * *",
+            "*/30 * * * *",
+            "Europe/Berlin",
+            "s3://bucket/prefix",
+            "web-data",
+            "1:2:3:4:x",
+            "12:00 noon",
+            "v1.33.0",
+            "2024",
+            "2024-01",
+            "0.23.1",
+            "yesterday",
+            "onion",
+            "@daily",
+            "",
         ] {
             assert_eq!(yaml11_reading(text), None, "{text} should not be flagged");
         }

@@ -232,7 +232,9 @@ fn check_ambiguous_scalars(file: FileId, text: &str, root: &Node, diagnostics: &
                 ))
                 .at(Some(span_of_node(file, node)))
                 .field(display_path(path))
-                .help(format!("quote it so every tool reads the same value: \"{raw}\"")),
+                .help(format!(
+                    "quote it so every tool reads the same value: \"{raw}\""
+                )),
             );
         }
     });
@@ -300,7 +302,10 @@ mod tests {
     fn flags_yaml_1_1_ambiguous_plain_scalars_only() {
         let (_, diags) =
             load("a: yes\nb: \"yes\"\nc: 0755\nd: '0755'\ne: 2024-01-01\nf: [on, 'off']\n");
-        let lines: Vec<u32> = diags.iter().filter_map(|d| d.span.map(|s| s.line)).collect();
+        let lines: Vec<u32> = diags
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
         assert_eq!(lines, vec![1, 3, 5, 6], "{diags:?}");
         let first = diags.iter().next().expect("one");
         assert_eq!(first.field_path.as_deref(), Some("a"));

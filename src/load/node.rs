@@ -155,7 +155,11 @@ impl Node {
     }
 
     /// Calls `visit` on every node with its path, depth first.
-    pub fn walk<'a>(&'a self, path: &mut Vec<PathSegment>, visit: &mut dyn FnMut(&[PathSegment], &'a Node)) {
+    pub fn walk<'a>(
+        &'a self,
+        path: &mut Vec<PathSegment>,
+        visit: &mut dyn FnMut(&[PathSegment], &'a Node),
+    ) {
         visit(path, self);
         match &self.value {
             Value::Sequence(items) => {

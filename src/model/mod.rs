@@ -86,7 +86,6 @@ pub enum RepositoryLocation {
     Claim { claim_name: String, path: String },
 }
 
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomCa {
     pub source: CaSource,

@@ -16,7 +16,8 @@ impl Object {
     /// Serialises a typed `k8s-openapi` object.
     pub fn from_resource<T>(resource: &T) -> Self
     where
-        T: serde::Serialize + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+        T: serde::Serialize
+            + k8s_openapi::Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
     {
         let metadata = resource.metadata();
         let value = serde_json::to_value(resource).unwrap_or(Value::Null);
@@ -25,7 +26,11 @@ impl Object {
 
     fn from_value(value: Value, namespace: Option<String>, name: Option<String>) -> Self {
         Self {
-            kind: value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            kind: value
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
             namespace: namespace.unwrap_or_default(),
             name: name.unwrap_or_default(),
             value,

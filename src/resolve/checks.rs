@@ -8,7 +8,10 @@ pub fn dns_label(value: &str) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if value.len() > 63 {
-        return Err(format!("is {} characters long; the limit is 63", value.len()));
+        return Err(format!(
+            "is {} characters long; the limit is 63",
+            value.len()
+        ));
     }
     if !value
         .bytes()
@@ -26,7 +29,10 @@ pub fn dns_label(value: &str) -> Result<(), String> {
 /// and PVCs): dot-separated labels, at most 253 characters.
 pub fn dns_subdomain(value: &str) -> Result<(), String> {
     if value.len() > 253 {
-        return Err(format!("is {} characters long; the limit is 253", value.len()));
+        return Err(format!(
+            "is {} characters long; the limit is 253",
+            value.len()
+        ));
     }
     for part in value.split('.') {
         dns_label(part).map_err(|e| format!("`{part}` {e}"))?;
@@ -38,7 +44,10 @@ pub fn dns_subdomain(value: &str) -> Result<(), String> {
 /// starting and ending alphanumeric (or empty).
 pub fn label_value(value: &str) -> Result<(), String> {
     if value.len() > 63 {
-        return Err(format!("is {} characters long; the limit is 63", value.len()));
+        return Err(format!(
+            "is {} characters long; the limit is 63",
+            value.len()
+        ));
     }
     if !value
         .bytes()
@@ -46,10 +55,12 @@ pub fn label_value(value: &str) -> Result<(), String> {
     {
         return Err("may contain only letters, digits, `-`, `_` and `.`".into());
     }
-    if !value.is_empty()
-        && !(value.as_bytes()[0].is_ascii_alphanumeric()
-            && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric())
-    {
+    let bytes = value.as_bytes();
+    let edges_alphanumeric = match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric(),
+        _ => true,
+    };
+    if !edges_alphanumeric {
         return Err("must start and end with a letter or digit".into());
     }
     Ok(())
@@ -94,10 +105,7 @@ fn relative_components(value: &str) -> Result<(), String> {
     if value.contains('\0') || value.contains('\n') {
         return Err("must not contain NUL or line breaks".into());
     }
-    if value
-        .split('/')
-        .any(|c| c == ".." || c == ".")
-    {
+    if value.split('/').any(|c| c == ".." || c == ".") {
         return Err("must not contain `.` or `..` components".into());
     }
     Ok(())
@@ -123,13 +131,17 @@ pub fn quantity_bytes(value: &str) -> Result<u64, String> {
         "Ti" => 1024f64.powi(4),
         "Pi" => 1024f64.powi(5),
         "Ei" => 1024f64.powi(6),
-        _ => return Err(format!("has an unknown unit `{suffix}` (use Ki, Mi, Gi, Ti or k, M, G, T)")),
+        _ => {
+            return Err(format!(
+                "has an unknown unit `{suffix}` (use Ki, Mi, Gi, Ti or k, M, G, T)"
+            ));
+        }
     };
     let number: f64 = number
         .parse()
         .map_err(|_| "must be a number with an optional unit, such as `2Gi`".to_string())?;
     let bytes = number * multiplier;
-    if !(bytes >= 1.0 && bytes < 1e19) {
+    if !(1.0..1e19).contains(&bytes) {
         return Err("must be a positive size".into());
     }
     Ok(bytes as u64)

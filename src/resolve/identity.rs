@@ -70,8 +70,14 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(username_for(name), expected, "{name}");
         }
-        assert_eq!(username_for(&format!("{}-backup", "a".repeat(100))), "a".repeat(50));
-        assert_eq!(username_for(&format!("{}-tail", "a".repeat(49))), format!("{}-", "a".repeat(49)));
+        assert_eq!(
+            username_for(&format!("{}-backup", "a".repeat(100))),
+            "a".repeat(50)
+        );
+        assert_eq!(
+            username_for(&format!("{}-tail", "a".repeat(49))),
+            format!("{}-", "a".repeat(49))
+        );
     }
 
     #[test]

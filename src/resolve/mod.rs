@@ -14,9 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
 use crate::model::{
-    self, Actions, Backup, Cache, CaSource, Copy, CustomCa, Identity, Jobs, Logging, Model,
-    Mover, Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation, Run,
-    Schedule,
+    self, Actions, Backup, CaSource, Cache, Copy, CustomCa, Identity, Jobs, Logging, Model, Mover,
+    Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation, Run, Schedule,
 };
 use crate::parse::{ContextObject, Inputs};
 use crate::plan::{BackupPlan, BackupSpec, CopyMethod, CreatePolicy, RepositorySpec};
@@ -168,18 +167,20 @@ impl PlanResolver<'_, '_> {
         let metadata = &self.input.metadata;
         let at_meta = self.root.key("metadata");
         if let Err(e) = checks::dns_label(&metadata.name) {
-            let d = at_meta
-                .key("name")
-                .error(format!("the plan name `{}` {e}", metadata.name), "use a DNS-1123 label such as `nightly`");
+            let d = at_meta.key("name").error(
+                format!("the plan name `{}` {e}", metadata.name),
+                "use a DNS-1123 label such as `nightly`",
+            );
             self.report(d);
         }
-        if let Some(namespace) = &metadata.namespace {
-            if let Err(e) = checks::dns_label(namespace) {
-                let d = at_meta
-                    .key("namespace")
-                    .error(format!("the namespace `{namespace}` {e}"), "use a DNS-1123 label");
-                self.report(d);
-            }
+        if let Some(namespace) = &metadata.namespace
+            && let Err(e) = checks::dns_label(namespace)
+        {
+            let d = at_meta.key("namespace").error(
+                format!("the namespace `{namespace}` {e}"),
+                "use a DNS-1123 label",
+            );
+            self.report(d);
         }
         self.check_labels(&metadata.labels, &at_meta.key("labels"));
         let plan = Plan {
@@ -211,11 +212,17 @@ impl PlanResolver<'_, '_> {
         for (key, value) in labels {
             let at_key = at.key(key);
             if let Err(e) = checks::label_key(key) {
-                let d = at_key.error(format!("the label key `{key}` {e}"), "use a valid label key such as `team`");
+                let d = at_key.error(
+                    format!("the label key `{key}` {e}"),
+                    "use a valid label key such as `team`",
+                );
                 self.report(d);
             }
             if let Err(e) = checks::label_value(value) {
-                let d = at_key.error(format!("the label value `{value}` {e}"), "use a valid label value");
+                let d = at_key.error(
+                    format!("the label value `{value}` {e}"),
+                    "use a valid label value",
+                );
                 self.report(d);
             }
         }
@@ -228,10 +235,15 @@ impl PlanResolver<'_, '_> {
         let levels = crate::kopia::log_levels();
         if !levels.contains(&file_level.as_str()) {
             let help = match nearest(&file_level, levels.iter().copied()) {
-                Some(level) => format!("did you mean `{level}`? Kopia accepts {}", levels.join(", ")),
+                Some(level) => format!(
+                    "did you mean `{level}`? Kopia accepts {}",
+                    levels.join(", ")
+                ),
                 None => format!("Kopia accepts {}", levels.join(", ")),
             };
-            let d = at.key("fileLevel").error(format!("`{file_level}` is not a Kopia log level"), help);
+            let d = at
+                .key("fileLevel")
+                .error(format!("`{file_level}` is not a Kopia log level"), help);
             self.report(d);
         }
         let max_age = spec.max_age.unwrap_or_else(|| "4h".into());
@@ -244,7 +256,9 @@ impl PlanResolver<'_, '_> {
         }
         let max_files = spec.max_files.unwrap_or(3);
         if max_files == 0 {
-            let d = at.key("maxFiles").error("Kopia must keep at least one log file", "use 1 or more");
+            let d = at
+                .key("maxFiles")
+                .error("Kopia must keep at least one log file", "use 1 or more");
             self.report(d);
         }
         Logging {
@@ -277,11 +291,17 @@ impl PlanResolver<'_, '_> {
     fn repository(&mut self, spec: &RepositorySpec, at: &At<'_>) -> Option<Repository> {
         let errors_before = self.diagnostics.error_count();
         if let Err(e) = checks::dns_label(&spec.name) {
-            let d = at.key("name").error(format!("the repository name `{}` {e}", spec.name), "use a DNS-1123 label");
+            let d = at.key("name").error(
+                format!("the repository name `{}` {e}", spec.name),
+                "use a DNS-1123 label",
+            );
             self.report(d);
         }
         if let Err(e) = checks::dns_subdomain(&spec.secret_name) {
-            let d = at.key("secretName").error(format!("the Secret name `{}` {e}", spec.secret_name), "use the name of an existing Secret");
+            let d = at.key("secretName").error(
+                format!("the Secret name `{}` {e}", spec.secret_name),
+                "use the name of an existing Secret",
+            );
             self.report(d);
         }
         let location = match (&spec.url, &spec.filesystem) {
@@ -294,11 +314,16 @@ impl PlanResolver<'_, '_> {
                 RepositoryLocation::FromSecret
             }
             (Some(url), None) => {
-                let scheme = url.split_once("://").map(|(s, _)| s).or_else(|| url.strip_suffix(':'));
+                let scheme = url
+                    .split_once("://")
+                    .map(|(s, _)| s)
+                    .or_else(|| url.strip_suffix(':'));
                 match scheme {
                     Some(scheme) if crate::kopia::SCHEMES_NOT_YET_SCRIPTED.contains(&scheme) => {
                         let d = at.key("url").error(
-                            format!("the `{scheme}` backend is not supported by the mover scripts yet"),
+                            format!(
+                                "the `{scheme}` backend is not supported by the mover scripts yet"
+                            ),
                             "use s3, gcs, azure, b2 or filesystem for now",
                         );
                         self.report(d);
@@ -310,7 +335,10 @@ impl PlanResolver<'_, '_> {
                             Some(s) if !typed.is_empty() => format!("did you mean `{s}://…`?"),
                             _ => format!("use one of {}", crate::kopia::SCHEMES.join(", ")),
                         };
-                        let d = at.key("url").error(format!("`{url}` is not a repository URL kopiaplan knows"), help);
+                        let d = at.key("url").error(
+                            format!("`{url}` is not a repository URL kopiaplan knows"),
+                            help,
+                        );
                         self.report(d);
                     }
                 }
@@ -318,12 +346,18 @@ impl PlanResolver<'_, '_> {
             }
             (None, Some(fs)) => {
                 if let Err(e) = checks::dns_subdomain(&fs.claim_name) {
-                    let d = at.key("filesystem").key("claimName").error(format!("the claim name `{}` {e}", fs.claim_name), "use the name of an existing PVC");
+                    let d = at.key("filesystem").key("claimName").error(
+                        format!("the claim name `{}` {e}", fs.claim_name),
+                        "use the name of an existing PVC",
+                    );
                     self.report(d);
                 }
                 let path = fs.path.clone().unwrap_or_else(|| "/repository".into());
                 if let Err(e) = checks::absolute_path(&path) {
-                    let d = at.key("filesystem").key("path").error(format!("the path `{path}` {e}"), "write an absolute path inside the volume, such as `/repository`");
+                    let d = at.key("filesystem").key("path").error(
+                        format!("the path `{path}` {e}"),
+                        "write an absolute path inside the volume, such as `/repository`",
+                    );
                     self.report(d);
                 }
                 RepositoryLocation::Claim {
@@ -337,8 +371,14 @@ impl PlanResolver<'_, '_> {
             let at_ca = at.key("customCA");
             let key = ca.key.clone().unwrap_or_else(|| "ca.crt".into());
             match (&ca.config_map_name, &ca.secret_name) {
-                (Some(name), None) => Some(CustomCa { source: CaSource::ConfigMap(name.clone()), key }),
-                (None, Some(name)) => Some(CustomCa { source: CaSource::Secret(name.clone()), key }),
+                (Some(name), None) => Some(CustomCa {
+                    source: CaSource::ConfigMap(name.clone()),
+                    key,
+                }),
+                (None, Some(name)) => Some(CustomCa {
+                    source: CaSource::Secret(name.clone()),
+                    key,
+                }),
                 _ => {
                     let d = at_ca.error(
                         "`customCA` needs exactly one of `configMapName` and `secretName`",
@@ -383,7 +423,10 @@ impl PlanResolver<'_, '_> {
             let at = at_list.index(index);
             if let Some(first) = seen.insert(&spec.name, index) {
                 let d = at.key("name").error(
-                    format!("the backup name `{}` is also used by backups[{first}]", spec.name),
+                    format!(
+                        "the backup name `{}` is also used by backups[{first}]",
+                        spec.name
+                    ),
                     "give each backup of a plan its own name",
                 );
                 self.report(d);
@@ -406,20 +449,33 @@ impl PlanResolver<'_, '_> {
         let defaults = &self.input.spec.defaults;
         let at_defaults = self.root.key("spec").key("defaults");
         if let Err(e) = checks::dns_label(&spec.name) {
-            let d = at.key("name").error(format!("the backup name `{}` {e}", spec.name), "use a DNS-1123 label such as `web-data`");
+            let d = at.key("name").error(
+                format!("the backup name `{}` {e}", spec.name),
+                "use a DNS-1123 label such as `web-data`",
+            );
             self.report(d);
         }
         if let Err(e) = checks::dns_subdomain(&spec.pvc) {
-            let d = at.key("pvc").error(format!("the PVC name `{}` {e}", spec.pvc), "use the name of the PersistentVolumeClaim to back up");
+            let d = at.key("pvc").error(
+                format!("the PVC name `{}` {e}", spec.pvc),
+                "use the name of the PersistentVolumeClaim to back up",
+            );
             self.report(d);
         }
-        let namespace = match spec.namespace.as_ref().or(self.input.metadata.namespace.as_ref()) {
+        let namespace = match spec
+            .namespace
+            .as_ref()
+            .or(self.input.metadata.namespace.as_ref())
+        {
             Some(namespace) => {
-                if spec.namespace.is_some() {
-                    if let Err(e) = checks::dns_label(namespace) {
-                        let d = at.key("namespace").error(format!("the namespace `{namespace}` {e}"), "use a DNS-1123 label");
-                        self.report(d);
-                    }
+                if spec.namespace.is_some()
+                    && let Err(e) = checks::dns_label(namespace)
+                {
+                    let d = at.key("namespace").error(
+                        format!("the namespace `{namespace}` {e}"),
+                        "use a DNS-1123 label",
+                    );
+                    self.report(d);
                 }
                 namespace.clone()
             }
@@ -439,11 +495,20 @@ impl PlanResolver<'_, '_> {
             Some(name) => match repositories.get(name) {
                 Some(repository) => Some(repository.clone()),
                 None => {
-                    let at_repo = if spec.repository.is_some() { at.key("repository") } else { at_defaults.key("repository") };
+                    let at_repo = if spec.repository.is_some() {
+                        at.key("repository")
+                    } else {
+                        at_defaults.key("repository")
+                    };
                     let help = match nearest(name, repositories.keys().map(String::as_str)) {
                         Some(n) => format!("did you mean `{n}`?"),
-                        None if self.input.spec.repositories.is_empty() => "declare it under `spec.repositories`".into(),
-                        None => format!("declared repositories: {}", repositories.keys().cloned().collect::<Vec<_>>().join(", ")),
+                        None if self.input.spec.repositories.is_empty() => {
+                            "declare it under `spec.repositories`".into()
+                        }
+                        None => format!(
+                            "declared repositories: {}",
+                            repositories.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
                     };
                     // A repository that failed its own checks is already reported.
                     if !self.input.spec.repositories.iter().any(|r| &r.name == name) {
@@ -468,33 +533,48 @@ impl PlanResolver<'_, '_> {
         }
 
         // Identity.
-        let path = spec.source_path_override.clone().unwrap_or_else(|| model::paths::DATA.to_owned());
+        let path = spec
+            .source_path_override
+            .clone()
+            .unwrap_or_else(|| model::paths::DATA.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.key("sourcePathOverride").error(format!("`{path}` {e}"), "write the path Kopia should record, such as `/var/lib/web`");
+            let d = at.key("sourcePathOverride").error(
+                format!("`{path}` {e}"),
+                "write the path Kopia should record, such as `/var/lib/web`",
+            );
             self.report(d);
         }
         for (field, value) in [("username", &spec.username), ("hostname", &spec.hostname)] {
-            if let Some(value) = value {
-                if !identity::is_valid_explicit(value) {
-                    let d = at.key(field).error(
+            if let Some(value) = value
+                && !identity::is_valid_explicit(value)
+            {
+                let d = at.key(field).error(
                         format!("the {field} `{value}` is not a valid Kopia identity part"),
                         "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
                     );
-                    self.report(d);
-                }
+                self.report(d);
             }
         }
         let identity = Identity {
-            username: spec.username.clone().unwrap_or_else(|| identity::username_for(&spec.name)),
-            hostname: spec.hostname.clone().unwrap_or_else(|| identity::hostname_for(&namespace)),
+            username: spec
+                .username
+                .clone()
+                .unwrap_or_else(|| identity::username_for(&spec.name)),
+            hostname: spec
+                .hostname
+                .clone()
+                .unwrap_or_else(|| identity::hostname_for(&namespace)),
             path,
         };
 
-        if let Some(source_path) = &spec.source_path {
-            if let Err(e) = checks::relative_path(source_path) {
-                let d = at.key("sourcePath").error(format!("`{source_path}` {e}"), "name a sub-directory of the volume, such as `uploads`");
-                self.report(d);
-            }
+        if let Some(source_path) = &spec.source_path
+            && let Err(e) = checks::relative_path(source_path)
+        {
+            let d = at.key("sourcePath").error(
+                format!("`{source_path}` {e}"),
+                "name a sub-directory of the volume, such as `uploads`",
+            );
+            self.report(d);
         }
 
         let run = self.run(spec, at, &namespace);
@@ -507,14 +587,24 @@ impl PlanResolver<'_, '_> {
 
         let parallelism = spec.parallelism.or(defaults.parallelism);
         if parallelism == Some(0) {
-            let at_p = if spec.parallelism.is_some() { at.key("parallelism") } else { at_defaults.key("parallelism") };
-            let d = at_p.error("parallelism must be at least 1", "remove it to let Kopia decide, or use 1 or more");
+            let at_p = if spec.parallelism.is_some() {
+                at.key("parallelism")
+            } else {
+                at_defaults.key("parallelism")
+            };
+            let d = at_p.error(
+                "parallelism must be at least 1",
+                "remove it to let Kopia decide, or use 1 or more",
+            );
             self.report(d);
         }
         let additional_args = spec.additional_args.clone().unwrap_or_default();
         if additional_args.len() > 20 {
             let d = at.key("additionalArgs").error(
-                format!("{} additional arguments; at most 20 are allowed", additional_args.len()),
+                format!(
+                    "{} additional arguments; at most 20 are allowed",
+                    additional_args.len()
+                ),
                 "express the settings as `policy` fields instead",
             );
             self.report(d);
@@ -538,7 +628,10 @@ impl PlanResolver<'_, '_> {
             scripts_prefix: object_name(&[plan, "scripts"], NAME_LIMIT - 11),
         };
         let cache = match cache {
-            Cache { persistent: Some(p), .. } if p.claim_name.is_empty() => Cache {
+            Cache {
+                persistent: Some(p),
+                ..
+            } if p.claim_name.is_empty() => Cache {
                 persistent: Some(PersistentCache {
                     claim_name: object_name(&[plan, &spec.name, "backup", "cache"], NAME_LIMIT),
                     ..p
@@ -576,7 +669,10 @@ impl PlanResolver<'_, '_> {
     /// When the repository's Secret is part of the input, it must hold
     /// the password (and a URL, when the plan gives none).
     fn check_repository_secret(&mut self, repository: &Repository, namespace: &str, at: &At<'_>) {
-        let Some(secret) = self.context.get("Secret", namespace, &repository.secret_name) else {
+        let Some(secret) = self
+            .context
+            .get("Secret", namespace, &repository.secret_name)
+        else {
             return;
         };
         let keys = secret.data_keys();
@@ -612,7 +708,11 @@ impl PlanResolver<'_, '_> {
                     );
                     self.report(d);
                 }
-                let set = [trigger.manual.is_some(), trigger.schedule.is_some(), trigger.on_demand.is_some()];
+                let set = [
+                    trigger.manual.is_some(),
+                    trigger.schedule.is_some(),
+                    trigger.on_demand.is_some(),
+                ];
                 if set.iter().filter(|s| **s).count() != 1 {
                     let d = at_t.error(
                         "a trigger has exactly one of `manual`, `schedule` and `onDemand`",
@@ -623,23 +723,37 @@ impl PlanResolver<'_, '_> {
                 }
                 if let Some(token) = &trigger.manual {
                     if token.is_empty() || token.len() > 253 {
-                        let d = at_t.key("manual").error("the manual token must be 1 to 253 characters", "use a date or a counter, such as \"2026-11-26\"");
+                        let d = at_t.key("manual").error(
+                            "the manual token must be 1 to 253 characters",
+                            "use a date or a counter, such as \"2026-11-26\"",
+                        );
                         self.report(d);
                     }
-                    return Run::Manual { token: token.clone() };
+                    return Run::Manual {
+                        token: token.clone(),
+                    };
                 }
                 if trigger.on_demand == Some(false) {
-                    let d = at_t.key("onDemand").error("`onDemand: false` asks for nothing", "remove the trigger to use the schedule");
+                    let d = at_t.key("onDemand").error(
+                        "`onDemand: false` asks for nothing",
+                        "remove the trigger to use the schedule",
+                    );
                     self.report(d);
                 }
                 if trigger.on_demand.is_some() {
                     return Run::OnDemand;
                 }
-                (trigger.schedule.clone().unwrap_or_default(), at_t.key("schedule"))
+                (
+                    trigger.schedule.clone().unwrap_or_default(),
+                    at_t.key("schedule"),
+                )
             }
             None => match (&spec.schedule, &defaults.schedule) {
                 (Some(s), _) => (s.clone(), at.key("schedule")),
-                (None, Some(s)) => (s.clone(), self.root.key("spec").key("defaults").key("schedule")),
+                (None, Some(s)) => (
+                    s.clone(),
+                    self.root.key("spec").key("defaults").key("schedule"),
+                ),
                 (None, None) => (DEFAULT_SCHEDULE.to_owned(), at.clone()),
             },
         };
@@ -651,13 +765,20 @@ impl PlanResolver<'_, '_> {
                 String::new()
             }
         };
-        let time_zone = spec.time_zone.clone().or_else(|| defaults.time_zone.clone());
-        if let Some(tz) = &time_zone {
-            if let Err(e) = schedule::check_time_zone(tz) {
-                let at_tz = if spec.time_zone.is_some() { at.key("timeZone") } else { self.root.key("spec").key("defaults").key("timeZone") };
-                let d = at_tz.error(e.message, e.help);
-                self.report(d);
-            }
+        let time_zone = spec
+            .time_zone
+            .clone()
+            .or_else(|| defaults.time_zone.clone());
+        if let Some(tz) = &time_zone
+            && let Err(e) = schedule::check_time_zone(tz)
+        {
+            let at_tz = if spec.time_zone.is_some() {
+                at.key("timeZone")
+            } else {
+                self.root.key("spec").key("defaults").key("timeZone")
+            };
+            let d = at_tz.error(e.message, e.help);
+            self.report(d);
         }
         Run::Scheduled(Schedule {
             written,
@@ -669,7 +790,10 @@ impl PlanResolver<'_, '_> {
 
     fn copy(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Copy {
         let defaults = &self.input.spec.defaults;
-        let method = spec.copy_method.or(defaults.copy_method).unwrap_or(CopyMethod::Clone);
+        let method = spec
+            .copy_method
+            .or(defaults.copy_method)
+            .unwrap_or(CopyMethod::Clone);
         if spec.workload_selector.is_some() && method != CopyMethod::Direct {
             let d = at.key("workloadSelector").error(
                 "`workloadSelector` places a `Direct` copy next to its workload; this backup is not `Direct`",
@@ -681,10 +805,14 @@ impl PlanResolver<'_, '_> {
             CopyMethod::Direct => {
                 let selector = spec.workload_selector.clone().unwrap_or_default();
                 self.check_labels(&selector, &at.key("workloadSelector"));
-                Copy::Direct { workload_selector: selector }
+                Copy::Direct {
+                    workload_selector: selector,
+                }
             }
             CopyMethod::Clone => {
-                let source = self.context.get("PersistentVolumeClaim", namespace, &spec.pvc);
+                let source = self
+                    .context
+                    .get("PersistentVolumeClaim", namespace, &spec.pvc);
                 let source_size = source
                     .and_then(|pvc| pvc.value.pointer("/spec/resources/requests/storage"))
                     .and_then(|v| v.as_str().map(str::to_owned));
@@ -694,7 +822,10 @@ impl PlanResolver<'_, '_> {
                 let capacity = match spec.capacity.clone().or(source_size) {
                     Some(capacity) => {
                         if let Err(e) = checks::quantity_bytes(&capacity) {
-                            let d = at.key("capacity").error(format!("the capacity `{capacity}` {e}"), "write a size such as `10Gi`");
+                            let d = at.key("capacity").error(
+                                format!("the capacity `{capacity}` {e}"),
+                                "write a size such as `10Gi`",
+                            );
                             self.report(d);
                         }
                         capacity
@@ -714,13 +845,19 @@ impl PlanResolver<'_, '_> {
                 }
             }
             CopyMethod::Snapshot => {
-                let at_method = if spec.copy_method.is_some() { at.key("copyMethod") } else { self.root.key("spec").key("defaults").key("copyMethod") };
+                let at_method = if spec.copy_method.is_some() {
+                    at.key("copyMethod")
+                } else {
+                    self.root.key("spec").key("defaults").key("copyMethod")
+                };
                 let d = at_method.error(
                     "`copyMethod: Snapshot` is not supported yet (it needs the snapshot launcher)",
                     "use `Clone` (a CSI clone made with the pod) or `Direct` for now",
                 );
                 self.report(d);
-                Copy::Direct { workload_selector: BTreeMap::new() }
+                Copy::Direct {
+                    workload_selector: BTreeMap::new(),
+                }
             }
         }
     }
@@ -728,12 +865,22 @@ impl PlanResolver<'_, '_> {
     fn cache(&mut self, spec: &BackupSpec, at: &At<'_>, _namespace: &str) -> Cache {
         let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
         let own = spec.cache.clone().unwrap_or_default();
-        let at_cache = if spec.cache.is_some() { at.key("cache") } else { self.root.key("spec").key("defaults").key("cache") };
-        let capacity = own.capacity.or(defaults.capacity).unwrap_or_else(|| DEFAULT_CACHE_CAPACITY.into());
+        let at_cache = if spec.cache.is_some() {
+            at.key("cache")
+        } else {
+            self.root.key("spec").key("defaults").key("cache")
+        };
+        let capacity = own
+            .capacity
+            .or(defaults.capacity)
+            .unwrap_or_else(|| DEFAULT_CACHE_CAPACITY.into());
         let bytes = match checks::quantity_bytes(&capacity) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let d = at_cache.key("capacity").error(format!("the cache capacity `{capacity}` {e}"), "write a size such as `2Gi`");
+                let d = at_cache.key("capacity").error(
+                    format!("the cache capacity `{capacity}` {e}"),
+                    "write a size such as `2Gi`",
+                );
                 self.report(d);
                 0
             }
@@ -772,7 +919,10 @@ impl PlanResolver<'_, '_> {
         let mover = Mover {
             resources: own.resources.or(defaults.resources),
             pod_labels: own.pod_labels.or(defaults.pod_labels).unwrap_or_default(),
-            node_selector: own.node_selector.or(defaults.node_selector).unwrap_or_default(),
+            node_selector: own
+                .node_selector
+                .or(defaults.node_selector)
+                .unwrap_or_default(),
             tolerations: own.tolerations.or(defaults.tolerations).unwrap_or_default(),
             affinity: own.affinity.or(defaults.affinity),
             security_context: own.security_context.or(defaults.security_context),
@@ -780,22 +930,30 @@ impl PlanResolver<'_, '_> {
             privileged: own.privileged.or(defaults.privileged).unwrap_or(false),
             priority_class_name: own.priority_class_name.or(defaults.priority_class_name),
         };
-        let at_mover = if spec.mover.is_some() { at.key("mover") } else { self.root.key("spec").key("defaults").key("mover") };
+        let at_mover = if spec.mover.is_some() {
+            at.key("mover")
+        } else {
+            self.root.key("spec").key("defaults").key("mover")
+        };
         self.check_labels(&mover.pod_labels, &at_mover.key("podLabels"));
-        if let Some(name) = &mover.service_account_name {
-            if let Err(e) = checks::dns_subdomain(name) {
-                let d = at_mover.key("serviceAccountName").error(format!("the ServiceAccount name `{name}` {e}"), "use the name of an existing ServiceAccount");
-                self.report(d);
-            }
+        if let Some(name) = &mover.service_account_name
+            && let Err(e) = checks::dns_subdomain(name)
+        {
+            let d = at_mover.key("serviceAccountName").error(
+                format!("the ServiceAccount name `{name}` {e}"),
+                "use the name of an existing ServiceAccount",
+            );
+            self.report(d);
         }
-        if let Some(context) = &mover.security_context {
-            if !mover.privileged && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false)) {
-                let d = at_mover.key("securityContext").error(
-                    "running the mover as root needs `privileged: true`",
-                    "set `privileged: true` to opt in, or run as a non-root user",
-                );
-                self.report(d);
-            }
+        if let Some(context) = &mover.security_context
+            && !mover.privileged
+            && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false))
+        {
+            let d = at_mover.key("securityContext").error(
+                "running the mover as root needs `privileged: true`",
+                "set `privileged: true` to opt in, or run as a non-root user",
+            );
+            self.report(d);
         }
         mover
     }
@@ -804,26 +962,66 @@ impl PlanResolver<'_, '_> {
         let defaults = self.input.spec.defaults.jobs.clone().unwrap_or_default();
         let own = spec.jobs.clone().unwrap_or_default();
         let jobs = Jobs {
-            starting_deadline_seconds: own.starting_deadline_seconds.or(defaults.starting_deadline_seconds).unwrap_or(3600),
-            active_deadline_seconds: own.active_deadline_seconds.or(defaults.active_deadline_seconds).unwrap_or(86400),
+            starting_deadline_seconds: own
+                .starting_deadline_seconds
+                .or(defaults.starting_deadline_seconds)
+                .unwrap_or(3600),
+            active_deadline_seconds: own
+                .active_deadline_seconds
+                .or(defaults.active_deadline_seconds)
+                .unwrap_or(86400),
             backoff_limit: own.backoff_limit.or(defaults.backoff_limit).unwrap_or(2),
-            ttl_seconds_after_finished: own.ttl_seconds_after_finished.or(defaults.ttl_seconds_after_finished).unwrap_or(604_800),
-            manual_ttl_seconds_after_finished: own.ttl_seconds_after_finished.or(defaults.ttl_seconds_after_finished),
-            successful_jobs_history_limit: own.successful_jobs_history_limit.or(defaults.successful_jobs_history_limit).unwrap_or(3),
-            failed_jobs_history_limit: own.failed_jobs_history_limit.or(defaults.failed_jobs_history_limit).unwrap_or(3),
+            ttl_seconds_after_finished: own
+                .ttl_seconds_after_finished
+                .or(defaults.ttl_seconds_after_finished)
+                .unwrap_or(604_800),
+            manual_ttl_seconds_after_finished: own
+                .ttl_seconds_after_finished
+                .or(defaults.ttl_seconds_after_finished),
+            successful_jobs_history_limit: own
+                .successful_jobs_history_limit
+                .or(defaults.successful_jobs_history_limit)
+                .unwrap_or(3),
+            failed_jobs_history_limit: own
+                .failed_jobs_history_limit
+                .or(defaults.failed_jobs_history_limit)
+                .unwrap_or(3),
         };
-        let at_jobs = if spec.jobs.is_some() { at.key("jobs") } else { self.root.key("spec").key("defaults").key("jobs") };
+        let at_jobs = if spec.jobs.is_some() {
+            at.key("jobs")
+        } else {
+            self.root.key("spec").key("defaults").key("jobs")
+        };
         let checks: [(&str, i64, i64); 6] = [
-            ("startingDeadlineSeconds", jobs.starting_deadline_seconds, 10),
+            (
+                "startingDeadlineSeconds",
+                jobs.starting_deadline_seconds,
+                10,
+            ),
             ("activeDeadlineSeconds", jobs.active_deadline_seconds, 60),
             ("backoffLimit", jobs.backoff_limit.into(), 0),
-            ("ttlSecondsAfterFinished", jobs.ttl_seconds_after_finished.into(), 0),
-            ("successfulJobsHistoryLimit", jobs.successful_jobs_history_limit.into(), 0),
-            ("failedJobsHistoryLimit", jobs.failed_jobs_history_limit.into(), 0),
+            (
+                "ttlSecondsAfterFinished",
+                jobs.ttl_seconds_after_finished.into(),
+                0,
+            ),
+            (
+                "successfulJobsHistoryLimit",
+                jobs.successful_jobs_history_limit.into(),
+                0,
+            ),
+            (
+                "failedJobsHistoryLimit",
+                jobs.failed_jobs_history_limit.into(),
+                0,
+            ),
         ];
         for (field, value, minimum) in checks {
             if value < minimum {
-                let d = at_jobs.key(field).error(format!("`{field}` is {value}; the minimum is {minimum}"), format!("use {minimum} or more"));
+                let d = at_jobs.key(field).error(
+                    format!("`{field}` is {value}; the minimum is {minimum}"),
+                    format!("use {minimum} or more"),
+                );
                 self.report(d);
             }
         }
@@ -832,16 +1030,28 @@ impl PlanResolver<'_, '_> {
 
     fn actions(&mut self, spec: &BackupSpec, at: &At<'_>) -> Actions {
         let Some(actions) = &spec.actions else {
-            return Actions { timeout_seconds: 300, ..Actions::default() };
+            return Actions {
+                timeout_seconds: 300,
+                ..Actions::default()
+            };
         };
         let timeout_seconds = actions.timeout_seconds.unwrap_or(300);
         if timeout_seconds == 0 {
-            let d = at.key("actions").key("timeoutSeconds").error("an action needs a timeout of at least 1 second", "use 1 or more (default 300)");
+            let d = at.key("actions").key("timeoutSeconds").error(
+                "an action needs a timeout of at least 1 second",
+                "use 1 or more (default 300)",
+            );
             self.report(d);
         }
         Actions {
-            before_snapshot: actions.before_snapshot.clone().filter(|s| !s.trim().is_empty()),
-            after_snapshot: actions.after_snapshot.clone().filter(|s| !s.trim().is_empty()),
+            before_snapshot: actions
+                .before_snapshot
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+            after_snapshot: actions
+                .after_snapshot
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
             timeout_seconds,
         }
     }
@@ -851,14 +1061,21 @@ impl PlanResolver<'_, '_> {
 /// Kopia snapshot source to one repository, and no two generated objects
 /// share a name.
 fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
-    let origin_of = |backup: &Backup| format!("{} (backup `{}` at {})", backup.identity, backup.name, backup.origin);
+    let origin_of = |backup: &Backup| {
+        format!(
+            "{} (backup `{}` at {})",
+            backup.identity, backup.name, backup.origin
+        )
+    };
     let mut sources: BTreeMap<(String, &RepositoryLocation, &Identity), &Backup> = BTreeMap::new();
     let mut objects: BTreeMap<(&str, &str, &str), &Backup> = BTreeMap::new();
     for backup in &model.backups {
         // The same Secret name in the same namespace, or the same URL or
         // claim, is the same repository.
         let repo_key = match &backup.repository.location {
-            RepositoryLocation::FromSecret => format!("{}/{}", backup.namespace, backup.repository.secret_name),
+            RepositoryLocation::FromSecret => {
+                format!("{}/{}", backup.namespace, backup.repository.secret_name)
+            }
             RepositoryLocation::Claim { .. } => backup.namespace.clone(),
             RepositoryLocation::Url(_) => String::new(),
         };
@@ -877,7 +1094,10 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
                 .at(Some(backup.span)),
             );
         }
-        let mut names = vec![("ServiceAccount", backup.names.service_account.as_str()), ("ConfigMap", backup.names.policy_config_map.as_str())];
+        let mut names = vec![
+            ("ServiceAccount", backup.names.service_account.as_str()),
+            ("ConfigMap", backup.names.policy_config_map.as_str()),
+        ];
         match backup.run {
             Run::Manual { .. } => names.push(("Job", backup.names.job.as_str())),
             _ => names.push(("CronJob", backup.names.cron_job.as_str())),
@@ -886,9 +1106,10 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             names.push(("PersistentVolumeClaim", p.claim_name.as_str()));
         }
         for (kind, name) in names {
-            if let Some(first) = objects.insert((kind, backup.namespace.as_str(), name), backup) {
-                if !std::ptr::eq(first, backup) {
-                    diagnostics.push(
+            if let Some(first) = objects.insert((kind, backup.namespace.as_str(), name), backup)
+                && !std::ptr::eq(first, backup)
+            {
+                diagnostics.push(
                         Diagnostic::error(format!(
                             "the {kind} `{}/{name}` would be generated twice",
                             backup.namespace
@@ -899,7 +1120,6 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
                         ))
                         .at(Some(backup.span)),
                     );
-                }
             }
         }
     }

@@ -18,11 +18,7 @@ pub fn stable_hash(text: &str) -> u32 {
 /// A short hex digest of `text` (10 characters), for name suffixes.
 pub fn short_digest(text: &str) -> String {
     let digest = Sha256::digest(text.as_bytes());
-    digest
-        .iter()
-        .take(5)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(5).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Joins `parts` with `-`; when longer than `limit`, keeps a readable prefix
@@ -44,7 +40,10 @@ mod tests {
 
     #[test]
     fn short_names_are_kept() {
-        assert_eq!(object_name(&["nightly", "web", "backup"], 52), "nightly-web-backup");
+        assert_eq!(
+            object_name(&["nightly", "web", "backup"], 52),
+            "nightly-web-backup"
+        );
     }
 
     #[test]
@@ -55,7 +54,10 @@ mod tests {
         assert_eq!(a.len(), CRON_JOB_NAME_LIMIT);
         assert_eq!(b.len(), CRON_JOB_NAME_LIMIT);
         assert_ne!(a, b);
-        assert_eq!(a, object_name(&["plan", &long, "one", "backup"], CRON_JOB_NAME_LIMIT));
+        assert_eq!(
+            a,
+            object_name(&["plan", &long, "one", "backup"], CRON_JOB_NAME_LIMIT)
+        );
         assert!(a.starts_with("plan-aaaa"));
     }
 

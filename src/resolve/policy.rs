@@ -36,7 +36,11 @@ pub(super) fn resolve(
                     None => at_field = at_field.key(part),
                 }
             }
-            let at_field = if at_field.exists() { at_field } else { at_policy.clone() };
+            let at_field = if at_field.exists() {
+                at_field
+            } else {
+                at_policy.clone()
+            };
             diagnostics.push(if problem.unknown_field {
                 at_field.key_error(problem.message.clone(), problem.help.clone())
             } else {
@@ -68,14 +72,24 @@ pub(super) fn resolve(
     if let Some(name) = compression {
         let known = crate::kopia::compressors();
         if known.contains(&name.as_str()) {
-            merge(&mut policy, &json!({ "compression": { "compressorName": name } }));
+            merge(
+                &mut policy,
+                &json!({ "compression": { "compressorName": name } }),
+            );
         } else {
-            let at_c = if spec.compression.is_some() { at.key("compression") } else { at_defaults.key("compression") };
+            let at_c = if spec.compression.is_some() {
+                at.key("compression")
+            } else {
+                at_defaults.key("compression")
+            };
             let help = match nearest(name, known.iter().copied()) {
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("Kopia knows {}", known.join(", ")),
             };
-            diagnostics.push(at_c.error(format!("`{name}` is not a Kopia compression algorithm"), help));
+            diagnostics.push(at_c.error(
+                format!("`{name}` is not a Kopia compression algorithm"),
+                help,
+            ));
         }
     }
     policy

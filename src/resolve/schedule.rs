@@ -80,7 +80,9 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
         let (name, low, high) = FIELDS[index];
         if field.contains(['L', 'W', '#']) && !field.chars().any(|c| c.is_ascii_lowercase()) {
             return Err(error(
-                format!("the {name} field `{field}` uses L, W or #, which Kubernetes does not support"),
+                format!(
+                    "the {name} field `{field}` uses L, W or #, which Kubernetes does not support"
+                ),
                 "use plain numbers, ranges, lists and steps",
             ));
         }
@@ -100,7 +102,10 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
             for number in range.split('-').filter_map(|n| n.parse::<u32>().ok()) {
                 if number < low || number > high {
                     return Err(error(
-                        format!("the {name} field `{}` has {number}, outside {low}-{high}", fields[index]),
+                        format!(
+                            "the {name} field `{}` has {number}, outside {low}-{high}",
+                            fields[index]
+                        ),
                         format!("use values from {low} to {high} in the {name} field"),
                     ));
                 }
@@ -108,13 +113,13 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
         }
     }
     let cron = resolved.join(" ");
-    if let Some(dow) = resolved.get(4) {
-        if dow.split([',', '-', '/']).any(|part| part == "7") {
-            return Err(error(
-                "day of week 7 is not accepted by Kubernetes",
-                "use 0 for Sunday",
-            ));
-        }
+    if let Some(dow) = resolved.get(4)
+        && dow.split([',', '-', '/']).any(|part| part == "7")
+    {
+        return Err(error(
+            "day of week 7 is not accepted by Kubernetes",
+            "use 0 for Sunday",
+        ));
     }
     parser().parse(&cron).map_err(|e| {
         error(
@@ -164,8 +169,12 @@ fn replace_h(field: &str, low: u32, high: u32, seed: &str) -> Result<String, Str
             let (a, b) = range
                 .split_once('-')
                 .ok_or_else(|| format!("has `{element}`: the range needs `a-b`"))?;
-            let a: u32 = a.parse().map_err(|_| format!("has a bad range start `{a}`"))?;
-            let b: u32 = b.parse().map_err(|_| format!("has a bad range end `{b}`"))?;
+            let a: u32 = a
+                .parse()
+                .map_err(|_| format!("has a bad range start `{a}`"))?;
+            let b: u32 = b
+                .parse()
+                .map_err(|_| format!("has a bad range end `{b}`"))?;
             if a > b || a < low || b > high {
                 return Err(format!("has the range {a}-{b} outside {low}-{high}"));
             }
@@ -202,14 +211,30 @@ mod tests {
 
     #[test]
     fn accepts_kubernetes_schedules() {
-        for s in ["*/30 * * * *", "0 2 * * 1-5", "15 3 1,15 * *", "@daily", "@hourly", "0 0 * JAN SUN"] {
+        for s in [
+            "*/30 * * * *",
+            "0 2 * * 1-5",
+            "15 3 1,15 * *",
+            "@daily",
+            "@hourly",
+            "0 0 * JAN SUN",
+        ] {
             assert!(resolve(s, "x").is_ok(), "{s}");
         }
     }
 
     #[test]
     fn rejects_what_kubernetes_rejects() {
-        for s in ["* * * *", "0 0 * * * *", "61 * * * *", "0 25 * * *", "@daly", "TZ=UTC 0 * * * *", "0 0 L * *", "0 0 * * 7"] {
+        for s in [
+            "* * * *",
+            "0 0 * * * *",
+            "61 * * * *",
+            "0 25 * * *",
+            "@daly",
+            "TZ=UTC 0 * * * *",
+            "0 0 L * *",
+            "0 0 * * 7",
+        ] {
             assert!(resolve(s, "x").is_err(), "{s} should be rejected");
         }
         let e = resolve("@daly", "x").unwrap_err();
@@ -226,8 +251,15 @@ mod tests {
         assert!(spread.len() > 20, "H should spread entries: {spread:?}");
         for i in 0..200 {
             let s = resolve("H H(1-5) H * H", &format!("s{i}")).unwrap();
-            let f: Vec<u32> = s.split(' ').filter(|f| *f != "*").map(|f| f.parse().unwrap()).collect();
-            assert!(f[0] <= 59 && (1..=5).contains(&f[1]) && (1..=28).contains(&f[2]) && f[3] <= 6, "{s}");
+            let f: Vec<u32> = s
+                .split(' ')
+                .filter(|f| *f != "*")
+                .map(|f| f.parse().unwrap())
+                .collect();
+            assert!(
+                f[0] <= 59 && (1..=5).contains(&f[1]) && (1..=28).contains(&f[2]) && f[3] <= 6,
+                "{s}"
+            );
         }
         let stepped = resolve("H/15 * * * *", "seed").unwrap();
         assert!(stepped.ends_with("-59/15 * * * *"), "{stepped}");

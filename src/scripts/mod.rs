@@ -60,11 +60,22 @@ mod tests {
         let scripts = render_all().expect("templates render");
         assert_eq!(scripts.len(), TEMPLATES.len());
         for script in &scripts {
-            assert!(!script.text.contains("{{"), "{} has an unrendered tag", script.name);
+            assert!(
+                !script.text.contains("{{"),
+                "{} has an unrendered tag",
+                script.name
+            );
             assert!(script.text.ends_with('\n'));
         }
-        let backup = scripts.iter().find(|s| s.name == "backup.sh").expect("backup.sh");
-        assert!(backup.text.contains("source \"/kopiaplan/scripts/common.sh\""));
+        let backup = scripts
+            .iter()
+            .find(|s| s.name == "backup.sh")
+            .expect("backup.sh");
+        assert!(
+            backup
+                .text
+                .contains("source \"/kopiaplan/scripts/common.sh\"")
+        );
         assert!(backup.text.contains("snapshot create \"/data\""));
     }
 }
