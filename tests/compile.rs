@@ -416,3 +416,22 @@ fn too_many_additional_arguments_are_refused() {
     .expect_err("too many");
     assert!(error.contains("at most 20"), "{error}");
 }
+
+#[test]
+fn additional_arguments_are_checked_against_kopias_grammar() {
+    let error = compile(&plan(
+        "    - name: a\n      pvc: a\n      additionalArgs:\n        - --tags=ok:1\n        - --password=hunter2\n        - --tag=x\n",
+    ))
+    .expect_err("refused arguments");
+    assert!(error.contains("plan.yaml:17:11"), "{error}");
+    assert!(
+        error.contains("field: spec.backups[0].additionalArgs[1]"),
+        "{error}"
+    );
+    assert!(
+        error.contains("`--password` is not allowed here"),
+        "{error}"
+    );
+    assert!(error.contains("did you mean `--tags`?"), "{error}");
+    assert!(!error.contains("additionalArgs[0]"), "{error}");
+}

@@ -2,6 +2,7 @@
 //! policy fields of Kopia v0.23.1 (vendored JSON, see `data/README.md`), the
 //! log settings Kopia accepts, and the Secret keys each backend reads.
 
+pub mod args;
 pub mod policy;
 
 use std::sync::OnceLock;

@@ -599,6 +599,13 @@ impl PlanResolver<'_, '_> {
             self.report(d);
         }
         let additional_args = spec.additional_args.clone().unwrap_or_default();
+        for problem in crate::kopia::args::check("snapshot create", &additional_args) {
+            let d = at
+                .key("additionalArgs")
+                .index(problem.index)
+                .error(problem.message, problem.help);
+            self.report(d);
+        }
         if additional_args.len() > 20 {
             let d = at.key("additionalArgs").error(
                 format!(
