@@ -435,3 +435,20 @@ fn additional_arguments_are_checked_against_kopias_grammar() {
     assert!(error.contains("did you mean `--tags`?"), "{error}");
     assert!(!error.contains("additionalArgs[0]"), "{error}");
 }
+
+#[test]
+fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
+    let text = plan(
+        "    - {name: a, pvc: a, copyMethod: Clone, capacity: 1Gi, cache: {persistent: true}}\n",
+    );
+    let mut sources = SourceMap::default();
+    sources.add("plan.yaml".into(), text);
+    let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");
+    let warning = compiled.diagnostics.iter().next().expect("a warning");
+    assert!(
+        warning.message.contains("may not be writable"),
+        "{}",
+        warning.message
+    );
+    assert!(warning.help.as_deref().unwrap_or("").contains("fsGroup"));
+}

@@ -585,6 +585,28 @@ impl PlanResolver<'_, '_> {
         let actions = self.actions(spec, at);
         let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
 
+        if matches!(copy, Copy::Clone { .. })
+            && cache.persistent.is_some()
+            && !mover.privileged
+            && mover
+                .security_context
+                .as_ref()
+                .and_then(|c| c.fs_group)
+                .is_none()
+        {
+            self.report(
+                Diagnostic::warning(format!(
+                    "the persistent cache of `{}` may not be writable by the mover's non-root user",
+                    spec.name
+                ))
+                .at(Some(at.value_span()))
+                .field(display_path(&at.path))
+                .help(
+                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files                      (kopiaplan does not choose one for a clone: the kubelet would re-own the cloned files)",
+                ),
+            );
+        }
+
         let parallelism = spec.parallelism.or(defaults.parallelism);
         if parallelism == Some(0) {
             let at_p = if spec.parallelism.is_some() {
