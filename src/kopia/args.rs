@@ -93,6 +93,9 @@ fn flags_of(node: &Value) -> impl Iterator<Item = &Value> {
 
 /// Checks `arguments` for `kopia <command_path> … <arguments>`.
 pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
+    if arguments.is_empty() {
+        return Vec::new();
+    }
     let Some(node) = command(command_path) else {
         return vec![ArgumentProblem {
             index: 0,
@@ -100,8 +103,12 @@ pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
             help: "report this to the kopiaplan developers".into(),
         }];
     };
-    let global = cli().get("global_flags").cloned().unwrap_or(Value::Null);
-    let global_flags: Vec<&Value> = global.as_array().into_iter().flatten().collect();
+    let global_flags: Vec<&Value> = cli()
+        .get("global_flags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
     let command_flags: Vec<&Value> = flags_of(node).collect();
     let find = |name: &str| -> Option<(&Value, bool)> {
         command_flags
