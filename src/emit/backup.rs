@@ -79,7 +79,13 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     let jobs = &backup.jobs;
     match &backup.run {
         Run::Manual { token } => {
-            let mut metadata = meta(&backup.names.job);
+            let mut metadata = meta(
+                backup
+                    .names
+                    .job
+                    .as_deref()
+                    .unwrap_or(&backup.names.cron_job),
+            );
             if let Some(annotations) = metadata.annotations.as_mut() {
                 annotations.insert(labels::TRIGGER.into(), token.clone());
             }

@@ -250,7 +250,7 @@ pub fn backup_pod(
         user_env("KOPIAPLAN_USERNAME", &backup.identity.username),
         user_env("KOPIAPLAN_HOSTNAME", &backup.identity.hostname),
         user_env("KOPIAPLAN_SOURCE_PATH", &backup.identity.path),
-        env("KOPIAPLAN_CREATE", format!("{:?}", repository.create)),
+        env("KOPIAPLAN_CREATE", repository.create.as_str()),
         env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
         env(
             "KOPIAPLAN_CONTENT_CACHE_MB",

@@ -188,8 +188,8 @@ pub struct Actions {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
     pub cron_job: String,
-    /// The Job of a manual trigger.
-    pub job: String,
+    /// The Job of a manual trigger (only for [`Run::Manual`]).
+    pub job: Option<String>,
     pub service_account: String,
     pub policy_config_map: String,
     /// The name of the `<plan>-scripts` ConfigMap before its content hash.

@@ -145,6 +145,16 @@ pub enum CreatePolicy {
     IfMissing,
 }
 
+impl CreatePolicy {
+    /// The spelling used in plans and passed to the mover scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CreatePolicy::Never => "Never",
+            CreatePolicy::IfMissing => "IfMissing",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CredentialsSpec {

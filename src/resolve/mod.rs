@@ -579,7 +579,7 @@ impl PlanResolver<'_, '_> {
 
         let run = self.run(spec, at, &namespace);
         let copy = self.copy(spec, at, &namespace);
-        let cache = self.cache(spec, at, &namespace);
+        let cache = self.cache(spec, at);
         let mover = self.mover(spec, at);
         let jobs = self.jobs(spec, at);
         let actions = self.actions(spec, at);
@@ -646,11 +646,11 @@ impl PlanResolver<'_, '_> {
         let names = Names {
             cron_job: object_name(&[plan, &spec.name, "backup"], CRON_JOB_NAME_LIMIT),
             job: match &run {
-                Run::Manual { token } => object_name(
+                Run::Manual { token } => Some(object_name(
                     &[plan, &spec.name, "backup", &names::short_digest(token)],
                     NAME_LIMIT,
-                ),
-                _ => object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
+                )),
+                _ => None,
             },
             service_account: object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
             policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
@@ -891,7 +891,7 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    fn cache(&mut self, spec: &BackupSpec, at: &At<'_>, _namespace: &str) -> Cache {
+    fn cache(&mut self, spec: &BackupSpec, at: &At<'_>) -> Cache {
         let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
         let own = spec.cache.clone().unwrap_or_default();
         let at_cache = if spec.cache.is_some() {
@@ -1128,7 +1128,7 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             ("ConfigMap", backup.names.policy_config_map.as_str()),
         ];
         match backup.run {
-            Run::Manual { .. } => names.push(("Job", backup.names.job.as_str())),
+            Run::Manual { .. } => names.extend(backup.names.job.as_deref().map(|job| ("Job", job))),
             _ => names.push(("CronJob", backup.names.cron_job.as_str())),
         }
         if let Some(p) = &backup.cache.persistent {
