@@ -15,7 +15,7 @@ run_action() {
 }
 
 prepare_directories
-connect_repository
+connect_repository "$KOPIAPLAN_CREATE"
 
 target="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
 log "applying the policy of $target"

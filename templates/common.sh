@@ -144,12 +144,69 @@ storage_arguments() {
       export B2_KEY_ID="${B2_KEY_ID:-${B2_ACCOUNT_ID:-}}"
       export B2_KEY="${B2_KEY:-${B2_APPLICATION_KEY:-}}"
       ;;
+    webdav)
+      # webdav://host/path is served over HTTPS; WEBDAV_URL (VolSync's key)
+      # may give a full URL instead, http:// included.
+      local url_arg=${WEBDAV_URL:-https://$rest}
+      [ -n "${WEBDAV_URL:-}" ] || [ -n "$rest" ] || fail "the webdav URL names no server: use webdav://host/path"
+      STORAGE_ARGS=(--url="$url_arg")
+      # VolSync's key names, as Kopia's own variables.
+      [ -z "${WEBDAV_USERNAME:-}" ] || export KOPIA_WEBDAV_USERNAME="${KOPIA_WEBDAV_USERNAME:-$WEBDAV_USERNAME}"
+      [ -z "${WEBDAV_PASSWORD:-}" ] || export KOPIA_WEBDAV_PASSWORD="${KOPIA_WEBDAV_PASSWORD:-$WEBDAV_PASSWORD}"
+      ;;
+    sftp)
+      # sftp://user@host:port/path; VolSync's SFTP_* keys win.
+      local authority=${rest%%/*} path=/${rest#*/}
+      [ "$authority" != "$rest" ] || path=
+      local user=${SFTP_USERNAME:-} host=${SFTP_HOST:-} port=${SFTP_PORT:-}
+      if [[ "$authority" == *@* ]]; then user=${user:-${authority%%@*}}; authority=${authority#*@}; fi
+      if [[ "$authority" == *:* ]]; then port=${port:-${authority##*:}}; authority=${authority%:*}; fi
+      host=${host:-$authority}
+      path=${SFTP_PATH:-$path}
+      [ -n "$host" ] || fail "the sftp URL names no host: use sftp://user@host/path"
+      [ -n "$user" ] || fail "the sftp URL names no user: use sftp://user@host/path"
+      [ -n "$path" ] || fail "the sftp URL names no path: use sftp://user@host/path"
+      STORAGE_ARGS=(--host="$host" --username="$user" --path="$path")
+      [ -z "$port" ] || STORAGE_ARGS+=(--port="$port")
+      if [ -f "{{ paths.credentials }}/known_hosts" ]; then
+        STORAGE_ARGS+=(--known-hosts="{{ paths.credentials }}/known_hosts")
+      elif [ -f "{{ paths.credentials }}/known_hosts_data" ]; then
+        STORAGE_ARGS+=(--known-hosts="{{ paths.credentials }}/known_hosts_data")
+      else
+        fail "sftp needs the server's host key: add SFTP_KNOWN_HOSTS (a known_hosts file) to the repository Secret"
+      fi
+      if [ -f "{{ paths.credentials }}/sftp_key" ]; then
+        STORAGE_ARGS+=(--keyfile="{{ paths.credentials }}/sftp_key")
+      elif [ -n "${SFTP_PASSWORD:-}" ]; then
+        STORAGE_ARGS+=(--sftp-password="$SFTP_PASSWORD")
+      else
+        fail "sftp needs a key (SFTP_KEY_FILE) or a password (SFTP_PASSWORD) in the repository Secret"
+      fi
+      ;;
+    rclone)
+      local remote=${RCLONE_REMOTE_PATH:-$rest}
+      [ -n "$remote" ] || fail "the rclone URL names no remote: use rclone://remote:path"
+      STORAGE_ARGS=(--remote-path="$remote")
+      [ -z "${RCLONE_EXE:-}" ] || STORAGE_ARGS+=(--rclone-exe="$RCLONE_EXE")
+      # rclone reads its configuration file from RCLONE_CONFIG (a path).
+      if [ -f "{{ paths.credentials }}/rclone.conf" ]; then
+        export RCLONE_CONFIG="{{ paths.credentials }}/rclone.conf"
+      fi
+      ;;
+    gdrive)
+      local folder=${GOOGLE_DRIVE_FOLDER_ID:-${rest%%/*}}
+      [ -n "$folder" ] || fail "the gdrive URL names no folder: use gdrive://FOLDER_ID"
+      STORAGE_ARGS=(--folder-id="$folder")
+      if [ -f "{{ paths.credentials }}/gdrive.json" ]; then
+        STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gdrive.json")
+      fi
+      ;;
     filesystem)
       [ -n "$rest" ] || fail "the filesystem URL names no path: use filesystem:///path"
       STORAGE_ARGS=(--path="/${rest#/}")
       ;;
     *)
-      fail "the repository backend '$BACKEND' is not supported by this mover script yet"
+      fail "the repository backend '$BACKEND' is not one kopiaplan knows: use s3, gcs, azure, b2, webdav, sftp, rclone, gdrive or filesystem"
       ;;
   esac
 }
@@ -175,11 +232,13 @@ normalize_prefix() {
   [ -z "$prefix" ] || printf '%s/' "$prefix"
 }
 
-# Connects to the repository; creates it only when Kopia reports that the
-# storage holds no repository and the plan allows creation. Any other
+# connect_repository [IfMissing|Never]: connects to the repository; creates
+# it only when Kopia reports that the storage holds no repository and the
+# caller allows creation (only backups do). Any other
 # failure (credentials, network, TLS, a mistyped prefix that does hold
 # something else) fails the run.
 connect_repository() {
+  local create_policy=${1:-Never}
   storage_arguments
   local common=(
     --override-username="$KOPIAPLAN_USERNAME"
@@ -195,8 +254,8 @@ connect_repository() {
   cat "$output" >&2
   [ "$status" -eq 0 ] && return 0
   if grep -q "repository not initialized in the provided storage" "$output"; then
-    if [ "$KOPIAPLAN_CREATE" != "IfMissing" ]; then
-      fail "the repository does not exist and the plan does not allow creating it (create: Never)"
+    if [ "$create_policy" != "IfMissing" ]; then
+      fail "the storage holds no repository, and this run does not create one (create: $create_policy)"
     fi
     log "the storage holds no repository: creating one"
     run_kopia repository create "$BACKEND" "${STORAGE_ARGS[@]}" "${common[@]}" ||
@@ -204,4 +263,64 @@ connect_repository() {
     return 0
   fi
   fail "could not connect to the repository (exit $status); see the log above"
+}
+
+# Prints one line per snapshot manifest in Kopia's JSON output:
+# ID, start time and source (user@host:path), tab-separated. Only the
+# first `path` after an `id` is the source's: later ones are file errors.
+snapshot_records() {
+  grep -o '"\(id\|host\|userName\|path\|startTime\)" *: *"[^"]*"' "$1" |
+    awk -F'"' '
+      function flush() { if (id != "") printf "%s\t%s\t%s@%s:%s\n", id, start, user, host, path }
+      $2 == "id" { flush(); id = $4; host = ""; user = ""; path = ""; start = ""; has_path = 0; next }
+      $2 == "host" && host == "" { host = $4; next }
+      $2 == "userName" && user == "" { user = $4; next }
+      $2 == "path" && !has_path { path = $4; has_path = 1; next }
+      $2 == "startTime" && start == "" { start = $4; next }
+      END { flush() }'
+}
+
+# The snapshots of exactly one source, newest first, as
+# "nanoseconds<TAB>id" lines. An optional bound (nanoseconds since the
+# epoch) keeps only snapshots started at or before it: times are compared
+# as instants, whatever offset they were written with.
+snapshots_of() {
+  local list=$1 source=$2 bound=${3:-}
+  local id start found nanos
+  while IFS=$'\t' read -r id start found; do
+    [ "$found" = "$source" ] || continue
+    nanos=$(date -u -d "$start" +%s%N) || fail "Kopia reported a start time that cannot be read: $start"
+    if [ -n "$bound" ] && [ "$nanos" -gt "$bound" ]; then
+      continue
+    fi
+    printf '%s\t%s\n' "$nanos" "$id"
+  done < <(snapshot_records "$list") | sort -r -n
+}
+
+# The sources that do have snapshots, as a JSON array (at most 20), and
+# one log line each: what a person needs when the expected one is missing.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+AVAILABLE_IDENTITIES='[]'
+list_identities() {
+  local all="$HOME/all-snapshots.json" status=0
+  run_kopia snapshot list --all --json >"$all" || status=$?
+  if [ "$status" -ne 0 ]; then
+    log "warning: could not list the repository's snapshots (exit $status)"
+    return 0
+  fi
+  local sources source json='' count=0
+  sources=$(snapshot_records "$all" | cut -f3 | sort -u)
+  if [ -z "$sources" ]; then
+    log "the repository holds no snapshots at all"
+  fi
+  while IFS= read -r source; do
+    [ -n "$source" ] || continue
+    log "available: $source"
+    count=$((count + 1))
+    if [ "$count" -le 20 ]; then
+      json+="${json:+,}$(json_string "$source")"
+    fi
+  done <<<"$sources"
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  AVAILABLE_IDENTITIES="[$json]"
 }

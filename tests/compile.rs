@@ -34,8 +34,19 @@ spec:
     )
 }
 
+/// Objects of one kind that belong to backups (not the repository's
+/// maintenance, which every plan with backups also gets).
 fn find<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    objects.iter().filter(|o| o["kind"] == kind).collect()
+    objects
+        .iter()
+        .filter(|o| o["kind"] == kind && component(o) == "backup")
+        .collect()
+}
+
+fn component(object: &Value) -> &str {
+    object["metadata"]["labels"]["app.kubernetes.io/component"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 fn pod_spec(object: &Value) -> &Value {
@@ -57,7 +68,11 @@ fn env_value<'a>(pod: &'a Value, name: &str) -> Option<&'a str> {
 #[test]
 fn a_backup_becomes_a_forbid_concurrency_cron_job_with_its_helpers() {
     let objects = compile(&plan("    - {name: web-data, pvc: web-data, schedule: \"*/30 * * * *\", timeZone: Europe/Berlin}\n")).expect("compiles");
-    let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+    let kinds: Vec<&str> = objects
+        .iter()
+        .filter(|o| component(o) == "backup")
+        .filter_map(|o| o["kind"].as_str())
+        .collect();
     assert_eq!(
         kinds,
         ["ServiceAccount", "ConfigMap", "ConfigMap", "CronJob"]
@@ -88,13 +103,21 @@ fn every_object_carries_the_labels_and_its_source_line() {
         let labels = &object["metadata"]["labels"];
         assert_eq!(labels["app.kubernetes.io/managed-by"], "kopiaplan");
         assert_eq!(labels["app.kubernetes.io/part-of"], "nightly");
-        assert_eq!(labels["app.kubernetes.io/component"], "backup");
+        let expected = if object["metadata"]["name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("-maintenance"))
+        {
+            "maintenance"
+        } else {
+            "backup"
+        };
+        assert_eq!(labels["app.kubernetes.io/component"], expected);
         assert!(labels["app.kubernetes.io/instance"].is_string());
         let source = object["metadata"]["annotations"]["kopiaplan.dev/source"]
             .as_str()
             .expect("source");
         assert!(
-            source == "plan.yaml:13" || source == "plan.yaml:1",
+            source == "plan.yaml:13" || source == "plan.yaml:1" || source == "plan.yaml:8",
             "{source}"
         );
     }
@@ -291,7 +314,11 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
     assert_eq!(claim["resources"]["requests"]["storage"], "5Gi");
     assert_eq!(claim["storageClassName"], "rbd");
     // The PVC itself passes through.
-    assert_eq!(find(&objects, "PersistentVolumeClaim").len(), 1);
+    let claims = objects
+        .iter()
+        .filter(|o| o["kind"] == "PersistentVolumeClaim")
+        .count();
+    assert_eq!(claims, 1);
 
     let error = compile(&plan("    - {name: a, pvc: data, copyMethod: Clone}\n"))
         .expect_err("size unknown");

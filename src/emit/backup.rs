@@ -1,24 +1,19 @@
 //! The objects of one backup entry: its CronJob (or manual Job), policy
-//! ConfigMap, ServiceAccount and persistent cache.
+//! ConfigMap, ServiceAccount, persistent cache, and for `Snapshot` copies
+//! the launcher that runs the mover.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, ServiceAccount,
-    VolumeResourceRequirements,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{self, Component};
-use super::pod::backup_pod;
-use crate::model::{Backup, Plan, Run};
+use super::launcher::{self, Launcher, Steps};
+use super::pod::{DataVolume, MoverPod, env, mover_pod, user_env};
+use super::run::run_object;
+use super::{cache_claim, service_account, volume_snapshot};
+use crate::model::{Backup, Copy, Plan};
 use crate::output::Object;
-
-/// A schedule that never fires (February 31st), for suspended on-demand
-/// CronJobs: `kubectl create job --from=cronjob/…` starts them.
-pub const NEVER: &str = "0 0 31 2 *";
 
 pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Object> {
     let labels = labels::labels(plan, Component::Backup, &backup.name);
@@ -32,15 +27,9 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         ..ObjectMeta::default()
     };
     let mut objects = Vec::new();
-
     if backup.mover.service_account_name.is_none() {
-        objects.push(Object::from_resource(&ServiceAccount {
-            metadata: meta(&backup.names.service_account),
-            automount_service_account_token: Some(false),
-            ..ServiceAccount::default()
-        }));
+        objects.push(service_account(meta(&backup.names.service_account)));
     }
-
     objects.push(Object::from_resource(&ConfigMap {
         metadata: meta(&backup.names.policy_config_map),
         data: Some(BTreeMap::from([(
@@ -49,96 +38,124 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         )])),
         ..ConfigMap::default()
     }));
+    objects.extend(cache_claim(&backup.cache, &meta));
 
-    if let Some(persistent) = &backup.cache.persistent {
-        objects.push(Object::from_resource(&PersistentVolumeClaim {
-            metadata: meta(&persistent.claim_name),
-            spec: Some(PersistentVolumeClaimSpec {
-                access_modes: Some(persistent.access_modes.clone()),
-                resources: Some(VolumeResourceRequirements {
-                    requests: Some(BTreeMap::from([(
-                        "storage".to_owned(),
-                        Quantity(backup.cache.capacity.clone()),
-                    )])),
-                    ..VolumeResourceRequirements::default()
-                }),
-                storage_class_name: persistent.storage_class_name.clone(),
-                ..PersistentVolumeClaimSpec::default()
-            }),
-            ..PersistentVolumeClaim::default()
-        }));
+    let sub_path = backup.source_path.as_deref();
+    let (data, workload_selector) = match &backup.copy {
+        Copy::Direct { workload_selector } => (
+            DataVolume::Claim {
+                claim_name: &backup.pvc,
+                read_only: true,
+                sub_path,
+            },
+            Some(workload_selector),
+        ),
+        Copy::Clone {
+            capacity,
+            storage_class_name,
+        } => (
+            DataVolume::Ephemeral {
+                source: TypedLocalObjectReference {
+                    api_group: None,
+                    kind: "PersistentVolumeClaim".into(),
+                    name: backup.pvc.clone(),
+                },
+                capacity,
+                storage_class_name: storage_class_name.as_deref(),
+                sub_path,
+            },
+            None,
+        ),
+        Copy::Snapshot {
+            capacity,
+            storage_class_name,
+            ..
+        } => (
+            DataVolume::Ephemeral {
+                source: TypedLocalObjectReference {
+                    api_group: Some(volume_snapshot::GROUP.into()),
+                    kind: "VolumeSnapshot".into(),
+                    name: backup
+                        .names
+                        .launcher
+                        .as_ref()
+                        .map(|l| l.volume_snapshot.clone())
+                        .unwrap_or_default(),
+                },
+                capacity,
+                storage_class_name: storage_class_name.as_deref(),
+                sub_path,
+            },
+            None,
+        ),
+    };
+    let mut extra = vec![env(
+        "KOPIAPLAN_ACTION_TIMEOUT",
+        backup.actions.timeout_seconds.to_string(),
+    )];
+    if let Some(parallelism) = backup.parallelism {
+        extra.push(env("KOPIAPLAN_PARALLELISM", parallelism.to_string()));
     }
-
-    let pod = backup_pod(
+    if let Some(command) = &backup.actions.before_snapshot {
+        extra.push(user_env("KOPIAPLAN_BEFORE_SNAPSHOT", command));
+    }
+    if let Some(command) = &backup.actions.after_snapshot {
+        extra.push(user_env("KOPIAPLAN_AFTER_SNAPSHOT", command));
+    }
+    let pod = mover_pod(MoverPod {
         plan,
-        backup,
+        script: "backup.sh",
         scripts_config_map,
-        labels.clone(),
-        annotations.clone(),
-    );
-    let jobs = &backup.jobs;
-    match &backup.run {
-        Run::Manual { token } => {
-            let mut metadata = meta(
-                backup
-                    .names
-                    .job
-                    .as_deref()
-                    .unwrap_or(&backup.names.cron_job),
-            );
-            if let Some(annotations) = metadata.annotations.as_mut() {
-                annotations.insert(labels::TRIGGER.into(), token.clone());
-            }
-            objects.push(Object::from_resource(&Job {
-                metadata,
-                spec: Some(JobSpec {
-                    active_deadline_seconds: Some(jobs.active_deadline_seconds),
-                    backoff_limit: Some(jobs.backoff_limit),
-                    ttl_seconds_after_finished: jobs.manual_ttl_seconds_after_finished,
-                    template: pod,
-                    ..JobSpec::default()
-                }),
-                ..Job::default()
-            }));
+        data,
+        workload_selector,
+        repository: &backup.repository,
+        username: &backup.identity.username,
+        hostname: &backup.identity.hostname,
+        source_path: &backup.identity.path,
+        cache: &backup.cache,
+        mover: &backup.mover,
+        service_account: &backup.names.service_account,
+        policy_config_map: Some(&backup.names.policy_config_map),
+        env: extra,
+        args: &backup.additional_args,
+        writes_data: false,
+        labels: labels.clone(),
+        annotations: annotations.clone(),
+    });
+    let pod = match (&backup.copy, &backup.names.launcher) {
+        (
+            Copy::Snapshot {
+                volume_snapshot_class_name,
+                ..
+            },
+            Some(names),
+        ) => {
+            let (launcher_objects, launcher_pod) = launcher::launcher(Launcher {
+                plan,
+                namespace: &backup.namespace,
+                names,
+                steps: Steps::Backup {
+                    claim_name: &backup.pvc,
+                },
+                volume_snapshot_class_name: volume_snapshot_class_name.as_deref(),
+                mover_pod: pod,
+                jobs: &backup.jobs,
+                mover: &backup.mover,
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+            });
+            objects.extend(launcher_objects);
+            launcher_pod
         }
-        Run::Scheduled(_) | Run::OnDemand => {
-            let (schedule, time_zone, suspend) = match &backup.run {
-                Run::Scheduled(schedule) => (
-                    schedule.cron.clone(),
-                    schedule.time_zone.clone(),
-                    schedule.suspended,
-                ),
-                _ => (NEVER.to_owned(), None, true),
-            };
-            objects.push(Object::from_resource(&CronJob {
-                metadata: meta(&backup.names.cron_job),
-                spec: Some(CronJobSpec {
-                    schedule,
-                    time_zone,
-                    suspend: Some(suspend),
-                    concurrency_policy: Some("Forbid".into()),
-                    starting_deadline_seconds: Some(jobs.starting_deadline_seconds),
-                    successful_jobs_history_limit: Some(jobs.successful_jobs_history_limit),
-                    failed_jobs_history_limit: Some(jobs.failed_jobs_history_limit),
-                    job_template: JobTemplateSpec {
-                        metadata: Some(ObjectMeta {
-                            labels: Some(labels.clone()),
-                            annotations: Some(annotations.clone()),
-                            ..ObjectMeta::default()
-                        }),
-                        spec: Some(JobSpec {
-                            active_deadline_seconds: Some(jobs.active_deadline_seconds),
-                            backoff_limit: Some(jobs.backoff_limit),
-                            ttl_seconds_after_finished: Some(jobs.ttl_seconds_after_finished),
-                            template: pod,
-                            ..JobSpec::default()
-                        }),
-                    },
-                }),
-                ..CronJob::default()
-            }));
-        }
-    }
+        _ => pod,
+    };
+    objects.push(run_object(
+        &meta,
+        &backup.run,
+        &backup.jobs,
+        &backup.names,
+        pod,
+    ));
     objects
 }
 

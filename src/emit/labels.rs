@@ -18,12 +18,18 @@ pub const KOPIA_SOURCE: &str = "kopiaplan.dev/kopia-source";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Component {
     Backup,
+    Restore,
+    Maintenance,
+    Verify,
 }
 
 impl Component {
     pub fn as_str(self) -> &'static str {
         match self {
             Component::Backup => "backup",
+            Component::Restore => "restore",
+            Component::Maintenance => "maintenance",
+            Component::Verify => "verify",
         }
     }
 }

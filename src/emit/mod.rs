@@ -3,15 +3,25 @@
 
 pub mod backup;
 pub mod labels;
+pub mod launcher;
+pub mod maintenance;
 pub mod pod;
+pub mod restore;
+pub mod run;
+pub mod verify;
+pub mod volume_snapshot;
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{
+    ConfigMap, PersistentVolumeClaim, PersistentVolumeClaimSpec, ServiceAccount,
+    VolumeResourceRequirements,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::model::Model;
+use crate::model::{Cache, Model, PlanId};
 use crate::output::Object;
 use crate::resolve::names::short_digest;
 use crate::scripts;
@@ -31,28 +41,103 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     let mut objects = Vec::new();
     // One scripts ConfigMap per plan and namespace; its name carries a digest
     // of the scripts so that a change of scripts rolls every mover.
-    let mut scripts_config_maps: BTreeMap<(usize, &str), String> = BTreeMap::new();
+    let mut scripts_config_maps: BTreeMap<(usize, String), String> = BTreeMap::new();
+    let mut scripts_for =
+        |plan_id: PlanId, namespace: &str, prefix: &str, objects: &mut Vec<Object>| {
+            let plan = &model.plans[plan_id.0];
+            let name = format!("{prefix}-{digest}");
+            if scripts_config_maps
+                .insert((plan_id.0, namespace.to_owned()), name.clone())
+                .is_none()
+            {
+                objects.push(Object::from_resource(&ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some(name.clone()),
+                        namespace: Some(namespace.to_owned()),
+                        labels: Some(labels::labels(plan, labels::Component::Backup, &plan.name)),
+                        annotations: Some(labels::annotations(plan, &plan.origin)),
+                        ..ObjectMeta::default()
+                    },
+                    data: Some(script_data.clone()),
+                    ..ConfigMap::default()
+                }));
+            }
+            name
+        };
     for backup in &model.backups {
-        let plan = &model.plans[backup.plan.0];
-        let name = format!("{}-{digest}", backup.names.scripts_prefix);
-        if scripts_config_maps
-            .insert((backup.plan.0, backup.namespace.as_str()), name.clone())
-            .is_none()
-        {
-            objects.push(Object::from_resource(&ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some(name.clone()),
-                    namespace: Some(backup.namespace.clone()),
-                    labels: Some(labels::labels(plan, labels::Component::Backup, &plan.name)),
-                    annotations: Some(labels::annotations(plan, &plan.origin)),
-                    ..ObjectMeta::default()
-                },
-                data: Some(script_data.clone()),
-                ..ConfigMap::default()
-            }));
-        }
-        objects.extend(backup::objects(plan, backup, &name));
+        let name = scripts_for(
+            backup.plan,
+            &backup.namespace,
+            &backup.names.scripts_prefix,
+            &mut objects,
+        );
+        objects.extend(backup::objects(&model.plans[backup.plan.0], backup, &name));
+    }
+    for restore in &model.restores {
+        let name = scripts_for(
+            restore.plan,
+            &restore.namespace,
+            &restore.names.scripts_prefix,
+            &mut objects,
+        );
+        objects.extend(restore::objects(
+            &model.plans[restore.plan.0],
+            restore,
+            &name,
+        ));
+    }
+    for verify in &model.verifies {
+        let name = scripts_for(
+            verify.plan,
+            &verify.namespace,
+            &verify.names.scripts_prefix,
+            &mut objects,
+        );
+        objects.extend(verify::objects(&model.plans[verify.plan.0], verify, &name));
+    }
+    for entry in &model.maintenance {
+        let name = scripts_for(
+            entry.plan,
+            &entry.namespace,
+            &entry.names.scripts_prefix,
+            &mut objects,
+        );
+        objects.extend(maintenance::objects(
+            &model.plans[entry.plan.0],
+            entry,
+            &name,
+        ));
     }
     objects.extend(model.passthrough.iter().cloned().map(Object::passthrough));
     Ok(objects)
+}
+
+/// A mover's ServiceAccount: no API token.
+fn service_account(metadata: ObjectMeta) -> Object {
+    Object::from_resource(&ServiceAccount {
+        metadata,
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    })
+}
+
+/// The PVC of a persistent cache, when the entry has one.
+fn cache_claim(cache: &Cache, meta: &dyn Fn(&str) -> ObjectMeta) -> Option<Object> {
+    let persistent = cache.persistent.as_ref()?;
+    Some(Object::from_resource(&PersistentVolumeClaim {
+        metadata: meta(&persistent.claim_name),
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(persistent.access_modes.clone()),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([(
+                    "storage".to_owned(),
+                    Quantity(cache.capacity.clone()),
+                )])),
+                ..VolumeResourceRequirements::default()
+            }),
+            storage_class_name: persistent.storage_class_name.clone(),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        ..PersistentVolumeClaim::default()
+    }))
 }

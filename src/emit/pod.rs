@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::kopia::CREDENTIAL_FILE_KEYS;
-use crate::model::{Backup, CaSource, Copy, Plan, RepositoryLocation, paths};
+use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
 
 /// The non-root user and group the mover runs as by default.
 pub const MOVER_USER: i64 = 65532;
@@ -28,7 +28,7 @@ pub fn escape_dollars(value: &str) -> String {
     value.replace('$', "$$")
 }
 
-fn env(name: &str, value: impl Into<String>) -> EnvVar {
+pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.to_owned(),
         value: Some(value.into()),
@@ -37,7 +37,7 @@ fn env(name: &str, value: impl Into<String>) -> EnvVar {
 }
 
 /// A value from the plan: `$` escaped so it arrives verbatim.
-fn user_env(name: &str, value: &str) -> EnvVar {
+pub fn user_env(name: &str, value: &str) -> EnvVar {
     env(name, escape_dollars(value))
 }
 
@@ -89,68 +89,122 @@ fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<KeyToPath>>
     }
 }
 
-/// The pod template of a backup's Job.
-pub fn backup_pod(
-    plan: &Plan,
-    backup: &Backup,
-    scripts_config_map: &str,
-    labels: BTreeMap<String, String>,
-    annotations: BTreeMap<String, String>,
-) -> PodTemplateSpec {
-    let repository = &backup.repository;
+/// Where the mover's `/data` comes from.
+pub enum DataVolume<'a> {
+    /// No data volume (maintenance, verify).
+    None,
+    /// A PVC mounted as it is.
+    Claim {
+        claim_name: &'a str,
+        read_only: bool,
+        sub_path: Option<&'a str>,
+    },
+    /// A generic ephemeral volume made from a PVC (a clone) or a
+    /// VolumeSnapshot, mounted read-only.
+    Ephemeral {
+        source: TypedLocalObjectReference,
+        capacity: &'a str,
+        storage_class_name: Option<&'a str>,
+        sub_path: Option<&'a str>,
+    },
+}
+
+/// Everything one mover pod needs; the pieces every operation shares
+/// (cache, repository, credentials, CA, identity, security) are built here.
+pub struct MoverPod<'a> {
+    pub plan: &'a Plan,
+    /// The script in the scripts ConfigMap: `backup.sh`, `restore.sh`…
+    pub script: &'a str,
+    pub scripts_config_map: &'a str,
+    pub data: DataVolume<'a>,
+    /// Labels of the workload a `Direct` copy must run beside.
+    pub workload_selector: Option<&'a BTreeMap<String, String>>,
+    pub repository: &'a Repository,
+    /// The identity Kopia connects as.
+    pub username: &'a str,
+    pub hostname: &'a str,
+    /// The source path (empty for maintenance).
+    pub source_path: &'a str,
+    pub cache: &'a Cache,
+    pub mover: &'a Mover,
+    pub service_account: &'a str,
+    pub policy_config_map: Option<&'a str>,
+    /// Operation-specific environment, after the shared variables.
+    pub env: Vec<EnvVar>,
+    /// Extra Kopia arguments, verbatim (argv).
+    pub args: &'a [String],
+    /// The mover writes `/data` (a restore): its group gets write access.
+    pub writes_data: bool,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The pod template of a mover.
+pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
+    let repository = spec.repository;
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
 
-    // The data to back up.
-    let data_volume = match &backup.copy {
-        Copy::Direct { .. } => Volume {
-            name: "data".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: backup.pvc.clone(),
-                read_only: Some(true),
-            }),
-            ..Volume::default()
-        },
-        Copy::Clone {
+    match &spec.data {
+        DataVolume::None => {}
+        DataVolume::Claim {
+            claim_name,
+            read_only,
+            sub_path,
+        } => {
+            volumes.push(Volume {
+                name: "data".into(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: (*claim_name).to_owned(),
+                    read_only: Some(*read_only),
+                }),
+                ..Volume::default()
+            });
+            mounts.push(VolumeMount {
+                sub_path: sub_path.map(str::to_owned),
+                ..mount("data", paths::DATA, *read_only)
+            });
+        }
+        DataVolume::Ephemeral {
+            source,
             capacity,
             storage_class_name,
-        } => Volume {
-            name: "data".into(),
-            ephemeral: Some(EphemeralVolumeSource {
-                volume_claim_template: Some(PersistentVolumeClaimTemplate {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels.clone()),
-                        ..ObjectMeta::default()
+            sub_path,
+        } => {
+            volumes.push(Volume {
+                name: "data".into(),
+                ephemeral: Some(EphemeralVolumeSource {
+                    volume_claim_template: Some(PersistentVolumeClaimTemplate {
+                        metadata: Some(ObjectMeta {
+                            labels: Some(spec.labels.clone()),
+                            ..ObjectMeta::default()
+                        }),
+                        spec: PersistentVolumeClaimSpec {
+                            access_modes: Some(vec!["ReadWriteOnce".into()]),
+                            data_source: Some(source.clone()),
+                            resources: Some(VolumeResourceRequirements {
+                                requests: Some(
+                                    [("storage".to_owned(), Quantity((*capacity).to_owned()))]
+                                        .into(),
+                                ),
+                                ..VolumeResourceRequirements::default()
+                            }),
+                            storage_class_name: storage_class_name.map(str::to_owned),
+                            ..PersistentVolumeClaimSpec::default()
+                        },
                     }),
-                    spec: PersistentVolumeClaimSpec {
-                        access_modes: Some(vec!["ReadWriteOnce".into()]),
-                        data_source: Some(TypedLocalObjectReference {
-                            api_group: None,
-                            kind: "PersistentVolumeClaim".into(),
-                            name: backup.pvc.clone(),
-                        }),
-                        resources: Some(VolumeResourceRequirements {
-                            requests: Some(
-                                [("storage".to_owned(), Quantity(capacity.clone()))].into(),
-                            ),
-                            ..VolumeResourceRequirements::default()
-                        }),
-                        storage_class_name: storage_class_name.clone(),
-                        ..PersistentVolumeClaimSpec::default()
-                    },
                 }),
-            }),
-            ..Volume::default()
-        },
-    };
-    volumes.push(data_volume);
-    mounts.push(VolumeMount {
-        sub_path: backup.source_path.clone(),
-        ..mount("data", paths::DATA, true)
-    });
+                ..Volume::default()
+            });
+            mounts.push(VolumeMount {
+                sub_path: sub_path.map(str::to_owned),
+                ..mount("data", paths::DATA, true)
+            });
+        }
+    }
 
     // Kopia's config, cache and logs.
-    match &backup.cache.persistent {
+    match &spec.cache.persistent {
         Some(persistent) => volumes.push(Volume {
             name: "cache".into(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -159,21 +213,19 @@ pub fn backup_pod(
             }),
             ..Volume::default()
         }),
-        None => volumes.push(empty_dir("cache", &backup.cache.capacity)),
+        None => volumes.push(empty_dir("cache", &spec.cache.capacity)),
     }
     mounts.push(mount("cache", paths::CACHE, false));
     volumes.push(empty_dir("home", "64Mi"));
     mounts.push(mount("home", paths::HOME, false));
     volumes.push(empty_dir("tmp", "1Gi"));
     mounts.push(mount("tmp", paths::TMP, false));
-    volumes.push(config_map_volume("scripts", scripts_config_map, None));
+    volumes.push(config_map_volume("scripts", spec.scripts_config_map, None));
     mounts.push(mount("scripts", paths::SCRIPTS, true));
-    volumes.push(config_map_volume(
-        "policy",
-        &backup.names.policy_config_map,
-        None,
-    ));
-    mounts.push(mount("policy", paths::POLICY, true));
+    if let Some(policy) = spec.policy_config_map {
+        volumes.push(config_map_volume("policy", policy, None));
+        mounts.push(mount("policy", paths::POLICY, true));
+    }
 
     // Credential files (GCS and Drive JSON, SFTP key, known_hosts, rclone
     // config), from the repository Secret, where present.
@@ -198,6 +250,7 @@ pub fn backup_pod(
     });
     mounts.push(mount("credentials", paths::CREDENTIALS, true));
 
+    let plan = spec.plan;
     let mut env_vars = vec![
         env("HOME", paths::HOME),
         env(
@@ -247,33 +300,20 @@ pub fn backup_pod(
         }
     }
     env_vars.extend([
-        user_env("KOPIAPLAN_USERNAME", &backup.identity.username),
-        user_env("KOPIAPLAN_HOSTNAME", &backup.identity.hostname),
-        user_env("KOPIAPLAN_SOURCE_PATH", &backup.identity.path),
+        user_env("KOPIAPLAN_USERNAME", spec.username),
+        user_env("KOPIAPLAN_HOSTNAME", spec.hostname),
+        user_env("KOPIAPLAN_SOURCE_PATH", spec.source_path),
         env("KOPIAPLAN_CREATE", repository.create.as_str()),
         env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
         env(
             "KOPIAPLAN_CONTENT_CACHE_MB",
-            backup.cache.content_cache_mb.to_string(),
+            spec.cache.content_cache_mb.to_string(),
         ),
         env(
             "KOPIAPLAN_METADATA_CACHE_MB",
-            backup.cache.metadata_cache_mb.to_string(),
-        ),
-        env(
-            "KOPIAPLAN_ACTION_TIMEOUT",
-            backup.actions.timeout_seconds.to_string(),
+            spec.cache.metadata_cache_mb.to_string(),
         ),
     ]);
-    if let Some(parallelism) = backup.parallelism {
-        env_vars.push(env("KOPIAPLAN_PARALLELISM", parallelism.to_string()));
-    }
-    if let Some(command) = &backup.actions.before_snapshot {
-        env_vars.push(user_env("KOPIAPLAN_BEFORE_SNAPSHOT", command));
-    }
-    if let Some(command) = &backup.actions.after_snapshot {
-        env_vars.push(user_env("KOPIAPLAN_AFTER_SNAPSHOT", command));
-    }
     if let Some(ca) = &repository.custom_ca {
         let items = Some(vec![KeyToPath {
             key: ca.key.clone(),
@@ -299,23 +339,19 @@ pub fn backup_pod(
             format!("{}/ca.crt", paths::CUSTOM_CA),
         ));
     }
+    env_vars.extend(spec.env);
 
-    let mover = &backup.mover;
+    let mover = spec.mover;
     let container = Container {
         name: "kopia".into(),
         image: Some(plan.kopia_image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec![
             "/bin/bash".into(),
-            format!("{}/backup.sh", paths::SCRIPTS),
+            format!("{}/{}", paths::SCRIPTS, spec.script),
         ]),
-        args: (!backup.additional_args.is_empty()).then(|| {
-            backup
-                .additional_args
-                .iter()
-                .map(|arg| escape_dollars(arg))
-                .collect()
-        }),
+        args: (!spec.args.is_empty())
+            .then(|| spec.args.iter().map(|arg| escape_dollars(arg)).collect()),
         env: Some(env_vars),
         // Every key of the repository Secret becomes an environment variable,
         // so Kopia's and the cloud SDKs' own variables keep working.
@@ -335,27 +371,32 @@ pub fn backup_pod(
         ..Container::default()
     };
 
+    // A persistent cache must be writable by the mover's group, and so must
+    // the destination of a restore. A clone or snapshot copy is never
+    // re-owned: the kubelet would change the group of the files backed up.
+    let group_writes = spec.writes_data
+        || (spec.cache.persistent.is_some() && matches!(spec.data, DataVolume::Claim { .. }));
     let mut pod_labels = mover.pod_labels.clone();
-    pod_labels.extend(labels);
+    pod_labels.extend(spec.labels);
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(pod_labels),
-            annotations: Some(annotations),
+            annotations: Some(spec.annotations),
             ..ObjectMeta::default()
         }),
         spec: Some(PodSpec {
-            affinity: affinity(backup),
+            affinity: affinity(mover, spec.workload_selector),
             automount_service_account_token: Some(false),
             containers: vec![container],
             node_selector: (!mover.node_selector.is_empty()).then(|| mover.node_selector.clone()),
             priority_class_name: mover.priority_class_name.clone(),
             restart_policy: Some("Never".into()),
-            security_context: Some(pod_security_context(backup)),
+            security_context: Some(pod_security_context(mover, group_writes)),
             service_account_name: Some(
                 mover
                     .service_account_name
                     .clone()
-                    .unwrap_or_else(|| backup.names.service_account.clone()),
+                    .unwrap_or_else(|| spec.service_account.to_owned()),
             ),
             termination_grace_period_seconds: Some(120),
             tolerations: (!mover.tolerations.is_empty()).then(|| mover.tolerations.clone()),
@@ -367,9 +408,12 @@ pub fn backup_pod(
 
 /// The user's affinity, plus a required pod affinity to the workload of a
 /// `Direct` copy, so that a ReadWriteOnce volume is mounted on its node.
-fn affinity(backup: &Backup) -> Option<Affinity> {
-    let mut affinity = backup.mover.affinity.clone();
-    if let Copy::Direct { workload_selector } = &backup.copy
+fn affinity(
+    mover: &Mover,
+    workload_selector: Option<&BTreeMap<String, String>>,
+) -> Option<Affinity> {
+    let mut affinity = mover.affinity.clone();
+    if let Some(workload_selector) = workload_selector
         && !workload_selector.is_empty()
     {
         let term = PodAffinityTerm {
@@ -392,9 +436,9 @@ fn affinity(backup: &Backup) -> Option<Affinity> {
     affinity
 }
 
-fn pod_security_context(backup: &Backup) -> PodSecurityContext {
-    let mut context = backup.mover.security_context.clone().unwrap_or_default();
-    if backup.mover.privileged {
+fn pod_security_context(mover: &Mover, group_writes: bool) -> PodSecurityContext {
+    let mut context = mover.security_context.clone().unwrap_or_default();
+    if mover.privileged {
         context.run_as_user = Some(0);
         context.run_as_group = Some(context.run_as_group.unwrap_or(0));
         context.run_as_non_root = Some(false);
@@ -402,14 +446,7 @@ fn pod_security_context(backup: &Backup) -> PodSecurityContext {
         context.run_as_non_root = Some(true);
         context.run_as_user = Some(context.run_as_user.unwrap_or(MOVER_USER));
         context.run_as_group = Some(context.run_as_group.unwrap_or(MOVER_USER));
-        // A persistent cache must be writable by the mover's group. Only a
-        // Direct copy (mounted read-only, so never re-owned by the kubelet)
-        // gets this by default: on a clone it would change the group of the
-        // files being backed up.
-        if backup.cache.persistent.is_some()
-            && context.fs_group.is_none()
-            && matches!(backup.copy, Copy::Direct { .. })
-        {
+        if group_writes && context.fs_group.is_none() {
             context.fs_group = Some(MOVER_USER);
             context.fs_group_change_policy = Some("OnRootMismatch".into());
         }

@@ -182,9 +182,6 @@ pub const SCHEMES: &[&str] = &[
     "filesystem",
 ];
 
-/// Backends whose connection the mover scripts do not handle yet.
-pub const SCHEMES_NOT_YET_SCRIPTED: &[&str] = &["webdav", "sftp", "rclone", "gdrive"];
-
 #[cfg(test)]
 mod tests {
     use super::*;

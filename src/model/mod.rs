@@ -7,12 +7,16 @@ use std::fmt;
 
 use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
 
-pub use crate::plan::CreatePolicy;
+pub use crate::plan::{CreatePolicy, OnMissingSnapshot};
 
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     pub plans: Vec<Plan>,
     pub backups: Vec<Backup>,
+    pub restores: Vec<Restore>,
+    pub verifies: Vec<Verify>,
+    /// One per repository, across every plan of the input.
+    pub maintenance: Vec<Maintenance>,
     /// Context objects passed through to the output unchanged.
     pub passthrough: Vec<serde_json::Value>,
 }
@@ -26,6 +30,9 @@ pub struct Plan {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub kopia_image: String,
+    /// The kubectl image of Snapshot launchers.
+    pub launcher_image: String,
+    pub snapshot_ready_timeout_seconds: u32,
     pub logging: Logging,
 }
 
@@ -131,6 +138,23 @@ pub enum Copy {
         capacity: String,
         storage_class_name: Option<String>,
     },
+    /// A launcher takes a VolumeSnapshot of the PVC and runs the mover on a
+    /// generic ephemeral volume restored from it.
+    Snapshot {
+        capacity: String,
+        storage_class_name: Option<String>,
+        volume_snapshot_class_name: Option<String>,
+    },
+}
+
+impl Copy {
+    pub fn method(&self) -> &'static str {
+        match self {
+            Copy::Direct { .. } => "Direct",
+            Copy::Clone { .. } => "Clone",
+            Copy::Snapshot { .. } => "Snapshot",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -191,9 +215,26 @@ pub struct Names {
     /// The Job of a manual trigger (only for [`Run::Manual`]).
     pub job: Option<String>,
     pub service_account: String,
+    /// The source's policy (backups only).
     pub policy_config_map: String,
     /// The name of the `<plan>-scripts` ConfigMap before its content hash.
     pub scripts_prefix: String,
+    /// The objects of a Snapshot launcher, when the entry has one.
+    pub launcher: Option<LauncherNames>,
+}
+
+/// A launcher's own objects and the fixed names of what it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LauncherNames {
+    pub service_account: String,
+    pub role: String,
+    pub role_binding: String,
+    /// The ConfigMap holding the manifests the launcher creates.
+    pub manifests_config_map: String,
+    /// The mover Job the launcher creates.
+    pub mover_job: String,
+    /// The VolumeSnapshot the launcher creates.
+    pub volume_snapshot: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -217,6 +258,111 @@ pub struct Backup {
     pub policy: serde_json::Value,
     /// Extra `kopia snapshot create` arguments, verbatim.
     pub additional_args: Vec<String>,
+    pub cache: Cache,
+    pub mover: Mover,
+    pub jobs: Jobs,
+    pub names: Names,
+}
+
+/// A restore of one Kopia source into a PVC.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restore {
+    pub plan: PlanId,
+    pub name: String,
+    pub namespace: String,
+    pub origin: Origin,
+    pub span: crate::diagnostics::Span,
+    /// The source restored from, resolved at compile time.
+    pub identity: Identity,
+    pub repository: Repository,
+    pub run: Run,
+    pub destination: Destination,
+    pub selection: Selection,
+    /// `kopia restore --delete-extra`, once a snapshot has been chosen.
+    pub delete_extra: bool,
+    pub on_missing_snapshot: OnMissingSnapshot,
+    /// Take a VolumeSnapshot of the destination after each successful restore.
+    pub snapshot_after: Option<SnapshotAfter>,
+    /// Extra `kopia restore` arguments, verbatim.
+    pub additional_args: Vec<String>,
+    pub cache: Cache,
+    pub mover: Mover,
+    pub jobs: Jobs,
+    pub names: Names,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub claim_name: String,
+    /// Set when the restore creates the PVC.
+    pub create: Option<CreatedPvc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedPvc {
+    pub capacity: String,
+    pub access_modes: Vec<String>,
+    pub storage_class_name: Option<String>,
+}
+
+/// Which snapshot a restore picks.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Selection {
+    /// Skip this many of the newest matching snapshots.
+    pub previous: u32,
+    pub as_of: Option<AsOf>,
+}
+
+/// `restoreAsOf`: an instant, whatever offset it was written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsOf {
+    pub written: String,
+    /// The same instant in UTC (RFC 3339), for logs.
+    pub utc: String,
+    /// Nanoseconds since the Unix epoch: what the script compares.
+    pub epoch_nanos: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotAfter {
+    pub volume_snapshot_class_name: Option<String>,
+}
+
+/// A restore drill: `kopia snapshot verify` of a backup's snapshots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verify {
+    pub plan: PlanId,
+    pub name: String,
+    pub namespace: String,
+    pub origin: Origin,
+    pub span: crate::diagnostics::Span,
+    /// The backup whose snapshots are verified.
+    pub backup: String,
+    pub identity: Identity,
+    pub repository: Repository,
+    pub run: Run,
+    pub files_percent: f64,
+    pub cache: Cache,
+    pub mover: Mover,
+    pub jobs: Jobs,
+    pub names: Names,
+}
+
+/// Full maintenance of one repository, owned by one identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Maintenance {
+    pub plan: PlanId,
+    /// The repository's name in the plan.
+    pub name: String,
+    pub namespace: String,
+    pub origin: Origin,
+    pub span: crate::diagnostics::Span,
+    /// The maintenance owner this job claims and runs as.
+    pub owner: Identity,
+    pub repository: Repository,
+    pub run: Run,
+    /// The entries whose snapshots live in this repository (for reviewers).
+    pub serves: Vec<String>,
     pub cache: Cache,
     pub mover: Mover,
     pub jobs: Jobs,

@@ -62,6 +62,12 @@ pub struct PlanSpec {
     /// The volumes to back up.
     #[serde(default)]
     pub backups: Vec<BackupSpec>,
+    /// Restores of Kopia snapshots into PersistentVolumeClaims.
+    #[serde(default)]
+    pub restores: Vec<RestoreSpec>,
+    /// Restore drills: `kopia snapshot verify` of a backup's snapshots.
+    #[serde(default)]
+    pub verify: Vec<VerifySpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -89,6 +95,9 @@ pub struct LoggingSpec {
 pub struct LauncherSettings {
     /// The kubectl image. Default: `registry.k8s.io/kubectl:v1.33.0`.
     pub image: Option<String>,
+    /// How long the launcher waits for a VolumeSnapshot to become ready, in
+    /// seconds. Default: 600.
+    pub snapshot_ready_timeout_seconds: Option<u32>,
 }
 
 /// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend
@@ -163,11 +172,15 @@ pub struct CredentialsSpec {
     pub from_env: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MaintenanceSpec {
-    /// When maintenance runs (cron; `H` tokens allowed).
+    /// When full maintenance runs (cron; `H` tokens allowed). Default: `H H * * *`.
     pub schedule: Option<String>,
+    /// Set to `false` when the repository is maintained elsewhere.
+    pub enabled: Option<bool>,
+    /// Suspend the maintenance CronJob.
+    pub paused: Option<bool>,
 }
 
 /// Settings inherited by every backup.
@@ -340,6 +353,119 @@ pub struct Trigger {
     pub schedule: Option<String>,
     /// A suspended CronJob to start by hand (`kubectl create job --from=cronjob/…`).
     pub on_demand: Option<bool>,
+}
+
+/// One restore of a Kopia source into a PersistentVolumeClaim.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RestoreSpec {
+    /// The entry's name (DNS-1123 label).
+    pub name: String,
+    /// The namespace of the destination PVC and of the generated objects.
+    pub namespace: Option<String>,
+    /// A backup of this plan to restore: its identity, path and repository
+    /// are resolved at compile time.
+    pub from: Option<String>,
+    /// The identity of a VolSync-style source: `sourceName` (the entry's
+    /// name) and `sourceNamespace`.
+    pub source_identity: Option<SourceIdentity>,
+    /// Explicit Kopia username (with `hostname`).
+    pub username: Option<String>,
+    /// Explicit Kopia hostname (with `username`).
+    pub hostname: Option<String>,
+    /// The path recorded in Kopia for the source, with explicit
+    /// `username`/`hostname`. Default: `/data`.
+    pub source_path_override: Option<String>,
+    /// The repository, when not restoring `from` a backup.
+    pub repository: Option<String>,
+    /// The destination PVC: an existing one, or the one `create` makes.
+    pub pvc: Option<String>,
+    /// Create the destination PVC.
+    pub create: Option<CreatePvc>,
+    /// When the restore runs: `manual`, `schedule` or `onDemand`.
+    pub trigger: Option<Trigger>,
+    pub time_zone: Option<String>,
+    /// Skip the N newest snapshots (0: the newest).
+    pub previous: Option<u32>,
+    /// Restore the newest snapshot taken at or before this instant (RFC 3339,
+    /// any offset).
+    pub restore_as_of: Option<String>,
+    /// Delete files in the destination that are not in the snapshot.
+    pub enable_file_deletion: Option<bool>,
+    /// What a run does when no snapshot matches: `Fail` (default) or `Succeed`.
+    pub on_missing_snapshot: Option<OnMissingSnapshot>,
+    /// `Direct` (default) restores into the PVC; `Snapshot` also takes a
+    /// VolumeSnapshot of the PVC after each successful restore.
+    pub copy_method: Option<RestoreCopyMethod>,
+    /// The VolumeSnapshotClass of the snapshot after restore.
+    pub volume_snapshot_class_name: Option<String>,
+    /// Extra `kopia restore` arguments.
+    pub additional_args: Option<Vec<String>>,
+    /// Suspend the schedule.
+    pub paused: Option<bool>,
+    pub cache: Option<CacheSpec>,
+    pub mover: Option<MoverSpec>,
+    pub jobs: Option<JobSettings>,
+}
+
+/// A source named the way VolSync names it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SourceIdentity {
+    /// The source's entry name (the Kopia username, sanitised).
+    pub source_name: String,
+    /// The source's namespace (the Kopia hostname). Default: the restore's namespace.
+    pub source_namespace: Option<String>,
+    /// The source's `sourcePathOverride`. Default: `/data`.
+    pub source_path_override: Option<String>,
+}
+
+/// A PersistentVolumeClaim the restore creates.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreatePvc {
+    /// Its size (a Kubernetes quantity).
+    pub capacity: String,
+    /// Default: `[ReadWriteOnce]`.
+    pub access_modes: Option<Vec<String>>,
+    pub storage_class_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum OnMissingSnapshot {
+    /// The run fails when no snapshot matches.
+    Fail,
+    /// The run succeeds with nothing restored.
+    Succeed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum RestoreCopyMethod {
+    /// Restore into the PVC.
+    Direct,
+    /// Restore into the PVC, then take a VolumeSnapshot of it.
+    Snapshot,
+}
+
+/// A restore drill: verify a backup's newest snapshot.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VerifySpec {
+    /// The entry's name. Default: `<from>` (the objects are named `…-verify`).
+    pub name: Option<String>,
+    /// The backup of this plan whose snapshots are verified.
+    pub from: String,
+    pub schedule: Option<String>,
+    pub time_zone: Option<String>,
+    /// The percentage of files to download and check (0–100).
+    /// Default: 0 (structure and metadata only).
+    pub files_percent: Option<f64>,
+    /// Run once per token, or on demand, instead of on the schedule.
+    pub trigger: Option<Trigger>,
+    pub paused: Option<bool>,
+    pub cache: Option<CacheSpec>,
+    pub mover: Option<MoverSpec>,
+    pub jobs: Option<JobSettings>,
 }
 
 /// The JSON Schema of the BackupPlan format, built once.

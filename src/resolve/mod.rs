@@ -5,24 +5,43 @@
 
 mod checks;
 mod identity;
+mod maintenance;
 pub mod names;
 mod policy;
+mod restore;
 pub mod schedule;
+mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
 use crate::model::{
-    self, Actions, Backup, CaSource, Cache, Copy, CustomCa, Identity, Jobs, Logging, Model, Mover,
-    Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation, Run, Schedule,
+    self, Actions, Backup, CaSource, Cache, Copy, CustomCa, Identity, Jobs, Logging, Maintenance,
+    Model, Mover, Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation,
+    Restore, Run, Schedule, Verify,
 };
 use crate::parse::{ContextObject, Inputs};
-use crate::plan::{BackupPlan, BackupSpec, CopyMethod, CreatePolicy, RepositorySpec};
+use crate::plan::{
+    BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec,
+    RepositorySpec, Trigger,
+};
 use names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 
 pub const DEFAULT_CACHE_CAPACITY: &str = "8Gi";
 pub const DEFAULT_SCHEDULE: &str = "H H * * *";
+/// The official kubectl image: distroless, so launchers run one kubectl
+/// command per container.
+pub const DEFAULT_LAUNCHER_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.0";
+
+/// What one plan resolves to.
+struct Resolved {
+    plan: Plan,
+    backups: Vec<Backup>,
+    restores: Vec<Restore>,
+    verifies: Vec<Verify>,
+    maintenance: Vec<Maintenance>,
+}
 
 /// A position in a document, for building diagnostics.
 #[derive(Clone)]
@@ -105,11 +124,15 @@ pub fn resolve(
             context: &context,
             diagnostics: &mut diagnostics,
         };
-        if let Some((plan, backups)) = resolver.resolve() {
-            model.plans.push(plan);
-            model.backups.extend(backups);
+        if let Some(resolved) = resolver.resolve() {
+            model.plans.push(resolved.plan);
+            model.backups.extend(resolved.backups);
+            model.restores.extend(resolved.restores);
+            model.verifies.extend(resolved.verifies);
+            model.maintenance.extend(resolved.maintenance);
         }
     }
+    maintenance::deduplicate(&mut model.maintenance, &mut diagnostics);
     check_collisions(&model, &mut diagnostics);
     model.passthrough = inputs
         .context
@@ -148,6 +171,19 @@ impl<'a> Context<'a> {
     }
 }
 
+/// When an entry runs, as written on it.
+struct Timing<'s> {
+    /// `backup`, `restore`, `verify` or `maintenance`: part of the `H` seed.
+    component: &'static str,
+    name: &'s str,
+    schedule: Option<&'s String>,
+    /// The schedule of entries of this kind that set none (before the plan's default).
+    default_schedule: Option<&'s str>,
+    trigger: Option<&'s Trigger>,
+    paused: Option<bool>,
+    time_zone: Option<&'s String>,
+}
+
 struct PlanResolver<'a, 'd> {
     input: &'a BackupPlan,
     root: At<'a>,
@@ -162,7 +198,7 @@ impl PlanResolver<'_, '_> {
         self.diagnostics.push(diagnostic);
     }
 
-    fn resolve(&mut self) -> Option<(Plan, Vec<Backup>)> {
+    fn resolve(&mut self) -> Option<Resolved> {
         let errors_before = self.diagnostics.error_count();
         let metadata = &self.input.metadata;
         let at_meta = self.root.key("metadata");
@@ -198,14 +234,36 @@ impl PlanResolver<'_, '_> {
                 .image
                 .clone()
                 .unwrap_or_else(|| crate::kopia::DEFAULT_IMAGE.to_owned()),
+            launcher_image: self
+                .input
+                .spec
+                .launcher
+                .image
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LAUNCHER_IMAGE.to_owned()),
+            snapshot_ready_timeout_seconds: self
+                .input
+                .spec
+                .launcher
+                .snapshot_ready_timeout_seconds
+                .unwrap_or(600),
             logging: self.logging(),
         };
         let repositories = self.repositories();
         let backups = self.backups(&repositories);
+        let restores = self.restores(&repositories, &backups);
+        let verifies = self.verifies(&backups);
+        let maintenance = self.maintenance(&backups);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
-        Some((plan, backups))
+        Some(Resolved {
+            plan,
+            backups,
+            restores,
+            verifies,
+            maintenance,
+        })
     }
 
     fn check_labels(&mut self, labels: &BTreeMap<String, String>, at: &At<'_>) {
@@ -319,15 +377,6 @@ impl PlanResolver<'_, '_> {
                     .map(|(s, _)| s)
                     .or_else(|| url.strip_suffix(':'));
                 match scheme {
-                    Some(scheme) if crate::kopia::SCHEMES_NOT_YET_SCRIPTED.contains(&scheme) => {
-                        let d = at.key("url").error(
-                            format!(
-                                "the `{scheme}` backend is not supported by the mover scripts yet"
-                            ),
-                            "use s3, gcs, azure, b2 or filesystem for now",
-                        );
-                        self.report(d);
-                    }
                     Some(scheme) if crate::kopia::SCHEMES.contains(&scheme) => {}
                     _ => {
                         let typed = url.split(':').next().unwrap_or("");
@@ -396,13 +445,6 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        if spec.maintenance.is_some() {
-            let d = at.key("maintenance").error(
-                "repository maintenance is not supported yet",
-                "remove `maintenance` for now; run `kopia maintenance` separately",
-            );
-            self.report(d);
-        }
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -462,72 +504,14 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        let namespace = match spec
-            .namespace
-            .as_ref()
-            .or(self.input.metadata.namespace.as_ref())
-        {
-            Some(namespace) => {
-                if spec.namespace.is_some()
-                    && let Err(e) = checks::dns_label(namespace)
-                {
-                    let d = at.key("namespace").error(
-                        format!("the namespace `{namespace}` {e}"),
-                        "use a DNS-1123 label",
-                    );
-                    self.report(d);
-                }
-                namespace.clone()
-            }
-            None => {
-                let d = at.error(
-                    format!("the backup `{}` has no namespace", spec.name),
-                    "set `namespace` on the backup or `metadata.namespace` on the plan",
-                );
-                self.report(d);
-                String::new()
-            }
-        };
-
-        // Repository.
-        let repository_name = spec.repository.as_ref().or(defaults.repository.as_ref());
-        let repository = match repository_name {
-            Some(name) => match repositories.get(name) {
-                Some(repository) => Some(repository.clone()),
-                None => {
-                    let at_repo = if spec.repository.is_some() {
-                        at.key("repository")
-                    } else {
-                        at_defaults.key("repository")
-                    };
-                    let help = match nearest(name, repositories.keys().map(String::as_str)) {
-                        Some(n) => format!("did you mean `{n}`?"),
-                        None if self.input.spec.repositories.is_empty() => {
-                            "declare it under `spec.repositories`".into()
-                        }
-                        None => format!(
-                            "declared repositories: {}",
-                            repositories.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    };
-                    // A repository that failed its own checks is already reported.
-                    if !self.input.spec.repositories.iter().any(|r| &r.name == name) {
-                        let d = at_repo.error(format!("no repository is named `{name}`"), help);
-                        self.report(d);
-                    }
-                    None
-                }
-            },
-            None if repositories.len() == 1 => repositories.values().next().cloned(),
-            None => {
-                let d = at.error(
-                    format!("the backup `{}` names no repository", spec.name),
-                    "set `repository` on the backup or `spec.defaults.repository`",
-                );
-                self.report(d);
-                None
-            }
-        };
+        let namespace = self.namespace("backup", &spec.name, spec.namespace.as_ref(), at);
+        let repository = self.repository_for(
+            "backup",
+            &spec.name,
+            spec.repository.as_ref(),
+            at,
+            repositories,
+        );
         if let Some(repository) = &repository {
             self.check_repository_secret(repository, &namespace, at);
         }
@@ -577,11 +561,23 @@ impl PlanResolver<'_, '_> {
             self.report(d);
         }
 
-        let run = self.run(spec, at, &namespace);
+        let run = self.run(
+            &Timing {
+                component: "backup",
+                name: &spec.name,
+                schedule: spec.schedule.as_ref(),
+                default_schedule: None,
+                trigger: spec.trigger.as_ref(),
+                paused: spec.paused,
+                time_zone: spec.time_zone.as_ref(),
+            },
+            at,
+            &namespace,
+        );
         let copy = self.copy(spec, at, &namespace);
-        let cache = self.cache(spec, at);
-        let mover = self.mover(spec, at);
-        let jobs = self.jobs(spec, at);
+        let cache = self.cache(spec.cache.as_ref(), at);
+        let mover = self.mover(spec.mover.as_ref(), at);
+        let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
         let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
 
@@ -654,21 +650,11 @@ impl PlanResolver<'_, '_> {
             },
             service_account: object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
             policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
-            scripts_prefix: object_name(&[plan, "scripts"], NAME_LIMIT - 11),
+            scripts_prefix: scripts_prefix(plan),
+            launcher: matches!(copy, Copy::Snapshot { .. })
+                .then(|| names::launcher(&[plan, &spec.name, "backup"])),
         };
-        let cache = match cache {
-            Cache {
-                persistent: Some(p),
-                ..
-            } if p.claim_name.is_empty() => Cache {
-                persistent: Some(PersistentCache {
-                    claim_name: object_name(&[plan, &spec.name, "backup", "cache"], NAME_LIMIT),
-                    ..p
-                }),
-                ..cache
-            },
-            other => other,
-        };
+        let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "backup", "cache"]);
         Some(Backup {
             plan: self.plan_id,
             name: spec.name.clone(),
@@ -693,6 +679,88 @@ impl PlanResolver<'_, '_> {
             jobs,
             names,
         })
+    }
+
+    /// The entry's namespace: its own, else the plan's.
+    fn namespace(&mut self, kind: &str, name: &str, own: Option<&String>, at: &At<'_>) -> String {
+        match own.or(self.input.metadata.namespace.as_ref()) {
+            Some(namespace) => {
+                if own.is_some()
+                    && let Err(e) = checks::dns_label(namespace)
+                {
+                    let d = at.key("namespace").error(
+                        format!("the namespace `{namespace}` {e}"),
+                        "use a DNS-1123 label",
+                    );
+                    self.report(d);
+                }
+                namespace.clone()
+            }
+            None => {
+                let d = at.error(
+                    format!("the {kind} `{name}` has no namespace"),
+                    format!("set `namespace` on the {kind} or `metadata.namespace` on the plan"),
+                );
+                self.report(d);
+                String::new()
+            }
+        }
+    }
+
+    /// The repository an entry names, else the default one, else the only one.
+    fn repository_for(
+        &mut self,
+        kind: &str,
+        name: &str,
+        own: Option<&String>,
+        at: &At<'_>,
+        repositories: &BTreeMap<String, Repository>,
+    ) -> Option<Repository> {
+        let defaults = &self.input.spec.defaults;
+        match own.or(defaults.repository.as_ref()) {
+            Some(repository) => match repositories.get(repository) {
+                Some(found) => Some(found.clone()),
+                None => {
+                    let at_repo = if own.is_some() {
+                        at.key("repository")
+                    } else {
+                        self.root.key("spec").key("defaults").key("repository")
+                    };
+                    let help = match nearest(repository, repositories.keys().map(String::as_str)) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None if self.input.spec.repositories.is_empty() => {
+                            "declare it under `spec.repositories`".into()
+                        }
+                        None => format!(
+                            "declared repositories: {}",
+                            repositories.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    };
+                    // A repository that failed its own checks is already reported.
+                    if !self
+                        .input
+                        .spec
+                        .repositories
+                        .iter()
+                        .any(|r| &r.name == repository)
+                    {
+                        let d =
+                            at_repo.error(format!("no repository is named `{repository}`"), help);
+                        self.report(d);
+                    }
+                    None
+                }
+            },
+            None if repositories.len() == 1 => repositories.values().next().cloned(),
+            None => {
+                let d = at.error(
+                    format!("the {kind} `{name}` names no repository"),
+                    format!("set `repository` on the {kind} or `spec.defaults.repository`"),
+                );
+                self.report(d);
+                None
+            }
+        }
     }
 
     /// When the repository's Secret is part of the input, it must hold
@@ -723,11 +791,18 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    fn run(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Run {
+    fn run(&mut self, spec: &Timing<'_>, at: &At<'_>, namespace: &str) -> Run {
         let defaults = &self.input.spec.defaults;
         let paused = spec.paused.unwrap_or(false);
-        let seed = format!("{}/{namespace}/{}", self.input.metadata.name, spec.name);
-        let (written, at_schedule) = match &spec.trigger {
+        // Backups keep the seed they always had, so their times never move.
+        let seed = match spec.component {
+            "backup" => format!("{}/{namespace}/{}", self.input.metadata.name, spec.name),
+            other => format!(
+                "{}/{namespace}/{other}/{}",
+                self.input.metadata.name, spec.name
+            ),
+        };
+        let (written, at_schedule) = match spec.trigger {
             Some(trigger) => {
                 let at_t = at.key("trigger");
                 if spec.schedule.is_some() {
@@ -777,13 +852,14 @@ impl PlanResolver<'_, '_> {
                     at_t.key("schedule"),
                 )
             }
-            None => match (&spec.schedule, &defaults.schedule) {
-                (Some(s), _) => (s.clone(), at.key("schedule")),
-                (None, Some(s)) => (
+            None => match (spec.schedule, spec.default_schedule, &defaults.schedule) {
+                (Some(s), _, _) => (s.clone(), at.key("schedule")),
+                (None, Some(s), _) => (s.to_owned(), at.clone()),
+                (None, None, Some(s)) => (
                     s.clone(),
                     self.root.key("spec").key("defaults").key("schedule"),
                 ),
-                (None, None) => (DEFAULT_SCHEDULE.to_owned(), at.clone()),
+                (None, None, None) => (DEFAULT_SCHEDULE.to_owned(), at.clone()),
             },
         };
         let cron = match schedule::resolve(&written, &seed) {
@@ -796,7 +872,7 @@ impl PlanResolver<'_, '_> {
         };
         let time_zone = spec
             .time_zone
-            .clone()
+            .cloned()
             .or_else(|| defaults.time_zone.clone());
         if let Some(tz) = &time_zone
             && let Err(e) = schedule::check_time_zone(tz)
@@ -838,7 +914,7 @@ impl PlanResolver<'_, '_> {
                     workload_selector: selector,
                 }
             }
-            CopyMethod::Clone => {
+            CopyMethod::Clone | CopyMethod::Snapshot => {
                 let source = self
                     .context
                     .get("PersistentVolumeClaim", namespace, &spec.pvc);
@@ -848,6 +924,10 @@ impl PlanResolver<'_, '_> {
                 let source_class = source
                     .and_then(|pvc| pvc.value.pointer("/spec/storageClassName"))
                     .and_then(|v| v.as_str().map(str::to_owned));
+                let what = match method {
+                    CopyMethod::Snapshot => "the volume restored from the snapshot of",
+                    _ => "the clone of",
+                };
                 let capacity = match spec.capacity.clone().or(source_size) {
                     Some(capacity) => {
                         if let Err(e) = checks::quantity_bytes(&capacity) {
@@ -861,40 +941,37 @@ impl PlanResolver<'_, '_> {
                     }
                     None => {
                         let d = at.error(
-                            format!("the size of the clone of PVC `{}` is unknown", spec.pvc),
+                            format!("the size of {what} PVC `{}` is unknown", spec.pvc),
                             "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
                         );
                         self.report(d);
                         String::new()
                     }
                 };
-                Copy::Clone {
-                    capacity,
-                    storage_class_name: spec.storage_class_name.clone().or(source_class),
-                }
-            }
-            CopyMethod::Snapshot => {
-                let at_method = if spec.copy_method.is_some() {
-                    at.key("copyMethod")
+                let storage_class_name = spec.storage_class_name.clone().or(source_class);
+                if method == CopyMethod::Snapshot {
+                    Copy::Snapshot {
+                        capacity,
+                        storage_class_name,
+                        volume_snapshot_class_name: spec
+                            .volume_snapshot_class_name
+                            .clone()
+                            .or_else(|| defaults.volume_snapshot_class_name.clone()),
+                    }
                 } else {
-                    self.root.key("spec").key("defaults").key("copyMethod")
-                };
-                let d = at_method.error(
-                    "`copyMethod: Snapshot` is not supported yet (it needs the snapshot launcher)",
-                    "use `Clone` (a CSI clone made with the pod) or `Direct` for now",
-                );
-                self.report(d);
-                Copy::Direct {
-                    workload_selector: BTreeMap::new(),
+                    Copy::Clone {
+                        capacity,
+                        storage_class_name,
+                    }
                 }
             }
         }
     }
 
-    fn cache(&mut self, spec: &BackupSpec, at: &At<'_>) -> Cache {
+    fn cache(&mut self, spec: Option<&CacheSpec>, at: &At<'_>) -> Cache {
         let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
-        let own = spec.cache.clone().unwrap_or_default();
-        let at_cache = if spec.cache.is_some() {
+        let own = spec.cloned().unwrap_or_default();
+        let at_cache = if spec.is_some() {
             at.key("cache")
         } else {
             self.root.key("spec").key("defaults").key("cache")
@@ -942,9 +1019,26 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    fn mover(&mut self, spec: &BackupSpec, at: &At<'_>) -> Mover {
+    /// Names the PVC of a persistent cache after its entry.
+    fn name_persistent_cache(&self, cache: Cache, parts: &[&str]) -> Cache {
+        match cache {
+            Cache {
+                persistent: Some(p),
+                ..
+            } if p.claim_name.is_empty() => Cache {
+                persistent: Some(PersistentCache {
+                    claim_name: object_name(parts, NAME_LIMIT),
+                    ..p
+                }),
+                ..cache
+            },
+            other => other,
+        }
+    }
+
+    fn mover(&mut self, spec: Option<&MoverSpec>, at: &At<'_>) -> Mover {
         let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
-        let own = spec.mover.clone().unwrap_or_default();
+        let own = spec.cloned().unwrap_or_default();
         let mover = Mover {
             resources: own.resources.or(defaults.resources),
             pod_labels: own.pod_labels.or(defaults.pod_labels).unwrap_or_default(),
@@ -959,7 +1053,7 @@ impl PlanResolver<'_, '_> {
             privileged: own.privileged.or(defaults.privileged).unwrap_or(false),
             priority_class_name: own.priority_class_name.or(defaults.priority_class_name),
         };
-        let at_mover = if spec.mover.is_some() {
+        let at_mover = if spec.is_some() {
             at.key("mover")
         } else {
             self.root.key("spec").key("defaults").key("mover")
@@ -987,9 +1081,9 @@ impl PlanResolver<'_, '_> {
         mover
     }
 
-    fn jobs(&mut self, spec: &BackupSpec, at: &At<'_>) -> Jobs {
+    fn jobs(&mut self, spec: Option<&JobSettings>, at: &At<'_>) -> Jobs {
         let defaults = self.input.spec.defaults.jobs.clone().unwrap_or_default();
-        let own = spec.jobs.clone().unwrap_or_default();
+        let own = spec.cloned().unwrap_or_default();
         let jobs = Jobs {
             starting_deadline_seconds: own
                 .starting_deadline_seconds
@@ -1016,7 +1110,7 @@ impl PlanResolver<'_, '_> {
                 .or(defaults.failed_jobs_history_limit)
                 .unwrap_or(3),
         };
-        let at_jobs = if spec.jobs.is_some() {
+        let at_jobs = if spec.is_some() {
             at.key("jobs")
         } else {
             self.root.key("spec").key("defaults").key("jobs")
@@ -1084,6 +1178,11 @@ impl PlanResolver<'_, '_> {
             timeout_seconds,
         }
     }
+}
+
+/// The name of a plan's scripts ConfigMap before its content digest.
+fn scripts_prefix(plan: &str) -> String {
+    object_name(&[plan, "scripts"], NAME_LIMIT - 11)
 }
 
 /// Rules across all entries of all plans: no two sources write the same

@@ -34,6 +34,23 @@ pub fn object_name(parts: &[&str], limit: usize) -> String {
     format!("{prefix}-{digest}")
 }
 
+/// The objects of a launcher for the entry whose names start with `parts`.
+pub fn launcher(parts: &[&str]) -> crate::model::LauncherNames {
+    let with = |suffix: &str| {
+        let mut all = parts.to_vec();
+        all.push(suffix);
+        object_name(&all, NAME_LIMIT)
+    };
+    crate::model::LauncherNames {
+        service_account: with("launcher"),
+        role: with("launcher"),
+        role_binding: with("launcher"),
+        manifests_config_map: with("launcher"),
+        mover_job: with("mover"),
+        volume_snapshot: with("snapshot"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,12 @@ use crate::model::paths;
 const TEMPLATES: &[(&str, &str)] = &[
     ("common.sh", include_str!("../../templates/common.sh")),
     ("backup.sh", include_str!("../../templates/backup.sh")),
+    ("restore.sh", include_str!("../../templates/restore.sh")),
+    (
+        "maintenance.sh",
+        include_str!("../../templates/maintenance.sh"),
+    ),
+    ("verify.sh", include_str!("../../templates/verify.sh")),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.

@@ -1,0 +1,133 @@
+//! Restore drills: `kopia snapshot verify` of one backup's snapshots, on a
+//! schedule (weekly by default), in the backup's namespace and repository.
+
+use std::collections::BTreeMap;
+
+use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
+use super::{At, PlanResolver, Timing, checks, scripts_prefix};
+use crate::diagnostics::nearest;
+use crate::model::{Backup, Names, Origin, Run, Verify};
+use crate::plan::VerifySpec;
+
+/// Drills run weekly unless the entry says otherwise.
+pub const DEFAULT_VERIFY_SCHEDULE: &str = "H H * * 0";
+
+impl PlanResolver<'_, '_> {
+    pub(super) fn verifies(&mut self, backups: &[Backup]) -> Vec<Verify> {
+        let at_list = self.root.key("spec").key("verify");
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        let mut verifies = Vec::new();
+        for (index, spec) in self.input.spec.verify.iter().enumerate() {
+            let at = at_list.index(index);
+            let name = spec.name.clone().unwrap_or_else(|| spec.from.clone());
+            if let Some(first) = seen.insert(name.clone(), index) {
+                let d = at.error(
+                    format!("the verify entry `{name}` is also defined by verify[{first}]"),
+                    "give each verify entry its own `name`",
+                );
+                self.report(d);
+                continue;
+            }
+            if let Some(verify) = self.verify(spec, &name, &at, backups) {
+                verifies.push(verify);
+            }
+        }
+        verifies
+    }
+
+    fn verify(
+        &mut self,
+        spec: &VerifySpec,
+        name: &str,
+        at: &At<'_>,
+        backups: &[Backup],
+    ) -> Option<Verify> {
+        let errors_before = self.diagnostics.error_count();
+        if let Err(e) = checks::dns_label(name) {
+            let d = at
+                .key(if spec.name.is_some() { "name" } else { "from" })
+                .error(
+                    format!("the verify name `{name}` {e}"),
+                    "use a DNS-1123 label",
+                );
+            self.report(d);
+        }
+        let backup = backups.iter().find(|b| b.name == spec.from);
+        if backup.is_none() && !self.input.spec.backups.iter().any(|b| b.name == spec.from) {
+            let names = self.input.spec.backups.iter().map(|b| b.name.as_str());
+            let help = match nearest(&spec.from, names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => "name a backup of this plan".into(),
+            };
+            let d = at.key("from").error(
+                format!("no backup of this plan is named `{}`", spec.from),
+                help,
+            );
+            self.report(d);
+        }
+        let files_percent = spec.files_percent.unwrap_or(0.0);
+        if !(0.0..=100.0).contains(&files_percent) {
+            let d = at.key("filesPercent").error(
+                format!("{files_percent} is not a percentage"),
+                "use a number from 0 to 100, such as 5",
+            );
+            self.report(d);
+        }
+        let namespace = backup.map(|b| b.namespace.clone()).unwrap_or_default();
+        let run = self.run(
+            &Timing {
+                component: "verify",
+                name,
+                schedule: spec.schedule.as_ref(),
+                default_schedule: Some(DEFAULT_VERIFY_SCHEDULE),
+                trigger: spec.trigger.as_ref(),
+                paused: spec.paused,
+                time_zone: spec.time_zone.as_ref(),
+            },
+            at,
+            &namespace,
+        );
+        let cache = self.cache(spec.cache.as_ref(), at);
+        let mover = self.mover(spec.mover.as_ref(), at);
+        let jobs = self.jobs(spec.jobs.as_ref(), at);
+        if self.diagnostics.error_count() > errors_before {
+            return None;
+        }
+        let backup = backup?;
+        let plan = &self.input.metadata.name;
+        let cache = self.name_persistent_cache(cache, &[plan, name, "verify", "cache"]);
+        let names = Names {
+            cron_job: object_name(&[plan, name, "verify"], CRON_JOB_NAME_LIMIT),
+            job: match &run {
+                Run::Manual { token } => Some(object_name(
+                    &[plan, name, "verify", &short_digest(token)],
+                    NAME_LIMIT,
+                )),
+                _ => None,
+            },
+            service_account: object_name(&[plan, name, "verify"], NAME_LIMIT),
+            policy_config_map: String::new(),
+            scripts_prefix: scripts_prefix(plan),
+            launcher: None,
+        };
+        Some(Verify {
+            plan: self.plan_id,
+            name: name.to_owned(),
+            namespace,
+            origin: Origin {
+                file: self.file_name.clone(),
+                line: at.line(),
+            },
+            span: at.value_span(),
+            backup: backup.name.clone(),
+            identity: backup.identity.clone(),
+            repository: backup.repository.clone(),
+            run,
+            files_percent,
+            cache,
+            mover,
+            jobs,
+            names,
+        })
+    }
+}

@@ -1,0 +1,56 @@
+#!/bin/bash
+# kopiaplan restore mover: connect, choose a snapshot of the source, restore
+# it into the volume. Rendered by kopiaplan from templates/restore.sh.
+# Arguments are extra `kopia restore` arguments, passed through verbatim.
+# Nothing in the volume changes before a snapshot has been chosen.
+# shellcheck source=common.sh
+source "{{ paths.scripts }}/common.sh"
+
+KOPIAPLAN_OPERATION=restore
+
+prepare_directories
+connect_repository Never
+
+source_id="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
+previous=${KOPIAPLAN_PREVIOUS:-0}
+bound=${KOPIAPLAN_RESTORE_AS_OF_NANOS:-}
+wanted="the newest snapshot"
+[ "$previous" -eq 0 ] || wanted="the snapshot $previous before the newest"
+[ -z "$bound" ] || wanted="$wanted taken at or before ${KOPIAPLAN_RESTORE_AS_OF}"
+
+list="$HOME/snapshots.json"
+status=0
+run_kopia snapshot list "$source_id" --json >"$list" || status=$?
+[ "$status" -eq 0 ] || fail "could not list the snapshots of $source_id (exit $status)" "$status"
+snapshot_id=$(snapshots_of "$list" "$source_id" "$bound" | sed -n "$((previous + 1))p" | cut -f2)
+
+if [ -z "$snapshot_id" ]; then
+  count=$(snapshots_of "$list" "$source_id" "$bound" | wc -l)
+  message="no snapshot of $source_id matches: wanted $wanted, $count match the time bound"
+  log "$message; the volume was not changed"
+  list_identities
+  if [ "${KOPIAPLAN_ON_MISSING_SNAPSHOT:-Fail}" = "Succeed" ]; then
+    write_result no-snapshot "$message; nothing was restored (onMissingSnapshot: Succeed)" \
+      availableIdentities "$AVAILABLE_IDENTITIES"
+    exit 0
+  fi
+  log "error: $message"
+  write_result failure "$message; nothing was restored" \
+    availableIdentities "$AVAILABLE_IDENTITIES"
+  exit 1
+fi
+
+restore_args=(--write-files-atomically)
+if [ "${KOPIAPLAN_DELETE_EXTRA:-false}" = "true" ]; then
+  restore_args+=(--delete-extra)
+fi
+log "restoring snapshot $snapshot_id of $source_id ($wanted)"
+# Kopia restores into "." so that its atomic writes stay inside the
+# volume: the volume's own parent (the read-only root) is never written.
+cd "{{ paths.data }}"
+status=0
+run_kopia restore "$snapshot_id" . "${restore_args[@]}" "$@" || status=$?
+[ "$status" -eq 0 ] || fail "kopia restore of snapshot $snapshot_id failed (exit $status)" "$status"
+sync -f . 2>/dev/null || sync
+write_result success "restored snapshot $snapshot_id of $source_id" \
+  snapshotId "$(json_string "$snapshot_id")"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# kopiaplan restore drill: connect, find the source's newest snapshot and
+# verify it with `kopia snapshot verify`, downloading a share of its files.
+# Rendered by kopiaplan from templates/verify.sh.
+# shellcheck source=common.sh
+source "{{ paths.scripts }}/common.sh"
+
+KOPIAPLAN_OPERATION=verify
+
+prepare_directories
+connect_repository Never
+
+source_id="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
+list="$HOME/snapshots.json"
+status=0
+run_kopia snapshot list "$source_id" --json >"$list" || status=$?
+[ "$status" -eq 0 ] || fail "could not list the snapshots of $source_id (exit $status)" "$status"
+snapshot_id=$(snapshots_of "$list" "$source_id" | sed -n 1p | cut -f2)
+if [ -z "$snapshot_id" ]; then
+  list_identities
+  log "error: $source_id has no snapshot to verify"
+  write_result failure "$source_id has no snapshot to verify" \
+    availableIdentities "$AVAILABLE_IDENTITIES"
+  exit 1
+fi
+log "verifying snapshot $snapshot_id of $source_id (${KOPIAPLAN_VERIFY_FILES_PERCENT}% of files downloaded)"
+status=0
+run_kopia snapshot verify --verify-files-percent="$KOPIAPLAN_VERIFY_FILES_PERCENT" "$snapshot_id" || status=$?
+[ "$status" -eq 0 ] || fail "snapshot $snapshot_id of $source_id failed verification (exit $status)" "$status"
+write_result success "snapshot $snapshot_id of $source_id verified" \
+  snapshotId "$(json_string "$snapshot_id")"
