@@ -1,20 +1,10 @@
 //! What a plan compiles to, checked on the objects themselves: names,
 //! identities, schedules, copy methods, security, labels.
 
-use kopiaplan::diagnostics::SourceMap;
-use serde_json::Value;
+mod support;
 
-fn compile(text: &str) -> Result<Vec<Value>, String> {
-    let mut sources = SourceMap::default();
-    sources.add("plan.yaml".into(), text.into());
-    match kopiaplan::compile_sources(&sources) {
-        Ok(compiled) => Ok(compiled.objects.into_iter().map(|o| o.value).collect()),
-        Err(diagnostics) => Err(diagnostics
-            .iter()
-            .map(|d| kopiaplan::diagnostics::render(d, &sources))
-            .collect()),
-    }
-}
+use serde_json::Value;
+use support::{compile_text as compile, env_value, pod_spec};
 
 fn plan(backups: &str) -> String {
     format!(
@@ -47,22 +37,6 @@ fn component(object: &Value) -> &str {
     object["metadata"]["labels"]["app.kubernetes.io/component"]
         .as_str()
         .unwrap_or_default()
-}
-
-fn pod_spec(object: &Value) -> &Value {
-    match object["kind"].as_str() {
-        Some("CronJob") => &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-        _ => &object["spec"]["template"]["spec"],
-    }
-}
-
-fn env_value<'a>(pod: &'a Value, name: &str) -> Option<&'a str> {
-    pod["containers"][0]["env"]
-        .as_array()?
-        .iter()
-        .find(|e| e["name"] == name)?
-        .get("value")?
-        .as_str()
 }
 
 #[test]
@@ -468,7 +442,7 @@ fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
     let text = plan(
         "    - {name: a, pvc: a, copyMethod: Clone, capacity: 1Gi, cache: {persistent: true}}\n",
     );
-    let mut sources = SourceMap::default();
+    let mut sources = kopiaplan::diagnostics::SourceMap::default();
     sources.add("plan.yaml".into(), text);
     let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");
     let warning = compiled.diagnostics.iter().next().expect("a warning");

@@ -121,3 +121,80 @@ fn golden_script_config_maps_hold_the_rendered_scripts() {
         }
     }
 }
+
+/// The manifests launchers create at run time live in ConfigMaps; they are
+/// checked too: the mover Jobs against Kubernetes 1.33, the VolumeSnapshots
+/// against the snapshot.storage.k8s.io/v1 CRD schema (vendored, strict).
+#[test]
+fn launcher_manifests_validate_strictly() {
+    let mut jobs = Vec::new();
+    let mut snapshots = Vec::new();
+    for example in examples() {
+        let text = std::fs::read_to_string(golden_of(&example)).expect("golden file");
+        for document in text.split("\n---\n") {
+            let value: serde_json::Value = match serde_saphyr::from_str(document) {
+                Ok(value) => value,
+                Err(_) => continue,
+            };
+            if value["kind"] != "ConfigMap" {
+                continue;
+            }
+            if let Some(job) = value["data"]["mover-job.json"].as_str() {
+                jobs.push(job.to_owned());
+            }
+            if let Some(snapshot) = value["data"]["volumesnapshot.json"].as_str() {
+                snapshots.push(snapshot.to_owned());
+            }
+        }
+    }
+    assert!(
+        !jobs.is_empty() && !snapshots.is_empty(),
+        "no example has a launcher"
+    );
+    let dir = scratch("launcher-manifests");
+    let files: Vec<_> = jobs
+        .iter()
+        .enumerate()
+        .map(|(i, job)| {
+            let file = dir.join(format!("job-{i}.json"));
+            std::fs::write(&file, job).expect("write");
+            file
+        })
+        .collect();
+    let output = kubernetes_validate(&files);
+    assert!(
+        output.status.success(),
+        "kubernetes-validate rejected a launcher's mover Job:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let schema = support::root().join("tests/fixtures/crds/volumesnapshot-v1.schema.json");
+    let check = |snapshot: &str| {
+        Command::new(require_tool("python3"))
+            .args([
+                "-c",
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.validate(json.loads(sys.argv[2]), schema)",
+            ])
+            .arg(&schema)
+            .arg(snapshot)
+            .output()
+            .expect("python3 runs")
+    };
+    for snapshot in &snapshots {
+        let output = check(snapshot);
+        assert!(
+            output.status.success(),
+            "a VolumeSnapshot does not match the CRD schema:\n{snapshot}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // The check can fail: an unknown field is rejected.
+    let broken = snapshots[0].replacen("\"source\"", "\"sourcee\": {}, \"source\"", 1);
+    assert!(
+        !check(&broken).status.success(),
+        "an unknown field was accepted"
+    );
+}

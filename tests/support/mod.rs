@@ -90,3 +90,35 @@ pub fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir
 }
+
+/// Compiles plan text in memory: the objects as JSON, or the rendered
+/// diagnostics.
+pub fn compile_text(text: &str) -> Result<Vec<serde_json::Value>, String> {
+    let mut sources = kopiaplan::diagnostics::SourceMap::default();
+    sources.add("plan.yaml".into(), text.into());
+    match kopiaplan::compile_sources(&sources) {
+        Ok(compiled) => Ok(compiled.objects.into_iter().map(|o| o.value).collect()),
+        Err(diagnostics) => Err(diagnostics
+            .iter()
+            .map(|d| kopiaplan::diagnostics::render(d, &sources))
+            .collect()),
+    }
+}
+
+/// The pod spec of a CronJob or Job.
+pub fn pod_spec(object: &serde_json::Value) -> &serde_json::Value {
+    match object["kind"].as_str() {
+        Some("CronJob") => &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        _ => &object["spec"]["template"]["spec"],
+    }
+}
+
+/// The literal value of an environment variable of a pod's first container.
+pub fn env_value<'a>(pod: &'a serde_json::Value, name: &str) -> Option<&'a str> {
+    pod["containers"][0]["env"]
+        .as_array()?
+        .iter()
+        .find(|e| e["name"] == name)?
+        .get("value")?
+        .as_str()
+}
