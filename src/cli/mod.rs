@@ -8,7 +8,7 @@ mod validate;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kopiaplan::diagnostics::{self, Diagnostics, SourceMap};
+use kopiaplan::diagnostics::{self, Diagnostic, Diagnostics, SourceMap};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,4 +94,15 @@ pub fn render_diagnostics(
         }
     }
     out
+}
+
+/// A problem with no input position (a file that cannot be written, …),
+/// rendered like the diagnostics around it, so `--diagnostics json` stays
+/// one JSON object per line.
+pub fn render_failure(message: String, format: DiagnosticsFormat) -> String {
+    render_diagnostics(
+        &Diagnostic::error(message).into(),
+        &SourceMap::default(),
+        format,
+    )
 }
