@@ -2,6 +2,7 @@
 //! and a short `exec` that calls the library and returns what to print.
 
 mod compile;
+mod diff;
 mod schema;
 mod validate;
 
@@ -29,6 +30,8 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Check plans and report every problem; write nothing.
     Validate(validate::ValidateArgs),
+    /// Compile and show a unified diff against a previous output; exit 1 when they differ.
+    Diff(diff::DiffArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
 }
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Compile(args) => compile::exec(args),
         Command::Validate(args) => validate::exec(args),
+        Command::Diff(args) => diff::exec(args),
         Command::Schema(args) => schema::exec(args),
     }
 }

@@ -1,9 +1,11 @@
 //! Output: objects in a stable, dependency-safe order, written as YAML or
-//! JSON, to a stream or a directory. The same input always yields the same
-//! bytes.
+//! JSON, to a stream or a directory, or compared with a previous output. The
+//! same input always yields the same bytes.
 
+pub mod diff;
 pub mod directory;
 mod object;
+pub mod rendered;
 
 pub use object::Object;
 
@@ -21,7 +23,7 @@ const KIND_ORDER: [&str; 10] = [
     "Job",
 ];
 
-fn kind_rank(kind: &str) -> usize {
+pub(crate) fn kind_rank(kind: &str) -> usize {
     KIND_ORDER
         .iter()
         .position(|k| *k == kind)
