@@ -3,6 +3,7 @@
 
 mod compile;
 mod diff;
+mod explain;
 mod schema;
 mod validate;
 
@@ -32,6 +33,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Compile and show a unified diff against a previous output; exit 1 when they differ.
     Diff(diff::DiffArgs),
+    /// Show the resolved plan: identities, repositories, schedules, next runs, busy hours.
+    Explain(explain::ExplainArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
 }
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Compile(args) => compile::exec(args),
         Command::Validate(args) => validate::exec(args),
         Command::Diff(args) => diff::exec(args),
+        Command::Explain(args) => explain::exec(args),
         Command::Schema(args) => schema::exec(args),
     }
 }
