@@ -3,10 +3,12 @@
 //! The pipeline, one module per stage:
 //! `load` (bytes → YAML documents with positions) → `parse` (documents →
 //! input types) → `resolve` (input → fully resolved `model`) → `emit`
-//! (model → Kubernetes objects) → `output` (objects → YAML).
+//! (model → Kubernetes objects) → `output` (objects → YAML). `explain`
+//! reads the model for people.
 
 pub mod diagnostics;
 pub mod emit;
+pub mod explain;
 pub mod kopia;
 pub mod load;
 pub mod model;

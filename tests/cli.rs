@@ -232,3 +232,128 @@ fn the_checked_in_schema_is_current() {
         );
     }
 }
+
+/// The keys every JSON diagnostic has, `null` where they do not apply.
+const DIAGNOSTIC_KEYS: [&str; 7] = [
+    "severity",
+    "file",
+    "line",
+    "column",
+    "fieldPath",
+    "message",
+    "help",
+];
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|line| {
+            let value: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+            for key in DIAGNOSTIC_KEYS {
+                assert!(value.get(key).is_some(), "no `{key}` in {line}");
+            }
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn every_command_that_reads_plans_prints_json_diagnostics() {
+    let dir = scratch("json-everywhere");
+    let plan = dir.join("plan.yaml");
+    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
+    std::fs::write(&plan, bad).expect("write");
+    let plan = plan.to_str().expect("utf-8");
+    let commands: [&[&str]; 4] = [
+        &["compile"],
+        &["validate"],
+        &["diff", "--against", "golden/one-app.yaml"],
+        &["explain", "--now", "2026-03-27T12:00:00Z"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.extend([plan, "--diagnostics", "json"]);
+        let output = kopiaplan(&args);
+        assert_eq!(output.status.code(), Some(1), "{command:?}");
+        assert!(stdout(&output).is_empty(), "{command:?}");
+        let lines = json_lines(&stderr(&output));
+        assert_eq!(lines.len(), 1, "{command:?}: {lines:?}");
+        let d = &lines[0];
+        assert_eq!(d["severity"], "error", "{command:?}");
+        assert_eq!(d["file"], plan, "{command:?}");
+        assert_eq!(
+            (d["line"].as_u64(), d["column"].as_u64()),
+            (Some(15), Some(20)),
+            "{command:?}"
+        );
+        assert_eq!(d["fieldPath"], "spec.backups[0].compression", "{command:?}");
+        assert!(
+            d["message"].as_str().is_some_and(|m| m.contains("zstdd")),
+            "{d}"
+        );
+        assert_eq!(d["help"], "did you mean `zstd`?", "{command:?}");
+
+        let help = stdout(&kopiaplan(&[command[0], "--help"]));
+        assert!(
+            help.contains("--diagnostics <DIAGNOSTICS>"),
+            "{command:?}: {help}"
+        );
+    }
+}
+
+#[test]
+fn warnings_are_json_lines_too() {
+    let input =
+        format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
+    let output = kopiaplan_with_stdin(&["validate", "-", "--diagnostics", "json"], Some(&input));
+    assert_eq!(output.status.code(), Some(0));
+    let lines = json_lines(&stderr(&output));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["severity"], "warning");
+    assert_eq!(lines[0]["line"], 16);
+}
+
+#[test]
+fn problems_without_a_position_are_json_lines_too() {
+    let dir = scratch("json-write-failure").join("mine");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join("notes.txt"), "keep\n").expect("write");
+    let output = kopiaplan_with_stdin(
+        &[
+            "compile",
+            "-",
+            "--output-dir",
+            dir.to_str().expect("utf-8"),
+            "--diagnostics",
+            "json",
+        ],
+        Some(PLAN),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let lines = json_lines(&stderr(&output));
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["severity"], "error");
+    assert_eq!(lines[0]["file"], serde_json::Value::Null);
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("refusing to replace")),
+        "{}",
+        lines[0]
+    );
+    let missing = kopiaplan(&[
+        "diff",
+        "examples/one-app.yaml",
+        "--against",
+        "no/such/output",
+        "--diagnostics",
+        "json",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    let lines = json_lines(&stderr(&missing));
+    assert!(
+        lines[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no/such/output"))
+    );
+}

@@ -1,11 +1,12 @@
-//! `kopiaplan compile`: plans in, manifests out (stdout or a file).
+//! `kopiaplan compile`: plans in, manifests out (stdout, a file, or a
+//! directory with one file per object).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use kopiaplan::output::{self, Format};
+use kopiaplan::output::{self, Format, directory};
 
-use super::{InputArgs, Outcome, render_diagnostics};
+use super::{InputArgs, Outcome, render_diagnostics, render_failure};
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -14,7 +15,13 @@ pub struct CompileArgs {
     /// Write the manifests to this file instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Output format.
+    /// Write one file per object (`<namespace>/<kind>-<name>.yaml`, `_cluster/`
+    /// for objects without a namespace) and a kustomization.yaml into this
+    /// directory, replacing it as a whole.
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    output_dir: Option<PathBuf>,
+    /// Output format: `json` writes a Kubernetes `List`, or `.json` files with
+    /// `--output-dir`.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     format: Format,
 }
@@ -31,34 +38,44 @@ pub fn exec(args: CompileArgs) -> Outcome {
             };
         }
     };
-    let stderr = render_diagnostics(&compiled.diagnostics, &sources, args.input.diagnostics);
+    let format = args.input.diagnostics;
+    let stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
+    let failure = |message: String| Outcome {
+        stdout: None,
+        stderr: format!("{stderr}{}", render_failure(message, format)),
+        exit_code: 1,
+    };
+    if let Some(target) = args.output_dir {
+        let files = match directory::layout(&compiled.objects, args.format) {
+            Ok(files) => files,
+            Err(error) => return failure(format!("cannot write {}: {error}", target.display())),
+        };
+        return match directory::write(&target, &files) {
+            Ok(()) => Outcome {
+                stdout: None,
+                stderr: stderr.clone(),
+                exit_code: 0,
+            },
+            Err(error) => failure(error.to_string()),
+        };
+    }
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
-        Err(error) => {
-            return Outcome {
-                stdout: None,
-                stderr: format!("{stderr}error: cannot serialise the output: {error}\n"),
-                exit_code: 1,
-            };
-        }
+        Err(error) => return failure(format!("cannot serialise the output: {error}")),
     };
     match args.output {
         None => Outcome {
             stdout: Some(text),
-            stderr,
+            stderr: stderr.clone(),
             exit_code: 0,
         },
         Some(path) => match write_atomically(&path, &text) {
             Ok(()) => Outcome {
                 stdout: None,
-                stderr,
+                stderr: stderr.clone(),
                 exit_code: 0,
             },
-            Err(error) => Outcome {
-                stdout: None,
-                stderr: format!("{stderr}error: cannot write {}: {error}\n", path.display()),
-                exit_code: 1,
-            },
+            Err(error) => failure(format!("cannot write {}: {error}", path.display())),
         },
     }
 }

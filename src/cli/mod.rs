@@ -2,13 +2,15 @@
 //! and a short `exec` that calls the library and returns what to print.
 
 mod compile;
+mod diff;
+mod explain;
 mod schema;
 mod validate;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use kopiaplan::diagnostics::{self, Diagnostics, SourceMap};
+use kopiaplan::diagnostics::{self, Diagnostic, Diagnostics, SourceMap};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +31,10 @@ enum Command {
     Compile(compile::CompileArgs),
     /// Check plans and report every problem; write nothing.
     Validate(validate::ValidateArgs),
+    /// Compile and show a unified diff against a previous output; exit 1 when they differ.
+    Diff(diff::DiffArgs),
+    /// Show the resolved plan: identities, repositories, schedules, next runs, busy hours.
+    Explain(explain::ExplainArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
 }
@@ -61,6 +67,8 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Compile(args) => compile::exec(args),
         Command::Validate(args) => validate::exec(args),
+        Command::Diff(args) => diff::exec(args),
+        Command::Explain(args) => explain::exec(args),
         Command::Schema(args) => schema::exec(args),
     }
 }
@@ -94,4 +102,15 @@ pub fn render_diagnostics(
         }
     }
     out
+}
+
+/// A problem with no input position (a file that cannot be written, …),
+/// rendered like the diagnostics around it, so `--diagnostics json` stays
+/// one JSON object per line.
+pub fn render_failure(message: String, format: DiagnosticsFormat) -> String {
+    render_diagnostics(
+        &Diagnostic::error(message).into(),
+        &SourceMap::default(),
+        format,
+    )
 }

@@ -1,7 +1,11 @@
 //! Output: objects in a stable, dependency-safe order, written as YAML or
-//! JSON. The same input always yields the same bytes.
+//! JSON, to a stream or a directory, or compared with a previous output. The
+//! same input always yields the same bytes.
 
+pub mod diff;
+pub mod directory;
 mod object;
+pub mod rendered;
 
 pub use object::Object;
 
@@ -19,7 +23,7 @@ const KIND_ORDER: [&str; 10] = [
     "Job",
 ];
 
-fn kind_rank(kind: &str) -> usize {
+pub(crate) fn kind_rank(kind: &str) -> usize {
     KIND_ORDER
         .iter()
         .position(|k| *k == kind)
@@ -48,13 +52,18 @@ pub fn to_yaml(objects: &[Object]) -> Result<String, String> {
     let mut out = String::new();
     for object in objects {
         out.push_str("---\n");
-        let text = serde_saphyr::to_string(&object.value).map_err(|e| e.to_string())?;
-        out.push_str(&text);
-        if !text.ends_with('\n') {
-            out.push('\n');
-        }
+        out.push_str(&document_yaml(&object.value)?);
     }
     Ok(out)
+}
+
+/// One object as YAML, ending with a line break.
+pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
+    let mut text = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 /// A Kubernetes `List` holding every object, as JSON.

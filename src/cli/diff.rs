@@ -1,0 +1,155 @@
+//! `kopiaplan diff`: compile, then compare with a previous output (a golden
+//! file or a directory written by `compile --output-dir`). Exit 0 when they
+//! are equal, 1 when they differ or the input has errors (no diff is shown
+//! then), 2 on usage errors.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use kopiaplan::output::diff::{self, Change};
+use kopiaplan::output::rendered;
+
+use super::{InputArgs, Outcome, render_diagnostics, render_failure};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 when the outputs are equal; 1 when they differ, or when \
+                        the plans or the previous output have errors (then no diff is shown); \
+                        2 on usage errors."
+)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The previous output: a file written by `compile` (YAML or a JSON `List`)
+    /// or a directory written by `compile --output-dir`.
+    #[arg(long, value_name = "PATH")]
+    against: PathBuf,
+    /// Colour the diff; `auto` colours it only on a terminal (and not when
+    /// NO_COLOR is set).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+pub fn exec(args: DiffArgs) -> Outcome {
+    let format = args.input.diagnostics;
+    let (sources, result) = kopiaplan::compile_paths(&args.input.inputs);
+    let compiled = match result {
+        Ok(compiled) => compiled,
+        Err(diagnostics) => {
+            return Outcome {
+                stdout: None,
+                stderr: render_diagnostics(&diagnostics, &sources, format),
+                exit_code: 1,
+            };
+        }
+    };
+    let mut stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
+    let (previous_sources, previous) = rendered::read(&args.against);
+    let previous = match previous {
+        Ok(objects) => objects,
+        Err(diagnostics) => {
+            stderr.push_str(&render_diagnostics(&diagnostics, &previous_sources, format));
+            return Outcome {
+                stdout: None,
+                stderr,
+                exit_code: 1,
+            };
+        }
+    };
+    let diffs = match diff::diff(&previous, &compiled.objects) {
+        Ok(diffs) => diffs,
+        Err(error) => {
+            stderr.push_str(&render_failure(
+                format!("cannot serialise an object: {error}"),
+                format,
+            ));
+            return Outcome {
+                stdout: None,
+                stderr,
+                exit_code: 1,
+            };
+        }
+    };
+    if diffs.is_empty() {
+        return Outcome {
+            stdout: None,
+            stderr,
+            exit_code: 0,
+        };
+    }
+    let colour = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let mut text = String::new();
+    for object in &diffs {
+        if colour {
+            text.push_str(&colourise(&object.unified));
+        } else {
+            text.push_str(&object.unified);
+        }
+    }
+    let count = |change: Change| diffs.iter().filter(|d| d.change == change).count();
+    let objects = if diffs.len() == 1 {
+        "object differs"
+    } else {
+        "objects differ"
+    };
+    stderr.push_str(&format!(
+        "{} {objects} from {}: {} changed, {} added, {} removed\n",
+        diffs.len(),
+        args.against.display(),
+        count(Change::Changed),
+        count(Change::Added),
+        count(Change::Removed),
+    ));
+    Outcome {
+        stdout: Some(text),
+        stderr,
+        exit_code: 1,
+    }
+}
+
+/// ANSI colours in the style of `git diff`: bold headers, cyan hunk lines,
+/// red removals, green additions.
+fn colourise(unified: &str) -> String {
+    const RESET: &str = "\x1b[0m";
+    let mut out = String::with_capacity(unified.len() + unified.len() / 4);
+    for line in unified.split_inclusive('\n') {
+        let style = if line.starts_with("---") || line.starts_with("+++") {
+            "\x1b[1m"
+        } else if line.starts_with("@@") {
+            "\x1b[36m"
+        } else if line.starts_with('-') {
+            "\x1b[31m"
+        } else if line.starts_with('+') {
+            "\x1b[32m"
+        } else {
+            ""
+        };
+        if style.is_empty() {
+            out.push_str(line);
+        } else {
+            let (content, newline) = match line.strip_suffix('\n') {
+                Some(content) => (content, "\n"),
+                None => (line, ""),
+            };
+            out.push_str(style);
+            out.push_str(content);
+            out.push_str(RESET);
+            out.push_str(newline);
+        }
+    }
+    out
+}

@@ -1,0 +1,249 @@
+//! `kopiaplan diff`: the compiled output against a golden file or a
+//! directory written by `compile --output-dir`. Exit 0 when equal, 1 when
+//! different or when the input has errors, 2 on usage errors.
+
+mod support;
+
+use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
+
+const GOLDEN: &str = "golden/one-app.yaml";
+const EXAMPLE: &str = "examples/one-app.yaml";
+
+/// The documents of a YAML stream, each with its `---` line.
+fn documents(stream: &str) -> Vec<String> {
+    stream
+        .split("---\n")
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("---\n{d}"))
+        .collect()
+}
+
+#[test]
+fn equal_output_exits_0_and_prints_nothing() {
+    let output = kopiaplan(&["diff", EXAMPLE, "--against", GOLDEN]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    // Every example against its golden file, and all of them against golden/.
+    let output = kopiaplan(&["diff", "examples", "--against", "golden"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn reordering_the_golden_file_is_not_a_difference() {
+    let golden = std::fs::read_to_string(GOLDEN).expect("golden file");
+    let mut reordered = documents(&golden);
+    assert!(reordered.len() > 3);
+    reordered.reverse();
+    let dir = scratch("diff-reordered");
+    let file = dir.join("reordered.yaml");
+    std::fs::write(&file, reordered.concat()).expect("write");
+    assert_ne!(std::fs::read_to_string(&file).expect("read"), golden);
+    let output = kopiaplan(&["diff", EXAMPLE, "--against", file.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+}
+
+/// The golden file with the backup CronJob's schedule changed, in a
+/// scratch file.
+fn golden_with_other_schedule(name: &str) -> String {
+    let golden = std::fs::read_to_string(GOLDEN).expect("golden file");
+    let changed = golden
+        .split("\n---\n")
+        .map(|document| {
+            if document.contains("kind: CronJob")
+                && document.contains("  name: nightly-web-data-backup\n")
+            {
+                let line = document
+                    .lines()
+                    .find(|l| l.starts_with("  schedule: "))
+                    .expect("the backup CronJob has a schedule");
+                document.replace(line, "  schedule: 15 4 * * *")
+            } else {
+                document.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    assert_ne!(changed, golden, "the backup CronJob was not found");
+    let file = scratch(name).join("golden.yaml");
+    std::fs::write(&file, changed).expect("write");
+    file.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn a_changed_field_exits_1_and_shows_in_the_diff() {
+    let golden = golden_with_other_schedule("diff-changed");
+    let output = kopiaplan(&["diff", EXAMPLE, "--against", &golden]);
+    assert_eq!(output.status.code(), Some(1));
+    let diff = stdout(&output);
+    assert!(
+        diff.starts_with(
+            "--- a/web/CronJob/nightly-web-data-backup\n+++ b/web/CronJob/nightly-web-data-backup\n@@ "
+        ),
+        "{diff}"
+    );
+    assert_eq!(
+        diff.matches("\n+++ ").count(),
+        1,
+        "only the CronJob differs: {diff}"
+    );
+    assert!(diff.contains("\n-  schedule: 15 4 * * *\n"), "{diff}");
+    assert!(
+        diff.lines()
+            .any(|l| l.starts_with("+  schedule: ") && l != "+  schedule: 15 4 * * *"),
+        "{diff}"
+    );
+    assert!(
+        !diff.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(
+        stderr(&output).contains("1 object differs from")
+            && stderr(&output).contains("1 changed, 0 added, 0 removed"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn added_and_removed_objects_have_their_own_headers() {
+    let plan = std::fs::read_to_string(EXAMPLE).expect("example");
+    let renamed = plan.replace("- name: web-data", "- name: web-files");
+    assert_ne!(plan, renamed);
+    // From standard input, every source annotation changes too.
+    let output = kopiaplan_with_stdin(&["diff", "-", "--against", GOLDEN], Some(&renamed));
+    assert_eq!(output.status.code(), Some(1));
+    let diff = stdout(&output);
+    assert!(
+        diff.contains("--- a/web/CronJob/nightly-web-data-backup\n+++ /dev/null\n"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--- /dev/null\n+++ b/web/CronJob/nightly-web-files-backup\n"),
+        "{diff}"
+    );
+    assert!(
+        stderr(&output).contains("added") && stderr(&output).contains("removed"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn compares_with_an_output_directory_and_a_json_list() {
+    let dir = scratch("diff-against-dir");
+    let rendered = dir.join("rendered");
+    let list = dir.join("list.json");
+    let output = kopiaplan(&[
+        "compile",
+        "examples",
+        "--output-dir",
+        rendered.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json = kopiaplan(&["compile", EXAMPLE, "--format", "json"]);
+    std::fs::write(&list, stdout(&json)).expect("write");
+    let equal = kopiaplan(&[
+        "diff",
+        "examples",
+        "--against",
+        rendered.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(equal.status.code(), Some(0), "{}", stdout(&equal));
+    let equal = kopiaplan(&["diff", EXAMPLE, "--against", list.to_str().expect("utf-8")]);
+    assert_eq!(equal.status.code(), Some(0), "{}", stdout(&equal));
+
+    // A file removed from the directory is an added object.
+    let cron_job = rendered.join("web/cronjob-nightly-web-data-backup.yaml");
+    std::fs::remove_file(&cron_job).expect("remove");
+    let different = kopiaplan(&[
+        "diff",
+        "examples",
+        "--against",
+        rendered.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(different.status.code(), Some(1));
+    assert!(
+        stdout(&different)
+            .starts_with("--- /dev/null\n+++ b/web/CronJob/nightly-web-data-backup\n"),
+        "{}",
+        stdout(&different)
+    );
+}
+
+#[test]
+fn colour_follows_the_color_flag() {
+    let golden = golden_with_other_schedule("diff-colour");
+    let coloured = kopiaplan(&["diff", EXAMPLE, "--against", &golden, "--color", "always"]);
+    assert_eq!(coloured.status.code(), Some(1));
+    let text = stdout(&coloured);
+    assert!(
+        text.contains("\x1b[31m-  schedule: 15 4 * * *\x1b[0m\n"),
+        "{text}"
+    );
+    assert!(text.contains("\x1b[32m+  schedule: "), "{text}");
+    assert!(text.starts_with("\x1b[1m--- a/web/CronJob/"), "{text}");
+    let plain = kopiaplan(&["diff", EXAMPLE, "--against", &golden, "--color", "never"]);
+    assert_eq!(plain.status.code(), Some(1));
+    assert!(!stdout(&plain).contains('\x1b'));
+}
+
+#[test]
+fn bad_input_exits_1_with_diagnostics_and_no_diff() {
+    let plan = std::fs::read_to_string(EXAMPLE)
+        .expect("example")
+        .replace("schedule:", "schedul:");
+    let output = kopiaplan_with_stdin(&["diff", "-", "--against", GOLDEN], Some(&plan));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).is_empty(), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("unknown field `schedul`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_broken_golden_file_is_reported_with_its_position() {
+    let dir = scratch("diff-broken-golden");
+    let golden = dir.join("golden.yaml");
+    std::fs::write(
+        &golden,
+        "kind: ConfigMap\nmetadata: {name: a}\n---\nkind: [\n",
+    )
+    .expect("write");
+    let output = kopiaplan(&[
+        "diff",
+        EXAMPLE,
+        "--against",
+        golden.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).is_empty());
+    assert!(
+        stderr(&output).contains("golden.yaml:"),
+        "{}",
+        stderr(&output)
+    );
+    let missing = kopiaplan(&["diff", EXAMPLE, "--against", "no/such/dir"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("cannot read the previous output no/such/dir"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(kopiaplan(&["diff", EXAMPLE]).status.code(), Some(2));
+    assert_eq!(
+        kopiaplan(&["diff", EXAMPLE, "--against", GOLDEN, "--color", "sometimes"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        kopiaplan(&["diff", "--against", GOLDEN]).status.code(),
+        Some(2)
+    );
+}
