@@ -138,10 +138,30 @@ impl PlanResolver<'_, '_> {
 }
 
 /// Keeps one maintenance job per repository across every plan of the
-/// input: the first one written, which then serves the entries of the
-/// others too. Two plans that write different schedules for the same
+/// input: the one of the plan whose name sorts first (so the input order
+/// never matters), which then serves the entries of the others too. Two plans that write different schedules for the same
 /// repository get a warning naming both.
-pub fn deduplicate(maintenance: &mut Vec<Maintenance>, diagnostics: &mut Diagnostics) {
+pub fn deduplicate(
+    maintenance: &mut Vec<Maintenance>,
+    plan_names: &[String],
+    diagnostics: &mut Diagnostics,
+) {
+    maintenance.sort_by(|a, b| {
+        (
+            &plan_names[a.plan.0],
+            &a.namespace,
+            &a.name,
+            &a.origin.file,
+            a.origin.line,
+        )
+            .cmp(&(
+                &plan_names[b.plan.0],
+                &b.namespace,
+                &b.name,
+                &b.origin.file,
+                b.origin.line,
+            ))
+    });
     let mut kept: Vec<Maintenance> = Vec::new();
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
     for entry in maintenance.drain(..) {

@@ -132,7 +132,8 @@ pub fn resolve(
             model.maintenance.extend(resolved.maintenance);
         }
     }
-    maintenance::deduplicate(&mut model.maintenance, &mut diagnostics);
+    let plan_names: Vec<String> = model.plans.iter().map(|p| p.name.clone()).collect();
+    maintenance::deduplicate(&mut model.maintenance, &plan_names, &mut diagnostics);
     check_collisions(&model, &mut diagnostics);
     model.passthrough = inputs
         .context
