@@ -5,13 +5,12 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{self, Component};
 use super::launcher::{self, Launcher, Steps};
 use super::pod::{DataVolume, MoverPod, env, mover_pod, user_env};
 use super::run::run_object;
-use super::{cache_claim, service_account, volume_snapshot};
+use super::{cache_claim, object_meta, service_account, volume_snapshot};
 use crate::model::{Backup, Copy, Plan};
 use crate::output::Object;
 
@@ -19,13 +18,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     let labels = labels::labels(plan, Component::Backup, &backup.name);
     let mut annotations = labels::annotations(plan, &backup.origin);
     annotations.insert(labels::KOPIA_SOURCE.into(), backup.identity.to_string());
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(backup.namespace.clone()),
-        labels: Some(labels.clone()),
-        annotations: Some(annotations.clone()),
-        ..ObjectMeta::default()
-    };
+    let meta = |name: &str| object_meta(name, &backup.namespace, &labels, &annotations);
     let mut objects = Vec::new();
     if backup.mover.service_account_name.is_none() {
         objects.push(service_account(meta(&backup.names.service_account)));

@@ -1,12 +1,10 @@
 //! The maintenance CronJob of one repository, running as the repository's
 //! maintenance owner, and its ServiceAccount.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use super::labels::{self, Component};
 use super::pod::{DataVolume, MoverPod, mover_pod};
 use super::run::run_object;
-use super::{cache_claim, service_account};
+use super::{cache_claim, object_meta, service_account};
 use crate::model::{Maintenance, Plan};
 use crate::output::Object;
 
@@ -17,13 +15,7 @@ pub fn objects(plan: &Plan, maintenance: &Maintenance, scripts_config_map: &str)
     let labels = labels::labels(plan, Component::Maintenance, &maintenance.name);
     let mut annotations = labels::annotations(plan, &maintenance.origin);
     annotations.insert(SERVES.into(), maintenance.serves.join(","));
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(maintenance.namespace.clone()),
-        labels: Some(labels.clone()),
-        annotations: Some(annotations.clone()),
-        ..ObjectMeta::default()
-    };
+    let meta = |name: &str| object_meta(name, &maintenance.namespace, &labels, &annotations);
     let mut objects = Vec::new();
     if maintenance.mover.service_account_name.is_none() {
         objects.push(service_account(meta(&maintenance.names.service_account)));

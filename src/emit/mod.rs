@@ -112,6 +112,22 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     Ok(objects)
 }
 
+/// The metadata of an object generated for an entry.
+fn object_meta(
+    name: &str,
+    namespace: &str,
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
+) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        labels: Some(labels.clone()),
+        annotations: Some(annotations.clone()),
+        ..ObjectMeta::default()
+    }
+}
+
 /// A mover's ServiceAccount: no API token.
 fn service_account(metadata: ObjectMeta) -> Object {
     Object::from_resource(&ServiceAccount {

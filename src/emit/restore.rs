@@ -8,13 +8,12 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::labels::{self, Component};
 use super::launcher::{self, Launcher, Steps};
 use super::pod::{DataVolume, MoverPod, env, mover_pod};
 use super::run::run_object;
-use super::{cache_claim, service_account};
+use super::{cache_claim, object_meta, service_account};
 use crate::model::{OnMissingSnapshot, Plan, Restore};
 use crate::output::Object;
 
@@ -22,13 +21,7 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
     let labels = labels::labels(plan, Component::Restore, &restore.name);
     let mut annotations = labels::annotations(plan, &restore.origin);
     annotations.insert(labels::KOPIA_SOURCE.into(), restore.identity.to_string());
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(restore.namespace.clone()),
-        labels: Some(labels.clone()),
-        annotations: Some(annotations.clone()),
-        ..ObjectMeta::default()
-    };
+    let meta = |name: &str| object_meta(name, &restore.namespace, &labels, &annotations);
     let mut objects = Vec::new();
     if restore.mover.service_account_name.is_none() {
         objects.push(service_account(meta(&restore.names.service_account)));

@@ -1,12 +1,10 @@
 //! The objects of one restore drill: a CronJob (or Job) that runs
 //! `kopia snapshot verify` on a backup's snapshots, and its ServiceAccount.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use super::labels::{self, Component};
 use super::pod::{DataVolume, MoverPod, env, mover_pod};
 use super::run::run_object;
-use super::{cache_claim, service_account};
+use super::{cache_claim, object_meta, service_account};
 use crate::model::{Plan, Verify};
 use crate::output::Object;
 
@@ -14,13 +12,7 @@ pub fn objects(plan: &Plan, verify: &Verify, scripts_config_map: &str) -> Vec<Ob
     let labels = labels::labels(plan, Component::Verify, &verify.name);
     let mut annotations = labels::annotations(plan, &verify.origin);
     annotations.insert(labels::KOPIA_SOURCE.into(), verify.identity.to_string());
-    let meta = |name: &str| ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(verify.namespace.clone()),
-        labels: Some(labels.clone()),
-        annotations: Some(annotations.clone()),
-        ..ObjectMeta::default()
-    };
+    let meta = |name: &str| object_meta(name, &verify.namespace, &labels, &annotations);
     let mut objects = Vec::new();
     if verify.mover.service_account_name.is_none() {
         objects.push(service_account(meta(&verify.names.service_account)));

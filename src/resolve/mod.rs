@@ -617,24 +617,12 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        let additional_args = spec.additional_args.clone().unwrap_or_default();
-        for problem in crate::kopia::args::check("snapshot create", &additional_args) {
-            let d = at
-                .key("additionalArgs")
-                .index(problem.index)
-                .error(problem.message, problem.help);
-            self.report(d);
-        }
-        if additional_args.len() > 20 {
-            let d = at.key("additionalArgs").error(
-                format!(
-                    "{} additional arguments; at most 20 are allowed",
-                    additional_args.len()
-                ),
-                "express the settings as `policy` fields instead",
-            );
-            self.report(d);
-        }
+        let additional_args = self.additional_args(
+            "snapshot create",
+            spec.additional_args.as_ref(),
+            at,
+            "express the settings as `policy` fields instead",
+        );
 
         if self.diagnostics.error_count() > errors_before {
             return None;
@@ -1018,6 +1006,36 @@ impl PlanResolver<'_, '_> {
                 access_modes,
             }),
         }
+    }
+
+    /// Extra arguments for `kopia <command>`: checked against that command's
+    /// grammar, at most 20.
+    fn additional_args(
+        &mut self,
+        command: &str,
+        written: Option<&Vec<String>>,
+        at: &At<'_>,
+        too_many_help: &str,
+    ) -> Vec<String> {
+        let additional_args = written.cloned().unwrap_or_default();
+        for problem in crate::kopia::args::check(command, &additional_args) {
+            let d = at
+                .key("additionalArgs")
+                .index(problem.index)
+                .error(problem.message, problem.help);
+            self.report(d);
+        }
+        if additional_args.len() > 20 {
+            let d = at.key("additionalArgs").error(
+                format!(
+                    "{} additional arguments; at most 20 are allowed",
+                    additional_args.len()
+                ),
+                too_many_help,
+            );
+            self.report(d);
+        }
+        additional_args
     }
 
     /// Names the PVC of a persistent cache after its entry.

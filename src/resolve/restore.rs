@@ -123,24 +123,12 @@ impl PlanResolver<'_, '_> {
                 }),
         };
 
-        let additional_args = spec.additional_args.clone().unwrap_or_default();
-        for problem in crate::kopia::args::check("restore", &additional_args) {
-            let d = at
-                .key("additionalArgs")
-                .index(problem.index)
-                .error(problem.message, problem.help);
-            self.report(d);
-        }
-        if additional_args.len() > 20 {
-            let d = at.key("additionalArgs").error(
-                format!(
-                    "{} additional arguments; at most 20 are allowed",
-                    additional_args.len()
-                ),
-                "keep the ones Kopia's restore needs",
-            );
-            self.report(d);
-        }
+        let additional_args = self.additional_args(
+            "restore",
+            spec.additional_args.as_ref(),
+            at,
+            "keep the ones Kopia's restore needs",
+        );
         let snapshot_after =
             (spec.copy_method == Some(RestoreCopyMethod::Snapshot)).then(|| SnapshotAfter {
                 volume_snapshot_class_name: spec
