@@ -7,6 +7,7 @@
 
 pub mod diagnostics;
 pub mod emit;
+pub mod integrations;
 pub mod kopia;
 pub mod load;
 pub mod model;
