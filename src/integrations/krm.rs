@@ -72,6 +72,49 @@ enum Part {
     FunctionConfig,
 }
 
+/// Where each item and the functionConfig start in the ResourceList's
+/// text: a generated object or a diagnostic belongs to the part whose lines
+/// hold its line.
+struct Layout {
+    /// Start lines, sorted; top-level keys end the part before them.
+    starts: Vec<(u32, Option<Part>)>,
+}
+
+impl Layout {
+    fn new(root: &Node, items: &[Node], function_config: Option<&Node>) -> Self {
+        let mut starts: Vec<(u32, Option<Part>)> = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| (item.position.line, Some(Part::Item(index))))
+            .collect();
+        if let Some(config) = function_config {
+            starts.push((config.position.line, Some(Part::FunctionConfig)));
+        }
+        if let Value::Mapping(entries) = &root.value {
+            starts.extend(entries.iter().map(|(key, _)| (key.position.line, None)));
+        }
+        starts.sort_by_key(|(line, _)| *line);
+        Self { starts }
+    }
+
+    fn part_at(&self, line: u32) -> Option<Part> {
+        self.starts
+            .iter()
+            .take_while(|(start, _)| *start <= line)
+            .last()
+            .and_then(|(_, part)| *part)
+    }
+
+    /// The first line after the part starting at `line`.
+    fn end_after(&self, line: u32) -> u32 {
+        self.starts
+            .iter()
+            .map(|(start, _)| *start)
+            .find(|start| *start > line)
+            .unwrap_or(u32::MAX)
+    }
+}
+
 /// Runs the KRM function on a ResourceList.
 pub fn resource_list(text: String) -> KrmOutput {
     let mut sources = SourceMap::default();
@@ -130,34 +173,7 @@ pub fn resource_list(text: String) -> KrmOutput {
         })
         .collect();
 
-    // Where each item and the functionConfig start: an object or a
-    // diagnostic belongs to the part whose lines hold its line.
-    let mut starts: Vec<(u32, Option<Part>)> = items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| (item.position.line, Some(Part::Item(index))))
-        .collect();
-    if let Some(config) = function_config {
-        starts.push((config.position.line, Some(Part::FunctionConfig)));
-    }
-    if let Value::Mapping(entries) = &root.value {
-        starts.extend(entries.iter().map(|(key, _)| (key.position.line, None)));
-    }
-    starts.sort_by_key(|(line, _)| *line);
-    let part_at = |line: u32| -> Option<Part> {
-        starts
-            .iter()
-            .take_while(|(start, _)| *start <= line)
-            .last()
-            .and_then(|(_, part)| *part)
-    };
-    let end_of = |line: u32| -> u32 {
-        starts
-            .iter()
-            .map(|(start, _)| *start)
-            .find(|start| *start > line)
-            .unwrap_or(u32::MAX)
-    };
+    let layout = Layout::new(&root, items, function_config);
     let node_of = |part: Part| -> Option<&Node> {
         match part {
             Part::Item(index) => items.get(index),
@@ -189,7 +205,7 @@ pub fn resource_list(text: String) -> KrmOutput {
         owners.push(Owner {
             file,
             first_line: line,
-            end_line: end_of(line),
+            end_line: layout.end_after(line),
             name: Some(path_of(node).unwrap_or_else(|| match part {
                 Part::FunctionConfig => FUNCTION_CONFIG.to_owned(),
                 Part::Item(_) => STDIN.to_owned(),
@@ -224,7 +240,7 @@ pub fn resource_list(text: String) -> KrmOutput {
 
     let reference = |diagnostic: &Diagnostic| {
         let span = diagnostic.span.filter(|span| span.file == file)?;
-        node_of(part_at(span.line)?)
+        node_of(layout.part_at(span.line)?)
     };
     let (owned, diagnostics) = match compile_owned(&sources, &documents, diagnostics, &owners) {
         Ok((owned, warnings)) => (owned, warnings),

@@ -68,9 +68,8 @@ pub(super) fn render(
     let mut documents = Vec::new();
     let mut diagnostics = Diagnostics::default();
     let mut owners = Vec::new();
-    // Per owner: the `# Source:` path to repeat and the annotations to put back.
-    let mut source_comments: Vec<Option<String>> = Vec::new();
-    let mut put_back: Vec<BTreeMap<String, String>> = Vec::new();
+    // Per owner: how its objects are written.
+    let mut placements: Vec<Placement> = Vec::new();
     // Per raw document: the owner that replaces it.
     let mut replaced_by: Vec<Option<usize>> = vec![None; raws.len()];
     for (index, raw) in raws.iter().enumerate() {
@@ -114,12 +113,12 @@ pub(super) fn render(
                         name,
                         line_base,
                     });
-                    source_comments.push(source_comment.map(|(_, path)| path.to_owned()));
-                    put_back.push(
-                        helm_file
+                    placements.push(Placement {
+                        source_comment: source_comment.map(|(_, path)| path.to_owned()),
+                        annotations: helm_file
                             .map(|file| BTreeMap::from([(HELM_FILENAME.to_owned(), file)]))
                             .unwrap_or_default(),
-                    );
+                    });
                 }
             }
             diagnostics.extend(load::check_ambiguities(&document, text));
@@ -137,24 +136,25 @@ pub(super) fn render(
             name: Some(sources.file(file).name.clone()),
             line_base: None,
         });
-        source_comments.push(None);
-        put_back.push(BTreeMap::new());
+        placements.push(Placement::default());
         Some(owners.len() - 1)
     });
 
-    let (mut owned, diagnostics) = match compile_owned(&sources, &documents, diagnostics, &owners) {
-        Ok(result) => result,
-        Err(diagnostics) => {
-            return PostRendered {
-                sources,
-                output: None,
-                diagnostics,
-            };
-        }
-    };
-    let mut diagnostics = diagnostics;
-    for (objects, annotations) in owned.iter_mut().zip(&put_back) {
-        objects.iter_mut().for_each(|o| annotate(o, annotations));
+    let (mut owned, mut diagnostics) =
+        match compile_owned(&sources, &documents, diagnostics, &owners) {
+            Ok(result) => result,
+            Err(diagnostics) => {
+                return PostRendered {
+                    sources,
+                    output: None,
+                    diagnostics,
+                };
+            }
+        };
+    for (objects, placement) in owned.iter_mut().zip(&placements) {
+        objects
+            .iter_mut()
+            .for_each(|o| annotate(o, &placement.annotations));
     }
     check_passed_through_names(&raws, &heads, &owned, stream_file, &mut diagnostics);
     if diagnostics.has_errors() {
@@ -170,11 +170,8 @@ pub(super) fn render(
         match replaced_by[index] {
             None => output.push_str(raw.text(text)),
             Some(owner) => {
-                write_objects(
-                    &mut output,
-                    &owned[owner],
-                    source_comments[owner].as_deref(),
-                )?;
+                let source_comment = placements[owner].source_comment.as_deref();
+                write_objects(&mut output, &owned[owner], source_comment)?;
                 if raw.ends_with_end_marker {
                     output.push_str("...\n");
                 }
@@ -201,6 +198,15 @@ pub(super) fn render(
         output: Some(output),
         diagnostics,
     }
+}
+
+/// How the objects of one compiled document are written.
+#[derive(Debug, Default)]
+struct Placement {
+    /// Helm 3's `# Source:` path of the plan, repeated before each object.
+    source_comment: Option<String>,
+    /// Annotations set on each object (Helm 4's template file name).
+    annotations: BTreeMap<String, String>,
 }
 
 /// The plan a kustomize legacy exec plugin is configured with.
