@@ -9,6 +9,7 @@
 pub mod diagnostics;
 pub mod emit;
 pub mod explain;
+pub mod integrations;
 pub mod kopia;
 pub mod load;
 pub mod model;
@@ -44,8 +45,19 @@ pub fn compile_paths(inputs: &[PathBuf]) -> (SourceMap, Result<Compiled, Diagnos
 
 /// Runs the pipeline on sources already in memory.
 pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
-    let (documents, mut diagnostics) = load::parse(sources);
-    let (inputs, parse_diagnostics) = parse::parse(&documents);
+    let (documents, diagnostics) = load::parse(sources);
+    compile_documents(sources, &documents, diagnostics)
+}
+
+/// Runs the pipeline on documents already loaded, with the diagnostics
+/// loading them gave. The post-renderer and the KRM function pick the
+/// documents they compile out of a larger stream and start here.
+pub fn compile_documents(
+    sources: &SourceMap,
+    documents: &[load::Document],
+    mut diagnostics: Diagnostics,
+) -> Result<Compiled, Diagnostics> {
+    let (inputs, parse_diagnostics) = parse::parse(documents);
     diagnostics.extend(parse_diagnostics);
     for doc in &inputs.others {
         let document = &documents[doc.0];
@@ -60,7 +72,7 @@ pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
                 .help("kopiaplan compiles BackupPlans; Secrets, ConfigMaps, PVCs and Namespaces pass through"),
         );
     }
-    let (model, resolve_diagnostics) = resolve::resolve(&inputs, &documents, sources);
+    let (model, resolve_diagnostics) = resolve::resolve(&inputs, documents, sources);
     diagnostics.extend(resolve_diagnostics);
     if diagnostics.has_errors() {
         return Err(diagnostics.sorted());

@@ -41,6 +41,39 @@ impl ContextObject {
 
 const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim", "Namespace"];
 
+/// What kopiaplan does with a document, decided by its `apiVersion` and
+/// `kind` alone. [`parse`] sorts documents by it, and the post-renderer and
+/// the KRM function ask it for every document of a stream: a new input
+/// format becomes compiled everywhere by being `Compiled` here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// An input kopiaplan compiles (or reports as an error); in a stream it
+    /// is replaced by the objects compiled from it.
+    Compiled,
+    /// A Kubernetes object read for compile-time cross-checks and passed
+    /// through unchanged.
+    Context,
+    /// Anything else: passed through by the post-renderer and the KRM
+    /// function, left out (with a warning) by `compile`.
+    Other,
+}
+
+pub fn role(api_version: Option<&str>, kind: Option<&str>) -> Role {
+    match (api_version, kind) {
+        (Some(version), Some(_)) if version.starts_with("kopiaplan.dev/") => Role::Compiled,
+        (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => Role::Context,
+        _ => Role::Other,
+    }
+}
+
+/// [`role`] of a parsed document.
+pub fn role_of(root: &crate::load::Node) -> Role {
+    role(
+        root.get("apiVersion").and_then(|n| n.as_str()),
+        root.get("kind").and_then(|n| n.as_str()),
+    )
+}
+
 pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
     let mut inputs = Inputs {
         plans: Vec::new(),
@@ -99,7 +132,7 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                         .help(help),
                 );
             }
-            (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => {
+            (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
                 let metadata = root.get("metadata");
                 let name = metadata
                     .and_then(|m| m.get("name"))
@@ -206,4 +239,52 @@ fn explain_serde_error(message: &str) -> (String, String) {
         );
     }
     (message.to_owned(), "fix this value".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::SourceMap;
+
+    /// `parse` and `role` must agree: the post-renderer decides by `role`
+    /// what `parse` will compile.
+    #[test]
+    fn parse_sorts_documents_as_role_says() {
+        let documents = [
+            ("kopiaplan.dev/v1alpha1", "BackupPlan", Role::Compiled),
+            ("kopiaplan.dev/v1alpha1", "BackupPlna", Role::Compiled),
+            ("kopiaplan.dev/v1", "BackupPlan", Role::Compiled),
+            ("v1", "Secret", Role::Context),
+            ("v1", "ConfigMap", Role::Context),
+            ("v1", "PersistentVolumeClaim", Role::Context),
+            ("v1", "Namespace", Role::Context),
+            ("v1", "ServiceAccount", Role::Other),
+            ("apps/v1", "Deployment", Role::Other),
+            ("example.com/v1", "Secret", Role::Other),
+        ];
+        let text: String = documents
+            .iter()
+            .map(|(version, kind, _)| {
+                format!(
+                    "---\napiVersion: {version}\nkind: {kind}\nmetadata: {{name: x}}\nspec: {{}}\n"
+                )
+            })
+            .collect();
+        let mut sources = SourceMap::default();
+        sources.add("t.yaml".into(), text);
+        let (parsed, _) = crate::load::parse(&sources);
+        let (inputs, _) = parse(&parsed);
+        for (index, (version, kind, expected)) in documents.iter().enumerate() {
+            assert_eq!(role_of(&parsed[index].root), *expected, "{version} {kind}");
+            let id = DocId(index);
+            let sorted = if inputs.others.contains(&id) {
+                Role::Other
+            } else if inputs.context.iter().any(|c| c.doc == id) {
+                Role::Context
+            } else {
+                Role::Compiled
+            };
+            assert_eq!(sorted, *expected, "{version} {kind}");
+        }
+    }
 }

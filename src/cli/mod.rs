@@ -4,12 +4,15 @@
 mod compile;
 mod diff;
 mod explain;
+mod krm;
+mod post_render;
 mod schema;
 mod validate;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use kopiaplan::diagnostics::{self, Diagnostic, Diagnostics, SourceMap};
 
 #[derive(Debug, Parser)]
@@ -21,8 +24,10 @@ use kopiaplan::diagnostics::{self, Diagnostic, Diagnostics, SourceMap};
                   ServiceAccounts that run Kopia backups with no operator in the cluster."
 )]
 pub struct Cli {
+    /// With no command and a stream on standard input, kopiaplan is a Helm
+    /// post-renderer (`helm install --post-renderer kopiaplan`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +42,10 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
+    /// Helm post-renderer: compile the plans in a stream on stdin, pass everything else through.
+    PostRender(post_render::PostRenderArgs),
+    /// KRM function (ResourceList on stdin/stdout) or, with a file, a kustomize exec plugin.
+    Krm(krm::KrmArgs),
 }
 
 /// Options shared by commands that read plans.
@@ -65,11 +74,38 @@ pub struct Outcome {
 
 pub fn run(cli: Cli) -> Outcome {
     match cli.command {
-        Command::Compile(args) => compile::exec(args),
-        Command::Validate(args) => validate::exec(args),
-        Command::Diff(args) => diff::exec(args),
-        Command::Explain(args) => explain::exec(args),
-        Command::Schema(args) => schema::exec(args),
+        Some(Command::Compile(args)) => compile::exec(args),
+        Some(Command::Validate(args)) => validate::exec(args),
+        Some(Command::Diff(args)) => diff::exec(args),
+        Some(Command::Explain(args)) => explain::exec(args),
+        Some(Command::Schema(args)) => schema::exec(args),
+        Some(Command::PostRender(args)) => post_render::exec(args),
+        Some(Command::Krm(args)) => krm::exec(args),
+        // Helm 3 runs `--post-renderer kopiaplan` with no arguments, and
+        // kustomize runs exec KRM functions so.
+        None if !std::io::stdin().is_terminal() => post_render::exec_bare(),
+        None => Outcome {
+            stdout: None,
+            stderr: Cli::command().render_help().to_string(),
+            exit_code: 2,
+        },
+    }
+}
+
+/// Reads one input (a file, or `-` for standard input) as text, within the
+/// input limits; a failure is the outcome to print.
+pub fn read_text(path: &std::path::Path, format: DiagnosticsFormat) -> Result<String, Outcome> {
+    match kopiaplan::load::read_inputs(&[path.to_path_buf()]) {
+        Ok(sources) => Ok(sources
+            .files()
+            .next()
+            .map(|(_, file)| file.text.clone())
+            .unwrap_or_default()),
+        Err(diagnostics) => Err(Outcome {
+            stdout: None,
+            stderr: render_diagnostics(&diagnostics, &SourceMap::default(), format),
+            exit_code: 1,
+        }),
     }
 }
 

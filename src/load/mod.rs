@@ -4,6 +4,7 @@
 
 mod ambiguity;
 pub mod node;
+pub mod stream;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -192,6 +193,63 @@ pub fn parse(sources: &SourceMap) -> (Vec<Document>, Diagnostics) {
         }
     }
     (documents, diagnostics)
+}
+
+/// Parses the documents of one range of a stream (see [`stream::split`]).
+/// Positions, in the documents and in the diagnostics, are those of the whole
+/// stream, so that messages point at the line of the input as a user sees it.
+/// `index` becomes the documents' [`Document::index`]. The YAML 1.1 check is
+/// left to the caller ([`check_ambiguities`]), which applies it to the
+/// documents it compiles or reads, not to those it passes through.
+pub fn parse_range(
+    file: FileId,
+    text: &str,
+    raw: &stream::RawDocument,
+    index: usize,
+) -> (Vec<Document>, Diagnostics) {
+    let mut documents = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    let line_offset = raw.first_line.saturating_sub(1);
+    match serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(
+        raw.text(text),
+        parse_options(),
+    ) {
+        Ok(roots) => {
+            for mut root in roots.into_iter().flatten() {
+                if matches!(root.value, Value::Null) {
+                    continue;
+                }
+                root.shift(line_offset, raw.range.start);
+                documents.push(Document { file, index, root });
+            }
+        }
+        Err(error) => {
+            let mut diagnostic = yaml_error(file, &error);
+            if let Some(span) = diagnostic.span.as_mut() {
+                span.line = span.line.saturating_add(line_offset);
+            }
+            diagnostics.push(diagnostic);
+        }
+    }
+    (documents, diagnostics)
+}
+
+/// Parses one YAML document whose positions are its own (a ResourceList, a
+/// plugin configuration file): the same strictness as [`parse`], except for
+/// the YAML 1.1 check, which callers apply to the parts they compile with
+/// [`check_ambiguities`].
+pub fn parse_single(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
+    serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(text, parse_options())
+        .map_err(|error| yaml_error(file, &error))
+        .map(|roots| roots.into_iter().flatten().next())
+}
+
+/// The YAML 1.1 ambiguities of a document; `text` is the text of the file
+/// its positions refer to.
+pub fn check_ambiguities(document: &Document, text: &str) -> Diagnostics {
+    let mut diagnostics = Diagnostics::default();
+    check_ambiguous_scalars(document.file, text, &document.root, &mut diagnostics);
+    diagnostics
 }
 
 fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnostic {

@@ -154,6 +154,25 @@ impl Node {
         }
     }
 
+    /// Moves the node and everything below it down by `lines` lines and
+    /// `bytes` bytes: a document parsed on its own gets the positions it has
+    /// in the stream it was cut from (which starts it at a line start, so
+    /// columns stay).
+    pub fn shift(&mut self, lines: u32, bytes: usize) {
+        self.position.line = self.position.line.saturating_add(lines);
+        self.position.byte = self.position.byte.map(|b| b.saturating_add(bytes));
+        match &mut self.value {
+            Value::Sequence(items) => items.iter_mut().for_each(|item| item.shift(lines, bytes)),
+            Value::Mapping(entries) => {
+                for (key, value) in entries {
+                    key.shift(lines, bytes);
+                    value.shift(lines, bytes);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Calls `visit` on every node with its path, depth first.
     pub fn walk<'a>(
         &'a self,

