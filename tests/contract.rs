@@ -367,6 +367,21 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
         bucket.join("team1/kopia.repository").is_file(),
         "the repository is under the prefix"
     );
+    // The password is never on a command line, nor persisted on the cache
+    // volume (KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false); Kopia's config is.
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.argv.iter().any(|a| a.contains(PASSWORD)))
+    );
+    let config = first.volume("cache").join("config/repository.config");
+    assert!(config.is_file(), "Kopia's config is on the cache volume");
+    assert!(
+        !first
+            .volume("cache")
+            .join("config/repository.config.kopia-password")
+            .exists()
+    );
 
     fx.standin.clear_log();
     let second = fx.pod("cloud-data").run();

@@ -139,6 +139,8 @@ pub struct PodResult {
     pub env: Vec<(String, String)>,
     /// The argv the command got, after `$(VAR)` expansion.
     pub argv: Vec<String>,
+    /// Where the pod's volumes were materialised (kept after the run).
+    pub run_dir: PathBuf,
 }
 
 impl PodResult {
@@ -148,6 +150,12 @@ impl PodResult {
             "exit code {}\n--- stdout ---\n{}--- stderr ---\n{}--- termination message ---\n{}",
             self.exit_code, self.stdout, self.stderr, self.termination_message
         )
+    }
+
+    /// The host directory behind a volume of the pod (an emptyDir's
+    /// contents after the run, a PVC's host directory, ...).
+    pub fn volume(&self, name: &str) -> PathBuf {
+        self.run_dir.join("volumes").join(name)
     }
 
     pub fn env_value(&self, name: &str) -> Option<&str> {
@@ -494,11 +502,14 @@ impl Pod {
         };
         let argv = self.argv(&env);
         let seq = RUNS.fetch_add(1, Ordering::SeqCst);
-        let run_dir = super::root()
+        let pods = super::root()
             .join("target")
             .join("test-scratch")
-            .join("pods")
-            .join(format!("{}-{}-{seq}", self.pod_name, std::process::id()));
+            .join("pods");
+        if seq == 0 {
+            sweep_old_runs(&pods);
+        }
+        let run_dir = pods.join(format!("{}-{}-{seq}", self.pod_name, std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
         std::fs::create_dir_all(run_dir.join("root")).expect("run dir");
         std::fs::create_dir_all(run_dir.join("volumes")).expect("volumes dir");
@@ -1066,6 +1077,7 @@ impl RunningPod {
             termination_message,
             env: self.env,
             argv: self.argv,
+            run_dir: self.run_dir,
         }
     }
 }
@@ -1110,6 +1122,24 @@ fn namespaces_available() {
         panic!(
             "the pod runner cannot run here: {e}. It needs root and Linux namespaces; it does not fall back."
         );
+    }
+}
+
+/// Removes the run directories (volumes) of earlier test runs, after an hour.
+fn sweep_old_runs(pods: &Path) {
+    let Ok(entries) = std::fs::read_dir(pods) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if old {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 
