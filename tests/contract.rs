@@ -727,3 +727,34 @@ fn the_pod_runner_refuses_what_the_kubelet_refuses() {
     );
     assert!(pod().secret("s", &[("k", "v")]).environment().is_ok());
 }
+
+#[test]
+fn the_pod_runner_grants_exactly_the_capabilities_a_privileged_mover_asks_for() {
+    let data = support::scratch("probe-root-data");
+    std::fs::write(data.join("file"), "original").unwrap();
+    let mut objects = probe_objects();
+    let spec = &mut objects["items"][1]["spec"]["template"]["spec"];
+    spec["securityContext"] =
+        serde_json::json!({"runAsUser": 0, "runAsGroup": 0, "runAsNonRoot": false});
+    spec["containers"][0]["securityContext"]["capabilities"] =
+        serde_json::json!({"drop": ["ALL"], "add": ["CHOWN", "DAC_OVERRIDE", "FOWNER"]});
+    let result = Pod::from_compiled(&objects, "Job", "t", "probe")
+        .pvc("data", &data)
+        .run();
+    assert!(
+        result.stdout.lines().any(|l| l == "uid=0 gid=0 groups=0"),
+        "{}",
+        result.logs()
+    );
+    // CAP_CHOWN (0), CAP_DAC_OVERRIDE (1), CAP_FOWNER (3)
+    assert!(
+        result.stdout.lines().any(|l| l == "caps=000000000000000b"),
+        "{}",
+        result.logs()
+    );
+    assert!(
+        result.stdout.lines().any(|l| l == "root=ro"),
+        "{}",
+        result.logs()
+    );
+}

@@ -888,6 +888,35 @@ fn snapshots_round_trip_through_create_list_restore_and_verify() {
     ]);
     assert!(sub.join("b.txt").is_file());
 
+    // --snapshot-time picks the newest snapshot that started before the
+    // instant, whatever its offset: 02:00:00Z is 03:00:00+01:00.
+    let older = k.dir.join("older");
+    let out = k.run(&[
+        "restore",
+        &target,
+        older.to_str().unwrap(),
+        "--snapshot-time=2026-11-26T03:00:00+01:00",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!(
+        "Object ID: {}",
+        first["rootEntry"]["obj"].as_str().unwrap()
+    )));
+    k.fails(
+        &[
+            "restore",
+            &target,
+            older.to_str().unwrap(),
+            "--snapshot-time=2026-11-26T01:59:59Z",
+        ],
+        1,
+        "no snapshots contain data for",
+    );
+
     // Verify reads the stored content back; a damaged blob is found.
     k.ok(&["snapshot", "verify", "--verify-files-percent=100"]);
     let repo = k.dir.join("repo");
