@@ -48,6 +48,11 @@ status=0
 run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >"$manifest_file" || status=$?
 [ "$status" -eq 0 ] || fail "kopia snapshot create failed (exit $status)" "$status"
 manifest=$(tr -d '\n' <"$manifest_file")
+# Kopia keeps a partial snapshot and exits 0 when it is stopped: that run
+# did not back the volume up.
+if [ "$KOPIAPLAN_TERMINATED" = true ] || [[ "$manifest" == *'"incomplete"'* ]]; then
+  fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
+fi
 
 if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
   run_action afterSnapshot "$KOPIAPLAN_AFTER_SNAPSHOT" ||

@@ -51,7 +51,11 @@ fail() {
 
 # Kopia runs in the background so that a SIGTERM sent to this script (the
 # container's PID 1) is passed on and Kopia can stop cleanly.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+KOPIAPLAN_TERMINATED=false
 forward_signal() {
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  KOPIAPLAN_TERMINATED=true
   if [ -n "$KOPIA_PID" ]; then
     kill -TERM "$KOPIA_PID" 2>/dev/null || true
   fi
@@ -247,6 +251,12 @@ connect_repository() {
     --metadata-cache-size-limit-mb="$KOPIAPLAN_METADATA_CACHE_MB"
     --no-check-for-updates
   )
+  # A fresh filesystem repository (a new PVC) has no directory yet, and
+  # Kopia reports a missing path as an access error, not as "not
+  # initialized": make the directory when creation is allowed.
+  if [ "$BACKEND" = filesystem ] && [ "$create_policy" = IfMissing ]; then
+    mkdir -p "${STORAGE_ARGS[0]#--path=}" || fail "could not make the repository directory ${STORAGE_ARGS[0]#--path=}"
+  fi
   # Output goes to a file, not a command substitution, so that Kopia stays
   # a child of this shell and receives a forwarded SIGTERM.
   local output="$HOME/connect.log" status=0

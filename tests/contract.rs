@@ -520,8 +520,6 @@ fn sigterm_to_the_container_reaches_kopia() {
 }
 
 #[test]
-#[ignore = "script bug (templates/backup.sh): after a forwarded SIGTERM Kopia saves a partial \
-            (\"incomplete\":\"canceled\") snapshot and exits 0, and the script reports success"]
 fn an_interrupted_backup_is_not_reported_as_a_success() {
     let (_fx, result) = interrupted_backup("sigterm-result");
     assert_ne!(result.exit_code, 0, "{}", result.logs());
@@ -534,9 +532,6 @@ fn an_interrupted_backup_is_not_reported_as_a_success() {
 }
 
 #[test]
-#[ignore = "script bug (templates/common.sh): `repository connect filesystem` on a path that \
-            does not exist yet fails with `cannot access storage path`, not `repository not \
-            initialized`, so a fresh PVC with the default path /repository is never created"]
 fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
     let plan = PLAN.replace(
         "filesystem: {claimName: backup-repo, path: /}",
