@@ -460,19 +460,16 @@ impl PlanResolver<'_, '_> {
 
     fn backups(&mut self, repositories: &BTreeMap<String, Repository>) -> Vec<Backup> {
         let at_list = self.root.key("spec").key("backups");
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let input = self.input;
+        let unique = self.unique_names(
+            "backup",
+            "backups",
+            input.spec.backups.iter().map(|b| b.name.as_str()),
+        );
         let mut backups = Vec::new();
-        for (index, spec) in self.input.spec.backups.iter().enumerate() {
+        for (index, spec) in input.spec.backups.iter().enumerate() {
             let at = at_list.index(index);
-            if let Some(first) = seen.insert(&spec.name, index) {
-                let d = at.key("name").error(
-                    format!(
-                        "the backup name `{}` is also used by backups[{first}]",
-                        spec.name
-                    ),
-                    "give each backup of a plan its own name",
-                );
-                self.report(d);
+            if !unique[index] {
                 continue;
             }
             if let Some(backup) = self.backup(spec, &at, repositories) {
@@ -668,6 +665,33 @@ impl PlanResolver<'_, '_> {
             jobs,
             names,
         })
+    }
+
+    /// Reports every entry of `spec.<list>` whose name an earlier entry
+    /// already uses; the result says which entries to resolve.
+    fn unique_names<'n>(
+        &mut self,
+        kind: &str,
+        list: &str,
+        names: impl Iterator<Item = &'n str>,
+    ) -> Vec<bool> {
+        let at_list = self.root.key("spec").key(list);
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut unique = Vec::new();
+        for (index, name) in names.enumerate() {
+            match seen.insert(name, index) {
+                Some(first) => {
+                    let d = at_list.index(index).key("name").error(
+                        format!("the {kind} name `{name}` is also used by {list}[{first}]"),
+                        format!("give each {kind} of a plan its own name"),
+                    );
+                    self.report(d);
+                    unique.push(false);
+                }
+                None => unique.push(true),
+            }
+        }
+        unique
     }
 
     /// The entry's namespace: its own, else the plan's.

@@ -23,19 +23,16 @@ impl PlanResolver<'_, '_> {
         backups: &[Backup],
     ) -> Vec<Restore> {
         let at_list = self.root.key("spec").key("restores");
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let input = self.input;
+        let unique = self.unique_names(
+            "restore",
+            "restores",
+            input.spec.restores.iter().map(|r| r.name.as_str()),
+        );
         let mut restores = Vec::new();
-        for (index, spec) in self.input.spec.restores.iter().enumerate() {
+        for (index, spec) in input.spec.restores.iter().enumerate() {
             let at = at_list.index(index);
-            if let Some(first) = seen.insert(&spec.name, index) {
-                let d = at.key("name").error(
-                    format!(
-                        "the restore name `{}` is also used by restores[{first}]",
-                        spec.name
-                    ),
-                    "give each restore of a plan its own name",
-                );
-                self.report(d);
+            if !unique[index] {
                 continue;
             }
             if let Some(restore) = self.restore(spec, &at, repositories, backups) {
