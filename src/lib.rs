@@ -18,6 +18,7 @@ pub mod parse;
 pub mod plan;
 pub mod resolve;
 pub mod scripts;
+pub mod volsync;
 
 use std::path::PathBuf;
 
