@@ -35,9 +35,18 @@ pub struct Compiled {
 
 /// Runs the whole pipeline on input paths (files, directories, `-`).
 pub fn compile_paths(inputs: &[PathBuf]) -> (SourceMap, Result<Compiled, Diagnostics>) {
+    compile_paths_with(inputs, &volsync::Options::default())
+}
+
+/// [`compile_paths`] with choices for VolSync input.
+pub fn compile_paths_with(
+    inputs: &[PathBuf],
+    options: &volsync::Options,
+) -> (SourceMap, Result<Compiled, Diagnostics>) {
     match load::read_inputs(inputs) {
         Ok(sources) => {
-            let result = compile_sources(&sources);
+            let (documents, diagnostics) = load::parse(&sources);
+            let result = compile_documents_with(&sources, &documents, diagnostics, options);
             (sources, result)
         }
         Err(diagnostics) => (SourceMap::default(), Err(diagnostics)),
@@ -50,15 +59,43 @@ pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
     compile_documents(sources, &documents, diagnostics)
 }
 
+/// Reads the inputs (BackupPlans and VolSync objects alike) into the plans
+/// to resolve: VolSync objects are lowered into plans here.
+pub fn read_plans(
+    documents: &[load::Document],
+    options: &volsync::Options,
+) -> (parse::Inputs, Diagnostics) {
+    let (mut inputs, mut diagnostics) = parse::parse(documents);
+    let lowered = volsync::lower(documents, &inputs.volsync, &inputs.context, options);
+    diagnostics.extend(lowered.diagnostics);
+    inputs.plans.extend(lowered.plans);
+    (inputs, diagnostics)
+}
+
 /// Runs the pipeline on documents already loaded, with the diagnostics
 /// loading them gave. The post-renderer and the KRM function pick the
 /// documents they compile out of a larger stream and start here.
 pub fn compile_documents(
     sources: &SourceMap,
     documents: &[load::Document],
-    mut diagnostics: Diagnostics,
+    diagnostics: Diagnostics,
 ) -> Result<Compiled, Diagnostics> {
-    let (inputs, parse_diagnostics) = parse::parse(documents);
+    compile_documents_with(
+        sources,
+        documents,
+        diagnostics,
+        &volsync::Options::default(),
+    )
+}
+
+/// [`compile_documents`] with choices for VolSync input.
+pub fn compile_documents_with(
+    sources: &SourceMap,
+    documents: &[load::Document],
+    mut diagnostics: Diagnostics,
+    options: &volsync::Options,
+) -> Result<Compiled, Diagnostics> {
+    let (inputs, parse_diagnostics) = read_plans(documents, options);
     diagnostics.extend(parse_diagnostics);
     for doc in &inputs.others {
         let document = &documents[doc.0];
@@ -70,7 +107,7 @@ pub fn compile_documents(
         diagnostics.push(
             Diagnostic::warning(format!("a `{kind}` document is not compiled and is left out of the output"))
                 .at(Some(load::span_of_node(document.file, &document.root)))
-                .help("kopiaplan compiles BackupPlans; Secrets, ConfigMaps, PVCs and Namespaces pass through"),
+                .help("kopiaplan compiles BackupPlans and VolSync objects; Secrets, ConfigMaps, PVCs and Namespaces pass through"),
         );
     }
     let (model, resolve_diagnostics) = resolve::resolve(&inputs, documents, sources);

@@ -12,10 +12,62 @@ pub struct DocId(pub usize);
 
 #[derive(Debug, Clone)]
 pub struct Inputs {
-    pub plans: Vec<(DocId, BackupPlan)>,
+    pub plans: Vec<PlanInput>,
     pub context: Vec<ContextObject>,
+    /// VolSync objects, lowered into plans by [`crate::volsync::lower`].
+    pub volsync: Vec<DocId>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
+}
+
+/// A plan to resolve, and where its fields were written.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub plan: BackupPlan,
+    pub provenance: Provenance,
+}
+
+/// Where a plan's fields come from, so diagnostics point at what the user
+/// wrote: the plan document itself, or the objects a plan was lowered from.
+#[derive(Debug, Clone)]
+pub enum Provenance {
+    /// A BackupPlan document.
+    Document(DocId),
+    /// A plan built from other documents (VolSync objects).
+    Lowered {
+        /// Plan path prefixes and the document paths they were written at.
+        mappings: Vec<Mapping>,
+        /// Where a plan path no mapping covers points.
+        fallback: (DocId, Vec<PathSegment>),
+    },
+}
+
+/// One plan path prefix and where in which document it was written; the
+/// rest of a longer path is looked up below `source`.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    pub plan: Vec<PathSegment>,
+    pub doc: DocId,
+    pub source: Vec<PathSegment>,
+}
+
+impl Provenance {
+    /// The document and document path a plan path was written at.
+    pub fn translate(&self, path: &[PathSegment]) -> (DocId, Vec<PathSegment>) {
+        match self {
+            Provenance::Document(doc) => (*doc, path.to_vec()),
+            Provenance::Lowered { mappings, fallback } => mappings
+                .iter()
+                .filter(|m| path.starts_with(&m.plan))
+                .max_by_key(|m| m.plan.len())
+                .map(|m| {
+                    let mut source = m.source.clone();
+                    source.extend_from_slice(&path[m.plan.len()..]);
+                    (m.doc, source)
+                })
+                .unwrap_or_else(|| fallback.clone()),
+        }
+    }
 }
 
 /// A Kubernetes object from the input used for compile-time cross-checks.
@@ -39,6 +91,9 @@ impl ContextObject {
     }
 }
 
+/// VolSync's API group: its objects are compiled (or reported).
+const VOLSYNC_GROUP: &str = "volsync.backube/";
+
 const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim", "Namespace"];
 
 /// What kopiaplan does with a document, decided by its `apiVersion` and
@@ -61,6 +116,7 @@ pub enum Role {
 pub fn role(api_version: Option<&str>, kind: Option<&str>) -> Role {
     match (api_version, kind) {
         (Some(version), Some(_)) if version.starts_with("kopiaplan.dev/") => Role::Compiled,
+        (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => Role::Compiled,
         (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => Role::Context,
         _ => Role::Other,
     }
@@ -78,6 +134,7 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
     let mut inputs = Inputs {
         plans: Vec::new(),
         context: Vec::new(),
+        volsync: Vec::new(),
         others: Vec::new(),
     };
     let mut diagnostics = Diagnostics::default();
@@ -106,7 +163,10 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                     continue;
                 }
                 match deserialize::<BackupPlan>(document) {
-                    Ok(plan) => inputs.plans.push((id, plan)),
+                    Ok(plan) => inputs.plans.push(PlanInput {
+                        plan,
+                        provenance: Provenance::Document(id),
+                    }),
                     Err(diagnostic) => diagnostics.push(diagnostic),
                 }
             }
@@ -131,6 +191,9 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                         .field(field)
                         .help(help),
                 );
+            }
+            (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => {
+                inputs.volsync.push(id);
             }
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
                 let metadata = root.get("metadata");
@@ -258,6 +321,26 @@ mod tests {
             ("v1", "ConfigMap", Role::Context),
             ("v1", "PersistentVolumeClaim", Role::Context),
             ("v1", "Namespace", Role::Context),
+            (
+                "volsync.backube/v1alpha1",
+                "ReplicationSource",
+                Role::Compiled,
+            ),
+            (
+                "volsync.backube/v1alpha1",
+                "ReplicationDestination",
+                Role::Compiled,
+            ),
+            (
+                "volsync.backube/v1alpha1",
+                "KopiaMaintenance",
+                Role::Compiled,
+            ),
+            (
+                "volsync.backube/v1alpha1",
+                "ReplicationSorce",
+                Role::Compiled,
+            ),
             ("v1", "ServiceAccount", Role::Other),
             ("apps/v1", "Deployment", Role::Other),
             ("example.com/v1", "Secret", Role::Other),

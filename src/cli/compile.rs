@@ -27,7 +27,7 @@ pub struct CompileArgs {
 }
 
 pub fn exec(args: CompileArgs) -> Outcome {
-    let (sources, result) = kopiaplan::compile_paths(&args.input.inputs);
+    let (sources, result) = args.input.compile();
     let compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

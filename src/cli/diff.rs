@@ -40,7 +40,7 @@ enum ColorChoice {
 
 pub fn exec(args: DiffArgs) -> Outcome {
     let format = args.input.diagnostics;
-    let (sources, result) = kopiaplan::compile_paths(&args.input.inputs);
+    let (sources, result) = args.input.compile();
     let compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

@@ -53,7 +53,7 @@ fn parse_time_zone(text: &str) -> Result<Tz, String> {
 
 pub fn exec(args: ExplainArgs) -> Outcome {
     let format = args.input.diagnostics;
-    let (sources, result) = kopiaplan::compile_paths(&args.input.inputs);
+    let (sources, result) = args.input.compile();
     let compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

@@ -2,6 +2,7 @@
 //! and a short `exec` that calls the library and returns what to print.
 
 mod compile;
+mod convert;
 mod diff;
 mod explain;
 mod krm;
@@ -40,6 +41,9 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Show the resolved plan: identities, repositories, schedules, next runs, busy hours.
     Explain(explain::ExplainArgs),
+    /// Convert VolSync ReplicationSources, ReplicationDestinations and
+    /// KopiaMaintenances into equivalent BackupPlans.
+    Convert(convert::ConvertArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
     /// Helm post-renderer: compile the plans in a stream on stdin, pass everything else through.
@@ -57,6 +61,46 @@ pub struct InputArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Human)]
     pub diagnostics: DiagnosticsFormat,
+    #[command(flatten)]
+    pub volsync: VolSyncArgs,
+}
+
+/// How VolSync objects in the input are read.
+#[derive(Debug, Args)]
+pub struct VolSyncArgs {
+    /// Unknown fields of VolSync objects are errors, not warnings.
+    #[arg(long)]
+    pub strict: bool,
+    /// Treat this namespace as carrying `volsync.backube/privileged-movers:
+    /// "true"` (repeatable), when its Namespace object is not in the input.
+    #[arg(long = "privileged-movers", value_name = "NAMESPACE")]
+    pub privileged_movers: Vec<String>,
+    /// The namespace of VolSync objects that name none (as `kubectl -n`);
+    /// it is also their Kopia hostname. Default: `default`, with a warning.
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+impl VolSyncArgs {
+    pub fn options(&self) -> kopiaplan::volsync::Options {
+        kopiaplan::volsync::Options {
+            strict: self.strict,
+            privileged_namespaces: self.privileged_movers.clone(),
+            default_namespace: self.namespace.clone(),
+        }
+    }
+}
+
+impl InputArgs {
+    /// Compiles the inputs with the command line's choices.
+    pub fn compile(
+        &self,
+    ) -> (
+        SourceMap,
+        Result<kopiaplan::Compiled, kopiaplan::diagnostics::Diagnostics>,
+    ) {
+        kopiaplan::compile_paths_with(&self.inputs, &self.volsync.options())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -78,6 +122,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Validate(args)) => validate::exec(args),
         Some(Command::Diff(args)) => diff::exec(args),
         Some(Command::Explain(args)) => explain::exec(args),
+        Some(Command::Convert(args)) => convert::exec(args),
         Some(Command::Schema(args)) => schema::exec(args),
         Some(Command::PostRender(args)) => post_render::exec(args),
         Some(Command::Krm(args)) => krm::exec(args),

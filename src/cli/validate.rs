@@ -11,7 +11,7 @@ pub struct ValidateArgs {
 }
 
 pub fn exec(args: ValidateArgs) -> Outcome {
-    let (sources, result) = kopiaplan::compile_paths(&args.input.inputs);
+    let (sources, result) = args.input.compile();
     match result {
         Ok(compiled) => Outcome {
             stdout: None,

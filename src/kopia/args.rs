@@ -44,8 +44,6 @@ const REFUSED: &[(&str, &str)] = &[
         "override-hostname",
         "the identity is set by the entry; use `hostname`",
     ),
-    ("parallel", "kopiaplan sets it; use `parallelism`"),
-    ("json", "kopiaplan sets it to read the snapshot's result"),
     (
         "all",
         "it would snapshot every source of this identity, not this volume",
@@ -69,6 +67,34 @@ const REFUSED: &[(&str, &str)] = &[
         "logs are configured by `spec.kopia.logging`",
     ),
 ];
+
+/// Flags refused only for one command, because kopiaplan sets them there.
+const REFUSED_FOR: &[(&str, &str, &str)] = &[
+    (
+        "snapshot create",
+        "parallel",
+        "kopiaplan sets it; use `parallelism`",
+    ),
+    (
+        "snapshot create",
+        "json",
+        "kopiaplan sets it to read the snapshot's result",
+    ),
+];
+
+/// Why `name` may not be passed to `kopia <command_path>`, if it may not.
+fn refused(command_path: &str, name: &str) -> Option<&'static str> {
+    REFUSED
+        .iter()
+        .find(|(refused, _)| *refused == name)
+        .map(|(_, reason)| *reason)
+        .or_else(|| {
+            REFUSED_FOR
+                .iter()
+                .find(|(command, refused, _)| *command == command_path && *refused == name)
+                .map(|(_, _, reason)| *reason)
+        })
+}
 
 /// Global flags a plan may pass (the others are for interactive use,
 /// diagnostics servers or settings kopiaplan manages).
@@ -121,7 +147,7 @@ pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
         .iter()
         .filter_map(|f| f.get("name").and_then(Value::as_str))
         .chain(ALLOWED_GLOBAL.iter().copied())
-        .filter(|name| !REFUSED.iter().any(|(refused, _)| refused == name))
+        .filter(|name| refused(command_path, name).is_none())
         .collect();
 
     let mut problems = Vec::new();
@@ -157,7 +183,7 @@ pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
                 _ => (written_name, false),
             },
         };
-        if let Some((_, reason)) = REFUSED.iter().find(|(refused, _)| *refused == name) {
+        if let Some(reason) = refused(command_path, name) {
             problems.push(problem(
                 format!("`--{name}` is not allowed here: {reason}"),
                 "remove this argument".into(),
@@ -359,6 +385,15 @@ mod tests {
         assert!(check_args(&["/etc"])[0].message.contains("not a flag"));
         let enum_problem = check_args(&["--log-level=warn"]);
         assert_eq!(enum_problem[0].help, "did you mean `warning`?");
+    }
+
+    /// `--parallel` is kopiaplan's on `snapshot create` (from
+    /// `parallelism`), but a restore may set it.
+    #[test]
+    fn parallel_is_refused_only_where_kopiaplan_sets_it() {
+        let snapshot = check("snapshot create", &["--parallel=4".to_owned()]);
+        assert!(snapshot[0].message.contains("not allowed"), "{snapshot:?}");
+        assert!(check("restore", &["--parallel=4".to_owned()]).is_empty());
     }
 
     /// The flags the mover scripts pass themselves exist where they go.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 use super::{PlanResolver, Timing, scripts_prefix};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::model::{Backup, Identity, Maintenance, Names, Origin, Repository, RepositoryLocation};
+use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation};
 
 /// Full maintenance runs daily unless the repository says otherwise.
 pub const DEFAULT_MAINTENANCE_SCHEDULE: &str = "H H * * *";
@@ -101,10 +101,7 @@ impl PlanResolver<'_, '_> {
                 plan: self.plan_id,
                 name: repository.name.clone(),
                 namespace,
-                origin: Origin {
-                    file: self.file_name.clone(),
-                    line: at.line(),
-                },
+                origin: at.origin(),
                 span: at.value_span(),
                 owner: Identity {
                     username: OWNER_USERNAME.into(),

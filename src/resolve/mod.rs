@@ -4,7 +4,7 @@
 //! is reported with the field path and position of the input that caused it.
 
 mod checks;
-mod identity;
+pub mod identity;
 mod maintenance;
 pub mod names;
 mod policy;
@@ -21,7 +21,7 @@ use crate::model::{
     Model, Mover, Names, Origin, PersistentCache, Plan, PlanId, Repository, RepositoryLocation,
     Restore, Run, Schedule, Verify,
 };
-use crate::parse::{ContextObject, Inputs};
+use crate::parse::{ContextObject, Inputs, Provenance};
 use crate::plan::{
     BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec,
     RepositorySpec, Trigger,
@@ -43,59 +43,77 @@ struct Resolved {
     maintenance: Vec<Maintenance>,
 }
 
-/// A position in a document, for building diagnostics.
+/// A position in a plan, for building diagnostics. The plan's paths are
+/// translated through its [`Provenance`] to the document (and field) it
+/// came from: the plan itself, or the VolSync objects it was lowered from.
 #[derive(Clone)]
 struct At<'a> {
-    document: &'a Document,
+    documents: &'a [Document],
+    sources: &'a crate::diagnostics::SourceMap,
+    provenance: &'a Provenance,
     path: Vec<PathSegment>,
 }
 
 impl<'a> At<'a> {
     fn key(&self, key: &str) -> At<'a> {
-        let mut path = self.path.clone();
-        path.push(PathSegment::Key(key.to_owned()));
-        At {
-            document: self.document,
-            path,
-        }
+        let mut at = self.clone();
+        at.path.push(PathSegment::Key(key.to_owned()));
+        at
     }
 
     fn index(&self, index: usize) -> At<'a> {
-        let mut path = self.path.clone();
-        path.push(PathSegment::Index(index));
-        At {
-            document: self.document,
-            path,
-        }
+        let mut at = self.clone();
+        at.path.push(PathSegment::Index(index));
+        at
+    }
+
+    /// The document and the path in it that this plan path came from.
+    fn located(&self) -> (&'a Document, Vec<PathSegment>) {
+        let (doc, path) = self.provenance.translate(&self.path);
+        (&self.documents[doc.0], path)
     }
 
     /// The value's position (not its key's), for messages about a value.
     fn value_span(&self) -> crate::diagnostics::Span {
-        let located = self.document.root.locate(&self.path);
-        crate::load::span_of_node(self.document.file, located.node)
+        let (document, path) = self.located();
+        let located = document.root.locate(&path);
+        crate::load::span_of_node(document.file, located.node)
     }
 
     fn error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        let (_, path) = self.located();
         Diagnostic::error(message)
             .at(Some(self.value_span()))
-            .field(display_path(&self.path))
+            .field(display_path(&path))
             .help(help)
     }
 
     /// Like [`At::error`], pointing at the key of the last path step.
     fn key_error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
+        let (document, path) = self.located();
         Diagnostic::error(message)
-            .at(Some(self.document.span_of(&self.path)))
-            .field(display_path(&self.path))
+            .at(Some(document.span_of(&path)))
+            .field(display_path(&path))
             .help(help)
     }
 
+    /// Whether the document this path translates to has the field.
     fn exists(&self) -> bool {
-        self.document.root.locate(&self.path).complete
+        let (document, path) = self.located();
+        document.root.locate(&path).complete
     }
 
     fn line(&self) -> u32 {
         self.value_span().line
+    }
+
+    /// Where this entry was written, for the source annotation.
+    fn origin(&self) -> Origin {
+        let (document, _) = self.located();
+        Origin {
+            file: self.sources.file(document.file).name.clone(),
+            line: self.line(),
+        }
     }
 }
 
@@ -108,18 +126,21 @@ pub fn resolve(
     let mut model = Model::default();
     let mut diagnostics = Diagnostics::default();
     let context = Context::new(&inputs.context);
-    for (doc_id, input) in &inputs.plans {
-        let document = &documents[doc_id.0];
-        let file_name = sources.file(document.file).name.clone();
+    for crate::parse::PlanInput {
+        plan: input,
+        provenance,
+    } in &inputs.plans
+    {
         let root = At {
-            document,
+            documents,
+            sources,
+            provenance,
             path: Vec::new(),
         };
         let plan_id = PlanId(model.plans.len());
         let mut resolver = PlanResolver {
             input,
             root,
-            file_name,
             plan_id,
             context: &context,
             diagnostics: &mut diagnostics,
@@ -188,7 +209,6 @@ struct Timing<'s> {
 struct PlanResolver<'a, 'd> {
     input: &'a BackupPlan,
     root: At<'a>,
-    file_name: String,
     plan_id: PlanId,
     context: &'a Context<'a>,
     diagnostics: &'d mut Diagnostics,
@@ -222,10 +242,7 @@ impl PlanResolver<'_, '_> {
         self.check_labels(&metadata.labels, &at_meta.key("labels"));
         let plan = Plan {
             name: metadata.name.clone(),
-            origin: Origin {
-                file: self.file_name.clone(),
-                line: self.root.line(),
-            },
+            origin: self.root.origin(),
             labels: metadata.labels.clone(),
             annotations: metadata.annotations.clone(),
             kopia_image: self
@@ -645,10 +662,7 @@ impl PlanResolver<'_, '_> {
             plan: self.plan_id,
             name: spec.name.clone(),
             namespace,
-            origin: Origin {
-                file: self.file_name.clone(),
-                line: at.line(),
-            },
+            origin: at.origin(),
             span: at.value_span(),
             pvc: spec.pvc.clone(),
             identity,

@@ -11,7 +11,7 @@ use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{At, PlanResolver, Timing, checks, identity, scripts_prefix};
 use crate::diagnostics::nearest;
 use crate::model::{
-    self, AsOf, Backup, CreatedPvc, Destination, Identity, Names, Origin, Repository, Restore, Run,
+    self, AsOf, Backup, CreatedPvc, Destination, Identity, Names, Repository, Restore, Run,
     Selection, SnapshotAfter,
 };
 use crate::plan::{OnMissingSnapshot, RestoreCopyMethod, RestoreSpec};
@@ -169,10 +169,7 @@ impl PlanResolver<'_, '_> {
             plan: self.plan_id,
             name: spec.name.clone(),
             namespace,
-            origin: Origin {
-                file: self.file_name.clone(),
-                line: at.line(),
-            },
+            origin: at.origin(),
             span: at.value_span(),
             identity: identity?,
             repository: repository?,

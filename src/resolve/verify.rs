@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{At, PlanResolver, Timing, checks, scripts_prefix};
 use crate::diagnostics::nearest;
-use crate::model::{Backup, Names, Origin, Run, Verify};
+use crate::model::{Backup, Names, Run, Verify};
 use crate::plan::VerifySpec;
 
 /// Drills run weekly unless the entry says otherwise.
@@ -114,10 +114,7 @@ impl PlanResolver<'_, '_> {
             plan: self.plan_id,
             name: name.to_owned(),
             namespace,
-            origin: Origin {
-                file: self.file_name.clone(),
-                line: at.line(),
-            },
+            origin: at.origin(),
             span: at.value_span(),
             backup: backup.name.clone(),
             identity: backup.identity.clone(),

@@ -1,0 +1,44 @@
+//! `kopiaplan convert`: VolSync ReplicationSource / ReplicationDestination /
+//! KopiaMaintenance objects → equivalent BackupPlans on standard output.
+
+use clap::Args;
+
+use super::{InputArgs, Outcome, render_diagnostics};
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    input: InputArgs,
+}
+
+pub fn exec(args: ConvertArgs) -> Outcome {
+    let format = args.input.diagnostics;
+    let sources = match kopiaplan::load::read_inputs(&args.input.inputs) {
+        Ok(sources) => sources,
+        Err(diagnostics) => {
+            return Outcome {
+                stdout: None,
+                stderr: render_diagnostics(&diagnostics, &Default::default(), format),
+                exit_code: 1,
+            };
+        }
+    };
+    let (documents, diagnostics) = kopiaplan::load::parse(&sources);
+    match kopiaplan::volsync::convert::convert(
+        &sources,
+        &documents,
+        diagnostics,
+        &args.input.volsync.options(),
+    ) {
+        Ok(converted) => Outcome {
+            stdout: Some(converted.yaml),
+            stderr: render_diagnostics(&converted.diagnostics, &sources, format),
+            exit_code: 0,
+        },
+        Err(diagnostics) => Outcome {
+            stdout: None,
+            stderr: render_diagnostics(&diagnostics, &sources, format),
+            exit_code: 1,
+        },
+    }
+}

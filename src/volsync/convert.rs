@@ -1,0 +1,114 @@
+//! `kopiaplan convert`: VolSync objects → the BackupPlans they lower to,
+//! written out. Compiling the result gives the same objects as compiling
+//! the VolSync objects (a test checks this over VolSync's documented
+//! examples), so a user can move to BackupPlans and keep every identity.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::Options;
+use crate::diagnostics::{Diagnostics, SourceMap};
+use crate::load::Document;
+use crate::parse::{DocId, Provenance};
+
+/// The converted stream, and the warnings converting gave.
+pub struct Converted {
+    pub yaml: String,
+    pub diagnostics: Diagnostics,
+}
+
+/// Converts the VolSync objects of `documents` into BackupPlans; every
+/// other document is kept (re-serialised, in input order), so the output
+/// compiles to what the input compiles to. Fails with every diagnostic
+/// when the input does not compile.
+pub fn convert(
+    sources: &SourceMap,
+    documents: &[Document],
+    diagnostics: Diagnostics,
+    options: &Options,
+) -> Result<Converted, Diagnostics> {
+    // The input must compile: a converted plan that does not is no help.
+    let compiled = crate::compile_documents_with(sources, documents, diagnostics, options)?;
+    let (inputs, _) = crate::read_plans(documents, options);
+    let mut yaml = String::new();
+    for input in &inputs.plans {
+        let Provenance::Lowered { mappings, .. } = &input.provenance else {
+            continue;
+        };
+        let docs: BTreeSet<DocId> = mappings.iter().map(|m| m.doc).collect();
+        yaml.push_str("---\n# Converted by `kopiaplan convert` from:\n");
+        for doc in docs {
+            let document = &documents[doc.0];
+            let text = |key: &str| {
+                document
+                    .root
+                    .get("metadata")
+                    .and_then(|m| m.get(key))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let kind = document
+                .root
+                .get("kind")
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            yaml.push_str(&format!(
+                "#   {kind} {} ({}:{})\n",
+                text("name"),
+                sources.file(document.file).name,
+                document.root.position.line
+            ));
+        }
+        let mut value = serde_json::to_value(&input.plan).unwrap_or(Value::Null);
+        prune(&mut value);
+        yaml.push_str(&crate::output::document_yaml(&value).map_err(|e| {
+            Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
+                "cannot write the converted plan: {e}"
+            )))
+        })?);
+    }
+    let lowered: BTreeSet<DocId> = inputs.volsync.iter().copied().collect();
+    for (index, document) in documents.iter().enumerate() {
+        if lowered.contains(&DocId(index)) {
+            continue;
+        }
+        yaml.push_str("---\n");
+        yaml.push_str(
+            &crate::output::document_yaml(&document.root.to_json()).map_err(|e| {
+                Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
+                    "cannot write a document: {e}"
+                )))
+            })?,
+        );
+    }
+    Ok(Converted {
+        yaml,
+        diagnostics: compiled.diagnostics,
+    })
+}
+
+/// Drops what a plan author would not write: nulls, and empty lists and
+/// maps (every such field defaults to empty).
+fn prune(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for child in map.values_mut() {
+                prune(child);
+            }
+            map.retain(|_, child| !is_empty(child));
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune),
+        _ => {}
+    }
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Object(map) => map.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}
