@@ -161,7 +161,8 @@ impl Copy {
 pub struct Cache {
     pub capacity: String,
     /// Limits passed to Kopia so its caches stay inside the volume
-    /// (`--content-cache-size-limit-mb`, `--metadata-cache-size-limit-mb`).
+    /// (`--content-cache-size-limit-mb`, `--metadata-cache-size-limit-mb`);
+    /// 0 is Kopia's own default: no hard limit.
     pub content_cache_mb: u64,
     pub metadata_cache_mb: u64,
     pub persistent: Option<PersistentCache>,
@@ -172,6 +173,8 @@ pub struct PersistentCache {
     pub claim_name: String,
     pub storage_class_name: Option<String>,
     pub access_modes: Vec<String>,
+    /// The user's own PVC (`cache.claimName`): mounted, never generated.
+    pub existing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -243,6 +243,17 @@ pub struct CacheSpec {
     pub persistent: Option<bool>,
     /// Access modes of a persistent cache. Default: `[ReadWriteOnce]`.
     pub access_modes: Option<Vec<String>>,
+    /// An existing PersistentVolumeClaim to keep the cache on (not generated);
+    /// excludes `capacity`, `storageClassName`, `accessModes` and `persistent`.
+    pub claim_name: Option<String>,
+    /// Hard limit of Kopia's metadata cache in MiB (0: no limit).
+    /// Default: a fifth of `capacity`.
+    #[serde(rename = "metadataSizeLimitMB")]
+    pub metadata_size_limit_mb: Option<u32>,
+    /// Hard limit of Kopia's content cache in MiB (0: no limit).
+    /// Default: three fifths of `capacity`.
+    #[serde(rename = "contentSizeLimitMB")]
+    pub content_size_limit_mb: Option<u32>,
 }
 
 /// Pod settings of the mover (the pod that runs Kopia).

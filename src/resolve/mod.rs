@@ -3,6 +3,7 @@
 //! cross-entry rules checked (unknown references, collisions). Every problem
 //! is reported with the field path and position of the input that caused it.
 
+mod cache;
 mod checks;
 mod identity;
 mod maintenance;
@@ -23,8 +24,8 @@ use crate::model::{
 };
 use crate::parse::{ContextObject, Inputs};
 use crate::plan::{
-    BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec,
-    RepositorySpec, Trigger,
+    BackupPlan, BackupSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec, RepositorySpec,
+    Trigger,
 };
 use names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 
@@ -135,6 +136,7 @@ pub fn resolve(
     let plan_names: Vec<String> = model.plans.iter().map(|p| p.name.clone()).collect();
     maintenance::deduplicate(&mut model.maintenance, &plan_names, &mut diagnostics);
     check_collisions(&model, &mut diagnostics);
+    cache::check_shared_claims(&model, &mut diagnostics);
     model.passthrough = inputs
         .context
         .iter()
@@ -981,57 +983,6 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    fn cache(&mut self, spec: Option<&CacheSpec>, at: &At<'_>) -> Cache {
-        let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
-        let own = spec.cloned().unwrap_or_default();
-        let at_cache = if spec.is_some() {
-            at.key("cache")
-        } else {
-            self.root.key("spec").key("defaults").key("cache")
-        };
-        let capacity = own
-            .capacity
-            .or(defaults.capacity)
-            .unwrap_or_else(|| DEFAULT_CACHE_CAPACITY.into());
-        let bytes = match checks::quantity_bytes(&capacity) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let d = at_cache.key("capacity").error(
-                    format!("the cache capacity `{capacity}` {e}"),
-                    "write a size such as `2Gi`",
-                );
-                self.report(d);
-                0
-            }
-        };
-        let megabytes = bytes / (1024 * 1024);
-        if bytes > 0 && megabytes < 256 {
-            let d = at_cache.key("capacity").error(
-                format!("a cache of `{capacity}` is too small for Kopia"),
-                "give the cache at least 256Mi; 2Gi or more is better",
-            );
-            self.report(d);
-        }
-        let persistent = own.persistent.or(defaults.persistent).unwrap_or(false);
-        let storage_class_name = own.storage_class_name.or(defaults.storage_class_name);
-        let access_modes = own
-            .access_modes
-            .or(defaults.access_modes)
-            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
-        Cache {
-            capacity,
-            // Kopia's content cache gets most of the volume, its metadata
-            // cache a fifth; the rest holds the config and logs.
-            content_cache_mb: megabytes * 6 / 10,
-            metadata_cache_mb: megabytes * 2 / 10,
-            persistent: persistent.then(|| PersistentCache {
-                claim_name: String::new(),
-                storage_class_name,
-                access_modes,
-            }),
-        }
-    }
-
     /// Extra arguments for `kopia <command>`: checked against that command's
     /// grammar, at most 20.
     fn additional_args(
@@ -1273,7 +1224,7 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             Run::Manual { .. } => names.extend(backup.names.job.as_deref().map(|job| ("Job", job))),
             _ => names.push(("CronJob", backup.names.cron_job.as_str())),
         }
-        if let Some(p) = &backup.cache.persistent {
+        if let Some(p) = backup.cache.persistent.as_ref().filter(|p| !p.existing) {
             names.push(("PersistentVolumeClaim", p.claim_name.as_str()));
         }
         for (kind, name) in names {
