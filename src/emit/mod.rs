@@ -5,6 +5,7 @@ pub mod backup;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
+pub mod mover_volumes;
 pub mod pod;
 pub mod restore;
 pub mod run;

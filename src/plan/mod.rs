@@ -8,7 +8,10 @@ pub mod fields;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{
+    Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
+    ResourceRequirements, SecretVolumeSource, Toleration,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -274,6 +277,30 @@ pub struct MoverSpec {
     /// files of any owner. Not allowed by the restricted Pod Security Standard.
     pub privileged: Option<bool>,
     pub priority_class_name: Option<String>,
+    /// Extra volumes mounted in the mover at `/mnt/<mountPath>`.
+    pub volumes: Option<Vec<MoverVolume>>,
+}
+
+/// A volume mounted in the mover (VolSync's `moverVolumes`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverVolume {
+    /// Where the volume is mounted, relative to `/mnt` (`nfs-share` →
+    /// `/mnt/nfs-share`).
+    pub mount_path: String,
+    /// Exactly one of `secret`, `nfs` and `persistentVolumeClaim`.
+    pub volume_source: MoverVolumeSource,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverVolumeSource {
+    /// A Secret, mounted read-only.
+    pub secret: Option<SecretVolumeSource>,
+    /// An NFS export (not allowed by the restricted Pod Security Standard).
+    pub nfs: Option<NFSVolumeSource>,
+    /// An existing PersistentVolumeClaim.
+    pub persistent_volume_claim: Option<PersistentVolumeClaimVolumeSource>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

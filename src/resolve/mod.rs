@@ -7,6 +7,7 @@ mod cache;
 mod checks;
 mod identity;
 mod maintenance;
+mod mover_volumes;
 pub mod names;
 mod policy;
 mod restore;
@@ -1032,7 +1033,18 @@ impl PlanResolver<'_, '_> {
 
     fn mover(&mut self, spec: Option<&MoverSpec>, at: &At<'_>) -> Mover {
         let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
-        let own = spec.cloned().unwrap_or_default();
+        let mut own = spec.cloned().unwrap_or_default();
+        let at_volumes = if own.volumes.is_some() {
+            at.key("mover").key("volumes")
+        } else {
+            self.root
+                .key("spec")
+                .key("defaults")
+                .key("mover")
+                .key("volumes")
+        };
+        let volumes = own.volumes.take().or(defaults.volumes.clone());
+        let volumes = self.mover_volumes(volumes.as_deref().unwrap_or_default(), &at_volumes);
         let mover = Mover {
             resources: own.resources.or(defaults.resources),
             pod_labels: own.pod_labels.or(defaults.pod_labels).unwrap_or_default(),
@@ -1046,6 +1058,7 @@ impl PlanResolver<'_, '_> {
             service_account_name: own.service_account_name.or(defaults.service_account_name),
             privileged: own.privileged.or(defaults.privileged).unwrap_or(false),
             priority_class_name: own.priority_class_name.or(defaults.priority_class_name),
+            volumes,
         };
         let at_mover = if spec.is_some() {
             at.key("mover")
