@@ -396,6 +396,10 @@ pub struct Maintenance {
     pub span: crate::diagnostics::Span,
     /// The maintenance owner this job claims and runs as.
     pub owner: Identity,
+    /// Where the owner is decided (`maintenance.owner`, else the block or
+    /// the repository), for diagnostics across plans.
+    pub owner_span: crate::diagnostics::Span,
+    pub owner_field: String,
     pub repository: Repository,
     pub run: Run,
     /// The entries whose snapshots live in this repository (for reviewers).

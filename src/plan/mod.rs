@@ -184,6 +184,21 @@ pub struct MaintenanceSpec {
     pub enabled: Option<bool>,
     /// Suspend the maintenance CronJob.
     pub paused: Option<bool>,
+    /// The identity that owns maintenance, `user@host`. Every plan that
+    /// maintains the repository must name the same owner.
+    /// Default: `maintenance@kopiaplan`.
+    pub owner: Option<String>,
+    /// Run once per token (a Job), on demand (a suspended CronJob) or on
+    /// `trigger.schedule`, instead of `schedule`.
+    pub trigger: Option<Trigger>,
+    /// IANA time zone of the schedule. Default: `spec.defaults.timeZone`.
+    pub time_zone: Option<String>,
+    /// Pod settings of the maintenance mover. Default: `spec.defaults.mover`.
+    pub mover: Option<MoverSpec>,
+    /// Kopia's cache for maintenance. Default: `spec.defaults.cache`.
+    pub cache: Option<CacheSpec>,
+    /// CronJob and Job timing. Default: `spec.defaults.jobs`.
+    pub jobs: Option<JobSettings>,
 }
 
 /// Settings inherited by every backup.

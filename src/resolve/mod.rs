@@ -257,7 +257,7 @@ impl PlanResolver<'_, '_> {
         let backups = self.backups(&repositories);
         let restores = self.restores(&repositories, &backups);
         let verifies = self.verifies(&backups);
-        let maintenance = self.maintenance(&backups);
+        let maintenance = self.maintenance(&backups, &repositories);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -823,7 +823,7 @@ impl PlanResolver<'_, '_> {
                 let at_t = at.key("trigger");
                 if spec.schedule.is_some() {
                     let d = at.key("schedule").error(
-                        "a backup has either `schedule` or `trigger`, not both",
+                        "`schedule` and `trigger` exclude each other",
                         "move the schedule into `trigger.schedule`, or remove one",
                     );
                     self.report(d);
