@@ -1,5 +1,5 @@
-//! The maintenance CronJob of one repository, running as the repository's
-//! maintenance owner, and its ServiceAccount.
+//! The maintenance CronJob (or manual Job) of one repository, running as
+//! the repository's maintenance owner, its ServiceAccount and cache.
 
 use super::labels::{self, Component};
 use super::pod::{DataVolume, MoverPod, mover_pod};
@@ -14,7 +14,9 @@ pub const SERVES: &str = "kopiaplan.dev/serves";
 pub fn objects(plan: &Plan, maintenance: &Maintenance, scripts_config_map: &str) -> Vec<Object> {
     let labels = labels::labels(plan, Component::Maintenance, &maintenance.name);
     let mut annotations = labels::annotations(plan, &maintenance.origin);
-    annotations.insert(SERVES.into(), maintenance.serves.join(","));
+    if !maintenance.serves.is_empty() {
+        annotations.insert(SERVES.into(), maintenance.serves.join(","));
+    }
     let meta = |name: &str| object_meta(name, &maintenance.namespace, &labels, &annotations);
     let mut objects = Vec::new();
     if maintenance.mover.service_account_name.is_none() {

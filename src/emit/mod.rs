@@ -5,6 +5,7 @@ pub mod backup;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
+pub mod mover_volumes;
 pub mod pod;
 pub mod restore;
 pub mod run;
@@ -137,9 +138,10 @@ fn service_account(metadata: ObjectMeta) -> Object {
     })
 }
 
-/// The PVC of a persistent cache, when the entry has one.
+/// The PVC of a persistent cache, when the entry has one and it is not the
+/// user's own.
 fn cache_claim(cache: &Cache, meta: &dyn Fn(&str) -> ObjectMeta) -> Option<Object> {
-    let persistent = cache.persistent.as_ref()?;
+    let persistent = cache.persistent.as_ref().filter(|p| !p.existing)?;
     Some(Object::from_resource(&PersistentVolumeClaim {
         metadata: meta(&persistent.claim_name),
         spec: Some(PersistentVolumeClaimSpec {

@@ -340,6 +340,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ));
     }
     env_vars.extend(spec.env);
+    super::mover_volumes::add(spec.mover, &mut volumes, &mut mounts);
 
     let mover = spec.mover;
     let container = Container {

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{
+    Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
+    ResourceRequirements, SecretVolumeSource, Toleration,
+};
 
 pub use crate::plan::{CreatePolicy, OnMissingSnapshot};
 
@@ -161,7 +164,8 @@ impl Copy {
 pub struct Cache {
     pub capacity: String,
     /// Limits passed to Kopia so its caches stay inside the volume
-    /// (`--content-cache-size-limit-mb`, `--metadata-cache-size-limit-mb`).
+    /// (`--content-cache-size-limit-mb`, `--metadata-cache-size-limit-mb`);
+    /// 0 is Kopia's own default: no hard limit.
     pub content_cache_mb: u64,
     pub metadata_cache_mb: u64,
     pub persistent: Option<PersistentCache>,
@@ -172,6 +176,8 @@ pub struct PersistentCache {
     pub claim_name: String,
     pub storage_class_name: Option<String>,
     pub access_modes: Vec<String>,
+    /// The user's own PVC (`cache.claimName`): mounted, never generated.
+    pub existing: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -186,6 +192,37 @@ pub struct Mover {
     pub service_account_name: Option<String>,
     pub privileged: bool,
     pub priority_class_name: Option<String>,
+    /// Extra volumes, each mounted under [`paths::MOVER_VOLUMES`].
+    pub volumes: Vec<MoverVolume>,
+}
+
+/// A volume the plan mounts into the mover (`mover.volumes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoverVolume {
+    /// The pod volume's name (`mnt-…`), unique among the pod's volumes.
+    pub name: String,
+    /// Absolute: `/mnt/<mountPath>`.
+    pub mount_path: String,
+    pub source: MoverVolumeSource,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MoverVolumeSource {
+    Secret(SecretVolumeSource),
+    Nfs(NFSVolumeSource),
+    Claim(PersistentVolumeClaimVolumeSource),
+}
+
+impl MoverVolume {
+    /// Secrets are always mounted read-only; NFS and claims as their
+    /// source says.
+    pub fn read_only(&self) -> bool {
+        match &self.source {
+            MoverVolumeSource::Secret(_) => true,
+            MoverVolumeSource::Nfs(nfs) => nfs.read_only.unwrap_or(false),
+            MoverVolumeSource::Claim(claim) => claim.read_only.unwrap_or(false),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,6 +396,10 @@ pub struct Maintenance {
     pub span: crate::diagnostics::Span,
     /// The maintenance owner this job claims and runs as.
     pub owner: Identity,
+    /// Where the owner is decided (`maintenance.owner`, else the block or
+    /// the repository), for diagnostics across plans.
+    pub owner_span: crate::diagnostics::Span,
+    pub owner_field: String,
     pub repository: Repository,
     pub run: Run,
     /// The entries whose snapshots live in this repository (for reviewers).
@@ -385,5 +426,7 @@ pub mod paths {
     pub const CREDENTIALS: &str = "/kopiaplan/credentials";
     /// Where a PVC repository is mounted.
     pub const FILESYSTEM_REPOSITORY: &str = "/kopiaplan/repository";
+    /// Where `mover.volumes` are mounted, each at `/mnt/<mountPath>`.
+    pub const MOVER_VOLUMES: &str = "/mnt";
     pub const TERMINATION_LOG: &str = "/dev/termination-log";
 }

@@ -8,7 +8,10 @@ pub mod fields;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, ResourceRequirements, Toleration};
+use k8s_openapi::api::core::v1::{
+    Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
+    ResourceRequirements, SecretVolumeSource, Toleration,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +184,21 @@ pub struct MaintenanceSpec {
     pub enabled: Option<bool>,
     /// Suspend the maintenance CronJob.
     pub paused: Option<bool>,
+    /// The identity that owns maintenance, `user@host`. Every plan that
+    /// maintains the repository must name the same owner.
+    /// Default: `maintenance@kopiaplan`.
+    pub owner: Option<String>,
+    /// Run once per token (a Job), on demand (a suspended CronJob) or on
+    /// `trigger.schedule`, instead of `schedule`.
+    pub trigger: Option<Trigger>,
+    /// IANA time zone of the schedule. Default: `spec.defaults.timeZone`.
+    pub time_zone: Option<String>,
+    /// Pod settings of the maintenance mover. Default: `spec.defaults.mover`.
+    pub mover: Option<MoverSpec>,
+    /// Kopia's cache for maintenance. Default: `spec.defaults.cache`.
+    pub cache: Option<CacheSpec>,
+    /// CronJob and Job timing. Default: `spec.defaults.jobs`.
+    pub jobs: Option<JobSettings>,
 }
 
 /// Settings inherited by every backup.
@@ -243,6 +261,17 @@ pub struct CacheSpec {
     pub persistent: Option<bool>,
     /// Access modes of a persistent cache. Default: `[ReadWriteOnce]`.
     pub access_modes: Option<Vec<String>>,
+    /// An existing PersistentVolumeClaim to keep the cache on (not generated);
+    /// excludes `capacity`, `storageClassName`, `accessModes` and `persistent`.
+    pub claim_name: Option<String>,
+    /// Hard limit of Kopia's metadata cache in MiB (0: no limit).
+    /// Default: a fifth of `capacity`.
+    #[serde(rename = "metadataSizeLimitMB")]
+    pub metadata_size_limit_mb: Option<u32>,
+    /// Hard limit of Kopia's content cache in MiB (0: no limit).
+    /// Default: three fifths of `capacity`.
+    #[serde(rename = "contentSizeLimitMB")]
+    pub content_size_limit_mb: Option<u32>,
 }
 
 /// Pod settings of the mover (the pod that runs Kopia).
@@ -263,6 +292,30 @@ pub struct MoverSpec {
     /// files of any owner. Not allowed by the restricted Pod Security Standard.
     pub privileged: Option<bool>,
     pub priority_class_name: Option<String>,
+    /// Extra volumes mounted in the mover at `/mnt/<mountPath>`.
+    pub volumes: Option<Vec<MoverVolume>>,
+}
+
+/// A volume mounted in the mover (VolSync's `moverVolumes`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverVolume {
+    /// Where the volume is mounted, relative to `/mnt` (`nfs-share` →
+    /// `/mnt/nfs-share`).
+    pub mount_path: String,
+    /// Exactly one of `secret`, `nfs` and `persistentVolumeClaim`.
+    pub volume_source: MoverVolumeSource,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MoverVolumeSource {
+    /// A Secret, mounted read-only.
+    pub secret: Option<SecretVolumeSource>,
+    /// An NFS export (not allowed by the restricted Pod Security Standard).
+    pub nfs: Option<NFSVolumeSource>,
+    /// An existing PersistentVolumeClaim.
+    pub persistent_volume_claim: Option<PersistentVolumeClaimVolumeSource>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -1,14 +1,15 @@
-//! Repository maintenance: one CronJob per repository across the whole
-//! input, running `kopia maintenance run --full` as the repository's one
-//! maintenance owner. Backup clients never own maintenance, so Kopia's
+//! Repository maintenance: one CronJob (or Job) per repository across the
+//! whole input, running `kopia maintenance run --full` as the repository's
+//! one maintenance owner. Backup clients never own maintenance, so Kopia's
 //! automatic maintenance stays with this job.
 
 use std::collections::BTreeMap;
 
-use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
+use super::identity::is_valid_explicit;
+use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{PlanResolver, Timing, scripts_prefix};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation};
+use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation, Run};
 
 /// Full maintenance runs daily unless the repository says otherwise.
 pub const DEFAULT_MAINTENANCE_SCHEDULE: &str = "H H * * *";
@@ -31,9 +32,26 @@ pub fn repository_key(namespace: &str, repository: &Repository) -> String {
     }
 }
 
+/// The owner written as `user@host`, each part a Kopia identity part.
+fn parse_owner(written: &str) -> Option<Identity> {
+    let (username, hostname) = written.split_once('@')?;
+    (is_valid_explicit(username) && is_valid_explicit(hostname)).then(|| Identity {
+        username: username.to_owned(),
+        hostname: hostname.to_owned(),
+        path: String::new(),
+    })
+}
+
 impl PlanResolver<'_, '_> {
-    /// One maintenance entry per repository this plan's backups write to.
-    pub(super) fn maintenance(&mut self, backups: &[Backup]) -> Vec<Maintenance> {
+    /// One maintenance entry per repository this plan's backups write to,
+    /// and one for each repository that asks for maintenance with a
+    /// `maintenance` block although no backup of the plan writes to it
+    /// (what a VolSync KopiaMaintenance is).
+    pub(super) fn maintenance(
+        &mut self,
+        backups: &[Backup],
+        repositories: &BTreeMap<String, Repository>,
+    ) -> Vec<Maintenance> {
         let mut users: BTreeMap<String, Vec<&Backup>> = BTreeMap::new();
         for backup in backups {
             users
@@ -44,100 +62,181 @@ impl PlanResolver<'_, '_> {
         let mut result = Vec::new();
         for (key, users) in users {
             let repository = &users[0].repository;
-            let Some(index) = self
-                .input
-                .spec
-                .repositories
-                .iter()
-                .position(|r| r.name == repository.name)
-            else {
-                continue;
-            };
-            let spec = self.input.spec.repositories[index]
-                .maintenance
-                .clone()
-                .unwrap_or_default();
-            if spec.enabled == Some(false) {
-                continue;
-            }
-            let at = self.root.key("spec").key("repositories").index(index);
-            let at_maintenance = if at.key("maintenance").exists() {
-                at.key("maintenance")
-            } else {
-                at.clone()
-            };
             let namespace = users
                 .iter()
                 .map(|b| b.namespace.as_str())
                 .min()
                 .unwrap_or_default()
                 .to_owned();
-            let seed_name = format!("{}/{key}", repository.name);
-            let run = self.run(
-                &Timing {
-                    component: "maintenance",
-                    name: &seed_name,
-                    schedule: spec.schedule.as_ref(),
-                    default_schedule: Some(DEFAULT_MAINTENANCE_SCHEDULE),
-                    trigger: None,
-                    paused: spec.paused,
-                    time_zone: None,
-                },
-                &at_maintenance,
-                "",
-            );
-            let cache = self.cache(None, &at);
-            let mover = self.mover(None, &at);
-            let jobs = self.jobs(None, &at);
-            let plan = &self.input.metadata.name;
-            let cache = self
-                .name_persistent_cache(cache, &[plan, &repository.name, "maintenance", "cache"]);
             let mut serves: Vec<String> = users
                 .iter()
                 .map(|b| format!("{}/{}", b.namespace, b.name))
                 .collect();
             serves.sort();
-            result.push(Maintenance {
-                plan: self.plan_id,
-                name: repository.name.clone(),
-                namespace,
-                origin: at.origin(),
-                span: at.value_span(),
-                owner: Identity {
+            result.extend(self.maintenance_entry(repository, namespace, &key, serves));
+        }
+        let input = self.input;
+        for (index, spec) in input.spec.repositories.iter().enumerate() {
+            let Some(maintenance) = &spec.maintenance else {
+                continue;
+            };
+            if maintenance.enabled == Some(false) || self.written_by_a_backup(&spec.name) {
+                continue;
+            }
+            // A repository that failed its own checks is already reported.
+            let Some(repository) = repositories.get(&spec.name) else {
+                continue;
+            };
+            let Some(namespace) = input.metadata.namespace.clone() else {
+                let at = self
+                    .root
+                    .key("spec")
+                    .key("repositories")
+                    .index(index)
+                    .key("maintenance");
+                let d = at.key_error(
+                    format!(
+                        "repository `{}` asks for maintenance, no backup of the plan writes to it, and the plan has no namespace to run it in",
+                        spec.name
+                    ),
+                    "set `metadata.namespace` on the plan (where the repository's Secret is), or `maintenance: {enabled: false}` when the repository is maintained elsewhere",
+                );
+                self.report(d);
+                continue;
+            };
+            let key = repository_key(&namespace, repository);
+            result.extend(self.maintenance_entry(repository, namespace, &key, Vec::new()));
+        }
+        result
+    }
+
+    /// Whether a backup of the plan, as written, names this repository
+    /// (its own, the default one, or the only one).
+    fn written_by_a_backup(&self, repository: &str) -> bool {
+        let spec = &self.input.spec;
+        spec.backups.iter().any(|b| {
+            match b.repository.as_ref().or(spec.defaults.repository.as_ref()) {
+                Some(name) => name == repository,
+                None => spec.repositories.len() == 1,
+            }
+        })
+    }
+
+    /// The maintenance of `repository` in `namespace`, as its declaration
+    /// in this plan says; `None` when it is disabled.
+    fn maintenance_entry(
+        &mut self,
+        repository: &Repository,
+        namespace: String,
+        key: &str,
+        serves: Vec<String>,
+    ) -> Option<Maintenance> {
+        let index = self
+            .input
+            .spec
+            .repositories
+            .iter()
+            .position(|r| r.name == repository.name)?;
+        let spec = self.input.spec.repositories[index]
+            .maintenance
+            .clone()
+            .unwrap_or_default();
+        if spec.enabled == Some(false) {
+            return None;
+        }
+        let at = self.root.key("spec").key("repositories").index(index);
+        let at_maintenance = if at.key("maintenance").exists() {
+            at.key("maintenance")
+        } else {
+            at.clone()
+        };
+        let (owner, at_owner) = match &spec.owner {
+            None => (
+                Identity {
                     username: OWNER_USERNAME.into(),
                     hostname: OWNER_HOSTNAME.into(),
                     path: String::new(),
                 },
-                repository: repository.clone(),
-                run,
-                serves,
-                cache,
-                mover,
-                jobs,
-                names: Names {
-                    cron_job: object_name(
-                        &[plan, &repository.name, "maintenance"],
-                        CRON_JOB_NAME_LIMIT,
-                    ),
-                    job: None,
-                    service_account: object_name(
-                        &[plan, &repository.name, "maintenance"],
+                at_maintenance.clone(),
+            ),
+            Some(written) => {
+                let at_owner = at_maintenance.key("owner");
+                let owner = parse_owner(written).unwrap_or_else(|| {
+                    let d = at_owner.error(
+                        format!("the maintenance owner `{written}` is not a Kopia identity `user@host`"),
+                        format!("write it as `user@host`, each part of letters, digits, `.`, `_` and `-`, such as `{OWNER_USERNAME}@{OWNER_HOSTNAME}`"),
+                    );
+                    self.report(d);
+                    Identity {
+                        username: String::new(),
+                        hostname: String::new(),
+                        path: String::new(),
+                    }
+                });
+                (owner, at_owner)
+            }
+        };
+        let seed_name = format!("{}/{key}", repository.name);
+        let run = self.run(
+            &Timing {
+                component: "maintenance",
+                name: &seed_name,
+                schedule: spec.schedule.as_ref(),
+                default_schedule: Some(DEFAULT_MAINTENANCE_SCHEDULE),
+                trigger: spec.trigger.as_ref(),
+                paused: spec.paused,
+                time_zone: spec.time_zone.as_ref(),
+            },
+            &at_maintenance,
+            "",
+        );
+        let cache = self.cache(spec.cache.as_ref(), &at_maintenance);
+        let mover = self.mover(spec.mover.as_ref(), &at_maintenance);
+        let jobs = self.jobs(spec.jobs.as_ref(), &at_maintenance);
+        let plan = &self.input.metadata.name;
+        let cache =
+            self.name_persistent_cache(cache, &[plan, &repository.name, "maintenance", "cache"]);
+        Some(Maintenance {
+            plan: self.plan_id,
+            name: repository.name.clone(),
+            namespace,
+            origin: at.origin(),
+            span: at.value_span(),
+            owner,
+            owner_span: at_owner.value_span(),
+            owner_field: crate::load::display_path(&at_owner.path),
+            repository: repository.clone(),
+            names: Names {
+                cron_job: object_name(
+                    &[plan, &repository.name, "maintenance"],
+                    CRON_JOB_NAME_LIMIT,
+                ),
+                job: match &run {
+                    Run::Manual { token } => Some(object_name(
+                        &[plan, &repository.name, "maintenance", &short_digest(token)],
                         NAME_LIMIT,
-                    ),
-                    policy_config_map: String::new(),
-                    scripts_prefix: scripts_prefix(plan),
-                    launcher: None,
+                    )),
+                    _ => None,
                 },
-            });
-        }
-        result
+                service_account: object_name(&[plan, &repository.name, "maintenance"], NAME_LIMIT),
+                policy_config_map: String::new(),
+                scripts_prefix: scripts_prefix(plan),
+                launcher: None,
+            },
+            run,
+            serves,
+            cache,
+            mover,
+            jobs,
+        })
     }
 }
 
 /// Keeps one maintenance job per repository across every plan of the
 /// input: the one of the plan whose name sorts first (so the input order
-/// never matters), which then serves the entries of the others too. Two plans that write different schedules for the same
-/// repository get a warning naming both.
+/// never matters), which then serves the entries of the others too. Two
+/// plans that name different owners for the same repository are an error;
+/// different schedules get a warning naming both.
 pub fn deduplicate(
     maintenance: &mut Vec<Maintenance>,
     plan_names: &[String],
@@ -169,19 +268,41 @@ pub fn deduplicate(
             continue;
         };
         let first = &mut kept[index];
-        let written = |m: &Maintenance| match &m.run {
-            crate::model::Run::Scheduled(s) => Some((s.written.clone(), s.time_zone.clone())),
-            _ => None,
+        if first.owner != entry.owner {
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "repository `{}` has one maintenance owner, but the declaration at {} names `{}@{}` and the one at {} names `{}@{}`",
+                    entry.repository.name,
+                    first.origin,
+                    first.owner.username,
+                    first.owner.hostname,
+                    entry.origin,
+                    entry.owner.username,
+                    entry.owner.hostname,
+                ))
+                .at(Some(entry.owner_span))
+                .field(entry.owner_field.clone())
+                .help(format!(
+                    "give both the same `maintenance.owner` (default `{OWNER_USERNAME}@{OWNER_HOSTNAME}`), or `maintenance: {{enabled: false}}` where the repository is maintained by the other plan"
+                )),
+            );
+        }
+        // What decides when the job runs: the schedule as written and its
+        // time zone, the manual token, or on demand.
+        let timing = |m: &Maintenance| match &m.run {
+            Run::Scheduled(s) => (s.written.clone(), s.time_zone.clone()),
+            Run::Manual { token } => (format!("manual {token}"), None),
+            Run::OnDemand => ("onDemand".to_owned(), None),
         };
-        if written(first) != written(&entry) {
+        if timing(first) != timing(&entry) {
             diagnostics.push(
                 Diagnostic::warning(format!(
-                    "repository `{}` is maintained once, on the schedule of the plan at {}",
+                    "repository `{}` is maintained once, when the declaration at {} says",
                     entry.repository.name, first.origin
                 ))
                 .at(Some(entry.span))
                 .help(format!(
-                    "the repository declared at {} asks for another schedule; give both the same `maintenance.schedule`, or `enabled: false` on one",
+                    "the repository declared at {} asks for another schedule or trigger; give both the same `maintenance.schedule` (or `trigger`), or `enabled: false` on one",
                     entry.origin
                 )),
             );

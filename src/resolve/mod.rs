@@ -3,9 +3,11 @@
 //! cross-entry rules checked (unknown references, collisions). Every problem
 //! is reported with the field path and position of the input that caused it.
 
+mod cache;
 mod checks;
 pub mod identity;
 mod maintenance;
+mod mover_volumes;
 pub mod names;
 mod policy;
 mod restore;
@@ -23,8 +25,8 @@ use crate::model::{
 };
 use crate::parse::{ContextObject, Inputs, Provenance};
 use crate::plan::{
-    BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec,
-    RepositorySpec, Trigger,
+    BackupPlan, BackupSpec, CopyMethod, CreatePolicy, JobSettings, MoverSpec, RepositorySpec,
+    Trigger,
 };
 use names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 
@@ -156,6 +158,7 @@ pub fn resolve(
     let plan_names: Vec<String> = model.plans.iter().map(|p| p.name.clone()).collect();
     maintenance::deduplicate(&mut model.maintenance, &plan_names, &mut diagnostics);
     check_collisions(&model, &mut diagnostics);
+    cache::check_shared_claims(&model, &mut diagnostics);
     model.passthrough = inputs
         .context
         .iter()
@@ -271,7 +274,7 @@ impl PlanResolver<'_, '_> {
         let backups = self.backups(&repositories);
         let restores = self.restores(&repositories, &backups);
         let verifies = self.verifies(&backups);
-        let maintenance = self.maintenance(&backups);
+        let maintenance = self.maintenance(&backups, &repositories);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -834,7 +837,7 @@ impl PlanResolver<'_, '_> {
                 let at_t = at.key("trigger");
                 if spec.schedule.is_some() {
                     let d = at.key("schedule").error(
-                        "a backup has either `schedule` or `trigger`, not both",
+                        "`schedule` and `trigger` exclude each other",
                         "move the schedule into `trigger.schedule`, or remove one",
                     );
                     self.report(d);
@@ -995,57 +998,6 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    fn cache(&mut self, spec: Option<&CacheSpec>, at: &At<'_>) -> Cache {
-        let defaults = self.input.spec.defaults.cache.clone().unwrap_or_default();
-        let own = spec.cloned().unwrap_or_default();
-        let at_cache = if spec.is_some() {
-            at.key("cache")
-        } else {
-            self.root.key("spec").key("defaults").key("cache")
-        };
-        let capacity = own
-            .capacity
-            .or(defaults.capacity)
-            .unwrap_or_else(|| DEFAULT_CACHE_CAPACITY.into());
-        let bytes = match checks::quantity_bytes(&capacity) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                let d = at_cache.key("capacity").error(
-                    format!("the cache capacity `{capacity}` {e}"),
-                    "write a size such as `2Gi`",
-                );
-                self.report(d);
-                0
-            }
-        };
-        let megabytes = bytes / (1024 * 1024);
-        if bytes > 0 && megabytes < 256 {
-            let d = at_cache.key("capacity").error(
-                format!("a cache of `{capacity}` is too small for Kopia"),
-                "give the cache at least 256Mi; 2Gi or more is better",
-            );
-            self.report(d);
-        }
-        let persistent = own.persistent.or(defaults.persistent).unwrap_or(false);
-        let storage_class_name = own.storage_class_name.or(defaults.storage_class_name);
-        let access_modes = own
-            .access_modes
-            .or(defaults.access_modes)
-            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
-        Cache {
-            capacity,
-            // Kopia's content cache gets most of the volume, its metadata
-            // cache a fifth; the rest holds the config and logs.
-            content_cache_mb: megabytes * 6 / 10,
-            metadata_cache_mb: megabytes * 2 / 10,
-            persistent: persistent.then(|| PersistentCache {
-                claim_name: String::new(),
-                storage_class_name,
-                access_modes,
-            }),
-        }
-    }
-
     /// Extra arguments for `kopia <command>`: checked against that command's
     /// grammar, at most 20.
     fn additional_args(
@@ -1095,7 +1047,18 @@ impl PlanResolver<'_, '_> {
 
     fn mover(&mut self, spec: Option<&MoverSpec>, at: &At<'_>) -> Mover {
         let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
-        let own = spec.cloned().unwrap_or_default();
+        let mut own = spec.cloned().unwrap_or_default();
+        let at_volumes = if own.volumes.is_some() {
+            at.key("mover").key("volumes")
+        } else {
+            self.root
+                .key("spec")
+                .key("defaults")
+                .key("mover")
+                .key("volumes")
+        };
+        let volumes = own.volumes.take().or(defaults.volumes.clone());
+        let volumes = self.mover_volumes(volumes.as_deref().unwrap_or_default(), &at_volumes);
         let mover = Mover {
             resources: own.resources.or(defaults.resources),
             pod_labels: own.pod_labels.or(defaults.pod_labels).unwrap_or_default(),
@@ -1109,6 +1072,7 @@ impl PlanResolver<'_, '_> {
             service_account_name: own.service_account_name.or(defaults.service_account_name),
             privileged: own.privileged.or(defaults.privileged).unwrap_or(false),
             priority_class_name: own.priority_class_name.or(defaults.priority_class_name),
+            volumes,
         };
         let at_mover = if spec.is_some() {
             at.key("mover")
@@ -1287,7 +1251,7 @@ fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             Run::Manual { .. } => names.extend(backup.names.job.as_deref().map(|job| ("Job", job))),
             _ => names.push(("CronJob", backup.names.cron_job.as_str())),
         }
-        if let Some(p) = &backup.cache.persistent {
+        if let Some(p) = backup.cache.persistent.as_ref().filter(|p| !p.existing) {
             names.push(("PersistentVolumeClaim", p.claim_name.as_str()));
         }
         for (kind, name) in names {

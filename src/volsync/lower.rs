@@ -35,6 +35,8 @@ const DEBUG_MOVER: &str = "volsync.backube/enable-debug-mover";
 /// KopiaMaintenance's schema defaults.
 const KM_DEFAULT_SCHEDULE: &str = "0 2 * * *";
 const KM_DEFAULT_DEADLINE: i64 = 10800;
+const KM_DEFAULT_SUCCESSFUL_HISTORY: i32 = 3;
+const KM_DEFAULT_FAILED_HISTORY: i32 = 1;
 
 /// What lowering produced: one plan per namespace, and which VolSync
 /// objects went into each (for `convert`'s comments).
@@ -946,6 +948,11 @@ impl<'a> Lowering<'a> {
         if let Some(existing) = builder.plan.spec.repositories.iter_mut().find(|r| same(r)) {
             if creates {
                 existing.create = Some(CreatePolicy::IfMissing);
+                existing
+                    .maintenance
+                    .get_or_insert_with(MaintenanceSpec::default)
+                    .owner
+                    .get_or_insert_with(|| MAINTENANCE_OWNER.to_owned());
             }
             return Some(existing.name.clone());
         }
@@ -972,7 +979,13 @@ impl<'a> Lowering<'a> {
                 CreatePolicy::Never
             }),
             credentials: None,
-            maintenance: None,
+            // Sources' repositories are maintained (daily unless a
+            // KopiaMaintenance or maintenanceIntervalDays says otherwise)
+            // by the owner VolSync's KopiaMaintenance claims.
+            maintenance: creates.then(|| MaintenanceSpec {
+                owner: Some(MAINTENANCE_OWNER.to_owned()),
+                ..MaintenanceSpec::default()
+            }),
         });
         let mut p = path(&["spec", "repositories"]);
         p.push(PathSegment::Index(index));
@@ -1112,10 +1125,66 @@ impl<'a> Lowering<'a> {
             );
             self.diagnostics.push(d);
         }
+        let cache = match spec.cache_pvc.clone().filter(|c| !c.is_empty()) {
+            // VolSync: an existing cache PVC overrides the other cache fields.
+            Some(claim) => CacheSpec {
+                claim_name: Some(claim),
+                metadata_size_limit_mb: non_negative(spec.metadata_cache_size_limit_mb),
+                content_size_limit_mb: non_negative(spec.content_cache_size_limit_mb),
+                ..CacheSpec::default()
+            },
+            None => {
+                let modes = spec.cache_access_modes.clone();
+                let mut cache = volsync_cache(
+                    spec.cache_capacity.as_ref(),
+                    spec.cache_storage_class_name.as_ref(),
+                    modes.as_ref(),
+                    spec.metadata_cache_size_limit_mb,
+                    spec.content_cache_size_limit_mb,
+                    None,
+                    None,
+                );
+                if cache.persistent == Some(true) && cache.access_modes.is_none() {
+                    cache.access_modes = Some(vec!["ReadWriteOnce".to_owned()]);
+                }
+                cache
+            }
+        };
         let maintenance = MaintenanceSpec {
             schedule: manual.is_none().then_some(schedule),
             enabled: spec.enabled,
             paused: spec.suspend,
+            owner: Some(MAINTENANCE_OWNER.to_owned()),
+            trigger: manual.map(|manual| Trigger {
+                manual: Some(manual),
+                ..Trigger::default()
+            }),
+            time_zone: None,
+            mover: Some(MoverSpec {
+                resources: spec.resources.clone(),
+                pod_labels: spec.mover_pod_labels.clone(),
+                node_selector: spec.node_selector.clone(),
+                tolerations: spec.tolerations.clone(),
+                affinity: spec.affinity.clone(),
+                security_context: spec.pod_security_context.clone(),
+                service_account_name: spec.service_account_name.clone().filter(|s| !s.is_empty()),
+                ..MoverSpec::default()
+            }),
+            cache: Some(cache),
+            jobs: Some(plan::JobSettings {
+                active_deadline_seconds: Some(
+                    spec.active_deadline_seconds.unwrap_or(KM_DEFAULT_DEADLINE),
+                ),
+                successful_jobs_history_limit: Some(
+                    spec.successful_jobs_history_limit
+                        .unwrap_or(KM_DEFAULT_SUCCESSFUL_HISTORY),
+                ),
+                failed_jobs_history_limit: Some(
+                    spec.failed_jobs_history_limit
+                        .unwrap_or(KM_DEFAULT_FAILED_HISTORY),
+                ),
+                ..plan::JobSettings::default()
+            }),
         };
         let builder = self.plan(&namespace, doc);
         if let Some((index, repo)) = builder
@@ -1132,7 +1201,6 @@ impl<'a> Lowering<'a> {
             p.push(key("maintenance"));
             builder.map(p, doc, path(&["spec"]));
         }
-        let _ = (KM_DEFAULT_DEADLINE, MAINTENANCE_OWNER);
     }
 }
 
@@ -1153,34 +1221,71 @@ fn non_negative(value: Option<i64>) -> Option<u32> {
 /// for a PVC (1 GiB unless `cacheCapacity` says), whose class falls back to
 /// `storageClassName` and access modes to `accessModes`.
 fn cache(common: &Common) -> Option<CacheSpec> {
-    let persistent =
-        common.cache_storage_class_name.is_some() || common.cache_access_modes.is_some();
-    let capacity = common
-        .cache_capacity
-        .as_ref()
-        .map(types::Quantity::as_string);
+    Some(volsync_cache(
+        common.cache_capacity.as_ref(),
+        common.cache_storage_class_name.as_ref(),
+        common.cache_access_modes.as_ref(),
+        common.metadata_cache_size_limit_mb,
+        common.content_cache_size_limit_mb,
+        common.storage_class_name.as_ref(),
+        common.access_modes.as_ref(),
+    ))
+}
+
+/// The cache rules VolSync applies to every mover (KopiaMaintenance too).
+fn volsync_cache(
+    capacity: Option<&types::Quantity>,
+    storage_class_name: Option<&String>,
+    access_modes: Option<&Vec<String>>,
+    metadata_limit: Option<i64>,
+    content_limit: Option<i64>,
+    fallback_class: Option<&String>,
+    fallback_modes: Option<&Vec<String>>,
+) -> CacheSpec {
+    let persistent = storage_class_name.is_some() || access_modes.is_some();
+    let capacity = capacity.map(types::Quantity::as_string);
+    let limits = CacheSpec {
+        metadata_size_limit_mb: non_negative(metadata_limit),
+        content_size_limit_mb: non_negative(content_limit),
+        ..CacheSpec::default()
+    };
     if !persistent {
-        return Some(CacheSpec {
-            capacity,
-            ..CacheSpec::default()
-        });
+        return CacheSpec { capacity, ..limits };
     }
-    Some(CacheSpec {
+    CacheSpec {
         capacity: Some(capacity.unwrap_or_else(|| DEFAULT_CACHE_PVC_CAPACITY.to_owned())),
-        storage_class_name: common
-            .cache_storage_class_name
-            .clone()
-            .or_else(|| common.storage_class_name.clone()),
+        storage_class_name: storage_class_name.or(fallback_class).cloned(),
         persistent: Some(true),
-        access_modes: common
-            .cache_access_modes
-            .clone()
+        access_modes: access_modes
             .filter(|m| !m.is_empty())
-            .or_else(|| common.access_modes.clone()),
-    })
+            .or(fallback_modes)
+            .cloned(),
+        ..limits
+    }
 }
 
 fn mover(common: &Common, privileged: bool) -> MoverSpec {
+    // The first PVC of `moverVolumes` is the repository (see `repository`).
+    let repository_claim = common
+        .mover_volumes
+        .iter()
+        .flatten()
+        .position(|v| v.volume_source.persistent_volume_claim.is_some());
+    let volumes: Vec<plan::MoverVolume> = common
+        .mover_volumes
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(index, _)| Some(*index) != repository_claim)
+        .map(|(_, v)| plan::MoverVolume {
+            mount_path: v.mount_path.clone(),
+            volume_source: plan::MoverVolumeSource {
+                secret: v.volume_source.secret.clone(),
+                nfs: v.volume_source.nfs.clone(),
+                persistent_volume_claim: v.volume_source.persistent_volume_claim.clone(),
+            },
+        })
+        .collect();
     MoverSpec {
         resources: common.mover_resources.clone(),
         pod_labels: common.mover_pod_labels.clone(),
@@ -1194,6 +1299,7 @@ fn mover(common: &Common, privileged: bool) -> MoverSpec {
             .filter(|s| !s.is_empty()),
         privileged: privileged.then_some(true),
         priority_class_name: None,
+        volumes: (!volumes.is_empty()).then_some(volumes),
     }
 }
 
