@@ -110,11 +110,16 @@ impl<'a> At<'a> {
     }
 
     /// Where this entry was written, for the source annotation.
+    /// A lowered entry's origin is the start of the object it came from.
     fn origin(&self) -> Origin {
         let (document, _) = self.located();
+        let line = match self.provenance {
+            Provenance::Document(_) => self.line(),
+            Provenance::Lowered { .. } => document.root.position.line,
+        };
         Origin {
             file: self.sources.file(document.file).name.clone(),
-            line: self.line(),
+            line,
         }
     }
 }
