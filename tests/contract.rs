@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -177,15 +178,19 @@ fn the_call<'a>(calls: &'a [Call], command: &str) -> &'a Call {
 
 /// The stand-in itself, on the host: reads the repository a pod wrote.
 fn host_kopia(fx: &Fixture, args: &[&str]) -> String {
-    let config = fx.standin.dir.join("host-config/repository.config");
+    standin_kopia(&fx.standin, args)
+}
+
+fn standin_kopia(standin: &Standin, args: &[&str]) -> String {
+    let config = standin.dir.join("host-config/repository.config");
     let out = std::process::Command::new(support::root().join("tests/standin/kopia"))
         .args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("HOME", fx.standin.dir.join("host-home"))
+        .env("HOME", standin.dir.join("host-home"))
         .env("KOPIA_CONFIG_PATH", &config)
         .env("KOPIA_PASSWORD", PASSWORD)
-        .env("KOPIA_STANDIN_STORAGE", fx.standin.storage())
+        .env("KOPIA_STANDIN_STORAGE", standin.storage())
         .output()
         .expect("run the stand-in");
     assert!(
@@ -197,8 +202,12 @@ fn host_kopia(fx: &Fixture, args: &[&str]) -> String {
 }
 
 fn connect_host(fx: &Fixture, path: &Path) {
-    host_kopia(
-        fx,
+    connect_host_to(&fx.standin, path);
+}
+
+fn connect_host_to(standin: &Standin, path: &Path) {
+    standin_kopia(
+        standin,
         &[
             "repository",
             "connect",
@@ -591,6 +600,461 @@ fn kubernetes_variable_expansion_rules() {
     assert_eq!(expand("$(HOME", lookup), "$(HOME");
     assert_eq!(expand("a$b$", lookup), "a$b$");
     assert_eq!(expand("é$(HOME)é", lookup), "é/home/xé");
+}
+
+// ---------------------------------------------------------------------------
+// Round trips: backups, then restores, restore drills and maintenance of the
+// same repository, each pod compiled from one plan.
+
+const ROUND_TRIP_PLAN: &str = r#"apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: rt
+  namespace: apps
+spec:
+  repositories:
+    - name: local
+      secretName: kopia-local
+      filesystem: {claimName: backup-repo, path: /}
+  defaults:
+    repository: local
+    copyMethod: Direct
+    schedule: "0 2 * * *"
+  backups:
+    - {name: web-data, pvc: web-data}
+    - {name: db-data, pvc: db-data}
+  restores:
+    - {name: web-latest, from: web-data, pvc: restored, trigger: {onDemand: true}}
+    - {name: web-previous, from: web-data, pvc: restored, previous: 1, trigger: {onDemand: true}}
+    - {name: web-as-of, from: web-data, pvc: restored, restoreAsOf: "2026-11-26T08:30:00+05:00", trigger: {onDemand: true}}
+    - {name: web-mirror, from: web-data, pvc: restored, enableFileDeletion: true, trigger: {onDemand: true}}
+    - {name: web-too-early, from: web-data, pvc: restored, restoreAsOf: "2026-11-01T00:00:00Z", enableFileDeletion: true, trigger: {onDemand: true}}
+    - {name: web-too-early-ok, from: web-data, pvc: restored, restoreAsOf: "2026-11-01T00:00:00Z", enableFileDeletion: true, onMissingSnapshot: Succeed, trigger: {onDemand: true}}
+    - {name: db-latest, from: db-data, pvc: restored, trigger: {onDemand: true}}
+  verify:
+    - {from: web-data, filesPercent: 50}
+"#;
+
+/// When the restores, drills and maintenance run: after every backup.
+const LATER: &str = "2026-11-26T12:00:00Z";
+
+struct RoundTrip {
+    objects: Value,
+    standin: Standin,
+    web: PathBuf,
+    db: PathBuf,
+    repository: PathBuf,
+    name: String,
+}
+
+impl RoundTrip {
+    fn new(name: &str) -> RoundTrip {
+        let web = support::scratch(&format!("contract-rt-web-{name}"));
+        write_web_v1(&web);
+        let db = support::scratch(&format!("contract-rt-db-{name}"));
+        std::fs::write(db.join("data.db"), "rows of the database\n").expect("write");
+        RoundTrip {
+            objects: compile(&format!("rt-{name}"), ROUND_TRIP_PLAN),
+            standin: Standin::new(&format!("rt-{name}")),
+            web,
+            db,
+            repository: writable_volume(&format!("rt-repo-{name}")),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The pod of a compiled CronJob, at the stand-in time `now`, with
+    /// `restored` as the restore destination.
+    fn pod(&self, cron_job: &str, now: &str, restored: Option<&Path>) -> Pod {
+        let mut pod = Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .pvc("web-data", &self.web)
+            .pvc("db-data", &self.db)
+            .pvc("backup-repo", &self.repository)
+            .standin(&self.standin)
+            .harness_env("KOPIA_STANDIN_NOW", now);
+        if let Some(dir) = restored {
+            pod = pod.pvc("restored", dir);
+        }
+        pod
+    }
+
+    /// Backs `entry` up at `now`; returns the snapshot ID.
+    fn backup(&self, entry: &str, now: &str) -> String {
+        let result = self.pod(&format!("rt-{entry}-backup"), now, None).run();
+        assert_eq!(result.exit_code, 0, "{}", result.logs());
+        let line = result_line(&result);
+        assert_eq!(line["result"], "success", "{}", result.logs());
+        line["snapshotId"].as_str().expect("snapshot id").to_owned()
+    }
+
+    /// Runs the restore `entry` into `into`, with a clean stand-in log.
+    fn restore(&self, entry: &str, into: &Path) -> PodResult {
+        self.standin.clear_log();
+        let result = self
+            .pod(&format!("rt-{entry}-restore"), LATER, Some(into))
+            .run();
+        self.standin.print_log(&format!("restore {entry}"));
+        result
+    }
+
+    /// A fresh, empty destination volume.
+    fn fresh_volume(&self, label: &str) -> PathBuf {
+        support::scratch(&format!("contract-rt-{}-{label}", self.name))
+    }
+}
+
+/// The first version of the web volume: files, a nested file, a symlink.
+fn write_web_v1(dir: &Path) {
+    std::fs::create_dir_all(dir.join("uploads")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("notes")).expect("mkdir");
+    std::fs::write(dir.join("index.html"), "<h1>version 1</h1>\n").expect("write");
+    std::fs::write(dir.join("uploads/photo.jpg"), vec![7u8; 4096]).expect("write");
+    std::fs::write(dir.join("notes/old.txt"), "removed in version 2\n").expect("write");
+    std::os::unix::fs::symlink("index.html", dir.join("home.html")).expect("symlink");
+}
+
+/// The second version: one file changed, one added, one directory removed.
+fn change_web_to_v2(dir: &Path) {
+    std::fs::write(dir.join("index.html"), "<h1>version 2, longer</h1>\n").expect("write");
+    std::fs::write(dir.join("uploads/new.jpg"), vec![9u8; 100]).expect("write");
+    std::fs::remove_dir_all(dir.join("notes")).expect("rm");
+}
+
+/// A directory tree as path → content: a file's bytes (lossy text), a
+/// symlink's target after `-> `, a directory as `<dir>`.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, found: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .strip_prefix(root)
+                .expect("below root")
+                .to_string_lossy()
+                .into_owned();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("readlink");
+                found.insert(name, format!("-> {}", target.display()));
+            } else if meta.is_dir() {
+                found.insert(name, "<dir>".into());
+                walk(root, &path, found);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                found.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    let mut found = BTreeMap::new();
+    walk(dir, dir, &mut found);
+    found
+}
+
+#[test]
+fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second() {
+    let rt = RoundTrip::new("previous");
+    let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let version1 = tree(&rt.web);
+    change_web_to_v2(&rt.web);
+    let second = rt.backup("web-data", "2026-11-26T04:00:00Z");
+    let version2 = tree(&rt.web);
+    assert_ne!(version1, version2);
+
+    let into = rt.fresh_volume("previous-1");
+    let result = rt.restore("web-previous", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], first.as_str());
+    assert_eq!(tree(&into), version1, "previous: 1 is the first backup");
+    let calls = rt.standin.calls();
+    assert_eq!(
+        the_call(&calls, "restore").argv[2],
+        first,
+        "restore the chosen snapshot by ID"
+    );
+
+    let into = rt.fresh_volume("previous-0");
+    let result = rt.restore("web-latest", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], second.as_str());
+    assert_eq!(tree(&into), version2, "previous: 0 is the newest backup");
+}
+
+#[test]
+fn the_kopia_command_sequence_of_a_restore() {
+    let rt = RoundTrip::new("sequence");
+    let id = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let into = rt.fresh_volume("sequence");
+    let result = rt.restore("web-latest", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let argv: Vec<Vec<String>> = rt.standin.calls().into_iter().map(|c| c.argv).collect();
+    let expected: Vec<Vec<String>> = [
+        vec![
+            "--file-log-level=info",
+            "repository",
+            "connect",
+            "filesystem",
+            "--path=/kopiaplan/repository/",
+            "--override-username=web-data",
+            "--override-hostname=apps",
+            "--content-cache-size-limit-mb=4915",
+            "--metadata-cache-size-limit-mb=1638",
+            "--no-check-for-updates",
+        ],
+        vec![
+            "--file-log-level=info",
+            "snapshot",
+            "list",
+            "web-data@apps:/data",
+            "--json",
+        ],
+        vec![
+            "--file-log-level=info",
+            "restore",
+            id.as_str(),
+            ".",
+            "--write-files-atomically",
+        ],
+    ]
+    .iter()
+    .map(|call| call.iter().map(|a| (*a).to_owned()).collect())
+    .collect();
+    assert_eq!(argv, expected, "{}", result.logs());
+    assert!(rt.standin.calls().iter().all(|c| c.exit == 0));
+}
+
+#[test]
+fn restore_as_of_with_an_offset_compares_instants_not_strings() {
+    let rt = RoundTrip::new("as-of");
+    let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let version1 = tree(&rt.web);
+    change_web_to_v2(&rt.web);
+    let second = rt.backup("web-data", "2026-11-26T04:00:00Z");
+
+    // 08:30+05:00 is 03:30Z: between the two snapshots. Compared as
+    // strings, the second snapshot's start time sorts before the bound,
+    // so a string comparison would restore the wrong one.
+    let bound = "2026-11-26T08:30:00+05:00";
+    connect_host_to(&rt.standin, &rt.repository);
+    let listed: Value = serde_json::from_str(&standin_kopia(
+        &rt.standin,
+        &["snapshot", "list", "--json", "--all"],
+    ))
+    .expect("JSON");
+    let start_of = |id: &str| {
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["startTime"].as_str())
+            .expect("a start time")
+            .to_owned()
+    };
+    assert!(
+        start_of(&second).as_str() <= bound,
+        "{} sorts after {bound}",
+        start_of(&second)
+    );
+
+    let into = rt.fresh_volume("as-of");
+    let result = rt.restore("web-as-of", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(
+        result_line(&result)["snapshotId"],
+        first.as_str(),
+        "{}",
+        result.logs()
+    );
+    assert_eq!(tree(&into), version1);
+}
+
+#[test]
+fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
+    let rt = RoundTrip::new("no-match");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    rt.backup("db-data", "2026-11-26T02:30:00Z");
+    let into = rt.fresh_volume("no-match");
+    std::fs::write(into.join("keep.txt"), "the destination's own file\n").expect("write");
+    std::fs::create_dir_all(into.join("sub")).expect("mkdir");
+    std::fs::write(into.join("sub/other"), "x").expect("write");
+    let before = tree(&into);
+    let identities = serde_json::json!(["db-data@apps:/data", "web-data@apps:/data"]);
+
+    // onMissingSnapshot: Fail (the default)
+    let result = rt.restore("web-too-early", &into);
+    assert_ne!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "failure", "{line}");
+    assert_eq!(line["availableIdentities"], identities, "{line}");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no snapshot of web-data@apps:/data matches"),
+        "{line}"
+    );
+    expect_commands(
+        &rt.standin.calls(),
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("snapshot list", 0),
+        ],
+    );
+    assert_eq!(tree(&into), before, "the volume changed");
+
+    // onMissingSnapshot: Succeed
+    let result = rt.restore("web-too-early-ok", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "no-snapshot", "{line}");
+    assert_eq!(line["availableIdentities"], identities, "{line}");
+    assert!(!rt.standin.calls().iter().any(|c| c.command() == "restore"));
+    assert_eq!(tree(&into), before, "the volume changed");
+}
+
+#[test]
+fn file_deletion_with_a_matching_snapshot_deletes_extra_files() {
+    let rt = RoundTrip::new("delete-extra");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let snapshot = tree(&rt.web);
+    let prepare = |label: &str| {
+        let dir = rt.fresh_volume(label);
+        std::fs::write(dir.join("index.html"), "a local edit\n").expect("write");
+        std::fs::write(dir.join("stale.txt"), "not in the snapshot\n").expect("write");
+        std::fs::create_dir_all(dir.join("stale-dir/deep")).expect("mkdir");
+        std::fs::write(dir.join("stale-dir/deep/x"), "x").expect("write");
+        dir
+    };
+
+    // Without enableFileDeletion, extra files stay.
+    let overlay = prepare("overlay");
+    let result = rt.restore("web-latest", &overlay);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let restored = tree(&overlay);
+    assert!(restored.contains_key("stale.txt") && restored.contains_key("stale-dir/deep/x"));
+    assert_eq!(restored["index.html"], snapshot["index.html"]);
+
+    // With it, the volume ends up exactly as the snapshot.
+    let mirror = prepare("mirror");
+    let result = rt.restore("web-mirror", &mirror);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(the_call(&rt.standin.calls(), "restore").has("--delete-extra"));
+    assert_eq!(tree(&mirror), snapshot);
+}
+
+#[test]
+fn two_backups_sharing_a_repository_each_restore_only_their_own_data() {
+    let rt = RoundTrip::new("shared");
+    let web_id = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let db_id = rt.backup("db-data", "2026-11-26T02:10:00Z");
+    assert_ne!(web_id, db_id);
+
+    let web_into = rt.fresh_volume("shared-web");
+    let result = rt.restore("web-latest", &web_into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], web_id.as_str());
+    assert_eq!(tree(&web_into), tree(&rt.web));
+
+    let db_into = rt.fresh_volume("shared-db");
+    let result = rt.restore("db-latest", &db_into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["identity"], "db-data@apps:/data");
+    assert_eq!(result_line(&result)["snapshotId"], db_id.as_str());
+    assert_eq!(tree(&db_into), tree(&rt.db));
+    let calls = rt.standin.calls();
+    assert_eq!(
+        the_call(&calls, "snapshot list").argv[3],
+        "db-data@apps:/data"
+    );
+}
+
+#[test]
+fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
+    let rt = RoundTrip::new("maintenance");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    connect_host_to(&rt.standin, &rt.repository);
+    // Kopia makes the creator of a repository its maintenance owner.
+    assert!(standin_kopia(&rt.standin, &["maintenance", "info"]).contains("Owner: web-data@apps"));
+
+    rt.standin.clear_log();
+    let result = rt.pod("rt-local-maintenance", LATER, None).run();
+    rt.standin.print_log("maintenance");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("maintenance info", 0),
+            ("maintenance set", 0),
+            ("maintenance run", 0),
+        ],
+    );
+    let connect = the_call(&calls, "repository connect filesystem");
+    assert_eq!(connect.value("--override-username="), Some("maintenance"));
+    assert_eq!(connect.value("--override-hostname="), Some("kopiaplan"));
+    let set = the_call(&calls, "maintenance set");
+    assert_eq!(
+        set.argv[1..],
+        ["maintenance", "set", "--owner=maintenance@kopiaplan"],
+        "{set:?}"
+    );
+    let run = the_call(&calls, "maintenance run");
+    assert_eq!(
+        run.argv[1..],
+        ["maintenance", "run", "--full", "--safety=full"],
+        "{run:?}"
+    );
+    assert!(
+        standin_kopia(&rt.standin, &["maintenance", "info"])
+            .contains("Owner: maintenance@kopiaplan")
+    );
+    let line = result_line(&result);
+    assert_eq!(line["result"], "success", "{line}");
+    assert_eq!(line["operation"], "maintenance");
+}
+
+#[test]
+fn verify_checks_the_newest_snapshot_of_its_source_with_the_files_percentage() {
+    let rt = RoundTrip::new("verify");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    change_web_to_v2(&rt.web);
+    let newest = rt.backup("web-data", "2026-11-26T04:00:00Z");
+    // A newer snapshot of another source in the same repository.
+    rt.backup("db-data", "2026-11-26T05:00:00Z");
+
+    rt.standin.clear_log();
+    let result = rt.pod("rt-web-data-verify", LATER, None).run();
+    rt.standin.print_log("verify");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("snapshot verify", 0),
+        ],
+    );
+    let verify = the_call(&calls, "snapshot verify");
+    assert_eq!(
+        verify.argv[1..],
+        [
+            "snapshot",
+            "verify",
+            "--verify-files-percent=50",
+            newest.as_str()
+        ],
+        "{verify:?}"
+    );
+    let line = result_line(&result);
+    assert_eq!(line["result"], "success", "{line}");
+    assert_eq!(line["snapshotId"], newest.as_str());
 }
 
 // ---------------------------------------------------------------------------
