@@ -75,7 +75,9 @@ run_kopia() {
   return "$status"
 }
 
-# Kopia's files live on the cache volume; the root filesystem is read-only.
+# Kopia's cache and logs live on the cache volume, its config (which holds
+# the storage credentials Kopia was given) in memory; the root filesystem is
+# read-only.
 prepare_directories() {
   mkdir -p "$(dirname "$KOPIA_CONFIG_PATH")" "$KOPIA_CACHE_DIRECTORY" "$KOPIA_LOG_DIR"
   # Secret keys that hold file contents arrive as environment variables too;

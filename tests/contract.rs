@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::pod::{Call, Pod, PodResult, Standin};
+use support::pod::{Call, Pod, PodResult, Standin, find_object};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -46,6 +46,10 @@ spec:
     - name: cloud-data
       pvc: web-data
       repository: cloud
+    - name: cloud-cached
+      pvc: web-data
+      repository: cloud
+      cache: {persistent: true}
     - name: strict-data
       pvc: web-data
       repository: strict
@@ -95,6 +99,8 @@ struct Fixture {
     standin: Standin,
     data: PathBuf,
     repository: PathBuf,
+    /// The persistent cache of `cloud-cached`.
+    cache: PathBuf,
 }
 
 impl Fixture {
@@ -104,6 +110,7 @@ impl Fixture {
             standin: Standin::new(name),
             data: data_volume(name),
             repository: writable_volume(&format!("repo-{name}")),
+            cache: support::scratch(&format!("contract-cache-{name}")),
         }
     }
 
@@ -137,6 +144,7 @@ impl Fixture {
         )
         .pvc("web-data", &self.data)
         .pvc("backup-repo", &self.repository)
+        .pvc("contract-cloud-cached-backup-cache", &self.cache)
         .standin(&self.standin)
         .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
     }
@@ -376,19 +384,19 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
         bucket.join("team1/kopia.repository").is_file(),
         "the repository is under the prefix"
     );
-    // The password is never on a command line, nor persisted on the cache
-    // volume (KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false); Kopia's config is.
+    // The password is never on a command line, nor persisted next to
+    // Kopia's config (KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false).
     assert!(
         !calls
             .iter()
             .any(|c| c.argv.iter().any(|a| a.contains(PASSWORD)))
     );
-    let config = first.volume("cache").join("config/repository.config");
-    assert!(config.is_file(), "Kopia's config is on the cache volume");
+    let config = first.volume("config").join("repository.config");
+    assert!(config.is_file(), "Kopia's config is on the config volume");
     assert!(
         !first
-            .volume("cache")
-            .join("config/repository.config.kopia-password")
+            .volume("config")
+            .join("repository.config.kopia-password")
             .exists()
     );
 
@@ -403,6 +411,58 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
             ("snapshot create", 0),
         ],
     );
+}
+
+/// Every regular file below `dir` whose bytes contain one of `needles`.
+fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|(_, content)| needles.iter().any(|n| content.contains(n)))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+#[test]
+fn no_credential_is_written_to_a_persistent_cache() {
+    let fx = Fixture::new("credentials");
+    fx.standin.s3_bucket("s3.amazonaws.com", "backups");
+    let result = fx.pod("cloud-cached").run();
+    fx.standin.print_log("S3 backup with a persistent cache");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    // The password, also as Kopia's password file holds it (base64).
+    let secrets = [
+        "secret-key",
+        PASSWORD,
+        "Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZQ",
+    ];
+    // Kopia did write the S3 keys into its config, as it does...
+    assert_eq!(
+        files_containing(&result.volume("config"), &["secret-key"]),
+        ["repository.config"]
+    );
+    // ...in memory, not on the cache volume, which did get Kopia's files.
+    let cache = tree(&fx.cache);
+    assert!(
+        cache.contains_key("cache") && cache.keys().any(|p| p.starts_with("logs/")),
+        "{cache:#?}"
+    );
+    assert_eq!(
+        files_containing(&fx.cache, &secrets),
+        Vec::<String>::new(),
+        "credentials on the persistent cache"
+    );
+    let pod = find_object(
+        &fx.objects,
+        "CronJob",
+        NAMESPACE,
+        "contract-cloud-cached-backup",
+    );
+    let volumes = &support::pod_spec(pod)["volumes"];
+    let config = volumes
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == "config"))
+        .expect("a config volume");
+    assert_eq!(config["emptyDir"]["medium"], "Memory", "{config}");
 }
 
 #[test]
@@ -551,6 +611,7 @@ fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
         standin: Standin::new("subdir"),
         data: data_volume("subdir"),
         repository: writable_volume("repo-subdir"),
+        cache: support::scratch("contract-cache-subdir"),
     };
     let result = fx.pod("web-data").run();
     fx.standin
@@ -576,7 +637,7 @@ fn the_pod_environment_is_built_like_the_kubelet_builds_it() {
     // The image's ENV is there unless the pod overrides it.
     assert_eq!(
         result.env_value("KOPIA_CONFIG_PATH"),
-        Some("/kopiaplan/cache/config/repository.config")
+        Some("/kopiaplan/config/repository.config")
     );
     assert_eq!(
         result.env_value("RCLONE_CONFIG"),

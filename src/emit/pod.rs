@@ -76,6 +76,18 @@ fn empty_dir(name: &str, size_limit: &str) -> Volume {
     }
 }
 
+/// An emptyDir in memory (tmpfs): its files never reach a disk.
+fn memory_dir(name: &str, size_limit: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: Some("Memory".into()),
+            size_limit: Some(Quantity(size_limit.to_owned())),
+        }),
+        ..Volume::default()
+    }
+}
+
 fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<KeyToPath>>) -> Volume {
     Volume {
         name: name.to_owned(),
@@ -203,7 +215,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         }
     }
 
-    // Kopia's config, cache and logs.
+    // Kopia's cache and logs.
     match &spec.cache.persistent {
         Some(persistent) => volumes.push(Volume {
             name: "cache".into(),
@@ -216,6 +228,11 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         None => volumes.push(empty_dir("cache", &spec.cache.capacity)),
     }
     mounts.push(mount("cache", paths::CACHE, false));
+    // Kopia's config holds the storage credentials Kopia read from the
+    // environment (S3 keys and the like): it lives in memory, so they are
+    // never written to a disk, least of all to a persistent cache.
+    volumes.push(memory_dir("config", "4Mi"));
+    mounts.push(mount("config", paths::CONFIG, false));
     volumes.push(empty_dir("home", "64Mi"));
     mounts.push(mount("home", paths::HOME, false));
     volumes.push(empty_dir("tmp", "1Gi"));
@@ -255,7 +272,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         env("HOME", paths::HOME),
         env(
             "KOPIA_CONFIG_PATH",
-            format!("{}/config/repository.config", paths::CACHE),
+            format!("{}/repository.config", paths::CONFIG),
         ),
         env("KOPIA_CACHE_DIRECTORY", format!("{}/cache", paths::CACHE)),
         env("KOPIA_LOG_DIR", format!("{}/logs", paths::CACHE)),

@@ -376,8 +376,11 @@ pub mod paths {
     pub const DATA: &str = "/data";
     pub const SCRIPTS: &str = "/kopiaplan/scripts";
     pub const POLICY: &str = "/kopiaplan/policy";
-    /// Kopia's config, cache and logs.
+    /// Kopia's cache and logs.
     pub const CACHE: &str = "/kopiaplan/cache";
+    /// Kopia's config file: a memory-backed emptyDir, because Kopia writes
+    /// the storage credentials it was given into it.
+    pub const CONFIG: &str = "/kopiaplan/config";
     /// `HOME`: a writable emptyDir.
     pub const HOME: &str = "/kopiaplan/home";
     pub const TMP: &str = "/tmp";
