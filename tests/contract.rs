@@ -117,36 +117,36 @@ impl Fixture {
     /// The pod of `<entry>`'s backup CronJob, with this fixture's Secrets,
     /// volumes and stand-in.
     fn pod(&self, entry: &str) -> Pod {
-        Pod::from_compiled(
-            &self.objects,
-            "CronJob",
-            NAMESPACE,
-            &format!("contract-{entry}-backup"),
-        )
-        .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
-        .secret(
-            "kopia-s3",
-            &[
-                ("KOPIA_PASSWORD", PASSWORD),
-                ("KOPIA_REPOSITORY", "s3://backups/team1"),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-                ("AWS_SECRET_ACCESS_KEY", "secret-key"),
-            ],
-        )
-        .secret(
-            "kopia-s3-typo",
-            &[
-                ("KOPIA_PASSWORD", PASSWORD),
-                ("KOPIA_REPOSITORY", "s3://backups/taem1"),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-                ("AWS_SECRET_ACCESS_KEY", "secret-key"),
-            ],
-        )
-        .pvc("web-data", &self.data)
-        .pvc("backup-repo", &self.repository)
-        .pvc("contract-cloud-cached-backup-cache", &self.cache)
-        .standin(&self.standin)
-        .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
+        self.cron_job_pod(&format!("contract-{entry}-backup"))
+    }
+
+    /// The pod of any CronJob of the plan, set up like [`Fixture::pod`].
+    fn cron_job_pod(&self, name: &str) -> Pod {
+        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, name)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .secret(
+                "kopia-s3",
+                &[
+                    ("KOPIA_PASSWORD", PASSWORD),
+                    ("KOPIA_REPOSITORY", "s3://backups/team1"),
+                    ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                    ("AWS_SECRET_ACCESS_KEY", "secret-key"),
+                ],
+            )
+            .secret(
+                "kopia-s3-typo",
+                &[
+                    ("KOPIA_PASSWORD", PASSWORD),
+                    ("KOPIA_REPOSITORY", "s3://backups/taem1"),
+                    ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                    ("AWS_SECRET_ACCESS_KEY", "secret-key"),
+                ],
+            )
+            .pvc("web-data", &self.data)
+            .pvc("backup-repo", &self.repository)
+            .pvc("contract-cloud-cached-backup-cache", &self.cache)
+            .standin(&self.standin)
+            .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
     }
 }
 
@@ -621,6 +621,63 @@ fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
         fx.repository
             .join("repository/kopia.repository.f")
             .is_file()
+    );
+}
+
+/// A fresh volume as a storage class provisions it: root's, mode 0755.
+fn root_owned_volume(name: &str) -> PathBuf {
+    let dir = support::scratch(&format!("contract-{name}"));
+    support::pod::chmod_path(&dir, 0o755);
+    dir
+}
+
+#[test]
+fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
+    let repository = root_owned_volume("root-repo");
+    let fx = Fixture {
+        objects: compile("root-repo", PLAN),
+        standin: Standin::new("root-repo"),
+        data: data_volume("root-repo"),
+        repository: repository.clone(),
+        cache: support::scratch("contract-cache-root-repo"),
+    };
+    let result = fx.pod("web-data").run();
+    fx.standin
+        .print_log("filesystem repository on a root-owned claim");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(repository.join("kopia.repository.f").is_file());
+}
+
+#[test]
+fn maintenance_can_write_a_repository_claim_it_did_not_create() {
+    let repository = root_owned_volume("root-maintained");
+    let fx = Fixture {
+        objects: compile("root-maintained", PLAN),
+        standin: Standin::new("root-maintained"),
+        data: data_volume("root-maintained"),
+        repository: repository.clone(),
+        cache: support::scratch("contract-cache-root-maintained"),
+    };
+    // Created by root elsewhere (by hand, or by another tool): root's files.
+    standin_kopia(
+        &fx.standin,
+        &[
+            "repository",
+            "create",
+            "filesystem",
+            &format!("--path={}", repository.display()),
+            "--override-username=admin",
+            "--override-hostname=elsewhere",
+        ],
+    );
+    let result = fx.cron_job_pod("contract-local-maintenance").run();
+    fx.standin
+        .print_log("maintenance of a repository claim created by root");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["result"], "success");
+    assert!(
+        standin_kopia(&fx.standin, &["maintenance", "info"])
+            .contains("Owner: maintenance@kopiaplan")
     );
 }
 

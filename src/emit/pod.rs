@@ -388,11 +388,14 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ..Container::default()
     };
 
-    // A persistent cache must be writable by the mover's group, and so must
-    // the destination of a restore. A clone or snapshot copy is never
-    // re-owned: the kubelet would change the group of the files backed up.
+    // A persistent cache and a filesystem repository on a claim must be
+    // writable by the mover's group, and so must the destination of a
+    // restore. A clone or snapshot copy is never re-owned: the kubelet would
+    // change the group of the files backed up.
+    let claim_repository = matches!(repository.location, RepositoryLocation::Claim { .. });
     let group_writes = spec.writes_data
-        || (spec.cache.persistent.is_some() && matches!(spec.data, DataVolume::Claim { .. }));
+        || ((spec.cache.persistent.is_some() || claim_repository)
+            && !matches!(spec.data, DataVolume::Ephemeral { .. }));
     let mut pod_labels = mover.pod_labels.clone();
     pod_labels.extend(spec.labels);
     PodTemplateSpec {

@@ -596,7 +596,37 @@ impl PlanResolver<'_, '_> {
                 .at(Some(at.value_span()))
                 .field(display_path(&at.path))
                 .help(
-                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files                      (kopiaplan does not choose one for a clone: the kubelet would re-own the cloned files)",
+                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone: the kubelet would re-own the \
+                     cloned files)",
+                ),
+            );
+        }
+
+        if !matches!(copy, Copy::Direct { .. })
+            && matches!(
+                repository.as_ref().map(|r| &r.location),
+                Some(RepositoryLocation::Claim { .. })
+            )
+            && !mover.privileged
+            && mover
+                .security_context
+                .as_ref()
+                .and_then(|c| c.fs_group)
+                .is_none()
+        {
+            self.report(
+                Diagnostic::warning(format!(
+                    "the repository claim of `{}` may not be writable by the mover's non-root user",
+                    spec.name
+                ))
+                .at(Some(at.value_span()))
+                .field(display_path(&at.path))
+                .help(
+                    "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
+                     `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone or snapshot copy: the kubelet \
+                     would re-own the copied files)",
                 ),
             );
         }
