@@ -741,7 +741,17 @@ spec:
   backups:
     - {name: web-data, pvc: web-data}
     - {name: db-data, pvc: db-data}
+    - name: tuned
+      pvc: web-data
+      policyConfig:
+        configMapName: kopia-policies
+        repositoryConfig: '{"uploadSpeed": 1048576}'
+    - name: quiet
+      pvc: web-data
+      actions: {beforeSnapshot: "exit 7", afterSnapshot: "exit 3"}
+      policyConfig: {repositoryConfig: '{"enableActions": false}'}
   restores:
+    - {name: tuned-restore, from: tuned, pvc: restored, trigger: {onDemand: true}, policyConfig: {configMapName: kopia-policies}}
     - {name: web-latest, from: web-data, pvc: restored, trigger: {onDemand: true}}
     - {name: web-previous, from: web-data, pvc: restored, previous: 1, trigger: {onDemand: true}}
     - {name: web-as-of, from: web-data, pvc: restored, restoreAsOf: "2026-11-26T08:30:00+05:00", trigger: {onDemand: true}}
@@ -870,6 +880,181 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
     let mut found = BTreeMap::new();
     walk(dir, dir, &mut found);
     found
+}
+
+/// The `kopia-policies` ConfigMap of `tuned`: a global policy and
+/// repository settings (whose `uploadSpeed` the plan's inline one beats).
+fn policy_files(keep_daily: u32) -> [(&'static str, String); 2] {
+    [
+        (
+            "global-policy.json",
+            format!("{{\n  \"retention\": {{\"keepDaily\": {keep_daily}}}\n}}\n"),
+        ),
+        (
+            "repository.config",
+            r#"{"enableActions": true, "uploadSpeed": 5, "downloadSpeed": 2097152}"#.to_owned(),
+        ),
+    ]
+}
+
+fn with_policy_files(pod: Pod, keep_daily: u32) -> Pod {
+    let files = policy_files(keep_daily);
+    let data: Vec<(&str, &str)> = files.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pod.config_map("kopia-policies", &data)
+}
+
+/// The repository's global policy, as Kopia shows it.
+fn global_keep_daily(rt: &RoundTrip) -> Value {
+    connect_host_to(&rt.standin, &rt.repository);
+    let shown: Value = serde_json::from_str(&standin_kopia(
+        &rt.standin,
+        &["policy", "show", "--global", "--json"],
+    ))
+    .expect("JSON");
+    shown["retention"]["keepDaily"].clone()
+}
+
+#[test]
+fn policy_config_imports_the_global_policy_first_and_gives_kopia_the_repository_settings() {
+    let rt = RoundTrip::new("policy-config");
+    let result =
+        with_policy_files(rt.pod("rt-tuned-backup", "2026-11-26T02:00:00Z", None), 33).run();
+    rt.standin.print_log("backup with policyConfig");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 1),
+            ("repository create filesystem", 0),
+            ("policy import", 0),
+            ("policy import", 0),
+            ("snapshot create", 0),
+        ],
+    );
+    for command in [
+        "repository connect filesystem",
+        "repository create filesystem",
+    ] {
+        let call = the_call(&calls, command);
+        assert_eq!(
+            call.value("--max-upload-speed="),
+            Some("1048576"),
+            "{call:?}"
+        );
+        assert_eq!(
+            call.value("--max-download-speed="),
+            Some("2097152"),
+            "{call:?}"
+        );
+        assert!(call.has("--enable-actions"), "{call:?}");
+    }
+    // The global policy first, then exactly the snapshotted source's.
+    let imports: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.command() == "policy import")
+        .collect();
+    assert_eq!(
+        imports[0].argv[1..],
+        [
+            "policy",
+            "import",
+            "--global",
+            "--from-file=/kopiaplan/home/global-policy.json"
+        ],
+        "{:?}",
+        imports[0]
+    );
+    assert_eq!(
+        imports[1].argv.last().map(String::as_str),
+        Some("tuned@apps:/data")
+    );
+    assert_eq!(global_keep_daily(&rt), 33);
+
+    // A restore with the same policyConfig reads the repository settings
+    // but never imports a global policy, even a different one.
+    let into = rt.fresh_volume("policy-config");
+    rt.standin.clear_log();
+    let result =
+        with_policy_files(rt.pod("rt-tuned-restore-restore", LATER, Some(&into)), 99).run();
+    rt.standin.print_log("restore with policyConfig");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("restore", 0),
+        ],
+    );
+    let connect = the_call(&calls, "repository connect filesystem");
+    assert_eq!(
+        connect.value("--max-download-speed="),
+        Some("2097152"),
+        "{connect:?}"
+    );
+    assert_eq!(
+        connect.value("--max-upload-speed="),
+        Some("5"),
+        "{connect:?}"
+    );
+    assert_eq!(
+        global_keep_daily(&rt),
+        33,
+        "the restore changed the global policy"
+    );
+}
+
+#[test]
+fn repository_settings_with_an_unknown_key_fail_the_run_before_anything_is_written() {
+    // The ConfigMap was not part of the compiler's input, so the mover checks.
+    let rt = RoundTrip::new("bad-settings");
+    let result = rt
+        .pod("rt-tuned-backup", "2026-11-26T02:00:00Z", None)
+        .config_map(
+            "kopia-policies",
+            &[(
+                "repository.config",
+                r#"{"caching": {"cacheDirectory": "/x"}}"#,
+            )],
+        )
+        .run();
+    rt.standin
+        .print_log("repository settings with an unknown key");
+    assert_ne!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "failure");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("\"caching\""),
+        "{line}"
+    );
+    assert_eq!(rt.standin.calls().len(), 0, "Kopia ran");
+}
+
+#[test]
+fn enable_actions_false_in_the_repository_settings_skips_the_actions() {
+    let rt = RoundTrip::new("actions-off");
+    let result = rt
+        .pod("rt-quiet-backup", "2026-11-26T02:00:00Z", None)
+        .run();
+    rt.standin.print_log("enableActions: false");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(
+        result
+            .stderr
+            .contains("the beforeSnapshot action is skipped")
+            && result
+                .stderr
+                .contains("the afterSnapshot action is skipped"),
+        "{}",
+        result.logs()
+    );
+    assert!(!the_call(&rt.standin.calls(), "repository create filesystem").has("--enable-actions"));
+    assert_eq!(result_line(&result)["result"], "success");
 }
 
 #[test]

@@ -6,6 +6,7 @@ pub mod labels;
 pub mod launcher;
 pub mod maintenance;
 pub mod pod;
+pub mod policy_files;
 pub mod restore;
 pub mod run;
 pub mod verify;

@@ -56,7 +56,7 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.to_owned(),
         mount_path: path.to_owned(),
@@ -88,7 +88,11 @@ fn memory_dir(name: &str, size_limit: &str) -> Volume {
     }
 }
 
-fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<KeyToPath>>) -> Volume {
+pub(super) fn config_map_volume(
+    name: &str,
+    config_map: &str,
+    items: Option<Vec<KeyToPath>>,
+) -> Volume {
     Volume {
         name: name.to_owned(),
         config_map: Some(ConfigMapVolumeSource {

@@ -8,6 +8,7 @@ mod identity;
 mod maintenance;
 pub mod names;
 mod policy;
+mod policy_config;
 mod restore;
 pub mod schedule;
 mod verify;
@@ -107,7 +108,7 @@ pub fn resolve(
 ) -> (Model, Diagnostics) {
     let mut model = Model::default();
     let mut diagnostics = Diagnostics::default();
-    let context = Context::new(&inputs.context);
+    let context = Context::new(&inputs.context, documents);
     for (doc_id, input) in &inputs.plans {
         let document = &documents[doc_id.0];
         let file_name = sources.file(document.file).name.clone();
@@ -146,11 +147,17 @@ pub fn resolve(
 /// Context objects by kind, namespace and name.
 struct Context<'a> {
     objects: HashMap<(&'a str, &'a str, &'a str), &'a ContextObject>,
+    documents: &'a [Document],
+    /// Files of context objects already checked (document, key), so that
+    /// a ConfigMap several entries use is reported once.
+    looked_at: std::cell::RefCell<std::collections::BTreeSet<(usize, String)>>,
 }
 
 impl<'a> Context<'a> {
-    fn new(objects: &'a [ContextObject]) -> Self {
+    fn new(objects: &'a [ContextObject], documents: &'a [Document]) -> Self {
         Self {
+            documents,
+            looked_at: Default::default(),
             objects: objects
                 .iter()
                 .map(|o| {
@@ -169,6 +176,18 @@ impl<'a> Context<'a> {
 
     fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&'a ContextObject> {
         self.objects.get(&(kind, namespace, name)).copied()
+    }
+
+    /// True the first time a file of a context object is asked about.
+    fn first_look(&self, object: &ContextObject, key: &str) -> bool {
+        self.looked_at
+            .borrow_mut()
+            .insert((object.doc.0, key.to_owned()))
+    }
+
+    /// The document a context object was read from, for diagnostics.
+    fn document(&self, object: &ContextObject) -> &'a Document {
+        &self.documents[object.doc.0]
     }
 }
 
@@ -578,6 +597,12 @@ impl PlanResolver<'_, '_> {
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
         let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
+        let policy_files = self.policy_files(
+            spec.policy_config.as_ref(),
+            at,
+            &namespace,
+            policy_config::Usage::Backup,
+        );
 
         if matches!(copy, Copy::Clone { .. })
             && cache.persistent.is_some()
@@ -694,6 +719,7 @@ impl PlanResolver<'_, '_> {
             mover,
             jobs,
             names,
+            policy_files,
         })
     }
 
