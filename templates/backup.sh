@@ -17,6 +17,19 @@ run_action() {
 prepare_directories
 connect_repository "$KOPIAPLAN_CREATE"
 
+# policyConfig's global policy file: Kopia policy JSON, imported as the
+# repository's global policy before this source's own policy.
+global_file=${KOPIAPLAN_GLOBAL_POLICY_FILE:-}
+if [ -n "$global_file" ] && [ -f "$global_file" ]; then
+  log "applying the global policy from $global_file"
+  wrapped="$HOME/global-policy.json"
+  { printf '{"(global)":'; cat "$global_file"; printf '}\n'; } >"$wrapped"
+  run_kopia policy import --global --from-file="$wrapped" ||
+    fail "could not apply the global policy from $global_file"
+elif [ -n "$global_file" ]; then
+  log "there is no global policy file $global_file: the repository's global policy is left as it is"
+fi
+
 target="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
 log "applying the policy of $target"
 run_kopia policy import --from-file="{{ paths.policy }}/policy.json" "$target" ||
@@ -29,7 +42,11 @@ else
   empty_source=false
 fi
 
-if [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ]; then
+# The repository settings' `enableActions: false` turns the actions off,
+# as it does in VolSync.
+if [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
+  log "the beforeSnapshot action is skipped: the repository settings say enableActions: false"
+elif [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ]; then
   run_action beforeSnapshot "$KOPIAPLAN_BEFORE_SNAPSHOT" ||
     fail "the beforeSnapshot action failed; no snapshot was taken"
 fi
@@ -54,7 +71,9 @@ if [ "$KOPIAPLAN_TERMINATED" = true ] || [[ "$manifest" == *'"incomplete"'* ]]; 
   fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
 fi
 
-if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
+if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
+  log "the afterSnapshot action is skipped: the repository settings say enableActions: false"
+elif [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
   run_action afterSnapshot "$KOPIAPLAN_AFTER_SNAPSHOT" ||
     log "warning: the afterSnapshot action failed; the snapshot was taken"
 fi

@@ -75,7 +75,9 @@ run_kopia() {
   return "$status"
 }
 
-# Kopia's files live on the cache volume; the root filesystem is read-only.
+# Kopia's cache and logs live on the cache volume, its config (which holds
+# the storage credentials Kopia was given) in memory; the root filesystem is
+# read-only.
 prepare_directories() {
   mkdir -p "$(dirname "$KOPIA_CONFIG_PATH")" "$KOPIA_CACHE_DIRECTORY" "$KOPIA_LOG_DIR"
   # Secret keys that hold file contents arrive as environment variables too;
@@ -236,6 +238,51 @@ normalize_prefix() {
   [ -z "$prefix" ] || printf '%s/' "$prefix"
 }
 
+# Repository settings of `policyConfig` (VolSync's "repository config"):
+# the plan's inline values, else the mounted file's. Only enableActions,
+# uploadSpeed and downloadSpeed mean anything; a file with another key fails
+# the run, as kopiaplan refuses one at compile time when it can see it.
+REPOSITORY_SETTINGS=()
+# shellcheck disable=SC2034 # read by the scripts that source this file
+ACTIONS_ENABLED=true
+repository_settings() {
+  local enable=${KOPIAPLAN_ENABLE_ACTIONS:-} upload=${KOPIAPLAN_UPLOAD_SPEED:-}
+  local download=${KOPIAPLAN_DOWNLOAD_SPEED:-} file=${KOPIAPLAN_REPOSITORY_CONFIG_FILE:-}
+  if [ -n "$file" ] && [ -f "$file" ]; then
+    local json key
+    json=$(tr -d ' \t\r\n' <"$file")
+    while IFS= read -r key; do
+      case "$key" in
+        enableActions | uploadSpeed | downloadSpeed) ;;
+        *) fail "the repository settings in $file have the key \"$key\"; only enableActions, uploadSpeed and downloadSpeed are read" ;;
+      esac
+    done < <(printf '%s' "$json" | grep -o '"[^"]*":' | sed 's/^"//; s/":$//')
+    [ -n "$enable" ] || enable=$(settings_value "$json" enableActions)
+    [ -n "$upload" ] || upload=$(settings_value "$json" uploadSpeed)
+    [ -n "$download" ] || download=$(settings_value "$json" downloadSpeed)
+    log "repository settings from $file"
+  fi
+  # shellcheck disable=SC2034 # ACTIONS_ENABLED is read by backup.sh
+  case "$enable" in
+    true) REPOSITORY_SETTINGS+=(--enable-actions) ;;
+    false) ACTIONS_ENABLED=false ;;
+    "") ;;
+    *) fail "enableActions in the repository settings must be true or false, not $enable" ;;
+  esac
+  local speed
+  for speed in "$upload" "$download"; do
+    [[ -z "$speed" || "$speed" =~ ^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$ ]] ||
+      fail "a speed in the repository settings must be a number of bytes per second, not $speed"
+  done
+  [ -z "$upload" ] || REPOSITORY_SETTINGS+=(--max-upload-speed="$upload")
+  [ -z "$download" ] || REPOSITORY_SETTINGS+=(--max-download-speed="$download")
+}
+
+# The raw value of a top-level key of flat JSON written without blanks.
+settings_value() {
+  printf '%s' "$1" | sed -n "s/.*\"$2\":\([^,}]*\).*/\1/p"
+}
+
 # connect_repository [IfMissing|Never]: connects to the repository; creates
 # it only when Kopia reports that the storage holds no repository and the
 # caller allows creation (only backups do). Any other
@@ -244,6 +291,7 @@ normalize_prefix() {
 connect_repository() {
   local create_policy=${1:-Never}
   storage_arguments
+  repository_settings
   local common=(
     --override-username="$KOPIAPLAN_USERNAME"
     --override-hostname="$KOPIAPLAN_HOSTNAME"
@@ -260,7 +308,7 @@ connect_repository() {
   # Output goes to a file, not a command substitution, so that Kopia stays
   # a child of this shell and receives a forwarded SIGTERM.
   local output="$HOME/connect.log" status=0
-  run_kopia repository connect "$BACKEND" "${STORAGE_ARGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
+  run_kopia repository connect "$BACKEND" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
   cat "$output" >&2
   [ "$status" -eq 0 ] && return 0
   if grep -q "repository not initialized in the provided storage" "$output"; then
@@ -268,7 +316,7 @@ connect_repository() {
       fail "the storage holds no repository, and this run does not create one (create: $create_policy)"
     fi
     log "the storage holds no repository: creating one"
-    run_kopia repository create "$BACKEND" "${STORAGE_ARGS[@]}" "${common[@]}" ||
+    run_kopia repository create "$BACKEND" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" ||
       fail "could not create the repository"
     return 0
   fi

@@ -18,7 +18,7 @@ if run_kopia maintenance info >"$info" 2>&1; then
     log "maintenance was owned by $previous_owner; $owner claims it"
   fi
 fi
-run_kopia maintenance set --owner=me ||
+run_kopia maintenance set --owner="$owner" ||
   fail "could not make $owner the maintenance owner"
 log "running full maintenance as $owner"
 status=0

@@ -3,6 +3,9 @@
 # it into the volume. Rendered by kopiaplan from templates/restore.sh.
 # Arguments are extra `kopia restore` arguments, passed through verbatim.
 # Nothing in the volume changes before a snapshot has been chosen.
+# policyConfig's repository settings apply when connecting; its global
+# policy never does here: importing it would change the repository's policy
+# for every source whenever something is restored.
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 

@@ -453,3 +453,51 @@ fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
     );
     assert!(warning.help.as_deref().unwrap_or("").contains("fsGroup"));
 }
+
+#[test]
+fn a_repository_claim_gets_the_movers_fs_group_unless_files_would_be_re_owned() {
+    let text = "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata: {name: nightly, namespace: apps}
+spec:
+  repositories:
+    - {name: nfs, secretName: kopia-nfs, filesystem: {claimName: backup-nfs}}
+  backups:
+    - {name: direct, pvc: a, copyMethod: Direct}
+    - {name: cloned, pvc: b, copyMethod: Clone, capacity: 1Gi}
+  restores:
+    - {name: back, from: direct, pvc: c, trigger: {onDemand: true}}
+  verify:
+    - {from: direct}
+";
+    let mut sources = kopiaplan::diagnostics::SourceMap::default();
+    sources.add("plan.yaml".into(), text.into());
+    let compiled = kopiaplan::compile_sources(&sources).expect("warnings are not errors");
+    let objects: Vec<Value> = compiled.objects.into_iter().map(|o| o.value).collect();
+    let fs_group = |name: &str| {
+        let cron = objects
+            .iter()
+            .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no CronJob {name}"));
+        pod_spec(cron)["securityContext"]["fsGroup"].clone()
+    };
+    // Every mover that mounts the claim may write to it...
+    for name in [
+        "nightly-direct-backup",
+        "nightly-back-restore",
+        "nightly-direct-verify",
+        "nightly-nfs-maintenance",
+    ] {
+        assert_eq!(fs_group(name), 65532, "{name}");
+    }
+    // ...but a clone is never re-owned (the snapshot would record the new
+    // group): that one gets a warning instead.
+    assert_eq!(fs_group("nightly-cloned-backup"), Value::Null);
+    let warnings: Vec<_> = compiled
+        .diagnostics
+        .iter()
+        .filter(|d| d.message.contains("repository claim"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", compiled.diagnostics);
+    assert!(warnings[0].message.contains("`cloned`"));
+}

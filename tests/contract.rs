@@ -6,11 +6,12 @@
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::pod::{Call, Pod, PodResult, Standin};
+use support::pod::{Call, Pod, PodResult, Standin, find_object};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -45,6 +46,10 @@ spec:
     - name: cloud-data
       pvc: web-data
       repository: cloud
+    - name: cloud-cached
+      pvc: web-data
+      repository: cloud
+      cache: {persistent: true}
     - name: strict-data
       pvc: web-data
       repository: strict
@@ -94,6 +99,8 @@ struct Fixture {
     standin: Standin,
     data: PathBuf,
     repository: PathBuf,
+    /// The persistent cache of `cloud-cached`.
+    cache: PathBuf,
 }
 
 impl Fixture {
@@ -103,41 +110,43 @@ impl Fixture {
             standin: Standin::new(name),
             data: data_volume(name),
             repository: writable_volume(&format!("repo-{name}")),
+            cache: support::scratch(&format!("contract-cache-{name}")),
         }
     }
 
     /// The pod of `<entry>`'s backup CronJob, with this fixture's Secrets,
     /// volumes and stand-in.
     fn pod(&self, entry: &str) -> Pod {
-        Pod::from_compiled(
-            &self.objects,
-            "CronJob",
-            NAMESPACE,
-            &format!("contract-{entry}-backup"),
-        )
-        .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
-        .secret(
-            "kopia-s3",
-            &[
-                ("KOPIA_PASSWORD", PASSWORD),
-                ("KOPIA_REPOSITORY", "s3://backups/team1"),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-                ("AWS_SECRET_ACCESS_KEY", "secret-key"),
-            ],
-        )
-        .secret(
-            "kopia-s3-typo",
-            &[
-                ("KOPIA_PASSWORD", PASSWORD),
-                ("KOPIA_REPOSITORY", "s3://backups/taem1"),
-                ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
-                ("AWS_SECRET_ACCESS_KEY", "secret-key"),
-            ],
-        )
-        .pvc("web-data", &self.data)
-        .pvc("backup-repo", &self.repository)
-        .standin(&self.standin)
-        .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
+        self.cron_job_pod(&format!("contract-{entry}-backup"))
+    }
+
+    /// The pod of any CronJob of the plan, set up like [`Fixture::pod`].
+    fn cron_job_pod(&self, name: &str) -> Pod {
+        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, name)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .secret(
+                "kopia-s3",
+                &[
+                    ("KOPIA_PASSWORD", PASSWORD),
+                    ("KOPIA_REPOSITORY", "s3://backups/team1"),
+                    ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                    ("AWS_SECRET_ACCESS_KEY", "secret-key"),
+                ],
+            )
+            .secret(
+                "kopia-s3-typo",
+                &[
+                    ("KOPIA_PASSWORD", PASSWORD),
+                    ("KOPIA_REPOSITORY", "s3://backups/taem1"),
+                    ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+                    ("AWS_SECRET_ACCESS_KEY", "secret-key"),
+                ],
+            )
+            .pvc("web-data", &self.data)
+            .pvc("backup-repo", &self.repository)
+            .pvc("contract-cloud-cached-backup-cache", &self.cache)
+            .standin(&self.standin)
+            .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
     }
 }
 
@@ -177,15 +186,19 @@ fn the_call<'a>(calls: &'a [Call], command: &str) -> &'a Call {
 
 /// The stand-in itself, on the host: reads the repository a pod wrote.
 fn host_kopia(fx: &Fixture, args: &[&str]) -> String {
-    let config = fx.standin.dir.join("host-config/repository.config");
+    standin_kopia(&fx.standin, args)
+}
+
+fn standin_kopia(standin: &Standin, args: &[&str]) -> String {
+    let config = standin.dir.join("host-config/repository.config");
     let out = std::process::Command::new(support::root().join("tests/standin/kopia"))
         .args(args)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("HOME", fx.standin.dir.join("host-home"))
+        .env("HOME", standin.dir.join("host-home"))
         .env("KOPIA_CONFIG_PATH", &config)
         .env("KOPIA_PASSWORD", PASSWORD)
-        .env("KOPIA_STANDIN_STORAGE", fx.standin.storage())
+        .env("KOPIA_STANDIN_STORAGE", standin.storage())
         .output()
         .expect("run the stand-in");
     assert!(
@@ -197,8 +210,12 @@ fn host_kopia(fx: &Fixture, args: &[&str]) -> String {
 }
 
 fn connect_host(fx: &Fixture, path: &Path) {
-    host_kopia(
-        fx,
+    connect_host_to(&fx.standin, path);
+}
+
+fn connect_host_to(standin: &Standin, path: &Path) {
+    standin_kopia(
+        standin,
         &[
             "repository",
             "connect",
@@ -367,19 +384,19 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
         bucket.join("team1/kopia.repository").is_file(),
         "the repository is under the prefix"
     );
-    // The password is never on a command line, nor persisted on the cache
-    // volume (KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false); Kopia's config is.
+    // The password is never on a command line, nor persisted next to
+    // Kopia's config (KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false).
     assert!(
         !calls
             .iter()
             .any(|c| c.argv.iter().any(|a| a.contains(PASSWORD)))
     );
-    let config = first.volume("cache").join("config/repository.config");
-    assert!(config.is_file(), "Kopia's config is on the cache volume");
+    let config = first.volume("config").join("repository.config");
+    assert!(config.is_file(), "Kopia's config is on the config volume");
     assert!(
         !first
-            .volume("cache")
-            .join("config/repository.config.kopia-password")
+            .volume("config")
+            .join("repository.config.kopia-password")
             .exists()
     );
 
@@ -394,6 +411,58 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
             ("snapshot create", 0),
         ],
     );
+}
+
+/// Every regular file below `dir` whose bytes contain one of `needles`.
+fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
+    tree(dir)
+        .into_iter()
+        .filter(|(_, content)| needles.iter().any(|n| content.contains(n)))
+        .map(|(path, _)| path)
+        .collect()
+}
+
+#[test]
+fn no_credential_is_written_to_a_persistent_cache() {
+    let fx = Fixture::new("credentials");
+    fx.standin.s3_bucket("s3.amazonaws.com", "backups");
+    let result = fx.pod("cloud-cached").run();
+    fx.standin.print_log("S3 backup with a persistent cache");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    // The password, also as Kopia's password file holds it (base64).
+    let secrets = [
+        "secret-key",
+        PASSWORD,
+        "Y29ycmVjdCBob3JzZSBiYXR0ZXJ5IHN0YXBsZQ",
+    ];
+    // Kopia did write the S3 keys into its config, as it does...
+    assert_eq!(
+        files_containing(&result.volume("config"), &["secret-key"]),
+        ["repository.config"]
+    );
+    // ...in memory, not on the cache volume, which did get Kopia's files.
+    let cache = tree(&fx.cache);
+    assert!(
+        cache.contains_key("cache") && cache.keys().any(|p| p.starts_with("logs/")),
+        "{cache:#?}"
+    );
+    assert_eq!(
+        files_containing(&fx.cache, &secrets),
+        Vec::<String>::new(),
+        "credentials on the persistent cache"
+    );
+    let pod = find_object(
+        &fx.objects,
+        "CronJob",
+        NAMESPACE,
+        "contract-cloud-cached-backup",
+    );
+    let volumes = &support::pod_spec(pod)["volumes"];
+    let config = volumes
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["name"] == "config"))
+        .expect("a config volume");
+    assert_eq!(config["emptyDir"]["medium"], "Memory", "{config}");
 }
 
 #[test]
@@ -542,6 +611,7 @@ fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
         standin: Standin::new("subdir"),
         data: data_volume("subdir"),
         repository: writable_volume("repo-subdir"),
+        cache: support::scratch("contract-cache-subdir"),
     };
     let result = fx.pod("web-data").run();
     fx.standin
@@ -551,6 +621,63 @@ fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
         fx.repository
             .join("repository/kopia.repository.f")
             .is_file()
+    );
+}
+
+/// A fresh volume as a storage class provisions it: root's, mode 0755.
+fn root_owned_volume(name: &str) -> PathBuf {
+    let dir = support::scratch(&format!("contract-{name}"));
+    support::pod::chmod_path(&dir, 0o755);
+    dir
+}
+
+#[test]
+fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
+    let repository = root_owned_volume("root-repo");
+    let fx = Fixture {
+        objects: compile("root-repo", PLAN),
+        standin: Standin::new("root-repo"),
+        data: data_volume("root-repo"),
+        repository: repository.clone(),
+        cache: support::scratch("contract-cache-root-repo"),
+    };
+    let result = fx.pod("web-data").run();
+    fx.standin
+        .print_log("filesystem repository on a root-owned claim");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(repository.join("kopia.repository.f").is_file());
+}
+
+#[test]
+fn maintenance_can_write_a_repository_claim_it_did_not_create() {
+    let repository = root_owned_volume("root-maintained");
+    let fx = Fixture {
+        objects: compile("root-maintained", PLAN),
+        standin: Standin::new("root-maintained"),
+        data: data_volume("root-maintained"),
+        repository: repository.clone(),
+        cache: support::scratch("contract-cache-root-maintained"),
+    };
+    // Created by root elsewhere (by hand, or by another tool): root's files.
+    standin_kopia(
+        &fx.standin,
+        &[
+            "repository",
+            "create",
+            "filesystem",
+            &format!("--path={}", repository.display()),
+            "--override-username=admin",
+            "--override-hostname=elsewhere",
+        ],
+    );
+    let result = fx.cron_job_pod("contract-local-maintenance").run();
+    fx.standin
+        .print_log("maintenance of a repository claim created by root");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["result"], "success");
+    assert!(
+        standin_kopia(&fx.standin, &["maintenance", "info"])
+            .contains("Owner: maintenance@kopiaplan")
     );
 }
 
@@ -567,7 +694,7 @@ fn the_pod_environment_is_built_like_the_kubelet_builds_it() {
     // The image's ENV is there unless the pod overrides it.
     assert_eq!(
         result.env_value("KOPIA_CONFIG_PATH"),
-        Some("/kopiaplan/cache/config/repository.config")
+        Some("/kopiaplan/config/repository.config")
     );
     assert_eq!(
         result.env_value("RCLONE_CONFIG"),
@@ -591,6 +718,646 @@ fn kubernetes_variable_expansion_rules() {
     assert_eq!(expand("$(HOME", lookup), "$(HOME");
     assert_eq!(expand("a$b$", lookup), "a$b$");
     assert_eq!(expand("é$(HOME)é", lookup), "é/home/xé");
+}
+
+// ---------------------------------------------------------------------------
+// Round trips: backups, then restores, restore drills and maintenance of the
+// same repository, each pod compiled from one plan.
+
+const ROUND_TRIP_PLAN: &str = r#"apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: rt
+  namespace: apps
+spec:
+  repositories:
+    - name: local
+      secretName: kopia-local
+      filesystem: {claimName: backup-repo, path: /}
+  defaults:
+    repository: local
+    copyMethod: Direct
+    schedule: "0 2 * * *"
+  backups:
+    - {name: web-data, pvc: web-data}
+    - {name: db-data, pvc: db-data}
+    - name: tuned
+      pvc: web-data
+      policyConfig:
+        configMapName: kopia-policies
+        repositoryConfig: '{"uploadSpeed": 1048576}'
+    - name: quiet
+      pvc: web-data
+      actions: {beforeSnapshot: "exit 7", afterSnapshot: "exit 3"}
+      policyConfig: {repositoryConfig: '{"enableActions": false}'}
+  restores:
+    - {name: tuned-restore, from: tuned, pvc: restored, trigger: {onDemand: true}, policyConfig: {configMapName: kopia-policies}}
+    - {name: web-latest, from: web-data, pvc: restored, trigger: {onDemand: true}}
+    - {name: web-previous, from: web-data, pvc: restored, previous: 1, trigger: {onDemand: true}}
+    - {name: web-as-of, from: web-data, pvc: restored, restoreAsOf: "2026-11-26T08:30:00+05:00", trigger: {onDemand: true}}
+    - {name: web-mirror, from: web-data, pvc: restored, enableFileDeletion: true, trigger: {onDemand: true}}
+    - {name: web-too-early, from: web-data, pvc: restored, restoreAsOf: "2026-11-01T00:00:00Z", enableFileDeletion: true, trigger: {onDemand: true}}
+    - {name: web-too-early-ok, from: web-data, pvc: restored, restoreAsOf: "2026-11-01T00:00:00Z", enableFileDeletion: true, onMissingSnapshot: Succeed, trigger: {onDemand: true}}
+    - {name: db-latest, from: db-data, pvc: restored, trigger: {onDemand: true}}
+  verify:
+    - {from: web-data, filesPercent: 50}
+"#;
+
+/// When the restores, drills and maintenance run: after every backup.
+const LATER: &str = "2026-11-26T12:00:00Z";
+
+struct RoundTrip {
+    objects: Value,
+    standin: Standin,
+    web: PathBuf,
+    db: PathBuf,
+    repository: PathBuf,
+    name: String,
+}
+
+impl RoundTrip {
+    fn new(name: &str) -> RoundTrip {
+        let web = support::scratch(&format!("contract-rt-web-{name}"));
+        write_web_v1(&web);
+        let db = support::scratch(&format!("contract-rt-db-{name}"));
+        std::fs::write(db.join("data.db"), "rows of the database\n").expect("write");
+        RoundTrip {
+            objects: compile(&format!("rt-{name}"), ROUND_TRIP_PLAN),
+            standin: Standin::new(&format!("rt-{name}")),
+            web,
+            db,
+            repository: writable_volume(&format!("rt-repo-{name}")),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The pod of a compiled CronJob, at the stand-in time `now`, with
+    /// `restored` as the restore destination.
+    fn pod(&self, cron_job: &str, now: &str, restored: Option<&Path>) -> Pod {
+        let mut pod = Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .pvc("web-data", &self.web)
+            .pvc("db-data", &self.db)
+            .pvc("backup-repo", &self.repository)
+            .standin(&self.standin)
+            .harness_env("KOPIA_STANDIN_NOW", now);
+        if let Some(dir) = restored {
+            pod = pod.pvc("restored", dir);
+        }
+        pod
+    }
+
+    /// Backs `entry` up at `now`; returns the snapshot ID.
+    fn backup(&self, entry: &str, now: &str) -> String {
+        let result = self.pod(&format!("rt-{entry}-backup"), now, None).run();
+        assert_eq!(result.exit_code, 0, "{}", result.logs());
+        let line = result_line(&result);
+        assert_eq!(line["result"], "success", "{}", result.logs());
+        line["snapshotId"].as_str().expect("snapshot id").to_owned()
+    }
+
+    /// Runs the restore `entry` into `into`, with a clean stand-in log.
+    fn restore(&self, entry: &str, into: &Path) -> PodResult {
+        self.standin.clear_log();
+        let result = self
+            .pod(&format!("rt-{entry}-restore"), LATER, Some(into))
+            .run();
+        self.standin.print_log(&format!("restore {entry}"));
+        result
+    }
+
+    /// A fresh, empty destination volume.
+    fn fresh_volume(&self, label: &str) -> PathBuf {
+        support::scratch(&format!("contract-rt-{}-{label}", self.name))
+    }
+}
+
+/// The first version of the web volume: files, a nested file, a symlink.
+fn write_web_v1(dir: &Path) {
+    std::fs::create_dir_all(dir.join("uploads")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("notes")).expect("mkdir");
+    std::fs::write(dir.join("index.html"), "<h1>version 1</h1>\n").expect("write");
+    std::fs::write(dir.join("uploads/photo.jpg"), vec![7u8; 4096]).expect("write");
+    std::fs::write(dir.join("notes/old.txt"), "removed in version 2\n").expect("write");
+    std::os::unix::fs::symlink("index.html", dir.join("home.html")).expect("symlink");
+}
+
+/// The second version: one file changed, one added, one directory removed.
+fn change_web_to_v2(dir: &Path) {
+    std::fs::write(dir.join("index.html"), "<h1>version 2, longer</h1>\n").expect("write");
+    std::fs::write(dir.join("uploads/new.jpg"), vec![9u8; 100]).expect("write");
+    std::fs::remove_dir_all(dir.join("notes")).expect("rm");
+}
+
+/// A directory tree as path → content: a file's bytes (lossy text), a
+/// symlink's target after `-> `, a directory as `<dir>`.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, found: &mut BTreeMap<String, String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+            .map(|e| e.expect("entry").path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let name = path
+                .strip_prefix(root)
+                .expect("below root")
+                .to_string_lossy()
+                .into_owned();
+            let meta = std::fs::symlink_metadata(&path).expect("metadata");
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).expect("readlink");
+                found.insert(name, format!("-> {}", target.display()));
+            } else if meta.is_dir() {
+                found.insert(name, "<dir>".into());
+                walk(root, &path, found);
+            } else {
+                let bytes = std::fs::read(&path).expect("read");
+                found.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    let mut found = BTreeMap::new();
+    walk(dir, dir, &mut found);
+    found
+}
+
+/// The `kopia-policies` ConfigMap of `tuned`: a global policy and
+/// repository settings (whose `uploadSpeed` the plan's inline one beats).
+fn policy_files(keep_daily: u32) -> [(&'static str, String); 2] {
+    [
+        (
+            "global-policy.json",
+            format!("{{\n  \"retention\": {{\"keepDaily\": {keep_daily}}}\n}}\n"),
+        ),
+        (
+            "repository.config",
+            r#"{"enableActions": true, "uploadSpeed": 5, "downloadSpeed": 2097152}"#.to_owned(),
+        ),
+    ]
+}
+
+fn with_policy_files(pod: Pod, keep_daily: u32) -> Pod {
+    let files = policy_files(keep_daily);
+    let data: Vec<(&str, &str)> = files.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    pod.config_map("kopia-policies", &data)
+}
+
+/// The repository's global policy, as Kopia shows it.
+fn global_keep_daily(rt: &RoundTrip) -> Value {
+    connect_host_to(&rt.standin, &rt.repository);
+    let shown: Value = serde_json::from_str(&standin_kopia(
+        &rt.standin,
+        &["policy", "show", "--global", "--json"],
+    ))
+    .expect("JSON");
+    shown["retention"]["keepDaily"].clone()
+}
+
+#[test]
+fn policy_config_imports_the_global_policy_first_and_gives_kopia_the_repository_settings() {
+    let rt = RoundTrip::new("policy-config");
+    let result =
+        with_policy_files(rt.pod("rt-tuned-backup", "2026-11-26T02:00:00Z", None), 33).run();
+    rt.standin.print_log("backup with policyConfig");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 1),
+            ("repository create filesystem", 0),
+            ("policy import", 0),
+            ("policy import", 0),
+            ("snapshot create", 0),
+        ],
+    );
+    for command in [
+        "repository connect filesystem",
+        "repository create filesystem",
+    ] {
+        let call = the_call(&calls, command);
+        assert_eq!(
+            call.value("--max-upload-speed="),
+            Some("1048576"),
+            "{call:?}"
+        );
+        assert_eq!(
+            call.value("--max-download-speed="),
+            Some("2097152"),
+            "{call:?}"
+        );
+        assert!(call.has("--enable-actions"), "{call:?}");
+    }
+    // The global policy first, then exactly the snapshotted source's.
+    let imports: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.command() == "policy import")
+        .collect();
+    assert_eq!(
+        imports[0].argv[1..],
+        [
+            "policy",
+            "import",
+            "--global",
+            "--from-file=/kopiaplan/home/global-policy.json"
+        ],
+        "{:?}",
+        imports[0]
+    );
+    assert_eq!(
+        imports[1].argv.last().map(String::as_str),
+        Some("tuned@apps:/data")
+    );
+    assert_eq!(global_keep_daily(&rt), 33);
+
+    // A restore with the same policyConfig reads the repository settings
+    // but never imports a global policy, even a different one.
+    let into = rt.fresh_volume("policy-config");
+    rt.standin.clear_log();
+    let result =
+        with_policy_files(rt.pod("rt-tuned-restore-restore", LATER, Some(&into)), 99).run();
+    rt.standin.print_log("restore with policyConfig");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("restore", 0),
+        ],
+    );
+    let connect = the_call(&calls, "repository connect filesystem");
+    assert_eq!(
+        connect.value("--max-download-speed="),
+        Some("2097152"),
+        "{connect:?}"
+    );
+    assert_eq!(
+        connect.value("--max-upload-speed="),
+        Some("5"),
+        "{connect:?}"
+    );
+    assert_eq!(
+        global_keep_daily(&rt),
+        33,
+        "the restore changed the global policy"
+    );
+}
+
+#[test]
+fn repository_settings_with_an_unknown_key_fail_the_run_before_anything_is_written() {
+    // The ConfigMap was not part of the compiler's input, so the mover checks.
+    let rt = RoundTrip::new("bad-settings");
+    let result = rt
+        .pod("rt-tuned-backup", "2026-11-26T02:00:00Z", None)
+        .config_map(
+            "kopia-policies",
+            &[(
+                "repository.config",
+                r#"{"caching": {"cacheDirectory": "/x"}}"#,
+            )],
+        )
+        .run();
+    rt.standin
+        .print_log("repository settings with an unknown key");
+    assert_ne!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "failure");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("\"caching\""),
+        "{line}"
+    );
+    assert_eq!(rt.standin.calls().len(), 0, "Kopia ran");
+}
+
+#[test]
+fn enable_actions_false_in_the_repository_settings_skips_the_actions() {
+    let rt = RoundTrip::new("actions-off");
+    let result = rt
+        .pod("rt-quiet-backup", "2026-11-26T02:00:00Z", None)
+        .run();
+    rt.standin.print_log("enableActions: false");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(
+        result
+            .stderr
+            .contains("the beforeSnapshot action is skipped")
+            && result
+                .stderr
+                .contains("the afterSnapshot action is skipped"),
+        "{}",
+        result.logs()
+    );
+    assert!(!the_call(&rt.standin.calls(), "repository create filesystem").has("--enable-actions"));
+    assert_eq!(result_line(&result)["result"], "success");
+}
+
+#[test]
+fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second() {
+    let rt = RoundTrip::new("previous");
+    let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let version1 = tree(&rt.web);
+    change_web_to_v2(&rt.web);
+    let second = rt.backup("web-data", "2026-11-26T04:00:00Z");
+    let version2 = tree(&rt.web);
+    assert_ne!(version1, version2);
+
+    let into = rt.fresh_volume("previous-1");
+    let result = rt.restore("web-previous", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], first.as_str());
+    assert_eq!(tree(&into), version1, "previous: 1 is the first backup");
+    let calls = rt.standin.calls();
+    assert_eq!(
+        the_call(&calls, "restore").argv[2],
+        first,
+        "restore the chosen snapshot by ID"
+    );
+
+    let into = rt.fresh_volume("previous-0");
+    let result = rt.restore("web-latest", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], second.as_str());
+    assert_eq!(tree(&into), version2, "previous: 0 is the newest backup");
+}
+
+#[test]
+fn the_kopia_command_sequence_of_a_restore() {
+    let rt = RoundTrip::new("sequence");
+    let id = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let into = rt.fresh_volume("sequence");
+    let result = rt.restore("web-latest", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let argv: Vec<Vec<String>> = rt.standin.calls().into_iter().map(|c| c.argv).collect();
+    let expected: Vec<Vec<String>> = [
+        vec![
+            "--file-log-level=info",
+            "repository",
+            "connect",
+            "filesystem",
+            "--path=/kopiaplan/repository/",
+            "--override-username=web-data",
+            "--override-hostname=apps",
+            "--content-cache-size-limit-mb=4915",
+            "--metadata-cache-size-limit-mb=1638",
+            "--no-check-for-updates",
+        ],
+        vec![
+            "--file-log-level=info",
+            "snapshot",
+            "list",
+            "web-data@apps:/data",
+            "--json",
+        ],
+        vec![
+            "--file-log-level=info",
+            "restore",
+            id.as_str(),
+            ".",
+            "--write-files-atomically",
+        ],
+    ]
+    .iter()
+    .map(|call| call.iter().map(|a| (*a).to_owned()).collect())
+    .collect();
+    assert_eq!(argv, expected, "{}", result.logs());
+    assert!(rt.standin.calls().iter().all(|c| c.exit == 0));
+}
+
+#[test]
+fn restore_as_of_with_an_offset_compares_instants_not_strings() {
+    let rt = RoundTrip::new("as-of");
+    let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let version1 = tree(&rt.web);
+    change_web_to_v2(&rt.web);
+    let second = rt.backup("web-data", "2026-11-26T04:00:00Z");
+
+    // 08:30+05:00 is 03:30Z: between the two snapshots. Compared as
+    // strings, the second snapshot's start time sorts before the bound,
+    // so a string comparison would restore the wrong one.
+    let bound = "2026-11-26T08:30:00+05:00";
+    connect_host_to(&rt.standin, &rt.repository);
+    let listed: Value = serde_json::from_str(&standin_kopia(
+        &rt.standin,
+        &["snapshot", "list", "--json", "--all"],
+    ))
+    .expect("JSON");
+    let start_of = |id: &str| {
+        listed
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["id"] == id)
+            .and_then(|s| s["startTime"].as_str())
+            .expect("a start time")
+            .to_owned()
+    };
+    assert!(
+        start_of(&second).as_str() <= bound,
+        "{} sorts after {bound}",
+        start_of(&second)
+    );
+
+    let into = rt.fresh_volume("as-of");
+    let result = rt.restore("web-as-of", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(
+        result_line(&result)["snapshotId"],
+        first.as_str(),
+        "{}",
+        result.logs()
+    );
+    assert_eq!(tree(&into), version1);
+}
+
+#[test]
+fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
+    let rt = RoundTrip::new("no-match");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    rt.backup("db-data", "2026-11-26T02:30:00Z");
+    let into = rt.fresh_volume("no-match");
+    std::fs::write(into.join("keep.txt"), "the destination's own file\n").expect("write");
+    std::fs::create_dir_all(into.join("sub")).expect("mkdir");
+    std::fs::write(into.join("sub/other"), "x").expect("write");
+    let before = tree(&into);
+    let identities = serde_json::json!(["db-data@apps:/data", "web-data@apps:/data"]);
+
+    // onMissingSnapshot: Fail (the default)
+    let result = rt.restore("web-too-early", &into);
+    assert_ne!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "failure", "{line}");
+    assert_eq!(line["availableIdentities"], identities, "{line}");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no snapshot of web-data@apps:/data matches"),
+        "{line}"
+    );
+    expect_commands(
+        &rt.standin.calls(),
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("snapshot list", 0),
+        ],
+    );
+    assert_eq!(tree(&into), before, "the volume changed");
+
+    // onMissingSnapshot: Succeed
+    let result = rt.restore("web-too-early-ok", &into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result_line(&result);
+    assert_eq!(line["result"], "no-snapshot", "{line}");
+    assert_eq!(line["availableIdentities"], identities, "{line}");
+    assert!(!rt.standin.calls().iter().any(|c| c.command() == "restore"));
+    assert_eq!(tree(&into), before, "the volume changed");
+}
+
+#[test]
+fn file_deletion_with_a_matching_snapshot_deletes_extra_files() {
+    let rt = RoundTrip::new("delete-extra");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let snapshot = tree(&rt.web);
+    let prepare = |label: &str| {
+        let dir = rt.fresh_volume(label);
+        std::fs::write(dir.join("index.html"), "a local edit\n").expect("write");
+        std::fs::write(dir.join("stale.txt"), "not in the snapshot\n").expect("write");
+        std::fs::create_dir_all(dir.join("stale-dir/deep")).expect("mkdir");
+        std::fs::write(dir.join("stale-dir/deep/x"), "x").expect("write");
+        dir
+    };
+
+    // Without enableFileDeletion, extra files stay.
+    let overlay = prepare("overlay");
+    let result = rt.restore("web-latest", &overlay);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let restored = tree(&overlay);
+    assert!(restored.contains_key("stale.txt") && restored.contains_key("stale-dir/deep/x"));
+    assert_eq!(restored["index.html"], snapshot["index.html"]);
+
+    // With it, the volume ends up exactly as the snapshot.
+    let mirror = prepare("mirror");
+    let result = rt.restore("web-mirror", &mirror);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert!(the_call(&rt.standin.calls(), "restore").has("--delete-extra"));
+    assert_eq!(tree(&mirror), snapshot);
+}
+
+#[test]
+fn two_backups_sharing_a_repository_each_restore_only_their_own_data() {
+    let rt = RoundTrip::new("shared");
+    let web_id = rt.backup("web-data", "2026-11-26T02:00:00Z");
+    let db_id = rt.backup("db-data", "2026-11-26T02:10:00Z");
+    assert_ne!(web_id, db_id);
+
+    let web_into = rt.fresh_volume("shared-web");
+    let result = rt.restore("web-latest", &web_into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["snapshotId"], web_id.as_str());
+    assert_eq!(tree(&web_into), tree(&rt.web));
+
+    let db_into = rt.fresh_volume("shared-db");
+    let result = rt.restore("db-latest", &db_into);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result_line(&result)["identity"], "db-data@apps:/data");
+    assert_eq!(result_line(&result)["snapshotId"], db_id.as_str());
+    assert_eq!(tree(&db_into), tree(&rt.db));
+    let calls = rt.standin.calls();
+    assert_eq!(
+        the_call(&calls, "snapshot list").argv[3],
+        "db-data@apps:/data"
+    );
+}
+
+#[test]
+fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
+    let rt = RoundTrip::new("maintenance");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    connect_host_to(&rt.standin, &rt.repository);
+    // Kopia makes the creator of a repository its maintenance owner.
+    assert!(standin_kopia(&rt.standin, &["maintenance", "info"]).contains("Owner: web-data@apps"));
+
+    rt.standin.clear_log();
+    let result = rt.pod("rt-local-maintenance", LATER, None).run();
+    rt.standin.print_log("maintenance");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("maintenance info", 0),
+            ("maintenance set", 0),
+            ("maintenance run", 0),
+        ],
+    );
+    let connect = the_call(&calls, "repository connect filesystem");
+    assert_eq!(connect.value("--override-username="), Some("maintenance"));
+    assert_eq!(connect.value("--override-hostname="), Some("kopiaplan"));
+    let set = the_call(&calls, "maintenance set");
+    assert_eq!(
+        set.argv[1..],
+        ["maintenance", "set", "--owner=maintenance@kopiaplan"],
+        "{set:?}"
+    );
+    let run = the_call(&calls, "maintenance run");
+    assert_eq!(
+        run.argv[1..],
+        ["maintenance", "run", "--full", "--safety=full"],
+        "{run:?}"
+    );
+    assert!(
+        standin_kopia(&rt.standin, &["maintenance", "info"])
+            .contains("Owner: maintenance@kopiaplan")
+    );
+    let line = result_line(&result);
+    assert_eq!(line["result"], "success", "{line}");
+    assert_eq!(line["operation"], "maintenance");
+}
+
+#[test]
+fn verify_checks_the_newest_snapshot_of_its_source_with_the_files_percentage() {
+    let rt = RoundTrip::new("verify");
+    rt.backup("web-data", "2026-11-26T02:00:00Z");
+    change_web_to_v2(&rt.web);
+    let newest = rt.backup("web-data", "2026-11-26T04:00:00Z");
+    // A newer snapshot of another source in the same repository.
+    rt.backup("db-data", "2026-11-26T05:00:00Z");
+
+    rt.standin.clear_log();
+    let result = rt.pod("rt-web-data-verify", LATER, None).run();
+    rt.standin.print_log("verify");
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let calls = rt.standin.calls();
+    expect_commands(
+        &calls,
+        &[
+            ("repository connect filesystem", 0),
+            ("snapshot list", 0),
+            ("snapshot verify", 0),
+        ],
+    );
+    let verify = the_call(&calls, "snapshot verify");
+    assert_eq!(
+        verify.argv[1..],
+        [
+            "snapshot",
+            "verify",
+            "--verify-files-percent=50",
+            newest.as_str()
+        ],
+        "{verify:?}"
+    );
+    let line = result_line(&result);
+    assert_eq!(line["result"], "success", "{line}");
+    assert_eq!(line["snapshotId"], newest.as_str());
 }
 
 // ---------------------------------------------------------------------------

@@ -198,3 +198,139 @@ fn launcher_manifests_validate_strictly() {
         "an unknown field was accepted"
     );
 }
+
+/// Kopia v0.23.1's policy fields (`src/kopia/data/kopia-policy-fields.json`,
+/// the shared reference copied unchanged), walked here independently of
+/// kopiaplan's own checker: every key must be a field (exact spelling) and
+/// every value of its type.
+fn policy_problems(policy: &serde_json::Value) -> (Vec<String>, usize) {
+    fn fields(object: &Value, known: &Value, path: &str, found: &mut (Vec<String>, usize)) {
+        let Some(map) = object.as_object() else {
+            found.0.push(format!("{path}: not an object"));
+            return;
+        };
+        for (key, value) in map {
+            let here = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            match known.get(key) {
+                Some(field) => typed(value, field, &here, found),
+                None => found.0.push(format!("{here}: not a Kopia policy field")),
+            }
+        }
+    }
+    fn typed(value: &Value, field: &Value, path: &str, found: &mut (Vec<String>, usize)) {
+        found.1 += 1;
+        if value.is_null() {
+            if field["nullable"] != true {
+                found
+                    .0
+                    .push(format!("{path}: null, and Kopia's field is not nullable"));
+            }
+            return;
+        }
+        let ok = match field["type"].as_str() {
+            Some("object") => {
+                fields(value, &field["fields"], path, found);
+                value.is_object()
+            }
+            Some("array") => match value.as_array() {
+                Some(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        typed(item, &field["items"], &format!("{path}[{index}]"), found);
+                    }
+                    true
+                }
+                None => false,
+            },
+            Some("integer") => value.as_i64().is_some() || value.as_u64().is_some(),
+            Some("bool") => value.is_boolean(),
+            Some("string") => value.is_string(),
+            _ => false,
+        };
+        if !ok {
+            found.0.push(format!(
+                "{path}: {value} is not of Kopia's type {}",
+                field["type"]
+            ));
+        }
+    }
+    use serde_json::Value;
+    static FIELDS: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let known = FIELDS.get_or_init(|| {
+        let text = std::fs::read_to_string(
+            support::root().join("src/kopia/data/kopia-policy-fields.json"),
+        )
+        .expect("kopia-policy-fields.json");
+        serde_json::from_str::<Value>(&text).expect("JSON")["fields"].clone()
+    });
+    let mut found = (Vec::new(), 0);
+    fields(policy, known, "", &mut found);
+    found
+}
+
+#[test]
+fn every_golden_policy_validates_against_kopias_policy_fields() {
+    let mut policies = 0;
+    let mut values = 0;
+    let mut seen_retention = false;
+    for example in examples() {
+        let golden = std::fs::read_to_string(golden_of(&example)).expect("golden");
+        let documents: Vec<serde_json::Value> =
+            serde_saphyr::from_str_multiple(&golden).expect("the golden file is YAML");
+        for document in documents {
+            let Some(text) = document["data"]["policy.json"].as_str() else {
+                continue;
+            };
+            assert_eq!(document["kind"], "ConfigMap");
+            let name = document["metadata"]["name"].as_str().unwrap_or_default();
+            let file: serde_json::Value = serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("{name} in {}: not JSON: {e}", example.display()));
+            let targets = file.as_object().expect("an object of targets");
+            assert_eq!(targets.len(), 1, "{name}: one target per source");
+            for (target, policy) in targets {
+                // Exactly the source the mover snapshots.
+                assert_eq!(
+                    document["metadata"]["annotations"]["kopiaplan.dev/kopia-source"],
+                    target.as_str(),
+                    "{name}"
+                );
+                let (problems, checked) = policy_problems(policy);
+                assert!(
+                    problems.is_empty(),
+                    "{name} in {}: {problems:#?}",
+                    example.display()
+                );
+                policies += 1;
+                values += checked;
+                seen_retention |= policy.pointer("/retention/keepDaily").is_some();
+            }
+        }
+    }
+    assert!(
+        policies >= 10 && values >= 30 && seen_retention,
+        "too little checked: {policies} policies, {values} values"
+    );
+}
+
+/// The walk above can fail: misspelt fields, wrong types and nulls where
+/// Kopia allows none are found.
+#[test]
+fn the_policy_walk_finds_unknown_fields_and_wrong_types() {
+    let (problems, _) = policy_problems(&serde_json::json!({
+        "retention": {"keepDaily": 7, "keepDayly": 7, "keepLatest": "ten"},
+        "files": {"ignore": ["*.tmp", 3], "maxFileSize": null},
+        "compression": {"compressorName": "zstd"}
+    }));
+    assert_eq!(
+        problems,
+        [
+            "retention.keepDayly: not a Kopia policy field",
+            "retention.keepLatest: \"ten\" is not of Kopia's type \"integer\"",
+            "files.ignore[1]: 3 is not of Kopia's type \"string\"",
+            "files.maxFileSize: null, and Kopia's field is not nullable",
+        ]
+    );
+}

@@ -25,7 +25,14 @@ const CORE: [&str; 13] = [
     "persistentVolumeClaim",
 ];
 
-const OTHER_MOVERS: [&str; 6] = ["rsync", "rsyncTLS", "rclone", "restic", "syncthing", "external"];
+const OTHER_MOVERS: [&str; 6] = [
+    "rsync",
+    "rsyncTLS",
+    "rclone",
+    "restic",
+    "syncthing",
+    "external",
+];
 
 fn read(path: &str) -> Value {
     let text = std::fs::read_to_string(support::root().join(path)).expect(path);
@@ -127,6 +134,10 @@ fn the_compatibility_table_covers_every_field() {
             }
         }
     }
-    assert!(missing.is_empty(), "not in the table:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "not in the table:\n{}",
+        missing.join("\n")
+    );
     assert!(total > 100, "{total} fields");
 }

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 use super::labels::{self, Component};
 use super::launcher::{self, Launcher, Steps};
 use super::pod::{DataVolume, MoverPod, env, mover_pod, user_env};
+use super::policy_files;
 use super::run::run_object;
 use super::{cache_claim, object_meta, service_account, volume_snapshot};
 use crate::model::{Backup, Copy, Plan};
@@ -95,7 +96,10 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     if let Some(command) = &backup.actions.after_snapshot {
         extra.push(user_env("KOPIAPLAN_AFTER_SNAPSHOT", command));
     }
-    let pod = mover_pod(MoverPod {
+    if let Some(files) = &backup.policy_files {
+        extra.extend(policy_files::environment(files, true));
+    }
+    let mut pod = mover_pod(MoverPod {
         plan,
         script: "backup.sh",
         scripts_config_map,
@@ -115,6 +119,9 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         labels: labels.clone(),
         annotations: annotations.clone(),
     });
+    if let Some(source) = backup.policy_files.as_ref().and_then(|f| f.source.as_ref()) {
+        policy_files::mount_source(&mut pod, source);
+    }
     let pod = match (&backup.copy, &backup.names.launcher) {
         (
             Copy::Snapshot {

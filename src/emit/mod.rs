@@ -7,6 +7,7 @@ pub mod launcher;
 pub mod maintenance;
 pub mod mover_volumes;
 pub mod pod;
+pub mod policy_files;
 pub mod restore;
 pub mod run;
 pub mod verify;

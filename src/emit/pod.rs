@@ -56,7 +56,7 @@ fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.to_owned(),
         mount_path: path.to_owned(),
@@ -76,7 +76,23 @@ fn empty_dir(name: &str, size_limit: &str) -> Volume {
     }
 }
 
-fn config_map_volume(name: &str, config_map: &str, items: Option<Vec<KeyToPath>>) -> Volume {
+/// An emptyDir in memory (tmpfs): its files never reach a disk.
+fn memory_dir(name: &str, size_limit: &str) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            medium: Some("Memory".into()),
+            size_limit: Some(Quantity(size_limit.to_owned())),
+        }),
+        ..Volume::default()
+    }
+}
+
+pub(super) fn config_map_volume(
+    name: &str,
+    config_map: &str,
+    items: Option<Vec<KeyToPath>>,
+) -> Volume {
     Volume {
         name: name.to_owned(),
         config_map: Some(ConfigMapVolumeSource {
@@ -203,7 +219,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         }
     }
 
-    // Kopia's config, cache and logs.
+    // Kopia's cache and logs.
     match &spec.cache.persistent {
         Some(persistent) => volumes.push(Volume {
             name: "cache".into(),
@@ -216,6 +232,11 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         None => volumes.push(empty_dir("cache", &spec.cache.capacity)),
     }
     mounts.push(mount("cache", paths::CACHE, false));
+    // Kopia's config holds the storage credentials Kopia read from the
+    // environment (S3 keys and the like): it lives in memory, so they are
+    // never written to a disk, least of all to a persistent cache.
+    volumes.push(memory_dir("config", "4Mi"));
+    mounts.push(mount("config", paths::CONFIG, false));
     volumes.push(empty_dir("home", "64Mi"));
     mounts.push(mount("home", paths::HOME, false));
     volumes.push(empty_dir("tmp", "1Gi"));
@@ -255,7 +276,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         env("HOME", paths::HOME),
         env(
             "KOPIA_CONFIG_PATH",
-            format!("{}/config/repository.config", paths::CACHE),
+            format!("{}/repository.config", paths::CONFIG),
         ),
         env("KOPIA_CACHE_DIRECTORY", format!("{}/cache", paths::CACHE)),
         env("KOPIA_LOG_DIR", format!("{}/logs", paths::CACHE)),
@@ -372,11 +393,14 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ..Container::default()
     };
 
-    // A persistent cache must be writable by the mover's group, and so must
-    // the destination of a restore. A clone or snapshot copy is never
-    // re-owned: the kubelet would change the group of the files backed up.
+    // A persistent cache and a filesystem repository on a claim must be
+    // writable by the mover's group, and so must the destination of a
+    // restore. A clone or snapshot copy is never re-owned: the kubelet would
+    // change the group of the files backed up.
+    let claim_repository = matches!(repository.location, RepositoryLocation::Claim { .. });
     let group_writes = spec.writes_data
-        || (spec.cache.persistent.is_some() && matches!(spec.data, DataVolume::Claim { .. }));
+        || ((spec.cache.persistent.is_some() || claim_repository)
+            && !matches!(spec.data, DataVolume::Ephemeral { .. }));
     let mut pod_labels = mover.pod_labels.clone();
     pod_labels.extend(spec.labels);
     PodTemplateSpec {

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::labels::{self, Component};
 use super::launcher::{self, Launcher, Steps};
 use super::pod::{DataVolume, MoverPod, env, mover_pod};
+use super::policy_files;
 use super::run::run_object;
 use super::{cache_claim, object_meta, service_account};
 use crate::model::{OnMissingSnapshot, Plan, Restore};
@@ -72,7 +73,10 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
             as_of.epoch_nanos.to_string(),
         ));
     }
-    let pod = mover_pod(MoverPod {
+    if let Some(files) = &restore.policy_files {
+        extra.extend(policy_files::environment(files, false));
+    }
+    let mut pod = mover_pod(MoverPod {
         plan,
         script: "restore.sh",
         scripts_config_map,
@@ -96,6 +100,13 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
         labels: labels.clone(),
         annotations: annotations.clone(),
     });
+    if let Some(source) = restore
+        .policy_files
+        .as_ref()
+        .and_then(|f| f.source.as_ref())
+    {
+        policy_files::mount_source(&mut pod, source);
+    }
     let pod = match (&restore.snapshot_after, &restore.names.launcher) {
         (Some(after), Some(names)) => {
             let (launcher_objects, launcher_pod) = launcher::launcher(Launcher {

@@ -25,7 +25,7 @@ const REFUSED: &[(&str, &str)] = &[
     ),
     (
         "config-file",
-        "it would redirect Kopia's configuration, which kopiaplan keeps on the cache volume",
+        "it would redirect Kopia's configuration, which kopiaplan keeps in memory so that no credential reaches a disk",
     ),
     (
         "persist-credentials",

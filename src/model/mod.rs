@@ -299,6 +299,38 @@ pub struct Backup {
     pub mover: Mover,
     pub jobs: Jobs,
     pub names: Names,
+    /// VolSync-style policy files (`policyConfig`).
+    pub policy_files: Option<PolicyFiles>,
+}
+
+/// VolSync-style policy files of an entry (`policyConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFiles {
+    /// The ConfigMap or Secret mounted read-only at [`paths::POLICY_FILES`].
+    pub source: Option<PolicyFilesSource>,
+    /// Keys of the mounted object (file names in the mount).
+    pub global_policy_filename: String,
+    pub repository_config_filename: String,
+    /// The inline `repositoryConfig`, checked; its values win over the file's.
+    pub settings: RepositorySettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyFilesSource {
+    ConfigMap(String),
+    Secret(String),
+}
+
+/// VolSync's "repository config": the settings Kopia gets when it connects.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RepositorySettings {
+    /// `true`: Kopia runs its policies' actions (`--enable-actions`);
+    /// `false`: the plan's `actions` are skipped too, as VolSync does.
+    pub enable_actions: Option<bool>,
+    /// Bytes per second (`--max-upload-speed`), the JSON number as written.
+    pub upload_speed: Option<String>,
+    /// Bytes per second (`--max-download-speed`).
+    pub download_speed: Option<String>,
 }
 
 /// A restore of one Kopia source into a PVC.
@@ -326,6 +358,9 @@ pub struct Restore {
     pub mover: Mover,
     pub jobs: Jobs,
     pub names: Names,
+    /// VolSync-style repository settings (`policyConfig`); never a global
+    /// policy.
+    pub policy_files: Option<PolicyFiles>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,8 +452,13 @@ pub mod paths {
     pub const DATA: &str = "/data";
     pub const SCRIPTS: &str = "/kopiaplan/scripts";
     pub const POLICY: &str = "/kopiaplan/policy";
-    /// Kopia's config, cache and logs.
+    /// The ConfigMap or Secret of `policyConfig`.
+    pub const POLICY_FILES: &str = "/kopiaplan/policy-config";
+    /// Kopia's cache and logs.
     pub const CACHE: &str = "/kopiaplan/cache";
+    /// Kopia's config file: a memory-backed emptyDir, because Kopia writes
+    /// the storage credentials it was given into it.
+    pub const CONFIG: &str = "/kopiaplan/config";
     /// `HOME`: a writable emptyDir.
     pub const HOME: &str = "/kopiaplan/home";
     pub const TMP: &str = "/tmp";

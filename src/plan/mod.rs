@@ -369,6 +369,8 @@ pub struct BackupSpec {
     pub actions: Option<Actions>,
     /// Kopia policy fields for this source, over the defaults.
     pub policy: Option<serde_json::Value>,
+    /// VolSync-style policy files: a global policy and repository settings.
+    pub policy_config: Option<PolicyConfig>,
     /// Extra arguments for `kopia snapshot create`.
     pub additional_args: Option<Vec<String>>,
     /// Suspend the schedule.
@@ -454,11 +456,35 @@ pub struct RestoreSpec {
     pub volume_snapshot_class_name: Option<String>,
     /// Extra `kopia restore` arguments.
     pub additional_args: Option<Vec<String>>,
+    /// VolSync-style repository settings (`downloadSpeed`…). A restore never
+    /// applies a global policy: it would change the repository for everyone.
+    pub policy_config: Option<PolicyConfig>,
     /// Suspend the schedule.
     pub paused: Option<bool>,
     pub cache: Option<CacheSpec>,
     pub mover: Option<MoverSpec>,
     pub jobs: Option<JobSettings>,
+}
+
+/// Policy files the VolSync way: a ConfigMap or a Secret holding a global
+/// Kopia policy and repository settings, and/or repository settings inline.
+/// Checked at compile time when the ConfigMap or Secret is part of the input.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyConfig {
+    /// A ConfigMap holding the files, mounted read-only (not with `secretName`).
+    pub config_map_name: Option<String>,
+    /// A Secret holding the files, mounted read-only (not with `configMapName`).
+    pub secret_name: Option<String>,
+    /// The key of the global policy: Kopia policy JSON, imported as the
+    /// repository's global policy before each backup. Default: `global-policy.json`.
+    pub global_policy_filename: Option<String>,
+    /// The key of the repository settings: JSON with `enableActions`,
+    /// `uploadSpeed` and `downloadSpeed` (bytes per second). Default: `repository.config`.
+    pub repository_config_filename: Option<String>,
+    /// Repository settings as inline JSON (at most 1 MiB), the same keys as
+    /// the file; they win over the file's.
+    pub repository_config: Option<String>,
 }
 
 /// A source named the way VolSync names it.

@@ -66,6 +66,30 @@ pub fn label_value(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A ConfigMap or Secret key (a file name in its volume): at most 253
+/// characters of alphanumerics, `-`, `_` and `.`, and not `.` or `..`.
+pub fn config_map_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if key.len() > 253 {
+        return Err(format!(
+            "is {} characters long; the limit is 253",
+            key.len()
+        ));
+    }
+    if !key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("may contain only letters, digits, `-`, `_` and `.`".into());
+    }
+    if key == "." || key == ".." {
+        return Err("must not be `.` or `..`".into());
+    }
+    Ok(())
+}
+
 /// A label key: an optional DNS-subdomain prefix and `/`, then a name that
 /// follows the label-value rule (non-empty).
 pub fn label_key(key: &str) -> Result<(), String> {

@@ -10,6 +10,7 @@ mod maintenance;
 mod mover_volumes;
 pub mod names;
 mod policy;
+mod policy_config;
 mod restore;
 pub mod schedule;
 mod verify;
@@ -52,7 +53,7 @@ struct Resolved {
 struct At<'a> {
     documents: &'a [Document],
     sources: &'a crate::diagnostics::SourceMap,
-    provenance: &'a Provenance,
+    provenance: std::borrow::Cow<'a, Provenance>,
     path: Vec<PathSegment>,
 }
 
@@ -61,6 +62,16 @@ impl<'a> At<'a> {
         let mut at = self.clone();
         at.path.push(PathSegment::Key(key.to_owned()));
         at
+    }
+
+    /// A path in another document of the input (a context object).
+    fn in_document(&self, doc: crate::parse::DocId, path: Vec<PathSegment>) -> At<'a> {
+        At {
+            documents: self.documents,
+            sources: self.sources,
+            provenance: std::borrow::Cow::Owned(Provenance::Document(doc)),
+            path,
+        }
     }
 
     fn index(&self, index: usize) -> At<'a> {
@@ -113,7 +124,7 @@ impl<'a> At<'a> {
     /// A lowered entry's origin is the start of the object it came from.
     fn origin(&self) -> Origin {
         let (document, _) = self.located();
-        let line = match self.provenance {
+        let line = match self.provenance.as_ref() {
             Provenance::Document(_) => self.line(),
             Provenance::Lowered { .. } => document.root.position.line,
         };
@@ -141,7 +152,7 @@ pub fn resolve(
         let root = At {
             documents,
             sources,
-            provenance,
+            provenance: std::borrow::Cow::Borrowed(provenance),
             path: Vec::new(),
         };
         let plan_id = PlanId(model.plans.len());
@@ -175,11 +186,15 @@ pub fn resolve(
 /// Context objects by kind, namespace and name.
 struct Context<'a> {
     objects: HashMap<(&'a str, &'a str, &'a str), &'a ContextObject>,
+    /// Files of context objects already checked (document, key), so that
+    /// a ConfigMap several entries use is reported once.
+    looked_at: std::cell::RefCell<std::collections::BTreeSet<(usize, String)>>,
 }
 
 impl<'a> Context<'a> {
     fn new(objects: &'a [ContextObject]) -> Self {
         Self {
+            looked_at: Default::default(),
             objects: objects
                 .iter()
                 .map(|o| {
@@ -198,6 +213,13 @@ impl<'a> Context<'a> {
 
     fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&'a ContextObject> {
         self.objects.get(&(kind, namespace, name)).copied()
+    }
+
+    /// True the first time a file of a context object is asked about.
+    fn first_look(&self, object: &ContextObject, key: &str) -> bool {
+        self.looked_at
+            .borrow_mut()
+            .insert((object.doc.0, key.to_owned()))
     }
 }
 
@@ -603,6 +625,12 @@ impl PlanResolver<'_, '_> {
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
         let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
+        let policy_files = self.policy_files(
+            spec.policy_config.as_ref(),
+            at,
+            &namespace,
+            policy_config::Usage::Backup,
+        );
 
         if matches!(copy, Copy::Clone { .. })
             && cache.persistent.is_some()
@@ -621,7 +649,37 @@ impl PlanResolver<'_, '_> {
                 .at(Some(at.value_span()))
                 .field(display_path(&at.path))
                 .help(
-                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files                      (kopiaplan does not choose one for a clone: the kubelet would re-own the cloned files)",
+                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone: the kubelet would re-own the \
+                     cloned files)",
+                ),
+            );
+        }
+
+        if !matches!(copy, Copy::Direct { .. })
+            && matches!(
+                repository.as_ref().map(|r| &r.location),
+                Some(RepositoryLocation::Claim { .. })
+            )
+            && !mover.privileged
+            && mover
+                .security_context
+                .as_ref()
+                .and_then(|c| c.fs_group)
+                .is_none()
+        {
+            self.report(
+                Diagnostic::warning(format!(
+                    "the repository claim of `{}` may not be writable by the mover's non-root user",
+                    spec.name
+                ))
+                .at(Some(at.value_span()))
+                .field(display_path(&at.path))
+                .help(
+                    "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
+                     `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone or snapshot copy: the kubelet \
+                     would re-own the copied files)",
                 ),
             );
         }
@@ -686,6 +744,7 @@ impl PlanResolver<'_, '_> {
             mover,
             jobs,
             names,
+            policy_files,
         })
     }
 

@@ -141,6 +141,15 @@ impl PlanResolver<'_, '_> {
             self.report(d);
         }
 
+        // Repository settings only: a restore never imports a global policy
+        // (VolSync's does, changing the policy of every source in the
+        // repository whenever something is restored).
+        let policy_files = self.policy_files(
+            spec.policy_config.as_ref(),
+            at,
+            &namespace,
+            super::policy_config::Usage::Restore,
+        );
         let cache = self.cache(spec.cache.as_ref(), at);
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
@@ -184,6 +193,7 @@ impl PlanResolver<'_, '_> {
             mover,
             jobs,
             names,
+            policy_files,
         })
     }
 

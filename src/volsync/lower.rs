@@ -533,6 +533,7 @@ impl<'a> Lowering<'a> {
             compression: kopia.compression.clone().filter(|c| !c.is_empty()),
             cache: cache(&kopia.common),
             mover: Some(mover(&kopia.common, privileged)),
+            policy_config: policy_config(&kopia.common),
             username: Some(username),
             hostname: Some(hostname),
             jobs: None,
@@ -818,6 +819,7 @@ impl<'a> Lowering<'a> {
             paused: object.spec.paused,
             cache: cache(&kopia.common),
             mover: Some(mover(&kopia.common, privileged)),
+            policy_config: policy_config(&kopia.common),
             jobs: None,
         };
         self.check_common(doc, &kopia.common);
@@ -1211,6 +1213,21 @@ fn schema_kind(kind: &str) -> Option<super::schema::CrdKind> {
         "KopiaMaintenance" => Some(super::schema::CrdKind::KopiaMaintenance),
         _ => None,
     }
+}
+
+fn policy_config(common: &Common) -> Option<plan::PolicyConfig> {
+    let config = common.policy_config.as_ref()?;
+    let text = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    Some(plan::PolicyConfig {
+        config_map_name: text(&config.config_map_name),
+        secret_name: text(&config.secret_name),
+        global_policy_filename: text(&config.global_policy_filename),
+        repository_config_filename: text(&config.repository_config_filename),
+        repository_config: text(&config.repository_config),
+    })
+    .filter(|c| {
+        c.config_map_name.is_some() || c.secret_name.is_some() || c.repository_config.is_some()
+    })
 }
 
 fn non_negative(value: Option<i64>) -> Option<u32> {

@@ -1,0 +1,501 @@
+//! VolSync-style `policyConfig`: a ConfigMap or Secret holding a global
+//! Kopia policy and repository settings, and repository settings written
+//! inline. The inline settings are always checked; the files when their
+//! object is part of the input: JSON, at most 1 MiB, every key known.
+
+use serde_json::Value;
+
+use super::{At, PlanResolver, checks};
+use crate::diagnostics::{Diagnostic, Span, nearest};
+use crate::load::{PathSegment, display_path};
+use crate::model::{PolicyFiles, PolicyFilesSource, RepositorySettings};
+use crate::parse::ContextObject;
+use crate::plan::PolicyConfig;
+
+pub const DEFAULT_GLOBAL_POLICY_FILENAME: &str = "global-policy.json";
+pub const DEFAULT_REPOSITORY_CONFIG_FILENAME: &str = "repository.config";
+/// VolSync's limit for a policy file or the inline JSON.
+pub const MAX_JSON_BYTES: usize = 1024 * 1024;
+
+/// The keys of VolSync's repository config that mean something: the rest
+/// of what its docs show (storage, policies, caching) has its own place in
+/// a plan, so it is refused rather than silently dropped.
+const REPOSITORY_SETTINGS: [&str; 3] = ["enableActions", "uploadSpeed", "downloadSpeed"];
+
+/// Who uses the policy files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Usage {
+    Backup,
+    /// A restore reads only the repository settings: importing a global
+    /// policy would change the repository's policy for every source.
+    Restore,
+}
+
+/// A JSON text inside the input, for pointing at a line of it.
+struct Embedded<'a> {
+    /// The YAML string node that holds the text.
+    at: At<'a>,
+    /// The text as the YAML node holds it, when positions in it are
+    /// positions in the file (not for base64 data).
+    visible: bool,
+    /// What the text is, for messages.
+    what: String,
+}
+
+impl Embedded<'_> {
+    /// The span of a position in the text (1-based line and column): exact
+    /// for block scalars (each text line is a source line at the block's
+    /// indentation) and for single-line plain or quoted scalars without
+    /// escapes; else the whole value.
+    fn span(&self, text: &str, line: usize, column: usize, len: usize) -> Span {
+        let node = self.at.value_span();
+        if !self.visible || line == 0 || column == 0 {
+            return node;
+        }
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let len = to_u32(len.max(1));
+        if text.trim_end_matches('\n').contains('\n') {
+            return Span {
+                line: node.line + to_u32(line - 1),
+                column: node.column + to_u32(column - 1),
+                len,
+                ..node
+            };
+        }
+        let chars = to_u32(text.chars().count());
+        let offset = if node.len == chars {
+            0
+        } else if node.len == chars + 2 {
+            1
+        } else {
+            return node;
+        };
+        Span {
+            column: node.column + offset + to_u32(column - 1),
+            len,
+            ..node
+        }
+    }
+
+    /// The span of a field of the JSON text (its key, or its value), found
+    /// by reading the text as YAML (JSON is YAML) with positions.
+    fn field_span(&self, text: &str, path: &[PathSegment], key: bool) -> Span {
+        let mut sources = crate::diagnostics::SourceMap::default();
+        sources.add(String::new(), text.to_owned());
+        let (documents, _) = crate::load::parse(&sources);
+        let Some(document) = documents.first() else {
+            return self.at.value_span();
+        };
+        let span = if key {
+            document.span_of(path)
+        } else {
+            crate::load::span_of_node(document.file, document.root.locate(path).node)
+        };
+        self.span(
+            text,
+            span.line as usize,
+            span.column as usize,
+            span.len as usize,
+        )
+    }
+
+    fn field(&self, path: &[PathSegment]) -> String {
+        if path.is_empty() {
+            display_path(&self.at.path)
+        } else {
+            format!("{} → {}", display_path(&self.at.path), display_path(path))
+        }
+    }
+}
+
+/// The keys of the global policy and of the repository settings.
+fn filenames(spec: &PolicyConfig) -> (String, String) {
+    (
+        spec.global_policy_filename
+            .clone()
+            .unwrap_or_else(|| DEFAULT_GLOBAL_POLICY_FILENAME.into()),
+        spec.repository_config_filename
+            .clone()
+            .unwrap_or_else(|| DEFAULT_REPOSITORY_CONFIG_FILENAME.into()),
+    )
+}
+
+/// `retention.keepDaily` / `files.ignore[0]` as path segments.
+fn segments(path: &str) -> Vec<PathSegment> {
+    let mut segments = Vec::new();
+    for part in path.split('.') {
+        match part.split_once('[') {
+            Some((key, index)) => {
+                segments.push(PathSegment::Key(key.to_owned()));
+                if let Ok(index) = index.trim_end_matches(']').parse() {
+                    segments.push(PathSegment::Index(index));
+                }
+            }
+            None => segments.push(PathSegment::Key(part.to_owned())),
+        }
+    }
+    segments
+}
+
+impl<'a> PlanResolver<'a, '_> {
+    /// An entry's `policyConfig`, checked.
+    pub(super) fn policy_files(
+        &mut self,
+        spec: Option<&PolicyConfig>,
+        at: &At<'_>,
+        namespace: &str,
+        usage: Usage,
+    ) -> Option<PolicyFiles> {
+        let spec = spec?;
+        let at = at.key("policyConfig");
+        let source = match (&spec.config_map_name, &spec.secret_name) {
+            (Some(_), Some(_)) => {
+                let d = at.key("secretName").error(
+                    "`configMapName` and `secretName` exclude each other",
+                    "keep one of them: the policy files live in a ConfigMap or in a Secret",
+                );
+                self.report(d);
+                None
+            }
+            (Some(name), None) => {
+                Some((PolicyFilesSource::ConfigMap(name.clone()), "configMapName"))
+            }
+            (None, Some(name)) => Some((PolicyFilesSource::Secret(name.clone()), "secretName")),
+            (None, None) => None,
+        };
+        if let Some((PolicyFilesSource::ConfigMap(name) | PolicyFilesSource::Secret(name), field)) =
+            &source
+            && let Err(e) = checks::dns_subdomain(name)
+        {
+            let d = at.key(field).error(
+                format!("the name `{name}` {e}"),
+                "use the name of an existing object",
+            );
+            self.report(d);
+        }
+        let named = spec.config_map_name.is_some() || spec.secret_name.is_some();
+        let (global, repository_config) = filenames(spec);
+        for (field, written) in [
+            ("globalPolicyFilename", &spec.global_policy_filename),
+            ("repositoryConfigFilename", &spec.repository_config_filename),
+        ] {
+            let Some(written) = written else { continue };
+            if let Err(e) = checks::config_map_key(written) {
+                let d = at.key(field).error(
+                    format!("`{written}` is not a key a ConfigMap or Secret can have: it {e}"),
+                    "name the key that holds the file, such as `global-policy.json`",
+                );
+                self.report(d);
+            }
+            if !named {
+                let d = at.key(field).error(
+                    format!("`{field}` names a file of a ConfigMap or Secret, and `policyConfig` names neither"),
+                    "add `configMapName` or `secretName`",
+                );
+                self.report(d);
+            }
+        }
+        if usage == Usage::Restore && spec.global_policy_filename.is_some() {
+            let d = Diagnostic::warning("a restore does not apply a global policy")
+                .at(Some(at.key("globalPolicyFilename").value_span()))
+                .field(display_path(&at.key("globalPolicyFilename").path))
+                .help(
+                    "remove `globalPolicyFilename`: backups import the global policy; a restore \
+                     only reads the repository settings, so restoring never changes the \
+                     repository's policy for every other source",
+                );
+            self.report(d);
+        }
+        if !named && spec.repository_config.is_none() {
+            let d = at.error(
+                "`policyConfig` names no ConfigMap, no Secret and no `repositoryConfig`",
+                "add `configMapName`, `secretName` or `repositoryConfig`, or remove `policyConfig`",
+            );
+            self.report(d);
+        }
+        let settings = match &spec.repository_config {
+            Some(text) => {
+                let place = Embedded {
+                    at: at.key("repositoryConfig"),
+                    visible: true,
+                    what: "the inline `repositoryConfig`".into(),
+                };
+                self.parse_json(text, &place)
+                    .map(|value| self.repository_settings(&value, text, &place))
+                    .unwrap_or_default()
+            }
+            None => RepositorySettings::default(),
+        };
+        let source = source.map(|(source, _)| source);
+        if let Some(source) = &source {
+            self.check_policy_object(source, namespace, &at, spec, usage);
+        }
+        Some(PolicyFiles {
+            source,
+            global_policy_filename: global,
+            repository_config_filename: repository_config,
+            settings,
+        })
+    }
+
+    /// When the ConfigMap or Secret is part of the input: the files it
+    /// holds, and the keys `policyConfig` names explicitly.
+    fn check_policy_object(
+        &mut self,
+        source: &PolicyFilesSource,
+        namespace: &str,
+        at: &At<'_>,
+        spec: &PolicyConfig,
+        usage: Usage,
+    ) {
+        let (global, repository_config) = filenames(spec);
+        let (kind, name) = match source {
+            PolicyFilesSource::ConfigMap(name) => ("ConfigMap", name),
+            PolicyFilesSource::Secret(name) => ("Secret", name),
+        };
+        let Some(object) = self.context.get(kind, namespace, name) else {
+            return;
+        };
+        let keys = object.data_keys();
+        let mut files = vec![(
+            repository_config.as_str(),
+            spec.repository_config_filename.is_some(),
+            "repositoryConfigFilename",
+            false,
+        )];
+        if usage == Usage::Backup {
+            files.insert(
+                0,
+                (
+                    global.as_str(),
+                    spec.global_policy_filename.is_some(),
+                    "globalPolicyFilename",
+                    true,
+                ),
+            );
+        }
+        for (key, written, field, is_global) in files {
+            let first_look = self.context.first_look(object, key);
+            let Some((text, embedded)) = self.object_file(object, key) else {
+                if written {
+                    let help = match nearest(key, keys.iter().copied()) {
+                        Some(k) => format!("did you mean `{k}`?"),
+                        None if keys.is_empty() => format!("add `{key}` to the {kind}"),
+                        None => format!("its keys: {}", keys.join(", ")),
+                    };
+                    let d = at.key(field).error(
+                        format!("the {kind} `{namespace}/{name}` has no key `{key}`"),
+                        help,
+                    );
+                    self.report(d);
+                }
+                continue;
+            };
+            // A file several entries use is reported once.
+            if !first_look {
+                continue;
+            }
+            let Some(text) = text else {
+                let d = embedded.at.error(
+                    format!("{} is not UTF-8 text", embedded.what),
+                    "store the JSON file as text",
+                );
+                self.report(d);
+                continue;
+            };
+            let Some(value) = self.parse_json(&text, &embedded) else {
+                continue;
+            };
+            if is_global {
+                self.check_global_policy(&value, &text, &embedded);
+            } else {
+                self.repository_settings(&value, &text, &embedded);
+            }
+        }
+    }
+
+    /// The text of a key of a ConfigMap or Secret in the input, with its
+    /// place; `None` when the object has no such key, `Some((None, _))`
+    /// when the bytes are not UTF-8.
+    fn object_file(
+        &self,
+        object: &ContextObject,
+        key: &str,
+    ) -> Option<(Option<String>, Embedded<'a>)> {
+        let what = format!(
+            "`{key}` of {} `{}/{}`",
+            object.kind,
+            object.namespace.as_deref().unwrap_or(""),
+            object.name
+        );
+        let place = |field: &str, visible: bool| Embedded {
+            at: self.root.in_document(
+                object.doc,
+                vec![PathSegment::Key(field.into()), PathSegment::Key(key.into())],
+            ),
+            visible,
+            what: what.clone(),
+        };
+        // Plain text: ConfigMap `data`, Secret `stringData` (which wins).
+        let plain = if object.kind == "Secret" {
+            "stringData"
+        } else {
+            "data"
+        };
+        if let Some(value) = object.value.get(plain).and_then(|d| d.get(key)) {
+            return Some((value.as_str().map(str::to_owned), place(plain, true)));
+        }
+        // Base64: Secret `data`, ConfigMap `binaryData`.
+        let encoded = if object.kind == "Secret" {
+            "data"
+        } else {
+            "binaryData"
+        };
+        let value = object.value.get(encoded)?.get(key)?;
+        let bytes = serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
+            .ok()
+            .map(|b| b.0);
+        Some((
+            bytes.and_then(|b| String::from_utf8(b).ok()),
+            place(encoded, false),
+        ))
+    }
+
+    /// JSON text of at most 1 MiB holding an object.
+    fn parse_json(&mut self, text: &str, place: &Embedded<'_>) -> Option<Value> {
+        if text.len() > MAX_JSON_BYTES {
+            let d = place.at.error(
+                format!(
+                    "{} is {} bytes; at most 1 MiB is allowed",
+                    place.what,
+                    text.len()
+                ),
+                "keep only the settings that differ from Kopia's defaults",
+            );
+            self.report(d);
+            return None;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) if value.is_object() => Some(value),
+            Ok(_) => {
+                let d = place.at.error(
+                    format!("{} must be a JSON object", place.what),
+                    "write it as `{ \"key\": value, … }`",
+                );
+                self.report(d);
+                None
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let message = message
+                    .rsplit_once(" at line ")
+                    .map_or(message.as_str(), |(head, _)| head);
+                let d = Diagnostic::error(format!(
+                    "{} is not valid JSON: {message} (line {}, column {})",
+                    place.what,
+                    e.line(),
+                    e.column()
+                ))
+                .at(Some(place.span(text, e.line(), e.column(), 1)))
+                .field(place.field(&[]))
+                .help("write JSON: keys and strings in double quotes, no trailing commas, no comments");
+                self.report(d);
+                None
+            }
+        }
+    }
+
+    /// A global policy: Kopia policy fields, as `kopia policy import` reads them.
+    fn check_global_policy(&mut self, value: &Value, text: &str, place: &Embedded<'_>) {
+        for problem in crate::kopia::policy::check(value) {
+            let path = segments(&problem.path);
+            let d = Diagnostic::error(format!("{}: {}", place.what, problem.message))
+                .at(Some(place.field_span(text, &path, problem.unknown_field)))
+                .field(place.field(&path))
+                .help(problem.help);
+            self.report(d);
+        }
+    }
+
+    /// Repository settings: `enableActions` (a boolean), `uploadSpeed` and
+    /// `downloadSpeed` (bytes per second), nothing else.
+    fn repository_settings(
+        &mut self,
+        value: &Value,
+        text: &str,
+        place: &Embedded<'_>,
+    ) -> RepositorySettings {
+        let mut settings = RepositorySettings::default();
+        let Some(object) = value.as_object() else {
+            return settings;
+        };
+        for (key, value) in object {
+            let path = [PathSegment::Key(key.clone())];
+            let known = REPOSITORY_SETTINGS.contains(&key.as_str());
+            let problem = match key.as_str() {
+                "enableActions" => match value.as_bool() {
+                    Some(enabled) => {
+                        settings.enable_actions = Some(enabled);
+                        None
+                    }
+                    None => Some((
+                        "expected true or false".to_owned(),
+                        "write `true` or `false`".to_owned(),
+                    )),
+                },
+                "uploadSpeed" | "downloadSpeed" => match value.as_f64() {
+                    Some(speed) if speed >= 0.0 && value.is_number() => {
+                        let written = Some(value.to_string());
+                        if key == "uploadSpeed" {
+                            settings.upload_speed = written;
+                        } else {
+                            settings.download_speed = written;
+                        }
+                        None
+                    }
+                    _ => Some((
+                        "expected a number of bytes per second".to_owned(),
+                        "write a number such as `10485760` (10 MiB/s)".to_owned(),
+                    )),
+                },
+                _ => Some((
+                    format!("`{key}` is not a repository setting kopiaplan applies"),
+                    match nearest(key, REPOSITORY_SETTINGS) {
+                        Some(name) => format!("did you mean `{name}`?"),
+                        None => "only `enableActions`, `uploadSpeed` and `downloadSpeed` \
+                                 (bytes per second) are read; the storage comes from the \
+                                 repository, policies from `policy` or the global policy \
+                                 file, the cache from `cache`"
+                            .to_owned(),
+                    },
+                )),
+            };
+            if let Some((message, help)) = problem {
+                let d = Diagnostic::error(format!("{}: {message}", place.what))
+                    .at(Some(place.field_span(text, &path, !known)))
+                    .field(place.field(&path))
+                    .help(help);
+                self.report(d);
+            }
+        }
+        settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segments;
+    use crate::load::PathSegment;
+
+    #[test]
+    fn policy_paths_become_segments() {
+        assert_eq!(
+            segments("files.ignore[2]"),
+            vec![
+                PathSegment::Key("files".into()),
+                PathSegment::Key("ignore".into()),
+                PathSegment::Index(2)
+            ]
+        );
+    }
+}

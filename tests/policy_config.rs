@@ -1,0 +1,341 @@
+//! `policyConfig`, VolSync's way to hand Kopia a global policy and
+//! repository settings: how the files reach the mover, and what is checked
+//! at compile time (the inline settings always, the files when their
+//! ConfigMap or Secret is part of the input).
+
+mod support;
+
+use kopiaplan::diagnostics::{Diagnostic, SourceMap};
+use serde_json::Value;
+use support::{env_value, pod_spec};
+
+fn plan(entries: &str) -> String {
+    format!(
+        "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata: {{name: p, namespace: apps}}
+spec:
+  repositories:
+    - {{name: main, secretName: kopia, url: \"s3://bucket/prefix\"}}
+  defaults: {{copyMethod: Direct}}
+{entries}"
+    )
+}
+
+/// The objects, or panics with the diagnostics.
+fn compile(text: &str) -> Vec<Value> {
+    support::compile_text(text).unwrap_or_else(|e| panic!("does not compile:\n{e}"))
+}
+
+/// Every diagnostic (errors and warnings) of a text.
+fn diagnostics(text: &str) -> Vec<Diagnostic> {
+    let mut sources = SourceMap::default();
+    sources.add("plan.yaml".into(), text.into());
+    match kopiaplan::compile_sources(&sources) {
+        Ok(compiled) => compiled.diagnostics.iter().cloned().collect(),
+        Err(diagnostics) => diagnostics.iter().cloned().collect(),
+    }
+}
+
+/// The one diagnostic whose message contains `text`.
+fn the<'a>(diagnostics: &'a [Diagnostic], text: &str) -> &'a Diagnostic {
+    let found: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.message.contains(text))
+        .collect();
+    assert_eq!(found.len(), 1, "{text:?} in {diagnostics:#?}");
+    found[0]
+}
+
+/// The 1-based line and column of the first occurrence of `needle`.
+fn position_of(text: &str, needle: &str) -> (u32, u32) {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i as u32 + 1, c as u32 + 1)))
+        .unwrap_or_else(|| panic!("{needle:?} is not in the text"))
+}
+
+fn line_column(diagnostic: &Diagnostic) -> (u32, u32) {
+    let span = diagnostic.span.expect("a position");
+    (span.line, span.column)
+}
+
+fn cron_job<'a>(objects: &'a [Value], name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no CronJob {name}"))
+}
+
+fn volume<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
+    pod["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == name)
+}
+
+#[test]
+fn the_files_are_mounted_read_only_and_named_to_the_scripts() {
+    let objects = compile(&plan(
+        "  backups:
+    - name: web
+      pvc: web
+      policyConfig:
+        configMapName: kopia-policies
+        globalPolicyFilename: global.json
+        repositoryConfig: '{\"uploadSpeed\": 1048576, \"enableActions\": false}'
+    - {name: db, pvc: db, policyConfig: {secretName: kopia-policy-secret}}
+  restores:
+    - {name: back, from: web, pvc: web-copy, trigger: {onDemand: true}, policyConfig: {configMapName: kopia-policies}}
+",
+    ));
+    let web = pod_spec(cron_job(&objects, "p-web-backup"));
+    let files = volume(web, "policy-config").expect("a policy-config volume");
+    assert_eq!(files["configMap"]["name"], "kopia-policies");
+    assert_eq!(files["configMap"]["optional"], false);
+    let mount = web["containers"][0]["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["name"] == "policy-config")
+        .expect("mounted");
+    assert_eq!(mount["mountPath"], "/kopiaplan/policy-config");
+    assert_eq!(mount["readOnly"], true);
+    assert_eq!(
+        env_value(web, "KOPIAPLAN_GLOBAL_POLICY_FILE"),
+        Some("/kopiaplan/policy-config/global.json")
+    );
+    assert_eq!(
+        env_value(web, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"),
+        Some("/kopiaplan/policy-config/repository.config")
+    );
+    assert_eq!(env_value(web, "KOPIAPLAN_UPLOAD_SPEED"), Some("1048576"));
+    assert_eq!(env_value(web, "KOPIAPLAN_ENABLE_ACTIONS"), Some("false"));
+    assert_eq!(env_value(web, "KOPIAPLAN_DOWNLOAD_SPEED"), None);
+
+    let db = pod_spec(cron_job(&objects, "p-db-backup"));
+    let files = volume(db, "policy-config").expect("a policy-config volume");
+    assert_eq!(files["secret"]["secretName"], "kopia-policy-secret");
+
+    // A restore reads the repository settings, never the global policy.
+    let back = pod_spec(cron_job(&objects, "p-back-restore"));
+    assert!(volume(back, "policy-config").is_some());
+    assert_eq!(env_value(back, "KOPIAPLAN_GLOBAL_POLICY_FILE"), None);
+    assert_eq!(
+        env_value(back, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"),
+        Some("/kopiaplan/policy-config/repository.config")
+    );
+
+    // Entries without policyConfig get none of it.
+    let objects = compile(&plan("  backups:\n    - {name: web, pvc: web}\n"));
+    let web = pod_spec(cron_job(&objects, "p-web-backup"));
+    assert!(volume(web, "policy-config").is_none());
+    assert_eq!(env_value(web, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"), None);
+}
+
+const WITH_CONFIG_MAP: &str = "  backups:
+    - {name: web, pvc: web, policyConfig: {configMapName: kopia-policies}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kopia-policies, namespace: apps}
+data:
+  global-policy.json: |
+    {
+      \"retention\": {\"keepDayly\": 7, \"keepLatest\": \"ten\"},
+      \"files\": {\"ignore\": [\"*.tmp\"]}
+    }
+  repository.config: |
+    {\"enableActions\": true, \"storage\": {\"type\": \"s3\"}}
+";
+
+#[test]
+fn mistakes_in_the_files_are_reported_at_their_line_in_the_config_map() {
+    let text = plan(WITH_CONFIG_MAP);
+    let diagnostics = diagnostics(&text);
+    assert_eq!(diagnostics.len(), 3, "{diagnostics:#?}");
+    let line_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i as u32 + 1)
+            .expect("the line")
+    };
+    let column_of = |needle: &str| {
+        text.lines()
+            .find_map(|l| l.find(needle))
+            .map(|i| i as u32 + 1)
+            .expect("the column")
+    };
+
+    let unknown = the(&diagnostics, "`keepDayly` is not a Kopia policy field");
+    assert!(unknown.is_error());
+    assert_eq!(
+        line_column(unknown),
+        (line_of("keepDayly"), column_of("\"keepDayly\""))
+    );
+    assert_eq!(
+        unknown.field_path.as_deref(),
+        Some("data.global-policy.json → retention.keepDayly")
+    );
+    assert_eq!(unknown.help.as_deref(), Some("did you mean `keepDaily`?"));
+    assert!(
+        unknown
+            .message
+            .starts_with("`global-policy.json` of ConfigMap `apps/kopia-policies`")
+    );
+
+    let wrong_type = the(&diagnostics, "expected a whole number");
+    assert_eq!(
+        line_column(wrong_type),
+        (line_of("keepDayly"), column_of("\"ten\""))
+    );
+
+    let setting = the(&diagnostics, "`storage` is not a repository setting");
+    assert_eq!(
+        line_column(setting),
+        (line_of("\"storage\""), column_of("\"storage\""))
+    );
+    assert!(
+        setting
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("`enableActions`, `uploadSpeed` and `downloadSpeed`")
+    );
+}
+
+#[test]
+fn a_config_map_several_entries_use_is_reported_once() {
+    let text = plan(&WITH_CONFIG_MAP.replace(
+        "  backups:\n",
+        "  backups:\n    - {name: other, pvc: other, policyConfig: {configMapName: kopia-policies}}\n",
+    ));
+    assert_eq!(diagnostics(&text).len(), 3);
+}
+
+#[test]
+fn the_inline_repository_config_is_always_checked() {
+    let text = plan(
+        "  backups:
+    - name: web
+      pvc: web
+      policyConfig:
+        repositoryConfig: |
+          {
+            \"uploadSped\": 100,
+            \"downloadSpeed\": \"fast\"
+          }
+    - {name: db, pvc: db, policyConfig: {repositoryConfig: '{\"enableActions\": true,}'}}
+    - {name: list, pvc: list, policyConfig: {repositoryConfig: '[1]'}}
+",
+    );
+    let diagnostics = diagnostics(&text);
+    assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
+    let unknown = the(&diagnostics, "`uploadSped` is not a repository setting");
+    assert_eq!(line_column(unknown), position_of(&text, "\"uploadSped\""));
+    assert_eq!(unknown.help.as_deref(), Some("did you mean `uploadSpeed`?"));
+    assert_eq!(
+        unknown.field_path.as_deref(),
+        Some("spec.backups[0].policyConfig.repositoryConfig → uploadSped")
+    );
+    let speed = the(&diagnostics, "expected a number of bytes per second");
+    assert_eq!(line_column(speed), position_of(&text, "\"fast\""));
+    let syntax = the(&diagnostics, "is not valid JSON: trailing comma");
+    let (line, comma) = position_of(&text, ",}");
+    assert_eq!(line_column(syntax), (line, comma + 1), "at the `}}`");
+    the(&diagnostics, "must be a JSON object");
+
+    let huge = format!("{{\"enableActions\": true{}}}", " ".repeat(1024 * 1024));
+    let text = plan(&format!(
+        "  backups:\n    - {{name: web, pvc: web, policyConfig: {{repositoryConfig: '{huge}'}}}}\n"
+    ));
+    let diagnostics = self::diagnostics(&text);
+    the(&diagnostics, "at most 1 MiB is allowed");
+}
+
+#[test]
+fn a_secrets_files_are_decoded_and_checked() {
+    // VolSync's own policy schema (`compressor`) is not Kopia's.
+    let encoded = "eyJjb21wcmVzc2lvbiI6IHsiY29tcHJlc3NvciI6ICJ6c3RkIn19";
+    let text = plan(&format!(
+        "  backups:
+    - {{name: web, pvc: web, policyConfig: {{secretName: kopia-policy}}}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: kopia-policy, namespace: apps}}
+data:
+  global-policy.json: {encoded}
+"
+    ));
+    let diagnostics = diagnostics(&text);
+    let unknown = the(&diagnostics, "`compressor` is not a Kopia policy field");
+    assert_eq!(
+        unknown.help.as_deref(),
+        Some("did you mean `compressorName`?")
+    );
+    // Inside base64, the value itself is the best position there is.
+    assert_eq!(line_column(unknown), position_of(&text, encoded));
+}
+
+#[test]
+fn the_names_and_keys_policy_config_gives_are_checked() {
+    let diagnostics = diagnostics(&format!(
+        "{}---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: kopia-policies, namespace: apps}}
+data: {{global-policy.json: '{{}}'}}
+",
+        plan(
+            "  backups:
+    - {name: a, pvc: a, policyConfig: {configMapName: x, secretName: y}}
+    - {name: b, pvc: b, policyConfig: {}}
+    - {name: c, pvc: c, policyConfig: {globalPolicyFilename: g.json, repositoryConfig: '{}'}}
+    - {name: d, pvc: d, policyConfig: {configMapName: kopia-policies, repositoryConfigFilename: repo.json}}
+    - {name: e, pvc: e, policyConfig: {configMapName: kopia-policies, globalPolicyFilename: ../x}}
+  restores:
+    - {name: r, from: a, pvc: r, trigger: {onDemand: true}, policyConfig: {configMapName: kopia-policies, globalPolicyFilename: global-policy.json}}
+"
+        )
+    ));
+    the(
+        &diagnostics,
+        "`configMapName` and `secretName` exclude each other",
+    );
+    the(
+        &diagnostics,
+        "names no ConfigMap, no Secret and no `repositoryConfig`",
+    );
+    the(
+        &diagnostics,
+        "`globalPolicyFilename` names a file of a ConfigMap or Secret",
+    );
+    let missing = the(&diagnostics, "has no key `repo.json`");
+    assert_eq!(
+        missing.field_path.as_deref(),
+        Some("spec.backups[3].policyConfig.repositoryConfigFilename")
+    );
+    assert_eq!(
+        missing.help.as_deref(),
+        Some("its keys: global-policy.json")
+    );
+    the(
+        &diagnostics,
+        "`../x` is not a key a ConfigMap or Secret can have",
+    );
+    let restore = the(&diagnostics, "a restore does not apply a global policy");
+    assert!(!restore.is_error());
+}
+
+#[test]
+fn a_misspelt_policy_config_field_is_refused_with_a_suggestion() {
+    let diagnostics = diagnostics(&plan(
+        "  backups:\n    - {name: a, pvc: a, policyConfig: {configMapName: x, globalPolicyFile: g}}\n",
+    ));
+    let unknown = the(&diagnostics, "unknown field `globalPolicyFile`");
+    assert_eq!(
+        unknown.help.as_deref(),
+        Some("did you mean `globalPolicyFilename`?")
+    );
+}
