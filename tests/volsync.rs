@@ -328,3 +328,39 @@ fn objects_without_a_namespace_take_the_command_lines() {
         stderr(&defaulted)
     );
 }
+
+#[test]
+fn policy_config_reaches_the_mover_and_is_checked_at_its_volsync_field() {
+    let config_map = "---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kopia-policies, namespace: apps}
+data:
+  global-policy.json: '{\"retention\": {\"keepDaily\": 14}}'
+";
+    let text = SOURCE.replace(
+        "    copyMethod: Direct\n",
+        "    copyMethod: Direct\n    policyConfig:\n      configMapName: kopia-policies\n",
+    );
+    let objects = compile(&format!("{text}{config_map}")).expect("compiles");
+    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let pod = pod_spec(cron);
+    assert!(
+        pod["volumes"]
+            .as_array()
+            .expect("volumes")
+            .iter()
+            .any(|v| v["configMap"]["name"] == "kopia-policies"),
+        "{pod}"
+    );
+    let inline = SOURCE.replace(
+        "    copyMethod: Direct\n",
+        "    copyMethod: Direct\n    policyConfig:\n      repositoryConfig: '{\"uploadSpeed\": 1000, \"splitter\": \"x\"}'\n",
+    );
+    let error = compile(&inline).expect_err("an unknown repository setting");
+    assert!(error.contains("splitter"), "{error}");
+    assert!(
+        error.contains("spec.kopia.policyConfig.repositoryConfig"),
+        "{error}"
+    );
+}

@@ -120,7 +120,7 @@ impl PlanResolver<'_, '_> {
                     "Kopia's cache limits ({total}) do not fit the cache volume of `{capacity}` ({megabytes} MiB)"
                 ))
                 .at(Some(at_limit.value_span()))
-                .field(crate::load::display_path(&at_limit.path))
+                .field(at_limit.field_path())
                 .help(
                     "keep `contentSizeLimitMB` + `metadataSizeLimitMB` below the capacity, leaving room for Kopia's config and logs, or raise `capacity` (an emptyDir that outgrows its size gets the pod evicted)",
                 ),

@@ -204,7 +204,7 @@ impl PlanResolver<'_, '_> {
             span: at.value_span(),
             owner,
             owner_span: at_owner.value_span(),
-            owner_field: crate::load::display_path(&at_owner.path),
+            owner_field: at_owner.field_path(),
             repository: repository.clone(),
             names: Names {
                 cron_job: object_name(

@@ -86,6 +86,11 @@ impl<'a> At<'a> {
         (&self.documents[doc.0], path)
     }
 
+    /// The field path as the user wrote it (in the document it came from).
+    fn field_path(&self) -> String {
+        display_path(&self.located().1)
+    }
+
     /// The value's position (not its key's), for messages about a value.
     fn value_span(&self) -> crate::diagnostics::Span {
         let (document, path) = self.located();
@@ -647,7 +652,7 @@ impl PlanResolver<'_, '_> {
                     spec.name
                 ))
                 .at(Some(at.value_span()))
-                .field(display_path(&at.path))
+                .field(at.field_path())
                 .help(
                     "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
                      (kopiaplan does not choose one for a clone: the kubelet would re-own the \
@@ -674,7 +679,7 @@ impl PlanResolver<'_, '_> {
                     spec.name
                 ))
                 .at(Some(at.value_span()))
-                .field(display_path(&at.path))
+                .field(at.field_path())
                 .help(
                     "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
                      `mover.securityContext.fsGroup` to the group that owns the volume's files \

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::names::{NAME_LIMIT, short_digest};
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::Diagnostic;
-use crate::load::display_path;
 use crate::model::{MoverVolume, MoverVolumeSource, paths};
 use crate::plan;
 
@@ -155,7 +154,7 @@ impl PlanResolver<'_, '_> {
                     "an `nfs` volume does not meet the restricted Pod Security Standard",
                 )
                 .at(Some(at_nfs.value_span()))
-                .field(display_path(&at_nfs.path))
+                .field(at_nfs.field_path())
                 .help(
                     "a namespace that enforces `restricted` rejects this mover; mount the export through a PersistentVolume and claim instead",
                 ),

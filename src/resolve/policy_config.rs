@@ -101,9 +101,9 @@ impl Embedded<'_> {
 
     fn field(&self, path: &[PathSegment]) -> String {
         if path.is_empty() {
-            display_path(&self.at.path)
+            self.at.field_path()
         } else {
-            format!("{} → {}", display_path(&self.at.path), display_path(path))
+            format!("{} → {}", self.at.field_path(), display_path(path))
         }
     }
 }
@@ -198,7 +198,7 @@ impl<'a> PlanResolver<'a, '_> {
         if usage == Usage::Restore && spec.global_policy_filename.is_some() {
             let d = Diagnostic::warning("a restore does not apply a global policy")
                 .at(Some(at.key("globalPolicyFilename").value_span()))
-                .field(display_path(&at.key("globalPolicyFilename").path))
+                .field(at.key("globalPolicyFilename").field_path())
                 .help(
                     "remove `globalPolicyFilename`: backups import the global policy; a restore \
                      only reads the repository settings, so restoring never changes the \

@@ -520,7 +520,7 @@ impl<'a> Lowering<'a> {
             actions: kopia.actions.as_ref().and_then(|a| {
                 let before = a.before_snapshot.clone().filter(|s| !s.is_empty());
                 let after = a.after_snapshot.clone().filter(|s| !s.is_empty());
-                (before.is_some() || after.is_some()).then(|| plan::Actions {
+                (before.is_some() || after.is_some()).then_some(plan::Actions {
                     before_snapshot: before,
                     after_snapshot: after,
                     timeout_seconds: None,
