@@ -546,23 +546,12 @@ impl<'a> Lowering<'a> {
         let builder = self.plan(&namespace, doc);
         let index = builder.plan.spec.backups.len();
         builder.plan.spec.backups.push(spec);
-        let entry = |keys: &[&str]| {
-            let mut p = path(&["spec", "backups"]);
-            p.push(PathSegment::Index(index));
-            p.extend(keys.iter().map(|k| key(k)));
-            p
-        };
-        builder.map(entry(&[]), doc, path(&["spec", "kopia"]));
-        builder.map(entry(&["name"]), doc, path(&["metadata", "name"]));
-        builder.map(entry(&["pvc"]), doc, path(&["spec", "sourcePVC"]));
-        builder.map(entry(&["trigger"]), doc, path(&["spec", "trigger"]));
-        builder.map(entry(&["paused"]), doc, path(&["spec", "paused"]));
-        builder.map(
-            entry(&["repository"]),
+        map_entry(
+            builder,
+            ("backups", index),
             doc,
-            path(&["spec", "kopia", "repository"]),
+            &[(&["pvc"], &["spec", "sourcePVC"])],
         );
-        map_common(builder, &entry, doc);
         if let (Some(days), Some(repository)) = (interval, repository) {
             self.maintenance_interval(doc, &namespace, &repository, days);
         }
@@ -829,33 +818,19 @@ impl<'a> Lowering<'a> {
         let builder = self.plan(&namespace, doc);
         let index = builder.plan.spec.restores.len();
         builder.plan.spec.restores.push(spec);
-        let entry = |keys: &[&str]| {
-            let mut p = path(&["spec", "restores"]);
-            p.push(PathSegment::Index(index));
-            p.extend(keys.iter().map(|k| key(k)));
-            p
-        };
-        builder.map(entry(&[]), doc, path(&["spec", "kopia"]));
-        builder.map(entry(&["name"]), doc, path(&["metadata", "name"]));
-        builder.map(
-            entry(&["pvc"]),
+        map_entry(
+            builder,
+            ("restores", index),
             doc,
-            path(&["spec", "kopia", "destinationPVC"]),
+            &[
+                (&["pvc"], &["spec", "kopia", "destinationPVC"]),
+                (&["create"], &["spec", "kopia"]),
+                (
+                    &["sourcePathOverride"],
+                    &["spec", "kopia", "sourceIdentity", "sourcePathOverride"],
+                ),
+            ],
         );
-        builder.map(entry(&["create"]), doc, path(&["spec", "kopia"]));
-        builder.map(entry(&["trigger"]), doc, path(&["spec", "trigger"]));
-        builder.map(entry(&["paused"]), doc, path(&["spec", "paused"]));
-        builder.map(
-            entry(&["repository"]),
-            doc,
-            path(&["spec", "kopia", "repository"]),
-        );
-        builder.map(
-            entry(&["sourcePathOverride"]),
-            doc,
-            path(&["spec", "kopia", "sourceIdentity", "sourcePathOverride"]),
-        );
-        map_common(builder, &entry, doc);
     }
 
     fn find_source(&self, name: &str, namespace: &str) -> Option<(DocId, &ReplicationSource)> {
@@ -1320,9 +1295,34 @@ fn mover(common: &Common, privileged: bool) -> MoverSpec {
     }
 }
 
-/// Where the shared fields of a lowered entry were written.
-fn map_common(builder: &mut PlanBuilder, entry: &dyn Fn(&[&str]) -> Vec<PathSegment>, doc: DocId) {
+/// Where the fields of the entry `spec.<list>[index]` were written: its
+/// own fields (`own`: plan keys → VolSync path), and those every entry has.
+fn map_entry(
+    builder: &mut PlanBuilder,
+    (list, index): (&str, usize),
+    doc: DocId,
+    own: &[(&[&str], &[&str])],
+) {
+    let entry = |keys: &[&str]| {
+        let mut p = path(&["spec", list]);
+        p.push(PathSegment::Index(index));
+        p.extend(keys.iter().map(|k| key(k)));
+        p
+    };
     let kopia = |field: &str| path(&["spec", "kopia", field]);
+    let shared: [(&[&str], Vec<PathSegment>); 5] = [
+        (&[], path(&["spec", "kopia"])),
+        (&["name"], path(&["metadata", "name"])),
+        (&["trigger"], path(&["spec", "trigger"])),
+        (&["paused"], path(&["spec", "paused"])),
+        (&["repository"], kopia("repository")),
+    ];
+    for (plan, source) in shared {
+        builder.map(entry(plan), doc, source);
+    }
+    for (plan, source) in own {
+        builder.map(entry(plan), doc, path(source));
+    }
     for (plan, source) in [
         (&["cache", "capacity"][..], "cacheCapacity"),
         (&["cache", "storageClassName"][..], "cacheStorageClassName"),
