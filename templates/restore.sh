@@ -48,11 +48,12 @@ if [ "${KOPIAPLAN_DELETE_EXTRA:-false}" = "true" ]; then
   restore_args+=(--delete-extra)
 fi
 log "restoring snapshot $snapshot_id of $source_id ($wanted)"
-# Kopia restores into "." so that its atomic writes stay inside the
-# volume: the volume's own parent (the read-only root) is never written.
-cd "{{ paths.data }}"
+# The volume is mounted below a writable emptyDir: when Kopia finishes the
+# target directory it removes "<target>.kopia-entry" beside it, and that
+# fails on the read-only root filesystem.
+cd "{{ paths.restore_target }}"
 status=0
-run_kopia restore "$snapshot_id" . "${restore_args[@]}" "$@" || status=$?
+run_kopia restore "$snapshot_id" "{{ paths.restore_target }}" "${restore_args[@]}" "$@" || status=$?
 [ "$status" -eq 0 ] || fail "kopia restore of snapshot $snapshot_id failed (exit $status)" "$status"
 sync -f . 2>/dev/null || sync
 write_result success "restored snapshot $snapshot_id of $source_id" \

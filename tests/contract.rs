@@ -1118,7 +1118,7 @@ fn the_kopia_command_sequence_of_a_restore() {
             "--file-log-level=info",
             "restore",
             id.as_str(),
-            ".",
+            "/kopiaplan/restore/data",
             "--write-files-atomically",
         ],
     ]

@@ -149,7 +149,8 @@ pub struct MoverPod<'a> {
     pub env: Vec<EnvVar>,
     /// Extra Kopia arguments, verbatim (argv).
     pub args: &'a [String],
-    /// The mover writes `/data` (a restore): its group gets write access.
+    /// The mover writes its volume (a restore): its group gets write
+    /// access, and the volume is mounted at `paths::RESTORE_TARGET`.
     pub writes_data: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
@@ -161,6 +162,15 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
 
+    // A restore writes its volume at a path whose parent is writable (see
+    // `paths::RESTORE_TARGET`); every other mover reads it at `/data`.
+    let data_path = if spec.writes_data {
+        volumes.push(empty_dir("restore", "1Mi"));
+        mounts.push(mount("restore", paths::RESTORE_PARENT, false));
+        paths::RESTORE_TARGET
+    } else {
+        paths::DATA
+    };
     match &spec.data {
         DataVolume::None => {}
         DataVolume::Claim {
@@ -178,7 +188,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             });
             mounts.push(VolumeMount {
                 sub_path: sub_path.map(str::to_owned),
-                ..mount("data", paths::DATA, *read_only)
+                ..mount("data", data_path, *read_only)
             });
         }
         DataVolume::Ephemeral {
@@ -214,7 +224,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             });
             mounts.push(VolumeMount {
                 sub_path: sub_path.map(str::to_owned),
-                ..mount("data", paths::DATA, true)
+                ..mount("data", data_path, true)
             });
         }
     }

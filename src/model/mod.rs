@@ -450,6 +450,13 @@ pub mod paths {
     /// Where the volume to back up is mounted; also Kopia's default source
     /// path, the same as VolSync's so that identities carry over.
     pub const DATA: &str = "/data";
+    /// Where a restore mounts the volume it writes: below a writable
+    /// emptyDir, because Kopia's restore removes `<target>.kopia-entry`
+    /// beside its target when it finishes, which fails on a read-only root
+    /// filesystem (`unlinkat //data.kopia-entry: read-only file system`).
+    pub const RESTORE_TARGET: &str = "/kopiaplan/restore/data";
+    /// The emptyDir that holds [`RESTORE_TARGET`].
+    pub const RESTORE_PARENT: &str = "/kopiaplan/restore";
     pub const SCRIPTS: &str = "/kopiaplan/scripts";
     pub const POLICY: &str = "/kopiaplan/policy";
     /// The ConfigMap or Secret of `policyConfig`.

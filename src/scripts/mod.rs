@@ -41,6 +41,7 @@ pub fn render_all() -> Result<Vec<Script>, minijinja::Error> {
     }
     let paths = context! {
         data => paths::DATA,
+        restore_target => paths::RESTORE_TARGET,
         scripts => paths::SCRIPTS,
         policy => paths::POLICY,
         credentials => paths::CREDENTIALS,

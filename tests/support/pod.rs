@@ -30,11 +30,16 @@
 //!   runs as the pod's `runAsUser`/`runAsGroup`/groups with the container's
 //!   capability set (`setpriv`), in `workingDir`, with the pod name as host
 //!   name;
-//! - the Kopia stand-in (`tests/standin/kopia`) is bind-mounted on
-//!   `/usr/local/sbin`, the first directory of the image's `PATH`, so the
-//!   scripts find it as `kopia`; its log and bucket store are mounted at
-//!   `/kopia-standin` and named by `KOPIA_STANDIN_*` variables, the only
-//!   additions to the pod's environment.
+//! - with [`Pod::real_kopia`], the real `kopia` binary (v0.23.1, installed
+//!   by `.ci/install-tools`) is at `/usr/bin/kopia`, where the stock image
+//!   has it: the host's `/usr` is overlaid with a layer that holds only that
+//!   file, and nothing is added to the environment;
+//! - with [`Pod::standin`], the Kopia stand-in (`tests/standin/kopia`) is
+//!   bind-mounted on `/usr/local/sbin`, the first directory of the image's
+//!   `PATH`, so the scripts find it as `kopia`; its log and bucket store are
+//!   mounted at `/kopia-standin` and named by `KOPIA_STANDIN_*` variables,
+//!   the only additions to the pod's environment. The stand-in is for fault
+//!   injection, where a real server cannot be made to fail on cue.
 //!
 //! A missing `unshare`, `chroot` or `setpriv`, or a machine that does not
 //! allow namespaces, fails the run loudly: there is no fallback.
@@ -121,6 +126,7 @@ pub struct Pod {
     image_env: Vec<(String, String)>,
     harness_env: Vec<(String, String)>,
     standin: Option<PathBuf>,
+    real_kopia: bool,
     timeout: Duration,
 }
 
@@ -227,6 +233,7 @@ impl Pod {
                 .collect(),
             harness_env: Vec::new(),
             standin: None,
+            real_kopia: false,
             timeout: Duration::from_secs(60),
         };
         for object in items(objects) {
@@ -289,12 +296,26 @@ impl Pod {
 
     /// Puts the Kopia stand-in first on the image's PATH.
     pub fn standin(mut self, standin: &Standin) -> Pod {
+        assert!(
+            !self.real_kopia,
+            "a pod runs either the stand-in or the real Kopia"
+        );
         self.standin = Some(standin.dir.clone());
         self
     }
 
     /// An extra variable from the test harness (e.g. `KOPIA_STANDIN_NOW`),
     /// added after everything Kubernetes sets.
+    /// Runs the real Kopia binary (see [`RealKopia`]) at `/usr/bin/kopia`.
+    pub fn real_kopia(mut self) -> Pod {
+        assert!(
+            self.standin.is_none(),
+            "a pod runs either the stand-in or the real Kopia"
+        );
+        self.real_kopia = true;
+        self
+    }
+
     pub fn harness_env(mut self, name: &str, value: &str) -> Pod {
         self.harness_env.push((name.to_owned(), value.to_owned()));
         self
@@ -520,6 +541,16 @@ impl Pod {
         let r = sh(&root);
         script += &format!("/usr/bin/mount -t tmpfs -o mode=0755 tmpfs {r}\n");
         for dir in ["usr", "etc"] {
+            if dir == "usr" && self.real_kopia {
+                // The image's layer: the host's /usr under one that adds
+                // bin/kopia. An overlay of lower layers only is read-only.
+                let layer = super::kopia::RealKopia::image_layer();
+                script += &format!(
+                    "/usr/bin/mkdir -p {r}/usr\n/usr/bin/mount -t overlay overlay -o lowerdir={}:/usr {r}/usr\n",
+                    sh(&layer)
+                );
+                continue;
+            }
             script += &format!(
                 "/usr/bin/mkdir -p {r}/{dir}\n/usr/bin/mount --rbind /{dir} {r}/{dir}\n/usr/bin/mount -o remount,bind,ro {r}/{dir}\n"
             );

@@ -1,0 +1,147 @@
+//! The real Kopia binary, v0.23.1: found once per test run, laid out as the
+//! stock image has it for the pod harness, and run on the host to inspect
+//! what a pod left in a repository, as a person would.
+//!
+//! `.ci/install-tools` builds it from the Go module proxy's copy of
+//! `github.com/kopia/kopia@v0.23.1` into `/usr/local/bin/kopia`;
+//! `KOPIAPLAN_TEST_KOPIA` may name another build of the same version.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The version every test runs against: the stock mover image's.
+pub const KOPIA_VERSION: &str = "0.23.1";
+
+pub struct RealKopia;
+
+impl RealKopia {
+    /// The real binary, its version checked. Missing or of another version,
+    /// the test fails and says how to install it.
+    pub fn binary() -> &'static Path {
+        static BINARY: OnceLock<PathBuf> = OnceLock::new();
+        BINARY.get_or_init(|| {
+            let path = std::env::var_os("KOPIAPLAN_TEST_KOPIA")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("PATH").and_then(|paths| {
+                        std::env::split_paths(&paths)
+                            .map(|dir| dir.join("kopia"))
+                            .find(|candidate| candidate.is_file())
+                    })
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "the real `kopia` {KOPIA_VERSION} is not installed, and this test needs \
+                         it. Run `.ci/install-tools` (it builds github.com/kopia/kopia@v{KOPIA_VERSION} \
+                         with Go) or set KOPIAPLAN_TEST_KOPIA to such a binary."
+                    )
+                });
+            let out = Command::new(&path)
+                .arg("--version")
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+            let version = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                version.starts_with(&format!("{KOPIA_VERSION} ")),
+                "{} is Kopia {version:?}, not {KOPIA_VERSION}: run `.ci/install-tools`",
+                path.display()
+            );
+            path
+        })
+    }
+
+    /// A directory holding `bin/kopia` and nothing else: the layer the
+    /// pod harness puts over the host's `/usr`.
+    pub fn image_layer() -> PathBuf {
+        static LAYER: OnceLock<PathBuf> = OnceLock::new();
+        LAYER
+            .get_or_init(|| {
+                let layer = super::scratch("kopia-image-layer");
+                std::fs::create_dir_all(layer.join("bin")).expect("layer bin");
+                let target = layer.join("bin/kopia");
+                std::fs::copy(Self::binary(), &target).expect("copy kopia into the layer");
+                super::pod::chmod_path(&target, 0o755);
+                super::pod::chmod_path(&layer.join("bin"), 0o755);
+                super::pod::chmod_path(&layer, 0o755);
+                layer
+            })
+            .clone()
+    }
+}
+
+/// Kopia on the host, with its own config, cache and logs, connected to a
+/// repository that pods wrote.
+pub struct HostKopia {
+    home: PathBuf,
+    password: String,
+}
+
+impl HostKopia {
+    /// Connects to the filesystem repository at `path` (read-only: the
+    /// host never creates one).
+    pub fn filesystem(name: &str, path: &Path, password: &str) -> HostKopia {
+        let host = HostKopia {
+            home: super::scratch(&format!("host-kopia-{name}")),
+            password: password.to_owned(),
+        };
+        host.ok(&[
+            "repository",
+            "connect",
+            "filesystem",
+            &format!("--path={}", path.display()),
+            "--readonly",
+        ]);
+        host
+    }
+
+    /// Runs `kopia ARGS` and returns what it did.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(RealKopia::binary())
+            .args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", &self.home)
+            .env("KOPIA_CONFIG_PATH", self.home.join("repository.config"))
+            .env("KOPIA_CACHE_DIRECTORY", self.home.join("cache"))
+            .env("KOPIA_LOG_DIR", self.home.join("logs"))
+            .env("KOPIA_PASSWORD", &self.password)
+            .env("KOPIA_CHECK_FOR_UPDATES", "false")
+            .output()
+            .expect("run kopia")
+    }
+
+    /// Runs `kopia ARGS`, which must succeed, and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kopia {} failed:\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `kopia ARGS --json` and parses its output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.ok(&all);
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("kopia {} gave no JSON ({e}):\n{text}", all.join(" ")))
+    }
+
+    /// Every snapshot of `source` (`user@host:path`), oldest first.
+    pub fn snapshots(&self, source: &str) -> Vec<Value> {
+        match self.json(&["snapshot", "list", source]) {
+            Value::Array(list) => list,
+            other => panic!("snapshot list gave {other}"),
+        }
+    }
+}
