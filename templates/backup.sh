@@ -64,12 +64,15 @@ manifest_file="$HOME/snapshot.json"
 status=0
 run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >"$manifest_file" || status=$?
 [ "$status" -eq 0 ] || fail "kopia snapshot create failed (exit $status)" "$status"
-manifest=$(tr -d '\n' <"$manifest_file")
+# The manifest Kopia printed: one compact JSON object. Its root entry's
+# summary holds the only "size" and "files" keys.
+IFS=$'\037' read -r snapshot_id bytes files incomplete < <(tr -d '\n' <"$manifest_file" | json_fields id size files incomplete) || true
 # Kopia keeps a partial snapshot and exits 0 when it is stopped: that run
 # did not back the volume up.
-if [ "$KOPIAPLAN_TERMINATED" = true ] || [[ "$manifest" == *'"incomplete"'* ]]; then
+if [ "$KOPIAPLAN_TERMINATED" = true ] || [ -n "$incomplete" ]; then
   fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
 fi
+[ -n "$snapshot_id" ] || fail "kopia snapshot create reported no snapshot id; see the log above"
 
 if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
   log "the afterSnapshot action is skipped: the repository settings say enableActions: false"
@@ -78,10 +81,6 @@ elif [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
     log "warning: the afterSnapshot action failed; the snapshot was taken"
 fi
 
-snapshot_id=$(printf '%s' "$manifest" | sed -n 's/^[^{]*{ *"id" *: *"\([^"]*\)".*/\1/p')
-summary=$(printf '%s' "$manifest" | sed -n 's/.*"summ" *: *{\([^}]*\)}.*/\1/p')
-bytes=$(printf '%s' "$summary" | sed -n 's/.*"size" *: *\([0-9]*\).*/\1/p')
-files=$(printf '%s' "$summary" | sed -n 's/.*"files" *: *\([0-9]*\).*/\1/p')
 write_result success "snapshot $snapshot_id of $target" \
   snapshotId "$(json_string "$snapshot_id")" \
   bytes "${bytes:-0}" \

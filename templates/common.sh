@@ -323,19 +323,63 @@ connect_repository() {
   fail "could not connect to the repository (exit $status); see the log above"
 }
 
-# Prints one line per snapshot manifest in Kopia's JSON output:
-# ID, start time and source (user@host:path), tab-separated. Only the
-# first `path` after an `id` is the source's: later ones are file errors.
+# json_fields KEY...: for each line of compact JSON on stdin, the values of
+# the keys named, separated by the unit separator (\037; empty where a key is
+# missing). Kopia writes its JSON lists compactly, one object per line
+# (cli/json_output.go), and JSON escapes every quote inside a string, so
+# `"key":` right after `{` or `,` can only begin a member: keys are found
+# wherever they stand, in any order. Strings are unescaped; other values are
+# printed as written.
+json_fields() {
+  awk -v keys="$*" '
+    function unescape(s,   out, c) {
+      out = ""
+      while (s != "") {
+        c = substr(s, 1, 1)
+        if (c != "\\") { out = out c; s = substr(s, 2); continue }
+        c = substr(s, 2, 1)
+        if (c == "u") {
+          c = tolower(substr(s, 3, 4))
+          if (c == "0026") out = out "&"
+          else if (c == "003c") out = out "<"
+          else if (c == "003e") out = out ">"
+          else out = out "\\u" c
+          s = substr(s, 7)
+          continue
+        }
+        # Control characters stay escaped: a record is one line.
+        if (index("ntrbf", c)) out = out "\\" c
+        else out = out c
+        s = substr(s, 3)
+      }
+      return out
+    }
+    function value(line, key,   rest) {
+      if (!match(line, "[{,]\"" key "\":")) return ""
+      rest = substr(line, RSTART + RLENGTH)
+      if (match(rest, /^"([^"\\]|\\.)*"/)) return unescape(substr(rest, 2, RLENGTH - 2))
+      if (match(rest, /^[^,}\]]*/)) return substr(rest, 1, RLENGTH)
+      return ""
+    }
+    BEGIN { count = split(keys, names, " ") }
+    {
+      out = value($0, names[1])
+      for (i = 2; i <= count; i++) out = out "\037" value($0, names[i])
+      print out
+    }'
+}
+
+# Prints one line per complete snapshot in Kopia's `snapshot list --json`
+# output: ID, start time and source (user@host:path), tab-separated.
+# Snapshots Kopia did not finish are listed there too, marked "incomplete"
+# (a run that was stopped keeps what it had uploaded): they are skipped, as
+# they hold part of the volume at most.
 snapshot_records() {
-  grep -o '"\(id\|host\|userName\|path\|startTime\)" *: *"[^"]*"' "$1" |
-    awk -F'"' '
-      function flush() { if (id != "") printf "%s\t%s\t%s@%s:%s\n", id, start, user, host, path }
-      $2 == "id" { flush(); id = $4; host = ""; user = ""; path = ""; start = ""; has_path = 0; next }
-      $2 == "host" && host == "" { host = $4; next }
-      $2 == "userName" && user == "" { user = $4; next }
-      $2 == "path" && !has_path { path = $4; has_path = 1; next }
-      $2 == "startTime" && start == "" { start = $4; next }
-      END { flush() }'
+  local id start user host path incomplete
+  while IFS=$'\037' read -r id start user host path incomplete; do
+    if [ -z "$id" ] || [ -n "$incomplete" ]; then continue; fi
+    printf '%s\t%s\t%s@%s:%s\n' "$id" "$start" "$user" "$host" "$path"
+  done < <(json_fields id startTime userName host path incomplete <"$1")
 }
 
 # The snapshots of exactly one source, newest first, as

@@ -99,6 +99,22 @@ impl HostKopia {
         host
     }
 
+    /// Creates a new filesystem repository at `path`, for tests that need
+    /// one of their own.
+    pub fn create_filesystem(name: &str, path: &Path, password: &str) -> HostKopia {
+        let host = HostKopia {
+            home: super::scratch(&format!("host-kopia-{name}")),
+            password: password.to_owned(),
+        };
+        host.ok(&[
+            "repository",
+            "create",
+            "filesystem",
+            &format!("--path={}", path.display()),
+        ]);
+        host
+    }
+
     /// Runs `kopia ARGS` and returns what it did.
     pub fn run(&self, args: &[&str]) -> Output {
         Command::new(RealKopia::binary())
