@@ -225,6 +225,7 @@ fn first_version(dir: &Path) {
         0o755,
         1_700_000_100,
     );
+    write(&dir.join("bin/env"), b"MODE=one\n", 0o640, 1_700_000_150);
     write(&dir.join("private/key"), b"v1 secret", 0o600, 1_700_000_200);
     let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     write(&dir.join("media/big.bin"), &big, 0o640, 1_700_000_300);
@@ -659,7 +660,7 @@ fn the_result_line_reports_the_snapshot_kopia_recorded() {
         line["files"], recorded["rootEntry"]["summ"]["files"],
         "{recorded:#}"
     );
-    assert_eq!(line["files"], 4, "index.html, run.sh, key and big.bin");
+    assert_eq!(line["files"], 5, "index.html, run.sh, env, key and big.bin");
     assert_eq!(line["emptySource"], false);
 }
 
