@@ -397,10 +397,7 @@ fn sftp_with_a_key_and_known_hosts() {
     // A known_hosts entry with another key for the same address: Kopia
     // refuses the server, and nothing is written.
     let other = servers::sshd(&dir.join("impostor"));
-    let wrong_hosts = other.known_hosts.replace(
-        &other.server.port.to_string(),
-        &sshd.server.port.to_string(),
-    );
+    let wrong_hosts = format!("[127.0.0.1]:{} {}\n", sshd.server.port, other.host_key);
     let refused = Cluster::new(
         "sftp-wrong-host",
         &url,

@@ -258,6 +258,8 @@ pub struct Sshd {
     pub server: Server,
     /// The client's private key (OpenSSH format): the Secret's SFTP_KEY_FILE.
     pub client_key: String,
+    /// The server's public host key, `<type> <base64>`.
+    pub host_key: String,
     /// `[127.0.0.1]:PORT <host key>`: the Secret's SFTP_KNOWN_HOSTS.
     pub known_hosts: String,
 }
@@ -308,6 +310,7 @@ pub fn sshd(dir: &Path) -> Sshd {
         server,
         client_key: std::fs::read_to_string(dir.join("client_key")).expect("client key"),
         known_hosts: format!("[127.0.0.1]:{port} {host_key}\n"),
+        host_key,
     }
 }
 
