@@ -439,13 +439,33 @@ fn webdav_over_https() {
     // bucket, the collection must exist.
     std::fs::create_dir_all(root.join("backups/kopia")).expect("collection");
     let server = servers::webdav(&dir, &root, "mover", "dav-secret", Some(&tls));
+    let repository = format!(
+        "      url: webdav://{}/backups/kopia\n      customCA: {{configMapName: ca-bundle, key: ca.crt}}",
+        server.address()
+    );
+
+    // A wrong password: the server refuses, the run fails, nothing is written.
+    let refused = Cluster::new(
+        "webdav-wrong-password",
+        &repository,
+        &[("WEBDAV_USERNAME", "mover"), ("WEBDAV_PASSWORD", "guess")],
+    )
+    .config_map("ca-bundle", "ca.crt", &tls.ca_pem);
+    let failed = refused.backup_fails();
+    assert!(
+        failed.logs().contains(": 401"),
+        "the failure is the password's:\n{}",
+        failed.logs()
+    );
+    assert_eq!(servers::files_below(&root), Vec::<String>::new());
+
     let cluster = Cluster::new(
         "webdav",
-        &format!(
-            "      url: webdav://{}/backups/kopia\n      customCA: {{configMapName: ca-bundle, key: ca.crt}}",
-            server.address()
-        ),
-        &[("WEBDAV_USERNAME", "mover"), ("WEBDAV_PASSWORD", "dav-secret")],
+        &repository,
+        &[
+            ("WEBDAV_USERNAME", "mover"),
+            ("WEBDAV_PASSWORD", "dav-secret"),
+        ],
     )
     .config_map("ca-bundle", "ca.crt", &tls.ca_pem);
     cluster.round_trip();
@@ -524,13 +544,41 @@ fn azure_blob_on_azurite() {
     let tls = Tls::new(&dir.join("tls"), &[&host]);
     let server = servers::azurite(&dir, &tls);
     create_azure_container(&tls, &host, server.port, "backups");
+    let repository = "      url: azure://backups/cluster-a\n      customCA: {configMapName: ca-bundle, key: ca.crt}";
+    let suffix = format!("azurite.test:{}", server.port);
+
+    // Another account key: Azurite refuses the signature, the run fails and
+    // the container stays empty.
+    let wrong_key = format!("{}==", "A".repeat(86));
+    let refused = Cluster::new(
+        "azure-wrong-key",
+        repository,
+        &[
+            ("AZURE_STORAGE_ACCOUNT", AZURITE_ACCOUNT),
+            ("AZURE_STORAGE_KEY", &wrong_key),
+            ("AZURE_ENDPOINT_SUFFIX", &suffix),
+        ],
+    )
+    .config_map("ca-bundle", "ca.crt", &tls.ca_pem)
+    .host_alias("127.0.0.1", &host);
+    let failed = refused.backup_fails();
+    assert!(
+        failed.logs().contains("AuthorizationFailure"),
+        "the failure is the key's:\n{}",
+        failed.logs()
+    );
+    assert_eq!(
+        azure_blobs(&tls, &host, server.port, "backups"),
+        Vec::<String>::new()
+    );
+
     let cluster = Cluster::new(
         "azure",
-        "      url: azure://backups/cluster-a\n      customCA: {configMapName: ca-bundle, key: ca.crt}",
+        repository,
         &[
             ("AZURE_STORAGE_ACCOUNT", AZURITE_ACCOUNT),
             ("AZURE_STORAGE_KEY", AZURITE_KEY),
-            ("AZURE_ENDPOINT_SUFFIX", &format!("azurite.test:{}", server.port)),
+            ("AZURE_ENDPOINT_SUFFIX", &suffix),
         ],
     )
     .config_map("ca-bundle", "ca.crt", &tls.ca_pem)
