@@ -3,6 +3,7 @@
 
 pub mod kopia;
 pub mod pod;
+pub mod servers;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -128,6 +128,7 @@ pub struct Pod {
     standin: Option<PathBuf>,
     real_kopia: bool,
     timeout: Duration,
+    host_aliases: Vec<(String, String)>,
 }
 
 /// What a finished container left behind.
@@ -235,6 +236,7 @@ impl Pod {
             standin: None,
             real_kopia: false,
             timeout: Duration::from_secs(60),
+            host_aliases: Vec::new(),
         };
         for object in items(objects) {
             if object["kind"] == "ConfigMap"
@@ -333,6 +335,14 @@ impl Pod {
     /// Which container to run (the first one by default).
     pub fn container(mut self, name: &str) -> Pod {
         self.container = Some(name.to_owned());
+        self
+    }
+
+    /// A name the pod resolves to `ip`, as the cluster's DNS would (for a
+    /// server that needs a host name, such as Azurite's `<account>.<domain>`):
+    /// a line added to the pod's `/etc/hosts`, which the kubelet writes too.
+    pub fn host_alias(mut self, ip: &str, hostname: &str) -> Pod {
+        self.host_aliases.push((ip.to_owned(), hostname.to_owned()));
         self
     }
 
@@ -554,6 +564,16 @@ impl Pod {
             script += &format!(
                 "/usr/bin/mkdir -p {r}/{dir}\n/usr/bin/mount --rbind /{dir} {r}/{dir}\n/usr/bin/mount -o remount,bind,ro {r}/{dir}\n"
             );
+        }
+        if !self.host_aliases.is_empty() {
+            let mut hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+            for (ip, name) in &self.host_aliases {
+                hosts += &format!("{ip}\t{name}\n");
+            }
+            let file = run_dir.join("hosts");
+            std::fs::write(&file, hosts).expect("hosts");
+            chmod(&file, 0o644);
+            script += &format!("/usr/bin/mount --bind {} {r}/etc/hosts\n", sh(&file));
         }
         for link in ["bin", "sbin", "lib", "lib64", "lib32", "libx32"] {
             let host = Path::new("/").join(link);
