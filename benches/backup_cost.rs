@@ -45,6 +45,18 @@
 //!
 //! It prints every run, the min and median of each side, and the overhead
 //! `median(mover) / median(bare) - 1`.
+//!
+//! Measured on the 2-core development machine (2026-12-03, shared, load
+//! 3–12): bare Kopia takes 7–15 s, the mover about 1.4 s more (min to min,
+//! 5 runs: 8.51 s against 7.07 s, +20 %; medians 9.49 s against 7.46 s,
+//! +27 %), so the 5 % bound is not met. The extra time is fixed, not per
+//! byte: `policy import` is one more Kopia process that opens the
+//! repository (one more scrypt key derivation, a manifest write and flush;
+//! about 0.5 s timed alone), the `repository connect` that fails on empty
+//! storage before `create` (about 0.15 s, first run only), and the pod's
+//! own start (the harness's mounts, bash, the script's helpers). Passing
+//! the mover's cache limits and identity flags to `create` made no
+//! measurable difference to the snapshot.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -384,7 +396,7 @@ fn main() -> ExitCode {
     let objects = compile();
     let log_level = mover_log_level(&objects);
     // Found and laid out once, before anything is timed.
-    let _ = RealKopia::image_layer();
+    let layer = RealKopia::image_layer();
     println!(
         "backup cost bench: {} files, {} MiB, {runs} runs of each side, interleaved; \
          file log level {log_level}; {} CPUs",
@@ -432,7 +444,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    settle(&[&mover_claim, &bare_claim, &bare_home]);
+    settle(&[&mover_claim, &bare_claim, &bare_home, &layer]);
 
     let (mover_min, mover_median) = min_median(&mover);
     let (bare_min, bare_median) = min_median(&bare);
