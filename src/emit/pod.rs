@@ -16,6 +16,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::kopia::CREDENTIAL_FILE_KEYS;
+use crate::scripts::environment;
 use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
 
 /// The non-root user and group the mover runs as by default.
@@ -361,6 +362,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ));
     }
     env_vars.extend(spec.env);
+    close_environment(&mut env_vars);
     super::mover_volumes::add(spec.mover, &mut volumes, &mut mounts);
 
     let mover = spec.mover;
@@ -428,6 +430,20 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             volumes: Some(volumes),
             ..PodSpec::default()
         }),
+    }
+}
+
+/// Sets every variable of the scripts' environment contract that is not
+/// set yet, so that none of them can come from the repository Secret
+/// (`env` wins over `envFrom`).
+fn close_environment(env_vars: &mut Vec<EnvVar>) {
+    for name in environment::CONTROL {
+        if !env_vars.iter().any(|var| var.name == *name) {
+            env_vars.push(env(name, ""));
+        }
+    }
+    for (name, value) in environment::SHELL {
+        env_vars.push(env(name, *value));
     }
 }
 

@@ -350,6 +350,8 @@ pub struct Restore {
     /// `kopia restore --delete-extra`, once a snapshot has been chosen.
     pub delete_extra: bool,
     pub on_missing_snapshot: OnMissingSnapshot,
+    /// List the sources of every hostname when no snapshot matches.
+    pub list_all_hostnames: bool,
     /// Take a VolumeSnapshot of the destination after each successful restore.
     pub snapshot_after: Option<SnapshotAfter>,
     /// Extra `kopia restore` arguments, verbatim.
@@ -414,6 +416,8 @@ pub struct Verify {
     pub repository: Repository,
     pub run: Run,
     pub files_percent: f64,
+    /// List the sources of every hostname when there is no snapshot.
+    pub list_all_hostnames: bool,
     pub cache: Cache,
     pub mover: Mover,
     pub jobs: Jobs,

@@ -449,6 +449,11 @@ pub struct RestoreSpec {
     pub enable_file_deletion: Option<bool>,
     /// What a run does when no snapshot matches: `Fail` (default) or `Succeed`.
     pub on_missing_snapshot: Option<OnMissingSnapshot>,
+    /// When no snapshot matches, the log and the result list the sources
+    /// that exist: only this identity's hostname's (its namespace's), unless
+    /// this is `true`. A repository shared by tenants does not show one
+    /// tenant's sources to another. Default: `false`.
+    pub list_all_hostnames: Option<bool>,
     /// `Direct` (default) restores into the PVC; `Snapshot` also takes a
     /// VolumeSnapshot of the PVC after each successful restore.
     pub copy_method: Option<RestoreCopyMethod>,
@@ -539,6 +544,11 @@ pub struct VerifySpec {
     /// The percentage of files to download and check (0–100).
     /// Default: 0 (structure and metadata only).
     pub files_percent: Option<f64>,
+    /// When there is no snapshot to verify, the log and the result list the sources
+    /// that exist: only this identity's hostname's (its namespace's), unless
+    /// this is `true`. A repository shared by tenants does not show one
+    /// tenant's sources to another. Default: `false`.
+    pub list_all_hostnames: Option<bool>,
     /// Run once per token, or on demand, instead of on the schedule.
     pub trigger: Option<Trigger>,
     pub paused: Option<bool>,

@@ -187,6 +187,7 @@ impl PlanResolver<'_, '_> {
             selection,
             delete_extra: spec.enable_file_deletion.unwrap_or(false),
             on_missing_snapshot: spec.on_missing_snapshot.unwrap_or(OnMissingSnapshot::Fail),
+            list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
             snapshot_after,
             additional_args,
             cache,
