@@ -114,6 +114,9 @@ storage_arguments() {
   STORAGE_PROVIDER=$BACKEND
   local rest=${url#*:}
   rest=${rest#//}
+  # kopiaplan refuses these at compile time when it sees the URL.
+  case "${rest%%/*}" in *:*@*) fail "the repository URL holds a password: put it into its own key of the repository Secret" ;; esac
+  [[ "$rest" != *\?* ]] || fail "the repository URL has a query (?…): put credentials into their own keys of the repository Secret"
   case "$BACKEND" in
     s3)
       bucket_and_prefix "$rest" "${KOPIA_S3_BUCKET:-}"

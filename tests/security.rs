@@ -91,7 +91,10 @@ const HOSTILE_KEYS: &[(&str, &str)] = &[
     ("KOPIAPLAN_CREATE", "Never"),
     ("KOPIAPLAN_LOG_LEVEL", "debug"),
     ("KOPIAPLAN_CONTENT_CACHE_MB", "1"),
-    ("KOPIAPLAN_GLOBAL_POLICY_FILE", "/kopiaplan/credentials/sftp_key"),
+    (
+        "KOPIAPLAN_GLOBAL_POLICY_FILE",
+        "/kopiaplan/credentials/sftp_key",
+    ),
     (
         "KOPIAPLAN_REPOSITORY_CONFIG_FILE",
         "/kopiaplan/credentials/sftp_key",
@@ -183,9 +186,10 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
         .expect("common.sh")
         .text;
     let reference = Regex::new(r"\$\{?#?([A-Za-z_][A-Za-z0-9_]*)").expect("regex");
-    let assignment =
-        Regex::new(r"(?:^|[\s;(!])(?:local |export |readonly )?([A-Za-z_][A-Za-z0-9_]*)(?:\+?=|\[)")
-            .expect("regex");
+    let assignment = Regex::new(
+        r"(?:^|[\s;(!])(?:local |export |readonly )?([A-Za-z_][A-Za-z0-9_]*)(?:\+?=|\[)",
+    )
+    .expect("regex");
     let declaration = Regex::new(r"(?m)^\s*local ((?:[A-Za-z_][A-Za-z0-9_]* ?)+)$").expect("regex");
     let loop_variable =
         Regex::new(r"(?:for|read -r(?: -a)?) ([A-Za-z_][A-Za-z0-9_ ]*?)(?:;| in|$| <)")
@@ -300,7 +304,11 @@ fn the_sftp_password_reaches_kopia_in_a_token_file_not_on_its_command_line() {
     standin.clear_log();
     let result = pod("not the password").run();
     assert_ne!(result.exit_code, 0, "{}", result.logs());
-    assert!(result.stderr.contains("unable to authenticate"), "{}", result.logs());
+    assert!(
+        result.stderr.contains("unable to authenticate"),
+        "{}",
+        result.logs()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -392,4 +400,335 @@ fn a_failed_restore_lists_only_the_sources_of_its_own_namespace() {
         ]),
         "{line}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Compile-time refusals: every diagnostic with its position and field path
+
+/// `kopiaplan compile` of `plan` (plus `extra` documents): exit code,
+/// standard output and the JSON diagnostics.
+fn compile_diagnostics(name: &str, plan: &str) -> (i32, String, Vec<Value>) {
+    let dir = support::scratch(&format!("security-diag-{name}"));
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, plan).expect("write plan");
+    let out = support::kopiaplan(&[
+        "compile",
+        "--diagnostics",
+        "json",
+        path.to_str().expect("utf-8"),
+    ]);
+    let diagnostics = support::stderr(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        support::stdout(&out),
+        diagnostics,
+    )
+}
+
+/// The one diagnostic at `field`, checked for severity, line and column.
+fn diagnostic_at<'a>(
+    diagnostics: &'a [Value],
+    field: &str,
+    severity: &str,
+    line: u64,
+    column: u64,
+) -> &'a Value {
+    let found: Vec<&Value> = diagnostics
+        .iter()
+        .filter(|d| d["fieldPath"] == field)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one diagnostic at {field}: {diagnostics:#?}"
+    );
+    let d = found[0];
+    assert_eq!(d["severity"], severity, "{d}");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(line), Some(column)),
+        "{d}"
+    );
+    assert!(
+        d["file"].as_str().is_some_and(|f| f.ends_with("plan.yaml")),
+        "{d}"
+    );
+    d
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("")
+}
+
+const HEADER: &str = "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: sec
+  namespace: apps
+spec:
+";
+
+// 2. No credentials in URLs
+
+#[test]
+fn credentials_in_repository_urls_are_compile_errors_that_name_the_secret_keys() {
+    let plan = format!(
+        "{HEADER}  repositories:
+    - name: s3
+      secretName: kopia-s3
+      url: s3://AKIAEXAMPLE:s3cr3t-key@bucket/p
+    - name: sftp
+      secretName: kopia-sftp
+      url: sftp://backup:pa55word@host/p
+    - name: azure
+      secretName: kopia-azure
+      url: azure://container/p?sv=2024&sig=s1gnature
+    - name: gcs
+      secretName: kopia-gcs
+      url: gcs://token@bucket/p
+    - name: fine
+      secretName: kopia-fine
+      url: sftp://backup@host:2222/p
+    - name: volsync-style
+      secretName: kopia-volsync
+  defaults:
+    repository: fine
+  backups:
+    - {{name: a, pvc: a, repository: s3}}
+    - {{name: b, pvc: b, repository: sftp}}
+    - {{name: c, pvc: c, repository: azure}}
+    - {{name: d, pvc: d, repository: gcs}}
+    - {{name: e, pvc: e, repository: fine}}
+    - {{name: f, pvc: f, repository: volsync-style}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: kopia-volsync, namespace: apps}}
+stringData:
+  KOPIA_PASSWORD: x
+  KOPIA_REPOSITORY: webdav://dav-user:dav-pa55@dav.example/kopia
+"
+    );
+    let (code, stdout, diagnostics) = compile_diagnostics("urls", &plan);
+    assert_eq!(code, 1, "{diagnostics:#?}");
+    assert!(stdout.is_empty(), "partial output: {stdout}");
+    let s3 = diagnostic_at(&diagnostics, "spec.repositories[0].url", "error", 10, 12);
+    assert!(text(&s3["message"]).contains("password"), "{s3}");
+    assert!(
+        text(&s3["help"]).contains("`AWS_SECRET_ACCESS_KEY`"),
+        "{s3}"
+    );
+    assert!(text(&s3["help"]).contains("kopia-s3"), "{s3}");
+    let sftp = diagnostic_at(&diagnostics, "spec.repositories[1].url", "error", 13, 12);
+    assert!(text(&sftp["help"]).contains("`SFTP_PASSWORD`"), "{sftp}");
+    let azure = diagnostic_at(&diagnostics, "spec.repositories[2].url", "error", 16, 12);
+    assert!(text(&azure["message"]).contains("query"), "{azure}");
+    assert!(
+        text(&azure["help"]).contains("`AZURE_STORAGE_SAS_TOKEN`"),
+        "{azure}"
+    );
+    let gcs = diagnostic_at(&diagnostics, "spec.repositories[3].url", "error", 19, 12);
+    assert!(text(&gcs["message"]).contains("user part"), "{gcs}");
+    // A URL from a Secret of the input (VolSync's way) is checked too, at
+    // its key.
+    let secret = diagnostic_at(&diagnostics, "stringData.KOPIA_REPOSITORY", "error", 40, 21);
+    assert!(
+        text(&secret["help"]).contains("`WEBDAV_PASSWORD`"),
+        "{secret}"
+    );
+    let about_urls = diagnostics
+        .iter()
+        .filter(|d| {
+            text(&d["fieldPath"]).ends_with("url")
+                || text(&d["fieldPath"]).ends_with("KOPIA_REPOSITORY")
+        })
+        .count();
+    assert_eq!(
+        about_urls, 5,
+        "sftp://user@host:port is fine: {diagnostics:#?}"
+    );
+    // No diagnostic repeats the credential.
+    for d in &diagnostics {
+        for secret in ["s3cr3t-key", "pa55word", "s1gnature", "dav-pa55"] {
+            assert!(!d.to_string().contains(secret), "{d}");
+        }
+    }
+}
+
+// 5. Nothing outside the restricted profile without saying so
+
+#[test]
+fn security_context_settings_outside_the_restricted_profile_need_privileged() {
+    let plan = format!(
+        "{HEADER}  repositories:
+    - {{name: r, secretName: kopia, url: s3://bucket/p}}
+  defaults:
+    copyMethod: Direct
+  backups:
+    - name: a
+      pvc: a
+      mover:
+        securityContext:
+          seccompProfile: {{type: Unconfined}}
+          appArmorProfile: {{type: Unconfined}}
+          seLinuxOptions: {{type: spc_t}}
+          sysctls: [{{name: kernel.msgmax, value: \"65536\"}}, {{name: net.ipv4.tcp_syncookies, value: \"1\"}}]
+    - name: b
+      pvc: b
+      mover:
+        privileged: true
+        securityContext:
+          seccompProfile: {{type: Unconfined}}
+          seLinuxOptions: {{type: spc_t}}
+    - name: c
+      pvc: c
+      mover:
+        securityContext:
+          seccompProfile: {{type: Localhost, localhostProfile: kopia.json}}
+          seLinuxOptions: {{type: container_t, level: \"s0:c1,c2\"}}
+"
+    );
+    let (code, stdout, diagnostics) = compile_diagnostics("restricted", &plan);
+    assert_eq!(code, 1, "{diagnostics:#?}");
+    assert!(stdout.is_empty());
+    let at = "spec.backups[0].mover.securityContext";
+    for (field, line, column, says) in [
+        ("seccompProfile", 16, 27, "Unconfined"),
+        ("appArmorProfile", 17, 28, "Unconfined"),
+        ("seLinuxOptions", 18, 27, "spc_t"),
+        ("sysctls", 19, 20, "kernel.msgmax"),
+    ] {
+        let d = diagnostic_at(
+            &diagnostics,
+            &format!("{at}.{field}"),
+            "error",
+            line,
+            column,
+        );
+        assert!(text(&d["message"]).contains(says), "{d}");
+        assert!(text(&d["help"]).contains("privileged: true"), "{d}");
+    }
+    // With privileged: true they are warnings.
+    let at = "spec.backups[1].mover.securityContext";
+    diagnostic_at(
+        &diagnostics,
+        &format!("{at}.seccompProfile"),
+        "warning",
+        25,
+        27,
+    );
+    diagnostic_at(
+        &diagnostics,
+        &format!("{at}.seLinuxOptions"),
+        "warning",
+        26,
+        27,
+    );
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| text(&d["fieldPath"]).starts_with("spec.backups[2]")),
+        "a Localhost profile and container_t are within the profile: {diagnostics:#?}"
+    );
+    assert_eq!(diagnostics.len(), 6, "{diagnostics:#?}");
+}
+
+/// Capabilities, privilege escalation and hostPath volumes cannot even be
+/// written: a pod security context has no such fields, and mover volumes
+/// are Secrets, NFS exports and claims.
+#[test]
+fn capabilities_privilege_escalation_and_host_paths_cannot_be_written() {
+    for (name, mover, field) in [
+        (
+            "capabilities",
+            "securityContext: {capabilities: {add: [SYS_ADMIN]}}",
+            "spec.backups[0].mover.securityContext.capabilities",
+        ),
+        (
+            "escalation",
+            "securityContext: {allowPrivilegeEscalation: true}",
+            "spec.backups[0].mover.securityContext.allowPrivilegeEscalation",
+        ),
+        (
+            "hostpath",
+            "volumes: [{mountPath: host, volumeSource: {hostPath: {path: /}}}]",
+            "spec.backups[0].mover.volumes[0].volumeSource.hostPath",
+        ),
+    ] {
+        let plan = format!(
+            "{HEADER}  repositories:
+    - {{name: r, secretName: kopia, url: s3://bucket/p}}
+  backups:
+    - {{name: a, pvc: a, mover: {{privileged: true, {mover}}}}}
+"
+        );
+        let (code, stdout, diagnostics) = compile_diagnostics(name, &plan);
+        assert_eq!(code, 1, "{name}: {diagnostics:#?}");
+        assert!(stdout.is_empty());
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d["fieldPath"] == field && d["severity"] == "error"),
+            "{name}: {diagnostics:#?}"
+        );
+    }
+}
+
+// 6. No back door for hooks
+
+#[test]
+fn force_enable_actions_and_policy_actions_without_enable_actions_are_refused() {
+    let plan = format!(
+        "{HEADER}  repositories:
+    - {{name: r, secretName: kopia, url: s3://bucket/p}}
+  defaults:
+    policy: {{actions: {{beforeSnapshotRoot: {{path: /bin/sh, args: [-c, id]}}}}}}
+  backups:
+    - name: a
+      pvc: a
+      additionalArgs: [--force-enable-actions]
+      policyConfig: {{repositoryConfig: '{{\"enableActions\": false}}'}}
+    - name: b
+      pvc: b
+      policy: {{actions: {{afterSnapshotRoot: {{path: /bin/true}}}}}}
+      policyConfig: {{repositoryConfig: '{{\"enableActions\": true}}'}}
+"
+    );
+    let (code, stdout, diagnostics) = compile_diagnostics("actions", &plan);
+    assert_eq!(code, 1, "{diagnostics:#?}");
+    assert!(stdout.is_empty());
+    let force = diagnostic_at(
+        &diagnostics,
+        "spec.backups[0].additionalArgs[0]",
+        "error",
+        14,
+        24,
+    );
+    assert!(
+        text(&force["message"]).contains("--force-enable-actions"),
+        "{force}"
+    );
+    assert!(text(&force["message"]).contains("not enabled"), "{force}");
+    // The defaults' policy.actions reach `a`, whose actions are disabled.
+    let actions = diagnostic_at(
+        &diagnostics,
+        "spec.defaults.policy.actions",
+        "error",
+        10,
+        14,
+    );
+    assert!(text(&actions["message"]).contains("`a`"), "{actions}");
+    assert!(
+        text(&actions["help"]).contains("enableActions"),
+        "{actions}"
+    );
+    // `b` enables Kopia's actions on purpose: its policy actions are fine.
+    let about_actions = diagnostics
+        .iter()
+        .filter(|d| text(&d["message"]).contains("actions"))
+        .count();
+    assert_eq!(about_actions, 2, "{diagnostics:#?}");
 }

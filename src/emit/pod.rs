@@ -16,8 +16,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::kopia::CREDENTIAL_FILE_KEYS;
-use crate::scripts::environment;
 use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
+use crate::scripts::environment;
 
 /// The non-root user and group the mover runs as by default.
 pub const MOVER_USER: i64 = 65532;
