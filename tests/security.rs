@@ -732,3 +732,108 @@ fn force_enable_actions_and_policy_actions_without_enable_actions_are_refused() 
         .count();
     assert_eq!(about_actions, 2, "{diagnostics:#?}");
 }
+
+// ---------------------------------------------------------------------------
+// 8. Nothing about the compiling machine in the output
+
+#[test]
+fn source_annotations_name_the_input_relative_to_the_working_directory() {
+    let absolute = support::root().join("examples/one-app.yaml");
+    let by_absolute = support::kopiaplan(&["compile", absolute.to_str().expect("utf-8")]);
+    let by_relative = support::kopiaplan(&["compile", "examples/one-app.yaml"]);
+    assert!(
+        by_absolute.status.success(),
+        "{}",
+        support::stderr(&by_absolute)
+    );
+    let text = support::stdout(&by_absolute);
+    assert!(
+        text.contains("kopiaplan.dev/source: examples/one-app.yaml:"),
+        "{text}"
+    );
+    assert!(!text.contains(&support::root().display().to_string()));
+    assert_eq!(text, support::stdout(&by_relative));
+}
+
+#[test]
+fn input_secrets_are_left_out_unless_asked_for_and_written_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let input = "examples/volsync-migration.yaml";
+    let plain = support::stdout(&support::kopiaplan(&["compile", input]));
+    assert!(
+        !plain.contains("kind: Secret"),
+        "an input Secret was copied"
+    );
+    assert!(plain.contains("kind: CronJob"));
+
+    let dir = support::scratch("security-output-modes");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("written")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let with_secret = dir.join("with-secret.yaml");
+    let out = support::kopiaplan(&[
+        "compile",
+        input,
+        "--include-inputs",
+        "-o",
+        with_secret.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(
+        std::fs::read_to_string(&with_secret)
+            .expect("read")
+            .contains("kind: Secret")
+    );
+    assert_eq!(mode(&with_secret), 0o600);
+    // Replacing a file that was readable by others narrows it too.
+    std::fs::write(&with_secret, "").expect("write");
+    std::fs::set_permissions(&with_secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = support::kopiaplan(&[
+        "compile",
+        input,
+        "--include-inputs",
+        "-o",
+        with_secret.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(mode(&with_secret), 0o600);
+
+    let without = dir.join("without.yaml");
+    let out = support::kopiaplan(&["compile", input, "-o", without.to_str().expect("utf-8")]);
+    assert!(out.status.success());
+    assert_ne!(
+        mode(&without),
+        0o600,
+        "a file without a Secret keeps the umask's mode"
+    );
+
+    let rendered = dir.join("rendered");
+    let out = support::kopiaplan(&[
+        "compile",
+        input,
+        "--include-inputs",
+        "--output-dir",
+        rendered.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let mut secrets = 0;
+    for namespace in std::fs::read_dir(&rendered).expect("dir").flatten() {
+        if !namespace.path().is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(namespace.path()).expect("dir").flatten() {
+            let name = file.file_name().to_string_lossy().into_owned();
+            if name.starts_with("secret-") {
+                secrets += 1;
+                assert_eq!(mode(&file.path()), 0o600, "{name}");
+            } else {
+                assert_ne!(mode(&file.path()), 0o600, "{name}");
+            }
+        }
+    }
+    assert!(secrets > 0, "no Secret was written with --include-inputs");
+}

@@ -134,7 +134,7 @@ impl<'a> At<'a> {
             Provenance::Lowered { .. } => document.root.position.line,
         };
         Origin {
-            file: self.sources.file(document.file).name.clone(),
+            file: self.sources.file(document.file).relative_name.clone(),
             line,
         }
     }
