@@ -837,3 +837,116 @@ fn input_secrets_are_left_out_unless_asked_for_and_written_owner_only() {
     }
     assert!(secrets > 0, "no Secret was written with --include-inputs");
 }
+
+// ---------------------------------------------------------------------------
+// 4. Launchers that can only launch what they were compiled to launch
+
+fn items(objects: &Value) -> &Vec<Value> {
+    objects["items"].as_array().expect("a List")
+}
+
+#[test]
+fn every_launcher_has_an_admission_policy_for_exactly_its_mover_job_and_snapshot() {
+    let out = support::kopiaplan(&["compile", "--format", "json", "examples/snapshot-copy.yaml"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let objects: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let launchers: Vec<&Value> = items(&objects)
+        .iter()
+        .filter(|o| o["kind"] == "Role")
+        .collect();
+    assert!(!launchers.is_empty());
+    for role in launchers {
+        let namespace = text(&role["metadata"]["namespace"]);
+        let launcher = text(&role["metadata"]["name"]);
+        let username = format!("system:serviceaccount:{namespace}:{launcher}");
+        let policies: Vec<&Value> = items(&objects)
+            .iter()
+            .filter(|o| {
+                o["kind"] == "ValidatingAdmissionPolicy"
+                    && o["spec"]["matchConditions"][0]["expression"]
+                        .as_str()
+                        .is_some_and(|e| e.ends_with(&format!("== \"{username}\"")))
+            })
+            .collect();
+        assert_eq!(policies.len(), 1, "one policy for {username}");
+        let policy = policies[0];
+        assert_eq!(policy["apiVersion"], "admissionregistration.k8s.io/v1");
+        assert!(policy["metadata"]["namespace"].is_null(), "cluster-scoped");
+        assert_eq!(policy["spec"]["failurePolicy"], "Fail");
+        let name = text(&policy["metadata"]["name"]);
+        let binding = items(&objects)
+            .iter()
+            .find(|o| {
+                o["kind"] == "ValidatingAdmissionPolicyBinding" && o["spec"]["policyName"] == name
+            })
+            .unwrap_or_else(|| panic!("no binding of {name}"));
+        assert_eq!(
+            binding["spec"]["validationActions"],
+            serde_json::json!(["Deny"])
+        );
+        // What the launcher creates is what the policy admits.
+        let manifests = items(&objects)
+            .iter()
+            .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == launcher)
+            .expect("the launcher's manifests");
+        let job: Value =
+            serde_json::from_str(text(&manifests["data"]["mover-job.json"])).expect("JSON");
+        let snapshot: Value =
+            serde_json::from_str(text(&manifests["data"]["volumesnapshot.json"])).expect("JSON");
+        let expressions: String = policy["spec"]["validations"]
+            .as_array()
+            .expect("validations")
+            .iter()
+            .map(|v| text(&v["expression"]).to_owned() + "\n")
+            .collect();
+        let pod = &job["spec"]["template"]["spec"];
+        for must in [
+            format!(
+                "object.metadata.name == \"{}\"",
+                text(&job["metadata"]["name"])
+            ),
+            format!(
+                "variables.pod.serviceAccountName == \"{}\"",
+                text(&pod["serviceAccountName"])
+            ),
+            format!(
+                "variables.container.image == \"{}\"",
+                text(&pod["containers"][0]["image"])
+            ),
+            format!(
+                "object.metadata.name == \"{}\"",
+                text(&snapshot["metadata"]["name"])
+            ),
+            format!(
+                "object.spec.source.persistentVolumeClaimName == \"{}\"",
+                text(&snapshot["spec"]["source"]["persistentVolumeClaimName"])
+            ),
+            "\"KOPIAPLAN_BEFORE_SNAPSHOT=\"".to_owned(),
+        ] {
+            assert!(
+                expressions.contains(&must),
+                "{name} lacks {must}:\n{expressions}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_admission_policy_can_be_turned_off_for_clusters_before_1_30() {
+    let plan =
+        std::fs::read_to_string(support::root().join("examples/snapshot-copy.yaml")).expect("read");
+    let off = plan.replacen(
+        "  launcher:\n",
+        "  launcher:\n    admissionPolicy: false\n",
+        1,
+    );
+    assert_ne!(off, plan);
+    let dir = support::scratch("security-no-admission-policy");
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, off).expect("write");
+    let out = support::kopiaplan(&["compile", path.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let text = support::stdout(&out);
+    assert!(text.contains("kind: Role"), "the launchers are still there");
+    assert!(!text.contains("ValidatingAdmissionPolicy"), "{text}");
+}

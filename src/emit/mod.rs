@@ -1,7 +1,8 @@
 //! Emission: the resolved model → typed Kubernetes objects (`k8s-openapi`),
 //! plus the mover scripts rendered into content-hashed ConfigMaps.
 
-pub mod backup;
+pub mod admission;
+mod backup;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;

@@ -36,6 +36,8 @@ pub struct Plan {
     /// The kubectl image of Snapshot launchers.
     pub launcher_image: String,
     pub snapshot_ready_timeout_seconds: u32,
+    /// Emit a ValidatingAdmissionPolicy beside each launcher.
+    pub launcher_admission_policy: bool,
     pub logging: Logging,
 }
 
@@ -272,6 +274,9 @@ pub struct LauncherNames {
     pub mover_job: String,
     /// The VolumeSnapshot the launcher creates.
     pub volume_snapshot: String,
+    /// The launcher's ValidatingAdmissionPolicy and its binding
+    /// (cluster-scoped, so the name holds the namespace).
+    pub admission_policy: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,7 @@ pub mod rendered;
 pub use object::Object;
 
 /// Kinds in the order they can be applied: what others refer to comes first.
-const KIND_ORDER: [&str; 10] = [
+const KIND_ORDER: [&str; 12] = [
     "Namespace",
     "ServiceAccount",
     "Secret",
@@ -18,6 +18,8 @@ const KIND_ORDER: [&str; 10] = [
     "PersistentVolumeClaim",
     "Role",
     "RoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
     "VolumeSnapshot",
     "CronJob",
     "Job",

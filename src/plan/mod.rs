@@ -101,6 +101,12 @@ pub struct LauncherSettings {
     /// How long the launcher waits for a VolumeSnapshot to become ready, in
     /// seconds. Default: 600.
     pub snapshot_ready_timeout_seconds: Option<u32>,
+    /// Emit, beside each launcher, a ValidatingAdmissionPolicy and its
+    /// binding (admissionregistration.k8s.io/v1, Kubernetes 1.30 or later)
+    /// that let the launcher's ServiceAccount create only the mover Job and
+    /// the VolumeSnapshot it was compiled with. Set `false` for older
+    /// clusters. Default: `true`.
+    pub admission_policy: Option<bool>,
 }
 
 /// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend

@@ -300,6 +300,7 @@ impl PlanResolver<'_, '_> {
                 .launcher
                 .snapshot_ready_timeout_seconds
                 .unwrap_or(600),
+            launcher_admission_policy: self.input.spec.launcher.admission_policy.unwrap_or(true),
             logging: self.logging(),
         };
         let repositories = self.repositories();
@@ -738,7 +739,7 @@ impl PlanResolver<'_, '_> {
             policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
             scripts_prefix: scripts_prefix(plan),
             launcher: matches!(copy, Copy::Snapshot { .. })
-                .then(|| names::launcher(&[plan, &spec.name, "backup"])),
+                .then(|| names::launcher(&namespace, &[plan, &spec.name, "backup"])),
         };
         let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "backup", "cache"]);
         Some(Backup {

@@ -172,7 +172,7 @@ impl PlanResolver<'_, '_> {
             scripts_prefix: scripts_prefix(plan),
             launcher: snapshot_after
                 .is_some()
-                .then(|| super::names::launcher(&[plan, &spec.name, "restore"])),
+                .then(|| super::names::launcher(&namespace, &[plan, &spec.name, "restore"])),
         };
         Some(Restore {
             plan: self.plan_id,
