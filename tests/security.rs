@@ -230,11 +230,11 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
         }
     }
     // Functions' locals are assigned in the function before they are read,
-    // but a function body can come before the lines that assign globals it
-    // reads; those globals are listed here, each assigned at the top level.
-    for global in ["KOPIAPLAN_OPERATION"] {
-        unexplained.retain(|entry| !entry.ends_with(&format!(": {global}")));
-    }
+    // but a function body can come before the line that assigns a global it
+    // reads: each operation's script sets KOPIAPLAN_OPERATION at the top
+    // level, before any function runs.
+    let global = "KOPIAPLAN_OPERATION";
+    unexplained.retain(|entry| !entry.ends_with(&format!(": {global}")));
     assert!(
         unexplained.is_empty(),
         "the scripts read variables the compiler does not set: {unexplained:#?}"
@@ -949,4 +949,78 @@ fn the_admission_policy_can_be_turned_off_for_clusters_before_1_30() {
     let text = support::stdout(&out);
     assert!(text.contains("kind: Role"), "the launchers are still there");
     assert!(!text.contains("ValidatingAdmissionPolicy"), "{text}");
+}
+
+// ---------------------------------------------------------------------------
+// 7. Bounded by default
+
+#[test]
+fn movers_and_launchers_get_requests_and_a_memory_limit_unless_the_plan_sets_them() {
+    let plan = format!(
+        "{HEADER}  launcher:
+    resources: {{limits: {{memory: 64Mi}}}}
+  repositories:
+    - {{name: r, secretName: kopia, url: s3://bucket/p}}
+  defaults:
+    copyMethod: Direct
+    cache: {{capacity: 8Gi}}
+  backups:
+    - {{name: plain, pvc: a}}
+    - {{name: small-cache, pvc: a, cache: {{capacity: 1Gi}}}}
+    - name: own
+      pvc: a
+      mover: {{resources: {{requests: {{memory: 1Gi}}, limits: {{memory: 8Gi}}}}}}
+    - {{name: snap, pvc: a, copyMethod: Snapshot, capacity: 1Gi}}
+"
+    );
+    let objects = compile("resources", &plan);
+    let cron_job = |name: &str| -> &Value {
+        items(&objects)
+            .iter()
+            .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no CronJob {name}"))
+    };
+    let resources = |name: &str| {
+        cron_job(name)["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"].clone()
+    };
+    // 8Gi of cache: a metadata cache limit of 1638 MiB, so 2048 + 409 MiB.
+    assert_eq!(
+        resources("sec-plain-backup"),
+        serde_json::json!({"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "2457Mi"}})
+    );
+    assert_eq!(
+        resources("sec-small-cache-backup")["limits"]["memory"],
+        "2099Mi",
+        "sized from the cache"
+    );
+    assert_eq!(
+        resources("sec-own-backup"),
+        serde_json::json!({"requests": {"memory": "1Gi"}, "limits": {"memory": "8Gi"}})
+    );
+    // The launcher's containers: the plan's resources.
+    let launcher = &cron_job("sec-snap-backup")["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let containers = launcher["initContainers"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .chain(launcher["containers"].as_array().expect("main"));
+    for container in containers {
+        assert_eq!(
+            container["resources"],
+            serde_json::json!({"limits": {"memory": "64Mi"}})
+        );
+    }
+    // And the default ones when the plan names none.
+    let objects = compile(
+        "resources-default",
+        &plan.replace("  launcher:\n    resources: {limits: {memory: 64Mi}}\n", ""),
+    );
+    let launcher = items(&objects)
+        .iter()
+        .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == "sec-snap-backup")
+        .expect("launcher");
+    assert_eq!(
+        launcher["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["resources"],
+        serde_json::json!({"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}})
+    );
 }

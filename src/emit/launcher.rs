@@ -216,7 +216,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                 value: Some("/home/launcher".into()),
                 value_from: None,
             }]),
-            resources: None,
+            resources: Some(spec.plan.launcher_resources.clone()),
             security_context: Some(SecurityContext {
                 allow_privilege_escalation: Some(false),
                 capabilities: Some(Capabilities {

@@ -8,9 +8,9 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvFromSource,
     EnvVar, EnvVarSource, EphemeralVolumeSource, KeyToPath, PersistentVolumeClaimSpec,
     PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
-    PodSecurityContext, PodSpec, PodTemplateSpec, SeccompProfile, SecretEnvSource,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, TypedLocalObjectReference, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretEnvSource, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TypedLocalObjectReference, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -386,7 +386,12 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             }),
             ..EnvFromSource::default()
         }]),
-        resources: mover.resources.clone(),
+        resources: Some(
+            mover
+                .resources
+                .clone()
+                .unwrap_or_else(|| default_mover_resources(spec.cache)),
+        ),
         security_context: Some(container_security_context(mover.privileged)),
         termination_message_path: Some(paths::TERMINATION_LOG.into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
@@ -430,6 +435,26 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             volumes: Some(volumes),
             ..PodSpec::default()
         }),
+    }
+}
+
+/// The mover's resources when the plan names none: a request the scheduler
+/// can plan with, and a memory limit so that a runaway Kopia is killed
+/// rather than the node starved. Kopia's memory grows with the index it
+/// loads, which is what its metadata cache holds: 2Gi, plus a quarter of
+/// the metadata cache limit. No CPU limit: throttling only slows a backup.
+pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
+    let limit_mib = 2048 + cache.metadata_cache_mb / 4;
+    ResourceRequirements {
+        requests: Some(
+            [
+                ("cpu".to_owned(), Quantity("250m".into())),
+                ("memory".to_owned(), Quantity("512Mi".into())),
+            ]
+            .into(),
+        ),
+        limits: Some([("memory".to_owned(), Quantity(format!("{limit_mib}Mi")))].into()),
+        ..ResourceRequirements::default()
     }
 }
 

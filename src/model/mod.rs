@@ -38,6 +38,8 @@ pub struct Plan {
     pub snapshot_ready_timeout_seconds: u32,
     /// Emit a ValidatingAdmissionPolicy beside each launcher.
     pub launcher_admission_policy: bool,
+    /// Resources of each launcher container (kubectl).
+    pub launcher_resources: k8s_openapi::api::core::v1::ResourceRequirements,
     pub logging: Logging,
 }
 

@@ -107,6 +107,9 @@ pub struct LauncherSettings {
     /// the VolumeSnapshot it was compiled with. Set `false` for older
     /// clusters. Default: `true`.
     pub admission_policy: Option<bool>,
+    /// Resources of each launcher container. Default: requests `cpu: 10m`,
+    /// `memory: 32Mi`; limit `memory: 128Mi`.
+    pub resources: Option<ResourceRequirements>,
 }
 
 /// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend
@@ -284,6 +287,9 @@ pub struct CacheSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MoverSpec {
+    /// The mover container's resources. Default: requests `cpu: 250m`,
+    /// `memory: 512Mi`; limit `memory` 2Gi plus a quarter of the metadata
+    /// cache limit (Kopia's memory grows with the index it loads).
     pub resources: Option<ResourceRequirements>,
     pub pod_labels: Option<BTreeMap<String, String>>,
     pub node_selector: Option<BTreeMap<String, String>>,

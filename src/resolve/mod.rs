@@ -37,6 +37,22 @@ pub const DEFAULT_SCHEDULE: &str = "H H * * *";
 /// command per container.
 pub const DEFAULT_LAUNCHER_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.0";
 
+/// A launcher container runs one kubectl command: small, and bounded.
+fn default_launcher_resources() -> k8s_openapi::api::core::v1::ResourceRequirements {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    k8s_openapi::api::core::v1::ResourceRequirements {
+        requests: Some(
+            [
+                ("cpu".to_owned(), Quantity("10m".into())),
+                ("memory".to_owned(), Quantity("32Mi".into())),
+            ]
+            .into(),
+        ),
+        limits: Some([("memory".to_owned(), Quantity("128Mi".into()))].into()),
+        ..Default::default()
+    }
+}
+
 /// What one plan resolves to.
 struct Resolved {
     plan: Plan,
@@ -301,6 +317,13 @@ impl PlanResolver<'_, '_> {
                 .snapshot_ready_timeout_seconds
                 .unwrap_or(600),
             launcher_admission_policy: self.input.spec.launcher.admission_policy.unwrap_or(true),
+            launcher_resources: self
+                .input
+                .spec
+                .launcher
+                .resources
+                .clone()
+                .unwrap_or_else(default_launcher_resources),
             logging: self.logging(),
         };
         let repositories = self.repositories();
