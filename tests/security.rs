@@ -1024,3 +1024,63 @@ fn movers_and_launchers_get_requests_and_a_memory_limit_unless_the_plan_sets_the
         serde_json::json!({"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}})
     );
 }
+
+#[test]
+fn a_volsync_repository_secret_with_a_credential_in_its_url_is_an_error_at_the_key() {
+    let input = "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata: {name: web, namespace: shop}
+spec:
+  sourcePVC: web
+  trigger: {schedule: \"0 2 * * *\"}
+  kopia: {repository: kopia-repo, copyMethod: Direct}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: kopia-repo, namespace: shop}
+stringData:
+  KOPIA_PASSWORD: x
+  KOPIA_REPOSITORY: azure://container/p?sig=s1gnature
+";
+    let (code, stdout, diagnostics) = compile_diagnostics("volsync-url", input);
+    assert_eq!(code, 1, "{diagnostics:#?}");
+    assert!(stdout.is_empty());
+    let d = diagnostic_at(&diagnostics, "stringData.KOPIA_REPOSITORY", "error", 14, 21);
+    assert!(text(&d["help"]).contains("AZURE_STORAGE_SAS_TOKEN"), "{d}");
+}
+
+/// A Secret kopiaplan never saw: the mover refuses the URL before Kopia
+/// runs, so the credential never reaches a command line.
+#[test]
+fn the_mover_refuses_a_repository_url_with_a_credential_from_an_unseen_secret() {
+    let plan = ONE_BACKUP.replace("      filesystem: {claimName: backup-repo, path: /}\n", "");
+    let objects = compile("runtime-url", &plan);
+    let data = data_volume("runtime-url");
+    for (label, url) in [
+        ("password", "s3://AKIAEXAMPLE:s3cr3t@bucket/p"),
+        ("query", "azure://container/p?sig=s1gnature"),
+    ] {
+        let standin = Standin::new(&format!("security-runtime-url-{label}"));
+        let result = Pod::from_compiled(&objects, "CronJob", "apps", "sec-web-data-backup")
+            .secret(
+                "kopia-local",
+                &[("KOPIA_PASSWORD", PASSWORD), ("KOPIA_REPOSITORY", url)],
+            )
+            .pvc("web-data", &data)
+            .standin(&standin)
+            .harness_env("KOPIA_STANDIN_NOW", NOW)
+            .run();
+        assert_ne!(result.exit_code, 0, "{}", result.logs());
+        assert!(
+            standin.calls().is_empty(),
+            "Kopia ran: {:?}",
+            standin.calls()
+        );
+        let line = result_line(&result);
+        assert!(
+            text(&line["message"]).contains("repository Secret"),
+            "{line}"
+        );
+        assert!(!result.logs().contains("s3cr3t") && !result.logs().contains("s1gnature"));
+    }
+}

@@ -2,7 +2,7 @@
 //! plus the mover scripts rendered into content-hashed ConfigMaps.
 
 pub mod admission;
-mod backup;
+pub mod backup;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
