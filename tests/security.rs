@@ -112,6 +112,8 @@ const HOSTILE_KEYS: &[(&str, &str)] = &[
     ("BASH_XTRACEFD", "2"),
     ("POSIXLY_CORRECT", "1"),
     ("PATH", "/kopiaplan/credentials:/bin"),
+    // bash never imports IFS; kopiaplan leaves it unset in `env`.
+    ("IFS", "/"),
     ("CDPATH", "/etc"),
     ("GLOBIGNORE", "*"),
     ("TMOUT", "1"),
