@@ -16,7 +16,42 @@ pub struct SourceMap {
 pub struct SourceFile {
     /// The name shown to users: the path as given, or `<stdin>`.
     pub name: String,
+    /// The path relative to the working directory (an absolute path as
+    /// given is made relative), for the output's source annotations: the
+    /// same checkout compiled anywhere gives the same bytes.
+    pub relative_name: String,
     pub text: String,
+}
+
+/// `name` relative to the working directory when it is an absolute path
+/// (with `..` steps when it lies outside), else `name` as it is.
+fn relative_to_working_directory(name: &str) -> String {
+    use std::path::{Component, Path, PathBuf};
+    let path = Path::new(name);
+    if !path.is_absolute() {
+        return name.to_owned();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return name.to_owned();
+    };
+    let normal = |p: &Path| -> Vec<String> {
+        p.components()
+            .filter_map(|c| match c {
+                Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (target, base) = (normal(path), normal(&cwd));
+    let common = target.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for part in &target[common..] {
+        relative.push(part);
+    }
+    relative.display().to_string()
 }
 
 /// Identifies one file of a [`SourceMap`].
@@ -25,7 +60,12 @@ pub struct FileId(pub usize);
 
 impl SourceMap {
     pub fn add(&mut self, name: String, text: String) -> FileId {
-        self.files.push(SourceFile { name, text });
+        let relative_name = relative_to_working_directory(&name);
+        self.files.push(SourceFile {
+            name,
+            relative_name,
+            text,
+        });
         FileId(self.files.len() - 1)
     }
 

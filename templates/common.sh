@@ -5,9 +5,13 @@
 
 set -euo pipefail
 umask 077
+# The repository Secret reaches the environment: it may not switch bash to
+# posix mode (kopiaplan sets every other variable that steers bash).
+unset POSIXLY_CORRECT POSIX_PEDANTIC
+set +o posix
 
 KOPIAPLAN_STARTED=$(date +%s)
-KOPIAPLAN_RESULT_FILE=${KOPIAPLAN_RESULT_FILE:-{{ paths.termination_log }}}
+KOPIAPLAN_RESULT_FILE={{ paths.termination_log }}
 KOPIA_PID=
 
 log() {
@@ -100,12 +104,19 @@ prepare_directories() {
 # environment variables; no flag is passed empty.
 STORAGE_ARGS=()
 BACKEND=
+# The `kopia repository connect|create` provider: the backend, or
+# from-config for a connection token.
+STORAGE_PROVIDER=
 storage_arguments() {
   local url=${KOPIA_REPOSITORY:-}
   [ -n "$url" ] || fail "KOPIA_REPOSITORY is not set: put it in the repository Secret or the plan's repository url"
   BACKEND=${url%%:*}
+  STORAGE_PROVIDER=$BACKEND
   local rest=${url#*:}
   rest=${rest#//}
+  # kopiaplan refuses these at compile time when it sees the URL.
+  case "${rest%%/*}" in *:*@*) fail "the repository URL holds a password: put it into its own key of the repository Secret" ;; esac
+  [[ "$rest" != *\?* ]] || fail "the repository URL has a query (?…): put credentials into their own keys of the repository Secret"
   case "$BACKEND" in
     s3)
       bucket_and_prefix "$rest" "${KOPIA_S3_BUCKET:-}"
@@ -174,17 +185,19 @@ storage_arguments() {
       [ -n "$path" ] || fail "the sftp URL names no path: use sftp://user@host/path"
       STORAGE_ARGS=(--host="$host" --username="$user" --path="$path")
       [ -z "$port" ] || STORAGE_ARGS+=(--port="$port")
+      local known_hosts
       if [ -f "{{ paths.credentials }}/known_hosts" ]; then
-        STORAGE_ARGS+=(--known-hosts="{{ paths.credentials }}/known_hosts")
+        known_hosts="{{ paths.credentials }}/known_hosts"
       elif [ -f "{{ paths.credentials }}/known_hosts_data" ]; then
-        STORAGE_ARGS+=(--known-hosts="{{ paths.credentials }}/known_hosts_data")
+        known_hosts="{{ paths.credentials }}/known_hosts_data"
       else
         fail "sftp needs the server's host key: add SFTP_KNOWN_HOSTS (a known_hosts file) to the repository Secret"
       fi
+      STORAGE_ARGS+=(--known-hosts="$known_hosts")
       if [ -f "{{ paths.credentials }}/sftp_key" ]; then
         STORAGE_ARGS+=(--keyfile="{{ paths.credentials }}/sftp_key")
       elif [ -n "${SFTP_PASSWORD:-}" ]; then
-        STORAGE_ARGS+=(--sftp-password="$SFTP_PASSWORD")
+        sftp_password_token "$host" "${port:-22}" "$user" "$path" "$known_hosts"
       else
         fail "sftp needs a key (SFTP_KEY_FILE) or a password (SFTP_PASSWORD) in the repository Secret"
       fi
@@ -215,6 +228,26 @@ storage_arguments() {
       fail "the repository backend '$BACKEND' is not one kopiaplan knows: use s3, gcs, azure, b2, webdav, sftp, rclone, gdrive or filesystem"
       ;;
   esac
+}
+
+# Kopia 0.23.1 reads the SFTP password only from --sftp-password (no
+# environment variable; @file arguments are turned off), and a command line
+# is world-readable in /proc. So the storage goes into a connection token
+# file in the memory-backed config directory, and Kopia connects with
+# `repository connect|create from-config --token-file=…`.
+sftp_password_token() {
+  local host=$1 port=$2 user=$3 path=$4 known_hosts=$5
+  [[ "$port" =~ ^[0-9]+$ ]] || fail "the sftp port must be a number, not $port"
+  local token_file
+  token_file="$(dirname "$KOPIA_CONFIG_PATH")/sftp-connection.token"
+  local json="{\"version\":\"1\",\"storage\":{\"type\":\"sftp\",\"config\":{"
+  json+="\"path\":$(json_string "$path"),\"host\":$(json_string "$host"),\"port\":$port"
+  json+=",\"username\":$(json_string "$user"),\"password\":$(json_string "$SFTP_PASSWORD")"
+  json+=",\"knownHostsFile\":$(json_string "$known_hosts")}}}"
+  mkdir -p "$(dirname "$token_file")"
+  printf '%s' "$json" | base64 -w 0 | tr '+/' '-_' | tr -d '=' >"$token_file"
+  STORAGE_PROVIDER=from-config
+  STORAGE_ARGS=(--token-file="$token_file")
 }
 
 # bucket_and_prefix "bucket/some/prefix" [BUCKET_OVERRIDE]: the storage
@@ -308,7 +341,7 @@ connect_repository() {
   # Output goes to a file, not a command substitution, so that Kopia stays
   # a child of this shell and receives a forwarded SIGTERM.
   local output="$HOME/connect.log" status=0
-  run_kopia repository connect "$BACKEND" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
+  run_kopia repository connect "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
   cat "$output" >&2
   [ "$status" -eq 0 ] && return 0
   if grep -q "repository not initialized in the provided storage" "$output"; then
@@ -316,7 +349,7 @@ connect_repository() {
       fail "the storage holds no repository, and this run does not create one (create: $create_policy)"
     fi
     log "the storage holds no repository: creating one"
-    run_kopia repository create "$BACKEND" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" ||
+    run_kopia repository create "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" ||
       fail "could not create the repository"
     return 0
   fi
@@ -401,6 +434,9 @@ snapshots_of() {
 
 # The sources that do have snapshots, as a JSON array (at most 20), and
 # one log line each: what a person needs when the expected one is missing.
+# Only this hostname's (namespace's) sources, unless the plan lists all
+# (KOPIAPLAN_LIST_ALL_HOSTNAMES): a shared repository does not reveal other
+# tenants' sources.
 # shellcheck disable=SC2034 # read by the scripts that source this file
 AVAILABLE_IDENTITIES='[]'
 list_identities() {
@@ -415,14 +451,24 @@ list_identities() {
   if [ -z "$sources" ]; then
     log "the repository holds no snapshots at all"
   fi
+  local host other_hosts=false
   while IFS= read -r source; do
     [ -n "$source" ] || continue
+    host=${source#*@}
+    host=${host%%:*}
+    if [ "$KOPIAPLAN_LIST_ALL_HOSTNAMES" != true ] && [ "$host" != "$KOPIAPLAN_HOSTNAME" ]; then
+      other_hosts=true
+      continue
+    fi
     log "available: $source"
     count=$((count + 1))
     if [ "$count" -le 20 ]; then
       json+="${json:+,}$(json_string "$source")"
     fi
   done <<<"$sources"
+  if [ "$other_hosts" = true ]; then
+    log "sources of other hostnames than $KOPIAPLAN_HOSTNAME are not listed"
+  fi
   # shellcheck disable=SC2034 # read by the scripts that source this file
   AVAILABLE_IDENTITIES="[$json]"
 }

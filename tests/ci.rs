@@ -122,3 +122,142 @@ fn the_pre_commit_hooks_run_real_commands() {
         assert_real_command(&words, id);
     }
 }
+
+// ---------------------------------------------------------------------------
+// checkov on every golden file, against a reviewed baseline
+
+/// The baseline of accepted checkov findings: groups headed
+/// `[CHECK_ID] reason`, then one `file resource` line per accepted finding.
+const CHECKOV_BASELINE: &str = ".ci/checkov-baseline.txt";
+const REASON_NEEDED: &str = "REASON NEEDED: say in one line why this finding is accepted";
+
+type Findings = std::collections::BTreeMap<String, (String, std::collections::BTreeSet<String>)>;
+
+fn read_baseline(text: &str) -> Findings {
+    let mut groups = Findings::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let (check, reason) = rest.split_once(']').expect("a `[CHECK_ID] reason` header");
+            groups.insert(
+                check.to_owned(),
+                (reason.trim().to_owned(), Default::default()),
+            );
+            current = Some(check.to_owned());
+        } else {
+            let check = current
+                .as_ref()
+                .expect("a finding under a `[CHECK_ID]` header");
+            groups
+                .get_mut(check)
+                .expect("group")
+                .1
+                .insert(line.to_owned());
+        }
+    }
+    groups
+}
+
+fn write_baseline(groups: &Findings) -> String {
+    let mut text = String::from(
+        "# checkov findings on golden/ that are accepted, each check with its reason.\n\
+         # A finding not listed here fails `cargo test --test ci`; regenerate with\n\
+         # KOPIAPLAN_UPDATE_CHECKOV=1 and give every new check a reason.\n",
+    );
+    for (check, (reason, findings)) in groups {
+        text.push_str(&format!("\n[{check}] {reason}\n"));
+        for finding in findings {
+            text.push_str(finding);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+#[test]
+fn checkov_finds_nothing_in_the_golden_files_beyond_the_reviewed_baseline() {
+    let out = std::process::Command::new("checkov")
+        .args([
+            "--directory",
+            "golden",
+            "--framework",
+            "kubernetes",
+            "--skip-download",
+            "--quiet",
+            "--compact",
+            "--output",
+            "json",
+        ])
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("checkov is missing ({e}): run .ci/install-tools"));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov gave no JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let reports = match report {
+        serde_json::Value::Array(reports) => reports,
+        single => vec![single],
+    };
+    let mut found = Findings::new();
+    for report in &reports {
+        for failed in report["results"]["failed_checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let check = failed["check_id"].as_str().unwrap_or_default().to_owned();
+            let finding = format!(
+                "{} {}",
+                failed["file_path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_start_matches('/'),
+                failed["resource"].as_str().unwrap_or_default()
+            );
+            found.entry(check).or_default().1.insert(finding);
+        }
+    }
+    assert!(
+        !found.is_empty(),
+        "checkov reported nothing at all: {reports:?}"
+    );
+    let path = root().join(CHECKOV_BASELINE);
+    let baseline = read_baseline(&std::fs::read_to_string(&path).unwrap_or_default());
+    if std::env::var_os("KOPIAPLAN_UPDATE_CHECKOV").is_some() {
+        for (check, (reason, _)) in found.iter_mut() {
+            *reason = baseline
+                .get(check)
+                .map(|(r, _)| r.clone())
+                .unwrap_or_else(|| REASON_NEEDED.to_owned());
+        }
+        std::fs::write(&path, write_baseline(&found)).expect("write the baseline");
+    }
+    let mut new = Vec::new();
+    for (check, (_, findings)) in &found {
+        let accepted = baseline.get(check);
+        for finding in findings {
+            if !accepted.is_some_and(|(_, a)| a.contains(finding)) {
+                new.push(format!("[{check}] {finding}"));
+            }
+        }
+    }
+    assert!(
+        new.is_empty(),
+        "checkov findings that are not in {CHECKOV_BASELINE}: fix them, or accept them \
+         with a reason (KOPIAPLAN_UPDATE_CHECKOV=1):\n{}",
+        new.join("\n")
+    );
+    for (check, (reason, _)) in &baseline {
+        assert!(
+            !reason.is_empty() && !reason.starts_with("REASON NEEDED"),
+            "{CHECKOV_BASELINE}: [{check}] has no reason"
+        );
+    }
+}

@@ -372,7 +372,7 @@ fn svg_is_well_formed_with_one_row_per_repository() {
 fn svg_text_is_escaped() {
     let plan = PLAN.replace(
         "s3://acme-backups/kopia",
-        "\"s3://acme-backups/kopia?a=<1>&b='2'\"",
+        "\"s3://acme-backups/kopia/a=<1>&b='2'\"",
     );
     let output = kopiaplan_with_stdin(
         &[
@@ -391,7 +391,7 @@ fn svg_text_is_escaped() {
     assert!(
         document
             .descendants()
-            .any(|n| n.text().is_some_and(|t| t.contains("kopia?a=<1>&b='2'"))),
+            .any(|n| n.text().is_some_and(|t| t.contains("kopia/a=<1>&b='2'"))),
         "{svg}"
     );
 }

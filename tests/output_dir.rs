@@ -271,14 +271,17 @@ fn a_failed_write_leaves_the_directory_exactly_as_it_was() {
         OutputFile {
             path: PathBuf::from("apps/a.yaml"),
             text: "a: 1\n".into(),
+            private: false,
         },
         OutputFile {
             path: PathBuf::from("apps/b.yaml"),
             text: "b: 1\n".into(),
+            private: false,
         },
         OutputFile {
             path: PathBuf::from("apps/c\0.yaml"),
             text: "c: 1\n".into(),
+            private: false,
         },
     ];
     let error = directory::write(&dir, &files).expect_err("the write fails");

@@ -111,7 +111,7 @@ fn the_files_are_mounted_read_only_and_named_to_the_scripts() {
     );
     assert_eq!(env_value(web, "KOPIAPLAN_UPLOAD_SPEED"), Some("1048576"));
     assert_eq!(env_value(web, "KOPIAPLAN_ENABLE_ACTIONS"), Some("false"));
-    assert_eq!(env_value(web, "KOPIAPLAN_DOWNLOAD_SPEED"), None);
+    assert_eq!(env_value(web, "KOPIAPLAN_DOWNLOAD_SPEED"), Some(""));
 
     let db = pod_spec(cron_job(&objects, "p-db-backup"));
     let files = volume(db, "policy-config").expect("a policy-config volume");
@@ -120,17 +120,18 @@ fn the_files_are_mounted_read_only_and_named_to_the_scripts() {
     // A restore reads the repository settings, never the global policy.
     let back = pod_spec(cron_job(&objects, "p-back-restore"));
     assert!(volume(back, "policy-config").is_some());
-    assert_eq!(env_value(back, "KOPIAPLAN_GLOBAL_POLICY_FILE"), None);
+    assert_eq!(env_value(back, "KOPIAPLAN_GLOBAL_POLICY_FILE"), Some(""));
     assert_eq!(
         env_value(back, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"),
         Some("/kopiaplan/policy-config/repository.config")
     );
 
-    // Entries without policyConfig get none of it.
+    // Entries without policyConfig get none of it (set empty, so that the
+    // repository Secret cannot set it either).
     let objects = compile(&plan("  backups:\n    - {name: web, pvc: web}\n"));
     let web = pod_spec(cron_job(&objects, "p-web-backup"));
     assert!(volume(web, "policy-config").is_none());
-    assert_eq!(env_value(web, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"), None);
+    assert_eq!(env_value(web, "KOPIAPLAN_REPOSITORY_CONFIG_FILE"), Some(""));
 }
 
 const WITH_CONFIG_MAP: &str = "  backups:

@@ -24,11 +24,16 @@ pub struct CompileArgs {
     /// `--output-dir`.
     #[arg(long, value_enum, default_value_t = Format::Yaml)]
     format: Format,
+    /// Copy the Secrets of the input into the output too (left out by
+    /// default: they hold credentials). Files that hold a Secret are written
+    /// with mode 0600.
+    #[arg(long)]
+    include_inputs: bool,
 }
 
 pub fn exec(args: CompileArgs) -> Outcome {
     let (sources, result) = args.input.compile();
-    let compiled = match result {
+    let mut compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             return Outcome {
@@ -38,6 +43,9 @@ pub fn exec(args: CompileArgs) -> Outcome {
             };
         }
     };
+    if !args.include_inputs {
+        output::without_input_secrets(&mut compiled.objects);
+    }
     let format = args.input.diagnostics;
     let stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
     let failure = |message: String| Outcome {
@@ -59,6 +67,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
             Err(error) => failure(error.to_string()),
         };
     }
+    let holds_secret = compiled.objects.iter().any(|o| o.kind == "Secret");
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
         Err(error) => return failure(format!("cannot serialise the output: {error}")),
@@ -69,7 +78,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
             stderr: stderr.clone(),
             exit_code: 0,
         },
-        Some(path) => match write_atomically(&path, &text) {
+        Some(path) => match write_atomically(&path, &text, holds_secret) {
             Ok(()) => Outcome {
                 stdout: None,
                 stderr: stderr.clone(),
@@ -81,7 +90,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
 }
 
 /// Writes beside the target, then renames: readers never see half a file.
-fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+fn write_atomically(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
     let directory = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -91,7 +100,8 @@ fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
     let temporary = directory.join(format!(".{file_name}.kopiaplan-{}", std::process::id()));
-    std::fs::write(&temporary, text)?;
+    let _ = std::fs::remove_file(&temporary);
+    output::write_file(&temporary, text, private)?;
     std::fs::rename(&temporary, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temporary);
     })

@@ -29,6 +29,10 @@ pub struct DiffArgs {
     /// NO_COLOR is set).
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Compare the Secrets of the input too, as `compile --include-inputs`
+    /// writes them.
+    #[arg(long)]
+    include_inputs: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,7 +45,7 @@ enum ColorChoice {
 pub fn exec(args: DiffArgs) -> Outcome {
     let format = args.input.diagnostics;
     let (sources, result) = args.input.compile();
-    let compiled = match result {
+    let mut compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             return Outcome {
@@ -51,6 +55,9 @@ pub fn exec(args: DiffArgs) -> Outcome {
             };
         }
     };
+    if !args.include_inputs {
+        kopiaplan::output::without_input_secrets(&mut compiled.objects);
+    }
     let mut stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
     let (previous_sources, previous) = rendered::read(&args.against);
     let previous = match previous {

@@ -27,6 +27,7 @@ use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::admission;
 use super::pod::MOVER_USER;
 use super::volume_snapshot::{self, VolumeSnapshot};
 use crate::model::{Jobs, LauncherNames, Mover, Plan};
@@ -89,6 +90,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         }),
         ..Job::default()
     };
+    let empty_pod = PodSpec::default();
     let manifests = ConfigMap {
         metadata: meta(&names.manifests_config_map),
         data: Some(BTreeMap::from([
@@ -214,7 +216,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                 value: Some("/home/launcher".into()),
                 value_from: None,
             }]),
-            resources: None,
+            resources: Some(spec.plan.launcher_resources.clone()),
             security_context: Some(SecurityContext {
                 allow_privilege_escalation: Some(false),
                 capabilities: Some(Capabilities {
@@ -284,7 +286,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         }),
     };
 
-    let objects = vec![
+    let mut objects = vec![
         Object::from_resource(&ServiceAccount {
             metadata: meta(&names.service_account),
             automount_service_account_token: Some(false),
@@ -310,6 +312,29 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         }),
         Object::from_resource(&manifests),
     ];
+    if spec.plan.launcher_admission_policy {
+        let cluster_meta = |name: &str| ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(spec.labels.clone()),
+            annotations: Some(spec.annotations.clone()),
+            ..ObjectMeta::default()
+        };
+        let allowed = admission::Allowed {
+            policy_name: names.admission_policy.clone(),
+            namespace: spec.namespace,
+            launcher_service_account: &names.service_account,
+            mover_job: &names.mover_job,
+            mover_pod: mover_job
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .unwrap_or(&empty_pod),
+            volume_snapshot: &names.volume_snapshot,
+            claim_name,
+            volume_snapshot_class_name: spec.volume_snapshot_class_name,
+        };
+        objects.extend(admission::objects(&allowed, &cluster_meta));
+    }
     (objects, pod)
 }
 

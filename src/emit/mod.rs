@@ -1,6 +1,7 @@
 //! Emission: the resolved model → typed Kubernetes objects (`k8s-openapi`),
 //! plus the mover scripts rendered into content-hashed ConfigMaps.
 
+pub mod admission;
 pub mod backup;
 pub mod labels;
 pub mod launcher;

@@ -8,15 +8,16 @@ use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvFromSource,
     EnvVar, EnvVarSource, EphemeralVolumeSource, KeyToPath, PersistentVolumeClaimSpec,
     PersistentVolumeClaimTemplate, PersistentVolumeClaimVolumeSource, PodAffinity, PodAffinityTerm,
-    PodSecurityContext, PodSpec, PodTemplateSpec, SeccompProfile, SecretEnvSource,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, TypedLocalObjectReference, Volume,
-    VolumeMount, VolumeResourceRequirements,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretEnvSource, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    TypedLocalObjectReference, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::kopia::CREDENTIAL_FILE_KEYS;
 use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
+use crate::scripts::environment;
 
 /// The non-root user and group the mover runs as by default.
 pub const MOVER_USER: i64 = 65532;
@@ -371,6 +372,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ));
     }
     env_vars.extend(spec.env);
+    close_environment(&mut env_vars);
     super::mover_volumes::add(spec.mover, &mut volumes, &mut mounts);
 
     let mover = spec.mover;
@@ -394,7 +396,12 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             }),
             ..EnvFromSource::default()
         }]),
-        resources: mover.resources.clone(),
+        resources: Some(
+            mover
+                .resources
+                .clone()
+                .unwrap_or_else(|| default_mover_resources(spec.cache)),
+        ),
         security_context: Some(container_security_context(mover.privileged)),
         termination_message_path: Some(paths::TERMINATION_LOG.into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
@@ -438,6 +445,40 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             volumes: Some(volumes),
             ..PodSpec::default()
         }),
+    }
+}
+
+/// The mover's resources when the plan names none: a request the scheduler
+/// can plan with, and a memory limit so that a runaway Kopia is killed
+/// rather than the node starved. Kopia's memory grows with the index it
+/// loads, which is what its metadata cache holds: 2Gi, plus a quarter of
+/// the metadata cache limit. No CPU limit: throttling only slows a backup.
+pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
+    let limit_mib = 2048 + cache.metadata_cache_mb / 4;
+    ResourceRequirements {
+        requests: Some(
+            [
+                ("cpu".to_owned(), Quantity("250m".into())),
+                ("memory".to_owned(), Quantity("512Mi".into())),
+            ]
+            .into(),
+        ),
+        limits: Some([("memory".to_owned(), Quantity(format!("{limit_mib}Mi")))].into()),
+        ..ResourceRequirements::default()
+    }
+}
+
+/// Sets every variable of the scripts' environment contract that is not
+/// set yet, so that none of them can come from the repository Secret
+/// (`env` wins over `envFrom`).
+fn close_environment(env_vars: &mut Vec<EnvVar>) {
+    for name in environment::CONTROL {
+        if !env_vars.iter().any(|var| var.name == *name) {
+            env_vars.push(env(name, ""));
+        }
+    }
+    for (name, value) in environment::SHELL {
+        env_vars.push(env(name, *value));
     }
 }
 

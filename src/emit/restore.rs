@@ -59,6 +59,10 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
             },
         ),
         env(
+            "KOPIAPLAN_LIST_ALL_HOSTNAMES",
+            restore.list_all_hostnames.to_string(),
+        ),
+        env(
             "KOPIAPLAN_ON_MISSING_SNAPSHOT",
             match restore.on_missing_snapshot {
                 OnMissingSnapshot::Fail => "Fail",

@@ -32,10 +32,16 @@ pub fn objects(plan: &Plan, verify: &Verify, scripts_config_map: &str) -> Vec<Ob
         mover: &verify.mover,
         service_account: &verify.names.service_account,
         policy_config_map: None,
-        env: vec![env(
-            "KOPIAPLAN_VERIFY_FILES_PERCENT",
-            verify.files_percent.to_string(),
-        )],
+        env: vec![
+            env(
+                "KOPIAPLAN_VERIFY_FILES_PERCENT",
+                verify.files_percent.to_string(),
+            ),
+            env(
+                "KOPIAPLAN_LIST_ALL_HOSTNAMES",
+                verify.list_all_hostnames.to_string(),
+            ),
+        ],
         args: &[],
         writes_data: false,
         labels: labels.clone(),

@@ -80,6 +80,12 @@ const REFUSED_FOR: &[(&str, &str, &str)] = &[
         "json",
         "kopiaplan sets it to read the snapshot's result",
     ),
+    (
+        "snapshot create",
+        "force-enable-actions",
+        "it would run the policy's actions (commands) even where the plan has not enabled them; \
+         enable them with `policyConfig.repositoryConfig: '{\"enableActions\": true}'`, or use the entry's `actions`",
+    ),
 ];
 
 /// Why `name` may not be passed to `kopia <command_path>`, if it may not.

@@ -36,6 +36,10 @@ pub struct Plan {
     /// The kubectl image of Snapshot launchers.
     pub launcher_image: String,
     pub snapshot_ready_timeout_seconds: u32,
+    /// Emit a ValidatingAdmissionPolicy beside each launcher.
+    pub launcher_admission_policy: bool,
+    /// Resources of each launcher container (kubectl).
+    pub launcher_resources: k8s_openapi::api::core::v1::ResourceRequirements,
     pub logging: Logging,
 }
 
@@ -272,6 +276,9 @@ pub struct LauncherNames {
     pub mover_job: String,
     /// The VolumeSnapshot the launcher creates.
     pub volume_snapshot: String,
+    /// The launcher's ValidatingAdmissionPolicy and its binding
+    /// (cluster-scoped, so the name holds the namespace).
+    pub admission_policy: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -350,6 +357,8 @@ pub struct Restore {
     /// `kopia restore --delete-extra`, once a snapshot has been chosen.
     pub delete_extra: bool,
     pub on_missing_snapshot: OnMissingSnapshot,
+    /// List the sources of every hostname when no snapshot matches.
+    pub list_all_hostnames: bool,
     /// Take a VolumeSnapshot of the destination after each successful restore.
     pub snapshot_after: Option<SnapshotAfter>,
     /// Extra `kopia restore` arguments, verbatim.
@@ -414,6 +423,8 @@ pub struct Verify {
     pub repository: Repository,
     pub run: Run,
     pub files_percent: f64,
+    /// List the sources of every hostname when there is no snapshot.
+    pub list_all_hostnames: bool,
     pub cache: Cache,
     pub mover: Mover,
     pub jobs: Jobs,

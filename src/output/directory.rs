@@ -26,6 +26,8 @@ pub const MARKER: &str = "# Written by `kopiaplan compile --output-dir`: \
 pub struct OutputFile {
     pub path: PathBuf,
     pub text: String,
+    /// The file holds a Secret: it is written with mode 0600.
+    pub private: bool,
 }
 
 /// The files of an output directory: one per object, then the
@@ -63,6 +65,7 @@ pub fn layout(objects: &[Object], format: Format) -> Result<Vec<OutputFile>, Str
         files.push(OutputFile {
             path: Path::new(directory).join(file_name),
             text,
+            private: object.kind == "Secret",
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
@@ -92,6 +95,7 @@ pub fn layout(objects: &[Object], format: Format) -> Result<Vec<OutputFile>, Str
     files.push(OutputFile {
         path: PathBuf::from("kustomization.yaml"),
         text: kustomization,
+        private: false,
     });
     Ok(files)
 }
@@ -195,7 +199,7 @@ pub fn write(target: &Path, files: &[OutputFile]) -> Result<(), WriteError> {
             std::fs::create_dir_all(directory)
                 .map_err(io_error(directory, "create the directory"))?;
         }
-        std::fs::write(&path, &file.text).map_err(io_error(&path, "write"))?;
+        super::write_file(&path, &file.text, file.private).map_err(io_error(&path, "write"))?;
     }
 
     if existing.is_none() {

@@ -10,7 +10,7 @@ pub mod rendered;
 pub use object::Object;
 
 /// Kinds in the order they can be applied: what others refer to comes first.
-const KIND_ORDER: [&str; 10] = [
+const KIND_ORDER: [&str; 12] = [
     "Namespace",
     "ServiceAccount",
     "Secret",
@@ -18,6 +18,8 @@ const KIND_ORDER: [&str; 10] = [
     "PersistentVolumeClaim",
     "Role",
     "RoleBinding",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
     "VolumeSnapshot",
     "CronJob",
     "Job",
@@ -83,4 +85,30 @@ pub fn render(objects: &[Object], format: Format) -> Result<String, String> {
         Format::Yaml => to_yaml(objects),
         Format::Json => Ok(to_json(objects)),
     }
+}
+
+/// Writes a new file; one that holds a Secret gets mode 0600, so that only
+/// its owner can read it (the umask may narrow the others further).
+pub fn write_file(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if private {
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    if private {
+        // An existing file keeps its mode when opened: set it explicitly.
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(text.as_bytes())
+}
+
+/// Leaves out the Secrets that were inputs (context documents passed
+/// through): credentials are not copied into the output unless asked for
+/// (`compile --include-inputs`).
+pub fn without_input_secrets(objects: &mut Vec<Object>) {
+    objects.retain(|object| object.generated || object.kind != "Secret");
 }

@@ -101,6 +101,15 @@ pub struct LauncherSettings {
     /// How long the launcher waits for a VolumeSnapshot to become ready, in
     /// seconds. Default: 600.
     pub snapshot_ready_timeout_seconds: Option<u32>,
+    /// Emit, beside each launcher, a ValidatingAdmissionPolicy and its
+    /// binding (admissionregistration.k8s.io/v1, Kubernetes 1.30 or later)
+    /// that let the launcher's ServiceAccount create only the mover Job and
+    /// the VolumeSnapshot it was compiled with. Set `false` for older
+    /// clusters. Default: `true`.
+    pub admission_policy: Option<bool>,
+    /// Resources of each launcher container. Default: requests `cpu: 10m`,
+    /// `memory: 32Mi`; limit `memory: 128Mi`.
+    pub resources: Option<ResourceRequirements>,
 }
 
 /// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend
@@ -278,6 +287,9 @@ pub struct CacheSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MoverSpec {
+    /// The mover container's resources. Default: requests `cpu: 250m`,
+    /// `memory: 512Mi`; limit `memory` 2Gi plus a quarter of the metadata
+    /// cache limit (Kopia's memory grows with the index it loads).
     pub resources: Option<ResourceRequirements>,
     pub pod_labels: Option<BTreeMap<String, String>>,
     pub node_selector: Option<BTreeMap<String, String>>,
@@ -449,6 +461,11 @@ pub struct RestoreSpec {
     pub enable_file_deletion: Option<bool>,
     /// What a run does when no snapshot matches: `Fail` (default) or `Succeed`.
     pub on_missing_snapshot: Option<OnMissingSnapshot>,
+    /// When no snapshot matches, the log and the result list the sources
+    /// that exist: only this identity's hostname's (its namespace's), unless
+    /// this is `true`. A repository shared by tenants does not show one
+    /// tenant's sources to another. Default: `false`.
+    pub list_all_hostnames: Option<bool>,
     /// `Direct` (default) restores into the PVC; `Snapshot` also takes a
     /// VolumeSnapshot of the PVC after each successful restore.
     pub copy_method: Option<RestoreCopyMethod>,
@@ -539,6 +556,11 @@ pub struct VerifySpec {
     /// The percentage of files to download and check (0–100).
     /// Default: 0 (structure and metadata only).
     pub files_percent: Option<f64>,
+    /// When there is no snapshot to verify, the log and the result list the sources
+    /// that exist: only this identity's hostname's (its namespace's), unless
+    /// this is `true`. A repository shared by tenants does not show one
+    /// tenant's sources to another. Default: `false`.
+    pub list_all_hostnames: Option<bool>,
     /// Run once per token, or on demand, instead of on the schedule.
     pub trigger: Option<Trigger>,
     pub paused: Option<bool>,

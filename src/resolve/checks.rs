@@ -1,6 +1,131 @@
 //! Syntax checks of Kubernetes names, labels, paths and quantities, with
 //! messages that say what the rule is.
 
+/// Settings of a mover's pod security context that the restricted Pod
+/// Security Standard forbids, as (field, what is wrong). Capabilities,
+/// privilege escalation and hostPath volumes cannot be written in a plan at
+/// all: a pod security context has no such fields, and mover volumes are
+/// Secrets, NFS exports and claims only.
+pub fn outside_restricted_profile(
+    context: &k8s_openapi::api::core::v1::PodSecurityContext,
+) -> Vec<(&'static str, String)> {
+    /// The sysctls Kubernetes calls safe (allowed by the baseline profile).
+    const SAFE_SYSCTLS: &[&str] = &[
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
+        "net.ipv4.tcp_keepalive_probes",
+    ];
+    const SELINUX_TYPES: &[&str] = &[
+        "container_t",
+        "container_init_t",
+        "container_kvm_t",
+        "container_engine_t",
+    ];
+    let mut problems = Vec::new();
+    if let Some(profile) = &context.seccomp_profile
+        && profile.type_ == "Unconfined"
+    {
+        problems.push((
+            "seccompProfile",
+            "`seccompProfile: Unconfined` turns the system-call filter off".to_owned(),
+        ));
+    }
+    if let Some(profile) = &context.app_armor_profile
+        && profile.type_ == "Unconfined"
+    {
+        problems.push((
+            "appArmorProfile",
+            "`appArmorProfile: Unconfined` turns AppArmor off".to_owned(),
+        ));
+    }
+    if let Some(options) = &context.se_linux_options {
+        if let Some(type_) = options
+            .type_
+            .as_deref()
+            .filter(|t| !SELINUX_TYPES.contains(t))
+        {
+            problems.push((
+                "seLinuxOptions",
+                format!(
+                    "the SELinux type `{type_}` is not one of {}",
+                    SELINUX_TYPES.join(", ")
+                ),
+            ));
+        }
+        if options.user.is_some() || options.role.is_some() {
+            problems.push((
+                "seLinuxOptions",
+                "an SELinux user or role is set".to_owned(),
+            ));
+        }
+    }
+    for sysctl in context.sysctls.iter().flatten() {
+        if !SAFE_SYSCTLS.contains(&sysctl.name.as_str()) {
+            problems.push((
+                "sysctls",
+                format!("the sysctl `{}` is not a safe sysctl", sysctl.name),
+            ));
+        }
+    }
+    if context
+        .windows_options
+        .as_ref()
+        .and_then(|w| w.host_process)
+        == Some(true)
+    {
+        problems.push((
+            "windowsOptions",
+            "`hostProcess: true` runs the pod as a host process".to_owned(),
+        ));
+    }
+    problems
+}
+
+/// A credential written into a repository URL: a password in its user part
+/// (`sftp://user:pw@host/p`), any user part of an object store's URL (a
+/// bucket name has no `@`: `s3://AKIA…:secret@bucket/p`), or a query
+/// (`azure://c/p?sig=…`, a SAS token). It would reach the pod spec and
+/// Kopia's command line. Returns what is wrong and the Secret keys that
+/// hold it instead; never the value itself.
+pub fn url_credential(url: &str) -> Option<(&'static str, &'static str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let keys = match scheme {
+        "s3" => "`AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`",
+        "gcs" => "`GOOGLE_APPLICATION_CREDENTIALS`",
+        "azure" => "`AZURE_STORAGE_ACCOUNT` with `AZURE_STORAGE_KEY` or `AZURE_STORAGE_SAS_TOKEN`",
+        "b2" => "`B2_ACCOUNT_ID` and `B2_APPLICATION_KEY`",
+        "webdav" => "`WEBDAV_USERNAME` and `WEBDAV_PASSWORD`",
+        "sftp" => "`SFTP_PASSWORD` (or a key in `SFTP_KEY_FILE`)",
+        _ => "the backend's credential keys",
+    };
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    if let Some((user, _)) = authority.rsplit_once('@') {
+        if user.contains(':') {
+            return Some(("the repository URL holds a password in its user part", keys));
+        }
+        if matches!(scheme, "s3" | "gcs" | "azure" | "b2") {
+            return Some((
+                "the repository URL holds a user part, which for an object store is a credential",
+                keys,
+            ));
+        }
+    }
+    if rest.contains('?') {
+        return Some((
+            "the repository URL has a query (`?…`), where credentials such as SAS tokens go",
+            keys,
+        ));
+    }
+    None
+}
+
 /// A DNS-1123 label: at most 63 characters of `a-z`, `0-9` and `-`,
 /// starting and ending with a letter or digit.
 pub fn dns_label(value: &str) -> Result<(), String> {

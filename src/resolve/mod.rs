@@ -37,6 +37,22 @@ pub const DEFAULT_SCHEDULE: &str = "H H * * *";
 /// command per container.
 pub const DEFAULT_LAUNCHER_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.0";
 
+/// A launcher container runs one kubectl command: small, and bounded.
+fn default_launcher_resources() -> k8s_openapi::api::core::v1::ResourceRequirements {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    k8s_openapi::api::core::v1::ResourceRequirements {
+        requests: Some(
+            [
+                ("cpu".to_owned(), Quantity("10m".into())),
+                ("memory".to_owned(), Quantity("32Mi".into())),
+            ]
+            .into(),
+        ),
+        limits: Some([("memory".to_owned(), Quantity("128Mi".into()))].into()),
+        ..Default::default()
+    }
+}
+
 /// What one plan resolves to.
 struct Resolved {
     plan: Plan,
@@ -134,7 +150,7 @@ impl<'a> At<'a> {
             Provenance::Lowered { .. } => document.root.position.line,
         };
         Origin {
-            file: self.sources.file(document.file).name.clone(),
+            file: self.sources.file(document.file).relative_name.clone(),
             line,
         }
     }
@@ -300,6 +316,14 @@ impl PlanResolver<'_, '_> {
                 .launcher
                 .snapshot_ready_timeout_seconds
                 .unwrap_or(600),
+            launcher_admission_policy: self.input.spec.launcher.admission_policy.unwrap_or(true),
+            launcher_resources: self
+                .input
+                .spec
+                .launcher
+                .resources
+                .clone()
+                .unwrap_or_else(default_launcher_resources),
             logging: self.logging(),
         };
         let repositories = self.repositories();
@@ -443,6 +467,16 @@ impl PlanResolver<'_, '_> {
                         );
                         self.report(d);
                     }
+                }
+                if let Some((problem, keys)) = checks::url_credential(url) {
+                    let d = at.key("url").error(
+                        problem,
+                        format!(
+                            "move the credential into the repository Secret `{}` as {keys}, and remove it from the URL",
+                            spec.secret_name
+                        ),
+                    );
+                    self.report(d);
                 }
                 RepositoryLocation::Url(url.clone())
             }
@@ -689,6 +723,8 @@ impl PlanResolver<'_, '_> {
             );
         }
 
+        self.check_policy_actions(spec, policy_files.as_ref(), at, &at_defaults);
+
         let parallelism = spec.parallelism.or(defaults.parallelism);
         if parallelism == Some(0) {
             let at_p = if spec.parallelism.is_some() {
@@ -726,7 +762,7 @@ impl PlanResolver<'_, '_> {
             policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
             scripts_prefix: scripts_prefix(plan),
             launcher: matches!(copy, Copy::Snapshot { .. })
-                .then(|| names::launcher(&[plan, &spec.name, "backup"])),
+                .then(|| names::launcher(&namespace, &[plan, &spec.name, "backup"])),
         };
         let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "backup", "cache"]);
         Some(Backup {
@@ -876,6 +912,11 @@ impl PlanResolver<'_, '_> {
         if repository.location == RepositoryLocation::FromSecret {
             missing.push("KOPIA_REPOSITORY");
         }
+        if repository.location == RepositoryLocation::FromSecret
+            && self.context.first_look(secret, "KOPIA_REPOSITORY")
+        {
+            self.check_secret_url(secret, &repository.secret_name, at);
+        }
         for key in missing {
             if !keys.contains(&key) {
                 let d = at.error(
@@ -888,6 +929,39 @@ impl PlanResolver<'_, '_> {
                 self.report(d);
             }
         }
+    }
+
+    /// The repository URL a Secret of the input holds (`KOPIA_REPOSITORY`,
+    /// VolSync's way) may not hold a credential either: the mover would put
+    /// it on Kopia's command line.
+    fn check_secret_url(&mut self, secret: &ContextObject, secret_name: &str, at: &At<'_>) {
+        let key = "KOPIA_REPOSITORY";
+        let (field, url) = match secret.value.get("stringData").and_then(|d| d.get(key)) {
+            Some(value) => ("stringData", value.as_str().map(str::to_owned)),
+            None => {
+                let Some(value) = secret.value.get("data").and_then(|d| d.get(key)) else {
+                    return;
+                };
+                let bytes = serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
+                    .ok()
+                    .map(|b| b.0);
+                ("data", bytes.and_then(|b| String::from_utf8(b).ok()))
+            }
+        };
+        let Some((problem, keys)) = url.as_deref().and_then(checks::url_credential) else {
+            return;
+        };
+        let place = at.in_document(
+            secret.doc,
+            vec![PathSegment::Key(field.into()), PathSegment::Key(key.into())],
+        );
+        let d = place.error(
+            format!("`{key}` of Secret `{secret_name}`: {problem}"),
+            format!(
+                "put the credential into its own keys of the Secret ({keys}), and remove it from the URL"
+            ),
+        );
+        self.report(d);
     }
 
     fn run(&mut self, spec: &Timing<'_>, at: &At<'_>, namespace: &str) -> Run {
@@ -1126,6 +1200,15 @@ impl PlanResolver<'_, '_> {
                 .key("mover")
                 .key("volumes")
         };
+        let at_security = if own.security_context.is_some() {
+            at.key("mover").key("securityContext")
+        } else {
+            self.root
+                .key("spec")
+                .key("defaults")
+                .key("mover")
+                .key("securityContext")
+        };
         let volumes = own.volumes.take().or(defaults.volumes.clone());
         let volumes = self.mover_volumes(volumes.as_deref().unwrap_or_default(), &at_volumes);
         let mover = Mover {
@@ -1162,11 +1245,30 @@ impl PlanResolver<'_, '_> {
             && !mover.privileged
             && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false))
         {
-            let d = at_mover.key("securityContext").error(
+            let d = at_security.error(
                 "running the mover as root needs `privileged: true`",
                 "set `privileged: true` to opt in, or run as a non-root user",
             );
             self.report(d);
+        }
+        if let Some(context) = &mover.security_context {
+            for (field, problem) in checks::outside_restricted_profile(context) {
+                let at_field = at_security.key(field);
+                let d = if mover.privileged {
+                    Diagnostic::warning(format!(
+                        "{problem}: outside the restricted Pod Security Standard"
+                    ))
+                    .at(Some(at_field.value_span()))
+                    .field(at_field.field_path())
+                    .help("the mover is `privileged: true`, so this is allowed; remove it unless it is needed")
+                } else {
+                    at_field.error(
+                        format!("{problem}, which the restricted Pod Security Standard does not allow"),
+                        "remove it, or set `privileged: true` to opt out of the restricted profile on purpose",
+                    )
+                };
+                self.report(d);
+            }
         }
         mover
     }
@@ -1239,6 +1341,54 @@ impl PlanResolver<'_, '_> {
             }
         }
         jobs
+    }
+
+    /// Kopia's policy `actions` run commands in the mover, and Kopia runs
+    /// them only when the repository was connected with `--enable-actions`:
+    /// the repository settings' `enableActions: true`. Written while actions
+    /// are disabled they would do nothing, or run behind the plan's back if
+    /// something enabled them: refused. (Kopia gives every action a timeout,
+    /// 3 minutes unless the policy says otherwise.)
+    fn check_policy_actions(
+        &mut self,
+        spec: &BackupSpec,
+        policy_files: Option<&model::PolicyFiles>,
+        at: &At<'_>,
+        at_defaults: &At<'_>,
+    ) {
+        let enabled = match policy_files {
+            Some(files) => match files.settings.enable_actions {
+                Some(enabled) => enabled,
+                // A repository settings file may enable them at run time.
+                None => files.source.is_some(),
+            },
+            None => false,
+        };
+        if enabled {
+            return;
+        }
+        let defaults = &self.input.spec.defaults;
+        for (policy, at_policy) in [
+            (&defaults.policy, at_defaults.key("policy")),
+            (&spec.policy, at.key("policy")),
+        ] {
+            let written = policy
+                .as_ref()
+                .and_then(|p| p.get("actions"))
+                .is_some_and(|a| a.as_object().is_none_or(|o| !o.is_empty()));
+            if written {
+                let d = at_policy.key("actions").key_error(
+                    format!(
+                        "`policy.actions` runs commands, but actions are not enabled for `{}`",
+                        spec.name
+                    ),
+                    "use the entry's `actions` (beforeSnapshot, afterSnapshot; run with \
+                     `timeoutSeconds`), or enable Kopia's actions on purpose with \
+                     `policyConfig.repositoryConfig: '{\"enableActions\": true}'`",
+                );
+                self.report(d);
+            }
+        }
     }
 
     fn actions(&mut self, spec: &BackupSpec, at: &At<'_>) -> Actions {

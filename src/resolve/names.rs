@@ -35,7 +35,7 @@ pub fn object_name(parts: &[&str], limit: usize) -> String {
 }
 
 /// The objects of a launcher for the entry whose names start with `parts`.
-pub fn launcher(parts: &[&str]) -> crate::model::LauncherNames {
+pub fn launcher(namespace: &str, parts: &[&str]) -> crate::model::LauncherNames {
     let with = |suffix: &str| {
         let mut all = parts.to_vec();
         all.push(suffix);
@@ -48,6 +48,11 @@ pub fn launcher(parts: &[&str]) -> crate::model::LauncherNames {
         manifests_config_map: with("launcher"),
         mover_job: with("mover"),
         volume_snapshot: with("snapshot"),
+        // Cluster-scoped: the namespace is part of the name.
+        admission_policy: object_name(
+            &[&["kopiaplan", namespace], parts, &["launcher"]].concat(),
+            NAME_LIMIT,
+        ),
     }
 }
 

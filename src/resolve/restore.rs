@@ -172,7 +172,7 @@ impl PlanResolver<'_, '_> {
             scripts_prefix: scripts_prefix(plan),
             launcher: snapshot_after
                 .is_some()
-                .then(|| super::names::launcher(&[plan, &spec.name, "restore"])),
+                .then(|| super::names::launcher(&namespace, &[plan, &spec.name, "restore"])),
         };
         Some(Restore {
             plan: self.plan_id,
@@ -187,6 +187,7 @@ impl PlanResolver<'_, '_> {
             selection,
             delete_extra: spec.enable_file_deletion.unwrap_or(false),
             on_missing_snapshot: spec.on_missing_snapshot.unwrap_or(OnMissingSnapshot::Fail),
+            list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
             snapshot_after,
             additional_args,
             cache,

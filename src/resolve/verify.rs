@@ -121,6 +121,7 @@ impl PlanResolver<'_, '_> {
             repository: backup.repository.clone(),
             run,
             files_percent,
+            list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
             cache,
             mover,
             jobs,

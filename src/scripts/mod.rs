@@ -3,6 +3,8 @@
 //! from a plan reaches a script through an environment variable or argv, so
 //! no user text is ever spliced into shell code.
 
+pub mod environment;
+
 use minijinja::{Environment, context};
 
 use crate::model::paths;

@@ -57,7 +57,7 @@ pub fn convert(
             yaml.push_str(&format!(
                 "#   {kind} {} ({}:{})\n",
                 text("name"),
-                sources.file(document.file).name,
+                sources.file(document.file).relative_name,
                 document.root.position.line
             ));
         }

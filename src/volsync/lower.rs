@@ -802,6 +802,7 @@ impl<'a> Lowering<'a> {
             // VolSync's end-to-end contract: a restore that finds no
             // snapshot completes with nothing restored.
             on_missing_snapshot: Some(OnMissingSnapshot::Succeed),
+            list_all_hostnames: None,
             copy_method,
             volume_snapshot_class_name: kopia.common.volume_snapshot_class_name.clone(),
             additional_args: kopia.common.additional_args.clone(),

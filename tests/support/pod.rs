@@ -798,7 +798,22 @@ impl Pod {
             env: sorted_env,
             argv,
             run_dir,
+            standin_log: self.standin.as_ref().map(|dir| dir.join("log.jsonl")),
+            credentials: self.credential_values(),
         }
+    }
+
+    /// The values of the credential keys of every Secret this pod was
+    /// given (passwords, secret keys, tokens): none of them may ever be on
+    /// a Kopia command line, where `/proc/*/cmdline` shows it to everyone.
+    fn credential_values(&self) -> Vec<String> {
+        self.secrets
+            .values()
+            .flatten()
+            .filter(|(key, _)| is_credential_key(key))
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+            .filter(|value| value.len() >= 4)
+            .collect()
     }
 
     fn identity(&self, container: &Container) -> Security {
@@ -979,9 +994,43 @@ pub struct RunningPod {
     env: Vec<(String, String)>,
     argv: Vec<String>,
     run_dir: PathBuf,
+    standin_log: Option<PathBuf>,
+    credentials: Vec<String>,
+}
+
+/// Secret keys whose values are credentials (VolSync's and Kopia's names).
+pub fn is_credential_key(key: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    ["PASSWORD", "SECRET", "KEY", "TOKEN", "SAS", "CREDENTIALS"]
+        .iter()
+        .any(|word| key.contains(word))
+        && !key.contains("KNOWN_HOSTS")
 }
 
 impl RunningPod {
+    /// Every Kopia call a scenario makes is checked: a credential of the
+    /// pod's Secrets in a Kopia argument fails the test that ran it.
+    fn check_no_credential_in_kopia_argv(&self) {
+        let Some(log) = &self.standin_log else {
+            return;
+        };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let Ok(call) = serde_json::from_str::<Call>(line) else {
+                continue;
+            };
+            for arg in &call.argv {
+                if let Some(secret) = self.credentials.iter().find(|c| arg.contains(c.as_str())) {
+                    panic!(
+                        "a credential of the repository Secret is on Kopia's command line \
+                         (visible in /proc/*/cmdline): {arg:?} contains {secret:?}\nargv: {:?}",
+                        call.argv
+                    );
+                }
+            }
+        }
+    }
+
     /// The host PID of the container's PID 1 (the child of `unshare`).
     pub fn pid1(&self) -> u32 {
         let parent = self.child.id();
@@ -1120,6 +1169,7 @@ impl RunningPod {
             termination_message.truncate(4096);
         }
         let _ = std::fs::remove_dir_all(self.run_dir.join("root"));
+        self.check_no_credential_in_kopia_argv();
         PodResult {
             exit_code,
             stdout,
