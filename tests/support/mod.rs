@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod apiserver;
 pub mod pod;
 
 use std::path::{Path, PathBuf};
