@@ -57,9 +57,20 @@ fn assert_ok(output: &Output, what: &str) -> String {
         output.status.success(),
         "{what} failed:\n{}{}",
         stdout(output),
-        stderr(output)
+        shortened(&stderr(output))
     );
     stdout(output)
+}
+
+/// The server quotes a whole Go struct when a field is immutable: keep the
+/// start and the end of such an error.
+fn shortened(text: &str) -> String {
+    if text.len() <= 3000 {
+        return text.to_owned();
+    }
+    let start: String = text.chars().take(1500).collect();
+    let end: String = text.chars().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("{start}\n[…]\n{end}")
 }
 
 /// Applies `objects` server-side, first as a dry run, into namespaces
@@ -372,15 +383,20 @@ fn level_of(example: &str) -> &'static str {
     }
 }
 
-#[test]
-fn every_example_applies_again_after_an_unrelated_edit() {
+/// Compiles each example, applies it, applies it again after an unrelated
+/// edit; `manual_jobs` chooses the examples with or without a manual Job.
+fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
     let plane = control_plane();
     let _lock = cluster_lock();
+    let mut applied = Vec::new();
     for example in examples() {
         let name = file_name(&example);
         let text = std::fs::read_to_string(&example).expect("example");
-        let level = level_of(&name);
         let first = compile(&text, &name);
+        if first.iter().any(|o| o["kind"] == "Job") != manual_jobs {
+            continue;
+        }
+        let level = level_of(&name);
         apply_for_real(plane, &first, level, &name);
         let edited = unrelated_edit(&text);
         let second = compile(&edited, &format!("{name}, edited"));
@@ -391,7 +407,30 @@ fn every_example_applies_again_after_an_unrelated_edit() {
         apply_for_real(plane, &second, level, &format!("{name}, edited"));
         delete(plane, &second);
         delete(plane, &first);
+        applied.push(name);
     }
+    applied
+}
+
+#[test]
+fn every_example_applies_again_after_an_unrelated_edit() {
+    let applied = reapply_after_an_unrelated_edit(false);
+    assert!(applied.len() >= 10, "{applied:?}");
+}
+
+#[test]
+#[ignore = "fails until issue 15 (stable manual Jobs) lands: The Job \"ops-migration-backup-e472dc53b9\" \
+            is invalid: spec.template: Invalid value: core.PodTemplateSpec{…}: field is immutable"]
+fn examples_with_manual_jobs_apply_again_after_an_unrelated_edit() {
+    let applied = reapply_after_an_unrelated_edit(true);
+    assert_eq!(
+        applied,
+        [
+            "paused-and-manual.yaml",
+            "restore-same-namespace.yaml",
+            "volsync-migration.yaml"
+        ]
+    );
 }
 
 /// The examples with a manual trigger, and a new token for each.
@@ -407,7 +446,6 @@ fn with_new_manual_token(text: &str) -> Option<String> {
 }
 
 #[test]
-#[ignore = "fails until issue 15 (stable manual Jobs) lands: see the report of issue 18"]
 fn a_new_manual_token_applies_over_the_old_one() {
     let plane = control_plane();
     let _lock = cluster_lock();

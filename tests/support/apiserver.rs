@@ -48,8 +48,17 @@ pub fn control_plane() -> &'static ControlPlane {
 
 /// Tests that apply the examples share their namespaces: they take this
 /// lock, and leave the namespaces empty when they let it go.
+/// A test that failed holding the lock may have left objects behind: the
+/// next holder starts from empty namespaces.
 pub fn cluster_lock() -> MutexGuard<'static, ()> {
-    CLUSTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    match CLUSTER.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            CLUSTER.clear_poison();
+            control_plane().wipe();
+            poisoned.into_inner()
+        }
+    }
 }
 
 /// Where `.ci/install-tools` puts the binaries.
@@ -447,6 +456,35 @@ impl ControlPlane {
         std::fs::copy(&self.ca, dir.join("ca.crt")).expect("ca.crt");
         std::fs::write(dir.join("namespace"), namespace).expect("namespace");
         dir
+    }
+
+    /// Deletes the objects of every kind an output holds from every
+    /// namespace but the system ones.
+    pub fn wipe(&self) {
+        let namespaces = self.kubectl_ok(&["get", "namespaces", "-o", "name"]);
+        for namespace in namespaces.lines() {
+            let namespace = namespace.trim_start_matches("namespace/");
+            if namespace.starts_with("kube-") {
+                continue;
+            }
+            self.kubectl_ok(&[
+                "delete",
+                "cronjobs.batch,jobs.batch,configmaps,secrets,persistentvolumeclaims,roles,\
+                 rolebindings,volumesnapshots.snapshot.storage.k8s.io",
+                "--all",
+                "--wait=true",
+                "-n",
+                namespace,
+            ]);
+            self.kubectl_ok(&[
+                "delete",
+                "serviceaccounts",
+                "--field-selector=metadata.name!=default",
+                "--wait=true",
+                "-n",
+                namespace,
+            ]);
+        }
     }
 
     fn install_crds(&self) {
