@@ -919,13 +919,24 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                 match step.as_str() {
                     "clean-up" => {
                         assert!(!exists(plane, namespace, &job), "{context}");
+                        let (kind, job_name) = job.split_once('/').expect("kind/name");
+                        assert!(
+                            result.stdout.contains(&format!("{kind} \"{job_name}\" deleted")),
+                            "{context}"
+                        );
                         if cron_job.ends_with("backup") {
                             assert!(!exists(plane, namespace, &snapshot), "{context}");
                         }
                         assert!(exists(plane, namespace, "job.batch/bystander"), "{context}");
                     }
-                    "create-snapshot" => assert!(exists(plane, namespace, &snapshot), "{context}"),
-                    "create-mover" => assert!(exists(plane, namespace, &job), "{context}"),
+                    "create-snapshot" | "create-mover" => {
+                        let reference = if step == "create-mover" { &job } else { &snapshot };
+                        assert!(exists(plane, namespace, reference), "{context}");
+                        assert!(
+                            result.stdout.contains(&format!("{reference} created")),
+                            "{context}"
+                        );
+                    }
                     "delete-snapshot" | "delete-old-snapshot" => {
                         assert!(!exists(plane, namespace, &snapshot), "{context}")
                     }
