@@ -69,7 +69,14 @@ fn shortened(text: &str) -> String {
         return text.to_owned();
     }
     let start: String = text.chars().take(1500).collect();
-    let end: String = text.chars().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
+    let end: String = text
+        .chars()
+        .rev()
+        .take(500)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     format!("{start}\n[…]\n{end}")
 }
 
@@ -355,10 +362,7 @@ fn unrelated_edit(text: &str) -> String {
             )
         }
         _ => {
-            let namespace = namespaces(&docs)
-                .into_iter()
-                .next()
-                .expect("a namespace");
+            let namespace = namespaces(&docs).into_iter().next().expect("a namespace");
             format!(
                 "# edited: an unrelated plan added\n{text}\n---\n\
                  apiVersion: kopiaplan.dev/v1alpha1\nkind: BackupPlan\n\
@@ -400,10 +404,7 @@ fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
         apply_for_real(plane, &first, level, &name);
         let edited = unrelated_edit(&text);
         let second = compile(&edited, &format!("{name}, edited"));
-        assert!(
-            second.len() > first.len(),
-            "{name}: the edit added nothing"
-        );
+        assert!(second.len() > first.len(), "{name}: the edit added nothing");
         apply_for_real(plane, &second, level, &format!("{name}, edited"));
         delete(plane, &second);
         delete(plane, &first);
@@ -478,7 +479,11 @@ fn a_new_manual_token_applies_over_the_old_one() {
 
 /// `kubectl auth can-i --list` as a ServiceAccount: (resource, resource
 /// name or "", verb) for every resource row.
-fn permissions(plane: &ControlPlane, namespace: &str, account: &str) -> BTreeSet<(String, String, String)> {
+fn permissions(
+    plane: &ControlPlane,
+    namespace: &str,
+    account: &str,
+) -> BTreeSet<(String, String, String)> {
     let table = assert_ok(
         &plane.kubectl(&[
             "auth",
@@ -501,7 +506,11 @@ fn permissions(plane: &ControlPlane, namespace: &str, account: &str) -> BTreeSet
         let names = if names.is_empty() { vec![""] } else { names };
         for verb in fields[4].split_whitespace() {
             for resource_name in &names {
-                found.insert((fields[1].to_owned(), (*resource_name).to_owned(), verb.to_owned()));
+                found.insert((
+                    fields[1].to_owned(),
+                    (*resource_name).to_owned(),
+                    verb.to_owned(),
+                ));
             }
         }
     }
@@ -523,7 +532,11 @@ fn resource_of(reference: &str) -> (String, String) {
 
 /// What a launcher's steps do, read from its containers' kubectl command
 /// lines and the manifests they create: (resource, name or "", verb).
-fn needed_by_steps(template: &Value, objects: &[Value], namespace: &str) -> BTreeSet<(String, String, String)> {
+fn needed_by_steps(
+    template: &Value,
+    objects: &[Value],
+    namespace: &str,
+) -> BTreeSet<(String, String, String)> {
     let spec = &template["spec"];
     let manifests_config_map = spec["volumes"]
         .as_array()
@@ -570,7 +583,9 @@ fn needed_by_steps(template: &Value, objects: &[Value], namespace: &str) -> BTre
                     .find_map(|a| a.strip_prefix("--filename=/launcher/"))
                     .expect("create --filename");
                 let created: Value = serde_json::from_str(
-                    manifests["data"][file].as_str().expect("the created manifest"),
+                    manifests["data"][file]
+                        .as_str()
+                        .expect("the created manifest"),
                 )
                 .expect("JSON");
                 let group = created["apiVersion"]
@@ -598,7 +613,9 @@ fn needed_by_steps(template: &Value, objects: &[Value], namespace: &str) -> BTre
                     add(&resource, &name, &["get", "list", "watch"]);
                 }
             }
-            other => panic!("a launcher step runs `kubectl {other}`, which this test does not model"),
+            other => {
+                panic!("a launcher step runs `kubectl {other}`, which this test does not model")
+            }
         }
     }
     needed
@@ -645,7 +662,10 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
                  what its steps do (right)",
                 template.origin
             );
-            let who = format!("--as=system:serviceaccount:{}:{account}", template.namespace);
+            let who = format!(
+                "--as=system:serviceaccount:{}:{account}",
+                template.namespace
+            );
             for forbidden in [
                 vec!["get", "secrets"],
                 vec!["list", "secrets"],
@@ -669,7 +689,9 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
             launchers += 1;
         }
         for account in objects.iter().filter(|o| o["kind"] == "ServiceAccount") {
-            let namespace = account["metadata"]["namespace"].as_str().expect("namespace");
+            let namespace = account["metadata"]["namespace"]
+                .as_str()
+                .expect("namespace");
             let account_name = account["metadata"]["name"].as_str().expect("name");
             if launcher_accounts.contains(&(namespace.to_owned(), account_name.to_owned())) {
                 continue;
@@ -813,7 +835,10 @@ fn snapshot_copy_launchers(objects: &[Value]) -> Vec<(String, String, Value)> {
         .filter(|o| runs_kubectl(&o["spec"]["jobTemplate"]["spec"]["template"]))
         .map(|o| {
             (
-                o["metadata"]["namespace"].as_str().expect("namespace").to_owned(),
+                o["metadata"]["namespace"]
+                    .as_str()
+                    .expect("namespace")
+                    .to_owned(),
                 o["metadata"]["name"].as_str().expect("name").to_owned(),
                 o["spec"]["jobTemplate"]["spec"]["template"].clone(),
             )
@@ -838,7 +863,10 @@ fn launcher_references(template: &Value) -> (String, String) {
             }
         }
     }
-    (snapshot.expect("a snapshot reference"), job.expect("a job reference"))
+    (
+        snapshot.expect("a snapshot reference"),
+        job.expect("a job reference"),
+    )
 }
 
 #[test]
@@ -852,7 +880,9 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
     let launchers = snapshot_copy_launchers(&objects);
     assert_eq!(launchers.len(), 2, "a backup and a restore launcher");
     for (namespace, cron_job, template) in &launchers {
-        let account = template["spec"]["serviceAccountName"].as_str().expect("account");
+        let account = template["spec"]["serviceAccountName"]
+            .as_str()
+            .expect("account");
         let launcher = Launcher {
             plane,
             list: list.clone(),
@@ -876,7 +906,12 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                 .as_object()
                 .expect("data")
                 .iter()
-                .map(|(k, v)| (k.clone(), serde_json::from_str(v.as_str().unwrap_or("")).expect("JSON")))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        serde_json::from_str(v.as_str().unwrap_or("")).expect("JSON"),
+                    )
+                })
                 .collect()
         };
         // Something the launcher did not create, which it must leave alone.
@@ -894,14 +929,22 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                 let started = Instant::now();
                 let (result, after_action) = match step.as_str() {
                     "wait-for-snapshot" => launcher.run_waiting(step, || {
-                        patch_status(plane, namespace, &snapshot, &json!({"status": {"readyToUse": true}}));
+                        patch_status(
+                            plane,
+                            namespace,
+                            &snapshot,
+                            &json!({"status": {"readyToUse": true}}),
+                        );
                     }),
                     "wait-for-mover" => launcher.run_waiting(step, || {
                         patch_status(plane, namespace, &job, &job_status(outcome_succeeds));
                     }),
                     _ => (launcher.run(step), Duration::ZERO),
                 };
-                let context = format!("{cron_job}: step {step} (mover succeeds: {outcome_succeeds})\n{}", result.logs());
+                let context = format!(
+                    "{cron_job}: step {step} (mover succeeds: {outcome_succeeds})\n{}",
+                    result.logs()
+                );
                 assert!(
                     after_action < Duration::from_secs(10),
                     "{context}\nreturned {after_action:?} after the status changed"
@@ -921,7 +964,9 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                         assert!(!exists(plane, namespace, &job), "{context}");
                         let (kind, job_name) = job.split_once('/').expect("kind/name");
                         assert!(
-                            result.stdout.contains(&format!("{kind} \"{job_name}\" deleted")),
+                            result
+                                .stdout
+                                .contains(&format!("{kind} \"{job_name}\" deleted")),
                             "{context}"
                         );
                         if cron_job.ends_with("backup") {
@@ -930,7 +975,11 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                         assert!(exists(plane, namespace, "job.batch/bystander"), "{context}");
                     }
                     "create-snapshot" | "create-mover" => {
-                        let reference = if step == "create-mover" { &job } else { &snapshot };
+                        let reference = if step == "create-mover" {
+                            &job
+                        } else {
+                            &snapshot
+                        };
                         assert!(exists(plane, namespace, reference), "{context}");
                         assert!(
                             result.stdout.contains(&format!("{reference} created")),
@@ -961,7 +1010,10 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
                 // successful run is still there.
                 expected = before.clone();
             }
-            assert_eq!(left, expected, "{cron_job}: what is left after a run (mover succeeds: {outcome_succeeds})");
+            assert_eq!(
+                left, expected,
+                "{cron_job}: what is left after a run (mover succeeds: {outcome_succeeds})"
+            );
         }
         plane.kubectl_ok(&["delete", "job.batch/bystander", "-n", namespace]);
     }
@@ -979,7 +1031,11 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
         .collect();
     for leftover in leftovers {
         let namespace = leftover["namespace"].as_str().expect("namespace");
-        let reference = format!("{}/{}", leftover["kind"].as_str().expect("kind"), leftover["name"].as_str().expect("name"));
+        let reference = format!(
+            "{}/{}",
+            leftover["kind"].as_str().expect("kind"),
+            leftover["name"].as_str().expect("name")
+        );
         plane.kubectl_ok(&["delete", &reference, "-n", namespace, "--ignore-not-found"]);
     }
 }
@@ -999,8 +1055,15 @@ fn moved_to(objects: &[Value], namespace: &str) -> Vec<Value> {
 }
 
 fn jobs_owned_by(plane: &ControlPlane, namespace: &str) -> Vec<(String, String)> {
-    let list: Value = serde_json::from_str(&plane.kubectl_ok(&["get", "jobs.batch", "-n", namespace, "-o", "json"]))
-        .expect("JSON");
+    let list: Value = serde_json::from_str(&plane.kubectl_ok(&[
+        "get",
+        "jobs.batch",
+        "-n",
+        namespace,
+        "-o",
+        "json",
+    ]))
+    .expect("JSON");
     list["items"]
         .as_array()
         .into_iter()
@@ -1027,7 +1090,12 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
     for object in &mut objects {
         if object["kind"] == "CronJob" {
             object["spec"]["schedule"] = json!("* * * * *");
-            scheduled.insert(object["metadata"]["name"].as_str().expect("name").to_owned());
+            scheduled.insert(
+                object["metadata"]["name"]
+                    .as_str()
+                    .expect("name")
+                    .to_owned(),
+            );
         }
     }
     let paused: BTreeSet<String> = objects
@@ -1035,14 +1103,24 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
         .filter(|o| o["kind"] == "CronJob" && o["spec"]["suspend"] == true)
         .map(|o| o["metadata"]["name"].as_str().expect("name").to_owned())
         .collect();
-    assert!(paused.len() == 2, "a paused and an on-demand CronJob: {paused:?}");
+    assert!(
+        paused.len() == 2,
+        "a paused and an on-demand CronJob: {paused:?}"
+    );
     apply_for_real(plane, &objects, "restricted", "paused-and-manual.yaml");
     let on_demand = paused
         .iter()
         .find(|n| n.contains("archive"))
         .expect("the on-demand archive CronJob");
     assert_ok(
-        &plane.kubectl(&["create", "job", "archive-now", &format!("--from=cronjob/{on_demand}"), "-n", namespace]),
+        &plane.kubectl(&[
+            "create",
+            "job",
+            "archive-now",
+            &format!("--from=cronjob/{on_demand}"),
+            "-n",
+            namespace,
+        ]),
         "kubectl create job --from",
     );
     let deadline = Instant::now() + Duration::from_secs(100);
@@ -1059,7 +1137,8 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
         assert!(
             Instant::now() < deadline,
             "the CronJobs {running:?} created no Job within 100 s (Jobs owned by {owners:?})\n{}",
-            std::fs::read_to_string(plane.dir.join("kube-controller-manager.log")).unwrap_or_default()
+            std::fs::read_to_string(plane.dir.join("kube-controller-manager.log"))
+                .unwrap_or_default()
         );
         std::thread::sleep(Duration::from_secs(2));
     };
@@ -1067,9 +1146,20 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
     // got exactly the Job made from it by hand.
     let jobs = jobs_owned_by(plane, namespace);
     for name in &paused {
-        let from_it: Vec<&String> = jobs.iter().filter(|(o, _)| o == name).map(|(_, j)| j).collect();
-        let expected: Vec<&str> = if name == on_demand { vec!["archive-now"] } else { vec![] };
-        assert_eq!(from_it, expected, "Jobs of the suspended CronJob {name} ({from_schedule:?})");
+        let from_it: Vec<&String> = jobs
+            .iter()
+            .filter(|(o, _)| o == name)
+            .map(|(_, j)| j)
+            .collect();
+        let expected: Vec<&str> = if name == on_demand {
+            vec!["archive-now"]
+        } else {
+            vec![]
+        };
+        assert_eq!(
+            from_it, expected,
+            "Jobs of the suspended CronJob {name} ({from_schedule:?})"
+        );
     }
     let created_jobs: Vec<Value> = jobs
         .iter()
@@ -1084,7 +1174,10 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
 #[test]
 fn kubectl_on_path_talks_to_the_test_server() {
     let plane = control_plane();
-    let version = assert_ok(&plane.kubectl(&["version", "-o", "json"]), "kubectl version");
+    let version = assert_ok(
+        &plane.kubectl(&["version", "-o", "json"]),
+        "kubectl version",
+    );
     let version: Value = serde_json::from_str(&version).expect("JSON");
     assert_eq!(version["serverVersion"]["gitVersion"], "v1.33.13");
     // The default ServiceAccount exists once the controller manager runs.

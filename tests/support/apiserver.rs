@@ -451,8 +451,11 @@ impl ControlPlane {
     pub fn service_account_volume(&self, namespace: &str, name: &str) -> PathBuf {
         let dir = self.dir.join(format!("sa-{namespace}-{name}"));
         std::fs::create_dir_all(&dir).expect("service account dir");
-        std::fs::write(dir.join("token"), self.service_account_token(namespace, name))
-            .expect("token");
+        std::fs::write(
+            dir.join("token"),
+            self.service_account_token(namespace, name),
+        )
+        .expect("token");
         std::fs::copy(&self.ca, dir.join("ca.crt")).expect("ca.crt");
         std::fs::write(dir.join("namespace"), namespace).expect("namespace");
         dir

@@ -385,7 +385,10 @@ impl Pod {
                     ("KUBERNETES_PORT", url.clone()),
                     (&format!("KUBERNETES_PORT_{port}_TCP"), url),
                     (&format!("KUBERNETES_PORT_{port}_TCP_PROTO"), "tcp".into()),
-                    (&format!("KUBERNETES_PORT_{port}_TCP_PORT"), port.to_string()),
+                    (
+                        &format!("KUBERNETES_PORT_{port}_TCP_PORT"),
+                        port.to_string(),
+                    ),
                     (&format!("KUBERNETES_PORT_{port}_TCP_ADDR"), host.clone()),
                 ]
                 .into_iter()
