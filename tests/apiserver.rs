@@ -1195,3 +1195,84 @@ fn kubectl_on_path_talks_to_the_test_server() {
     assert!(!denied.status.success());
     assert!(stderr(&denied).contains("forbidden"), "{}", stderr(&denied));
 }
+
+/// Every VolSync documentation example that compiles (the corpus of
+/// `tests/volsync_corpus.rs`): its objects pass server-side validation, and
+/// Pods of its templates pass admission (restricted unless they are
+/// privileged movers or mount NFS). Dry runs, in one request each: the
+/// examples share names, and a dry run stores nothing.
+#[test]
+fn the_volsync_documentation_examples_pass_the_server() {
+    let plane = control_plane();
+    let _lock = cluster_lock();
+    let corpus = support::root().join("tests/fixtures/volsync/examples");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut objects = Vec::new();
+    let mut compiled = 0;
+    for file in &files {
+        let (_, result) = kopiaplan::compile_paths(std::slice::from_ref(file));
+        if let Ok(output) = result {
+            objects.extend(output.objects.into_iter().map(|o| o.value));
+            compiled += 1;
+        }
+    }
+    assert!(compiled >= 39, "only {compiled} examples compile");
+    for namespace in namespaces(&objects) {
+        plane.namespace(&namespace, "restricted");
+    }
+    assert_ok(
+        &plane.apply(&objects, &["--dry-run=server"]),
+        "the VolSync examples' output: kubectl apply --server-side --dry-run=server",
+    );
+    // Pods need their ServiceAccounts (the ServiceAccount admission plugin).
+    let accounts: Vec<Value> = objects
+        .iter()
+        .filter(|o| o["kind"] == "ServiceAccount")
+        .cloned()
+        .collect();
+    assert_ok(&plane.apply(&accounts, &[]), "the ServiceAccounts");
+    let (mut plain, mut special) = (Vec::new(), Vec::new());
+    for (index, template) in pod_templates(&objects).iter().enumerate() {
+        let pod = pod_of(template, index);
+        if asks_for_privileges(&template.template) || uses_nfs(&template.template) {
+            special.push(pod);
+        } else {
+            plain.push(pod);
+        }
+    }
+    let create_all = |pods: &[Value], what: &str| {
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": pods});
+        assert_ok(
+            &plane.kubectl_stdin(
+                &["create", "--dry-run=server", "-o", "name", "-f", "-"],
+                &serde_json::to_vec(&list).expect("json"),
+            ),
+            what,
+        );
+    };
+    create_all(
+        &plain,
+        "Pods of the VolSync examples in restricted namespaces",
+    );
+    if !special.is_empty() {
+        for namespace in namespaces(&objects) {
+            plane.namespace(&namespace, "privileged");
+        }
+        create_all(&special, "privileged Pods of the VolSync examples");
+        for namespace in namespaces(&objects) {
+            plane.namespace(&namespace, "restricted");
+        }
+    }
+    assert!(plain.len() > 30, "only {} pods", plain.len());
+    eprintln!(
+        "{compiled} examples, {} + {} pods",
+        plain.len(),
+        special.len()
+    );
+    delete(plane, &accounts);
+}
