@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod kopia;
+pub mod apiserver;
 pub mod pod;
 pub mod servers;
 

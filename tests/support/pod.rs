@@ -127,9 +127,22 @@ pub struct Pod {
     harness_env: Vec<(String, String)>,
     standin: Option<PathBuf>,
     real_kopia: bool,
+    service_account: Option<ServiceAccountMount>,
     timeout: Duration,
     host_aliases: Vec<(String, String)>,
 }
+
+/// What the kubelet gives a pod for its ServiceAccount: the token volume
+/// (`token`, `ca.crt`, `namespace`) and the address of the API server.
+#[derive(Clone)]
+struct ServiceAccountMount {
+    dir: PathBuf,
+    host: String,
+    port: u16,
+}
+
+/// Where the kubelet mounts the ServiceAccount token volume.
+pub const SERVICE_ACCOUNT_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /// What a finished container left behind.
 #[derive(Debug, Clone)]
@@ -235,6 +248,7 @@ impl Pod {
             harness_env: Vec::new(),
             standin: None,
             real_kopia: false,
+            service_account: None,
             timeout: Duration::from_secs(60),
             host_aliases: Vec::new(),
         };
@@ -306,6 +320,19 @@ impl Pod {
         self
     }
 
+    /// The pod's ServiceAccount token volume (a directory with `token`,
+    /// `ca.crt` and `namespace`), mounted at [`SERVICE_ACCOUNT_MOUNT`]
+    /// unless the pod opts out with `automountServiceAccountToken: false`,
+    /// and the API server the `KUBERNETES_SERVICE_*` variables point at.
+    pub fn service_account(mut self, dir: &Path, host: &str, port: u16) -> Pod {
+        self.service_account = Some(ServiceAccountMount {
+            dir: dir.to_path_buf(),
+            host: host.to_owned(),
+            port,
+        });
+        self
+    }
+
     /// An extra variable from the test harness (e.g. `KOPIA_STANDIN_NOW`),
     /// added after everything Kubernetes sets.
     /// Runs the real Kopia binary (see [`RealKopia`]) at `/usr/bin/kopia`.
@@ -332,7 +359,8 @@ impl Pod {
         self
     }
 
-    /// Which container to run (the first one by default).
+    /// Which container to run (the first one by default; init containers
+    /// by name too).
     pub fn container(mut self, name: &str) -> Pod {
         self.container = Some(name.to_owned());
         self
@@ -361,6 +389,7 @@ impl Pod {
                 .spec
                 .containers
                 .iter()
+                .chain(self.spec.init_containers.iter().flatten())
                 .find(|c| &c.name == name)
                 .unwrap_or_else(|| panic!("the pod has no container {name}")),
             None => self.spec.containers.first().expect("a container"),
@@ -372,10 +401,32 @@ impl Pod {
     pub fn environment(&self) -> Result<Vec<(String, String)>, String> {
         let container = self.the_container();
         let ns = &self.namespace;
-        let service: Vec<(String, String)> = SERVICE_ENV
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let service: Vec<(String, String)> = match &self.service_account {
+            None => SERVICE_ENV
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            Some(account) => {
+                let (host, port) = (&account.host, account.port);
+                let url = format!("tcp://{host}:{port}");
+                [
+                    ("KUBERNETES_SERVICE_HOST", host.clone()),
+                    ("KUBERNETES_SERVICE_PORT", port.to_string()),
+                    ("KUBERNETES_SERVICE_PORT_HTTPS", port.to_string()),
+                    ("KUBERNETES_PORT", url.clone()),
+                    (&format!("KUBERNETES_PORT_{port}_TCP"), url),
+                    (&format!("KUBERNETES_PORT_{port}_TCP_PROTO"), "tcp".into()),
+                    (
+                        &format!("KUBERNETES_PORT_{port}_TCP_PORT"),
+                        port.to_string(),
+                    ),
+                    (&format!("KUBERNETES_PORT_{port}_TCP_ADDR"), host.clone()),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect()
+            }
+        };
         // The container's own variables, in declaration order; a later
         // declaration replaces an earlier one.
         let mut declared: Vec<(String, String)> = Vec::new();
@@ -672,6 +723,17 @@ impl Pod {
             if mount.read_only == Some(true) || *volume_read_only {
                 script += &format!("/usr/bin/mount -o remount,bind,ro {target}\n");
             }
+        }
+
+        // The ServiceAccount token volume, read-only, in every container.
+        if let Some(account) = &self.service_account
+            && self.spec.automount_service_account_token != Some(false)
+        {
+            let target = format!("{r}{SERVICE_ACCOUNT_MOUNT}");
+            script += &format!(
+                "/usr/bin/mkdir -p {target}\n/usr/bin/mount --bind {} {target}\n/usr/bin/mount -o remount,bind,ro {target}\n",
+                sh(&account.dir)
+            );
         }
 
         let tm = format!("{r}{}", sh_inner(&termination_path));
@@ -1095,6 +1157,11 @@ impl RunningPod {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Whether the container's command has ended.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
     }
 
     /// Waits for the container to finish.
