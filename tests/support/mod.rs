@@ -1,8 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-pub mod kopia;
 pub mod apiserver;
+pub mod kopia;
 pub mod pod;
 pub mod servers;
 
