@@ -420,8 +420,6 @@ fn every_example_applies_again_after_an_unrelated_edit() {
 }
 
 #[test]
-#[ignore = "fails until issue 15 (stable manual Jobs) lands: The Job \"ops-migration-backup-e472dc53b9\" \
-            is invalid: spec.template: Invalid value: core.PodTemplateSpec{…}: field is immutable"]
 fn examples_with_manual_jobs_apply_again_after_an_unrelated_edit() {
     let applied = reapply_after_an_unrelated_edit(true);
     assert_eq!(

@@ -25,6 +25,18 @@ pub fn run_object(
 ) -> Object {
     match run {
         Run::Manual { token } => {
+            // A Job's pod template is immutable, and its name changes only
+            // with the token: where the entry is written (the source line)
+            // stays on the Job, off the template, so an edit elsewhere in
+            // the plan leaves the template as it was and re-applying works.
+            let mut pod = pod;
+            if let Some(annotations) = pod
+                .metadata
+                .as_mut()
+                .and_then(|metadata| metadata.annotations.as_mut())
+            {
+                annotations.remove(labels::SOURCE);
+            }
             let mut metadata = meta(names.job.as_deref().unwrap_or(&names.cron_job));
             if let Some(annotations) = metadata.annotations.as_mut() {
                 annotations.insert(labels::TRIGGER.into(), token.clone());
