@@ -61,20 +61,6 @@ spec:
       actions: {afterSnapshot: "echo cleaning up; exit 3"}
 "#;
 
-/// Compiles a plan with the real binary, as a user would.
-fn compile(name: &str, plan: &str) -> Value {
-    let dir = support::scratch(&format!("contract-plan-{name}"));
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, plan).expect("write plan");
-    let out = support::kopiaplan(&["compile", "--format", "json", path.to_str().expect("utf-8")]);
-    assert!(
-        out.status.success(),
-        "compile failed:\n{}",
-        support::stderr(&out)
-    );
-    serde_json::from_slice(&out.stdout).expect("compile --format json gives JSON")
-}
-
 /// A volume with a little data: a file, a nested file, a symlink and a
 /// file the plan's policy ignores.
 fn data_volume(name: &str) -> PathBuf {
@@ -106,7 +92,7 @@ struct Fixture {
 impl Fixture {
     fn new(name: &str) -> Fixture {
         Fixture {
-            objects: compile(name, PLAN),
+            objects: support::compile_json(name, PLAN),
             standin: Standin::new(name),
             data: data_volume(name),
             repository: writable_volume(&format!("repo-{name}")),
@@ -148,17 +134,6 @@ impl Fixture {
             .standin(&self.standin)
             .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
     }
-}
-
-/// The termination message must be exactly one JSON line.
-fn result_line(result: &PodResult) -> Value {
-    let text = result.termination_file.trim_end_matches('\n');
-    assert!(
-        !text.is_empty() && !text.contains('\n'),
-        "the termination message is not one line:\n{}",
-        result.logs()
-    );
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", result.logs()))
 }
 
 fn commands(calls: &[Call]) -> Vec<(String, i32)> {
@@ -277,7 +252,7 @@ fn first_backup_creates_the_repository_then_later_runs_only_connect() {
     let create = the_call(&calls, "snapshot create");
     assert!(create.has("/data") && create.has("--json"), "{create:?}");
 
-    let result = result_line(&first);
+    let result = first.result_line();
     assert_eq!(result["result"], "success", "{}", first.logs());
     assert_eq!(result["identity"], "web-data@apps:/data");
     let id = result["snapshotId"]
@@ -315,8 +290,8 @@ fn first_backup_creates_the_repository_then_later_runs_only_connect() {
             ("snapshot create", 0),
         ],
     );
-    assert_eq!(result_line(&second)["result"], "success");
-    assert_ne!(result_line(&second)["snapshotId"], id.as_str());
+    assert_eq!(second.result_line()["result"], "success");
+    assert_ne!(second.result_line()["snapshotId"], id.as_str());
 }
 
 #[test]
@@ -379,7 +354,7 @@ fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
             "{call:?}"
         );
     }
-    assert_eq!(result_line(&first)["result"], "success");
+    assert_eq!(first.result_line()["result"], "success");
     assert!(
         bucket.join("team1/kopia.repository").is_file(),
         "the repository is under the prefix"
@@ -483,7 +458,7 @@ fn a_mistyped_prefix_with_create_never_fails_and_creates_nothing() {
         the_call(&calls, "repository connect s3").value("--prefix="),
         Some("taem1/")
     );
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure", "{}", result.logs());
     assert!(
         line["message"]
@@ -510,7 +485,7 @@ fn a_failing_before_snapshot_action_fails_the_run_without_a_snapshot() {
         "a snapshot was taken: {calls:#?}"
     );
     assert!(result.stdout.contains("preparing") || result.stderr.contains("preparing"));
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure");
     assert!(
         line["message"]
@@ -541,7 +516,7 @@ fn a_failing_after_snapshot_action_warns_but_the_run_succeeds() {
         "{}",
         result.logs()
     );
-    assert_eq!(result_line(&result)["result"], "success");
+    assert_eq!(result.result_line()["result"], "success");
 }
 
 /// Starts a backup whose `snapshot create` pauses, sends SIGTERM to the
@@ -593,7 +568,7 @@ fn an_interrupted_backup_is_not_reported_as_a_success() {
     let (_fx, result) = interrupted_backup("sigterm-result");
     assert_ne!(result.exit_code, 0, "{}", result.logs());
     assert_ne!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "success",
         "{}",
         result.logs()
@@ -607,7 +582,7 @@ fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
         "filesystem: {claimName: backup-repo, path: /repository}",
     );
     let fx = Fixture {
-        objects: compile("subdir", &plan),
+        objects: support::compile_json("subdir", &plan),
         standin: Standin::new("subdir"),
         data: data_volume("subdir"),
         repository: writable_volume("repo-subdir"),
@@ -635,7 +610,7 @@ fn root_owned_volume(name: &str) -> PathBuf {
 fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
     let repository = root_owned_volume("root-repo");
     let fx = Fixture {
-        objects: compile("root-repo", PLAN),
+        objects: support::compile_json("root-repo", PLAN),
         standin: Standin::new("root-repo"),
         data: data_volume("root-repo"),
         repository: repository.clone(),
@@ -652,7 +627,7 @@ fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
 fn maintenance_can_write_a_repository_claim_it_did_not_create() {
     let repository = root_owned_volume("root-maintained");
     let fx = Fixture {
-        objects: compile("root-maintained", PLAN),
+        objects: support::compile_json("root-maintained", PLAN),
         standin: Standin::new("root-maintained"),
         data: data_volume("root-maintained"),
         repository: repository.clone(),
@@ -674,7 +649,7 @@ fn maintenance_can_write_a_repository_claim_it_did_not_create() {
     fx.standin
         .print_log("maintenance of a repository claim created by root");
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    assert_eq!(result_line(&result)["result"], "success");
+    assert_eq!(result.result_line()["result"], "success");
     assert!(
         standin_kopia(&fx.standin, &["maintenance", "info"])
             .contains("Owner: maintenance@kopiaplan")
@@ -782,7 +757,7 @@ impl RoundTrip {
         let db = support::scratch(&format!("contract-rt-db-{name}"));
         std::fs::write(db.join("data.db"), "rows of the database\n").expect("write");
         RoundTrip {
-            objects: compile(&format!("rt-{name}"), ROUND_TRIP_PLAN),
+            objects: support::compile_json(&format!("rt-{name}"), ROUND_TRIP_PLAN),
             standin: Standin::new(&format!("rt-{name}")),
             web,
             db,
@@ -811,7 +786,7 @@ impl RoundTrip {
     fn backup(&self, entry: &str, now: &str) -> String {
         let result = self.pod(&format!("rt-{entry}-backup"), now, None).run();
         assert_eq!(result.exit_code, 0, "{}", result.logs());
-        let line = result_line(&result);
+        let line = result.result_line();
         assert_eq!(line["result"], "success", "{}", result.logs());
         line["snapshotId"].as_str().expect("snapshot id").to_owned()
     }
@@ -1023,7 +998,7 @@ fn repository_settings_with_an_unknown_key_fail_the_run_before_anything_is_writt
     rt.standin
         .print_log("repository settings with an unknown key");
     assert_ne!(result.exit_code, 0, "{}", result.logs());
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure");
     assert!(
         line["message"]
@@ -1054,7 +1029,7 @@ fn enable_actions_false_in_the_repository_settings_skips_the_actions() {
         result.logs()
     );
     assert!(!the_call(&rt.standin.calls(), "repository create filesystem").has("--enable-actions"));
-    assert_eq!(result_line(&result)["result"], "success");
+    assert_eq!(result.result_line()["result"], "success");
 }
 
 #[test]
@@ -1070,7 +1045,7 @@ fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second()
     let into = rt.fresh_volume("previous-1");
     let result = rt.restore("web-previous", &into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    assert_eq!(result_line(&result)["snapshotId"], first.as_str());
+    assert_eq!(result.result_line()["snapshotId"], first.as_str());
     assert_eq!(tree(&into), version1, "previous: 1 is the first backup");
     let calls = rt.standin.calls();
     assert_eq!(
@@ -1082,7 +1057,7 @@ fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second()
     let into = rt.fresh_volume("previous-0");
     let result = rt.restore("web-latest", &into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    assert_eq!(result_line(&result)["snapshotId"], second.as_str());
+    assert_eq!(result.result_line()["snapshotId"], second.as_str());
     assert_eq!(tree(&into), version2, "previous: 0 is the newest backup");
 }
 
@@ -1167,7 +1142,7 @@ fn restore_as_of_with_an_offset_compares_instants_not_strings() {
     let result = rt.restore("web-as-of", &into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     assert_eq!(
-        result_line(&result)["snapshotId"],
+        result.result_line()["snapshotId"],
         first.as_str(),
         "{}",
         result.logs()
@@ -1190,7 +1165,7 @@ fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
     // onMissingSnapshot: Fail (the default)
     let result = rt.restore("web-too-early", &into);
     assert_ne!(result.exit_code, 0, "{}", result.logs());
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure", "{line}");
     assert_eq!(line["availableIdentities"], identities, "{line}");
     assert!(
@@ -1213,7 +1188,7 @@ fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
     // onMissingSnapshot: Succeed
     let result = rt.restore("web-too-early-ok", &into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "no-snapshot", "{line}");
     assert_eq!(line["availableIdentities"], identities, "{line}");
     assert!(!rt.standin.calls().iter().any(|c| c.command() == "restore"));
@@ -1260,14 +1235,14 @@ fn two_backups_sharing_a_repository_each_restore_only_their_own_data() {
     let web_into = rt.fresh_volume("shared-web");
     let result = rt.restore("web-latest", &web_into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    assert_eq!(result_line(&result)["snapshotId"], web_id.as_str());
+    assert_eq!(result.result_line()["snapshotId"], web_id.as_str());
     assert_eq!(tree(&web_into), tree(&rt.web));
 
     let db_into = rt.fresh_volume("shared-db");
     let result = rt.restore("db-latest", &db_into);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
-    assert_eq!(result_line(&result)["identity"], "db-data@apps:/data");
-    assert_eq!(result_line(&result)["snapshotId"], db_id.as_str());
+    assert_eq!(result.result_line()["identity"], "db-data@apps:/data");
+    assert_eq!(result.result_line()["snapshotId"], db_id.as_str());
     assert_eq!(tree(&db_into), tree(&rt.db));
     let calls = rt.standin.calls();
     assert_eq!(
@@ -1317,7 +1292,7 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
         standin_kopia(&rt.standin, &["maintenance", "info"])
             .contains("Owner: maintenance@kopiaplan")
     );
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "success", "{line}");
     assert_eq!(line["operation"], "maintenance");
 }
@@ -1355,7 +1330,7 @@ fn verify_checks_the_newest_snapshot_of_its_source_with_the_files_percentage() {
         ],
         "{verify:?}"
     );
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "success", "{line}");
     assert_eq!(line["snapshotId"], newest.as_str());
 }

@@ -8,13 +8,13 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use support::kopia::HostKopia;
 use support::pod::{Pod, PodResult};
+use support::tree::{Node, tree};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -44,20 +44,6 @@ spec:
     )
 }
 
-/// Compiles a plan with the real binary, as a user would.
-fn compile(name: &str, plan: &str) -> Value {
-    let dir = support::scratch(&format!("real-plan-{name}"));
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, plan).expect("write plan");
-    let out = support::kopiaplan(&["compile", "--format", "json", path.to_str().expect("utf-8")]);
-    assert!(
-        out.status.success(),
-        "compile failed:\n{}",
-        support::stderr(&out)
-    );
-    serde_json::from_slice(&out.stdout).expect("compile --format json gives JSON")
-}
-
 /// One namespace's worth of claims and Secrets, and the compiled plan.
 struct Cluster {
     name: String,
@@ -74,7 +60,7 @@ impl Cluster {
     fn with_plan(name: &str, plan: &str) -> Cluster {
         let mut cluster = Cluster {
             name: name.to_owned(),
-            objects: compile(name, plan),
+            objects: support::compile_json(name, plan),
             claims: BTreeMap::new(),
             password: PASSWORD.to_owned(),
         };
@@ -123,71 +109,6 @@ impl Cluster {
     fn host(&self) -> HostKopia {
         HostKopia::filesystem(&self.name, &self.repository(), PASSWORD)
     }
-}
-
-/// The termination message: exactly one JSON line.
-fn result_line(result: &PodResult) -> Value {
-    let text = result.termination_file.trim_end_matches('\n');
-    assert!(
-        !text.is_empty() && !text.contains('\n'),
-        "the termination message is not one line:\n{}",
-        result.logs()
-    );
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", result.logs()))
-}
-
-/// What a restore must reproduce of one entry of a tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    File {
-        content: Vec<u8>,
-        mode: u32,
-        mtime: (i64, i64),
-    },
-    /// Kopia restores a directory's mtime as the newest mtime inside it
-    /// (repofs.go: `DirSummary.MaxModTime`), not as it was: only its mode
-    /// is the original's.
-    Directory {
-        mode: u32,
-    },
-    Symlink {
-        target: PathBuf,
-    },
-}
-
-/// Every entry below `root` (not `root` itself), by relative path.
-fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("read dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let meta = std::fs::symlink_metadata(&path).expect("metadata");
-            let relative = path.strip_prefix(root).expect("below root").to_path_buf();
-            let mode = meta.permissions().mode() & 0o7777;
-            let mtime = (meta.mtime(), meta.mtime_nsec());
-            let node = if meta.file_type().is_symlink() {
-                Node::Symlink {
-                    target: std::fs::read_link(&path).expect("link"),
-                }
-            } else if meta.is_dir() {
-                walk(root, &path, out);
-                Node::Directory { mode }
-            } else {
-                Node::File {
-                    content: std::fs::read(&path).expect("read"),
-                    mode,
-                    mtime,
-                }
-            };
-            out.insert(relative, node);
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 fn set_mtime(path: &Path, seconds: u64) {
@@ -287,7 +208,7 @@ fn a_restore_of_the_previous_snapshot_gives_back_the_first_version_exactly() {
     assert_ne!(tree(&data), version_one, "the second version differs");
 
     let result = cluster.run_ok("rk-previous-restore");
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "success", "{}", result.logs());
 
     let snapshots = cluster.host().snapshots("web-data@apps:/data");
@@ -311,7 +232,7 @@ impl Cluster {
     /// Compiles another version of the plan, as a user editing it would:
     /// the claims and the repository stay.
     fn recompile(&mut self, entries: &str) {
-        self.objects = compile(&self.name, &plan(entries));
+        self.objects = support::compile_json(&self.name, &plan(entries));
     }
 
     /// Runs a CronJob's pod that must fail; returns what it did.
@@ -371,7 +292,7 @@ fn restore_as_of_with_an_offset_picks_the_snapshot_taken_before_that_instant() {
     let restored = cluster.claim("restored");
     let result = cluster.run_ok("rk-as-of-restore");
     assert_eq!(
-        result_line(&result)["snapshotId"],
+        result.result_line()["snapshotId"],
         first["id"],
         "{}",
         result.logs()
@@ -437,7 +358,7 @@ fn file_deletion_happens_only_when_a_snapshot_was_chosen() {
         "the volume changed:\n{}",
         result.logs()
     );
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure", "{}", result.logs());
     let mut available: Vec<&str> = line["availableIdentities"]
         .as_array()
@@ -517,7 +438,7 @@ fn retention_latest_two_keeps_two_snapshots_of_three() {
             1_700_000_000 + round,
         );
         let result = cluster.run_ok("rk-web-data-backup");
-        ids.push(result_line(&result)["snapshotId"].clone());
+        ids.push(result.result_line()["snapshotId"].clone());
     }
     let kept: Vec<Value> = cluster
         .host()
@@ -589,7 +510,7 @@ fn the_plan_policy_and_the_global_policy_file_are_the_effective_policy() {
     let listing = host.ok(&[
         "ls",
         "-r",
-        result_line(&result)["snapshotId"].as_str().expect("id"),
+        result.result_line()["snapshotId"].as_str().expect("id"),
     ]);
     assert!(
         listing.contains("keep.txt") && !listing.contains("skip.tmp"),
@@ -645,7 +566,7 @@ fn the_result_line_reports_the_snapshot_kopia_recorded() {
     let data = cluster.claim("web-data");
     first_version(&data);
     let result = cluster.run_ok("rk-web-data-backup");
-    let line = result_line(&result);
+    let line = result.result_line();
     let snapshots = cluster.host().snapshots("web-data@apps:/data");
     assert_eq!(snapshots.len(), 1, "{snapshots:#?}");
     let recorded = &snapshots[0];
@@ -678,7 +599,7 @@ fn maintenance_claims_the_repository_and_runs_full_maintenance() {
 
     let result = cluster.run_ok("rk-local-maintenance");
     assert_eq!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "success",
         "{}",
         result.logs()
@@ -731,7 +652,7 @@ fn verify_passes_on_a_good_repository_and_fails_on_a_damaged_or_missing_pack() {
     cluster.run_ok("rk-web-data-backup");
     let verify = "rk-web-data-verify";
     let good = cluster.run_ok(verify);
-    assert_eq!(result_line(&good)["result"], "success", "{}", good.logs());
+    assert_eq!(good.result_line()["result"], "success", "{}", good.logs());
 
     let pack = largest_pack(&cluster.repository());
     let original = std::fs::read(&pack).expect("read pack");
@@ -743,7 +664,7 @@ fn verify_passes_on_a_good_repository_and_fails_on_a_damaged_or_missing_pack() {
     std::fs::write(&pack, &damaged).expect("damage pack");
     let result = cluster.run_failing(verify);
     assert_eq!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "failure",
         "{}",
         result.logs()
@@ -755,7 +676,7 @@ fn verify_passes_on_a_good_repository_and_fails_on_a_damaged_or_missing_pack() {
     std::fs::remove_file(&pack).expect("delete pack");
     let result = cluster.run_failing(verify);
     assert_eq!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "failure",
         "{}",
         result.logs()
@@ -775,7 +696,7 @@ fn a_wrong_password_fails_the_backup_and_changes_nothing() {
     cluster.password = "Tr0ub4dor&3".to_owned();
     let result = cluster.run_failing("rk-web-data-backup");
     assert_eq!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "failure",
         "{}",
         result.logs()
@@ -806,7 +727,7 @@ fn a_mistyped_path_with_create_never_fails_and_creates_nothing() {
     let before = tree(&cluster.claims["backup-repo"]);
     let result = cluster.run_failing("rk-web-data-backup");
     assert_eq!(
-        result_line(&result)["result"],
+        result.result_line()["result"],
         "failure",
         "{}",
         result.logs()
@@ -867,7 +788,7 @@ fn sigterm_during_a_large_backup_fails_and_a_restore_then_takes_the_last_complet
 "#,
     );
     let data = volume_with(&mut cluster, "web-data", &[("page", "complete")]);
-    let complete = result_line(&cluster.run_ok("rk-web-data-backup"))["snapshotId"].clone();
+    let complete = cluster.run_ok("rk-web-data-backup").result_line()["snapshotId"].clone();
 
     for index in 0..4 {
         random_file(&data.join(format!("part-{index}.bin")), 256 << 20);
@@ -900,7 +821,7 @@ fn sigterm_during_a_large_backup_fails_and_a_restore_then_takes_the_last_complet
     running.terminate();
     let result = running.wait();
     assert_ne!(result.exit_code, 0, "{}", result.logs());
-    let line = result_line(&result);
+    let line = result.result_line();
     assert_eq!(line["result"], "failure", "{}", result.logs());
     assert!(line.get("snapshotId").is_none(), "{line}");
 
@@ -920,7 +841,7 @@ fn sigterm_during_a_large_backup_fails_and_a_restore_then_takes_the_last_complet
     let restored = cluster.claim("restored");
     let result = cluster.run_ok("rk-latest-restore");
     assert_eq!(
-        result_line(&result)["snapshotId"],
+        result.result_line()["snapshotId"],
         complete,
         "{}",
         result.logs()

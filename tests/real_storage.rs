@@ -15,8 +15,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -24,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use support::pod::{Pod, PodResult};
 use support::servers::{self, Tls};
+use support::tree::tree;
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -65,20 +64,6 @@ spec:
     )
 }
 
-/// Compiles a plan with the real binary, as a user would.
-fn compile(name: &str, plan: &str) -> Value {
-    let dir = support::scratch(&format!("storage-plan-{name}"));
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, plan).expect("write plan");
-    let out = support::kopiaplan(&["compile", "--format", "json", path.to_str().expect("utf-8")]);
-    assert!(
-        out.status.success(),
-        "compile failed:\n{}",
-        support::stderr(&out)
-    );
-    serde_json::from_slice(&out.stdout).expect("compile --format json gives JSON")
-}
-
 /// A compiled plan, its claims, its Secret and what else its pods need.
 struct Cluster {
     objects: Value,
@@ -102,7 +87,7 @@ impl Cluster {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
         Cluster {
-            objects: compile(name, &plan(repository)),
+            objects: support::compile_json(name, &plan(repository)),
             data,
             restored,
             secret: all,
@@ -147,7 +132,7 @@ impl Cluster {
     fn run_ok(&self, cron_job: &str) -> PodResult {
         let result = self.run(cron_job);
         assert_eq!(result.exit_code, 0, "{cron_job} failed:\n{}", result.logs());
-        let line = result_line(&result);
+        let line = result.result_line();
         assert_eq!(line["result"], "success", "{}", result.logs());
         result
     }
@@ -159,7 +144,7 @@ impl Cluster {
         first_version(&self.data);
         let original = tree(&self.data);
         let backup = self.run_ok("rs-web-data-backup");
-        let line = result_line(&backup);
+        let line = backup.result_line();
         assert!(
             line["snapshotId"].as_str().is_some_and(|id| !id.is_empty()),
             "the backup names its snapshot:\n{}",
@@ -167,7 +152,7 @@ impl Cluster {
         );
         let restore = self.run_ok("rs-latest-restore");
         assert_eq!(
-            result_line(&restore)["snapshotId"],
+            restore.result_line()["snapshotId"],
             line["snapshotId"],
             "the restore took the backup's snapshot"
         );
@@ -194,72 +179,13 @@ impl Cluster {
             result.logs()
         );
         assert_eq!(
-            result_line(&result)["result"],
+            result.result_line()["result"],
             "failure",
             "{}",
             result.logs()
         );
         result
     }
-}
-
-/// The termination message: exactly one JSON line.
-fn result_line(result: &PodResult) -> Value {
-    let text = result.termination_file.trim_end_matches('\n');
-    assert!(
-        !text.is_empty() && !text.contains('\n'),
-        "the termination message is not one line:\n{}",
-        result.logs()
-    );
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", result.logs()))
-}
-
-/// What a restore must reproduce of one entry of a tree.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Node {
-    File {
-        content: Vec<u8>,
-        mode: u32,
-        mtime: (i64, i64),
-    },
-    /// Kopia restores a directory's mtime as the newest inside it: only
-    /// its mode is the original's.
-    Directory {
-        mode: u32,
-    },
-    Symlink {
-        target: PathBuf,
-    },
-}
-
-/// Every entry below `root` (not `root` itself), by relative path.
-fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
-        for entry in std::fs::read_dir(dir).expect("read dir") {
-            let path = entry.expect("entry").path();
-            let meta = std::fs::symlink_metadata(&path).expect("metadata");
-            let relative = path.strip_prefix(root).expect("below root").to_path_buf();
-            let mode = meta.permissions().mode() & 0o7777;
-            let node = if meta.file_type().is_symlink() {
-                Node::Symlink {
-                    target: std::fs::read_link(&path).expect("link"),
-                }
-            } else if meta.is_dir() {
-                walk(root, &path, out);
-                Node::Directory { mode }
-            } else {
-                Node::File {
-                    content: std::fs::read(&path).expect("read"),
-                    mode,
-                    mtime: (meta.mtime(), meta.mtime_nsec()),
-                }
-            };
-            out.insert(relative, node);
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, &mut out);
-    out
 }
 
 fn write(path: &Path, content: &[u8], mode: u32, mtime: u64) {

@@ -17,19 +17,6 @@ use support::pod::{Pod, PodResult, Standin};
 const PASSWORD: &str = "correct horse battery staple";
 const NOW: &str = "2026-11-26T02:00:00Z";
 
-fn compile(name: &str, plan: &str) -> Value {
-    let dir = support::scratch(&format!("security-plan-{name}"));
-    let path = dir.join("plan.yaml");
-    std::fs::write(&path, plan).expect("write plan");
-    let out = support::kopiaplan(&["compile", "--format", "json", path.to_str().expect("utf-8")]);
-    assert!(
-        out.status.success(),
-        "compile failed:\n{}",
-        support::stderr(&out)
-    );
-    serde_json::from_slice(&out.stdout).expect("compile --format json gives JSON")
-}
-
 fn result_line(result: &PodResult) -> Value {
     let line = result
         .stdout
@@ -134,7 +121,7 @@ fn backup_pod(objects: &Value, secret: &[(&str, &str)], data: &PathBuf, repo: &P
 
 #[test]
 fn hostile_keys_in_the_repository_secret_change_nothing() {
-    let objects = compile("hostile", ONE_BACKUP);
+    let objects = support::compile_json("hostile", ONE_BACKUP);
     let data = data_volume("hostile");
     let run = |label: &str, secret: &[(&str, &str)]| {
         let standin = Standin::new(&format!("security-{label}"));
@@ -269,7 +256,7 @@ const SFTP_PASSWORD: &str = "sftp pass: w0rd";
 
 #[test]
 fn the_sftp_password_reaches_kopia_in_a_token_file_not_on_its_command_line() {
-    let objects = compile("sftp", SFTP_PLAN);
+    let objects = support::compile_json("sftp", SFTP_PLAN);
     let data = data_volume("sftp");
     let standin = Standin::new("security-sftp");
     let pod = |password: &str| {
@@ -354,7 +341,7 @@ spec:
 
 #[test]
 fn a_failed_restore_lists_only_the_sources_of_its_own_namespace() {
-    let objects = compile("tenants", TENANTS);
+    let objects = support::compile_json("tenants", TENANTS);
     let data = data_volume("tenants");
     let repo = writable_volume("repo-tenants");
     let restored = writable_volume("restored-tenants");
@@ -975,7 +962,7 @@ fn movers_and_launchers_get_requests_and_a_memory_limit_unless_the_plan_sets_the
     - {{name: snap, pvc: a, copyMethod: Snapshot, capacity: 1Gi}}
 "
     );
-    let objects = compile("resources", &plan);
+    let objects = support::compile_json("resources", &plan);
     let cron_job = |name: &str| -> &Value {
         items(&objects)
             .iter()
@@ -1013,7 +1000,7 @@ fn movers_and_launchers_get_requests_and_a_memory_limit_unless_the_plan_sets_the
         );
     }
     // And the default ones when the plan names none.
-    let objects = compile(
+    let objects = support::compile_json(
         "resources-default",
         &plan.replace("  launcher:\n    resources: {limits: {memory: 64Mi}}\n", ""),
     );
@@ -1056,7 +1043,7 @@ stringData:
 #[test]
 fn the_mover_refuses_a_repository_url_with_a_credential_from_an_unseen_secret() {
     let plan = ONE_BACKUP.replace("      filesystem: {claimName: backup-repo, path: /}\n", "");
-    let objects = compile("runtime-url", &plan);
+    let objects = support::compile_json("runtime-url", &plan);
     let data = data_volume("runtime-url");
     for (label, url) in [
         ("password", "s3://AKIAEXAMPLE:s3cr3t@bucket/p"),

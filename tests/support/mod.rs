@@ -5,6 +5,7 @@ pub mod apiserver;
 pub mod kopia;
 pub mod pod;
 pub mod servers;
+pub mod tree;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -13,6 +14,17 @@ use std::process::{Command, Output};
 /// annotations are the relative paths users see (`examples/one-app.yaml`).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Compiles a plan with the real binary, as a user would, and returns its
+/// objects (`compile --format json`); `name` names the scratch directory.
+pub fn compile_json(name: &str, plan: &str) -> serde_json::Value {
+    let dir = scratch(&format!("plan-{name}"));
+    let path = dir.join("plan.yaml");
+    std::fs::write(&path, plan).expect("write plan");
+    let out = kopiaplan(&["compile", "--format", "json", path.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "compile failed:\n{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("compile --format json gives JSON")
 }
 
 /// Runs the `kopiaplan` binary with `args` in the crate root.

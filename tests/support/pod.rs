@@ -164,6 +164,17 @@ pub struct PodResult {
 }
 
 impl PodResult {
+    /// The termination message, which must be exactly one JSON line.
+    pub fn result_line(&self) -> Value {
+        let text = self.termination_file.trim_end_matches('\n');
+        assert!(
+            !text.is_empty() && !text.contains('\n'),
+            "the termination message is not one line:\n{}",
+            self.logs()
+        );
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.logs()))
+    }
+
     /// stdout and stderr, for assertion messages.
     pub fn logs(&self) -> String {
         format!(
