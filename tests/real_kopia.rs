@@ -9,12 +9,12 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::kopia::HostKopia;
 use support::pod::{Pod, PodResult};
-use support::tree::{Node, tree};
+use support::tree::{Node, owned_by_the_application, tree, write};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -111,26 +111,6 @@ impl Cluster {
     }
 }
 
-fn set_mtime(path: &Path, seconds: u64) {
-    let time = SystemTime::UNIX_EPOCH + Duration::new(seconds, 123_456_789);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .or_else(|_| std::fs::File::open(path))
-        .expect("open")
-        .set_modified(time)
-        .expect("set mtime");
-}
-
-fn write(path: &Path, content: &[u8], mode: u32, mtime: u64) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("mkdir");
-    }
-    std::fs::write(path, content).expect("write");
-    support::pod::chmod_path(path, mode);
-    set_mtime(path, mtime);
-}
-
 /// The first version of an application's volume: files of several modes
 /// and sizes, a nested directory, a symlink.
 fn first_version(dir: &Path) {
@@ -152,16 +132,6 @@ fn first_version(dir: &Path) {
     write(&dir.join("media/big.bin"), &big, 0o640, 1_700_000_300);
     std::os::unix::fs::symlink("index.html", dir.join("home.html")).expect("symlink");
     owned_by_the_application(dir);
-}
-
-/// The application wrote its volume as the mover's user (65532): a
-/// read-only source is not given the pod's fsGroup, so that is what lets
-/// the non-root mover read a 0600 file.
-fn owned_by_the_application(dir: &Path) {
-    for path in std::iter::once(dir.to_path_buf()).chain(tree(dir).into_keys().map(|p| dir.join(p)))
-    {
-        std::os::unix::fs::lchown(&path, Some(65532), Some(65532)).expect("chown");
-    }
 }
 
 /// The second version: contents, modes and the symlink change, a file

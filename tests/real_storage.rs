@@ -17,12 +17,12 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::Value;
 use support::pod::{Pod, PodResult};
 use support::servers::{self, Tls};
-use support::tree::tree;
+use support::tree::{owned_by_the_application, tree, write};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -188,18 +188,6 @@ impl Cluster {
     }
 }
 
-fn write(path: &Path, content: &[u8], mode: u32, mtime: u64) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, content).expect("write");
-    support::pod::chmod_path(path, mode);
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .expect("open")
-        .set_modified(SystemTime::UNIX_EPOCH + Duration::new(mtime, 123_456_789))
-        .expect("set mtime");
-}
-
 /// An application's volume: files of several modes and sizes (one large
 /// enough to be split into several chunks), a nested directory, a
 /// symlink; owned by the mover's user, as the application wrote it.
@@ -225,10 +213,7 @@ fn first_version(dir: &Path) {
         .collect();
     write(&dir.join("media/big.bin"), &big, 0o640, 1_700_000_300);
     std::os::unix::fs::symlink("index.html", dir.join("home.html")).expect("symlink");
-    for path in std::iter::once(dir.to_path_buf()).chain(tree(dir).into_keys().map(|p| dir.join(p)))
-    {
-        std::os::unix::fs::lchown(&path, Some(65532), Some(65532)).expect("chown");
-    }
+    owned_by_the_application(dir);
 }
 
 /// Kopia's blobs: the repository's format blob and at least one pack blob

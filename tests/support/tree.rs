@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// What a restore must reproduce of one entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,4 +60,30 @@ pub fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
     let mut out = BTreeMap::new();
     walk(root, root, &mut out);
     out
+}
+
+/// Writes a file with its mode and mtime (`mtime` seconds and a fixed
+/// fraction, so that nanoseconds are compared too), making its directory.
+pub fn write(path: &Path, content: &[u8], mode: u32, mtime: u64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    std::fs::write(path, content).expect("write");
+    super::pod::chmod_path(path, mode);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .expect("open")
+        .set_modified(SystemTime::UNIX_EPOCH + Duration::new(mtime, 123_456_789))
+        .expect("set mtime");
+}
+
+/// The application wrote its volume as the mover's user (65532): a
+/// read-only source is not given the pod's fsGroup, so that is what lets
+/// the non-root mover read a 0600 file.
+pub fn owned_by_the_application(dir: &Path) {
+    for path in std::iter::once(dir.to_path_buf()).chain(tree(dir).into_keys().map(|p| dir.join(p)))
+    {
+        std::os::unix::fs::lchown(&path, Some(65532), Some(65532)).expect("chown");
+    }
 }
