@@ -20,7 +20,7 @@
 //!    (32–128 MiB). A later run reuses it when its description matches.
 //! 2. **Mover**: compiles a plan whose one backup (`copyMethod: Direct`)
 //!    writes to a filesystem repository on a claim, and runs the backup
-//!    CronJob's pod through the pod harness (`tests/support/pod.rs`) with
+//!    CronJob's pod through the pod harness (`tests/it/support/pod.rs`) with
 //!    the real Kopia at `/usr/bin/kopia`, the tree as the source claim and
 //!    a fresh, empty repository claim. Timed: the whole pod run, that is
 //!    the harness's container setup (mounts, namespaces), then everything
@@ -61,7 +61,7 @@
 //! Passing the mover's cache limits and identity flags to `create` made no
 //! measurable difference to the snapshot.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::io::{Read, Write};

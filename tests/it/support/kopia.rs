@@ -84,6 +84,7 @@ pub struct HostKopia {
 impl HostKopia {
     /// Connects to the filesystem repository at `path` (read-only: the
     /// host never creates one).
+    #[track_caller]
     pub fn filesystem(name: &str, path: &Path, password: &str) -> HostKopia {
         let host = HostKopia {
             home: super::scratch(&format!("host-kopia-{name}")),
@@ -101,6 +102,7 @@ impl HostKopia {
 
     /// Creates a new filesystem repository at `path`, for tests that need
     /// one of their own.
+    #[track_caller]
     pub fn create_filesystem(name: &str, path: &Path, password: &str) -> HostKopia {
         let host = HostKopia {
             home: super::scratch(&format!("host-kopia-{name}")),

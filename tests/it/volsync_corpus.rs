@@ -5,7 +5,7 @@
 //! to fix it. The converted BackupPlan of every example that compiles
 //! compiles to the same objects.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `mover.volumes`: Secrets, NFS exports and claims mounted into every
 //! mover at `/mnt/<mountPath>`, with valid, distinct volume names.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{compile_text as compile, pod_spec};

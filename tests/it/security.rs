@@ -5,7 +5,7 @@
 //! also fails any scenario whose Kopia command lines hold a credential of
 //! the pod's Secrets.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! Golden files: each example's compiled output, reviewed like code.
 //! `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test golden` rewrites them.
 
-mod support;
+use crate::support;
 
 use support::{examples, golden_of, kopiaplan, stderr, stdout};
 

@@ -3,7 +3,7 @@
 //! maintenance of repositories no backup of the input writes to (what a
 //! VolSync KopiaMaintenance is).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{compile_text as compile, env_value, pod_spec};

@@ -4,7 +4,7 @@
 //! checked. `cargo test --test contract -- --nocapture` prints each
 //! scenario's `kopia` calls.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! at compile time (the inline settings always, the files when their
 //! ConfigMap or Secret is part of the input).
 
-mod support;
+use crate::support;
 
 use kopiaplan::diagnostics::{Diagnostic, SourceMap};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! legacy exec plugin, and the Argo CD plugin's commands. A missing tool
 //! fails the test loudly; none is skipped.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1540,6 +1540,7 @@ impl Call {
 
 impl Standin {
     /// A fresh state directory, world-writable (the pod runs as non-root).
+    #[track_caller]
     pub fn new(name: &str) -> Standin {
         let dir = super::scratch(&format!("standin-{name}"));
         let standin = Standin { dir };

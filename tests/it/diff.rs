@@ -2,7 +2,7 @@
 //! directory written by `compile --output-dir`. Exit 0 when equal, 1 when
 //! different or when the input has errors, 2 on usage errors.
 
-mod support;
+use crate::support;
 
 use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
 

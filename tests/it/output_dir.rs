@@ -2,7 +2,7 @@
 //! kustomization.yaml that real kustomize builds, and a directory that is
 //! replaced as a whole or not at all.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

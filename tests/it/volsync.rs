@@ -2,7 +2,7 @@
 //! objects compile into the same objects a BackupPlan gives, keeping VolSync's
 //! identities and repository layout; problems point at the VolSync field.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{env_value, kopiaplan_with_stdin, pod_spec, stderr, stdout};

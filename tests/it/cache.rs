@@ -1,7 +1,7 @@
 //! Kopia's cache: hard limits passed to the mover (explicit or derived from
 //! the capacity) and an existing claim named by `cache.claimName`.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{compile_text as compile, env_value, pod_spec};

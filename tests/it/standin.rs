@@ -4,7 +4,7 @@
 //! keep repository state the way Kopia does for the round trips the
 //! contract tests rely on.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Write;

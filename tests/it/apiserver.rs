@@ -7,7 +7,7 @@
 //! Tests that apply the examples share their namespaces: each takes
 //! `cluster_lock()` and deletes what it applied before letting go.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;

@@ -1,7 +1,7 @@
 //! The command line as users and CI pipelines meet it: inputs, exit codes,
 //! diagnostics, and nothing written when anything is wrong.
 
-mod support;
+use crate::support;
 
 use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
 

@@ -18,6 +18,7 @@ pub fn root() -> PathBuf {
 
 /// Compiles a plan with the real binary, as a user would, and returns its
 /// objects (`compile --format json`); `name` names the scratch directory.
+#[track_caller]
 pub fn compile_json(name: &str, plan: &str) -> serde_json::Value {
     let dir = scratch(&format!("plan-{name}"));
     let path = dir.join("plan.yaml");
@@ -157,12 +158,20 @@ pub fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("the command finishes")
 }
 
-/// A fresh scratch directory under the target directory.
+/// A fresh scratch directory under the target directory, named after the
+/// calling test file and `name`. Every area runs in one process, so the
+/// file's name keeps two areas' `scratch("out")` apart.
+#[track_caller]
 pub fn scratch(name: &str) -> PathBuf {
+    let caller = Path::new(std::panic::Location::caller().file());
+    let area = caller
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or("test");
     let dir = root()
         .join("target")
         .join("test-scratch")
-        .join(format!("{name}-{}", std::process::id()));
+        .join(format!("{area}-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("scratch dir");
     dir

@@ -3,7 +3,7 @@
 //! which also reads YAML as 1.1 the way kubectl does), yamllint and
 //! shellcheck. A missing tool fails these tests (see `.ci/install-tools`).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

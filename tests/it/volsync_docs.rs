@@ -4,7 +4,7 @@
 //! section of its kind. Core Kubernetes types (resources, affinity, security
 //! contexts, volume sources) count as one field each.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 

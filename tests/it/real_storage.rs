@@ -13,7 +13,7 @@
 //! Needs root (mount namespaces), Kopia 0.23.1 and the servers:
 //! `.ci/install-tools` installs them all.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! What a plan compiles to, checked on the objects themselves: names,
 //! identities, schedules, copy methods, security, labels.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{compile_text as compile, env_value, pod_spec};

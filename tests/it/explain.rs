@@ -2,7 +2,7 @@
 //! runs in the entry's time zone (as Kubernetes runs them across
 //! daylight-saving changes), the week per repository and crowded hours.
 
-mod support;
+use crate::support;
 
 use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
 

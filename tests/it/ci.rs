@@ -2,7 +2,7 @@
 //! real kopiaplan subcommands with real flags, and the workflow's checks pass
 //! on this repository.
 
-mod support;
+use crate::support;
 
 use support::{kopiaplan, root, stderr, stdout};
 

@@ -5,7 +5,7 @@
 //!
 //! Needs root (mount namespaces) and `kopia` 0.23.1 (`.ci/install-tools`).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! the compiled objects: identities resolved at compile time, destinations,
 //! triggers, selection, deduplicated maintenance and minimal launcher RBAC.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::{compile_text as compile, env_value, pod_spec};

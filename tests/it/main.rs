@@ -1,0 +1,30 @@
+//! kopiaplan's integration tests: one test binary, one module per area, so
+//! the crate and its dependencies link once. `cargo test --test it cli::`
+//! runs one area; `support` holds what the areas share.
+
+mod support;
+
+mod apiserver;
+mod cache;
+mod ci;
+mod cli;
+mod compile;
+mod contract;
+mod diff;
+mod explain;
+mod golden;
+mod integrations;
+mod maintenance;
+mod mover_volumes;
+mod output_dir;
+mod policy_config;
+mod real_kopia;
+mod real_storage;
+mod restore;
+mod security;
+mod standin;
+mod validity;
+mod volsync;
+mod volsync_corpus;
+mod volsync_corpus_schema;
+mod volsync_docs;
