@@ -1195,7 +1195,7 @@ fn kubectl_on_path_talks_to_the_test_server() {
 }
 
 /// Every VolSync documentation example that compiles (the corpus of
-/// `tests/volsync_corpus.rs`): its objects pass server-side validation, and
+/// `tests/it/volsync_corpus.rs`): its objects pass server-side validation, and
 /// Pods of its templates pass admission (restricted unless they are
 /// privileged movers or mount NFS). Dry runs, in one request each: the
 /// examples share names, and a dry run stores nothing.

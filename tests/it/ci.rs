@@ -165,7 +165,7 @@ fn read_baseline(text: &str) -> Findings {
 fn write_baseline(groups: &Findings) -> String {
     let mut text = String::from(
         "# checkov findings on golden/ that are accepted, each check with its reason.\n\
-         # A finding not listed here fails `cargo test --test ci`; regenerate with\n\
+         # A finding not listed here fails `cargo test --test it ci::`; regenerate with\n\
          # KOPIAPLAN_UPDATE_CHECKOV=1 and give every new check a reason.\n",
     );
     for (check, (reason, findings)) in groups {

@@ -220,7 +220,7 @@ fn the_checked_in_schema_is_current() {
     let checked_in = std::fs::read_to_string(&path).expect("schemas/backupplan-v1alpha1.json");
     assert!(
         checked_in == stdout(&output),
-        "schemas/backupplan-v1alpha1.json is stale: run `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test cli`"
+        "schemas/backupplan-v1alpha1.json is stale: run `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test it cli::`"
     );
     let schema: serde_json::Value = serde_json::from_str(&checked_in).expect("JSON");
     for field in ["repositories", "defaults", "backups", "kopia", "launcher"] {

@@ -1,7 +1,7 @@
 //! Contract tests: the compiled pods run, exactly as Kubernetes would run
-//! them (tests/support/pod.rs), against the Kopia stand-in
+//! them (tests/it/support/pod.rs), against the Kopia stand-in
 //! (tests/standin/kopia), and the exact sequence of Kopia command lines is
-//! checked. `cargo test --test contract -- --nocapture` prints each
+//! checked. `cargo test --test it contract:: -- --nocapture` prints each
 //! scenario's `kopia` calls.
 
 use crate::support;

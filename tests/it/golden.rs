@@ -1,5 +1,5 @@
 //! Golden files: each example's compiled output, reviewed like code.
-//! `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test golden` rewrites them.
+//! `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test it golden::` rewrites them.
 
 use crate::support;
 
@@ -36,7 +36,7 @@ fn every_example_compiles_to_its_golden_file() {
     assert!(
         stale.is_empty(),
         "compiled output differs from {stale:?}; review the change and run \
-         `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test golden` to accept it"
+         `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test it golden::` to accept it"
     );
 }
 

@@ -1,5 +1,5 @@
 //! Round trips with the real Kopia 0.23.1. The compiled pods run exactly as
-//! Kubernetes would run them (tests/support/pod.rs), with the real binary
+//! Kubernetes would run them (tests/it/support/pod.rs), with the real binary
 //! at `/usr/bin/kopia`, against a filesystem repository on a claim; the
 //! host's own `kopia` then inspects what they left, as a person would.
 //!

@@ -1,6 +1,6 @@
 //! One backup-and-restore round trip per storage backend, with the compiled
-//! pods running the real Kopia 0.23.1 (tests/support/pod.rs) against a real
-//! server on loopback (tests/support/servers.rs): S3 (gofakes3, plain and
+//! pods running the real Kopia 0.23.1 (tests/it/support/pod.rs) against a real
+//! server on loopback (tests/it/support/servers.rs): S3 (gofakes3, plain and
 //! behind TLS with a private CA), Azure Blob (Azurite), GCS
 //! (fake-gcs-server), SFTP (OpenSSH), WebDAV (`rclone serve webdav`) and
 //! the rclone backend (rclone with a config file from the Secret).
@@ -8,7 +8,7 @@
 //! Each test checks that the restored tree equals the original (contents,
 //! modes, mtimes, symlinks) and that the repository really landed in the
 //! server's storage, where the plan said. B2 and Google Drive have no local
-//! server and stay on the stand-in (tests/contract.rs).
+//! server and stay on the stand-in (tests/it/contract.rs).
 //!
 //! Needs root (mount namespaces), Kopia 0.23.1 and the servers:
 //! `.ci/install-tools` installs them all.

@@ -1,7 +1,7 @@
 //! Least privilege and secret hygiene (issue 16): what the repository
 //! Secret may steer, where credentials may appear, what a tenant sees, and
 //! what the compiler refuses. The scenarios run compiled pods with the pod
-//! harness (tests/support/pod.rs) against the Kopia stand-in; the harness
+//! harness (tests/it/support/pod.rs) against the Kopia stand-in; the harness
 //! also fails any scenario whose Kopia command lines hold a credential of
 //! the pod's Secrets.
 

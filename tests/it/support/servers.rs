@@ -1,5 +1,5 @@
 //! Real storage servers on loopback, for the round trips of
-//! `tests/real_storage.rs`. The pod harness shares the host's network
+//! `tests/it/real_storage.rs`. The pod harness shares the host's network
 //! namespace, so a server on 127.0.0.1 is reachable from the mover pods.
 //!
 //! Each server starts on a free loopback port in its own process group,
