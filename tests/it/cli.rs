@@ -2,77 +2,66 @@
 //! diagnostics, and nothing written when anything is wrong.
 
 use crate::support;
+use crate::test::{Plan, Test};
 
 use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
 
-const PLAN: &str = "\
-apiVersion: kopiaplan.dev/v1alpha1
-kind: BackupPlan
-metadata:
-  name: nightly
-  namespace: apps
-spec:
-  repositories:
-    - name: main
-      secretName: kopia-config
-  defaults:
-    copyMethod: Direct
-  backups:
-    - name: web-data
-      pvc: web-data
-";
-
 #[test]
 fn reads_standard_input() {
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(PLAN));
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stdout(&output);
-    assert!(text.contains("kind: CronJob"));
-    assert!(text.contains("kopiaplan.dev/source: <stdin>:13"), "{text}");
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(Plan::nightly())
+        .stdout_has("kind: CronJob")
+        .stdout_has("kopiaplan.dev/source: <stdin>:13")
+        .run();
 }
 
 #[test]
 fn reads_directories_recursively_and_only_yaml_files() {
-    let dir = scratch("recursive");
-    std::fs::create_dir_all(dir.join("a/b")).expect("dirs");
-    std::fs::write(dir.join("a/b/plan.yml"), PLAN).expect("write");
-    std::fs::write(dir.join("a/notes.txt"), "not: yaml: at: all: [").expect("write");
-    let output = kopiaplan(&["compile", dir.to_str().expect("utf-8")]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("name: nightly-web-data-backup"));
+    Test::new()
+        .file("a/b/plan.yml", Plan::nightly())
+        .file("a/notes.txt", "not: yaml: at: all: [")
+        .args(["compile", "{dir}"])
+        .stdout_has("name: nightly-web-data-backup")
+        .run();
 }
 
 #[test]
 fn every_error_is_reported_in_one_run_with_position_path_and_fix() {
-    let dir = scratch("all-errors");
-    let first = PLAN.replace(
+    let first = Plan::nightly().replace(
         "    - name: web-data\n      pvc: web-data\n",
         "    - name: web-data\n      pvc: web-data\n      schedul: \"@daily\"\n",
     );
-    let second = PLAN.replace("name: nightly", "name: weekly").replace(
-        "copyMethod: Direct",
-        "copyMethod: Direct\n    timeZone: Europe/Berln",
-    );
-    std::fs::write(dir.join("one.yaml"), first).expect("write");
-    std::fs::write(dir.join("two.yaml"), second).expect("write");
-    let output = kopiaplan(&["validate", dir.to_str().expect("utf-8")]);
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(text.contains("one.yaml:15:7"), "{text}");
-    assert!(text.contains("15 |       schedul: \"@daily\""), "{text}");
-    assert!(text.contains("field: spec.backups[0].schedul"), "{text}");
-    assert!(text.contains("did you mean `schedule`?"), "{text}");
-    assert!(text.contains("two.yaml:12:15"), "{text}");
-    assert!(text.contains("did you mean `Europe/Berlin`?"), "{text}");
-    assert!(text.contains("2 problems found"), "{text}");
+    let second = Plan::nightly()
+        .replace("name: nightly", "name: weekly")
+        .replace(
+            "copyMethod: Direct",
+            "copyMethod: Direct\n    timeZone: Europe/Berln",
+        );
+    Test::new()
+        .file("one.yaml", first)
+        .file("two.yaml", second)
+        .args(["validate", "{dir}"])
+        .status(1)
+        .stderr_has("one.yaml:15:7")
+        .stderr_has("15 |       schedul: \"@daily\"")
+        .stderr_has("field: spec.backups[0].schedul")
+        .stderr_has("did you mean `schedule`?")
+        .stderr_has("two.yaml:12:15")
+        .stderr_has("did you mean `Europe/Berlin`?")
+        .stderr_has("2 problems found")
+        .run();
 }
 
 #[test]
 fn json_diagnostics_are_one_object_per_line() {
-    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
-    let output = kopiaplan_with_stdin(&["validate", "--diagnostics", "json", "-"], Some(&bad));
-    assert_eq!(output.status.code(), Some(1));
-    let lines: Vec<serde_json::Value> = stderr(&output)
+    let ran = Test::new()
+        .args(["validate", "--diagnostics", "json", "-"])
+        .stdin(Plan::nightly().replace("pvc: web-data", "pvc: web-data\n      compression: zstdd"))
+        .status(1)
+        .run();
+    let lines: Vec<serde_json::Value> = ran
+        .stderr
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
@@ -85,28 +74,25 @@ fn json_diagnostics_are_one_object_per_line() {
 
 #[test]
 fn an_error_writes_nothing_and_keeps_the_previous_output() {
-    let dir = scratch("no-partial-output");
-    let target = dir.join("out.yaml");
-    std::fs::write(&target, "previous\n").expect("write");
-    let bad = PLAN.replace("kopia-config", "Kopia_Config");
-    let output = kopiaplan_with_stdin(
-        &["compile", "-", "-o", target.to_str().expect("utf-8")],
-        Some(&bad),
-    );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output).is_empty());
+    let ran = Test::new()
+        .file("out.yaml", "previous\n")
+        .args(["compile", "-", "-o", "{dir}/out.yaml"])
+        .stdin(Plan::nightly().replace("kopia-config", "Kopia_Config"))
+        .status(1)
+        .stdout("")
+        .run();
+    let target = ran.dir.join("out.yaml");
     assert_eq!(
         std::fs::read_to_string(&target).expect("read"),
         "previous\n"
     );
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).expect("dir").collect();
+    let leftovers: Vec<_> = std::fs::read_dir(&ran.dir).expect("dir").collect();
     assert_eq!(leftovers.len(), 1, "a temporary file was left behind");
 
-    let good = kopiaplan_with_stdin(
-        &["compile", "-", "-o", target.to_str().expect("utf-8")],
-        Some(PLAN),
-    );
-    assert!(good.status.success(), "{}", stderr(&good));
+    Test::new()
+        .args(["compile", "-", "-o", target.to_str().expect("utf-8")])
+        .stdin(Plan::nightly())
+        .run();
     assert!(
         std::fs::read_to_string(&target)
             .expect("read")
@@ -116,47 +102,46 @@ fn an_error_writes_nothing_and_keeps_the_previous_output() {
 
 #[test]
 fn usage_errors_exit_with_2() {
-    assert_eq!(kopiaplan(&["compile"]).status.code(), Some(2));
-    assert_eq!(
-        kopiaplan(&["compile", "--no-such-flag", "x.yaml"])
-            .status
-            .code(),
-        Some(2)
-    );
-    assert_eq!(kopiaplan(&["frobnicate"]).status.code(), Some(2));
+    Test::new().args(["compile"]).status(2).run();
+    Test::new()
+        .args(["compile", "--no-such-flag", "x.yaml"])
+        .status(2)
+        .run();
+    Test::new().args(["frobnicate"]).status(2).run();
 }
 
 #[test]
 fn a_missing_file_is_an_input_error() {
-    let output = kopiaplan(&["compile", "no/such/plan.yaml"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("cannot read no/such/plan.yaml"));
+    Test::new()
+        .args(["compile", "no/such/plan.yaml"])
+        .status(1)
+        .stderr_has("cannot read no/such/plan.yaml")
+        .run();
 }
 
 #[test]
 fn duplicate_keys_are_refused() {
-    let bad = PLAN.replace("  name: nightly\n", "  name: nightly\n  name: again\n");
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(text.contains("duplicate"), "{text}");
-    assert!(text.contains("<stdin>:5:"), "{text}");
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(Plan::nightly().replace("  name: nightly\n", "  name: nightly\n  name: again\n"))
+        .status(1)
+        .stderr_has("duplicate")
+        .stderr_has("<stdin>:5:")
+        .run();
 }
 
 #[test]
 fn yaml_1_1_ambiguous_scalars_are_refused() {
-    let bad = PLAN.replace(
-        "pvc: web-data",
-        "pvc: web-data\n      mover:\n        podLabels: {backup: yes}",
-    );
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(
-        text.contains("`yes` is a boolean (true) to kubectl"),
-        "{text}"
-    );
-    assert!(text.contains("\"yes\""), "{text}");
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(Plan::nightly().replace(
+            "pvc: web-data",
+            "pvc: web-data\n      mover:\n        podLabels: {backup: yes}",
+        ))
+        .status(1)
+        .stderr_has("`yes` is a boolean (true) to kubectl")
+        .stderr_has("\"yes\"")
+        .run();
 }
 
 #[test]
@@ -166,13 +151,11 @@ fn oversized_inputs_are_refused_without_reading_them_whole() {
     let file = std::fs::File::create(&big).expect("create");
     file.set_len(kopiaplan::load::MAX_FILE_BYTES + 1)
         .expect("sparse file");
-    let output = kopiaplan(&["compile", big.to_str().expect("utf-8")]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("larger than the limit of 32 MiB"),
-        "{}",
-        stderr(&output)
-    );
+    Test::new()
+        .args(["compile", big.to_str().expect("utf-8")])
+        .status(1)
+        .stderr_has("larger than the limit of 32 MiB")
+        .run();
 }
 
 #[test]
@@ -184,26 +167,34 @@ fn alias_bombs_are_refused() {
             "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
         ));
     }
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("alias"), "{}", stderr(&output));
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(text)
+        .status(1)
+        .stderr_has("alias")
+        .run();
 }
+
+/// A document kopiaplan does not compile, after the plan (line 16).
+const DEPLOYMENT: &str = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n";
 
 #[test]
 fn other_documents_are_reported_as_left_out() {
-    let input =
-        format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&input));
-    assert!(output.status.success());
-    assert!(stderr(&output).contains("warning: a `Deployment` document is not compiled"));
-    assert!(!stdout(&output).contains("kind: Deployment"));
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(Plan::nightly().then(DEPLOYMENT))
+        .stderr_has("warning: a `Deployment` document is not compiled")
+        .stdout_lacks("kind: Deployment")
+        .run();
 }
 
 #[test]
 fn json_output_is_a_kubernetes_list() {
-    let output = kopiaplan_with_stdin(&["compile", "--format", "json", "-"], Some(PLAN));
-    assert!(output.status.success());
-    let list: serde_json::Value = serde_json::from_str(&stdout(&output)).expect("JSON");
+    let ran = Test::new()
+        .args(["compile", "--format", "json", "-"])
+        .stdin(Plan::nightly())
+        .run();
+    let list: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
     assert_eq!(list["kind"], "List");
     // The backup's four objects and its repository's maintenance CronJob and ServiceAccount.
     assert_eq!(list["items"].as_array().map(Vec::len), Some(6));
@@ -261,8 +252,8 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 fn every_command_that_reads_plans_prints_json_diagnostics() {
     let dir = scratch("json-everywhere");
     let plan = dir.join("plan.yaml");
-    let bad = PLAN.replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
-    std::fs::write(&plan, bad).expect("write");
+    let bad = Plan::nightly().replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
+    std::fs::write(&plan, bad.to_string()).expect("write");
     let plan = plan.to_str().expect("utf-8");
     let commands: [&[&str]; 4] = [
         &["compile"],
@@ -303,11 +294,11 @@ fn every_command_that_reads_plans_prints_json_diagnostics() {
 
 #[test]
 fn warnings_are_json_lines_too() {
-    let input =
-        format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
-    let output = kopiaplan_with_stdin(&["validate", "-", "--diagnostics", "json"], Some(&input));
-    assert_eq!(output.status.code(), Some(0));
-    let lines = json_lines(&stderr(&output));
+    let ran = Test::new()
+        .args(["validate", "-", "--diagnostics", "json"])
+        .stdin(Plan::nightly().then(DEPLOYMENT))
+        .run();
+    let lines = json_lines(&ran.stderr);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["severity"], "warning");
     assert_eq!(lines[0]["line"], 16);
@@ -327,7 +318,7 @@ fn problems_without_a_position_are_json_lines_too() {
             "--diagnostics",
             "json",
         ],
-        Some(PLAN),
+        Some(&Plan::nightly().to_string()),
     );
     assert_eq!(output.status.code(), Some(1));
     let lines = json_lines(&stderr(&output));

@@ -3,26 +3,9 @@
 
 use crate::support;
 
+use crate::test::Plan;
 use serde_json::Value;
-use support::{compile_text as compile, env_value, pod_spec};
-
-fn plan(backups: &str) -> String {
-    format!(
-        "apiVersion: kopiaplan.dev/v1alpha1
-kind: BackupPlan
-metadata:
-  name: nightly
-  namespace: apps
-spec:
-  repositories:
-    - name: main
-      secretName: kopia-config
-  defaults:
-    copyMethod: Direct
-  backups:
-{backups}"
-    )
-}
+use support::{env_value, pod_spec};
 
 /// Objects of one kind that belong to backups (not the repository's
 /// maintenance, which every plan with backups also gets).
@@ -41,7 +24,7 @@ fn component(object: &Value) -> &str {
 
 #[test]
 fn a_backup_becomes_a_forbid_concurrency_cron_job_with_its_helpers() {
-    let objects = compile(&plan("    - {name: web-data, pvc: web-data, schedule: \"*/30 * * * *\", timeZone: Europe/Berlin}\n")).expect("compiles");
+    let objects = Plan::nightly_with_backups("    - {name: web-data, pvc: web-data, schedule: \"*/30 * * * *\", timeZone: Europe/Berlin}\n").objects();
     let kinds: Vec<&str> = objects
         .iter()
         .filter(|o| component(o) == "backup")
@@ -72,7 +55,8 @@ fn a_backup_becomes_a_forbid_concurrency_cron_job_with_its_helpers() {
 
 #[test]
 fn every_object_carries_the_labels_and_its_source_line() {
-    let objects = compile(&plan("    - name: web-data\n      pvc: web-data\n")).expect("compiles");
+    let objects =
+        Plan::nightly_with_backups("    - name: web-data\n      pvc: web-data\n").objects();
     for object in &objects {
         let labels = &object["metadata"]["labels"];
         assert_eq!(labels["app.kubernetes.io/managed-by"], "kopiaplan");
@@ -99,9 +83,9 @@ fn every_object_carries_the_labels_and_its_source_line() {
 
 #[test]
 fn the_policy_is_keyed_by_the_snapshotted_source_and_merges_defaults() {
-    let text = plan("    - name: web-data\n      pvc: web-data\n      sourcePathOverride: /var/lib/web\n      retain: {daily: 3}\n      policy: {files: {ignore: ['*.tmp']}}\n")
+    let text = Plan::nightly_with_backups("    - name: web-data\n      pvc: web-data\n      sourcePathOverride: /var/lib/web\n      retain: {daily: 3}\n      policy: {files: {ignore: ['*.tmp']}}\n")
         .replace("    copyMethod: Direct\n", "    copyMethod: Direct\n    retain: {daily: 7, weekly: 4}\n    compression: zstd\n");
-    let objects = compile(&text).expect("compiles");
+    let objects = text.objects();
     let policy_map = find(&objects, "ConfigMap")
         .into_iter()
         .find(|c| c["metadata"]["name"] == "nightly-web-data-backup-policy")
@@ -124,10 +108,9 @@ fn the_policy_is_keyed_by_the_snapshotted_source_and_merges_defaults() {
 
 #[test]
 fn identities_follow_the_volsync_rule_and_explicit_overrides() {
-    let objects = compile(&plan(
+    let objects = Plan::nightly_with_backups(
         "    - name: web-data\n      pvc: a\n    - name: legacy\n      pvc: b\n      username: old-user\n      hostname: old-host\n",
-    ))
-    .expect("compiles");
+    ).objects();
     let crons = find(&objects, "CronJob");
     let identity = |i: usize| {
         let pod = pod_spec(crons[i]);
@@ -142,27 +125,21 @@ fn identities_follow_the_volsync_rule_and_explicit_overrides() {
 
 #[test]
 fn two_sources_writing_the_same_identity_collide() {
-    let error = compile(&plan(
+    let error = Plan::nightly_with_backups(
         "    - name: one\n      pvc: a\n      username: same\n    - name: two\n      pvc: b\n      username: same\n",
-    ))
-    .expect_err("a collision");
-    assert!(
-        error.contains("same Kopia source same@apps:/data"),
-        "{error}"
-    );
-    assert!(
-        error.contains("plan.yaml:13") && error.contains("plan.yaml:16"),
-        "{error}"
-    );
+    ).errors();
+    error
+        .has("same Kopia source same@apps:/data")
+        .has("plan.yaml:13")
+        .has("plan.yaml:16");
 }
 
 #[test]
 fn long_names_are_shortened_within_limits_and_stay_distinct() {
     let long = "a".repeat(55);
-    let objects = compile(&plan(&format!(
+    let objects = Plan::nightly_with_backups(&format!(
         "    - name: one-{long}\n      pvc: a\n      cache: {{persistent: true}}\n    - name: two-{long}\n      pvc: b\n"
-    )))
-    .expect("compiles");
+    )).objects();
     let mut names = std::collections::BTreeSet::new();
     for object in &objects {
         let name = object["metadata"]["name"].as_str().expect("name");
@@ -178,14 +155,11 @@ fn long_names_are_shortened_within_limits_and_stay_distinct() {
 
     // Kopia usernames are cut at 50 characters: names that differ only
     // after that would share a snapshot source, which is refused.
-    let error = compile(&plan(&format!(
+    let error = Plan::nightly_with_backups(&format!(
         "    - name: {long}-one\n      pvc: a\n    - name: {long}-two\n      pvc: b\n"
-    )))
-    .expect_err("usernames collide");
-    assert!(
-        error.contains("would write the same Kopia source"),
-        "{error}"
-    );
+    ))
+    .errors();
+    error.has("would write the same Kopia source");
 }
 
 #[test]
@@ -193,8 +167,8 @@ fn h_schedules_are_stable_and_spread() {
     let backups: String = (0..20)
         .map(|i| format!("    - name: app-{i}\n      pvc: p{i}\n      schedule: \"H H * * *\"\n"))
         .collect();
-    let first = compile(&plan(&backups)).expect("compiles");
-    let second = compile(&plan(&backups)).expect("compiles");
+    let first = Plan::nightly_with_backups(&backups).objects();
+    let second = Plan::nightly_with_backups(&backups).objects();
     let schedules = |objects: &[Value]| -> Vec<String> {
         find(objects, "CronJob")
             .iter()
@@ -209,10 +183,9 @@ fn h_schedules_are_stable_and_spread() {
 
 #[test]
 fn paused_suspends_and_manual_tokens_make_jobs() {
-    let objects = compile(&plan(
+    let objects = Plan::nightly_with_backups(
         "    - {name: a, pvc: a, paused: true}\n    - {name: b, pvc: b, trigger: {manual: \"2026-11-26\"}}\n    - {name: c, pvc: c, trigger: {onDemand: true}}\n",
-    ))
-    .expect("compiles");
+    ).objects();
     let crons = find(&objects, "CronJob");
     assert_eq!(crons[0]["metadata"]["name"], "nightly-a-backup");
     assert_eq!(crons[0]["spec"]["suspend"], true);
@@ -230,24 +203,21 @@ fn paused_suspends_and_manual_tokens_make_jobs() {
         "2026-11-26"
     );
     // The same token gives the same Job (re-applying is a no-op); a new token a new one.
-    let again = compile(&plan(
-        "    - {name: b, pvc: b, trigger: {manual: \"2026-11-26\"}}\n",
-    ))
-    .expect("compiles");
+    let again =
+        Plan::nightly_with_backups("    - {name: b, pvc: b, trigger: {manual: \"2026-11-26\"}}\n")
+            .objects();
     assert_eq!(find(&again, "Job")[0]["metadata"]["name"], name.as_str());
-    let next = compile(&plan(
-        "    - {name: b, pvc: b, trigger: {manual: \"2026-11-27\"}}\n",
-    ))
-    .expect("compiles");
+    let next =
+        Plan::nightly_with_backups("    - {name: b, pvc: b, trigger: {manual: \"2026-11-27\"}}\n")
+            .objects();
     assert_ne!(find(&next, "Job")[0]["metadata"]["name"], name.as_str());
 }
 
 #[test]
 fn direct_copies_mount_read_only_next_to_their_workload() {
-    let objects = compile(&plan(
-        "    - {name: a, pvc: data, workloadSelector: {app: web}}\n",
-    ))
-    .expect("compiles");
+    let objects =
+        Plan::nightly_with_backups("    - {name: a, pvc: data, workloadSelector: {app: web}}\n")
+            .objects();
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     let data = pod["volumes"]
         .as_array()
@@ -272,9 +242,9 @@ fn direct_copies_mount_read_only_next_to_their_workload() {
 
 #[test]
 fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
-    let text = plan("    - {name: a, pvc: data, copyMethod: Clone}\n")
-        + "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: apps}\nspec:\n  storageClassName: rbd\n  resources: {requests: {storage: 5Gi}}\n";
-    let objects = compile(&text).expect("compiles");
+    let text = Plan::nightly_with_backups("    - {name: a, pvc: data, copyMethod: Clone}\n")
+        .then("---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: apps}\nspec:\n  storageClassName: rbd\n  resources: {requests: {storage: 5Gi}}\n");
+    let objects = text.objects();
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     let data = pod["volumes"]
         .as_array()
@@ -294,14 +264,14 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
         .count();
     assert_eq!(claims, 1);
 
-    let error = compile(&plan("    - {name: a, pvc: data, copyMethod: Clone}\n"))
-        .expect_err("size unknown");
-    assert!(error.contains("set `capacity`"), "{error}");
+    let error =
+        Plan::nightly_with_backups("    - {name: a, pvc: data, copyMethod: Clone}\n").errors();
+    error.has("set `capacity`");
 }
 
 #[test]
 fn the_cache_is_an_empty_dir_or_a_persistent_claim() {
-    let objects = compile(&plan("    - {name: a, pvc: a, cache: {capacity: 2Gi}}\n    - {name: b, pvc: b, cache: {capacity: 3Gi, persistent: true, storageClassName: fast}}\n")).expect("compiles");
+    let objects = Plan::nightly_with_backups("    - {name: a, pvc: a, cache: {capacity: 2Gi}}\n    - {name: b, pvc: b, cache: {capacity: 3Gi, persistent: true, storageClassName: fast}}\n").objects();
     let crons = find(&objects, "CronJob");
     let cache = |i: usize| {
         pod_spec(crons[i])["volumes"]
@@ -325,7 +295,7 @@ fn the_cache_is_an_empty_dir_or_a_persistent_claim() {
 
 #[test]
 fn movers_meet_the_restricted_pod_security_standard_by_default() {
-    let objects = compile(&plan("    - {name: a, pvc: a}\n")).expect("compiles");
+    let objects = Plan::nightly_with_backups("    - {name: a, pvc: a}\n").objects();
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(
@@ -347,10 +317,9 @@ fn movers_meet_the_restricted_pod_security_standard_by_default() {
 
 #[test]
 fn privileged_adds_exactly_root_and_three_capabilities() {
-    let objects = compile(&plan(
-        "    - {name: a, pvc: a, mover: {privileged: true}}\n",
-    ))
-    .expect("compiles");
+    let objects =
+        Plan::nightly_with_backups("    - {name: a, pvc: a, mover: {privileged: true}}\n")
+            .objects();
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     assert_eq!(pod["securityContext"]["runAsUser"], 0);
     let container = &pod["containers"][0]["securityContext"];
@@ -365,19 +334,18 @@ fn privileged_adds_exactly_root_and_three_capabilities() {
     assert_eq!(container["allowPrivilegeEscalation"], false);
     assert_eq!(container["privileged"], false);
 
-    let error = compile(&plan(
+    let error = Plan::nightly_with_backups(
         "    - {name: a, pvc: a, mover: {securityContext: {runAsUser: 0}}}\n",
-    ))
-    .expect_err("root needs privileged");
-    assert!(error.contains("privileged: true"), "{error}");
+    )
+    .errors();
+    error.has("privileged: true");
 }
 
 #[test]
 fn user_values_reach_the_mover_verbatim_through_env_and_argv() {
-    let objects = compile(&plan(
+    let objects = Plan::nightly_with_backups(
         "    - name: a\n      pvc: a\n      additionalArgs: ['--tags=k:$(HOME)', '--description=a | b \"c\"']\n      actions: {beforeSnapshot: 'echo $(date) $$'}\n",
-    ))
-    .expect("compiles");
+    ).objects();
     let pod = pod_spec(find(&objects, "CronJob")[0]);
     assert_eq!(
         pod["containers"][0]["args"],
@@ -401,47 +369,41 @@ fn user_values_reach_the_mover_verbatim_through_env_and_argv() {
 
 #[test]
 fn the_repository_secret_in_the_input_is_checked() {
-    let text = plan("    - {name: a, pvc: a}\n")
-        + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: kopia-config, namespace: apps}\nstringData: {KOPIA_REPOSITORY: 's3://b'}\n";
-    let error = compile(&text).expect_err("no password");
-    assert!(error.contains("has no `KOPIA_PASSWORD`"), "{error}");
+    let error = Plan::nightly_with_backups("    - {name: a, pvc: a}\n")
+        .then("---\napiVersion: v1\nkind: Secret\nmetadata: {name: kopia-config, namespace: apps}\nstringData: {KOPIA_REPOSITORY: 's3://b'}\n")
+        .errors();
+    error.has("has no `KOPIA_PASSWORD`");
 }
 
 #[test]
 fn too_many_additional_arguments_are_refused() {
     let args: Vec<String> = (0..21).map(|i| format!("'--tags=t:{i}'")).collect();
-    let error = compile(&plan(&format!(
+    let error = Plan::nightly_with_backups(&format!(
         "    - {{name: a, pvc: a, additionalArgs: [{}]}}\n",
         args.join(", ")
-    )))
-    .expect_err("too many");
-    assert!(error.contains("at most 20"), "{error}");
+    ))
+    .errors();
+    error.has("at most 20");
 }
 
 #[test]
 fn additional_arguments_are_checked_against_kopias_grammar() {
-    let error = compile(&plan(
+    let error = Plan::nightly_with_backups(
         "    - name: a\n      pvc: a\n      additionalArgs:\n        - --tags=ok:1\n        - --password=hunter2\n        - --tag=x\n",
-    ))
-    .expect_err("refused arguments");
-    assert!(error.contains("plan.yaml:17:11"), "{error}");
-    assert!(
-        error.contains("field: spec.backups[0].additionalArgs[1]"),
-        "{error}"
-    );
-    assert!(
-        error.contains("`--password` is not allowed here"),
-        "{error}"
-    );
-    assert!(error.contains("did you mean `--tags`?"), "{error}");
-    assert!(!error.contains("additionalArgs[0]"), "{error}");
+    ).errors();
+    error.has("plan.yaml:17:11");
+    error.has("field: spec.backups[0].additionalArgs[1]");
+    error.has("`--password` is not allowed here");
+    error.has("did you mean `--tags`?");
+    error.lacks("additionalArgs[0]");
 }
 
 #[test]
 fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
-    let text = plan(
+    let text = Plan::nightly_with_backups(
         "    - {name: a, pvc: a, copyMethod: Clone, capacity: 1Gi, cache: {persistent: true}}\n",
-    );
+    )
+    .to_string();
     let mut sources = kopiaplan::diagnostics::SourceMap::default();
     sources.add("plan.yaml".into(), text);
     let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");

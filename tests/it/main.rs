@@ -3,6 +3,7 @@
 //! runs one area; `support` holds what the areas share.
 
 mod support;
+mod test;
 
 mod apiserver;
 mod cache;

@@ -4,33 +4,9 @@
 
 use crate::support;
 
+use crate::test::{Plan, Test, env};
 use serde_json::Value;
-use support::{env_value, kopiaplan_with_stdin, pod_spec, stderr, stdout};
-
-fn compile(text: &str) -> Result<Vec<Value>, String> {
-    support::compile_text(text)
-}
-
-fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
-    objects
-        .iter()
-        .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
-        .unwrap_or_else(|| {
-            let names: Vec<String> = objects
-                .iter()
-                .map(|o| format!("{} {}", o["kind"], o["metadata"]["name"]))
-                .collect();
-            panic!("no {kind} {name} in {names:#?}")
-        })
-}
-
-fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
-    objects.iter().filter(|o| o["kind"] == kind).collect()
-}
-
-fn env<'a>(object: &'a Value, name: &str) -> &'a str {
-    env_value(pod_spec(object), name).unwrap_or_else(|| panic!("no env {name}"))
-}
+use support::pod_spec;
 
 const SOURCE: &str = "apiVersion: volsync.backube/v1alpha1
 kind: ReplicationSource
@@ -50,8 +26,8 @@ spec:
 
 #[test]
 fn a_source_backs_up_under_volsyncs_identity() {
-    let objects = compile(SOURCE).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = Plan::text(SOURCE).objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     assert_eq!(cron["metadata"]["namespace"], "apps");
     assert_eq!(cron["spec"]["schedule"], "0 2 * * *");
     // VolSync's code: the object name sanitised (dots dropped), @ namespace.
@@ -86,24 +62,24 @@ fn a_source_backs_up_under_volsyncs_identity() {
 
 #[test]
 fn an_explicit_username_alone_keeps_the_namespace_as_hostname() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    username: custom-user\n",
     );
-    let objects = compile(&text).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = text.objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     assert_eq!(env(cron, "KOPIAPLAN_USERNAME"), "custom-user");
     assert_eq!(env(cron, "KOPIAPLAN_HOSTNAME"), "apps");
 }
 
 #[test]
 fn a_seed_repository_pvc_keeps_the_repository_subdirectory() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    repositoryPVC: kopia-repo\n",
     );
-    let objects = compile(&text).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = text.objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     let url = env(cron, "KOPIA_REPOSITORY");
     assert!(url.starts_with("filesystem:///"), "{url}");
     assert!(url.ends_with("/repository"), "{url}");
@@ -118,12 +94,12 @@ fn a_seed_repository_pvc_keeps_the_repository_subdirectory() {
 
 #[test]
 fn maintenance_interval_days_schedules_maintenance_owned_by_volsync() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    maintenanceIntervalDays: 3\n",
     );
-    let objects = compile(&text).expect("compiles");
-    let crons = of_kind(&objects, "CronJob");
+    let objects = text.objects();
+    let crons = objects.of_kind("CronJob");
     let maintenance = crons
         .iter()
         .find(|c| {
@@ -161,8 +137,8 @@ spec:
 
 #[test]
 fn a_destination_discovers_its_source_and_succeeds_without_a_snapshot() {
-    let objects = compile(&format!("{SOURCE}{DESTINATION}")).expect("compiles");
-    let jobs = of_kind(&objects, "Job");
+    let objects = Plan::text(format!("{SOURCE}{DESTINATION}")).objects();
+    let jobs = objects.of_kind("Job");
     let job = jobs
         .iter()
         .find(|j| {
@@ -178,23 +154,19 @@ fn a_destination_discovers_its_source_and_succeeds_without_a_snapshot() {
     assert_eq!(env(job, "KOPIAPLAN_ON_MISSING_SNAPSHOT"), "Succeed");
     assert_eq!(env(job, "KOPIAPLAN_DELETE_EXTRA"), "true");
     // VolSync's provisioned destination volume.
-    let pvc = named(
-        &objects,
-        "PersistentVolumeClaim",
-        "volsync-web-restore-dest",
-    );
+    let pvc = objects.named("PersistentVolumeClaim", "volsync-web-restore-dest");
     assert_eq!(pvc["spec"]["resources"]["requests"]["storage"], "10Gi");
 }
 
 #[test]
 fn a_destination_with_half_an_identity_is_an_error_at_its_field() {
-    let text = DESTINATION.replace(
+    let text = Plan::text(DESTINATION).replace(
         "    sourceIdentity:\n      sourceName: web.data\n",
         "    username: someone\n    repository: kopia-secret\n",
     );
-    let error = compile(&text).expect_err("one half of an identity");
-    assert!(error.contains("needs `hostname` too"), "{error}");
-    assert!(error.contains("field: spec.kopia"), "{error}");
+    let error = text.errors();
+    error.has("needs `hostname` too");
+    error.has("field: spec.kopia");
 }
 
 #[test]
@@ -207,8 +179,8 @@ metadata:
     volsync.backube/privileged-movers: \"true\"
 ---
 ";
-    let objects = compile(&format!("{namespace}{SOURCE}")).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = Plan::text(format!("{namespace}{SOURCE}")).objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     let pod = pod_spec(cron);
     assert_eq!(pod["securityContext"]["runAsUser"], 0, "{pod}");
     let added = &pod["containers"][0]["securityContext"]["capabilities"]["add"];
@@ -216,21 +188,21 @@ metadata:
         added,
         &serde_json::json!(["CHOWN", "DAC_OVERRIDE", "FOWNER"])
     );
-    let unprivileged = compile(SOURCE).expect("compiles");
-    let cron = named(&unprivileged, "CronJob", "volsync-web-data-backup");
+    let unprivileged = Plan::text(SOURCE).objects();
+    let cron = unprivileged.named("CronJob", "volsync-web-data-backup");
     assert_ne!(pod_spec(cron)["securityContext"]["runAsUser"], 0);
     // The command line says the same for a namespace not in the input.
-    let output = kopiaplan_with_stdin(
-        &["compile", "--privileged-movers", "apps", "-"],
-        Some(SOURCE),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("runAsUser: 0"));
+    Test::new()
+        .args(["compile", "--privileged-movers", "apps", "-"])
+        .stdin(SOURCE)
+        .stdout_has("runAsUser: 0")
+        .run();
 }
 
 #[test]
 fn another_mover_is_an_error_that_says_so() {
-    let text = "apiVersion: volsync.backube/v1alpha1
+    let text = Plan::text(
+        "apiVersion: volsync.backube/v1alpha1
 kind: ReplicationSource
 metadata: {name: db, namespace: apps}
 spec:
@@ -238,67 +210,70 @@ spec:
   trigger: {schedule: \"0 * * * *\"}
   restic:
     repository: restic-secret
-";
-    let error = compile(text).expect_err("restic");
-    assert!(error.contains("`restic` mover"), "{error}");
-    assert!(error.contains("field: spec.restic"), "{error}");
+",
+    );
+    text.errors()
+        .has("`restic` mover")
+        .has("field: spec.restic");
 }
 
 #[test]
 fn no_trigger_is_an_error_that_explains_why() {
-    let text = SOURCE.replace("  trigger:\n    schedule: \"0 2 * * *\"\n", "");
-    let error = compile(&text).expect_err("no trigger");
-    assert!(error.contains("back to back"), "{error}");
-    assert!(error.contains("spec.trigger.schedule"), "{error}");
+    let text = Plan::text(SOURCE).replace("  trigger:\n    schedule: \"0 2 * * *\"\n", "");
+    let error = text.errors();
+    error.has("back to back");
+    error.has("spec.trigger.schedule");
 }
 
 #[test]
 fn manual_wins_over_a_schedule_with_a_warning() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    schedule: \"0 2 * * *\"\n",
         "    schedule: \"0 2 * * *\"\n    manual: first\n",
     );
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("manual"), "{}", stderr(&output));
-    let out = stdout(&output);
-    assert!(out.contains("kind: Job"), "{out}");
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(text)
+        .stderr_has("manual")
+        .stdout_has("kind: Job")
+        .run();
 }
 
 #[test]
 fn an_invalid_schedule_points_at_the_volsync_field() {
-    let text = SOURCE.replace("\"0 2 * * *\"", "\"0 25 * * *\"");
-    let error = compile(&text).expect_err("hour 25");
-    assert!(error.contains("spec.trigger.schedule"), "{error}");
-    assert!(error.contains("plan.yaml:9"), "{error}");
+    let text = Plan::text(SOURCE).replace("\"0 2 * * *\"", "\"0 25 * * *\"");
+    let error = text.errors();
+    error.has("spec.trigger.schedule");
+    error.has("plan.yaml:9");
 }
 
 #[test]
 fn unknown_fields_warn_and_fail_with_strict() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    sourcePath: /var/lib/data\n",
     );
-    let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("sourcePath"),
-        "{}",
-        stderr(&output)
-    );
-    let strict = kopiaplan_with_stdin(&["compile", "--strict", "-"], Some(&text));
-    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
-    assert!(stdout(&strict).is_empty());
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(text.clone())
+        .stderr_has("sourcePath")
+        .run();
+    Test::new()
+        .args(["compile", "--strict", "-"])
+        .stdin(text)
+        .status(1)
+        .stdout("")
+        .run();
 }
 
 #[test]
 fn policy_flags_in_additional_args_become_the_sources_policy() {
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    additionalArgs: [\"--one-file-system\", \"--description=nightly\"]\n",
     );
-    let objects = compile(&text).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = text.objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     let args = pod_spec(cron)["containers"][0]["args"].to_string();
     assert!(args.contains("--description=nightly"), "{args}");
     assert!(!args.contains("one-file-system"), "{args}");
@@ -316,17 +291,17 @@ fn policy_flags_in_additional_args_become_the_sources_policy() {
 
 #[test]
 fn objects_without_a_namespace_take_the_command_lines() {
-    let text = SOURCE.replace("  namespace: apps\n", "");
-    let output = kopiaplan_with_stdin(&["compile", "-n", "team-a", "-"], Some(&text));
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stdout(&output).contains("namespace: team-a"));
-    let defaulted = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
-    assert!(defaulted.status.success(), "{}", stderr(&defaulted));
-    assert!(
-        stderr(&defaulted).contains("`default`"),
-        "{}",
-        stderr(&defaulted)
-    );
+    let text = Plan::text(SOURCE).replace("  namespace: apps\n", "");
+    Test::new()
+        .args(["compile", "-n", "team-a", "-"])
+        .stdin(text.clone())
+        .stdout_has("namespace: team-a")
+        .run();
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(text)
+        .stderr_has("`default`")
+        .run();
 }
 
 #[test]
@@ -338,12 +313,12 @@ metadata: {name: kopia-policies, namespace: apps}
 data:
   global-policy.json: '{\"retention\": {\"keepDaily\": 14}}'
 ";
-    let text = SOURCE.replace(
+    let text = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    policyConfig:\n      configMapName: kopia-policies\n",
     );
-    let objects = compile(&format!("{text}{config_map}")).expect("compiles");
-    let cron = named(&objects, "CronJob", "volsync-web-data-backup");
+    let objects = text.then(config_map).objects();
+    let cron = objects.named("CronJob", "volsync-web-data-backup");
     let pod = pod_spec(cron);
     assert!(
         pod["volumes"]
@@ -353,14 +328,11 @@ data:
             .any(|v| v["configMap"]["name"] == "kopia-policies"),
         "{pod}"
     );
-    let inline = SOURCE.replace(
+    let inline = Plan::text(SOURCE).replace(
         "    copyMethod: Direct\n",
         "    copyMethod: Direct\n    policyConfig:\n      repositoryConfig: '{\"uploadSpeed\": 1000, \"splitter\": \"x\"}'\n",
     );
-    let error = compile(&inline).expect_err("an unknown repository setting");
-    assert!(error.contains("splitter"), "{error}");
-    assert!(
-        error.contains("spec.kopia.policyConfig.repositoryConfig"),
-        "{error}"
-    );
+    let error = inline.errors();
+    error.has("splitter");
+    error.has("spec.kopia.policyConfig.repositoryConfig");
 }

@@ -163,7 +163,12 @@ pub fn run(command: &mut Command, stdin: Option<&[u8]>) -> Output {
 /// file's name keeps two areas' `scratch("out")` apart.
 #[track_caller]
 pub fn scratch(name: &str) -> PathBuf {
-    let caller = Path::new(std::panic::Location::caller().file());
+    scratch_at(std::panic::Location::caller(), name)
+}
+
+/// `scratch` for the test file of `caller`.
+pub fn scratch_at(caller: &std::panic::Location<'_>, name: &str) -> PathBuf {
+    let caller = Path::new(caller.file());
     let area = caller
         .file_stem()
         .and_then(|stem| stem.to_str())
