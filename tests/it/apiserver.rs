@@ -8,6 +8,7 @@
 //! `cluster_lock()` and deletes what it applied before letting go.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
@@ -213,6 +214,12 @@ fn create_dry_run(plane: &ControlPlane, object: &Value) -> Output {
 
 #[test]
 fn every_golden_file_applies_and_its_pods_pass_pod_security() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let _lock = cluster_lock();
     let mut privileged_files = BTreeSet::new();
@@ -415,12 +422,24 @@ fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
 
 #[test]
 fn every_example_applies_again_after_an_unrelated_edit() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let applied = reapply_after_an_unrelated_edit(false);
     assert!(applied.len() >= 10, "{applied:?}");
 }
 
 #[test]
 fn examples_with_manual_jobs_apply_again_after_an_unrelated_edit() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let applied = reapply_after_an_unrelated_edit(true);
     assert_eq!(
         applied,
@@ -446,6 +465,12 @@ fn with_new_manual_token(text: &str) -> Option<String> {
 
 #[test]
 fn a_new_manual_token_applies_over_the_old_one() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let _lock = cluster_lock();
     let mut changed = Vec::new();
@@ -625,6 +650,12 @@ fn runs_kubectl(template: &Value) -> bool {
 
 #[test]
 fn service_accounts_can_do_exactly_what_their_steps_need() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let _lock = cluster_lock();
     let mut launchers = 0;
@@ -869,6 +900,13 @@ fn launcher_references(template: &Value) -> (String, String) {
 
 #[test]
 fn the_launcher_steps_run_against_the_server_with_their_own_token() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv"),
+        Namespaces
+    );
     let plane = control_plane();
     let _lock = cluster_lock();
     let example = support::root().join("examples/snapshot-copy.yaml");
@@ -1080,6 +1118,12 @@ fn jobs_owned_by(plane: &ControlPlane, namespace: &str) -> Vec<(String, String)>
 
 #[test]
 fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let namespace = "cron-schedule";
     let example = support::root().join("examples/paused-and-manual.yaml");
@@ -1171,6 +1215,12 @@ fn cron_jobs_create_jobs_on_schedule_and_on_demand() {
 /// token is subject to RBAC.
 #[test]
 fn kubectl_on_path_talks_to_the_test_server() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let version = assert_ok(
         &plane.kubectl(&["version", "-o", "json"]),
@@ -1201,6 +1251,12 @@ fn kubectl_on_path_talks_to_the_test_server() {
 /// examples share names, and a dry run stores nothing.
 #[test]
 fn the_volsync_documentation_examples_pass_the_server() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
     let plane = control_plane();
     let _lock = cluster_lock();
     let corpus = support::root().join("tests/fixtures/volsync/examples");

@@ -3,6 +3,7 @@
 //! on this repository.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use support::{kopiaplan, root, stderr, stdout};
 
@@ -180,6 +181,7 @@ fn write_baseline(groups: &Findings) -> String {
 
 #[test]
 fn checkov_finds_nothing_in_the_golden_files_beyond_the_reviewed_baseline() {
+    requires!(Tool("checkov"));
     let out = std::process::Command::new("checkov")
         .args([
             "--directory",

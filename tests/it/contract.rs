@@ -5,6 +5,7 @@
 //! scenario's `kopia` calls.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -204,6 +205,7 @@ fn connect_host_to(standin: &Standin, path: &Path) {
 
 #[test]
 fn first_backup_creates_the_repository_then_later_runs_only_connect() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("first-backup");
 
     let first = fx.pod("web-data").run();
@@ -296,6 +298,7 @@ fn first_backup_creates_the_repository_then_later_runs_only_connect() {
 
 #[test]
 fn additional_arguments_reach_kopia_exactly_as_written_in_the_plan() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("additional-args");
     let result = fx.pod("web-data").run();
     assert_eq!(result.exit_code, 0, "{}", result.logs());
@@ -327,6 +330,7 @@ fn additional_arguments_reach_kopia_exactly_as_written_in_the_plan() {
 
 #[test]
 fn s3_repository_from_the_secret_is_created_once_under_its_prefix() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("s3");
     let bucket = fx.standin.s3_bucket("s3.amazonaws.com", "backups");
 
@@ -399,6 +403,7 @@ fn files_containing(dir: &Path, needles: &[&str]) -> Vec<String> {
 
 #[test]
 fn no_credential_is_written_to_a_persistent_cache() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("credentials");
     fx.standin.s3_bucket("s3.amazonaws.com", "backups");
     let result = fx.pod("cloud-cached").run();
@@ -442,6 +447,7 @@ fn no_credential_is_written_to_a_persistent_cache() {
 
 #[test]
 fn a_mistyped_prefix_with_create_never_fails_and_creates_nothing() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("typo");
     let bucket = fx.standin.s3_bucket("s3.amazonaws.com", "backups");
     // The real repository exists under team1/.
@@ -475,6 +481,7 @@ fn a_mistyped_prefix_with_create_never_fails_and_creates_nothing() {
 
 #[test]
 fn a_failing_before_snapshot_action_fails_the_run_without_a_snapshot() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("before-hook");
     let result = fx.pod("hooked-before").run();
     fx.standin.print_log("beforeSnapshot exits 7");
@@ -498,6 +505,7 @@ fn a_failing_before_snapshot_action_fails_the_run_without_a_snapshot() {
 
 #[test]
 fn a_failing_after_snapshot_action_warns_but_the_run_succeeds() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("after-hook");
     let result = fx.pod("hooked-after").run();
     fx.standin.print_log("afterSnapshot exits 3");
@@ -539,6 +547,7 @@ fn interrupted_backup(name: &str) -> (Fixture, PodResult) {
 
 #[test]
 fn sigterm_to_the_container_reaches_kopia() {
+    requires!(Namespaces, Tool("python3"));
     let (fx, result) = interrupted_backup("sigterm");
     let calls = fx.standin.calls();
     let create = the_call(&calls, "snapshot create");
@@ -565,6 +574,7 @@ fn sigterm_to_the_container_reaches_kopia() {
 
 #[test]
 fn an_interrupted_backup_is_not_reported_as_a_success() {
+    requires!(Namespaces, Tool("python3"));
     let (_fx, result) = interrupted_backup("sigterm-result");
     assert_ne!(result.exit_code, 0, "{}", result.logs());
     assert_ne!(
@@ -577,6 +587,7 @@ fn an_interrupted_backup_is_not_reported_as_a_success() {
 
 #[test]
 fn a_fresh_filesystem_repository_in_a_sub_directory_is_created() {
+    requires!(Namespaces, Tool("python3"));
     let plan = PLAN.replace(
         "filesystem: {claimName: backup-repo, path: /}",
         "filesystem: {claimName: backup-repo, path: /repository}",
@@ -608,6 +619,7 @@ fn root_owned_volume(name: &str) -> PathBuf {
 
 #[test]
 fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
+    requires!(Namespaces, Tool("python3"));
     let repository = root_owned_volume("root-repo");
     let fx = Fixture {
         objects: support::compile_json("root-repo", PLAN),
@@ -625,6 +637,7 @@ fn a_repository_claim_owned_by_root_is_made_writable_for_the_non_root_mover() {
 
 #[test]
 fn maintenance_can_write_a_repository_claim_it_did_not_create() {
+    requires!(Namespaces, Tool("python3"));
     let repository = root_owned_volume("root-maintained");
     let fx = Fixture {
         objects: support::compile_json("root-maintained", PLAN),
@@ -658,6 +671,7 @@ fn maintenance_can_write_a_repository_claim_it_did_not_create() {
 
 #[test]
 fn the_pod_environment_is_built_like_the_kubelet_builds_it() {
+    requires!(Namespaces, Tool("python3"));
     let fx = Fixture::new("environment");
     let result = fx.pod("cloud-data").run();
     // envFrom: every key of the Secret; env: the declared values win.
@@ -891,6 +905,7 @@ fn global_keep_daily(rt: &RoundTrip) -> Value {
 
 #[test]
 fn policy_config_imports_the_global_policy_first_and_gives_kopia_the_repository_settings() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("policy-config");
     let result =
         with_policy_files(rt.pod("rt-tuned-backup", "2026-11-26T02:00:00Z", None), 33).run();
@@ -983,6 +998,7 @@ fn policy_config_imports_the_global_policy_first_and_gives_kopia_the_repository_
 
 #[test]
 fn repository_settings_with_an_unknown_key_fail_the_run_before_anything_is_written() {
+    requires!(Namespaces, Tool("python3"));
     // The ConfigMap was not part of the compiler's input, so the mover checks.
     let rt = RoundTrip::new("bad-settings");
     let result = rt
@@ -1012,6 +1028,7 @@ fn repository_settings_with_an_unknown_key_fail_the_run_before_anything_is_writt
 
 #[test]
 fn enable_actions_false_in_the_repository_settings_skips_the_actions() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("actions-off");
     let result = rt
         .pod("rt-quiet-backup", "2026-11-26T02:00:00Z", None)
@@ -1034,6 +1051,7 @@ fn enable_actions_false_in_the_repository_settings_skips_the_actions() {
 
 #[test]
 fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("previous");
     let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
     let version1 = tree(&rt.web);
@@ -1063,6 +1081,7 @@ fn previous_one_restores_the_first_of_two_backups_and_previous_zero_the_second()
 
 #[test]
 fn the_kopia_command_sequence_of_a_restore() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("sequence");
     let id = rt.backup("web-data", "2026-11-26T02:00:00Z");
     let into = rt.fresh_volume("sequence");
@@ -1106,6 +1125,7 @@ fn the_kopia_command_sequence_of_a_restore() {
 
 #[test]
 fn restore_as_of_with_an_offset_compares_instants_not_strings() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("as-of");
     let first = rt.backup("web-data", "2026-11-26T02:00:00Z");
     let version1 = tree(&rt.web);
@@ -1152,6 +1172,7 @@ fn restore_as_of_with_an_offset_compares_instants_not_strings() {
 
 #[test]
 fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("no-match");
     rt.backup("web-data", "2026-11-26T02:00:00Z");
     rt.backup("db-data", "2026-11-26T02:30:00Z");
@@ -1197,6 +1218,7 @@ fn file_deletion_without_a_matching_snapshot_leaves_the_volume_untouched() {
 
 #[test]
 fn file_deletion_with_a_matching_snapshot_deletes_extra_files() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("delete-extra");
     rt.backup("web-data", "2026-11-26T02:00:00Z");
     let snapshot = tree(&rt.web);
@@ -1227,6 +1249,7 @@ fn file_deletion_with_a_matching_snapshot_deletes_extra_files() {
 
 #[test]
 fn two_backups_sharing_a_repository_each_restore_only_their_own_data() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("shared");
     let web_id = rt.backup("web-data", "2026-11-26T02:00:00Z");
     let db_id = rt.backup("db-data", "2026-11-26T02:10:00Z");
@@ -1253,6 +1276,7 @@ fn two_backups_sharing_a_repository_each_restore_only_their_own_data() {
 
 #[test]
 fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("maintenance");
     rt.backup("web-data", "2026-11-26T02:00:00Z");
     connect_host_to(&rt.standin, &rt.repository);
@@ -1299,6 +1323,7 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
 
 #[test]
 fn verify_checks_the_newest_snapshot_of_its_source_with_the_files_percentage() {
+    requires!(Namespaces, Tool("python3"));
     let rt = RoundTrip::new("verify");
     rt.backup("web-data", "2026-11-26T02:00:00Z");
     change_web_to_v2(&rt.web);
@@ -1407,6 +1432,7 @@ fn probe_objects() -> Value {
 
 #[test]
 fn the_pod_runner_gives_the_container_the_pods_identity_mounts_and_environment() {
+    requires!(Namespaces);
     let data = support::scratch("probe-data");
     std::fs::write(data.join("file"), "original").unwrap();
     let result = Pod::from_compiled(&probe_objects(), "Job", "t", "probe")
@@ -1467,6 +1493,7 @@ fn the_pod_runner_refuses_what_the_kubelet_refuses() {
 
 #[test]
 fn the_pod_runner_grants_exactly_the_capabilities_a_privileged_mover_asks_for() {
+    requires!(Namespaces);
     let data = support::scratch("probe-root-data");
     std::fs::write(data.join("file"), "original").unwrap();
     let mut objects = probe_objects();

@@ -5,6 +5,7 @@
 //! fails the test loudly; none is skipped.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -429,6 +430,7 @@ fn read_package(package: &Path) -> Vec<Value> {
 
 #[test]
 fn kpt_fn_eval_compiles_a_plan_of_the_package_in_place() {
+    requires!(Kpt);
     let package = kpt_package("kpt-transformer");
     write(
         &package.join("backups/plan.yaml"),
@@ -467,6 +469,7 @@ fn kpt_fn_eval_compiles_a_plan_of_the_package_in_place() {
 
 #[test]
 fn kpt_fn_eval_with_the_plan_as_function_config_adds_its_objects_once() {
+    requires!(Kpt);
     let package = kpt_package("kpt-generator");
     let config = package.parent().expect("dir").join("nightly.yaml");
     write(&config, &plan("nightly", "web-data"));
@@ -498,6 +501,7 @@ fn kpt_fn_eval_with_the_plan_as_function_config_adds_its_objects_once() {
 
 #[test]
 fn kpt_fn_eval_reports_errors_as_results_and_changes_nothing() {
+    requires!(Kpt);
     let package = kpt_package("kpt-error");
     let bad = plan("nightly", "web-data")
         .replace("pvc: web-data", "pvc: web-data\n      compression: zstdd");
@@ -561,6 +565,7 @@ fn kustomize_build(dir: &Path) -> Output {
 
 #[test]
 fn kustomize_runs_kopiaplan_as_a_generator() {
+    requires!(Tool("kustomize"));
     let dir = kustomization(
         "kustomize-generator",
         &[
@@ -597,6 +602,7 @@ fn kustomize_runs_kopiaplan_as_a_generator() {
 
 #[test]
 fn kustomize_runs_kopiaplan_as_a_transformer() {
+    requires!(Tool("kustomize"));
     let config = with_function("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kopiaplan\n");
     let dir = kustomization(
         "kustomize-transformer",
@@ -627,6 +633,7 @@ fn kustomize_runs_kopiaplan_as_a_transformer() {
 
 #[test]
 fn kustomize_fails_the_build_when_a_plan_has_errors() {
+    requires!(Tool("kustomize"));
     let bad =
         plan("nightly", "web-data").replace("secretName: kopia-config", "secretName: Kopia_Config");
     let dir = kustomization(
@@ -691,6 +698,7 @@ fn kubectl_kustomize(app: &Path, config_home: &Path) -> Output {
 
 #[test]
 fn kubectl_kustomize_runs_the_legacy_plugin_as_a_generator() {
+    requires!(Tool("kubectl"));
     let (app, config_home) = legacy_kustomization(
         "legacy-generator",
         &[
@@ -719,6 +727,7 @@ fn kubectl_kustomize_runs_the_legacy_plugin_as_a_generator() {
 
 #[test]
 fn kubectl_kustomize_runs_the_legacy_plugin_as_a_transformer() {
+    requires!(Tool("kubectl"));
     // The configured plan is compiled, and so is the plan among the resources.
     let (app, config_home) = legacy_kustomization(
         "legacy-transformer",
@@ -747,6 +756,7 @@ fn kubectl_kustomize_runs_the_legacy_plugin_as_a_transformer() {
 
 #[test]
 fn kubectl_kustomize_fails_when_the_legacy_plugin_finds_errors() {
+    requires!(Tool("kubectl"));
     let bad = plan("nightly", "web-data").replace("copyMethod: Direct", "copyMethod: Drect");
     let (app, config_home) = legacy_kustomization(
         "legacy-error",
@@ -980,6 +990,7 @@ fn the_argocd_plugin_discovers_and_generates_as_the_sidecar_runs_it() {
 
 #[test]
 fn the_shipped_scripts_pass_shellcheck() {
+    requires!(Tool("shellcheck"));
     let shellcheck = require_tool("shellcheck");
     let output = run(
         Command::new(shellcheck)

@@ -3,6 +3,7 @@
 //! replaced as a whole or not at all.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -161,6 +162,7 @@ fn the_directory_holds_exactly_what_compile_prints() {
 
 #[test]
 fn kubectl_kustomize_builds_the_directory() {
+    requires!(Tool("kubectl"));
     let kubectl = require_tool("kubectl");
     let base = scratch("kustomize");
     let expected = objects_of(&stdout(&kopiaplan(&["compile", "examples"])));

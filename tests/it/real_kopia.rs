@@ -6,6 +6,7 @@
 //! Needs root (mount namespaces) and `kopia` 0.23.1 (`.ci/install-tools`).
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,6 +154,7 @@ fn second_version(dir: &Path) {
 
 #[test]
 fn a_restore_of_the_previous_snapshot_gives_back_the_first_version_exactly() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "round-trip",
         r#"  backups:
@@ -236,6 +238,7 @@ fn start_time(snapshot: &Value) -> chrono::DateTime<chrono::FixedOffset> {
 
 #[test]
 fn restore_as_of_with_an_offset_picks_the_snapshot_taken_before_that_instant() {
+    requires!(Namespaces, Kopia);
     let backup = "  backups:\n    - {name: web-data, pvc: web-data}\n";
     let mut cluster = Cluster::new("as-of", backup);
     let data = volume_with(&mut cluster, "web-data", &[("page", "one")]);
@@ -275,6 +278,7 @@ fn restore_as_of_with_an_offset_picks_the_snapshot_taken_before_that_instant() {
 
 #[test]
 fn file_deletion_happens_only_when_a_snapshot_was_chosen() {
+    requires!(Namespaces, Kopia);
     let backups =
         "  backups:\n    - {name: web-data, pvc: web-data}\n    - {name: other-app, pvc: other}\n";
     let restore = |name: &str, extra: &str| {
@@ -356,6 +360,7 @@ fn file_deletion_happens_only_when_a_snapshot_was_chosen() {
 
 #[test]
 fn two_sources_in_one_repository_each_restore_only_their_own() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "two-sources",
         r#"  backups:
@@ -393,6 +398,7 @@ fn two_sources_in_one_repository_each_restore_only_their_own() {
 
 #[test]
 fn retention_latest_two_keeps_two_snapshots_of_three() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "retention",
         "  backups:\n    - {name: web-data, pvc: web-data, retain: {latest: 2}}\n",
@@ -425,6 +431,7 @@ fn retention_latest_two_keeps_two_snapshots_of_three() {
 
 #[test]
 fn the_plan_policy_and_the_global_policy_file_are_the_effective_policy() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "policy",
         r#"  backups:
@@ -490,6 +497,7 @@ fn the_plan_policy_and_the_global_policy_file_are_the_effective_policy() {
 
 #[test]
 fn every_policy_config_map_in_the_golden_files_is_accepted_by_kopia_policy_import() {
+    requires!(Namespaces, Kopia);
     let scratch = support::scratch("real-golden-policies");
     let repository = scratch.join("repository");
     let host = HostKopia::create_filesystem("golden-policies", &repository, PASSWORD);
@@ -529,6 +537,7 @@ fn every_policy_config_map_in_the_golden_files_is_accepted_by_kopia_policy_impor
 
 #[test]
 fn the_result_line_reports_the_snapshot_kopia_recorded() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "result",
         "  backups:\n    - {name: web-data, pvc: web-data}\n",
@@ -557,6 +566,7 @@ fn the_result_line_reports_the_snapshot_kopia_recorded() {
 
 #[test]
 fn maintenance_claims_the_repository_and_runs_full_maintenance() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "maintenance",
         "  backups:\n    - {name: web-data, pvc: web-data}\n",
@@ -613,6 +623,7 @@ fn largest_pack(repository: &Path) -> PathBuf {
 
 #[test]
 fn verify_passes_on_a_good_repository_and_fails_on_a_damaged_or_missing_pack() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "verify",
         "  backups:\n    - {name: web-data, pvc: web-data}\n  verify:\n    - {from: web-data, filesPercent: 100}\n",
@@ -655,6 +666,7 @@ fn verify_passes_on_a_good_repository_and_fails_on_a_damaged_or_missing_pack() {
 
 #[test]
 fn a_wrong_password_fails_the_backup_and_changes_nothing() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "password",
         "  backups:\n    - {name: web-data, pvc: web-data}\n",
@@ -686,6 +698,7 @@ fn a_wrong_password_fails_the_backup_and_changes_nothing() {
 
 #[test]
 fn a_mistyped_path_with_create_never_fails_and_creates_nothing() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::with_plan(
         "typo",
         &plan_with(
@@ -749,6 +762,7 @@ fn descendants_running(pid: u32, words: &[&str]) -> Vec<u32> {
 
 #[test]
 fn sigterm_during_a_large_backup_fails_and_a_restore_then_takes_the_last_complete_snapshot() {
+    requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(
         "sigterm",
         r#"  backups:

@@ -14,6 +14,7 @@
 //! `.ci/install-tools` installs them all.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -243,6 +244,7 @@ fn assert_repository_blobs(objects: &[String], prefix: &str) {
 
 #[test]
 fn s3_with_a_prefix() {
+    requires!(Namespaces, Kopia, Tool("gofakes3"), Tool("curl"));
     let dir = support::scratch("storage-s3");
     let server = servers::s3(&dir, "backups");
     let endpoint = format!("http://{}", server.address());
@@ -261,6 +263,14 @@ fn s3_with_a_prefix() {
 
 #[test]
 fn s3_over_tls_needs_the_custom_ca() {
+    requires!(
+        Namespaces,
+        Kopia,
+        Tool("gofakes3"),
+        Tool("socat"),
+        Tool("openssl"),
+        Tool("curl")
+    );
     let dir = support::scratch("storage-s3-tls");
     let tls = Tls::new(&dir.join("tls"), &[]);
     let plain = servers::s3(&dir, "secure");
@@ -296,6 +306,7 @@ fn s3_over_tls_needs_the_custom_ca() {
 
 #[test]
 fn sftp_with_a_key_and_known_hosts() {
+    requires!(Namespaces, Kopia, Tool("sshd"), Tool("ssh-keygen"));
     let dir = support::scratch("storage-sftp");
     let sshd = servers::sshd(&dir.join("sshd"));
     let repository = dir.join("export/kopia");
@@ -343,6 +354,7 @@ fn sftp_with_a_key_and_known_hosts() {
 
 #[test]
 fn webdav_over_https() {
+    requires!(Namespaces, Kopia, Tool("rclone"), Tool("openssl"));
     let dir = support::scratch("storage-webdav");
     let tls = Tls::new(&dir.join("tls"), &[]);
     let root = dir.join("dav");
@@ -385,6 +397,7 @@ fn webdav_over_https() {
 
 #[test]
 fn rclone_with_a_config_file() {
+    requires!(Namespaces, Kopia, Tool("rclone"), Tool("openssl"));
     let dir = support::scratch("storage-rclone");
     let root = dir.join("dav");
     let server = servers::webdav(&dir, &root, "mover", "dav-secret", None);
@@ -405,6 +418,7 @@ fn rclone_with_a_config_file() {
 
 #[test]
 fn gcs_through_the_storage_emulator_host() {
+    requires!(Namespaces, Kopia, Tool("fake-gcs-server"));
     let dir = support::scratch("storage-gcs");
     let server = servers::gcs(&dir, "backups");
     let cluster = Cluster::new(
@@ -446,6 +460,7 @@ fn gcs_objects(address: &str, bucket: &str) -> Vec<String> {
 
 #[test]
 fn azure_blob_on_azurite() {
+    requires!(Namespaces, Kopia, Tool("azurite-blob"), Tool("openssl"));
     let dir = support::scratch("storage-azure");
     // Kopia reaches Azure at https://<account>.<storage domain>/ and has no
     // flag for plain HTTP: Azurite serves HTTPS with a private CA, and the

@@ -6,6 +6,7 @@
 //! the pod's Secrets.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -121,6 +122,7 @@ fn backup_pod(objects: &Value, secret: &[(&str, &str)], data: &PathBuf, repo: &P
 
 #[test]
 fn hostile_keys_in_the_repository_secret_change_nothing() {
+    requires!(Namespaces, Tool("python3"));
     let objects = support::compile_json("hostile", ONE_BACKUP);
     let data = data_volume("hostile");
     let run = |label: &str, secret: &[(&str, &str)]| {
@@ -256,6 +258,7 @@ const SFTP_PASSWORD: &str = "sftp pass: w0rd";
 
 #[test]
 fn the_sftp_password_reaches_kopia_in_a_token_file_not_on_its_command_line() {
+    requires!(Namespaces, Tool("python3"));
     let objects = support::compile_json("sftp", SFTP_PLAN);
     let data = data_volume("sftp");
     let standin = Standin::new("security-sftp");
@@ -341,6 +344,7 @@ spec:
 
 #[test]
 fn a_failed_restore_lists_only_the_sources_of_its_own_namespace() {
+    requires!(Namespaces, Tool("python3"));
     let objects = support::compile_json("tenants", TENANTS);
     let data = data_volume("tenants");
     let repo = writable_volume("repo-tenants");
@@ -1042,6 +1046,7 @@ stringData:
 /// runs, so the credential never reaches a command line.
 #[test]
 fn the_mover_refuses_a_repository_url_with_a_credential_from_an_unseen_secret() {
+    requires!(Namespaces, Tool("python3"));
     let plan = ONE_BACKUP.replace("      filesystem: {claimName: backup-repo, path: /}\n", "");
     let objects = support::compile_json("runtime-url", &plan);
     let data = data_volume("runtime-url");

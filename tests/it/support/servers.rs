@@ -109,19 +109,12 @@ pub fn free_port() -> u16 {
 /// A server binary: on PATH or in the sbin directories. Missing, the test
 /// fails and says what installs it.
 pub fn require_binary(name: &str, installed_by: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/local/bin", "/usr/sbin", "/usr/local/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is not installed, and this test needs it: run `.ci/install-tools` \
-                 (it installs {installed_by})."
-            )
-        })
+    super::requires::find_tool(name).unwrap_or_else(|| {
+        panic!(
+            "`{name}` is not installed, and this test needs it: run `.ci/install-tools` \
+             (it installs {installed_by})."
+        )
+    })
 }
 
 fn run_ok(command: &mut Command) -> String {
