@@ -1,8 +1,9 @@
 //! kopiaplan inside other tools, run for real: Helm's post-renderer calling
 //! conventions (Helm 3's bare executable, Helm 4's plugin), kpt and
 //! kustomize running the KRM function, `kubectl kustomize` running the
-//! legacy exec plugin, and the Argo CD plugin's commands. A missing tool
-//! fails the test loudly; none is skipped.
+//! legacy exec plugin, and the Argo CD plugin's commands. Each test names
+//! its tool with `requires!`: missing, it fails under CI and is reported as
+//! skipped elsewhere.
 
 use crate::support;
 use crate::support::requires::requires;

@@ -1,7 +1,8 @@
 //! The generated manifests and scripts checked by the real tools a user's
 //! pipeline would run: strict Kubernetes 1.33 schemas (kubernetes-validate,
 //! which also reads YAML as 1.1 the way kubectl does), yamllint and
-//! shellcheck. A missing tool fails these tests (see `.ci/install-tools`).
+//! shellcheck. Each test names its tool with `requires!`: missing, it fails
+//! under CI and is reported as skipped elsewhere (see `.ci/install-tools`).
 
 use crate::support;
 use crate::support::requires::requires;
