@@ -1,8 +1,8 @@
 //! The test builder: a case is its input and what a user would see, in a
 //! few lines. `Test` runs the `kopiaplan` binary as a user or a pipeline
-//! would (arguments, stdin, files; exit code, stdout, stderr); `Compile`
-//! runs the library on plan text in memory and gives the objects or the
-//! rendered diagnostics.
+//! would (arguments, stdin, files; exit code, stdout, stderr); `Plan`
+//! is plan text, edited by checked replacements, that compiles in memory
+//! to the objects or the rendered diagnostics.
 //!
 //! ```ignore
 //! Test::new()
