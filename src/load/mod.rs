@@ -3,8 +3,11 @@
 //! duplicate keys, alias bombs, oversized input and YAML 1.1 ambiguities.
 
 mod ambiguity;
+mod error;
 pub mod node;
 pub mod stream;
+
+pub use error::LoadError;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -64,22 +67,24 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
         match std::fs::metadata(input) {
             Ok(meta) if meta.is_dir() => match yaml_files_below(input) {
                 Ok(found) if found.is_empty() => diagnostics.push(
-                    Diagnostic::error(format!(
-                        "the directory {} holds no *.yaml or *.yml file",
-                        input.display()
-                    ))
+                    Diagnostic::new(&LoadError::EmptyDirectory {
+                        directory: input.display().to_string(),
+                    })
                     .help("name the files to compile, or a directory that contains them"),
                 ),
                 Ok(found) => files.extend(found.into_iter().map(Some)),
-                Err(error) => diagnostics.push(Diagnostic::error(format!(
-                    "cannot read the directory {}: {error}",
-                    input.display()
-                ))),
+                Err(error) => diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
+                    name: format!("the directory {}", input.display()),
+                    reason: error.to_string(),
+                })),
             },
             Ok(_) => files.push(Some(input.clone())),
             Err(error) => diagnostics.push(
-                Diagnostic::error(format!("cannot read {}: {error}", input.display()))
-                    .help("check the path; use `-` to read standard input"),
+                Diagnostic::new(&LoadError::Unreadable {
+                    name: input.display().to_string(),
+                    reason: error.to_string(),
+                })
+                .help("check the path; use `-` to read standard input"),
             ),
         }
     }
@@ -94,17 +99,19 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(error) => {
-                diagnostics.push(Diagnostic::error(format!("cannot read {name}: {error}")));
+                diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
+                    name,
+                    reason: error.to_string(),
+                }));
                 continue;
             }
         };
         total += bytes.len() as u64;
         if total > MAX_TOTAL_BYTES {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "the inputs are larger than {} MiB in total",
-                    MAX_TOTAL_BYTES / 1024 / 1024
-                ))
+                Diagnostic::new(&LoadError::InputTooLarge {
+                    limit_mib: MAX_TOTAL_BYTES / 1024 / 1024,
+                })
                 .help("compile the plans in several runs"),
             );
             break;
@@ -114,7 +121,7 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
                 sources.add(name, text);
             }
             Err(_) => diagnostics.push(
-                Diagnostic::error(format!("{name} is not UTF-8 text"))
+                Diagnostic::new(&LoadError::NotUtf8 { name })
                     .help("YAML inputs must be UTF-8 encoded"),
             ),
         }
@@ -273,7 +280,7 @@ fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnostic {
     } else {
         "fix the YAML syntax at this position"
     };
-    Diagnostic::error(format!("invalid YAML: {message}"))
+    Diagnostic::new(&LoadError::InvalidYaml { reason: message })
         .at(span)
         .help(help)
 }
@@ -285,9 +292,10 @@ fn check_ambiguous_scalars(file: FileId, text: &str, root: &Node, diagnostics: &
         };
         if let Some(reading) = ambiguity::yaml11_reading(raw) {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "`{raw}` is {reading} to kubectl and other YAML 1.1 tools, but text here"
-                ))
+                Diagnostic::new(&LoadError::AmbiguousScalar {
+                    raw: raw.to_owned(),
+                    reading: reading.to_string(),
+                })
                 .at(Some(span_of_node(file, node)))
                 .field(display_path(path))
                 .help(format!(
