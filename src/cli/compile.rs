@@ -1,6 +1,7 @@
 //! `kopiaplan compile`: plans in, manifests out (stdout, a file, or a
 //! directory with one file per object).
 
+use kopiaplan::output::OutputError;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -48,15 +49,23 @@ pub fn exec(args: CompileArgs) -> Outcome {
     }
     let format = args.input.diagnostics;
     let stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
-    let failure = |message: String| Outcome {
+    let failure = |rendered: String| Outcome {
         stdout: None,
-        stderr: format!("{stderr}{}", render_failure(message, format)),
+        stderr: format!("{stderr}{rendered}"),
         exit_code: 1,
     };
     if let Some(target) = args.output_dir {
         let files = match directory::layout(&compiled.objects, args.format) {
             Ok(files) => files,
-            Err(error) => return failure(format!("cannot write {}: {error}", target.display())),
+            Err(error) => {
+                return failure(render_failure(
+                    &OutputError::NotWritten {
+                        target: target.display().to_string(),
+                        reason: error.to_string(),
+                    },
+                    format,
+                ));
+            }
         };
         return match directory::write(&target, &files) {
             Ok(()) => Outcome {
@@ -64,13 +73,21 @@ pub fn exec(args: CompileArgs) -> Outcome {
                 stderr: stderr.clone(),
                 exit_code: 0,
             },
-            Err(error) => failure(error.to_string()),
+            Err(error) => failure(render_failure(&error, format)),
         };
     }
     let holds_secret = compiled.objects.iter().any(|o| o.kind == "Secret");
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
-        Err(error) => return failure(format!("cannot serialise the output: {error}")),
+        Err(error) => {
+            return failure(render_failure(
+                &OutputError::Unserialisable {
+                    what: "the output".to_owned(),
+                    reason: error.to_string(),
+                },
+                format,
+            ));
+        }
     };
     match args.output {
         None => Outcome {
@@ -84,7 +101,13 @@ pub fn exec(args: CompileArgs) -> Outcome {
                 stderr: stderr.clone(),
                 exit_code: 0,
             },
-            Err(error) => failure(format!("cannot write {}: {error}", path.display())),
+            Err(error) => failure(render_failure(
+                &OutputError::NotWritten {
+                    target: path.display().to_string(),
+                    reason: error.to_string(),
+                },
+                format,
+            )),
         },
     }
 }

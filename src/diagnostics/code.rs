@@ -31,6 +31,43 @@ pub enum Code {
     /// A plain scalar that YAML 1.1 tools such as kubectl read as a boolean,
     /// number or null, but YAML 1.2 reads as text.
     AmbiguousScalar,
+
+    // output: writing the output, reading a previous output back
+    /// An output file or directory cannot be written.
+    OutputNotWritten,
+    /// `--output-dir` names something kopiaplan did not write (it never
+    /// replaces a directory it does not own).
+    OutputDirectoryRefused,
+    /// The previous output given to `diff` or a guard cannot be read.
+    PreviousOutputUnreadable,
+    /// A `List` document without `items`.
+    ListWithoutItems,
+    /// A document in a previous output without `kind` or `metadata.name`.
+    ObjectWithoutName,
+    /// An object appears twice in a previous output.
+    DuplicateObject,
+
+    // integrations: Helm post-renderer, kustomize plugin, KRM function
+    /// A generated object lost the annotation that names its input document
+    /// (a kopiaplan bug: please report it).
+    MissingSourceAnnotation,
+    /// The rendered stream cannot be serialised.
+    UnserialisableOutput,
+    /// The kustomize plugin configuration is empty.
+    EmptyPluginConfig,
+    /// The kustomize plugin configuration is not a BackupPlan or VolSync object.
+    PluginConfigNotAPlan,
+    /// An object passing through the post-renderer or function has the name
+    /// of an object compiled from a plan.
+    PassThroughNameClash,
+    /// Two plans of a ResourceList start on the same line (flow YAML).
+    PlansOnOneLine,
+    /// `kopiaplan krm` got an empty standard input.
+    EmptyResourceList,
+    /// `kopiaplan krm` got something other than a ResourceList.
+    NotAResourceList,
+    /// A ResourceList's `items` is not a list.
+    ResourceListItemsNotAList,
 }
 
 impl Code {
@@ -111,5 +148,51 @@ mod tests {
                 "docs/diagnostics.md has no heading for `{code}`"
             );
         }
+        for heading in documented {
+            if heading.contains(char::is_whitespace) {
+                continue;
+            }
+            assert!(
+                codes.iter().any(|code| code == heading),
+                "docs/diagnostics.md documents `{heading}`, which is no code"
+            );
+        }
+    }
+
+    /// Every `yaml` example in docs/diagnostics.md, compiled, reports the
+    /// code of the heading it is under.
+    #[test]
+    fn every_documented_example_reports_its_code() {
+        let docs = include_str!("../../docs/diagnostics.md");
+        let mut heading = "";
+        let mut example: Option<String> = None;
+        let mut checked = 0;
+        for line in docs.lines() {
+            if let Some(code) = line.strip_prefix("### ") {
+                heading = code;
+            } else if line == "```yaml" {
+                example = Some(String::new());
+            } else if line == "```" {
+                if let Some(text) = example.take() {
+                    let mut sources = crate::diagnostics::SourceMap::default();
+                    sources.add(format!("{heading}.yaml"), text.clone());
+                    let diagnostics = match crate::compile_sources(&sources) {
+                        Ok(compiled) => compiled.diagnostics,
+                        Err(diagnostics) => diagnostics,
+                    };
+                    let reported: Vec<String> =
+                        diagnostics.iter().map(|d| d.code.as_str()).collect();
+                    assert!(
+                        reported.iter().any(|code| code == heading),
+                        "the example under `{heading}` reports {reported:?}:\n{text}"
+                    );
+                    checked += 1;
+                }
+            } else if let Some(text) = example.as_mut() {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        assert!(checked >= 2, "only {checked} examples found");
     }
 }

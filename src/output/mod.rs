@@ -4,8 +4,11 @@
 
 pub mod diff;
 pub mod directory;
+mod error;
 mod object;
 pub mod rendered;
+
+pub use error::OutputError;
 
 pub use object::Object;
 
