@@ -54,6 +54,18 @@ pub fn exec(args: CompileArgs) -> Outcome {
         stderr: format!("{stderr}{rendered}"),
         exit_code: 1,
     };
+    let target = args.output_dir.as_ref().or(args.output.as_ref());
+    if let Some(input) = target
+        .and_then(|target| output::input_replaced_by(&sources, target, args.output_dir.is_some()))
+    {
+        return failure(render_failure(
+            &OutputError::ReplacesInput {
+                target: target.map(|t| t.display().to_string()).unwrap_or_default(),
+                input,
+            },
+            format,
+        ));
+    }
     if let Some(target) = args.output_dir {
         let files = match directory::layout(&compiled.objects, args.format) {
             Ok(files) => files,
@@ -95,7 +107,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
             stderr: stderr.clone(),
             exit_code: 0,
         },
-        Some(path) => match write_atomically(&path, &text, holds_secret) {
+        Some(path) => match write_output(&path, &text, holds_secret) {
             Ok(()) => Outcome {
                 stdout: None,
                 stderr: stderr.clone(),
@@ -109,6 +121,25 @@ pub fn exec(args: CompileArgs) -> Outcome {
                 format,
             )),
         },
+    }
+}
+
+/// Writes the output to `path`. A regular file (or a new path) is written
+/// beside the target and renamed into place, so readers never see half a
+/// file; a symbolic link is followed first, so the link stays. Anything
+/// else (a device such as `/dev/null`, a FIFO, `/dev/stdout`) is written in
+/// place: a rename would replace the device with a regular file.
+fn write_output(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)?
+                .write_all(text.as_bytes())
+        }
+        Ok(_) => write_atomically(&std::fs::canonicalize(path)?, text, private),
+        Err(_) => write_atomically(path, text, private),
     }
 }
 

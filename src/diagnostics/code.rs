@@ -33,6 +33,8 @@ pub enum Code {
     AmbiguousScalar,
 
     // output: writing the output, reading a previous output back
+    /// The output file is an input, or the output directory holds one.
+    OutputReplacesInput,
     /// An output file or directory cannot be written.
     OutputNotWritten,
     /// `--output-dir` names something kopiaplan did not write (it never

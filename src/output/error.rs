@@ -13,6 +13,8 @@ pub enum OutputError {
     ListWithoutItems,
     /// A document lacks `kind` or `metadata.name`.
     ObjectWithoutName,
+    /// The output would replace (or, as a directory, hold) an input file.
+    ReplacesInput { target: String, input: String },
     /// An output file cannot be written.
     NotWritten { target: String, reason: String },
     /// The output cannot be serialised.
@@ -30,6 +32,9 @@ impl fmt::Display for OutputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::PreviousUnreadable { what, reason } => write!(f, "cannot read {what}: {reason}"),
+            Self::ReplacesInput { target, input } => {
+                write!(f, "writing {target} would replace the input {input}")
+            }
             Self::NotWritten { target, reason } => write!(f, "cannot write {target}: {reason}"),
             Self::Unserialisable { what, reason } => {
                 write!(f, "cannot serialise {what}: {reason}")
@@ -53,6 +58,7 @@ impl DiagnosticKind for OutputError {
     fn code(&self) -> Code {
         match self {
             Self::PreviousUnreadable { .. } => Code::PreviousOutputUnreadable,
+            Self::ReplacesInput { .. } => Code::OutputReplacesInput,
             Self::NotWritten { .. } => Code::OutputNotWritten,
             Self::Unserialisable { .. } => Code::UnserialisableOutput,
             Self::ListWithoutItems => Code::ListWithoutItems,
