@@ -847,6 +847,11 @@ fn launcher_manifests(objects: &[Value], template: &Value) -> BTreeMap<String, V
         .collect()
 }
 
+/// Sets the field at a JSON pointer, which must exist.
+fn set(object: &mut Value, pointer: &str, value: Value) {
+    *object.pointer_mut(pointer).expect(pointer) = value;
+}
+
 /// `kubectl create --dry-run=server` of one object with a kubeconfig.
 fn create_as(kubeconfig: &std::path::Path, object: &Value) -> Output {
     kubectl_as(
@@ -892,34 +897,37 @@ fn a_launcher_token_creates_only_the_job_and_snapshot_it_was_compiled_with() {
             (
                 "another image",
                 edited(&job, &|o| {
-                    o.pointer_mut(&format!("{pod}/containers/0/image"))
-                        .map(|v| *v = json!("docker.io/library/busybox:1.37"));
+                    set(
+                        o,
+                        &format!("{pod}/containers/0/image"),
+                        json!("docker.io/library/busybox:1.37"),
+                    )
                 }),
             ),
             (
                 "another command",
                 edited(&job, &|o| {
-                    o.pointer_mut(&format!("{pod}/containers/0/command"))
-                        .map(|v| *v = json!(["/bin/sh", "-c", "cat /etc/shadow"]));
+                    set(
+                        o,
+                        &format!("{pod}/containers/0/command"),
+                        json!(["/bin/sh", "-c", "cat /etc/shadow"]),
+                    )
                 }),
             ),
             (
                 "another ServiceAccount",
                 edited(&job, &|o| {
-                    o.pointer_mut(&format!("{pod}/serviceAccountName"))
-                        .map(|v| *v = json!(account));
+                    set(o, &format!("{pod}/serviceAccountName"), json!(account))
                 }),
             ),
             (
                 "another Secret mounted",
                 edited(&job, &|o| {
-                    o.pointer_mut(&format!("{pod}/volumes"))
-                        .and_then(Value::as_array_mut)
-                        .map(|volumes| {
-                            volumes.push(
-                                json!({"name": "loot", "secret": {"secretName": "another-secret"}}),
-                            )
-                        });
+                    let volumes = o.pointer_mut(&format!("{pod}/volumes")).expect("volumes");
+                    volumes
+                        .as_array_mut()
+                        .expect("a list")
+                        .push(json!({"name": "loot", "secret": {"secretName": "another-secret"}}));
                 }),
             ),
             (
