@@ -171,6 +171,7 @@ pub(super) fn render(
         match replaced_by[index] {
             None => output.push_str(raw.text(text)),
             Some(owner) => {
+                output.push_str(raw.before_marker(text));
                 let source_comment = placements[owner].source_comment.as_deref();
                 write_objects(&mut output, &owned[owner], source_comment)?;
                 if raw.ends_with_end_marker {
