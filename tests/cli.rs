@@ -139,7 +139,8 @@ fn duplicate_keys_are_refused() {
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(text.contains("duplicate"), "{text}");
+    assert!(text.contains("error[invalid-yaml]"), "{text}");
+    assert!(text.contains("the key `name` appears twice"), "{text}");
     assert!(text.contains("<stdin>:5:"), "{text}");
 }
 

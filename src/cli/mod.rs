@@ -146,9 +146,9 @@ pub fn read_text(path: &std::path::Path, format: DiagnosticsFormat) -> Result<St
             .next()
             .map(|(_, file)| file.text.clone())
             .unwrap_or_default()),
-        Err(diagnostics) => Err(Outcome {
+        Err((sources, diagnostics)) => Err(Outcome {
             stdout: None,
-            stderr: render_diagnostics(&diagnostics, &SourceMap::default(), format),
+            stderr: render_diagnostics(&diagnostics, &sources, format),
             exit_code: 1,
         }),
     }

@@ -28,6 +28,8 @@ pub enum Code {
     InputNotUtf8,
     /// The YAML parser refused the text (syntax, duplicate keys, alias bombs).
     InvalidYaml,
+    /// A mapping key that is a list or a mapping (`? [a, b]`).
+    ComplexKey,
     /// A plain scalar that YAML 1.1 tools such as kubectl read as a boolean,
     /// number or null, but YAML 1.2 reads as text.
     AmbiguousScalar,

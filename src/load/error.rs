@@ -13,9 +13,11 @@ pub enum LoadError {
     /// The inputs together exceed the size limit.
     InputTooLarge { limit_mib: u64 },
     /// A file is not UTF-8.
-    NotUtf8 { name: String },
+    NotUtf8 { name: String, byte: u8 },
     /// The YAML parser refused the text.
     InvalidYaml { reason: String },
+    /// A mapping key that is a list or a mapping.
+    ComplexKey,
     /// A plain scalar that YAML 1.1 tools (kubectl) read as something else.
     AmbiguousScalar { raw: String, reading: String },
 }
@@ -30,8 +32,14 @@ impl fmt::Display for LoadError {
             Self::InputTooLarge { limit_mib } => {
                 write!(f, "the inputs are larger than {limit_mib} MiB in total")
             }
-            Self::NotUtf8 { name } => write!(f, "{name} is not UTF-8 text"),
+            Self::NotUtf8 { name, byte } => {
+                write!(
+                    f,
+                    "{name} is not UTF-8 text: the byte 0x{byte:02x} here is not UTF-8"
+                )
+            }
             Self::InvalidYaml { reason } => write!(f, "invalid YAML: {reason}"),
+            Self::ComplexKey => f.write_str("a mapping key is a list or a mapping"),
             Self::AmbiguousScalar { raw, reading } => write!(
                 f,
                 "`{raw}` is {reading} to kubectl and other YAML 1.1 tools, but text here"
@@ -48,6 +56,7 @@ impl DiagnosticKind for LoadError {
             Self::InputTooLarge { .. } => Code::InputTooLarge,
             Self::NotUtf8 { .. } => Code::InputNotUtf8,
             Self::InvalidYaml { .. } => Code::InvalidYaml,
+            Self::ComplexKey => Code::ComplexKey,
             Self::AmbiguousScalar { .. } => Code::AmbiguousScalar,
         }
     }

@@ -49,7 +49,7 @@ pub fn read(path: &Path) -> (SourceMap, Result<Vec<Object>, Diagnostics>) {
     };
     let sources = match load::read_inputs(&files) {
         Ok(sources) => sources,
-        Err(diagnostics) => return (SourceMap::default(), Err(diagnostics)),
+        Err((sources, diagnostics)) => return (sources, Err(diagnostics)),
     };
     let result = objects(&sources);
     (sources, result)
