@@ -49,7 +49,7 @@ pub fn compile_paths_with(
             let result = compile_documents_with(&sources, &documents, diagnostics, options);
             (sources, result)
         }
-        Err(diagnostics) => (SourceMap::default(), Err(diagnostics)),
+        Err((sources, diagnostics)) => (sources, Err(diagnostics)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `kopiaplan compile`: plans in, manifests out (stdout, a file, or a
 //! directory with one file per object).
 
+use kopiaplan::output::OutputError;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -48,15 +49,35 @@ pub fn exec(args: CompileArgs) -> Outcome {
     }
     let format = args.input.diagnostics;
     let stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
-    let failure = |message: String| Outcome {
+    let failure = |rendered: String| Outcome {
         stdout: None,
-        stderr: format!("{stderr}{}", render_failure(message, format)),
+        stderr: format!("{stderr}{rendered}"),
         exit_code: 1,
     };
+    let target = args.output_dir.as_ref().or(args.output.as_ref());
+    if let Some(input) = target
+        .and_then(|target| output::input_replaced_by(&sources, target, args.output_dir.is_some()))
+    {
+        return failure(render_failure(
+            &OutputError::ReplacesInput {
+                target: target.map(|t| t.display().to_string()).unwrap_or_default(),
+                input,
+            },
+            format,
+        ));
+    }
     if let Some(target) = args.output_dir {
         let files = match directory::layout(&compiled.objects, args.format) {
             Ok(files) => files,
-            Err(error) => return failure(format!("cannot write {}: {error}", target.display())),
+            Err(error) => {
+                return failure(render_failure(
+                    &OutputError::NotWritten {
+                        target: target.display().to_string(),
+                        reason: error.to_string(),
+                    },
+                    format,
+                ));
+            }
         };
         return match directory::write(&target, &files) {
             Ok(()) => Outcome {
@@ -64,13 +85,21 @@ pub fn exec(args: CompileArgs) -> Outcome {
                 stderr: stderr.clone(),
                 exit_code: 0,
             },
-            Err(error) => failure(error.to_string()),
+            Err(error) => failure(render_failure(&error, format)),
         };
     }
     let holds_secret = compiled.objects.iter().any(|o| o.kind == "Secret");
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
-        Err(error) => return failure(format!("cannot serialise the output: {error}")),
+        Err(error) => {
+            return failure(render_failure(
+                &OutputError::Unserialisable {
+                    what: "the output".to_owned(),
+                    reason: error.to_string(),
+                },
+                format,
+            ));
+        }
     };
     match args.output {
         None => Outcome {
@@ -78,14 +107,39 @@ pub fn exec(args: CompileArgs) -> Outcome {
             stderr: stderr.clone(),
             exit_code: 0,
         },
-        Some(path) => match write_atomically(&path, &text, holds_secret) {
+        Some(path) => match write_output(&path, &text, holds_secret) {
             Ok(()) => Outcome {
                 stdout: None,
                 stderr: stderr.clone(),
                 exit_code: 0,
             },
-            Err(error) => failure(format!("cannot write {}: {error}", path.display())),
+            Err(error) => failure(render_failure(
+                &OutputError::NotWritten {
+                    target: path.display().to_string(),
+                    reason: error.to_string(),
+                },
+                format,
+            )),
         },
+    }
+}
+
+/// Writes the output to `path`. A regular file (or a new path) is written
+/// beside the target and renamed into place, so readers never see half a
+/// file; a symbolic link is followed first, so the link stays. Anything
+/// else (a device such as `/dev/null`, a FIFO, `/dev/stdout`) is written in
+/// place: a rename would replace the device with a regular file.
+fn write_output(path: &std::path::Path, text: &str, private: bool) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => {
+            use std::io::Write as _;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)?
+                .write_all(text.as_bytes())
+        }
+        Ok(_) => write_atomically(&std::fs::canonicalize(path)?, text, private),
+        Err(_) => write_atomically(path, text, private),
     }
 }
 

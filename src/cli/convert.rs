@@ -15,10 +15,10 @@ pub fn exec(args: ConvertArgs) -> Outcome {
     let format = args.input.diagnostics;
     let sources = match kopiaplan::load::read_inputs(&args.input.inputs) {
         Ok(sources) => sources,
-        Err(diagnostics) => {
+        Err((sources, diagnostics)) => {
             return Outcome {
                 stdout: None,
-                stderr: render_diagnostics(&diagnostics, &Default::default(), format),
+                stderr: render_diagnostics(&diagnostics, &sources, format),
                 exit_code: 1,
             };
         }

@@ -3,6 +3,7 @@
 //! are equal, 1 when they differ or the input has errors (no diff is shown
 //! then), 2 on usage errors.
 
+use kopiaplan::output::OutputError;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -75,7 +76,10 @@ pub fn exec(args: DiffArgs) -> Outcome {
         Ok(diffs) => diffs,
         Err(error) => {
             stderr.push_str(&render_failure(
-                format!("cannot serialise an object: {error}"),
+                &OutputError::Unserialisable {
+                    what: "an object".to_owned(),
+                    reason: error.to_string(),
+                },
                 format,
             ));
             return Outcome {

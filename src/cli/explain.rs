@@ -2,6 +2,7 @@
 //! repositories, schedules with their next runs, and what starts at the same
 //! time on each repository — as text, JSON or an SVG heat map.
 
+use kopiaplan::output::OutputError;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -80,7 +81,14 @@ pub fn exec(args: ExplainArgs) -> Outcome {
             Err(error) => {
                 return Outcome {
                     stdout: None,
-                    stderr: stderr + &render_failure(format!("cannot write JSON: {error}"), format),
+                    stderr: stderr
+                        + &render_failure(
+                            &OutputError::Unserialisable {
+                                what: "the explanation as JSON".to_owned(),
+                                reason: error.to_string(),
+                            },
+                            format,
+                        ),
                     exit_code: 1,
                 };
             }

@@ -14,7 +14,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use kopiaplan::diagnostics::{self, Diagnostic, Diagnostics, SourceMap};
+use kopiaplan::diagnostics::{self, Diagnostic, DiagnosticKind, Diagnostics, SourceMap};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -146,9 +146,9 @@ pub fn read_text(path: &std::path::Path, format: DiagnosticsFormat) -> Result<St
             .next()
             .map(|(_, file)| file.text.clone())
             .unwrap_or_default()),
-        Err(diagnostics) => Err(Outcome {
+        Err((sources, diagnostics)) => Err(Outcome {
             stdout: None,
-            stderr: render_diagnostics(&diagnostics, &SourceMap::default(), format),
+            stderr: render_diagnostics(&diagnostics, &sources, format),
             exit_code: 1,
         }),
     }
@@ -188,10 +188,6 @@ pub fn render_diagnostics(
 /// A problem with no input position (a file that cannot be written, …),
 /// rendered like the diagnostics around it, so `--diagnostics json` stays
 /// one JSON object per line.
-pub fn render_failure(message: String, format: DiagnosticsFormat) -> String {
-    render_diagnostics(
-        &Diagnostic::error(message).into(),
-        &SourceMap::default(),
-        format,
-    )
+pub fn render_failure(kind: &impl DiagnosticKind, format: DiagnosticsFormat) -> String {
+    render_diagnostics(&Diagnostic::new(kind).into(), &SourceMap::default(), format)
 }

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value as Json, json};
 
+use super::IntegrationError;
 use super::{Owner, STDIN, annotate, compile_owned, post_render, take_bookkeeping};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, Severity, SourceMap};
 use crate::emit::labels;
@@ -195,7 +196,7 @@ pub fn resource_list(text: String) -> KrmOutput {
         let line = node.position.line;
         if owners.iter().any(|owner: &Owner| owner.first_line == line) {
             diagnostics.push(
-                Diagnostic::error("two plans start on the same line of the ResourceList")
+                Diagnostic::new(&IntegrationError::PlansOnOneLine)
                     .at(Some(load::span_of_node(file, node)))
                     .help("write each item of the ResourceList on lines of its own (block YAML)"),
             );
@@ -342,26 +343,23 @@ pub fn kustomize_plugin(config: String, resources: String) -> post_render::PostR
 
 fn read_resource_list(sources: &SourceMap, file: FileId) -> Result<Node, Diagnostic> {
     let root = load::parse_single(file, &sources.file(file).text)?.ok_or_else(|| {
-        Diagnostic::error("standard input is empty; a KRM function reads a ResourceList")
+        Diagnostic::new(&IntegrationError::EmptyResourceList)
             .help("run kopiaplan krm from kustomize or kpt, or pipe a ResourceList into it")
     })?;
     let kind = root.get("kind").and_then(Node::as_str);
     if kind != Some(RESOURCE_LIST) {
-        return Err(Diagnostic::error(format!(
-            "the input is a `{}`, not a ResourceList",
-            kind.unwrap_or("?")
-        ))
+        return Err(Diagnostic::new(&IntegrationError::NotAResourceList {
+            kind: kind.unwrap_or("?").to_owned(),
+        })
         .at(Some(load::span_of_node(file, &root)))
         .field("kind")
         .help("`kopiaplan krm` speaks the KRM function protocol; use `kopiaplan compile` for plain YAML"));
     }
     match root.get("items").map(|n| &n.value) {
         None | Some(Value::Null | Value::Sequence(_)) => Ok(root),
-        Some(_) => Err(
-            Diagnostic::error("`items` of a ResourceList must be a list")
-                .field("items")
-                .help("write `items: []` for no items"),
-        ),
+        Some(_) => Err(Diagnostic::new(&IntegrationError::ItemsNotAList)
+            .field("items")
+            .help("write `items: []` for no items")),
     }
 }
 
@@ -401,6 +399,10 @@ fn result(diagnostic: &Diagnostic, node: Option<&Node>) -> Json {
     let mut entry = serde_json::Map::new();
     entry.insert("message".into(), Json::String(message));
     entry.insert("severity".into(), Json::String(severity.into()));
+    entry.insert(
+        "tags".into(),
+        serde_json::json!({ "kopiaplan.dev/code": diagnostic.code }),
+    );
     if let Some(node) = node {
         let mut reference = serde_json::Map::new();
         for (key, value) in [

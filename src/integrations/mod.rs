@@ -8,12 +8,15 @@
 //! the generated objects back to the document each came from, by the
 //! `kopiaplan.dev/source` annotation every generated object carries.
 
+mod error;
 pub mod krm;
 pub mod post_render;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
+
+pub use error::IntegrationError;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
 use crate::emit::labels;
@@ -118,12 +121,13 @@ fn compile_owned(
             })
             .map(|index| (index, &owners[index]));
         let Some((index, owner)) = owner else {
-            return Err(Diagnostics::from(Diagnostic::error(format!(
-                "internal error: the {} `{}` has no `{}` annotation that names its input document",
-                object.kind,
-                object.name,
-                labels::SOURCE
-            ))));
+            return Err(Diagnostics::from(Diagnostic::new(
+                &IntegrationError::MissingSourceAnnotation {
+                    kind: object.kind.clone(),
+                    name: object.name.clone(),
+                    annotation: labels::SOURCE.to_owned(),
+                },
+            )));
         };
         if let Some(name) = &owner.name
             && let Some((_, line)) = source_of(&object)

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use super::IntegrationError;
 use super::{HELM_FILENAME, Owner, STDIN, annotate, compile_owned, take_bookkeeping};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 use crate::load::{self, Document, stream};
@@ -170,6 +171,7 @@ pub(super) fn render(
         match replaced_by[index] {
             None => output.push_str(raw.text(text)),
             Some(owner) => {
+                output.push_str(raw.before_marker(text));
                 let source_comment = placements[owner].source_comment.as_deref();
                 write_objects(&mut output, &owned[owner], source_comment)?;
                 if raw.ends_with_end_marker {
@@ -184,9 +186,9 @@ pub(super) fn render(
         None => Ok(()),
     });
     if let Err(error) = written {
-        diagnostics.push(Diagnostic::error(format!(
-            "cannot serialise the output: {error}"
-        )));
+        diagnostics.push(Diagnostic::new(&IntegrationError::Unserialisable {
+            reason: error.to_string(),
+        }));
         return PostRendered {
             sources,
             output: None,
@@ -220,7 +222,7 @@ fn plugin_plan(
         Ok(Some(root)) => root,
         Ok(None) => {
             diagnostics.push(
-                Diagnostic::error("the plugin configuration is empty")
+                Diagnostic::new(&IntegrationError::EmptyPluginConfig)
                     .help("kustomize passes the BackupPlan listed under `generators:`"),
             );
             return None;
@@ -233,9 +235,9 @@ fn plugin_plan(
     if parse::role_of(&root) != Role::Compiled {
         let kind = root.get("kind").and_then(|k| k.as_str()).unwrap_or("?");
         diagnostics.push(
-            Diagnostic::error(format!(
-                "the plugin configuration is a `{kind}`, not a document kopiaplan compiles"
-            ))
+            Diagnostic::new(&IntegrationError::PluginConfigNotAPlan {
+                kind: kind.to_owned(),
+            })
             .at(Some(load::span_of_node(file, &root)))
             .help("list a BackupPlan under `generators:` in kustomization.yaml"),
         );
@@ -283,9 +285,11 @@ fn check_passed_through_names(
                 && generated.contains_key(&(kind.as_str(), namespace.as_str(), name.as_str()))
             {
                 diagnostics.push(
-                    Diagnostic::error(format!(
-                        "the {kind} `{namespace}/{name}` of the input has the name of an object compiled from a plan"
-                    ))
+                    Diagnostic::new(&IntegrationError::PassThroughNameClash {
+                        kind: kind.clone(),
+                        namespace: namespace.clone(),
+                        name: name.clone(),
+                    })
                     .at(Some(Span {
                         file,
                         line: raw.first_line,

@@ -3,8 +3,11 @@
 //! duplicate keys, alias bombs, oversized input and YAML 1.1 ambiguities.
 
 mod ambiguity;
+mod error;
 pub mod node;
 pub mod stream;
+
+pub use error::LoadError;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -50,8 +53,10 @@ pub fn span_of_node(file: FileId, node: &Node) -> Span {
 }
 
 /// Reads every input: files, directories (recursively, `*.yaml` and `*.yml`,
-/// in sorted order) and `-` for standard input.
-pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
+/// in sorted order) and `-` for standard input. On failure, the sources come
+/// back with the diagnostics: a file that is not UTF-8 is kept (decoded
+/// lossily) so that its diagnostic can quote the line of the first bad byte.
+pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, (SourceMap, Diagnostics)> {
     let mut sources = SourceMap::default();
     let mut diagnostics = Diagnostics::default();
     let mut total: u64 = 0;
@@ -64,22 +69,24 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
         match std::fs::metadata(input) {
             Ok(meta) if meta.is_dir() => match yaml_files_below(input) {
                 Ok(found) if found.is_empty() => diagnostics.push(
-                    Diagnostic::error(format!(
-                        "the directory {} holds no *.yaml or *.yml file",
-                        input.display()
-                    ))
+                    Diagnostic::new(&LoadError::EmptyDirectory {
+                        directory: input.display().to_string(),
+                    })
                     .help("name the files to compile, or a directory that contains them"),
                 ),
                 Ok(found) => files.extend(found.into_iter().map(Some)),
-                Err(error) => diagnostics.push(Diagnostic::error(format!(
-                    "cannot read the directory {}: {error}",
-                    input.display()
-                ))),
+                Err(error) => diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
+                    name: format!("the directory {}", input.display()),
+                    reason: error.to_string(),
+                })),
             },
             Ok(_) => files.push(Some(input.clone())),
             Err(error) => diagnostics.push(
-                Diagnostic::error(format!("cannot read {}: {error}", input.display()))
-                    .help("check the path; use `-` to read standard input"),
+                Diagnostic::new(&LoadError::Unreadable {
+                    name: input.display().to_string(),
+                    reason: error.to_string(),
+                })
+                .help("check the path; use `-` to read standard input"),
             ),
         }
     }
@@ -94,17 +101,19 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(error) => {
-                diagnostics.push(Diagnostic::error(format!("cannot read {name}: {error}")));
+                diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
+                    name,
+                    reason: error.to_string(),
+                }));
                 continue;
             }
         };
         total += bytes.len() as u64;
         if total > MAX_TOTAL_BYTES {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "the inputs are larger than {} MiB in total",
-                    MAX_TOTAL_BYTES / 1024 / 1024
-                ))
+                Diagnostic::new(&LoadError::InputTooLarge {
+                    limit_mib: MAX_TOTAL_BYTES / 1024 / 1024,
+                })
                 .help("compile the plans in several runs"),
             );
             break;
@@ -113,14 +122,31 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, Diagnostics> {
             Ok(text) => {
                 sources.add(name, text);
             }
-            Err(_) => diagnostics.push(
-                Diagnostic::error(format!("{name} is not UTF-8 text"))
-                    .help("YAML inputs must be UTF-8 encoded"),
-            ),
+            Err(error) => {
+                let bytes = error.as_bytes();
+                let valid = &bytes[..error.utf8_error().valid_up_to()];
+                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+                let column = 1 + String::from_utf8_lossy(&valid[line_start..])
+                    .chars()
+                    .count();
+                let bad = bytes.get(valid.len()).copied().unwrap_or(0);
+                let file = sources.add(name.clone(), String::from_utf8_lossy(bytes).into_owned());
+                diagnostics.push(
+                    Diagnostic::new(&LoadError::NotUtf8 { name, byte: bad })
+                        .at(Some(Span {
+                            file,
+                            line: u32::try_from(line).unwrap_or(u32::MAX),
+                            column: u32::try_from(column).unwrap_or(u32::MAX),
+                            len: 1,
+                        }))
+                        .help("YAML inputs must be UTF-8 encoded; re-encode the file (for example with iconv)"),
+                );
+            }
         }
     }
     if diagnostics.has_errors() {
-        Err(diagnostics)
+        Err((sources, diagnostics))
     } else {
         Ok(sources)
     }
@@ -185,6 +211,11 @@ pub fn parse(sources: &SourceMap) -> (Vec<Document>, Diagnostics) {
                     if matches!(root.value, Value::Null) {
                         continue;
                     }
+                    let complex = complex_keys(file, &root);
+                    if !complex.is_empty() {
+                        diagnostics.extend(complex);
+                        continue;
+                    }
                     check_ambiguous_scalars(file, &source.text, &root, &mut diagnostics);
                     documents.push(Document { file, index, root });
                 }
@@ -220,6 +251,11 @@ pub fn parse_range(
                     continue;
                 }
                 root.shift(line_offset, raw.range.start);
+                let complex = complex_keys(file, &root);
+                if !complex.is_empty() {
+                    diagnostics.extend(complex);
+                    continue;
+                }
                 documents.push(Document { file, index, root });
             }
         }
@@ -239,9 +275,43 @@ pub fn parse_range(
 /// the YAML 1.1 check, which callers apply to the parts they compile with
 /// [`check_ambiguities`].
 pub fn parse_single(file: FileId, text: &str) -> Result<Option<Node>, Diagnostic> {
-    serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(text, parse_options())
-        .map_err(|error| yaml_error(file, &error))
-        .map(|roots| roots.into_iter().flatten().next())
+    let root =
+        serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(text, parse_options())
+            .map_err(|error| yaml_error(file, &error))?
+            .into_iter()
+            .flatten()
+            .next();
+    if let Some(root) = &root
+        && let Some(first) = complex_keys(file, root).iter().next()
+    {
+        return Err(first.clone());
+    }
+    Ok(root)
+}
+
+/// Mapping keys that are not scalars (`? [a, b]`, `? {a: b}`): YAML allows
+/// them, Kubernetes objects have none, and JSON cannot write them.
+fn complex_keys(file: FileId, root: &Node) -> Diagnostics {
+    let mut diagnostics = Diagnostics::default();
+    root.walk(&mut Vec::new(), &mut |path, node| {
+        if let Value::Mapping(entries) = &node.value {
+            for (key, _) in entries {
+                if matches!(key.value, Value::Sequence(_) | Value::Mapping(_)) {
+                    diagnostics.push(
+                        Diagnostic::new(&LoadError::ComplexKey)
+                            .at(Some(span_of_node(file, key)))
+                            .field(if path.is_empty() {
+                                "(the document)".to_owned()
+                            } else {
+                                display_path(path)
+                            })
+                            .help("write the key as a string"),
+                    );
+                }
+            }
+        }
+    });
+    diagnostics
 }
 
 /// The YAML 1.1 ambiguities of a document; `text` is the text of the file
@@ -253,29 +323,106 @@ pub fn check_ambiguities(document: &Document, text: &str) -> Diagnostics {
 }
 
 fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnostic {
-    let message = error.without_snippet().to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_owned();
     let span = error.location().map(|location| Span {
         file,
         line: u32::try_from(location.line()).unwrap_or(u32::MAX),
         column: u32::try_from(location.column()).unwrap_or(u32::MAX),
         len: 0,
     });
-    let lower = message.to_lowercase();
-    let help = if lower.contains("duplicate") {
-        "each key may appear once in a mapping; remove or rename the repeated key"
-    } else if lower.contains("budget") || lower.contains("alias") {
-        "the document expands to too much data (an alias bomb?); write it out without aliases"
-    } else {
-        "fix the YAML syntax at this position"
-    };
-    Diagnostic::error(format!("invalid YAML: {message}"))
+    let (reason, help) = yaml_reason(error);
+    Diagnostic::new(&LoadError::InvalidYaml { reason })
         .at(span)
         .help(help)
+}
+
+/// What the YAML reader refused, in the user's words (not the library's),
+/// with the limit where one was reached and how to change the input.
+fn yaml_reason(error: &serde_saphyr::Error) -> (String, String) {
+    use serde_saphyr::Error;
+    use serde_saphyr::budget::BudgetBreach;
+    let mut inner = error;
+    while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = inner {
+        inner = error;
+    }
+    let limits = serde_saphyr::Budget::default();
+    let aliases =
+        "write the repeated parts out instead of using anchors and aliases (`&a`, `*a`, `<<`)";
+    match inner {
+        Error::DuplicateMappingKey { key, .. } => (
+            match key {
+                Some(key) => format!("the key `{key}` appears twice in one mapping"),
+                None => "a key appears twice in one mapping".to_owned(),
+            },
+            "each key may appear once in a mapping; remove or rename the repeated key".to_owned(),
+        ),
+        Error::RecursiveReferencesRequireWeakTypes { .. } => (
+            "an alias refers to a node that contains it (a recursive reference)".to_owned(),
+            "write the value out; a Kubernetes object cannot contain itself".to_owned(),
+        ),
+        Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => (
+                format!(
+                    "the document is nested more than {} levels deep",
+                    limits.max_depth
+                ),
+                "flatten the document; no Kubernetes object needs that depth".to_owned(),
+            ),
+            BudgetBreach::Documents { .. } => (
+                format!(
+                    "the file holds more than {} documents",
+                    limits.max_documents
+                ),
+                "split it into several files and give them all as inputs".to_owned(),
+            ),
+            BudgetBreach::Nodes { .. } => (
+                format!(
+                    "the file holds more than {} values once its aliases are expanded",
+                    limits.max_nodes
+                ),
+                "split it into several files and give them all as inputs; if it uses aliases (`*a`), write fewer of them (an alias bomb expands to far more than it shows)".to_owned(),
+            ),
+            BudgetBreach::ScalarBytes { .. } => (
+                format!(
+                    "the text of the file's values is larger than {} MiB",
+                    limits.max_total_scalar_bytes / 1024 / 1024
+                ),
+                "split it into several files and give them all as inputs".to_owned(),
+            ),
+            BudgetBreach::Aliases { .. } => (
+                format!("the file uses more than {} aliases", limits.max_aliases),
+                aliases.to_owned(),
+            ),
+            BudgetBreach::Anchors { .. } => (
+                format!("the file defines more than {} anchors", limits.max_anchors),
+                aliases.to_owned(),
+            ),
+            BudgetBreach::MergeKeys { .. } => (
+                format!(
+                    "the file uses more than {} merge keys (`<<`)",
+                    limits.max_merge_keys
+                ),
+                aliases.to_owned(),
+            ),
+            BudgetBreach::AliasAnchorRatio { .. } | BudgetBreach::Events { .. } => (
+                "the file's aliases expand to far more data than it holds (an alias bomb?)"
+                    .to_owned(),
+                aliases.to_owned(),
+            ),
+            _ => (
+                "the file is larger or more complex than the YAML reader's limits allow".to_owned(),
+                "split it into several files and give them all as inputs".to_owned(),
+            ),
+        },
+        _ => {
+            let message = inner.to_string();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            (message, "fix the YAML syntax at this position".to_owned())
+        }
+    }
 }
 
 fn check_ambiguous_scalars(file: FileId, text: &str, root: &Node, diagnostics: &mut Diagnostics) {
@@ -285,9 +432,10 @@ fn check_ambiguous_scalars(file: FileId, text: &str, root: &Node, diagnostics: &
         };
         if let Some(reading) = ambiguity::yaml11_reading(raw) {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "`{raw}` is {reading} to kubectl and other YAML 1.1 tools, but text here"
-                ))
+                Diagnostic::new(&LoadError::AmbiguousScalar {
+                    raw: raw.to_owned(),
+                    reading: reading.to_string(),
+                })
                 .at(Some(span_of_node(file, node)))
                 .field(display_path(path))
                 .help(format!(
@@ -305,6 +453,16 @@ fn plain_scalar_text<'a>(text: &'a str, node: &Node) -> Option<&'a str> {
         return None;
     }
     let start = node.position.byte?;
+    // An explicit tag (`!!str 007`) says how to read the scalar: never
+    // ambiguous. The node's position is that of the scalar after the tag.
+    let before = text.get(..start)?.trim_end();
+    let previous_token = before
+        .rsplit([' ', '\t', '\n', '\r', '[', '{', ','])
+        .next()
+        .unwrap_or_default();
+    if previous_token.starts_with('!') {
+        return None;
+    }
     let rest = text.get(start..)?;
     if rest.starts_with(['"', '\'', '|', '>', '&', '*', '!']) {
         return None;
@@ -352,8 +510,88 @@ mod tests {
     fn rejects_duplicate_keys_with_position() {
         let (_, diags) = load("a: 1\nb: 2\na: 3\n");
         let d = diags.iter().next().expect("a diagnostic");
-        assert!(d.message.contains("duplicate"), "{}", d.message);
+        assert_eq!(d.code, crate::diagnostics::Code::InvalidYaml);
+        assert!(
+            d.message.contains("the key `a` appears twice"),
+            "{}",
+            d.message
+        );
         assert_eq!(d.span.map(|s| s.line), Some(3));
+    }
+
+    /// The YAML reader's own words ("set DuplicateKeyPolicy in Options",
+    /// "budget breached: Depth { depth: 65 }") never reach users.
+    #[test]
+    fn yaml_errors_speak_the_users_words_with_the_limit() {
+        // The CLI parses on the main thread (8 MiB of stack); a debug build
+        // needs more than a test thread's 2 MiB to reach the depth limit.
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(yaml_errors_in_the_users_words)
+            .expect("thread")
+            .join()
+            .expect("no failure");
+    }
+
+    fn yaml_errors_in_the_users_words() {
+        let deep = format!("a: {}{}\n", "[".repeat(70), "]".repeat(70));
+        for (text, words) in [
+            ("a: 1\na: 2\n", "the key `a` appears twice in one mapping"),
+            (deep.as_str(), "nested more than 64 levels deep"),
+            ("a: &x [*x]\n", "an alias refers to a node that contains it"),
+        ] {
+            let (_, diags) = load(text);
+            let d = diags.iter().next().expect("a diagnostic");
+            assert!(d.message.contains(words), "{text}: {}", d.message);
+            for internal in ["Options", "budget", "Depth {", "weak recursion"] {
+                assert!(!d.message.contains(internal), "{text}: {}", d.message);
+            }
+            assert!(d.span.is_some(), "{text}: no position");
+        }
+    }
+
+    #[test]
+    fn complex_keys_are_refused_with_their_position() {
+        let (docs, diags) = load("a: 1\nb:\n  ? [x, y]\n  : c\n");
+        assert!(docs.is_empty());
+        let d = diags.iter().next().expect("a diagnostic");
+        assert_eq!(d.code, crate::diagnostics::Code::ComplexKey);
+        assert_eq!(d.span.map(|s| (s.line, s.column)), Some((3, 5)));
+        assert_eq!(d.field_path.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn an_explicit_tag_is_never_ambiguous() {
+        let (_, diags) = load("a: !!str 007\nb: [!!str yes, !!str on]\nc: !!str\n  0755\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        let (_, diags) = load("a: !!str 007\nb: 007\n");
+        let lines: Vec<u32> = diags
+            .iter()
+            .filter_map(|d| d.span.map(|s| s.line))
+            .collect();
+        assert_eq!(lines, [2]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+        let dir = std::env::temp_dir().join(format!("kopiaplan-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("latin1.yaml");
+        std::fs::write(&path, b"apiVersion: v1\nkind: Caf\xe9\n").expect("write");
+        let Err((sources, diags)) = read_inputs(std::slice::from_ref(&path)) else {
+            panic!("read as text");
+        };
+        let d = diags.iter().next().expect("a diagnostic");
+        assert_eq!(d.code, crate::diagnostics::Code::InputNotUtf8);
+        assert!(d.message.contains("0xe9"), "{}", d.message);
+        let span = d.span.expect("a position");
+        assert_eq!((span.line, span.column), (2, 10));
+        assert!(
+            sources
+                .line_text(span.file, 2)
+                .is_some_and(|l| l.starts_with("kind: Caf"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -305,12 +305,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(1024));
+        // Complex keys (`? [a, b]`) are kept here and refused, with their
+        // position, by `load::complex_keys`.
         while let Some((key, value)) = map.next_entry::<Node, Node>()? {
-            if matches!(key.value, Value::Sequence(_) | Value::Mapping(_)) {
-                return Err(de::Error::custom(
-                    "complex mapping keys are not supported; use a string key",
-                ));
-            }
             entries.push((key, value));
         }
         Ok(Value::Mapping(entries))

@@ -35,7 +35,8 @@ impl RawDocument {
     /// `# Source: chart/templates/x.yaml` there.
     pub fn leading_comments<'a>(&self, stream: &'a str) -> Vec<(u32, &'a str)> {
         let mut comments = Vec::new();
-        for (index, line) in self.text(stream).lines().enumerate() {
+        for (index, line) in lines(self.text(stream)).enumerate() {
+            let line = line.trim_end_matches(['\r', '\n']);
             let line = line.trim_start_matches('\u{feff}');
             let line = if index == 0 && is_marker(line, "---") {
                 line[3..].trim()
@@ -57,6 +58,51 @@ impl RawDocument {
         }
         comments
     }
+}
+
+impl RawDocument {
+    /// What comes before the document's `---` line: comments (and blank
+    /// lines) at the start of the stream. Whoever replaces the document
+    /// keeps them. Empty when the range has no `---` line.
+    pub fn before_marker<'a>(&self, stream: &'a str) -> &'a str {
+        let text = self.text(stream);
+        let mut offset = 0;
+        for line in lines(text) {
+            let bare = if offset == 0 {
+                line.trim_start_matches('\u{feff}')
+            } else {
+                line
+            };
+            if is_marker(bare, "---") {
+                return &text[..offset];
+            }
+            let trimmed = bare.trim();
+            if !(trimmed.is_empty() || trimmed.starts_with('#')) {
+                return "";
+            }
+            offset += line.len();
+        }
+        ""
+    }
+}
+
+/// The lines of `text` with their line breaks. YAML 1.2 breaks lines at
+/// `\r\n`, `\n` and a lone `\r` (old Mac files), and so does this.
+pub fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = match rest.find(['\n', '\r']) {
+            Some(i) if rest[i..].starts_with("\r\n") => i + 2,
+            Some(i) => i + 1,
+            None => rest.len(),
+        };
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        Some(line)
+    })
 }
 
 /// What a quick, lenient look at a document tells: enough to decide its
@@ -125,7 +171,7 @@ pub fn split(text: &str) -> Vec<RawDocument> {
     let mut has_marker = false;
     let mut has_content = false;
     let mut offset = 0;
-    for (line_number, line) in (1..).zip(text.split_inclusive('\n')) {
+    for (line_number, line) in (1..).zip(lines(text)) {
         let bare = if offset == 0 {
             line.trim_start_matches('\u{feff}')
         } else {
@@ -208,6 +254,27 @@ mod tests {
             ["# top\n\n---\na: 1\n", "---\nb: 2\n"]
         );
         assert_eq!(pieces("%YAML 1.2\n---\na: 1\n"), ["%YAML 1.2\n---\na: 1\n"]);
+    }
+
+    #[test]
+    fn lone_carriage_returns_break_lines() {
+        assert_eq!(
+            pieces("a: 1\r---\rb: 2\r\n---\nc: 3"),
+            ["a: 1\r", "---\rb: 2\r\n", "---\nc: 3"]
+        );
+        let text = "a: 1\r---\rb: 2\r";
+        let lines: Vec<u32> = split(text).iter().map(|d| d.first_line).collect();
+        assert_eq!(lines, [1, 2]);
+    }
+
+    #[test]
+    fn what_comes_before_the_marker_is_only_comments() {
+        let text = "# top\n\n---\na: 1\n---\nb: 2\n";
+        let documents = split(text);
+        assert_eq!(documents[0].before_marker(text), "# top\n\n");
+        assert_eq!(documents[1].before_marker(text), "");
+        let text = "a: 1\n";
+        assert_eq!(split(text)[0].before_marker(text), "");
     }
 
     #[test]

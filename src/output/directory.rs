@@ -147,6 +147,16 @@ impl fmt::Display for WriteError {
 
 impl std::error::Error for WriteError {}
 
+impl crate::diagnostics::DiagnosticKind for WriteError {
+    fn code(&self) -> crate::diagnostics::Code {
+        use crate::diagnostics::Code;
+        match self {
+            WriteError::Refused { .. } => Code::OutputDirectoryRefused,
+            WriteError::Io { .. } => Code::OutputNotWritten,
+        }
+    }
+}
+
 fn io_error(path: &Path, action: &'static str) -> impl FnOnce(io::Error) -> WriteError {
     let path = path.to_owned();
     move |error| WriteError::Io {

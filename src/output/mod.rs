@@ -4,8 +4,11 @@
 
 pub mod diff;
 pub mod directory;
+mod error;
 mod object;
 pub mod rendered;
+
+pub use error::OutputError;
 
 pub use object::Object;
 
@@ -104,6 +107,26 @@ pub fn write_file(path: &std::path::Path, text: &str, private: bool) -> std::io:
         file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     file.write_all(text.as_bytes())
+}
+
+/// The input file that writing to `target` would replace: the same file, or
+/// with `directory`, a file below it (`--output-dir` replaces the whole
+/// directory). Paths are compared once symbolic links are resolved.
+pub fn input_replaced_by(
+    sources: &crate::diagnostics::SourceMap,
+    target: &std::path::Path,
+    directory: bool,
+) -> Option<String> {
+    let target = std::fs::canonicalize(target).ok()?;
+    sources.files().find_map(|(_, file)| {
+        let input = std::fs::canonicalize(&file.name).ok()?;
+        let replaced = if directory {
+            input.starts_with(&target)
+        } else {
+            input == target
+        };
+        replaced.then(|| file.name.clone())
+    })
 }
 
 /// Leaves out the Secrets that were inputs (context documents passed

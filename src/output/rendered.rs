@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::Object;
+use super::error::OutputError;
 use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap, Span};
 use crate::load;
 
@@ -21,10 +22,10 @@ pub fn read(path: &Path) -> (SourceMap, Result<Vec<Object>, Diagnostics>) {
             Err(error) => {
                 return (
                     SourceMap::default(),
-                    Err(Diagnostic::error(format!(
-                        "cannot read the directory {}: {error}",
-                        path.display()
-                    ))
+                    Err(Diagnostic::new(&OutputError::PreviousUnreadable {
+                        what: format!("the directory {}", path.display()),
+                        reason: error.to_string(),
+                    })
                     .into()),
                 );
             }
@@ -34,10 +35,10 @@ pub fn read(path: &Path) -> (SourceMap, Result<Vec<Object>, Diagnostics>) {
         Err(error) => {
             return (
                 SourceMap::default(),
-                Err(Diagnostic::error(format!(
-                    "cannot read the previous output {}: {error}",
-                    path.display()
-                ))
+                Err(Diagnostic::new(&OutputError::PreviousUnreadable {
+                    what: format!("the previous output {}", path.display()),
+                    reason: error.to_string(),
+                })
                 .help(format!(
                     "write it first with `kopiaplan compile … --output-dir {}` (or `-o` for one file)",
                     path.display()
@@ -48,7 +49,7 @@ pub fn read(path: &Path) -> (SourceMap, Result<Vec<Object>, Diagnostics>) {
     };
     let sources = match load::read_inputs(&files) {
         Ok(sources) => sources,
-        Err(diagnostics) => return (SourceMap::default(), Err(diagnostics)),
+        Err((sources, diagnostics)) => return (sources, Err(diagnostics)),
     };
     let result = objects(&sources);
     (sources, result)
@@ -66,7 +67,7 @@ fn objects(sources: &SourceMap) -> Result<Vec<Object>, Diagnostics> {
                 Some(Value::Array(items)) => items.clone(),
                 _ => {
                     diagnostics.push(
-                        Diagnostic::error("a `List` without `items`")
+                        Diagnostic::new(&OutputError::ListWithoutItems)
                             .at(Some(span))
                             .help("write the objects under `items:`"),
                     );
@@ -80,7 +81,7 @@ fn objects(sources: &SourceMap) -> Result<Vec<Object>, Diagnostics> {
             let object = Object::passthrough(item);
             if object.kind.is_empty() || object.name.is_empty() {
                 diagnostics.push(
-                    Diagnostic::error("a document without `kind` or `metadata.name`")
+                    Diagnostic::new(&OutputError::ObjectWithoutName)
                         .at(Some(span))
                         .help("compare against a file or directory written by `kopiaplan compile`"),
                 );
@@ -94,10 +95,12 @@ fn objects(sources: &SourceMap) -> Result<Vec<Object>, Diagnostics> {
             if let Some(first) = seen.get(&key) {
                 let first = sources.file(first.file).name.clone() + ":" + &first.line.to_string();
                 diagnostics.push(
-                    Diagnostic::error(format!(
-                        "the {} `{}/{}` appears twice (first at {first})",
-                        object.kind, object.namespace, object.name
-                    ))
+                    Diagnostic::new(&OutputError::DuplicateObject {
+                        kind: object.kind.clone(),
+                        namespace: object.namespace.clone(),
+                        name: object.name.clone(),
+                        first,
+                    })
                     .at(Some(span))
                     .help("remove one of them: each object must be written once"),
                 );

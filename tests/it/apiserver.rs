@@ -857,6 +857,158 @@ impl Launcher<'_> {
     }
 }
 
+/// The manifests a launcher creates, from the ConfigMap its pod mounts:
+/// file name → object.
+fn launcher_manifests(objects: &[Value], template: &Value) -> BTreeMap<String, Value> {
+    let volume = template["spec"]["volumes"][0]["configMap"]["name"].clone();
+    let config_map = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == volume)
+        .expect("manifests");
+    config_map["data"]
+        .as_object()
+        .expect("data")
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::from_str(v.as_str().unwrap_or("")).expect("JSON"),
+            )
+        })
+        .collect()
+}
+
+/// Sets the field at a JSON pointer, which must exist.
+fn set(object: &mut Value, pointer: &str, value: Value) {
+    *object.pointer_mut(pointer).expect(pointer) = value;
+}
+
+/// `kubectl create --dry-run=server` of one object with a kubeconfig.
+fn create_as(kubeconfig: &std::path::Path, object: &Value) -> Output {
+    kubectl_as(
+        kubeconfig,
+        &["create", "--dry-run=server", "-o", "name", "-f", "-"],
+        Some(object.to_string().as_bytes()),
+    )
+}
+
+/// Someone with the launcher's token, or who can edit its ConfigMap, tries
+/// to make it create something else. Its Role allows `create` on any Job
+/// and VolumeSnapshot (RBAC cannot limit `create` by name); the
+/// ValidatingAdmissionPolicy compiled beside it refuses everything but the
+/// one Job and the one VolumeSnapshot it was compiled with.
+#[test]
+fn a_launcher_token_creates_only_the_job_and_snapshot_it_was_compiled_with() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
+    let plane = control_plane();
+    let _lock = cluster_lock();
+    let example = support::root().join("examples/snapshot-copy.yaml");
+    let objects = golden_objects(&example);
+    apply_for_real(plane, &objects, "restricted", "snapshot-copy.yaml");
+    let launchers = snapshot_copy_launchers(&objects);
+    assert_eq!(launchers.len(), 2, "a backup and a restore launcher");
+    for (namespace, cron_job, template) in &launchers {
+        let account = template["spec"]["serviceAccountName"]
+            .as_str()
+            .expect("account");
+        let (kubeconfig, _) = plane.service_account_kubeconfig(namespace, account);
+        let manifests = launcher_manifests(&objects, template);
+        let job = manifests["mover-job.json"].clone();
+        let snapshot = manifests["volumesnapshot.json"].clone();
+        let edited = |object: &Value, edit: &dyn Fn(&mut Value)| {
+            let mut object = object.clone();
+            edit(&mut object);
+            object
+        };
+        let pod = "/spec/template/spec";
+        let tampered: Vec<(&str, Value)> = vec![
+            (
+                "a Job of another name",
+                edited(&job, &|o| o["metadata"]["name"] = json!("another-job")),
+            ),
+            (
+                "another image",
+                edited(&job, &|o| {
+                    set(
+                        o,
+                        &format!("{pod}/containers/0/image"),
+                        json!("docker.io/library/busybox:1.37"),
+                    )
+                }),
+            ),
+            (
+                "another command",
+                edited(&job, &|o| {
+                    set(
+                        o,
+                        &format!("{pod}/containers/0/command"),
+                        json!(["/bin/sh", "-c", "cat /etc/shadow"]),
+                    )
+                }),
+            ),
+            (
+                "another ServiceAccount",
+                edited(&job, &|o| {
+                    set(o, &format!("{pod}/serviceAccountName"), json!(account))
+                }),
+            ),
+            (
+                "another Secret mounted",
+                edited(&job, &|o| {
+                    let volumes = o.pointer_mut(&format!("{pod}/volumes")).expect("volumes");
+                    volumes
+                        .as_array_mut()
+                        .expect("a list")
+                        .push(json!({"name": "loot", "secret": {"secretName": "another-secret"}}));
+                }),
+            ),
+            (
+                "a VolumeSnapshot of another name",
+                edited(&snapshot, &|o| {
+                    o["metadata"]["name"] = json!("another-snapshot")
+                }),
+            ),
+        ];
+        // The policy takes a moment to load: the first refusal may need a
+        // few tries; every other one follows at once.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for (what, object) in &tampered {
+            let output = loop {
+                let output = create_as(&kubeconfig, object);
+                if !output.status.success() || Instant::now() > deadline {
+                    break output;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            };
+            let context = format!("{cron_job}: {what}\n{}", stderr(&output));
+            assert!(!output.status.success(), "{context}: created");
+            assert!(
+                stderr(&output).contains("ValidatingAdmissionPolicy")
+                    && stderr(&output).contains(&format!("kopiaplan-{namespace}-")),
+                "{context}: refused by something else than the launcher's policy"
+            );
+        }
+        // What it was compiled with passes, as the launcher and as an admin;
+        // the tampered Job passes as an admin: the policy binds the
+        // launcher only.
+        for object in [&job, &snapshot] {
+            let output = create_as(&kubeconfig, object);
+            assert!(output.status.success(), "{cron_job}: {}", stderr(&output));
+        }
+        let admin = plane.kubectl_stdin(
+            &["create", "--dry-run=server", "-o", "name", "-f", "-"],
+            tampered[0].1.to_string().as_bytes(),
+        );
+        assert!(admin.status.success(), "{cron_job}: {}", stderr(&admin));
+    }
+    delete(plane, &objects);
+}
+
 fn snapshot_copy_launchers(objects: &[Value]) -> Vec<(String, String, Value)> {
     objects
         .iter()
@@ -932,24 +1084,7 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
             .flat_map(|list| template["spec"][list].as_array().into_iter().flatten())
             .map(|c| c["name"].as_str().expect("name").to_owned())
             .collect();
-        let manifests: BTreeMap<String, Value> = {
-            let volume = template["spec"]["volumes"][0]["configMap"]["name"].clone();
-            let config_map = objects
-                .iter()
-                .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == volume)
-                .expect("manifests");
-            config_map["data"]
-                .as_object()
-                .expect("data")
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        serde_json::from_str(v.as_str().unwrap_or("")).expect("JSON"),
-                    )
-                })
-                .collect()
-        };
+        let manifests = launcher_manifests(&objects, template);
         // Something the launcher did not create, which it must leave alone.
         let mut bystander = manifests["mover-job.json"].clone();
         bystander["metadata"]["name"] = json!("bystander");

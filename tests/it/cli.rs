@@ -2,6 +2,7 @@
 //! diagnostics, and nothing written when anything is wrong.
 
 use crate::support;
+use crate::support::requires::requires;
 use crate::test::{Plan, Test};
 
 use support::{kopiaplan, kopiaplan_with_stdin, scratch, stderr, stdout};
@@ -125,7 +126,8 @@ fn duplicate_keys_are_refused() {
         .args(["compile", "-"])
         .stdin(Plan::nightly().replace("  name: nightly\n", "  name: nightly\n  name: again\n"))
         .status(1)
-        .stderr_has("duplicate")
+        .stderr_has("error[invalid-yaml]")
+        .stderr_has("the key `name` appears twice")
         .stderr_has("<stdin>:5:")
         .run();
 }
@@ -346,5 +348,142 @@ fn problems_without_a_position_are_json_lines_too() {
         lines[0]["message"]
             .as_str()
             .is_some_and(|m| m.contains("no/such/output"))
+    );
+}
+
+/// Writes `Plan::nightly()` into a fresh scratch directory and returns both paths.
+fn plan_in(name: &str) -> (std::path::PathBuf, String) {
+    let dir = scratch(name);
+    let plan = dir.join("plan.yaml");
+    std::fs::write(&plan, Plan::nightly().to_string()).expect("write plan");
+    (dir, plan.to_str().expect("utf-8").to_owned())
+}
+
+#[test]
+fn output_to_a_device_is_written_in_place_and_the_device_stays() {
+    requires!(Root);
+    use std::os::unix::fs::FileTypeExt as _;
+    let (dir, plan) = plan_in("output-device");
+    // A null device of the test's own (root can make one; CI runs as root).
+    let null = dir.join("null");
+    let made = std::process::Command::new("mknod")
+        .args([null.to_str().expect("utf-8"), "c", "1", "3"])
+        .status()
+        .expect("mknod runs");
+    assert!(made.success(), "mknod needs root, which this test runs as");
+    std::fs::set_permissions(&null, std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .expect("chmod");
+    let output = kopiaplan(&["compile", &plan, "-o", null.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let metadata = std::fs::symlink_metadata(&null).expect("still there");
+    assert!(
+        metadata.file_type().is_char_device(),
+        "the device was replaced by a {:?}",
+        metadata.file_type()
+    );
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777,
+        0o666,
+        "the device's mode changed"
+    );
+}
+
+#[test]
+fn output_to_a_fifo_reaches_its_reader_and_the_fifo_stays() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let (dir, plan) = plan_in("output-fifo");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).expect("read the fifo"))
+    };
+    let output = kopiaplan(&["compile", &plan, "-o", fifo.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Checked before waiting for the reader, which a replaced FIFO leaves
+    // blocked for ever.
+    let metadata = std::fs::symlink_metadata(&fifo).expect("still there");
+    assert!(metadata.file_type().is_fifo(), "{:?}", metadata.file_type());
+    let received = reader.join().expect("reader");
+    let expected = stdout(&kopiaplan(&["compile", &plan]));
+    assert_eq!(received, expected);
+}
+
+#[test]
+fn output_through_a_symbolic_link_keeps_the_link() {
+    let (dir, plan) = plan_in("output-symlink");
+    let real = dir.join("real.yaml");
+    std::fs::write(&real, "old").expect("write");
+    let link = dir.join("link.yaml");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let output = kopiaplan(&["compile", &plan, "-o", link.to_str().expect("utf-8")]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    let written = std::fs::read_to_string(&real).expect("read");
+    assert!(written.contains("kind: CronJob"), "{written}");
+}
+
+#[test]
+fn an_output_never_replaces_an_input() {
+    let (dir, plan) = plan_in("output-input");
+    let output = kopiaplan(&["compile", &plan, "-o", &plan, "--diagnostics", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("\"code\":\"output-replaces-input\""),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&plan).expect("plan"),
+        Plan::nightly().to_string()
+    );
+
+    // The same through another spelling of the path.
+    let dotted = format!("{}/./plan.yaml", dir.display());
+    let output = kopiaplan(&["compile", &plan, "-o", &dotted]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        std::fs::read_to_string(&plan).expect("plan"),
+        Plan::nightly().to_string()
+    );
+
+    // --output-dir replaces a whole directory: one that holds an input is
+    // refused, even when kopiaplan wrote it before.
+    let out = dir.join("out");
+    let first = kopiaplan(&[
+        "compile",
+        &plan,
+        "--output-dir",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let inside = out.join("plan.yaml");
+    std::fs::write(&inside, Plan::nightly().to_string()).expect("write");
+    let output = kopiaplan(&[
+        "compile",
+        inside.to_str().expect("utf-8"),
+        "--output-dir",
+        out.to_str().expect("utf-8"),
+        "--diagnostics",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("\"code\":\"output-replaces-input\""),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&inside).expect("still there"),
+        Plan::nightly().to_string()
     );
 }

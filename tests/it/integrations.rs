@@ -390,6 +390,38 @@ fn empty_input_and_input_without_plans_come_back_unchanged() {
     }
 }
 
+#[test]
+fn old_mac_line_endings_pass_through_byte_for_byte_around_a_plan() {
+    let before = "apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: before\r";
+    let after = "---\rapiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: after\r";
+    let plan = plan("nightly", "web-data").replace('\n', "\r");
+    let stream = format!("{before}---\r{plan}{after}");
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_success(&output, "post-render");
+    let out = text(&output.stdout);
+    assert!(out.starts_with(before), "{out}");
+    assert!(out.ends_with(after), "{out}");
+    assert!(out.contains("kind: CronJob"), "{out}");
+    let generated = &out[before.len()..out.len() - after.len()];
+    assert!(
+        !generated.contains("name: before") && !generated.contains("name: after"),
+        "{generated}"
+    );
+}
+
+#[test]
+fn comments_before_the_first_marker_are_kept_when_the_plan_after_them_is_replaced() {
+    let stream = format!(
+        "# rendered by a tool\n\n---\n{}",
+        plan("nightly", "web-data")
+    );
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_success(&output, "post-render");
+    let out = text(&output.stdout);
+    assert!(out.starts_with("# rendered by a tool\n\n---\n"), "{out}");
+    assert!(out.contains("kind: CronJob"), "{out}");
+}
+
 // -------------------------------------------------------------- kpt --
 
 fn kpt_package(name: &str) -> PathBuf {

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 /// One thing a test needs.
 #[derive(Clone, Copy, Debug)]
 pub enum Need {
+    /// Root, e.g. to make a device node.
+    Root,
     /// A program on PATH (or in an sbin directory, where servers live).
     Tool(&'static str),
     /// Root, util-linux and working mount, PID and UTS namespaces: the pod
@@ -81,11 +83,18 @@ pub fn in_ci() -> bool {
 pub fn missing(need: Need) -> Option<String> {
     match need {
         Need::Tool(name) => find_tool(name).is_none().then(|| describe_tool(name)),
+        Need::Root => (!is_root()).then(|| "root".to_owned()),
         Need::Namespaces => namespaces().err(),
         Need::Kopia => super::kopia::RealKopia::find().err(),
         Need::Kpt => find_kpt().err(),
         Need::ControlPlane => super::apiserver::binaries_missing(),
     }
+}
+
+/// True when the tests run as root (the owner of this process's /proc entry).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 
 /// A program on PATH or in the sbin directories.

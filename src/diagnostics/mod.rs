@@ -2,9 +2,24 @@
 //! path, and how to fix it. Every stage reports through these types; only the
 //! CLI decides how they are printed (human text or JSON lines).
 
+mod code;
+
 use std::fmt::Write as _;
 
 use serde::Serialize;
+
+pub use code::Code;
+
+/// A kind of problem, as a stage reports it: an enum variant carrying the
+/// details, whose `Display` is the sentence users read. Each kind has a
+/// stable [`Code`] and a severity.
+pub trait DiagnosticKind: std::fmt::Display {
+    fn code(&self) -> Code;
+
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+}
 
 /// All input text, kept so that diagnostics can quote the offending line.
 #[derive(Debug, Default, Clone)]
@@ -105,6 +120,8 @@ pub enum Severity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// The stable code of the problem's kind, for machines and docs.
+    pub code: Code,
     pub message: String,
     pub span: Option<Span>,
     /// Field path inside the document, such as `spec.backups[2].schedule`.
@@ -114,9 +131,24 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// A diagnostic of a typed kind: its sentence, code and severity.
+    pub fn new(kind: &impl DiagnosticKind) -> Self {
+        Self {
+            severity: kind.severity(),
+            code: kind.code(),
+            message: kind.to_string(),
+            span: None,
+            field_path: None,
+            help: None,
+        }
+    }
+
+    /// An untyped error (code `unclassified`); being replaced by
+    /// [`Diagnostic::new`] with a kind.
     pub fn error(message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
+            code: Code::Unclassified,
             message: message.into(),
             span: None,
             field_path: None,
@@ -210,7 +242,14 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{label}: {}", diagnostic.message);
+    match diagnostic.code {
+        Code::Unclassified => {
+            let _ = writeln!(out, "{label}: {}", diagnostic.message);
+        }
+        code => {
+            let _ = writeln!(out, "{label}[{code}]: {}", diagnostic.message);
+        }
+    }
     if let Some(span) = diagnostic.span {
         let file = sources.file(span.file);
         let _ = writeln!(out, "  --> {}:{}:{}", file.name, span.line, span.column);
@@ -253,6 +292,7 @@ pub fn to_json(diagnostic: &Diagnostic, sources: &SourceMap) -> serde_json::Valu
     };
     serde_json::json!({
         "severity": diagnostic.severity,
+        "code": diagnostic.code,
         "file": file,
         "line": line,
         "column": column,

@@ -1,0 +1,202 @@
+//! Stable diagnostic codes. Each stage reports its problems as a typed kind
+//! (an enum whose `Display` reads as a sentence); every kind maps to one of
+//! these codes, which `--diagnostics json` prints and `docs/diagnostics.md`
+//! documents with an example. A code never changes meaning once released:
+//! retire it and add a new one instead.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Every code kopiaplan reports, kebab-case in its output. Grouped by the
+/// stage that finds the problem; the list is closed, and a test checks that
+/// `docs/diagnostics.md` documents each one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    /// A problem not yet given a kind of its own. Being retired: every new
+    /// diagnostic gets a kind.
+    Unclassified,
+
+    // load: bytes → YAML documents
+    /// A directory given as input holds no `*.yaml` or `*.yml` file.
+    EmptyInputDirectory,
+    /// An input file, directory or standard input cannot be read.
+    UnreadableInput,
+    /// The inputs together are larger than the limit.
+    InputTooLarge,
+    /// An input file is not UTF-8 text.
+    InputNotUtf8,
+    /// The YAML parser refused the text (syntax, duplicate keys, alias bombs).
+    InvalidYaml,
+    /// A mapping key that is a list or a mapping (`? [a, b]`).
+    ComplexKey,
+    /// A plain scalar that YAML 1.1 tools such as kubectl read as a boolean,
+    /// number or null, but YAML 1.2 reads as text.
+    AmbiguousScalar,
+
+    // output: writing the output, reading a previous output back
+    /// The output file is an input, or the output directory holds one.
+    OutputReplacesInput,
+    /// An output file or directory cannot be written.
+    OutputNotWritten,
+    /// `--output-dir` names something kopiaplan did not write (it never
+    /// replaces a directory it does not own).
+    OutputDirectoryRefused,
+    /// The previous output given to `diff` or a guard cannot be read.
+    PreviousOutputUnreadable,
+    /// A `List` document without `items`.
+    ListWithoutItems,
+    /// A document in a previous output without `kind` or `metadata.name`.
+    ObjectWithoutName,
+    /// An object appears twice in a previous output.
+    DuplicateObject,
+
+    // integrations: Helm post-renderer, kustomize plugin, KRM function
+    /// A generated object lost the annotation that names its input document
+    /// (a kopiaplan bug: please report it).
+    MissingSourceAnnotation,
+    /// The rendered stream cannot be serialised.
+    UnserialisableOutput,
+    /// The kustomize plugin configuration is empty.
+    EmptyPluginConfig,
+    /// The kustomize plugin configuration is not a BackupPlan or VolSync object.
+    PluginConfigNotAPlan,
+    /// An object passing through the post-renderer or function has the name
+    /// of an object compiled from a plan.
+    PassThroughNameClash,
+    /// Two plans of a ResourceList start on the same line (flow YAML).
+    PlansOnOneLine,
+    /// `kopiaplan krm` got an empty standard input.
+    EmptyResourceList,
+    /// `kopiaplan krm` got something other than a ResourceList.
+    NotAResourceList,
+    /// A ResourceList's `items` is not a list.
+    ResourceListItemsNotAList,
+}
+
+impl Code {
+    /// The code as printed: `unknown-field`.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Every code, in declaration order.
+    pub fn all() -> Vec<String> {
+        let schema = schemars::schema_for!(Code);
+        let mut codes = Vec::new();
+        collect_enum_values(schema.as_value(), &mut codes);
+        codes
+    }
+}
+
+fn collect_enum_values(value: &serde_json::Value, codes: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(code)) = map.get("const") {
+                codes.push(code.clone());
+            }
+            if let Some(serde_json::Value::Array(values)) = map.get("enum") {
+                codes.extend(values.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+            }
+            for (key, child) in map {
+                if key != "enum" && key != "const" {
+                    collect_enum_values(child, codes);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items
+                .iter()
+                .for_each(|item| collect_enum_values(item, codes));
+        }
+        _ => {}
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_documented() {
+        let codes = Code::all();
+        assert!(codes.contains(&Code::InvalidYaml.as_str()), "{codes:?}");
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(
+            unique.len(),
+            codes.len(),
+            "a code is listed twice: {codes:?}"
+        );
+        let docs = include_str!("../../docs/diagnostics.md");
+        let documented: Vec<&str> = docs
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("## ")
+                    .or_else(|| line.strip_prefix("### "))
+            })
+            .collect();
+        for code in &codes {
+            assert!(
+                documented.contains(&code.as_str()),
+                "docs/diagnostics.md has no heading for `{code}`"
+            );
+        }
+        for heading in documented {
+            if heading.contains(char::is_whitespace) {
+                continue;
+            }
+            assert!(
+                codes.iter().any(|code| code == heading),
+                "docs/diagnostics.md documents `{heading}`, which is no code"
+            );
+        }
+    }
+
+    /// Every `yaml` example in docs/diagnostics.md, compiled, reports the
+    /// code of the heading it is under.
+    #[test]
+    fn every_documented_example_reports_its_code() {
+        let docs = include_str!("../../docs/diagnostics.md");
+        let mut heading = "";
+        let mut example: Option<String> = None;
+        let mut checked = 0;
+        for line in docs.lines() {
+            if let Some(code) = line.strip_prefix("### ") {
+                heading = code;
+            } else if line == "```yaml" {
+                example = Some(String::new());
+            } else if line == "```" {
+                if let Some(text) = example.take() {
+                    let mut sources = crate::diagnostics::SourceMap::default();
+                    sources.add(format!("{heading}.yaml"), text.clone());
+                    let diagnostics = match crate::compile_sources(&sources) {
+                        Ok(compiled) => compiled.diagnostics,
+                        Err(diagnostics) => diagnostics,
+                    };
+                    let reported: Vec<String> =
+                        diagnostics.iter().map(|d| d.code.as_str()).collect();
+                    assert!(
+                        reported.iter().any(|code| code == heading),
+                        "the example under `{heading}` reports {reported:?}:\n{text}"
+                    );
+                    checked += 1;
+                }
+            } else if let Some(text) = example.as_mut() {
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        assert!(checked >= 2, "only {checked} examples found");
+    }
+}
