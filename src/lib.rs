@@ -17,6 +17,7 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
+pub mod schema;
 pub mod scripts;
 pub mod volsync;
 

@@ -4,8 +4,8 @@
 //! `docs/volsync-compatibility.md` lists every field and what becomes of it.
 
 pub mod convert;
+pub mod crd;
 mod lower;
-pub mod schema;
 pub mod types;
 
 pub use lower::{Lowered, lower};
