@@ -5,6 +5,7 @@
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
 use crate::plan::{self, BackupPlan};
+use crate::volsync::{self, VolSyncInput};
 
 /// The index of a document in the list `load::parse` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,7 +16,7 @@ pub struct Inputs {
     pub plans: Vec<PlanInput>,
     pub context: Vec<ContextObject>,
     /// VolSync objects, lowered into plans by [`crate::volsync::lower`].
-    pub volsync: Vec<DocId>,
+    pub volsync: Vec<VolSyncInput>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
 }
@@ -130,7 +131,9 @@ pub fn role_of(root: &crate::load::Node) -> Role {
     )
 }
 
-pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
+/// Sorts `documents` by [`role`] and reads each compiled one into its
+/// typed input; `options` says how VolSync objects are read.
+pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Diagnostics) {
     let mut inputs = Inputs {
         plans: Vec::new(),
         context: Vec::new(),
@@ -193,7 +196,9 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                 );
             }
             (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => {
-                inputs.volsync.push(id);
+                if let Some(object) = volsync::parse::parse(document, options, &mut diagnostics) {
+                    inputs.volsync.push(VolSyncInput { doc: id, object });
+                }
             }
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
                 let metadata = root.get("metadata");
@@ -356,7 +361,7 @@ mod tests {
         let mut sources = SourceMap::default();
         sources.add("t.yaml".into(), text);
         let (parsed, _) = crate::load::parse(&sources);
-        let (inputs, _) = parse(&parsed);
+        let (inputs, _) = parse(&parsed, &volsync::Options::default());
         for (index, (version, kind, expected)) in documents.iter().enumerate() {
             assert_eq!(role_of(&parsed[index].root), *expected, "{version} {kind}");
             let id = DocId(index);

@@ -52,9 +52,9 @@ impl Lowering<'_> {
                     self.diagnostics.push(d);
                 }
                 (
-                    Some(crate::resolve::names::object_name(
+                    Some(crate::model::names::object_name(
                         &["volsync", &object.metadata.name, "dest"],
-                        crate::resolve::names::NAME_LIMIT,
+                        crate::model::names::NAME_LIMIT,
                     )),
                     Some(CreatePvc {
                         capacity: capacity.unwrap_or_default(),

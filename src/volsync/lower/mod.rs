@@ -15,17 +15,18 @@ use translate::{cache, map_entry, mover, non_negative, policy_config, volsync_ca
 
 use std::collections::BTreeMap;
 
+use super::parse::{VolSyncInput, VolSyncObject};
 use super::types::{self, Common, KopiaMaintenance, ReplicationDestination, ReplicationSource};
 use super::{MAINTENANCE_OWNER, Options, PRIVILEGED_MOVERS};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::load::{Document, PathSegment, display_path};
+use crate::model::identity::{hostname_for, username_for};
 use crate::parse::{ContextObject, DocId, Mapping, PlanInput, Provenance};
 use crate::plan::{
     self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc,
     FilesystemRepository, MaintenanceSpec, MoverSpec, OnMissingSnapshot, PlanMetadata, PlanSpec,
     RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
 };
-use crate::resolve::identity::{hostname_for, username_for};
 
 /// The name of every plan lowered from VolSync objects: objects are named
 /// `volsync-<object>-backup`, `volsync-<object>-restore`, ….
@@ -36,9 +37,6 @@ pub const REPOSITORY_PVC_PATH: &str = "/repository";
 
 /// A VolSync cache PVC's size when only its class or access modes are set.
 const DEFAULT_CACHE_PVC_CAPACITY: &str = "1Gi";
-
-/// VolSync's annotation for a verbose mover.
-const DEBUG_MOVER: &str = "volsync.backube/enable-debug-mover";
 
 /// KopiaMaintenance's schema defaults.
 const KM_DEFAULT_SCHEDULE: &str = "0 2 * * *";
@@ -54,10 +52,11 @@ pub struct Lowered {
     pub diagnostics: Diagnostics,
 }
 
-/// Lowers every VolSync document of `docs`.
+/// Lowers every VolSync object. `documents` is used for nothing but
+/// looking up where a field was written, for diagnostics.
 pub fn lower(
     documents: &[Document],
-    docs: &[DocId],
+    objects: &[VolSyncInput],
     context: &[ContextObject],
     options: &Options,
 ) -> Lowered {
@@ -69,62 +68,14 @@ pub fn lower(
         plans: BTreeMap::new(),
         sources: Vec::new(),
     };
-    // Read every object first: a destination may discover its source.
+    // Sources first: a destination may discover its source.
     let mut destinations = Vec::new();
     let mut maintenance = Vec::new();
-    for &doc in docs {
-        let document = &documents[doc.0];
-        let kind = document
-            .root
-            .get("kind")
-            .and_then(|n| n.as_str())
-            .unwrap_or("");
-        if document
-            .root
-            .get("metadata")
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get(DEBUG_MOVER))
-            .is_some()
-        {
-            let d = lowering.here(doc).at(&["metadata", "annotations", DEBUG_MOVER]).warning(
-                format!("`{DEBUG_MOVER}` is not used: kopiaplan's movers have no debug mode"),
-                "for more detail in Kopia's logs, convert to a BackupPlan and set `spec.kopia.logging.fileLevel: debug`",
-            );
-            lowering.diagnostics.push(d);
-        }
-        match kind {
-            "ReplicationSource" => {
-                if let Some(source) = lowering.read::<ReplicationSource>(doc) {
-                    lowering.sources.push((doc, source));
-                }
-            }
-            "ReplicationDestination" => {
-                if let Some(destination) = lowering.read::<ReplicationDestination>(doc) {
-                    destinations.push((doc, destination));
-                }
-            }
-            "KopiaMaintenance" => {
-                if let Some(object) = lowering.read::<KopiaMaintenance>(doc) {
-                    maintenance.push((doc, object));
-                }
-            }
-            other => {
-                let help = match crate::diagnostics::nearest(other, super::KINDS) {
-                    Some(kind) => format!("did you mean `{kind}`?"),
-                    None => format!(
-                        "kopiaplan compiles the VolSync kinds {}",
-                        super::KINDS.join(", ")
-                    ),
-                };
-                lowering.diagnostics.push(
-                    Diagnostic::error(format!(
-                        "kopiaplan does not compile VolSync `{other}` objects"
-                    ))
-                    .at(Some(document.span_of(&[key("kind")])))
-                    .field("kind")
-                    .help(help),
-                );
-            }
+    for input in objects {
+        match &input.object {
+            VolSyncObject::Source(source) => lowering.sources.push((input.doc, source.clone())),
+            VolSyncObject::Destination(destination) => destinations.push((input.doc, destination)),
+            VolSyncObject::Maintenance(object) => maintenance.push((input.doc, object)),
         }
     }
     let sources = std::mem::take(&mut lowering.sources);
@@ -227,83 +178,6 @@ impl<'a> Lowering<'a> {
         Here {
             document: &self.documents[doc.0],
             path: Vec::new(),
-        }
-    }
-
-    /// Checks a document against VolSync's CRD schema and reads it; `None`
-    /// when it cannot be lowered (the reasons are reported).
-    fn read<T: serde::de::DeserializeOwned>(&mut self, doc: DocId) -> Option<T> {
-        let document = &self.documents[doc.0];
-        let here = self.here(doc);
-        let spec = document.root.get("spec");
-        if let Some(spec) = spec {
-            for mover in types::OTHER_MOVERS {
-                if spec.get(mover).is_some() {
-                    self.diagnostics.push(here.at(&["spec", mover]).error(
-                        format!("this object uses VolSync's `{mover}` mover; kopiaplan compiles only the Kopia mover"),
-                        "keep this object with VolSync, or move it to `spec.kopia`",
-                    ));
-                    return None;
-                }
-            }
-        }
-        let kind = document
-            .root
-            .get("kind")
-            .and_then(|n| n.as_str())
-            .unwrap_or("");
-        let has_kopia = spec
-            .and_then(|s| s.get("kopia"))
-            .is_some_and(|k| matches!(k.value, crate::load::Value::Mapping(_)));
-        if kind != "KopiaMaintenance" && !has_kopia {
-            self.diagnostics.push(here.at(&["spec"]).error(
-                format!("this {kind} has no `spec.kopia`"),
-                "kopiaplan compiles VolSync objects that use the Kopia mover: add `spec.kopia`",
-            ));
-            return None;
-        }
-        let errors_before = self.diagnostics.error_count();
-        if let Some(crd) = schema_kind(kind) {
-            for finding in super::crd::check(crd, &document.root) {
-                let (message, help) = crate::schema::describe(&finding.problem);
-                let unknown =
-                    matches!(finding.problem, crate::schema::Problem::UnknownField { .. });
-                let diagnostic = if unknown && !self.options.strict {
-                    Diagnostic::warning(format!(
-                        "{message}; VolSync's API server drops it, and so does kopiaplan"
-                    ))
-                } else {
-                    Diagnostic::error(message)
-                };
-                self.diagnostics.push(
-                    diagnostic
-                        .at(Some(crate::load::span_of_node(document.file, finding.node)))
-                        .field(display_path(&finding.path))
-                        .help(help),
-                );
-            }
-        }
-        if self.diagnostics.error_count() > errors_before {
-            return None;
-        }
-        match serde_path_to_error::deserialize::<_, T>(document.root.to_json()) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                let field = error.path().to_string();
-                self.diagnostics.push(
-                    Diagnostic::error(format!(
-                        "cannot read this VolSync object: {}",
-                        error.inner()
-                    ))
-                    .at(Some(crate::load::span_of_node(
-                        document.file,
-                        &document.root,
-                    )))
-                    .field(field)
-                    .help("write the field as VolSync's CRD defines it"),
-                );
-                None
-            }
         }
     }
 
@@ -457,14 +331,5 @@ impl<'a> Lowering<'a> {
                 self.diagnostics.push(d);
             }
         }
-    }
-}
-
-fn schema_kind(kind: &str) -> Option<super::crd::CrdKind> {
-    match kind {
-        "ReplicationSource" => Some(super::crd::CrdKind::ReplicationSource),
-        "ReplicationDestination" => Some(super::crd::CrdKind::ReplicationDestination),
-        "KopiaMaintenance" => Some(super::crd::CrdKind::KopiaMaintenance),
-        _ => None,
     }
 }
