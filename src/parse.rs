@@ -148,21 +148,11 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         let kind = root.get("kind").and_then(|n| n.as_str());
         match (api_version, kind) {
             (Some(plan::API_VERSION), Some(plan::KIND)) => {
-                let unknown = plan::fields::unknown_fields(root, plan::schema());
-                if !unknown.is_empty() {
-                    for field in unknown {
-                        let name = field.key.scalar_text().unwrap_or_default();
-                        let help = match nearest(&name, field.known.iter().map(String::as_str)) {
-                            Some(known) => format!("did you mean `{known}`?"),
-                            None => format!("valid fields here: {}", field.known.join(", ")),
-                        };
-                        diagnostics.push(
-                            Diagnostic::error(format!("unknown field `{name}`"))
-                                .at(Some(crate::load::span_of_node(document.file, field.key)))
-                                .field(display_path(&field.path))
-                                .help(help),
-                        );
-                    }
+                // Every structural problem at once; serde reads the plan
+                // only when there is none.
+                let problems = plan::check::check(document);
+                if !problems.is_empty() {
+                    problems.into_iter().for_each(|d| diagnostics.push(d));
                     continue;
                 }
                 match deserialize::<BackupPlan>(document) {

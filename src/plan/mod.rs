@@ -3,7 +3,7 @@
 //! fields are rejected. The JSON Schema in `schemas/` is generated from these
 //! types (`kopiaplan schema`).
 
-pub mod fields;
+pub mod check;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -70,7 +70,10 @@ pub struct Compiler<'f> {
 
 /// Keywords that document or describe list and map merging but do not
 /// change what validates.
-const ANNOTATIONS: [&str; 9] = [
+const ANNOTATIONS: [&str; 12] = [
+    "$schema",
+    "$id",
+    "$defs",
     "description",
     "default",
     "$comment",
@@ -126,7 +129,19 @@ impl<'f> Compiler<'f> {
             let wrong = || format!("{here}: unexpected value {value}");
             match keyword.as_str() {
                 "type" => {
-                    schema.kind = Some(match value.as_str() {
+                    // `[T, "null"]` (an optional field, as schemars writes
+                    // it) is T: a null field counts as absent anyway.
+                    let name = match value {
+                        Json::Array(names) => {
+                            let mut non_null = names.iter().filter(|n| n.as_str() != Some("null"));
+                            match (non_null.next(), non_null.next()) {
+                                (Some(only), None) => only.as_str(),
+                                _ => None,
+                            }
+                        }
+                        other => other.as_str(),
+                    };
+                    schema.kind = Some(match name {
                         Some("object") => Type::Object,
                         Some("array") => Type::Array,
                         Some("string") => Type::String,
@@ -189,9 +204,44 @@ impl<'f> Compiler<'f> {
                     schema.preserve_unknown_fields = value.as_bool().ok_or_else(wrong)?
                 }
                 "anyOf" => any_of = Some(value),
+                "const" => schema.allowed = vec![value.clone()],
+                "oneOf" => {
+                    let (kind, allowed) = one_of_constants(value).ok_or_else(|| {
+                        format!("{here}: only a choice among constants is supported")
+                    })?;
+                    schema.allowed = allowed;
+                    if let Some(kind) = kind {
+                        schema.kind = Some(
+                            self.compile(&kind, &here, depth + 1)?
+                                .kind
+                                .ok_or_else(wrong)?,
+                        );
+                    }
+                }
                 _ if ANNOTATIONS.contains(&keyword.as_str()) => {}
                 _ => return Err(format!("{here}: unsupported schema keyword")),
             }
+        }
+        // A schema that names no type and no fields (JSON Schema's `{}`, a
+        // free-form value such as a plan's `policy`) accepts anything.
+        // Structural schemas always name a type, so VolSync's have none.
+        if schema.kind.is_none()
+            && schema.properties.is_empty()
+            && matches!(schema.additional, Additional::Unspecified)
+            && !schema.int_or_string
+            && any_of.is_none()
+        {
+            schema.preserve_unknown_fields = true;
+        }
+        // `anyOf: [X, {type: null}]` is schemars' optional X.
+        if let Some(inner) = any_of.and_then(nullable) {
+            if let Some(other) = object
+                .keys()
+                .find(|k| *k != "anyOf" && !ANNOTATIONS.contains(&k.as_str()))
+            {
+                return Err(format!("{at}: `{other}` beside a nullable `anyOf`"));
+            }
+            return self.compile(inner, &format!("{at}/anyOf"), depth + 1);
         }
         // Structural schemas allow `anyOf` only as the spelling of
         // int-or-string, which `int_or_string` already checks.
@@ -205,6 +255,40 @@ impl<'f> Compiler<'f> {
         }
         Ok(schema)
     }
+}
+
+/// The one non-null alternative of `anyOf: [X, {type: null}]`.
+fn nullable(any_of: &Json) -> Option<&Json> {
+    let alternatives = any_of.as_array()?;
+    let is_null = |alternative: &Json| *alternative == serde_json::json!({"type": "null"});
+    match alternatives.as_slice() {
+        [a, b] if is_null(b) && !is_null(a) => Some(a),
+        [a, b] if is_null(a) && !is_null(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// `oneOf` whose alternatives are each one documented constant (a Rust
+/// enum, as schemars writes it): the allowed values, and their shared type.
+fn one_of_constants(one_of: &Json) -> Option<(Option<Json>, Vec<Json>)> {
+    let mut kind = None;
+    let mut allowed = Vec::new();
+    for alternative in one_of.as_array()? {
+        let alternative = alternative.as_object()?;
+        if alternative
+            .keys()
+            .any(|k| !matches!(k.as_str(), "const" | "type" | "description"))
+        {
+            return None;
+        }
+        allowed.push(alternative.get("const")?.clone());
+        let this = alternative.get("type").cloned();
+        if kind.is_some() && kind != this {
+            return None;
+        }
+        kind = this;
+    }
+    Some((kind.map(|k| serde_json::json!({"type": k})), allowed))
 }
 
 /// Compiles a pattern written for Go's RE2 (`regexp`), which the Kubernetes

@@ -105,15 +105,14 @@ impl Finding<'_> {
 }
 
 /// Every problem of `root`, a whole document checked against `schema`, in
-/// document order. An empty result means the API server accepts it as
-/// written.
-pub fn check<'a>(schema: &Schema, root: &'a Node) -> Vec<Finding<'a>> {
+/// document order; the top-level fields in `ignored` are not looked at. An
+/// empty result means the API server accepts it as written.
+pub fn check<'a>(schema: &Schema, root: &'a Node, ignored: &[&str]) -> Vec<Finding<'a>> {
     let mut findings = Vec::new();
     let mut path = Vec::new();
     match &root.value {
-        // The status belongs to the controller: a written one is ignored.
         Value::Mapping(entries) => {
-            walk::walk_mapping(root, entries, schema, &["status"], &mut path, &mut findings)
+            walk::walk_mapping(root, entries, schema, ignored, &mut path, &mut findings)
         }
         _ => findings.push(Finding {
             path,

@@ -77,7 +77,8 @@ impl CrdKind {
 /// Every problem of `root`, a whole document of the given kind, in document
 /// order. An empty result means VolSync's API server accepts it as written.
 pub fn check<'a>(kind: CrdKind, root: &'a Node) -> Vec<Finding<'a>> {
-    crate::schema::check(schemas().of(kind), root)
+    // The status belongs to the controller: a written one is ignored.
+    crate::schema::check(schemas().of(kind), root, &["status"])
 }
 
 struct Schemas {
