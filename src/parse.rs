@@ -4,6 +4,7 @@
 
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
+use crate::plan::error::ParseError;
 use crate::plan::{self, BackupPlan};
 use crate::volsync::{self, VolSyncInput};
 
@@ -179,10 +180,13 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
                     )
                 };
                 diagnostics.push(
-                    Diagnostic::error(format!("unknown kopiaplan document `{version}` `{kind}`"))
-                        .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
-                        .field(field)
-                        .help(help),
+                    Diagnostic::new(&ParseError::UnknownDocument {
+                        api_version: version.to_owned(),
+                        kind: kind.to_owned(),
+                    })
+                    .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
+                    .field(field)
+                    .help(help),
                 );
             }
             (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => {
@@ -231,11 +235,11 @@ fn deserialize<T: serde::de::DeserializeOwned>(document: &Document) -> Result<T,
             })
             .collect();
         let message = error.inner().to_string();
-        let (message, help) = explain_serde_error(&message);
-        if let Some(field) = unknown_field_name(&message) {
-            path.push(PathSegment::Key(field));
+        let (error, help) = explain_serde_error(&message);
+        if let ParseError::UnknownField { field } = &error {
+            path.push(PathSegment::Key(field.clone()));
         }
-        Diagnostic::error(message)
+        Diagnostic::new(&error)
             .at(Some(document.span_of(&path)))
             .field(display_path(&path))
             .help(help)
@@ -247,8 +251,8 @@ fn unknown_field_name(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// Turns serde's messages into a message and a fix.
-fn explain_serde_error(message: &str) -> (String, String) {
+/// Turns serde's messages into a kind and a fix.
+fn explain_serde_error(message: &str) -> (ParseError, String) {
     if let Some(field) = unknown_field_name(message) {
         let expected: Vec<&str> = message
             .split_once("expected ")
@@ -264,14 +268,16 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if expected.is_empty() => "remove this field".to_owned(),
             None => format!("valid fields here: {}", expected.join(", ")),
         };
-        return (format!("unknown field `{field}`"), help);
+        return (ParseError::UnknownField { field }, help);
     }
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
     {
         return (
-            format!("missing field `{field}`"),
+            ParseError::MissingField {
+                field: field.to_owned(),
+            },
             format!("add `{field}` here"),
         );
     }
@@ -287,16 +293,27 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if list.is_empty() => "use one of the documented values".to_owned(),
             None => format!("use {list}"),
         };
-        let head = message.split(", expected").next().unwrap_or(message);
-        return (head.to_owned(), help);
+        return (
+            ParseError::UnknownVariant {
+                given: given.to_owned(),
+            },
+            help,
+        );
     }
     if message.starts_with("invalid type") {
         return (
-            message.to_owned(),
+            ParseError::InvalidType {
+                reason: message.to_owned(),
+            },
             "write the value in the form the field expects (quote text)".to_owned(),
         );
     }
-    (message.to_owned(), "fix this value".to_owned())
+    (
+        ParseError::Unreadable {
+            reason: message.to_owned(),
+        },
+        "fix this value".to_owned(),
+    )
 }
 
 #[cfg(test)]

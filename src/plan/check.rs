@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::error::ParseError;
 use crate::diagnostics::{Diagnostic, nearest};
 use crate::load::{Document, display_path, span_of_node};
 use crate::schema::{Compiler, Finding, Problem, Schema, describe};
@@ -35,13 +36,18 @@ pub fn check(document: &Document) -> Vec<Diagnostic> {
 }
 
 fn diagnostic(document: &Document, finding: &Finding) -> Diagnostic {
-    let (message, help) = match &finding.problem {
+    let (error, help) = match &finding.problem {
         Problem::UnknownField { field, known } => {
             let help = match nearest(field, known.iter().map(String::as_str)) {
                 Some(known) => format!("did you mean `{known}`?"),
                 None => format!("valid fields here: {}", known.join(", ")),
             };
-            (format!("unknown field `{field}`"), help)
+            (
+                ParseError::UnknownField {
+                    field: field.clone(),
+                },
+                help,
+            )
         }
         Problem::NotInEnum { allowed } => {
             let given = finding.node.scalar_text().unwrap_or_default();
@@ -56,15 +62,22 @@ fn diagnostic(document: &Document, finding: &Finding) -> Diagnostic {
                         .join(", ")
                 ),
             };
-            (format!("unknown variant `{given}`"), help)
+            (ParseError::UnknownVariant { given }, help)
         }
         Problem::MissingRequired { field } => (
-            format!("missing field `{field}`"),
+            ParseError::MissingField {
+                field: field.clone(),
+            },
             format!("add `{field}` here"),
         ),
-        other => describe(other),
+        other => (
+            ParseError::Schema {
+                problem: other.clone(),
+            },
+            describe(other).1,
+        ),
     };
-    Diagnostic::error(message)
+    Diagnostic::new(&error)
         .at(Some(span_of_node(document.file, finding.node)))
         .field(display_path(&finding.path))
         .help(help)

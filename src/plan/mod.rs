@@ -4,6 +4,7 @@
 //! types (`kopiaplan schema`).
 
 pub mod check;
+pub mod error;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

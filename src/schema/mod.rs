@@ -16,8 +16,8 @@ pub use describe::describe;
 #[cfg(test)]
 pub(crate) use describe::pattern_help;
 
-use crate::diagnostics::{Diagnostic, FileId, Severity};
-use crate::load::{Node, PathSegment, Value, display_path, span_of_node};
+use crate::diagnostics::{Code, Severity};
+use crate::load::{Node, PathSegment, Value};
 
 /// One place where a document breaks the schema.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,18 +89,23 @@ impl Problem {
     }
 }
 
-impl Finding<'_> {
-    /// The finding as a diagnostic pointing into `file`.
-    pub fn diagnostic(&self, file: FileId) -> Diagnostic {
-        let (message, help) = describe(&self.problem);
-        let diagnostic = match self.problem.severity() {
-            Severity::Error => Diagnostic::error(message),
-            Severity::Warning => Diagnostic::warning(message),
-        };
-        diagnostic
-            .at(Some(span_of_node(file, self.node)))
-            .field(display_path(&self.path))
-            .help(help)
+impl Problem {
+    /// The diagnostic code of this kind of problem.
+    pub fn code(&self) -> Code {
+        match self {
+            Problem::UnknownField { .. } => Code::UnknownField,
+            Problem::WrongType { .. } => Code::WrongType,
+            Problem::NotInEnum { .. } => Code::ValueNotAllowed,
+            Problem::MissingRequired { .. } => Code::MissingField,
+            Problem::PatternMismatch { .. }
+            | Problem::TooManyItems { .. }
+            | Problem::TooFewItems { .. }
+            | Problem::BelowMinimum { .. }
+            | Problem::AboveMaximum { .. }
+            | Problem::TooShort { .. }
+            | Problem::TooLong { .. }
+            | Problem::BadFormat { .. } => Code::InvalidValue,
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Options;
-use crate::diagnostics::{Diagnostics, SourceMap};
+use super::error::ConvertError;
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap};
 use crate::load::Document;
 use crate::parse::{DocId, Provenance};
 
@@ -51,9 +52,10 @@ pub fn convert(
         let mut value = serde_json::to_value(&input.plan).unwrap_or(Value::Null);
         prune(&mut value);
         yaml.push_str(&crate::output::document_yaml(&value).map_err(|e| {
-            Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
-                "cannot write the converted plan: {e}"
-            )))
+            Diagnostics::from(Diagnostic::new(&ConvertError::WriteFailed {
+                what: "the converted plan",
+                reason: e.to_string(),
+            }))
         })?);
     }
     let lowered: BTreeSet<DocId> = inputs.volsync.iter().map(|o| o.doc).collect();
@@ -64,9 +66,10 @@ pub fn convert(
         yaml.push_str("---\n");
         yaml.push_str(
             &crate::output::document_yaml(&document.root.to_json()).map_err(|e| {
-                Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
-                    "cannot write a document: {e}"
-                )))
+                Diagnostics::from(Diagnostic::new(&ConvertError::WriteFailed {
+                    what: "a document",
+                    reason: e.to_string(),
+                }))
             })?,
         );
     }

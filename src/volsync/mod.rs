@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod crd;
+pub mod error;
 mod lower;
 pub mod parse;
 pub mod types;

@@ -2,11 +2,12 @@
 //! object, after its check against VolSync's CRD schema, as BackupPlans are
 //! parsed after theirs. Lowering then sees only these typed objects.
 
+use super::error::VolSyncError;
 use super::types::{
     KopiaMaintenance, Metadata, OTHER_MOVERS, ReplicationDestination, ReplicationSource,
 };
 use super::{KINDS, Options, crd};
-use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
+use crate::diagnostics::{Diagnostic, DiagnosticKind, Diagnostics, Severity, nearest};
 use crate::load::{Document, PathSegment, display_path, span_of_node};
 use crate::parse::DocId;
 
@@ -70,7 +71,7 @@ pub fn parse(
     {
         let (span, field) = at(&["metadata", "annotations", DEBUG_MOVER]);
         diagnostics.push(
-            Diagnostic::warning(format!("`{DEBUG_MOVER}` is not used: kopiaplan's movers have no debug mode"))
+            Diagnostic::new(&VolSyncError::DebugMoverIgnored)
                 .at(span)
                 .field(field)
                 .help("for more detail in Kopia's logs, convert to a BackupPlan and set `spec.kopia.logging.fileLevel: debug`"),
@@ -84,9 +85,9 @@ pub fn parse(
         };
         let (span, field) = at(&["kind"]);
         diagnostics.push(
-            Diagnostic::error(format!(
-                "kopiaplan does not compile VolSync `{kind}` objects"
-            ))
+            Diagnostic::new(&VolSyncError::KindNotCompiled {
+                kind: kind.to_owned(),
+            })
             .at(span)
             .field(field)
             .help(help),
@@ -99,10 +100,12 @@ pub fn parse(
             if spec.get(mover).is_some() {
                 let (span, field) = at(&["spec", mover]);
                 diagnostics.push(
-                    Diagnostic::error(format!("this object uses VolSync's `{mover}` mover; kopiaplan compiles only the Kopia mover"))
-                        .at(span)
-                        .field(field)
-                        .help("keep this object with VolSync, or move it to `spec.kopia`"),
+                    Diagnostic::new(&VolSyncError::OtherMover {
+                        mover: mover.to_owned(),
+                    })
+                    .at(span)
+                    .field(field)
+                    .help("keep this object with VolSync, or move it to `spec.kopia`"),
                 );
                 return None;
             }
@@ -114,29 +117,26 @@ pub fn parse(
     if crd_kind != crd::CrdKind::KopiaMaintenance && !has_kopia {
         let (span, field) = at(&["spec"]);
         diagnostics.push(
-            Diagnostic::error(format!("this {kind} has no `spec.kopia`"))
-                .at(span)
-                .field(field)
-                .help(
-                    "kopiaplan compiles VolSync objects that use the Kopia mover: add `spec.kopia`",
-                ),
+            Diagnostic::new(&VolSyncError::NoKopia {
+                kind: kind.to_owned(),
+            })
+            .at(span)
+            .field(field)
+            .help("kopiaplan compiles VolSync objects that use the Kopia mover: add `spec.kopia`"),
         );
         return None;
     }
     let mut schema_errors = false;
     for finding in crd::check(crd_kind, root) {
-        let (message, help) = crate::schema::describe(&finding.problem);
+        let (_, help) = crate::schema::describe(&finding.problem);
         let unknown = matches!(finding.problem, crate::schema::Problem::UnknownField { .. });
-        let diagnostic = if unknown && !options.strict {
-            Diagnostic::warning(format!(
-                "{message}; VolSync's API server drops it, and so does kopiaplan"
-            ))
-        } else {
-            schema_errors = true;
-            Diagnostic::error(message)
+        let error = VolSyncError::Schema {
+            problem: finding.problem.clone(),
+            pruned: unknown && !options.strict,
         };
+        schema_errors |= error.severity() == Severity::Error;
         diagnostics.push(
-            diagnostic
+            Diagnostic::new(&error)
                 .at(Some(span_of_node(document.file, finding.node)))
                 .field(display_path(&finding.path))
                 .help(help),
@@ -158,10 +158,9 @@ pub fn parse(
 /// The typed object, once the schema check passed.
 fn deserialize<T: serde::de::DeserializeOwned>(document: &Document) -> Result<T, Diagnostic> {
     serde_path_to_error::deserialize::<_, T>(document.root.to_json()).map_err(|error| {
-        Diagnostic::error(format!(
-            "cannot read this VolSync object: {}",
-            error.inner()
-        ))
+        Diagnostic::new(&VolSyncError::Unreadable {
+            reason: error.inner().to_string(),
+        })
         .at(Some(span_of_node(document.file, &document.root)))
         .field(error.path().to_string())
         .help("write the field as VolSync's CRD defines it")

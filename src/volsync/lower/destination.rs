@@ -18,16 +18,16 @@ impl Lowering<'_> {
             Some("Direct" | "None") => Some(RestoreCopyMethod::Direct),
             Some("Snapshot") => Some(RestoreCopyMethod::Snapshot),
             Some("Clone") => {
-                let d = here.at(&["spec", "kopia", "copyMethod"]).error(
-                    "`copyMethod: Clone` does not work on a ReplicationDestination (VolSync fails after the restore)",
+                let d = here.at(&["spec", "kopia", "copyMethod"]).report(
+                    LowerError::CloneOnDestination,
                     "use `Direct` (keep the restored PVC) or `Snapshot` (also take a VolumeSnapshot after each restore)",
                 );
                 self.diagnostics.push(d);
                 None
             }
             _ => {
-                let d = here.at(&["spec", "kopia"]).error(
-                    "`copyMethod` is not set; VolSync restores, then fails such a ReplicationDestination forever",
+                let d = here.at(&["spec", "kopia"]).report(
+                    LowerError::DestinationCopyMethodUnset,
                     "set `spec.kopia.copyMethod`: `Direct` keeps the restored PVC, `Snapshot` also takes a VolumeSnapshot of it",
                 );
                 self.diagnostics.push(d);
@@ -45,8 +45,8 @@ impl Lowering<'_> {
                     .map(types::Quantity::as_string);
                 let modes = kopia.common.access_modes.clone().filter(|m| !m.is_empty());
                 if capacity.is_none() || modes.is_none() {
-                    let d = here.at(&["spec", "kopia"]).error(
-                        "with no `destinationPVC`, VolSync provisions the destination volume and needs its `capacity` and `accessModes`",
+                    let d = here.at(&["spec", "kopia"]).report(
+                        LowerError::NoDestinationSize,
                         "set `spec.kopia.destinationPVC` to an existing PVC, or set `capacity` and `accessModes`",
                     );
                     self.diagnostics.push(d);
@@ -65,30 +65,29 @@ impl Lowering<'_> {
             }
         };
         if kopia.cleanup_temp_pvc == Some(true) && create.is_some() {
-            let d = here.at(&["spec", "kopia", "cleanupTempPVC"]).warning(
-                "`cleanupTempPVC` is not supported: the provisioned destination PVC is kept after each restore",
+            let d = here.at(&["spec", "kopia", "cleanupTempPVC"]).report(
+                LowerError::CleanupTempPvcUnsupported,
                 "delete the PVC yourself when you are done with it, or remove `cleanupTempPVC`",
             );
             self.diagnostics.push(d);
         }
         if kopia.cleanup_cache_pvc == Some(true) {
-            let d = here.at(&["spec", "kopia", "cleanupCachePVC"]).warning(
-                "`cleanupCachePVC` is not supported: a cache PVC is kept between runs",
+            let d = here.at(&["spec", "kopia", "cleanupCachePVC"]).report(
+                LowerError::CleanupCachePvcUnsupported,
                 "remove `cacheStorageClassName`/`cacheAccessModes` for an emptyDir cache that goes with the pod",
             );
             self.diagnostics.push(d);
         }
         if let Some(shallow) = kopia.shallow {
-            let d = here.at(&["spec", "kopia", "shallow"]).warning(
-                format!("`shallow: {shallow}` has no effect: the snapshot is chosen by `previous` and `restoreAsOf` alone (VolSync's `shallow` only repeats `previous`)"),
-                "remove `shallow`",
-            );
+            let d = here
+                .at(&["spec", "kopia", "shallow"])
+                .report(LowerError::ShallowIgnored { shallow }, "remove `shallow`");
             self.diagnostics.push(d);
         }
         let previous = match kopia.previous {
             Some(p) if p < 0 => {
-                let d = here.at(&["spec", "kopia", "previous"]).error(
-                    format!("`previous` is {p}; it counts snapshots to skip"),
+                let d = here.at(&["spec", "kopia", "previous"]).report(
+                    LowerError::NegativePrevious { previous: p },
                     "use 0 for the newest snapshot, 1 for the one before, …",
                 );
                 self.diagnostics.push(d);
@@ -108,8 +107,8 @@ impl Lowering<'_> {
         let (username, hostname) = match (&explicit_user, &explicit_host) {
             (Some(user), Some(host)) => (user.clone(), host.clone()),
             (Some(_), None) | (None, Some(_)) => {
-                let d = here.at(&["spec", "kopia"]).error(
-                    "a ReplicationDestination with `username` needs `hostname` too, and the other way round",
+                let d = here.at(&["spec", "kopia"]).report(
+                    LowerError::HalfIdentity,
                     "set both `username` and `hostname`, or neither (and use `sourceIdentity`)",
                 );
                 self.diagnostics.push(d);
@@ -145,8 +144,8 @@ impl Lowering<'_> {
                             discovered_repository = Some((source_doc, source_kopia.clone()));
                         }
                     } else if discover && repository_secret.is_none() {
-                        let d = here.at(&["spec", "kopia", "sourceIdentity"]).error(
-                            format!("no repository: VolSync would read it from the ReplicationSource `{source_name}` in `{source_namespace}`, which is not in the input"),
+                        let d = here.at(&["spec", "kopia", "sourceIdentity"]).report(
+                            LowerError::SourceNotInInput { name: source_name.clone(), namespace: source_namespace.clone() },
                             "add that ReplicationSource to the input, or set `spec.kopia.repository` to its repository Secret",
                         );
                         self.diagnostics.push(d);

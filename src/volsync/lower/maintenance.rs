@@ -26,10 +26,9 @@ impl Lowering<'_> {
             .and_then(|t| t.manual.clone())
             .filter(|s| !s.is_empty());
         if schedule.is_some() && manual.is_some() {
-            let d = here.at(&["spec", "trigger"]).error(
-                "a KopiaMaintenance takes `trigger.schedule` or `trigger.manual`, not both",
-                "remove one of them",
-            );
+            let d = here
+                .at(&["spec", "trigger"])
+                .report(LowerError::BothMaintenanceTriggers, "remove one of them");
             self.diagnostics.push(d);
             return;
         }
@@ -38,8 +37,8 @@ impl Lowering<'_> {
             .unwrap_or_else(|| KM_DEFAULT_SCHEDULE.to_owned());
         if let Some(context) = &spec.container_security_context {
             let _ = context;
-            let d = here.at(&["spec", "containerSecurityContext"]).warning(
-                "`containerSecurityContext` is not used: kopiaplan's maintenance container always runs with the restricted settings (no privilege escalation, all capabilities dropped, read-only root)",
+            let d = here.at(&["spec", "containerSecurityContext"]).report(
+                LowerError::ContainerSecurityContextIgnored,
                 "remove `containerSecurityContext`; pod-level settings go in `podSecurityContext`",
             );
             self.diagnostics.push(d);

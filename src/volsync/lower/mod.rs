@@ -15,6 +15,7 @@ use translate::{cache, map_entry, mover, non_negative, policy_config, volsync_ca
 
 use std::collections::BTreeMap;
 
+use super::error::LowerError;
 use super::parse::{VolSyncInput, VolSyncObject};
 use super::types::{self, Common, KopiaMaintenance, ReplicationDestination, ReplicationSource};
 use super::{MAINTENANCE_OWNER, Options, PRIVILEGED_MOVERS};
@@ -157,12 +158,8 @@ impl<'a> Here<'a> {
         }
     }
 
-    fn error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        self.diagnostic(Diagnostic::error(message), help)
-    }
-
-    fn warning(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        self.diagnostic(Diagnostic::warning(message), help)
+    fn report(&self, kind: LowerError, help: impl Into<String>) -> Diagnostic {
+        self.diagnostic(Diagnostic::new(&kind), help)
     }
 
     fn diagnostic(&self, diagnostic: Diagnostic, help: impl Into<String>) -> Diagnostic {
@@ -190,8 +187,8 @@ impl<'a> Lowering<'a> {
         if let Some(namespace) = &self.options.default_namespace {
             return namespace.clone();
         }
-        let d = self.here(doc).at(&["metadata"]).warning(
-            "this object names no namespace; it is compiled for the namespace `default`",
+        let d = self.here(doc).at(&["metadata"]).report(
+            LowerError::NoNamespace,
             "the namespace is the Kopia hostname: set `metadata.namespace`, or pass `--namespace`",
         );
         self.diagnostics.push(d);
@@ -258,7 +255,7 @@ impl<'a> Lowering<'a> {
             let d = self
                 .here(doc)
                 .at(&["metadata", "name"])
-                .error("this object has no name", "set `metadata.name`");
+                .report(LowerError::NoName, "set `metadata.name`");
             self.diagnostics.push(d);
         }
         entry
@@ -286,8 +283,8 @@ impl<'a> Lowering<'a> {
             }),
             (schedule, Some(manual)) => {
                 if schedule.is_some() {
-                    let d = here.at(&["spec", "trigger", "schedule"]).warning(
-                        "`trigger.manual` is set, so the schedule is not used (VolSync does the same while a manual tag is set)",
+                    let d = here.at(&["spec", "trigger", "schedule"]).report(
+                        LowerError::ScheduleOverriddenByManual,
                         "remove `manual` to run on the schedule, or remove `schedule`",
                     );
                     self.diagnostics.push(d);
@@ -298,8 +295,8 @@ impl<'a> Lowering<'a> {
                 })
             }
             (None, None) => {
-                let d = here.at(&["spec"]).error(
-                    format!("this {kind} has no trigger: VolSync would run it back to back, forever"),
+                let d = here.at(&["spec"]).report(
+                    LowerError::NoTrigger { kind: kind.to_owned() },
                     "set `spec.trigger.schedule` (a cron such as \"0 2 * * *\") or `spec.trigger.manual` (a tag; change it to run again)",
                 );
                 self.diagnostics.push(d);
@@ -324,8 +321,11 @@ impl<'a> Lowering<'a> {
             if let Some(value) = value
                 && value < 0
             {
-                let d = here.at(&["spec", "kopia", field]).error(
-                    format!("`{field}` is {value}"),
+                let d = here.at(&["spec", "kopia", field]).report(
+                    LowerError::NegativeCacheLimit {
+                        field: field.to_owned(),
+                        value,
+                    },
                     "use a number of MiB, or 0 for no limit",
                 );
                 self.diagnostics.push(d);

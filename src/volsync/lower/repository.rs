@@ -16,8 +16,8 @@ impl Lowering<'_> {
     ) -> Option<String> {
         let here = self.here(doc);
         let Some(secret) = common.repository.clone().filter(|r| !r.is_empty()) else {
-            let d = here.at(&["spec", "kopia"]).error(
-                "no repository: `spec.kopia.repository` names no Secret",
+            let d = here.at(&["spec", "kopia"]).report(
+                LowerError::NoRepository,
                 "set `spec.kopia.repository` to the Secret holding KOPIA_PASSWORD and the backend settings",
             );
             self.diagnostics.push(d);
@@ -25,8 +25,8 @@ impl Lowering<'_> {
         };
         let custom_ca = match &common.custom_ca {
             Some(ca) if ca.key.as_deref().is_none_or(str::is_empty) => {
-                let d = here.at(&["spec", "kopia", "customCA"]).warning(
-                    "`customCA` has no `key`, so it is ignored (as VolSync ignores it)",
+                let d = here.at(&["spec", "kopia", "customCA"]).report(
+                    LowerError::CustomCaWithoutKey,
                     "set `customCA.key` to the key of the CA bundle",
                 );
                 self.diagnostics.push(d);

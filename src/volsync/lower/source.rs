@@ -17,8 +17,8 @@ impl Lowering<'_> {
         let pvc = match &object.spec.source_pvc {
             Some(pvc) if !pvc.is_empty() => pvc.clone(),
             _ => {
-                let d = here.at(&["spec"]).error(
-                    "this ReplicationSource names no `sourcePVC`",
+                let d = here.at(&["spec"]).report(
+                    LowerError::NoSourcePvc,
                     "set `spec.sourcePVC` to the PersistentVolumeClaim to back up",
                 );
                 self.diagnostics.push(d);
@@ -30,8 +30,8 @@ impl Lowering<'_> {
             Some("Clone") => Some(CopyMethod::Clone),
             Some("Snapshot") => Some(CopyMethod::Snapshot),
             _ => {
-                let d = here.at(&["spec", "kopia"]).error(
-                    "`copyMethod` is not set; VolSync fails such a ReplicationSource with \"unsupported copyMethod\"",
+                let d = here.at(&["spec", "kopia"]).report(
+                    LowerError::SourceCopyMethodUnset,
                     "set `spec.kopia.copyMethod`: `Direct` backs up the live volume, `Snapshot` or `Clone` a point-in-time copy",
                 );
                 self.diagnostics.push(d);
@@ -39,8 +39,10 @@ impl Lowering<'_> {
             }
         };
         if let Some(modes) = &kopia.common.access_modes {
-            let d = here.at(&["spec", "kopia", "accessModes"]).warning(
-                format!("`accessModes` ({}) is not used: the point-in-time copy gets the access modes kopiaplan gives it (ReadWriteOnce)", modes.join(", ")),
+            let d = here.at(&["spec", "kopia", "accessModes"]).report(
+                LowerError::AccessModesUnused {
+                    modes: modes.clone(),
+                },
                 "remove `accessModes`",
             );
             self.diagnostics.push(d);
@@ -144,8 +146,8 @@ impl Lowering<'_> {
             .at(&["spec", "kopia", "maintenanceIntervalDays"]);
         let schedule = match days {
             d if d < 1 => {
-                let d = here.error(
-                    format!("`maintenanceIntervalDays` is {days}; it must be at least 1"),
+                let d = here.report(
+                    LowerError::MaintenanceIntervalTooShort { days },
                     "set a number of days such as 7, or remove the field",
                 );
                 self.diagnostics.push(d);
@@ -155,8 +157,8 @@ impl Lowering<'_> {
             7 => "H H * * H".to_owned(),
             d if d <= 27 => format!("H H */{d} * *"),
             _ => {
-                let d = here.warning(
-                    format!("maintenance every {days} days is run monthly instead"),
+                let d = here.report(
+                    LowerError::MaintenanceMonthly { days },
                     "cron cannot count more than 27 days; use a KopiaMaintenance with a schedule to choose",
                 );
                 self.diagnostics.push(d);
@@ -223,8 +225,8 @@ impl Lowering<'_> {
             files.insert(field.to_owned(), serde_json::Value::Bool(enabled));
             let mut here = self.here(doc).at(&["spec", "kopia", "additionalArgs"]);
             here.path.push(PathSegment::Index(index));
-            let d = here.warning(
-                format!("`{flag}` is a policy setting, not a flag of `kopia snapshot create`; it becomes the source's policy `files.{field}`"),
+            let d = here.report(
+                LowerError::PolicyFlag { flag: flag.to_owned(), field: field.to_owned() },
                 format!("write it as policy `files.{field}: {enabled}` (a BackupPlan's `policy`) to silence this"),
             );
             self.diagnostics.push(d);
