@@ -520,4 +520,8 @@ fn a_plan_with_three_type_errors_gets_three_diagnostics_in_one_run() {
     ]
     .map(|(field, message)| (Some(field.to_owned()), message.to_owned()));
     assert_eq!(found, expected);
+    assert!(
+        diagnostics.iter().all(|d| d.code.as_str() == "wrong-type"),
+        "{diagnostics:?}"
+    );
 }
