@@ -4,7 +4,9 @@
 
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
+use crate::plan::error::ParseError;
 use crate::plan::{self, BackupPlan};
+use crate::volsync::{self, VolSyncInput};
 
 /// The index of a document in the list `load::parse` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,7 +17,7 @@ pub struct Inputs {
     pub plans: Vec<PlanInput>,
     pub context: Vec<ContextObject>,
     /// VolSync objects, lowered into plans by [`crate::volsync::lower`].
-    pub volsync: Vec<DocId>,
+    pub volsync: Vec<VolSyncInput>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
 }
@@ -130,7 +132,9 @@ pub fn role_of(root: &crate::load::Node) -> Role {
     )
 }
 
-pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
+/// Sorts `documents` by [`role`] and reads each compiled one into its
+/// typed input; `options` says how VolSync objects are read.
+pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Diagnostics) {
     let mut inputs = Inputs {
         plans: Vec::new(),
         context: Vec::new(),
@@ -145,21 +149,11 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
         let kind = root.get("kind").and_then(|n| n.as_str());
         match (api_version, kind) {
             (Some(plan::API_VERSION), Some(plan::KIND)) => {
-                let unknown = plan::fields::unknown_fields(root, plan::schema());
-                if !unknown.is_empty() {
-                    for field in unknown {
-                        let name = field.key.scalar_text().unwrap_or_default();
-                        let help = match nearest(&name, field.known.iter().map(String::as_str)) {
-                            Some(known) => format!("did you mean `{known}`?"),
-                            None => format!("valid fields here: {}", field.known.join(", ")),
-                        };
-                        diagnostics.push(
-                            Diagnostic::error(format!("unknown field `{name}`"))
-                                .at(Some(crate::load::span_of_node(document.file, field.key)))
-                                .field(display_path(&field.path))
-                                .help(help),
-                        );
-                    }
+                // Every structural problem at once; serde reads the plan
+                // only when there is none.
+                let problems = plan::check::check(document);
+                if !problems.is_empty() {
+                    problems.into_iter().for_each(|d| diagnostics.push(d));
                     continue;
                 }
                 match deserialize::<BackupPlan>(document) {
@@ -186,14 +180,19 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                     )
                 };
                 diagnostics.push(
-                    Diagnostic::error(format!("unknown kopiaplan document `{version}` `{kind}`"))
-                        .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
-                        .field(field)
-                        .help(help),
+                    Diagnostic::new(&ParseError::UnknownDocument {
+                        api_version: version.to_owned(),
+                        kind: kind.to_owned(),
+                    })
+                    .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
+                    .field(field)
+                    .help(help),
                 );
             }
             (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => {
-                inputs.volsync.push(id);
+                if let Some(object) = volsync::parse::parse(document, options, &mut diagnostics) {
+                    inputs.volsync.push(VolSyncInput { doc: id, object });
+                }
             }
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
                 let metadata = root.get("metadata");
@@ -236,11 +235,11 @@ fn deserialize<T: serde::de::DeserializeOwned>(document: &Document) -> Result<T,
             })
             .collect();
         let message = error.inner().to_string();
-        let (message, help) = explain_serde_error(&message);
-        if let Some(field) = unknown_field_name(&message) {
-            path.push(PathSegment::Key(field));
+        let (error, help) = explain_serde_error(&message);
+        if let ParseError::UnknownField { field } = &error {
+            path.push(PathSegment::Key(field.clone()));
         }
-        Diagnostic::error(message)
+        Diagnostic::new(&error)
             .at(Some(document.span_of(&path)))
             .field(display_path(&path))
             .help(help)
@@ -252,8 +251,8 @@ fn unknown_field_name(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// Turns serde's messages into a message and a fix.
-fn explain_serde_error(message: &str) -> (String, String) {
+/// Turns serde's messages into a kind and a fix.
+fn explain_serde_error(message: &str) -> (ParseError, String) {
     if let Some(field) = unknown_field_name(message) {
         let expected: Vec<&str> = message
             .split_once("expected ")
@@ -269,14 +268,16 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if expected.is_empty() => "remove this field".to_owned(),
             None => format!("valid fields here: {}", expected.join(", ")),
         };
-        return (format!("unknown field `{field}`"), help);
+        return (ParseError::UnknownField { field }, help);
     }
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
     {
         return (
-            format!("missing field `{field}`"),
+            ParseError::MissingField {
+                field: field.to_owned(),
+            },
             format!("add `{field}` here"),
         );
     }
@@ -292,16 +293,27 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if list.is_empty() => "use one of the documented values".to_owned(),
             None => format!("use {list}"),
         };
-        let head = message.split(", expected").next().unwrap_or(message);
-        return (head.to_owned(), help);
+        return (
+            ParseError::UnknownVariant {
+                given: given.to_owned(),
+            },
+            help,
+        );
     }
     if message.starts_with("invalid type") {
         return (
-            message.to_owned(),
+            ParseError::InvalidType {
+                reason: message.to_owned(),
+            },
             "write the value in the form the field expects (quote text)".to_owned(),
         );
     }
-    (message.to_owned(), "fix this value".to_owned())
+    (
+        ParseError::Unreadable {
+            reason: message.to_owned(),
+        },
+        "fix this value".to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -356,7 +368,7 @@ mod tests {
         let mut sources = SourceMap::default();
         sources.add("t.yaml".into(), text);
         let (parsed, _) = crate::load::parse(&sources);
-        let (inputs, _) = parse(&parsed);
+        let (inputs, _) = parse(&parsed, &volsync::Options::default());
         for (index, (version, kind, expected)) in documents.iter().enumerate() {
             assert_eq!(role_of(&parsed[index].root), *expected, "{version} {kind}");
             let id = DocId(index);

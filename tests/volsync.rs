@@ -193,6 +193,7 @@ fn a_destination_with_half_an_identity_is_an_error_at_its_field() {
         "    username: someone\n    repository: kopia-secret\n",
     );
     let error = compile(&text).expect_err("one half of an identity");
+    assert!(error.contains("error[volsync-missing-setting]"), "{error}");
     assert!(error.contains("needs `hostname` too"), "{error}");
     assert!(error.contains("field: spec.kopia"), "{error}");
 }
@@ -240,6 +241,7 @@ spec:
     repository: restic-secret
 ";
     let error = compile(text).expect_err("restic");
+    assert!(error.contains("error[volsync-other-mover]"), "{error}");
     assert!(error.contains("`restic` mover"), "{error}");
     assert!(error.contains("field: spec.restic"), "{error}");
 }
@@ -248,6 +250,7 @@ spec:
 fn no_trigger_is_an_error_that_explains_why() {
     let text = SOURCE.replace("  trigger:\n    schedule: \"0 2 * * *\"\n", "");
     let error = compile(&text).expect_err("no trigger");
+    assert!(error.contains("error[volsync-missing-setting]"), "{error}");
     assert!(error.contains("back to back"), "{error}");
     assert!(error.contains("spec.trigger.schedule"), "{error}");
 }

@@ -72,6 +72,51 @@ pub enum Code {
     NotAResourceList,
     /// A ResourceList's `items` is not a list.
     ResourceListItemsNotAList,
+
+    // parse: documents → input types (BackupPlans and VolSync objects)
+    /// A `kopiaplan.dev` document whose `apiVersion` or `kind` kopiaplan
+    /// does not know.
+    UnknownDocument,
+    /// A field the schema does not know (for VolSync objects a warning:
+    /// VolSync's API server drops it).
+    UnknownField,
+    /// A value of the wrong type: text where a number belongs, a list where
+    /// a mapping belongs.
+    WrongType,
+    /// A value that is not one of the values the field allows.
+    ValueNotAllowed,
+    /// A required field is missing.
+    MissingField,
+    /// A value of the right type that the schema still refuses: a pattern,
+    /// a minimum or maximum, a length, an item count or a format.
+    InvalidValue,
+    /// A BackupPlan that passes the schema but still cannot be read.
+    UnreadablePlan,
+    /// A VolSync kind kopiaplan does not compile.
+    VolsyncKindNotCompiled,
+    /// A VolSync object that uses a mover other than Kopia.
+    VolsyncOtherMover,
+    /// A ReplicationSource or ReplicationDestination with no `spec.kopia`.
+    VolsyncNoKopia,
+    /// A VolSync object that passes the schema but still cannot be read.
+    VolsyncUnreadable,
+
+    // lower: VolSync objects → plans
+    /// A VolSync field or annotation that kopiaplan does not use (warning).
+    VolsyncFieldIgnored,
+    /// A VolSync setting kopiaplan carries out differently (warning).
+    VolsyncFieldTranslated,
+    /// A VolSync object lacks a setting it needs to be compiled.
+    VolsyncMissingSetting,
+    /// A VolSync setting with a value VolSync would fail on.
+    VolsyncInvalidSetting,
+    /// A ReplicationDestination whose repository VolSync would read from a
+    /// ReplicationSource that is not in the input.
+    VolsyncSourceNotInInput,
+
+    // convert: VolSync objects → BackupPlans
+    /// A converted plan or a kept document could not be written as YAML.
+    ConvertWriteFailed,
 }
 
 impl Code {

@@ -24,9 +24,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::model::names::short_digest;
 use crate::model::{Cache, Model, PlanId};
 use crate::output::Object;
-use crate::resolve::names::short_digest;
 use crate::scripts;
 
 pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {

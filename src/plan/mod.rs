@@ -3,7 +3,8 @@
 //! fields are rejected. The JSON Schema in `schemas/` is generated from these
 //! types (`kopiaplan schema`).
 
-pub mod fields;
+pub mod check;
+pub mod error;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

@@ -5,16 +5,15 @@
 
 mod cache;
 mod checks;
-pub mod identity;
 mod maintenance;
 mod mover_volumes;
-pub mod names;
 mod policy;
 mod policy_config;
 mod restore;
 pub mod schedule;
 mod verify;
 
+use crate::model::{identity, names};
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
