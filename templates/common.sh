@@ -2,6 +2,11 @@
 # Shared by every kopiaplan mover script. Rendered by kopiaplan from
 # templates/common.sh; the template fills in fixed paths only. Every value
 # from the plan arrives in an environment variable or as an argument.
+{#- Template note, not rendered. The variables the compiler sets are named
+    through the template, never literally: {{ env.username }} renders as
+    the name src/scripts/environment.rs declares, so a misspelt name fails
+    the build instead of a backup. Inside ${…}, "{{-" drops the blank
+    before it: ${ {{- env.previous }}:-0} renders as ${NAME:-0}. #}
 
 set -euo pipefail
 umask 077
@@ -36,7 +41,7 @@ write_result() {
   shift 2
   local line
   line="{\"result\":$(json_string "$result"),\"operation\":$(json_string "$KOPIAPLAN_OPERATION")"
-  line+=",\"identity\":$(json_string "${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}")"
+  line+=",\"identity\":$(json_string "${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}")"
   line+=",\"durationSeconds\":$(($(date +%s) - KOPIAPLAN_STARTED))"
   while [ "$#" -ge 2 ]; do
     line+=",$(json_string "$1"):$2"
@@ -67,7 +72,7 @@ forward_signal() {
 trap forward_signal TERM INT
 
 run_kopia() {
-  kopia --file-log-level="$KOPIAPLAN_LOG_LEVEL" "$@" &
+  kopia --file-log-level="${{ env.log_level }}" "$@" &
   KOPIA_PID=$!
   local status=0
   wait "$KOPIA_PID" || status=$?
@@ -91,10 +96,10 @@ prepare_directories() {
   if [ -f "{{ paths.credentials }}/gcs.json" ]; then
     export GOOGLE_APPLICATION_CREDENTIALS="{{ paths.credentials }}/gcs.json"
   fi
-  if [ -n "${KOPIAPLAN_CUSTOM_CA:-}" ]; then
+  if [ -n "${ {{- env.custom_ca }}:-}" ]; then
     # The custom CA is added to the system roots, for every HTTPS backend.
-    cat /etc/ssl/certs/ca-certificates.crt "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem" 2>/dev/null ||
-      cat "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem"
+    cat /etc/ssl/certs/ca-certificates.crt "${{ env.custom_ca }}" >"$HOME/ca-bundle.pem" 2>/dev/null ||
+      cat "${{ env.custom_ca }}" >"$HOME/ca-bundle.pem"
     export SSL_CERT_FILE="$HOME/ca-bundle.pem"
   fi
 }
@@ -134,7 +139,7 @@ storage_arguments() {
       esac
       local region=${KOPIA_S3_REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
       [ -z "$region" ] || STORAGE_ARGS+=(--region="$region")
-      [ -z "${KOPIAPLAN_CUSTOM_CA:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="$KOPIAPLAN_CUSTOM_CA")
+      [ -z "${ {{- env.custom_ca }}:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="${{ env.custom_ca }}")
       ;;
     gcs)
       bucket_and_prefix "$rest" "${KOPIA_GCS_BUCKET:-${GCS_BUCKET:-}}"
@@ -279,8 +284,8 @@ REPOSITORY_SETTINGS=()
 # shellcheck disable=SC2034 # read by the scripts that source this file
 ACTIONS_ENABLED=true
 repository_settings() {
-  local enable=${KOPIAPLAN_ENABLE_ACTIONS:-} upload=${KOPIAPLAN_UPLOAD_SPEED:-}
-  local download=${KOPIAPLAN_DOWNLOAD_SPEED:-} file=${KOPIAPLAN_REPOSITORY_CONFIG_FILE:-}
+  local enable=${ {{- env.enable_actions }}:-} upload=${ {{- env.upload_speed }}:-}
+  local download=${ {{- env.download_speed }}:-} file=${ {{- env.repository_config_file }}:-}
   if [ -n "$file" ] && [ -f "$file" ]; then
     local json key
     json=$(tr -d ' \t\r\n' <"$file")
@@ -326,10 +331,10 @@ connect_repository() {
   storage_arguments
   repository_settings
   local common=(
-    --override-username="$KOPIAPLAN_USERNAME"
-    --override-hostname="$KOPIAPLAN_HOSTNAME"
-    --content-cache-size-limit-mb="$KOPIAPLAN_CONTENT_CACHE_MB"
-    --metadata-cache-size-limit-mb="$KOPIAPLAN_METADATA_CACHE_MB"
+    --override-username="${{ env.username }}"
+    --override-hostname="${{ env.hostname }}"
+    --content-cache-size-limit-mb="${{ env.content_cache_mb }}"
+    --metadata-cache-size-limit-mb="${{ env.metadata_cache_mb }}"
     --no-check-for-updates
   )
   # A fresh filesystem repository (a new PVC) has no directory yet, and
@@ -435,7 +440,7 @@ snapshots_of() {
 # The sources that do have snapshots, as a JSON array (at most 20), and
 # one log line each: what a person needs when the expected one is missing.
 # Only this hostname's (namespace's) sources, unless the plan lists all
-# (KOPIAPLAN_LIST_ALL_HOSTNAMES): a shared repository does not reveal other
+# ({{ env.list_all_hostnames }}): a shared repository does not reveal other
 # tenants' sources.
 # shellcheck disable=SC2034 # read by the scripts that source this file
 AVAILABLE_IDENTITIES='[]'
@@ -456,7 +461,7 @@ list_identities() {
     [ -n "$source" ] || continue
     host=${source#*@}
     host=${host%%:*}
-    if [ "$KOPIAPLAN_LIST_ALL_HOSTNAMES" != true ] && [ "$host" != "$KOPIAPLAN_HOSTNAME" ]; then
+    if [ "${{ env.list_all_hostnames }}" != true ] && [ "$host" != "${{ env.hostname }}" ]; then
       other_hosts=true
       continue
     fi
@@ -467,7 +472,7 @@ list_identities() {
     fi
   done <<<"$sources"
   if [ "$other_hosts" = true ]; then
-    log "sources of other hostnames than $KOPIAPLAN_HOSTNAME are not listed"
+    log "sources of other hostnames than ${{ env.hostname }} are not listed"
   fi
   # shellcheck disable=SC2034 # read by the scripts that source this file
   AVAILABLE_IDENTITIES="[$json]"

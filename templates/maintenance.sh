@@ -10,7 +10,7 @@ KOPIAPLAN_OPERATION=maintenance
 prepare_directories
 connect_repository Never
 
-owner="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}"
+owner="${ {{- env.username }}}@${ {{- env.hostname }}}"
 info="$HOME/maintenance-info.txt"
 if run_kopia maintenance info >"$info" 2>&1; then
   previous_owner=$(sed -n 's/^Owner: *//p' "$info" | head -n 1)

@@ -162,12 +162,12 @@ fn hostile_keys_in_the_repository_secret_change_nothing() {
 }
 
 /// Every variable a script reads is one the compiler sets in every mover
-/// (`scripts::environment::CONTROL` and `SHELL`), a backend key of the
+/// (`scripts::environment::SETTINGS`, `KOPIA_PATHS` and `SHELL`), a backend key of the
 /// repository Secret (`FROM_SECRET`), or the script's own, assigned before
 /// it is read.
 #[test]
 fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
-    use kopiaplan::scripts::environment::{CONTROL, FROM_SECRET, SHELL};
+    use kopiaplan::scripts::environment::{FROM_SECRET, KOPIA_PATHS, SETTINGS, SHELL};
     let scripts = kopiaplan::scripts::render_all().expect("render");
     let common = &scripts
         .iter()
@@ -183,8 +183,9 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
     let loop_variable =
         Regex::new(r"(?:for|read -r(?: -a)?) ([A-Za-z_][A-Za-z0-9_ ]*?)(?:;| in|$| <)")
             .expect("regex");
-    let known: BTreeSet<&str> = CONTROL
+    let known: BTreeSet<&str> = SETTINGS
         .iter()
+        .chain(KOPIA_PATHS)
         .copied()
         .chain(SHELL.iter().map(|(name, _)| *name))
         .chain(FROM_SECRET.iter().copied())

@@ -332,17 +332,17 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         }
     }
     env_vars.extend([
-        user_env("KOPIAPLAN_USERNAME", spec.username),
-        user_env("KOPIAPLAN_HOSTNAME", spec.hostname),
-        user_env("KOPIAPLAN_SOURCE_PATH", spec.source_path),
-        env("KOPIAPLAN_CREATE", repository.create.as_str()),
-        env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
+        user_env(environment::USERNAME, spec.username),
+        user_env(environment::HOSTNAME, spec.hostname),
+        user_env(environment::SOURCE_PATH, spec.source_path),
+        env(environment::CREATE, repository.create.as_str()),
+        env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(
-            "KOPIAPLAN_CONTENT_CACHE_MB",
+            environment::CONTENT_CACHE_MB,
             spec.cache.content_cache_mb.to_string(),
         ),
         env(
-            "KOPIAPLAN_METADATA_CACHE_MB",
+            environment::METADATA_CACHE_MB,
             spec.cache.metadata_cache_mb.to_string(),
         ),
     ]);
@@ -367,7 +367,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         });
         mounts.push(mount("custom-ca", paths::CUSTOM_CA, true));
         env_vars.push(env(
-            "KOPIAPLAN_CUSTOM_CA",
+            environment::CUSTOM_CA,
             format!("{}/ca.crt", paths::CUSTOM_CA),
         ));
     }
@@ -472,7 +472,7 @@ pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
 /// set yet, so that none of them can come from the repository Secret
 /// (`env` wins over `envFrom`).
 fn close_environment(env_vars: &mut Vec<EnvVar>) {
-    for name in environment::CONTROL {
+    for name in environment::SETTINGS.iter().chain(environment::KOPIA_PATHS) {
         if !env_vars.iter().any(|var| var.name == *name) {
             env_vars.push(env(name, ""));
         }
