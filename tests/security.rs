@@ -163,11 +163,12 @@ fn hostile_keys_in_the_repository_secret_change_nothing() {
 
 /// Every variable a script reads is one the compiler sets in every mover
 /// (`scripts::environment::SETTINGS`, `KOPIA_PATHS` and `SHELL`), a backend key of the
-/// repository Secret (`FROM_SECRET`), or the script's own, assigned before
+/// repository Secret (`kopia::backend::secret_keys`), or the script's own, assigned before
 /// it is read.
 #[test]
 fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
-    use kopiaplan::scripts::environment::{FROM_SECRET, KOPIA_PATHS, SETTINGS, SHELL};
+    use kopiaplan::scripts::environment::{KOPIA_PATHS, SETTINGS, SHELL};
+    let backend_keys = kopiaplan::kopia::backend::secret_keys();
     let scripts = kopiaplan::scripts::render_all().expect("render");
     let common = &scripts
         .iter()
@@ -188,7 +189,7 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
         .chain(KOPIA_PATHS)
         .copied()
         .chain(SHELL.iter().map(|(name, _)| *name))
-        .chain(FROM_SECRET.iter().copied())
+        .chain(backend_keys.iter().copied())
         .collect();
     let mut unexplained = BTreeSet::new();
     for script in scripts.iter().filter(|s| s.name != "common.sh") {

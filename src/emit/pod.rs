@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use crate::kopia::CREDENTIAL_FILE_KEYS;
+use crate::kopia::CREDENTIAL_FILES;
 use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
 use crate::scripts::environment;
 
@@ -267,7 +267,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             secret_name: Some(repository.secret_name.clone()),
             default_mode: Some(0o444),
             items: Some(
-                CREDENTIAL_FILE_KEYS
+                CREDENTIAL_FILES
                     .iter()
                     .map(|(key, file)| KeyToPath {
                         key: (*key).to_owned(),

@@ -3,7 +3,8 @@
 //! own variables keep working; anything the compiler leaves unset would come
 //! from that Secret. So every variable that steers the scripts or the shell
 //! is set by the compiler in `env` (which wins over `envFrom`), empty when
-//! unused, and the scripts read nothing else but the backend keys below.
+//! unused, and the scripts read nothing else but the backends' keys
+//! (`kopia::backend::secret_keys`).
 
 // The scripts' own settings, decided by the compiler. Every mover sets
 // every one of them; an entry that has no use for one sets it empty. The
@@ -146,49 +147,4 @@ pub const SHELL: &[(&str, &str)] = &[
     ("LD_AUDIT", ""),
     ("GCONV_PATH", ""),
     ("GLIBC_TUNABLES", ""),
-];
-
-/// Keys the scripts read from the repository Secret: where the repository
-/// is and how to reach it, under Kopia's and VolSync's names. They are the
-/// Secret's to decide; none of them runs a command.
-pub const FROM_SECRET: &[&str] = &[
-    "KOPIA_REPOSITORY",
-    "KOPIA_S3_BUCKET",
-    "KOPIA_S3_ENDPOINT",
-    "KOPIA_S3_REGION",
-    "KOPIA_S3_DISABLE_TLS",
-    "AWS_S3_ENDPOINT",
-    "AWS_S3_DISABLE_TLS",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "KOPIA_GCS_BUCKET",
-    "GCS_BUCKET",
-    "KOPIA_AZURE_CONTAINER",
-    "KOPIA_AZURE_STORAGE_ACCOUNT",
-    "KOPIA_AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_ACCOUNT",
-    "AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_ACCOUNT_NAME",
-    "AZURE_ACCOUNT_KEY",
-    "AZURE_ACCOUNT_SAS",
-    "AZURE_ENDPOINT_SUFFIX",
-    "KOPIA_B2_BUCKET",
-    "B2_KEY_ID",
-    "B2_KEY",
-    "B2_ACCOUNT_ID",
-    "B2_APPLICATION_KEY",
-    "WEBDAV_URL",
-    "WEBDAV_USERNAME",
-    "WEBDAV_PASSWORD",
-    "KOPIA_WEBDAV_USERNAME",
-    "KOPIA_WEBDAV_PASSWORD",
-    "SFTP_HOST",
-    "SFTP_PORT",
-    "SFTP_USERNAME",
-    "SFTP_PASSWORD",
-    "SFTP_PATH",
-    "RCLONE_REMOTE_PATH",
-    "RCLONE_EXE",
-    "GOOGLE_DRIVE_FOLDER_ID",
 ];
