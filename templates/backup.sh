@@ -2,10 +2,10 @@
 # kopiaplan backup mover: connect, apply this source's policy, snapshot.
 # Rendered by kopiaplan from templates/backup.sh. Arguments are extra
 # `kopia snapshot create` arguments, passed through verbatim.
+OPERATION=backup
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=backup
 {{ env.source_path }}=${ {{- env.source_path }}:-{{ paths.data }}}
 
 run_action() {
@@ -69,7 +69,7 @@ run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >
 IFS=$'\037' read -r snapshot_id bytes files incomplete < <(tr -d '\n' <"$manifest_file" | json_fields id size files incomplete) || true
 # Kopia keeps a partial snapshot and exits 0 when it is stopped: that run
 # did not back the volume up.
-if [ "$KOPIAPLAN_TERMINATED" = true ] || [ -n "$incomplete" ]; then
+if [ "$TERMINATED" = true ] || [ -n "$incomplete" ]; then
   fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
 fi
 [ -n "$snapshot_id" ] || fail "kopia snapshot create reported no snapshot id; see the log above"

@@ -2,10 +2,10 @@
 # kopiaplan maintenance mover: connect as the repository's maintenance
 # owner, claim ownership explicitly, run full maintenance.
 # Rendered by kopiaplan from templates/maintenance.sh.
+OPERATION=maintenance
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=maintenance
 
 prepare_directories
 connect_repository Never

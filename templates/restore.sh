@@ -6,10 +6,10 @@
 # policyConfig's repository settings apply when connecting; its global
 # policy never does here: importing it would change the repository's policy
 # for every source whenever something is restored.
+OPERATION=restore
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=restore
 
 prepare_directories
 connect_repository Never

@@ -2,10 +2,10 @@
 # kopiaplan restore drill: connect, find the source's newest snapshot and
 # verify it with `kopia snapshot verify`, downloading a share of its files.
 # Rendered by kopiaplan from templates/verify.sh.
+OPERATION=verify
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=verify
 
 prepare_directories
 connect_repository Never

@@ -314,7 +314,10 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             &repository.secret_name,
             "KOPIA_REPOSITORY",
         )),
-        RepositoryLocation::Url(url) => env_vars.push(user_env("KOPIA_REPOSITORY", url)),
+        RepositoryLocation::Url(url) => {
+            env_vars.push(user_env("KOPIA_REPOSITORY", url));
+            env_vars.extend(storage_flags(url));
+        }
         RepositoryLocation::Claim { claim_name, path } => {
             volumes.push(Volume {
                 name: "repository".into(),
@@ -325,10 +328,9 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                 ..Volume::default()
             });
             mounts.push(mount("repository", paths::FILESYSTEM_REPOSITORY, false));
-            env_vars.push(user_env(
-                "KOPIA_REPOSITORY",
-                &format!("filesystem://{}{}", paths::FILESYSTEM_REPOSITORY, path),
-            ));
+            let url = format!("filesystem://{}{}", paths::FILESYSTEM_REPOSITORY, path);
+            env_vars.push(user_env("KOPIA_REPOSITORY", &url));
+            env_vars.extend(storage_flags(&url));
         }
     }
     env_vars.extend([
@@ -466,6 +468,13 @@ pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
         limits: Some([("memory".to_owned(), Quantity(format!("{limit_mib}Mi")))].into()),
         ..ResourceRequirements::default()
     }
+}
+
+/// The storage flags of a URL the plan names, computed now rather than by
+/// the mover (see `kopia::backend`).
+fn storage_flags(url: &str) -> Option<EnvVar> {
+    let flags = crate::kopia::backend::storage_flags(url)?;
+    Some(user_env(environment::STORAGE_FLAGS, &flags.join("\n")))
 }
 
 /// Sets every variable of the scripts' environment contract that is not

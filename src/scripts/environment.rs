@@ -54,6 +54,10 @@ pub const RESTORE_AS_OF: &str = "KOPIAPLAN_RESTORE_AS_OF";
 pub const RESTORE_AS_OF_NANOS: &str = "KOPIAPLAN_RESTORE_AS_OF_NANOS";
 /// The identity's path (`--override-source` when not `/data`).
 pub const SOURCE_PATH: &str = "KOPIAPLAN_SOURCE_PATH";
+/// The storage flags the repository URL gives, one per line, when the plan
+/// names the URL (`kopia::backend::storage_flags`); empty when only the
+/// Secret's `KOPIA_REPOSITORY` does, and the mover reads the URL itself.
+pub const STORAGE_FLAGS: &str = "KOPIAPLAN_STORAGE_FLAGS";
 /// `policyConfig`'s `uploadSpeed`, bytes per second.
 pub const UPLOAD_SPEED: &str = "KOPIAPLAN_UPLOAD_SPEED";
 /// The identity's username (`--override-username`).
@@ -84,6 +88,7 @@ pub const SETTINGS: &[&str] = &[
     RESTORE_AS_OF,
     RESTORE_AS_OF_NANOS,
     SOURCE_PATH,
+    STORAGE_FLAGS,
     UPLOAD_SPEED,
     USERNAME,
     VERIFY_FILES_PERCENT,
