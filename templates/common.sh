@@ -491,8 +491,9 @@ connect_repository() {
 # missing). Kopia writes its JSON lists compactly, one object per line
 # (cli/json_output.go), and JSON escapes every quote inside a string, so
 # `"key":` right after `{` or `,` can only begin a member: keys are found
-# wherever they stand, in any order. Strings are unescaped; other values are
-# printed as written.
+# wherever they stand, in any order. Blanks around a key are allowed, for a
+# manifest a plan asked to indent (`--json-indent`), joined into one line.
+# Strings are unescaped; other values are printed as written.
 json_fields() {
   awk -v keys="$*" '
     function unescape(s,   out, c) {
@@ -518,10 +519,10 @@ json_fields() {
       return out
     }
     function value(line, key,   rest) {
-      if (!match(line, "[{,]\"" key "\":")) return ""
+      if (!match(line, "[{,][ \t]*\"" key "\"[ \t]*:[ \t]*")) return ""
       rest = substr(line, RSTART + RLENGTH)
       if (match(rest, /^"([^"\\]|\\.)*"/)) return unescape(substr(rest, 2, RLENGTH - 2))
-      if (match(rest, /^[^,}\]]*/)) return substr(rest, 1, RLENGTH)
+      if (match(rest, /^[^,}\] \t]*/)) return substr(rest, 1, RLENGTH)
       return ""
     }
     BEGIN { count = split(keys, names, " ") }

@@ -1726,6 +1726,41 @@ fn kopia_json_is_read_by_key_in_any_order_with_escaped_quotes() {
     );
 }
 
+/// The manifest `snapshot create --json` prints is read the same when a
+/// plan's `--json-indent` spreads it over lines, as backup.sh joins them.
+#[test]
+fn an_indented_snapshot_manifest_is_read_too() {
+    let manifest = r#"{
+  "id": "abc123",
+  "source": {
+    "host": "apps",
+    "userName": "web",
+    "path": "/data"
+  },
+  "description": "say \"size\": 5, \"files\":9",
+  "rootEntry": {
+    "name": "data",
+    "summ": {
+      "size": 4096,
+      "files": 3
+    }
+  }
+}"#;
+    let body = format!(
+        "printf '%s\\n' {} | tr -d '\\n' | json_fields id size files incomplete | tr '\\037' '|'\n\
+         write_result success read\n",
+        support::pod::shell_words(&[manifest.to_owned()])
+    );
+    let run = bash_with_common("indented", &body);
+    assert_eq!(run.status, 0, "{}", run.logs());
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("abc123|4096|3|"),
+        "{}",
+        run.logs()
+    );
+}
+
 /// A signal the script does not pass on to Kopia (the kubelet sends only
 /// TERM and KILL, but a person may send another) ends the run with one
 /// failure line, and Kopia is stopped too.
