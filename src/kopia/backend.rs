@@ -312,6 +312,11 @@ mod tests {
             ]
         );
         assert_eq!(flags("sftp://host"), ["--host=host"]);
+        // The user ends at the first `@`, the port begins after the last `:`.
+        assert_eq!(
+            flags("sftp://a@b@host:1:22/x"),
+            ["--host=b@host:1", "--username=a", "--path=/x", "--port=22"]
+        );
         assert_eq!(
             flags("rclone://remote:path/x"),
             ["--remote-path=remote:path/x"]
