@@ -1,0 +1,77 @@
+//! Job and CronJob settings: deadlines, retries and history.
+
+use super::{At, PlanResolver};
+use crate::model::Jobs;
+use crate::plan::JobSettings;
+
+impl PlanResolver<'_, '_> {
+    pub(super) fn jobs(&mut self, spec: Option<&JobSettings>, at: &At<'_>) -> Jobs {
+        let defaults = self.input.spec.defaults.jobs.clone().unwrap_or_default();
+        let own = spec.cloned().unwrap_or_default();
+        let jobs = Jobs {
+            starting_deadline_seconds: own
+                .starting_deadline_seconds
+                .or(defaults.starting_deadline_seconds)
+                .unwrap_or(3600),
+            active_deadline_seconds: own
+                .active_deadline_seconds
+                .or(defaults.active_deadline_seconds)
+                .unwrap_or(86400),
+            backoff_limit: own.backoff_limit.or(defaults.backoff_limit).unwrap_or(2),
+            ttl_seconds_after_finished: own
+                .ttl_seconds_after_finished
+                .or(defaults.ttl_seconds_after_finished)
+                .unwrap_or(604_800),
+            manual_ttl_seconds_after_finished: own
+                .ttl_seconds_after_finished
+                .or(defaults.ttl_seconds_after_finished),
+            successful_jobs_history_limit: own
+                .successful_jobs_history_limit
+                .or(defaults.successful_jobs_history_limit)
+                .unwrap_or(3),
+            failed_jobs_history_limit: own
+                .failed_jobs_history_limit
+                .or(defaults.failed_jobs_history_limit)
+                .unwrap_or(3),
+        };
+        let at_jobs = if spec.is_some() {
+            at.key("jobs")
+        } else {
+            self.root.key("spec").key("defaults").key("jobs")
+        };
+        let checks: [(&str, i64, i64); 6] = [
+            (
+                "startingDeadlineSeconds",
+                jobs.starting_deadline_seconds,
+                10,
+            ),
+            ("activeDeadlineSeconds", jobs.active_deadline_seconds, 60),
+            ("backoffLimit", jobs.backoff_limit.into(), 0),
+            (
+                "ttlSecondsAfterFinished",
+                jobs.ttl_seconds_after_finished.into(),
+                0,
+            ),
+            (
+                "successfulJobsHistoryLimit",
+                jobs.successful_jobs_history_limit.into(),
+                0,
+            ),
+            (
+                "failedJobsHistoryLimit",
+                jobs.failed_jobs_history_limit.into(),
+                0,
+            ),
+        ];
+        for (field, value, minimum) in checks {
+            if value < minimum {
+                let d = at_jobs.key(field).error(
+                    format!("`{field}` is {value}; the minimum is {minimum}"),
+                    format!("use {minimum} or more"),
+                );
+                self.report(d);
+            }
+        }
+        jobs
+    }
+}
