@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::defaults;
 use super::names::{self, CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config, scripts_prefix};
 use crate::diagnostics::Diagnostic;
@@ -40,7 +41,7 @@ impl PlanResolver<'_, '_> {
         repositories: &BTreeMap<String, Repository>,
     ) -> Option<Backup> {
         let errors_before = self.diagnostics.error_count();
-        let defaults = &self.input.spec.defaults;
+        let inherited = &self.input.spec.defaults;
         let at_defaults = self.root.key("spec").key("defaults");
         if let Err(e) = checks::dns_label(&spec.name) {
             let d = at.key("name").error(
@@ -72,7 +73,7 @@ impl PlanResolver<'_, '_> {
         let path = spec
             .source_path_override
             .clone()
-            .unwrap_or_else(|| model::paths::DATA.to_owned());
+            .unwrap_or_else(|| defaults::SOURCE_PATH.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
             let d = at.key("sourcePathOverride").error(
                 format!("`{path}` {e}"),
@@ -131,7 +132,7 @@ impl PlanResolver<'_, '_> {
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
-        let policy = policy::resolve(defaults, spec, &at_defaults, at, self.diagnostics);
+        let policy = policy::resolve(inherited, spec, &at_defaults, at, self.diagnostics);
         let policy_files = self.policy_files(
             spec.policy_config.as_ref(),
             at,
@@ -193,7 +194,7 @@ impl PlanResolver<'_, '_> {
 
         self.check_policy_actions(spec, policy_files.as_ref(), at, &at_defaults);
 
-        let parallelism = spec.parallelism.or(defaults.parallelism);
+        let parallelism = spec.parallelism.or(inherited.parallelism);
         if parallelism == Some(0) {
             let at_p = if spec.parallelism.is_some() {
                 at.key("parallelism")
@@ -258,10 +259,10 @@ impl PlanResolver<'_, '_> {
     }
 
     pub(super) fn copy(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Copy {
-        let defaults = &self.input.spec.defaults;
+        let inherited = &self.input.spec.defaults;
         let method = spec
             .copy_method
-            .or(defaults.copy_method)
+            .or(inherited.copy_method)
             .unwrap_or(CopyMethod::Clone);
         if spec.workload_selector.is_some() && method != CopyMethod::Direct {
             let d = at.key("workloadSelector").error(
@@ -320,7 +321,7 @@ impl PlanResolver<'_, '_> {
                         volume_snapshot_class_name: spec
                             .volume_snapshot_class_name
                             .clone()
-                            .or_else(|| defaults.volume_snapshot_class_name.clone()),
+                            .or_else(|| inherited.volume_snapshot_class_name.clone()),
                     }
                 } else {
                     Copy::Clone {
@@ -403,9 +404,9 @@ impl PlanResolver<'_, '_> {
         if enabled {
             return;
         }
-        let defaults = &self.input.spec.defaults;
+        let inherited = &self.input.spec.defaults;
         for (policy, at_policy) in [
-            (&defaults.policy, at_defaults.key("policy")),
+            (&inherited.policy, at_defaults.key("policy")),
             (&spec.policy, at.key("policy")),
         ] {
             let written = policy
@@ -430,11 +431,13 @@ impl PlanResolver<'_, '_> {
     pub(super) fn actions(&mut self, spec: &BackupSpec, at: &At<'_>) -> Actions {
         let Some(actions) = &spec.actions else {
             return Actions {
-                timeout_seconds: 300,
+                timeout_seconds: defaults::ACTION_TIMEOUT_SECONDS,
                 ..Actions::default()
             };
         };
-        let timeout_seconds = actions.timeout_seconds.unwrap_or(300);
+        let timeout_seconds = actions
+            .timeout_seconds
+            .unwrap_or(defaults::ACTION_TIMEOUT_SECONDS);
         if timeout_seconds == 0 {
             let d = at.key("actions").key("timeoutSeconds").error(
                 "an action needs a timeout of at least 1 second",

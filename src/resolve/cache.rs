@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{At, DEFAULT_CACHE_CAPACITY, PlanResolver, checks};
+use super::defaults::{CACHE_ACCESS_MODE, DEFAULT_CACHE_CAPACITY};
+use super::{At, PlanResolver, checks};
 use crate::diagnostics::{Diagnostic, Diagnostics, Span};
 use crate::model::{Cache, Model, Origin, PersistentCache};
 use crate::plan::CacheSpec;
@@ -131,7 +132,7 @@ impl PlanResolver<'_, '_> {
         let access_modes = own
             .access_modes
             .or(defaults.access_modes)
-            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
+            .unwrap_or_else(|| vec![CACHE_ACCESS_MODE.into()]);
         Cache {
             capacity,
             content_cache_mb,

@@ -1,38 +1,42 @@
 //! Job and CronJob settings: deadlines, retries and history.
 
+use super::defaults;
 use super::{At, PlanResolver};
 use crate::model::Jobs;
 use crate::plan::JobSettings;
 
 impl PlanResolver<'_, '_> {
     pub(super) fn jobs(&mut self, spec: Option<&JobSettings>, at: &At<'_>) -> Jobs {
-        let defaults = self.input.spec.defaults.jobs.clone().unwrap_or_default();
+        let inherited = self.input.spec.defaults.jobs.clone().unwrap_or_default();
         let own = spec.cloned().unwrap_or_default();
         let jobs = Jobs {
             starting_deadline_seconds: own
                 .starting_deadline_seconds
-                .or(defaults.starting_deadline_seconds)
-                .unwrap_or(3600),
+                .or(inherited.starting_deadline_seconds)
+                .unwrap_or(defaults::STARTING_DEADLINE_SECONDS),
             active_deadline_seconds: own
                 .active_deadline_seconds
-                .or(defaults.active_deadline_seconds)
-                .unwrap_or(86400),
-            backoff_limit: own.backoff_limit.or(defaults.backoff_limit).unwrap_or(2),
+                .or(inherited.active_deadline_seconds)
+                .unwrap_or(defaults::ACTIVE_DEADLINE_SECONDS),
+            backoff_limit: own
+                .backoff_limit
+                .or(inherited.backoff_limit)
+                .unwrap_or(defaults::BACKOFF_LIMIT),
             ttl_seconds_after_finished: own
                 .ttl_seconds_after_finished
-                .or(defaults.ttl_seconds_after_finished)
-                .unwrap_or(604_800),
+                .or(inherited.ttl_seconds_after_finished)
+                .unwrap_or(defaults::TTL_SECONDS_AFTER_FINISHED),
             manual_ttl_seconds_after_finished: own
                 .ttl_seconds_after_finished
-                .or(defaults.ttl_seconds_after_finished),
+                .or(inherited.ttl_seconds_after_finished),
             successful_jobs_history_limit: own
                 .successful_jobs_history_limit
-                .or(defaults.successful_jobs_history_limit)
-                .unwrap_or(3),
+                .or(inherited.successful_jobs_history_limit)
+                .unwrap_or(defaults::SUCCESSFUL_JOBS_HISTORY_LIMIT),
             failed_jobs_history_limit: own
                 .failed_jobs_history_limit
-                .or(defaults.failed_jobs_history_limit)
-                .unwrap_or(3),
+                .or(inherited.failed_jobs_history_limit)
+                .unwrap_or(defaults::FAILED_JOBS_HISTORY_LIMIT),
         };
         let at_jobs = if spec.is_some() {
             at.key("jobs")

@@ -12,7 +12,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation, Run};
 
 /// Full maintenance runs daily unless the repository says otherwise.
-pub const DEFAULT_MAINTENANCE_SCHEDULE: &str = "H H * * *";
+use super::defaults::DEFAULT_MAINTENANCE_SCHEDULE;
 
 /// The identity that owns maintenance of repositories kopiaplan writes to.
 pub const OWNER_USERNAME: &str = "maintenance";

@@ -8,7 +8,7 @@ mod cache;
 mod checks;
 mod collisions;
 mod context;
-mod defaults;
+pub mod defaults;
 pub mod identity;
 mod jobs;
 mod location;
@@ -34,8 +34,6 @@ use crate::plan::BackupPlan;
 use names::{NAME_LIMIT, object_name};
 
 use context::Context;
-use defaults::default_launcher_resources;
-pub use defaults::{DEFAULT_CACHE_CAPACITY, DEFAULT_LAUNCHER_IMAGE, DEFAULT_SCHEDULE};
 use location::At;
 use run::Timing;
 
@@ -141,28 +139,33 @@ impl PlanResolver<'_, '_> {
                 .kopia
                 .image
                 .clone()
-                .unwrap_or_else(|| crate::kopia::DEFAULT_IMAGE.to_owned()),
+                .unwrap_or_else(|| defaults::KOPIA_IMAGE.to_owned()),
             launcher_image: self
                 .input
                 .spec
                 .launcher
                 .image
                 .clone()
-                .unwrap_or_else(|| DEFAULT_LAUNCHER_IMAGE.to_owned()),
+                .unwrap_or_else(|| defaults::DEFAULT_LAUNCHER_IMAGE.to_owned()),
             snapshot_ready_timeout_seconds: self
                 .input
                 .spec
                 .launcher
                 .snapshot_ready_timeout_seconds
-                .unwrap_or(600),
-            launcher_admission_policy: self.input.spec.launcher.admission_policy.unwrap_or(true),
+                .unwrap_or(defaults::SNAPSHOT_READY_TIMEOUT_SECONDS),
+            launcher_admission_policy: self
+                .input
+                .spec
+                .launcher
+                .admission_policy
+                .unwrap_or(defaults::LAUNCHER_ADMISSION_POLICY),
             launcher_resources: self
                 .input
                 .spec
                 .launcher
                 .resources
                 .clone()
-                .unwrap_or_else(default_launcher_resources),
+                .unwrap_or_else(defaults::default_launcher_resources),
             logging: self.logging(),
         };
         let repositories = self.repositories();
@@ -205,7 +208,9 @@ impl PlanResolver<'_, '_> {
     pub(super) fn logging(&mut self) -> Logging {
         let at = self.root.key("spec").key("kopia").key("logging");
         let spec = self.input.spec.kopia.logging.clone().unwrap_or_default();
-        let file_level = spec.file_level.unwrap_or_else(|| "info".into());
+        let file_level = spec
+            .file_level
+            .unwrap_or_else(|| defaults::LOG_FILE_LEVEL.into());
         let levels = crate::kopia::log_levels();
         if !levels.contains(&file_level.as_str()) {
             let help = match nearest(&file_level, levels.iter().copied()) {
@@ -220,7 +225,7 @@ impl PlanResolver<'_, '_> {
                 .error(format!("`{file_level}` is not a Kopia log level"), help);
             self.report(d);
         }
-        let max_age = spec.max_age.unwrap_or_else(|| "4h".into());
+        let max_age = spec.max_age.unwrap_or_else(|| defaults::LOG_MAX_AGE.into());
         if !crate::kopia::is_go_duration(&max_age) {
             let d = at.key("maxAge").error(
                 format!("`{max_age}` is not a duration Kopia accepts"),
@@ -228,7 +233,7 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        let max_files = spec.max_files.unwrap_or(3);
+        let max_files = spec.max_files.unwrap_or(defaults::LOG_MAX_FILES);
         if max_files == 0 {
             let d = at
                 .key("maxFiles")

@@ -12,8 +12,7 @@ use crate::model::{PolicyFiles, PolicyFilesSource, RepositorySettings};
 use crate::parse::ContextObject;
 use crate::plan::PolicyConfig;
 
-pub const DEFAULT_GLOBAL_POLICY_FILENAME: &str = "global-policy.json";
-pub const DEFAULT_REPOSITORY_CONFIG_FILENAME: &str = "repository.config";
+use super::defaults::{DEFAULT_GLOBAL_POLICY_FILENAME, DEFAULT_REPOSITORY_CONFIG_FILENAME};
 /// VolSync's limit for a policy file or the inline JSON.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 

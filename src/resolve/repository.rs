@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::defaults;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::nearest;
 use crate::load::PathSegment;
@@ -95,7 +96,10 @@ impl PlanResolver<'_, '_> {
                     );
                     self.report(d);
                 }
-                let path = fs.path.clone().unwrap_or_else(|| "/repository".into());
+                let path = fs
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| defaults::FILESYSTEM_REPOSITORY_PATH.into());
                 if let Err(e) = checks::absolute_path(&path) {
                     let d = at.key("filesystem").key("path").error(
                         format!("the path `{path}` {e}"),
@@ -112,7 +116,7 @@ impl PlanResolver<'_, '_> {
         };
         let custom_ca = spec.custom_ca.as_ref().and_then(|ca| {
             let at_ca = at.key("customCA");
-            let key = ca.key.clone().unwrap_or_else(|| "ca.crt".into());
+            let key = ca.key.clone().unwrap_or_else(|| defaults::CA_KEY.into());
             match (&ca.config_map_name, &ca.secret_name) {
                 (Some(name), None) => Some(CustomCa {
                     source: CaSource::ConfigMap(name.clone()),

@@ -1,7 +1,8 @@
 //! When an entry runs: its schedule (with `H` resolved), trigger, time
 //! zone and pause.
 
-use super::{At, DEFAULT_SCHEDULE, PlanResolver, schedule};
+use super::defaults::DEFAULT_SCHEDULE;
+use super::{At, PlanResolver, schedule};
 use crate::model::{Run, Schedule};
 use crate::plan::Trigger;
 

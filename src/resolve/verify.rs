@@ -10,7 +10,7 @@ use crate::model::{Backup, Names, Run, Verify};
 use crate::plan::VerifySpec;
 
 /// Drills run weekly unless the entry says otherwise.
-pub const DEFAULT_VERIFY_SCHEDULE: &str = "H H * * 0";
+use super::defaults::DEFAULT_VERIFY_SCHEDULE;
 
 impl PlanResolver<'_, '_> {
     pub(super) fn verifies(&mut self, backups: &[Backup]) -> Vec<Verify> {
