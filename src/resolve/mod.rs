@@ -60,12 +60,7 @@ pub fn resolve(
         provenance,
     } in &inputs.plans
     {
-        let root = At {
-            documents,
-            sources,
-            provenance: std::borrow::Cow::Borrowed(provenance),
-            path: Vec::new(),
-        };
+        let root = At::plan(documents, sources, provenance);
         let plan_id = PlanId(model.plans.len());
         let mut resolver = PlanResolver {
             input,
