@@ -10,6 +10,7 @@ use crate::model::{
     self, Actions, Backup, Cache, Copy, Identity, Names, PersistentCache, Repository,
     RepositoryLocation, Run,
 };
+use crate::parse::ContextContent;
 use crate::plan::{BackupSpec, CopyMethod};
 
 impl PlanResolver<'_, '_> {
@@ -283,12 +284,13 @@ impl PlanResolver<'_, '_> {
                 let source = self
                     .context
                     .get("PersistentVolumeClaim", namespace, &spec.pvc);
-                let source_size = source
-                    .and_then(|pvc| pvc.value.pointer("/spec/resources/requests/storage"))
-                    .and_then(|v| v.as_str().map(str::to_owned));
-                let source_class = source
-                    .and_then(|pvc| pvc.value.pointer("/spec/storageClassName"))
-                    .and_then(|v| v.as_str().map(str::to_owned));
+                let (source_size, source_class) = match source.map(|pvc| &pvc.content) {
+                    Some(ContextContent::PersistentVolumeClaim {
+                        size,
+                        storage_class_name,
+                    }) => (size.clone(), storage_class_name.clone()),
+                    _ => (None, None),
+                };
                 let what = match method {
                     CopyMethod::Snapshot => "the volume restored from the snapshot of",
                     _ => "the clone of",

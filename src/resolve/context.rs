@@ -22,7 +22,7 @@ impl<'a> Context<'a> {
                 .map(|o| {
                     (
                         (
-                            o.kind.as_str(),
+                            o.kind(),
                             o.namespace.as_deref().unwrap_or(""),
                             o.name.as_str(),
                         ),

@@ -84,7 +84,7 @@ pub fn resolve(
     model.passthrough = inputs
         .context
         .iter()
-        .map(|object| object.value.clone())
+        .map(|object| documents[object.doc.0].root.to_json())
         .collect();
     (model, diagnostics)
 }

@@ -323,7 +323,7 @@ impl<'a> PlanResolver<'a, '_> {
     ) -> Option<(Option<String>, Embedded<'a>)> {
         let what = format!(
             "`{key}` of {} `{}/{}`",
-            object.kind,
+            object.kind(),
             object.namespace.as_deref().unwrap_or(""),
             object.name
         );
@@ -335,29 +335,10 @@ impl<'a> PlanResolver<'a, '_> {
             visible,
             what: what.clone(),
         };
-        // Plain text: ConfigMap `data`, Secret `stringData` (which wins).
-        let plain = if object.kind == "Secret" {
-            "stringData"
-        } else {
-            "data"
-        };
-        if let Some(value) = object.value.get(plain).and_then(|d| d.get(key)) {
-            return Some((value.as_str().map(str::to_owned), place(plain, true)));
-        }
-        // Base64: Secret `data`, ConfigMap `binaryData`.
-        let encoded = if object.kind == "Secret" {
-            "data"
-        } else {
-            "binaryData"
-        };
-        let value = object.value.get(encoded)?.get(key)?;
-        let bytes = serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
-            .ok()
-            .map(|b| b.0);
-        Some((
-            bytes.and_then(|b| String::from_utf8(b).ok()),
-            place(encoded, false),
-        ))
+        // Plain text (ConfigMap `data`, Secret `stringData`) wins over
+        // base64 (Secret `data`, ConfigMap `binaryData`).
+        let file = object.file(key)?;
+        Some((file.text.clone(), place(file.field, file.plain)))
     }
 
     /// JSON text of at most 1 MiB holding an object.

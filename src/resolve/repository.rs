@@ -259,19 +259,11 @@ impl PlanResolver<'_, '_> {
         at: &At<'_>,
     ) {
         let key = "KOPIA_REPOSITORY";
-        let (field, url) = match secret.value.get("stringData").and_then(|d| d.get(key)) {
-            Some(value) => ("stringData", value.as_str().map(str::to_owned)),
-            None => {
-                let Some(value) = secret.value.get("data").and_then(|d| d.get(key)) else {
-                    return;
-                };
-                let bytes = serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
-                    .ok()
-                    .map(|b| b.0);
-                ("data", bytes.and_then(|b| String::from_utf8(b).ok()))
-            }
+        let Some(file) = secret.file(key) else {
+            return;
         };
-        let Some((problem, keys)) = url.as_deref().and_then(checks::url_credential) else {
+        let (field, url) = (file.field, file.text.as_deref());
+        let Some((problem, keys)) = url.and_then(checks::url_credential) else {
             return;
         };
         let place = at.in_document(
