@@ -31,6 +31,28 @@ pub enum Code {
     /// A plain scalar that YAML 1.1 tools such as kubectl read as a boolean,
     /// number or null, but YAML 1.2 reads as text.
     AmbiguousScalar,
+
+    // resolve: input types → the resolved model
+    /// A name, namespace, label key or label value that Kubernetes would refuse.
+    InvalidName,
+    /// Two repositories, or two entries of one list, of a plan share a name.
+    DuplicateName,
+    /// An entry names a repository the plan does not declare.
+    UnknownRepository,
+    /// An entry names no repository, and the plan has more than one.
+    NoRepository,
+    /// An entry has no namespace, and neither has its plan.
+    NoNamespace,
+    /// The repository's Secret, part of the input, lacks a key the mover reads.
+    RepositorySecretMissingKey,
+    /// A schedule that is not a cron expression, or a time zone that is not IANA's.
+    InvalidSchedule,
+    /// A Job or CronJob setting below its minimum.
+    BelowMinimum,
+    /// Two backups would write the same Kopia source to one repository.
+    SourceCollision,
+    /// Two generated objects would have the same kind, namespace and name.
+    NameCollision,
 }
 
 impl Code {

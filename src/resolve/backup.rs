@@ -45,15 +45,19 @@ impl PlanResolver<'_, '_> {
         let inherited = &self.input.spec.defaults;
         let at_defaults = self.root.key("spec").key("defaults");
         if let Err(e) = checks::dns_label(&spec.name) {
-            let d = at.key("name").error(
-                format!("the backup name `{}` {e}", spec.name),
+            let d = at.key("name").invalid_name(
+                "backup name",
+                &spec.name,
+                e,
                 "use a DNS-1123 label such as `web-data`",
             );
             self.report(d);
         }
         if let Err(e) = checks::dns_subdomain(&spec.pvc) {
-            let d = at.key("pvc").error(
-                format!("the PVC name `{}` {e}", spec.pvc),
+            let d = at.key("pvc").invalid_name(
+                "PVC name",
+                &spec.pvc,
+                e,
                 "use the name of the PersistentVolumeClaim to back up",
             );
             self.report(d);

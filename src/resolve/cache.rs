@@ -52,8 +52,10 @@ impl PlanResolver<'_, '_> {
         };
         if let Some((claim_name, at_claim)) = existing {
             if let Err(e) = checks::dns_subdomain(&claim_name) {
-                let d = at_claim.error(
-                    format!("the cache claim name `{claim_name}` {e}"),
+                let d = at_claim.invalid_name(
+                    "cache claim name",
+                    &claim_name,
+                    e,
                     "use the name of an existing PersistentVolumeClaim",
                 );
                 self.report(d);

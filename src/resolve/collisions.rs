@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error::ResolveError;
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::{Backup, Identity, Model, RepositoryLocation, Run};
 
@@ -30,10 +31,10 @@ pub(super) fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
         let key = (repo_key, &backup.repository.location, &backup.identity);
         if let Some(first) = sources.insert(key, backup) {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "two backups would write the same Kopia source {} to repository `{}`",
-                    backup.identity, backup.repository.name
-                ))
+                Diagnostic::new(&ResolveError::SourceCollision {
+                    identity: backup.identity.to_string(),
+                    repository: backup.repository.name.clone(),
+                })
                 .help(format!(
                     "{} and {}; give one of them another name, `username`/`hostname` or `sourcePathOverride`",
                     origin_of(first),
@@ -58,10 +59,11 @@ pub(super) fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
                 && !std::ptr::eq(first, backup)
             {
                 diagnostics.push(
-                        Diagnostic::error(format!(
-                            "the {kind} `{}/{name}` would be generated twice",
-                            backup.namespace
-                        ))
+                        Diagnostic::new(&ResolveError::NameCollision {
+                            kind: kind.to_owned(),
+                            namespace: backup.namespace.clone(),
+                            name: name.to_owned(),
+                        })
                         .help(format!(
                             "backups `{}` ({}) and `{}` ({}) lead to the same name; rename one of them or its plan",
                             first.name, first.origin, backup.name, backup.origin

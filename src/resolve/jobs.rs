@@ -69,10 +69,14 @@ impl PlanResolver<'_, '_> {
         ];
         for (field, value, minimum) in checks {
             if value < minimum {
-                let d = at_jobs.key(field).error(
-                    format!("`{field}` is {value}; the minimum is {minimum}"),
-                    format!("use {minimum} or more"),
-                );
+                let kind = super::error::ResolveError::BelowMinimum {
+                    field: field.to_owned(),
+                    value,
+                    minimum,
+                };
+                let d = at_jobs
+                    .key(field)
+                    .problem(&kind, format!("use {minimum} or more"));
                 self.report(d);
             }
         }

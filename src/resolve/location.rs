@@ -101,6 +101,35 @@ impl<'a> At<'a> {
             .help(help)
     }
 
+    /// A typed problem with the value at this position.
+    pub(super) fn problem(
+        &self,
+        kind: &impl crate::diagnostics::DiagnosticKind,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        let (_, path) = self.located();
+        Diagnostic::new(kind)
+            .at(Some(self.value_span()))
+            .field(display_path(&path))
+            .help(help)
+    }
+
+    /// A name, namespace or label that Kubernetes would refuse.
+    pub(super) fn invalid_name(
+        &self,
+        what: &str,
+        value: &str,
+        problem: String,
+        help: impl Into<String>,
+    ) -> Diagnostic {
+        let kind = super::error::ResolveError::InvalidName {
+            what: what.to_owned(),
+            value: value.to_owned(),
+            problem,
+        };
+        self.problem(&kind, help)
+    }
+
     /// Like [`At::error`], pointing at the key of the last path step.
     pub(super) fn key_error(
         &self,

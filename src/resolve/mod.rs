@@ -9,6 +9,7 @@ mod checks;
 mod collisions;
 mod context;
 pub mod defaults;
+pub mod error;
 pub mod identity;
 mod jobs;
 mod location;
@@ -107,8 +108,10 @@ impl PlanResolver<'_, '_> {
         let metadata = &self.input.metadata;
         let at_meta = self.root.key("metadata");
         if let Err(e) = checks::dns_label(&metadata.name) {
-            let d = at_meta.key("name").error(
-                format!("the plan name `{}` {e}", metadata.name),
+            let d = at_meta.key("name").invalid_name(
+                "plan name",
+                &metadata.name,
+                e,
                 "use a DNS-1123 label such as `nightly`",
             );
             self.report(d);
@@ -116,8 +119,10 @@ impl PlanResolver<'_, '_> {
         if let Some(namespace) = &metadata.namespace
             && let Err(e) = checks::dns_label(namespace)
         {
-            let d = at_meta.key("namespace").error(
-                format!("the namespace `{namespace}` {e}"),
+            let d = at_meta.key("namespace").invalid_name(
+                "namespace",
+                namespace,
+                e,
                 "use a DNS-1123 label",
             );
             self.report(d);
@@ -184,17 +189,16 @@ impl PlanResolver<'_, '_> {
         for (key, value) in labels {
             let at_key = at.key(key);
             if let Err(e) = checks::label_key(key) {
-                let d = at_key.error(
-                    format!("the label key `{key}` {e}"),
+                let d = at_key.invalid_name(
+                    "label key",
+                    key,
+                    e,
                     "use a valid label key such as `team`",
                 );
                 self.report(d);
             }
             if let Err(e) = checks::label_value(value) {
-                let d = at_key.error(
-                    format!("the label value `{value}` {e}"),
-                    "use a valid label value",
-                );
+                let d = at_key.invalid_name("label value", value, e, "use a valid label value");
                 self.report(d);
             }
         }
@@ -256,10 +260,16 @@ impl PlanResolver<'_, '_> {
         for (index, name) in names.enumerate() {
             match seen.insert(name, index) {
                 Some(first) => {
-                    let d = at_list.index(index).key("name").error(
-                        format!("the {kind} name `{name}` is also used by {list}[{first}]"),
-                        format!("give each {kind} of a plan its own name"),
-                    );
+                    let problem = error::ResolveError::DuplicateEntry {
+                        kind: kind.to_owned(),
+                        name: name.to_owned(),
+                        list: list.to_owned(),
+                        first,
+                    };
+                    let d = at_list
+                        .index(index)
+                        .key("name")
+                        .problem(&problem, format!("give each {kind} of a plan its own name"));
                     self.report(d);
                     unique.push(false);
                 }
@@ -282,8 +292,10 @@ impl PlanResolver<'_, '_> {
                 if own.is_some()
                     && let Err(e) = checks::dns_label(namespace)
                 {
-                    let d = at.key("namespace").error(
-                        format!("the namespace `{namespace}` {e}"),
+                    let d = at.key("namespace").invalid_name(
+                        "namespace",
+                        namespace,
+                        e,
                         "use a DNS-1123 label",
                     );
                     self.report(d);
@@ -291,8 +303,12 @@ impl PlanResolver<'_, '_> {
                 namespace.clone()
             }
             None => {
-                let d = at.error(
-                    format!("the {kind} `{name}` has no namespace"),
+                let problem = error::ResolveError::NoNamespace {
+                    kind: kind.to_owned(),
+                    name: name.to_owned(),
+                };
+                let d = at.problem(
+                    &problem,
                     format!("set `namespace` on the {kind} or `metadata.namespace` on the plan"),
                 );
                 self.report(d);

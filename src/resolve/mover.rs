@@ -54,8 +54,10 @@ impl PlanResolver<'_, '_> {
         if let Some(name) = &mover.service_account_name
             && let Err(e) = checks::dns_subdomain(name)
         {
-            let d = at_mover.key("serviceAccountName").error(
-                format!("the ServiceAccount name `{name}` {e}"),
+            let d = at_mover.key("serviceAccountName").invalid_name(
+                "ServiceAccount name",
+                name,
+                e,
                 "use the name of an existing ServiceAccount",
             );
             self.report(d);

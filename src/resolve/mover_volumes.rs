@@ -121,10 +121,7 @@ impl PlanResolver<'_, '_> {
             let at_name = at.key("secret").key("secretName");
             let name = secret.secret_name.as_deref().unwrap_or_default();
             if let Err(e) = checks::dns_subdomain(name) {
-                let d = at_name.error(
-                    format!("the Secret name `{name}` {e}"),
-                    "name the Secret to mount",
-                );
+                let d = at_name.invalid_name("Secret name", name, e, "name the Secret to mount");
                 self.report(d);
                 return None;
             }
@@ -163,10 +160,15 @@ impl PlanResolver<'_, '_> {
         }
         let claim = written.persistent_volume_claim.as_ref()?;
         if let Err(e) = checks::dns_subdomain(&claim.claim_name) {
-            let d = at.key("persistentVolumeClaim").key("claimName").error(
-                format!("the claim name `{}` {e}", claim.claim_name),
-                "name an existing PersistentVolumeClaim",
-            );
+            let d = at
+                .key("persistentVolumeClaim")
+                .key("claimName")
+                .invalid_name(
+                    "claim name",
+                    &claim.claim_name,
+                    e,
+                    "name an existing PersistentVolumeClaim",
+                );
             self.report(d);
             return None;
         }

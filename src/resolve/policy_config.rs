@@ -166,10 +166,9 @@ impl<'a> PlanResolver<'a, '_> {
             &source
             && let Err(e) = checks::dns_subdomain(name)
         {
-            let d = at.key(field).error(
-                format!("the name `{name}` {e}"),
-                "use the name of an existing object",
-            );
+            let d =
+                at.key(field)
+                    .invalid_name("name", name, e, "use the name of an existing object");
             self.report(d);
         }
         let named = spec.config_map_name.is_some() || spec.secret_name.is_some();

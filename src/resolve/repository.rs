@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::defaults;
+use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::nearest;
 use crate::load::PathSegment;
@@ -17,10 +18,12 @@ impl PlanResolver<'_, '_> {
         for (index, spec) in self.input.spec.repositories.iter().enumerate() {
             let at = at_list.index(index);
             if resolved.contains_key(&spec.name) {
-                let d = at.key("name").error(
-                    format!("the repository name `{}` is used twice", spec.name),
-                    "give each repository its own name",
-                );
+                let problem = ResolveError::DuplicateRepository {
+                    name: spec.name.clone(),
+                };
+                let d = at
+                    .key("name")
+                    .problem(&problem, "give each repository its own name");
                 self.report(d);
                 continue;
             }
@@ -34,15 +37,19 @@ impl PlanResolver<'_, '_> {
     pub(super) fn repository(&mut self, spec: &RepositorySpec, at: &At<'_>) -> Option<Repository> {
         let errors_before = self.diagnostics.error_count();
         if let Err(e) = checks::dns_label(&spec.name) {
-            let d = at.key("name").error(
-                format!("the repository name `{}` {e}", spec.name),
+            let d = at.key("name").invalid_name(
+                "repository name",
+                &spec.name,
+                e,
                 "use a DNS-1123 label",
             );
             self.report(d);
         }
         if let Err(e) = checks::dns_subdomain(&spec.secret_name) {
-            let d = at.key("secretName").error(
-                format!("the Secret name `{}` {e}", spec.secret_name),
+            let d = at.key("secretName").invalid_name(
+                "Secret name",
+                &spec.secret_name,
+                e,
                 "use the name of an existing Secret",
             );
             self.report(d);
@@ -90,8 +97,10 @@ impl PlanResolver<'_, '_> {
             }
             (None, Some(fs)) => {
                 if let Err(e) = checks::dns_subdomain(&fs.claim_name) {
-                    let d = at.key("filesystem").key("claimName").error(
-                        format!("the claim name `{}` {e}", fs.claim_name),
+                    let d = at.key("filesystem").key("claimName").invalid_name(
+                        "claim name",
+                        &fs.claim_name,
+                        e,
                         "use the name of an existing PVC",
                     );
                     self.report(d);
@@ -192,8 +201,10 @@ impl PlanResolver<'_, '_> {
                         .iter()
                         .any(|r| &r.name == repository)
                     {
-                        let d =
-                            at_repo.error(format!("no repository is named `{repository}`"), help);
+                        let problem = ResolveError::UnknownRepository {
+                            name: repository.clone(),
+                        };
+                        let d = at_repo.problem(&problem, help);
                         self.report(d);
                     }
                     None
@@ -201,8 +212,12 @@ impl PlanResolver<'_, '_> {
             },
             None if repositories.len() == 1 => repositories.values().next().cloned(),
             None => {
-                let d = at.error(
-                    format!("the {kind} `{name}` names no repository"),
+                let problem = ResolveError::NoRepository {
+                    kind: kind.to_owned(),
+                    name: name.to_owned(),
+                };
+                let d = at.problem(
+                    &problem,
                     format!("set `repository` on the {kind} or `spec.defaults.repository`"),
                 );
                 self.report(d);
@@ -237,13 +252,13 @@ impl PlanResolver<'_, '_> {
         }
         for key in missing {
             if !keys.contains(&key) {
-                let d = at.error(
-                    format!(
-                        "the Secret `{namespace}/{}` of repository `{}` has no `{key}`",
-                        repository.secret_name, repository.name
-                    ),
-                    format!("add `{key}` to the Secret's data"),
-                );
+                let problem = ResolveError::SecretMissingKey {
+                    namespace: namespace.to_owned(),
+                    secret: repository.secret_name.clone(),
+                    repository: repository.name.clone(),
+                    key: key.to_owned(),
+                };
+                let d = at.problem(&problem, format!("add `{key}` to the Secret's data"));
                 self.report(d);
             }
         }

@@ -2,6 +2,7 @@
 //! zone and pause.
 
 use super::defaults::DEFAULT_SCHEDULE;
+use super::error::ResolveError;
 use super::{At, PlanResolver, schedule};
 use crate::model::{Run, Schedule};
 use crate::plan::Trigger;
@@ -94,7 +95,7 @@ impl PlanResolver<'_, '_> {
         let cron = match schedule::resolve(&written, &seed) {
             Ok(cron) => cron,
             Err(e) => {
-                let d = at_schedule.error(e.message, e.help);
+                let d = at_schedule.problem(&ResolveError::Schedule { message: e.message }, e.help);
                 self.report(d);
                 String::new()
             }
@@ -111,7 +112,7 @@ impl PlanResolver<'_, '_> {
             } else {
                 self.root.key("spec").key("defaults").key("timeZone")
             };
-            let d = at_tz.error(e.message, e.help);
+            let d = at_tz.problem(&ResolveError::Schedule { message: e.message }, e.help);
             self.report(d);
         }
         Run::Scheduled(Schedule {

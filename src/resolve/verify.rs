@@ -46,10 +46,7 @@ impl PlanResolver<'_, '_> {
         if let Err(e) = checks::dns_label(name) {
             let d = at
                 .key(if spec.name.is_some() { "name" } else { "from" })
-                .error(
-                    format!("the verify name `{name}` {e}"),
-                    "use a DNS-1123 label",
-                );
+                .invalid_name("verify name", name, e, "use a DNS-1123 label");
             self.report(d);
         }
         let backup = backups.iter().find(|b| b.name == spec.from);
