@@ -35,6 +35,10 @@ pub enum Code {
     // resolve: input types → the resolved model
     /// A name, namespace, label key or label value that Kubernetes would refuse.
     InvalidName,
+    /// A path that must be absolute, or relative to the volume, and is not.
+    InvalidPath,
+    /// A size that is not a Kubernetes quantity of bytes.
+    InvalidQuantity,
     /// Two repositories, or two entries of one list, of a plan share a name.
     DuplicateName,
     /// An entry names a repository the plan does not declare.
@@ -53,6 +57,10 @@ pub enum Code {
     SourceCollision,
     /// Two generated objects would have the same kind, namespace and name.
     NameCollision,
+
+    // emit: the resolved model → Kubernetes objects
+    /// A mover script template of kopiaplan does not render: a bug in kopiaplan.
+    TemplateDoesNotRender,
 }
 
 impl Code {

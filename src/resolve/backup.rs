@@ -80,8 +80,12 @@ impl PlanResolver<'_, '_> {
             .clone()
             .unwrap_or_else(|| defaults::SOURCE_PATH.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.key("sourcePathOverride").error(
-                format!("`{path}` {e}"),
+            let d = at.key("sourcePathOverride").problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: path.to_string(),
+                    problem: e.to_string(),
+                },
                 "write the path Kopia should record, such as `/var/lib/web`",
             );
             self.report(d);
@@ -112,8 +116,12 @@ impl PlanResolver<'_, '_> {
         if let Some(source_path) = &spec.source_path
             && let Err(e) = checks::relative_path(source_path)
         {
-            let d = at.key("sourcePath").error(
-                format!("`{source_path}` {e}"),
+            let d = at.key("sourcePath").problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: source_path.to_string(),
+                    problem: e.to_string(),
+                },
                 "name a sub-directory of the volume, such as `uploads`",
             );
             self.report(d);
@@ -302,8 +310,12 @@ impl PlanResolver<'_, '_> {
                 let capacity = match spec.capacity.clone().or(source_size) {
                     Some(capacity) => {
                         if let Err(e) = checks::quantity_bytes(&capacity) {
-                            let d = at.key("capacity").error(
-                                format!("the capacity `{capacity}` {e}"),
+                            let d = at.key("capacity").problem(
+                                &super::error::ResolveError::InvalidQuantity {
+                                    what: "capacity".to_owned(),
+                                    value: capacity.to_string(),
+                                    problem: e.to_string(),
+                                },
                                 "write a size such as `10Gi`",
                             );
                             self.report(d);

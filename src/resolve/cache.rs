@@ -83,8 +83,12 @@ impl PlanResolver<'_, '_> {
         let bytes = match checks::quantity_bytes(&capacity) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let d = capacity_at.key("capacity").error(
-                    format!("the cache capacity `{capacity}` {e}"),
+                let d = capacity_at.key("capacity").problem(
+                    &super::error::ResolveError::InvalidQuantity {
+                        what: "cache capacity".to_owned(),
+                        value: capacity.to_string(),
+                        problem: e.to_string(),
+                    },
                     "write a size such as `2Gi`",
                 );
                 self.report(d);

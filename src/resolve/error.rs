@@ -11,6 +11,20 @@ pub enum ResolveError {
         value: String,
         problem: String,
     },
+    /// A path that must be absolute (or relative) and is not.
+    InvalidPath {
+        /// What the path is, such as `mount path`; empty for a field
+        /// whose name says it.
+        what: String,
+        value: String,
+        problem: String,
+    },
+    /// A size that is not a Kubernetes quantity of bytes.
+    InvalidQuantity {
+        what: String,
+        value: String,
+        problem: String,
+    },
     /// Two repositories of a plan share a name.
     DuplicateRepository { name: String },
     /// Two entries of one list of a plan share a name.
@@ -58,6 +72,21 @@ impl std::fmt::Display for ResolveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::InvalidName {
+                what,
+                value,
+                problem,
+            } => write!(f, "the {what} `{value}` {problem}"),
+            Self::InvalidPath {
+                what,
+                value,
+                problem,
+            } if what.is_empty() => write!(f, "`{value}` {problem}"),
+            Self::InvalidPath {
+                what,
+                value,
+                problem,
+            }
+            | Self::InvalidQuantity {
                 what,
                 value,
                 problem,
@@ -117,6 +146,8 @@ impl DiagnosticKind for ResolveError {
     fn code(&self) -> Code {
         match self {
             Self::InvalidName { .. } => Code::InvalidName,
+            Self::InvalidPath { .. } => Code::InvalidPath,
+            Self::InvalidQuantity { .. } => Code::InvalidQuantity,
             Self::DuplicateRepository { .. } | Self::DuplicateEntry { .. } => Code::DuplicateName,
             Self::UnknownRepository { .. } => Code::UnknownRepository,
             Self::NoRepository { .. } => Code::NoRepository,

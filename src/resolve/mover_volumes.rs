@@ -65,8 +65,12 @@ impl PlanResolver<'_, '_> {
             let at_volume = at.index(index);
             let path = &volume.mount_path;
             if let Err(e) = check_mount_path(path) {
-                let d = at_volume.key("mountPath").error(
-                    format!("the mount path `{path}` {e}"),
+                let d = at_volume.key("mountPath").problem(
+                    &super::error::ResolveError::InvalidPath {
+                        what: "mount path".to_owned(),
+                        value: path.to_string(),
+                        problem: e.to_string(),
+                    },
                     format!(
                         "write a path relative to `{}`, such as `nfs-share` or `keys/ssh`",
                         paths::MOVER_VOLUMES
@@ -139,8 +143,12 @@ impl PlanResolver<'_, '_> {
                 ok = false;
             }
             if let Err(e) = checks::absolute_path(&nfs.path) {
-                let d = at_nfs.key("path").error(
-                    format!("the NFS export `{}` {e}", nfs.path),
+                let d = at_nfs.key("path").problem(
+                    &super::error::ResolveError::InvalidPath {
+                        what: "NFS export".to_owned(),
+                        value: nfs.path.to_string(),
+                        problem: e.to_string(),
+                    },
                     "write the exported path, such as `/exports/backups`",
                 );
                 self.report(d);

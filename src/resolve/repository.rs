@@ -110,8 +110,12 @@ impl PlanResolver<'_, '_> {
                     .clone()
                     .unwrap_or_else(|| defaults::FILESYSTEM_REPOSITORY_PATH.into());
                 if let Err(e) = checks::absolute_path(&path) {
-                    let d = at.key("filesystem").key("path").error(
-                        format!("the path `{path}` {e}"),
+                    let d = at.key("filesystem").key("path").problem(
+                        &super::error::ResolveError::InvalidPath {
+                            what: "path".to_owned(),
+                            value: path.to_string(),
+                            problem: e.to_string(),
+                        },
                         "write an absolute path inside the volume, such as `/repository`",
                     );
                     self.report(d);

@@ -362,8 +362,12 @@ impl PlanResolver<'_, '_> {
             .cloned()
             .unwrap_or_else(|| model::paths::DATA.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.error(
-                format!("`{path}` {e}"),
+            let d = at.problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: path.to_string(),
+                    problem: e.to_string(),
+                },
                 "write the path Kopia recorded, such as `/var/lib/web`",
             );
             self.report(d);
