@@ -39,6 +39,13 @@ pub enum Code {
     InvalidPath,
     /// A size that is not a Kubernetes quantity of bytes.
     InvalidQuantity,
+    /// A value Kopia does not accept: a log level, a duration, a compression algorithm.
+    NotAKopiaValue,
+    /// The mover would run as root without `privileged: true`.
+    RootNeedsPrivileged,
+    /// A mover security setting outside the restricted Pod Security Standard
+    /// (a warning when the mover is `privileged: true`).
+    OutsideRestrictedProfile,
     /// Two repositories, or two entries of one list, of a plan share a name.
     DuplicateName,
     /// An entry names a repository the plan does not declare.

@@ -1,7 +1,7 @@
 //! The problems resolution reports, as typed kinds: each variant's
 //! `Display` is the sentence the user reads, and each maps to a [`Code`].
 
-use crate::diagnostics::{Code, DiagnosticKind};
+use crate::diagnostics::{Code, DiagnosticKind, Severity};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResolveError {
@@ -25,6 +25,18 @@ pub enum ResolveError {
         value: String,
         problem: String,
     },
+    /// A value Kopia does not accept for a setting (a log level, a
+    /// duration, a compression algorithm).
+    NotAKopiaValue {
+        value: String,
+        /// What it should be, such as `a Kopia log level`.
+        expected: String,
+    },
+    /// The mover would run as root without `privileged: true`.
+    RootNeedsPrivileged,
+    /// A mover security setting outside the restricted Pod Security
+    /// Standard: an error, or a warning when the mover is `privileged`.
+    OutsideRestrictedProfile { problem: String, privileged: bool },
     /// Two repositories of a plan share a name.
     DuplicateRepository { name: String },
     /// Two entries of one list of a plan share a name.
@@ -91,6 +103,18 @@ impl std::fmt::Display for ResolveError {
                 value,
                 problem,
             } => write!(f, "the {what} `{value}` {problem}"),
+            Self::NotAKopiaValue { value, expected } => write!(f, "`{value}` is not {expected}"),
+            Self::RootNeedsPrivileged => {
+                f.write_str("running the mover as root needs `privileged: true`")
+            }
+            Self::OutsideRestrictedProfile {
+                problem,
+                privileged: true,
+            } => write!(f, "{problem}: outside the restricted Pod Security Standard"),
+            Self::OutsideRestrictedProfile { problem, .. } => write!(
+                f,
+                "{problem}, which the restricted Pod Security Standard does not allow"
+            ),
             Self::DuplicateRepository { name } => {
                 write!(f, "the repository name `{name}` is used twice")
             }
@@ -147,6 +171,9 @@ impl DiagnosticKind for ResolveError {
         match self {
             Self::InvalidName { .. } => Code::InvalidName,
             Self::InvalidPath { .. } => Code::InvalidPath,
+            Self::NotAKopiaValue { .. } => Code::NotAKopiaValue,
+            Self::RootNeedsPrivileged => Code::RootNeedsPrivileged,
+            Self::OutsideRestrictedProfile { .. } => Code::OutsideRestrictedProfile,
             Self::InvalidQuantity { .. } => Code::InvalidQuantity,
             Self::DuplicateRepository { .. } | Self::DuplicateEntry { .. } => Code::DuplicateName,
             Self::UnknownRepository { .. } => Code::UnknownRepository,
@@ -157,6 +184,15 @@ impl DiagnosticKind for ResolveError {
             Self::BelowMinimum { .. } => Code::BelowMinimum,
             Self::SourceCollision { .. } => Code::SourceCollision,
             Self::NameCollision { .. } => Code::NameCollision,
+        }
+    }
+
+    fn severity(&self) -> Severity {
+        match self {
+            Self::OutsideRestrictedProfile {
+                privileged: true, ..
+            } => Severity::Warning,
+            _ => Severity::Error,
         }
     }
 }

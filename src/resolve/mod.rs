@@ -219,15 +219,22 @@ impl PlanResolver<'_, '_> {
                 ),
                 None => format!("Kopia accepts {}", levels.join(", ")),
             };
-            let d = at
-                .key("fileLevel")
-                .error(format!("`{file_level}` is not a Kopia log level"), help);
+            let d = at.key("fileLevel").problem(
+                &error::ResolveError::NotAKopiaValue {
+                    value: file_level.clone(),
+                    expected: "a Kopia log level".into(),
+                },
+                help,
+            );
             self.report(d);
         }
         let max_age = spec.max_age.unwrap_or_else(|| defaults::LOG_MAX_AGE.into());
         if !crate::kopia::is_go_duration(&max_age) {
-            let d = at.key("maxAge").error(
-                format!("`{max_age}` is not a duration Kopia accepts"),
+            let d = at.key("maxAge").problem(
+                &error::ResolveError::NotAKopiaValue {
+                    value: max_age.clone(),
+                    expected: "a duration Kopia accepts".into(),
+                },
                 "write a Go duration such as `4h`, `30m` or `7d`",
             );
             self.report(d);

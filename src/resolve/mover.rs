@@ -1,8 +1,8 @@
 //! The mover pod's settings: an entry's own over the plan's defaults,
 //! checked against the restricted Pod Security Standard.
 
+use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
-use crate::diagnostics::Diagnostic;
 use crate::model::Mover;
 use crate::plan::MoverSpec;
 
@@ -66,8 +66,8 @@ impl PlanResolver<'_, '_> {
             && !mover.privileged
             && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false))
         {
-            let d = at_security.error(
-                "running the mover as root needs `privileged: true`",
+            let d = at_security.problem(
+                &ResolveError::RootNeedsPrivileged,
                 "set `privileged: true` to opt in, or run as a non-root user",
             );
             self.report(d);
@@ -75,19 +75,16 @@ impl PlanResolver<'_, '_> {
         if let Some(context) = &mover.security_context {
             for (field, problem) in checks::outside_restricted_profile(context) {
                 let at_field = at_security.key(field);
-                let d = if mover.privileged {
-                    Diagnostic::warning(format!(
-                        "{problem}: outside the restricted Pod Security Standard"
-                    ))
-                    .at(Some(at_field.value_span()))
-                    .field(at_field.field_path())
-                    .help("the mover is `privileged: true`, so this is allowed; remove it unless it is needed")
-                } else {
-                    at_field.error(
-                        format!("{problem}, which the restricted Pod Security Standard does not allow"),
-                        "remove it, or set `privileged: true` to opt out of the restricted profile on purpose",
-                    )
+                let kind = ResolveError::OutsideRestrictedProfile {
+                    problem: problem.to_string(),
+                    privileged: mover.privileged,
                 };
+                let help = if mover.privileged {
+                    "the mover is `privileged: true`, so this is allowed; remove it unless it is needed"
+                } else {
+                    "remove it, or set `privileged: true` to opt out of the restricted profile on purpose"
+                };
+                let d = at_field.problem(&kind, help);
                 self.report(d);
             }
         }
