@@ -39,6 +39,8 @@ pub enum Code {
     InvalidPath,
     /// A size that is not a Kubernetes quantity of bytes.
     InvalidQuantity,
+    /// A ConfigMap or Secret of the input lacks the key a `policyConfig` field names.
+    ObjectMissingKey,
     /// A value Kopia does not accept: a log level, a duration, a compression algorithm.
     NotAKopiaValue,
     /// The mover would run as root without `privileged: true`.

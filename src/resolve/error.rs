@@ -25,6 +25,13 @@ pub enum ResolveError {
         value: String,
         problem: String,
     },
+    /// A ConfigMap or Secret of the input lacks the key a field names.
+    ObjectMissingKey {
+        kind: String,
+        namespace: String,
+        name: String,
+        key: String,
+    },
     /// A value Kopia does not accept for a setting (a log level, a
     /// duration, a compression algorithm).
     NotAKopiaValue {
@@ -103,6 +110,12 @@ impl std::fmt::Display for ResolveError {
                 value,
                 problem,
             } => write!(f, "the {what} `{value}` {problem}"),
+            Self::ObjectMissingKey {
+                kind,
+                namespace,
+                name,
+                key,
+            } => write!(f, "the {kind} `{namespace}/{name}` has no key `{key}`"),
             Self::NotAKopiaValue { value, expected } => write!(f, "`{value}` is not {expected}"),
             Self::RootNeedsPrivileged => {
                 f.write_str("running the mover as root needs `privileged: true`")
@@ -172,6 +185,7 @@ impl DiagnosticKind for ResolveError {
             Self::InvalidName { .. } => Code::InvalidName,
             Self::InvalidPath { .. } => Code::InvalidPath,
             Self::NotAKopiaValue { .. } => Code::NotAKopiaValue,
+            Self::ObjectMissingKey { .. } => Code::ObjectMissingKey,
             Self::RootNeedsPrivileged => Code::RootNeedsPrivileged,
             Self::OutsideRestrictedProfile { .. } => Code::OutsideRestrictedProfile,
             Self::InvalidQuantity { .. } => Code::InvalidQuantity,

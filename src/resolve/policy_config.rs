@@ -281,10 +281,13 @@ impl<'a> PlanResolver<'a, '_> {
                         None if keys.is_empty() => format!("add `{key}` to the {kind}"),
                         None => format!("its keys: {}", keys.join(", ")),
                     };
-                    let d = at.key(field).error(
-                        format!("the {kind} `{namespace}/{name}` has no key `{key}`"),
-                        help,
-                    );
+                    let problem = super::error::ResolveError::ObjectMissingKey {
+                        kind: kind.to_owned(),
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
+                        key: key.to_owned(),
+                    };
+                    let d = at.key(field).problem(&problem, help);
                     self.report(d);
                 }
                 continue;
