@@ -72,25 +72,173 @@ impl Provenance {
     }
 }
 
-/// A Kubernetes object from the input used for compile-time cross-checks.
+/// A Kubernetes object from the input used for compile-time cross-checks,
+/// read into what those checks need. (The object itself passes through to
+/// the output from its document.)
 #[derive(Debug, Clone)]
 pub struct ContextObject {
     pub doc: DocId,
-    pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    pub value: serde_json::Value,
+    pub content: ContextContent,
+}
+
+/// What kopiaplan reads of each kind of context object.
+#[derive(Debug, Clone)]
+pub enum ContextContent {
+    /// The keys of `data`, `stringData` and `binaryData`, in that order, and
+    /// the file each key gives (plain text winning over base64).
+    ConfigMap {
+        keys: Vec<String>,
+        files: Files,
+    },
+    Secret {
+        keys: Vec<String>,
+        files: Files,
+    },
+    PersistentVolumeClaim {
+        /// `spec.resources.requests.storage`.
+        size: Option<String>,
+        /// `spec.storageClassName`.
+        storage_class_name: Option<String>,
+    },
+    Namespace {
+        /// The annotations with a text value.
+        annotations: std::collections::BTreeMap<String, String>,
+    },
+}
+
+/// The files of a ConfigMap or Secret by key.
+pub type Files = std::collections::BTreeMap<String, ObjectFile>;
+
+/// One key of a ConfigMap or Secret.
+#[derive(Clone)]
+pub struct ObjectFile {
+    /// Where it is written: `data`, `stringData` or `binaryData`.
+    pub field: &'static str,
+    /// Whether the field holds plain text (else base64).
+    pub plain: bool,
+    /// The text; `None` when it is not UTF-8 (or not a string).
+    pub text: Option<String>,
+}
+
+/// Secret values stay out of debug output.
+impl std::fmt::Debug for ObjectFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectFile")
+            .field("field", &self.field)
+            .field("plain", &self.plain)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ContextObject {
+    /// Reads a context object of `kind` from its JSON.
+    fn read(doc: DocId, kind: &str, value: &serde_json::Value) -> Option<Self> {
+        let metadata = value.get("metadata");
+        let text =
+            |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(str::to_owned);
+        let name = text(metadata.and_then(|m| m.get("name"))).unwrap_or_default();
+        let namespace = text(metadata.and_then(|m| m.get("namespace")));
+        let content = match kind {
+            "ConfigMap" => {
+                let (keys, files) = read_files(value, "data", "binaryData");
+                ContextContent::ConfigMap { keys, files }
+            }
+            "Secret" => {
+                let (keys, files) = read_files(value, "stringData", "data");
+                ContextContent::Secret { keys, files }
+            }
+            "PersistentVolumeClaim" => ContextContent::PersistentVolumeClaim {
+                size: text(value.pointer("/spec/resources/requests/storage")),
+                storage_class_name: text(value.pointer("/spec/storageClassName")),
+            },
+            "Namespace" => ContextContent::Namespace {
+                annotations: metadata
+                    .and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.as_object())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect(),
+            },
+            _ => return None,
+        };
+        Some(Self {
+            doc,
+            namespace,
+            name,
+            content,
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.content {
+            ContextContent::ConfigMap { .. } => "ConfigMap",
+            ContextContent::Secret { .. } => "Secret",
+            ContextContent::PersistentVolumeClaim { .. } => "PersistentVolumeClaim",
+            ContextContent::Namespace { .. } => "Namespace",
+        }
+    }
+
     /// The keys of a Secret's `data` and `stringData`, or of a ConfigMap's `data`.
     pub fn data_keys(&self) -> Vec<&str> {
-        ["data", "stringData", "binaryData"]
-            .iter()
-            .filter_map(|field| self.value.get(field)?.as_object())
-            .flat_map(|map| map.keys().map(String::as_str))
-            .collect()
+        match &self.content {
+            ContextContent::ConfigMap { keys, .. } | ContextContent::Secret { keys, .. } => {
+                keys.iter().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        }
     }
+
+    /// The file a key of a ConfigMap or Secret gives.
+    pub fn file(&self, key: &str) -> Option<&ObjectFile> {
+        match &self.content {
+            ContextContent::ConfigMap { files, .. } | ContextContent::Secret { files, .. } => {
+                files.get(key)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The keys (of `data`, `stringData`, `binaryData`, in that order) and the
+/// files of a ConfigMap or Secret: a key of the `plain` field wins over the
+/// same key of the base64 `encoded` one.
+fn read_files(
+    value: &serde_json::Value,
+    plain: &'static str,
+    encoded: &'static str,
+) -> (Vec<String>, Files) {
+    let keys = ["data", "stringData", "binaryData"]
+        .iter()
+        .filter_map(|field| value.get(field)?.as_object())
+        .flat_map(|map| map.keys().cloned())
+        .collect();
+    let mut files = Files::new();
+    for (field, is_plain) in [(encoded, false), (plain, true)] {
+        let Some(map) = value.get(field).and_then(|d| d.as_object()) else {
+            continue;
+        };
+        for (key, value) in map {
+            let text = if is_plain {
+                value.as_str().map(str::to_owned)
+            } else {
+                serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes.0).ok())
+            };
+            files.insert(
+                key.clone(),
+                ObjectFile {
+                    field,
+                    plain: is_plain,
+                    text,
+                },
+            );
+        }
+    }
+    (keys, files)
 }
 
 /// VolSync's API group: its objects are compiled (or reported).
@@ -195,22 +343,9 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
                 }
             }
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
-                let metadata = root.get("metadata");
-                let name = metadata
-                    .and_then(|m| m.get("name"))
-                    .and_then(|n| n.as_str())
-                    .unwrap_or_default();
-                let namespace = metadata
-                    .and_then(|m| m.get("namespace"))
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned);
-                inputs.context.push(ContextObject {
-                    doc: id,
-                    kind: kind.to_owned(),
-                    namespace,
-                    name: name.to_owned(),
-                    value: root.to_json(),
-                });
+                inputs
+                    .context
+                    .extend(ContextObject::read(id, kind, &root.to_json()));
             }
             _ => inputs.others.push(id),
         }

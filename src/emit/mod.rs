@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod backup;
+pub mod error;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
@@ -31,9 +32,9 @@ use crate::scripts;
 
 pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     let scripts = scripts::render_all().map_err(|error| {
-        Diagnostics::from(Diagnostic::error(format!(
-            "internal error: a mover script template does not render: {error}"
-        )))
+        Diagnostics::from(Diagnostic::new(&error::EmitError::TemplateDoesNotRender {
+            reason: error.to_string(),
+        }))
     })?;
     let script_data: BTreeMap<String, String> = scripts
         .iter()

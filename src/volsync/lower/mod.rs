@@ -22,7 +22,7 @@ use super::{MAINTENANCE_OWNER, Options, PRIVILEGED_MOVERS};
 use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::load::{Document, PathSegment, display_path};
 use crate::model::identity::{hostname_for, username_for};
-use crate::parse::{ContextObject, DocId, Mapping, PlanInput, Provenance};
+use crate::parse::{ContextContent, ContextObject, DocId, Mapping, PlanInput, Provenance};
 use crate::plan::{
     self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc,
     FilesystemRepository, MaintenanceSpec, MoverSpec, OnMissingSnapshot, PlanMetadata, PlanSpec,
@@ -225,15 +225,14 @@ impl<'a> Lowering<'a> {
             .privileged_namespaces
             .iter()
             .any(|n| n == namespace)
-            || self.context.iter().any(|object| {
-                object.kind == "Namespace"
-                    && object.name == namespace
-                    && object
-                        .value
-                        .pointer("/metadata/annotations")
-                        .and_then(|a| a.get(PRIVILEGED_MOVERS))
-                        .and_then(|v| v.as_str())
-                        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+            || self.context.iter().any(|object| match &object.content {
+                ContextContent::Namespace { annotations } => {
+                    object.name == namespace
+                        && annotations
+                            .get(PRIVILEGED_MOVERS)
+                            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+                }
+                _ => false,
             })
     }
 
