@@ -17,6 +17,7 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
+pub mod schema;
 pub mod scripts;
 pub mod volsync;
 
@@ -30,6 +31,8 @@ use diagnostics::{Diagnostic, Diagnostics, SourceMap};
 pub struct Compiled {
     pub objects: Vec<output::Object>,
     pub model: model::Model,
+    /// The inputs as parsed, VolSync objects lowered into plans.
+    pub inputs: parse::Inputs,
     pub diagnostics: Diagnostics,
 }
 
@@ -65,7 +68,7 @@ pub fn read_plans(
     documents: &[load::Document],
     options: &volsync::Options,
 ) -> (parse::Inputs, Diagnostics) {
-    let (mut inputs, mut diagnostics) = parse::parse(documents);
+    let (mut inputs, mut diagnostics) = parse::parse(documents, options);
     let lowered = volsync::lower(documents, &inputs.volsync, &inputs.context, options);
     diagnostics.extend(lowered.diagnostics);
     inputs.plans.extend(lowered.plans);
@@ -143,6 +146,7 @@ pub fn compile_documents_with(
     Ok(Compiled {
         objects,
         model,
+        inputs,
         diagnostics: diagnostics.sorted(),
     })
 }

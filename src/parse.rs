@@ -4,7 +4,9 @@
 
 use crate::diagnostics::{Diagnostic, Diagnostics, nearest};
 use crate::load::{Document, PathSegment, display_path};
+use crate::plan::error::ParseError;
 use crate::plan::{self, BackupPlan};
+use crate::volsync::{self, VolSyncInput};
 
 /// The index of a document in the list `load::parse` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -15,7 +17,7 @@ pub struct Inputs {
     pub plans: Vec<PlanInput>,
     pub context: Vec<ContextObject>,
     /// VolSync objects, lowered into plans by [`crate::volsync::lower`].
-    pub volsync: Vec<DocId>,
+    pub volsync: Vec<VolSyncInput>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
 }
@@ -70,25 +72,173 @@ impl Provenance {
     }
 }
 
-/// A Kubernetes object from the input used for compile-time cross-checks.
+/// A Kubernetes object from the input used for compile-time cross-checks,
+/// read into what those checks need. (The object itself passes through to
+/// the output from its document.)
 #[derive(Debug, Clone)]
 pub struct ContextObject {
     pub doc: DocId,
-    pub kind: String,
     pub namespace: Option<String>,
     pub name: String,
-    pub value: serde_json::Value,
+    pub content: ContextContent,
+}
+
+/// What kopiaplan reads of each kind of context object.
+#[derive(Debug, Clone)]
+pub enum ContextContent {
+    /// The keys of `data`, `stringData` and `binaryData`, in that order, and
+    /// the file each key gives (plain text winning over base64).
+    ConfigMap {
+        keys: Vec<String>,
+        files: Files,
+    },
+    Secret {
+        keys: Vec<String>,
+        files: Files,
+    },
+    PersistentVolumeClaim {
+        /// `spec.resources.requests.storage`.
+        size: Option<String>,
+        /// `spec.storageClassName`.
+        storage_class_name: Option<String>,
+    },
+    Namespace {
+        /// The annotations with a text value.
+        annotations: std::collections::BTreeMap<String, String>,
+    },
+}
+
+/// The files of a ConfigMap or Secret by key.
+pub type Files = std::collections::BTreeMap<String, ObjectFile>;
+
+/// One key of a ConfigMap or Secret.
+#[derive(Clone)]
+pub struct ObjectFile {
+    /// Where it is written: `data`, `stringData` or `binaryData`.
+    pub field: &'static str,
+    /// Whether the field holds plain text (else base64).
+    pub plain: bool,
+    /// The text; `None` when it is not UTF-8 (or not a string).
+    pub text: Option<String>,
+}
+
+/// Secret values stay out of debug output.
+impl std::fmt::Debug for ObjectFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectFile")
+            .field("field", &self.field)
+            .field("plain", &self.plain)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ContextObject {
+    /// Reads a context object of `kind` from its JSON.
+    fn read(doc: DocId, kind: &str, value: &serde_json::Value) -> Option<Self> {
+        let metadata = value.get("metadata");
+        let text =
+            |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(str::to_owned);
+        let name = text(metadata.and_then(|m| m.get("name"))).unwrap_or_default();
+        let namespace = text(metadata.and_then(|m| m.get("namespace")));
+        let content = match kind {
+            "ConfigMap" => {
+                let (keys, files) = read_files(value, "data", "binaryData");
+                ContextContent::ConfigMap { keys, files }
+            }
+            "Secret" => {
+                let (keys, files) = read_files(value, "stringData", "data");
+                ContextContent::Secret { keys, files }
+            }
+            "PersistentVolumeClaim" => ContextContent::PersistentVolumeClaim {
+                size: text(value.pointer("/spec/resources/requests/storage")),
+                storage_class_name: text(value.pointer("/spec/storageClassName")),
+            },
+            "Namespace" => ContextContent::Namespace {
+                annotations: metadata
+                    .and_then(|m| m.get("annotations"))
+                    .and_then(|a| a.as_object())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect(),
+            },
+            _ => return None,
+        };
+        Some(Self {
+            doc,
+            namespace,
+            name,
+            content,
+        })
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.content {
+            ContextContent::ConfigMap { .. } => "ConfigMap",
+            ContextContent::Secret { .. } => "Secret",
+            ContextContent::PersistentVolumeClaim { .. } => "PersistentVolumeClaim",
+            ContextContent::Namespace { .. } => "Namespace",
+        }
+    }
+
     /// The keys of a Secret's `data` and `stringData`, or of a ConfigMap's `data`.
     pub fn data_keys(&self) -> Vec<&str> {
-        ["data", "stringData", "binaryData"]
-            .iter()
-            .filter_map(|field| self.value.get(field)?.as_object())
-            .flat_map(|map| map.keys().map(String::as_str))
-            .collect()
+        match &self.content {
+            ContextContent::ConfigMap { keys, .. } | ContextContent::Secret { keys, .. } => {
+                keys.iter().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        }
     }
+
+    /// The file a key of a ConfigMap or Secret gives.
+    pub fn file(&self, key: &str) -> Option<&ObjectFile> {
+        match &self.content {
+            ContextContent::ConfigMap { files, .. } | ContextContent::Secret { files, .. } => {
+                files.get(key)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The keys (of `data`, `stringData`, `binaryData`, in that order) and the
+/// files of a ConfigMap or Secret: a key of the `plain` field wins over the
+/// same key of the base64 `encoded` one.
+fn read_files(
+    value: &serde_json::Value,
+    plain: &'static str,
+    encoded: &'static str,
+) -> (Vec<String>, Files) {
+    let keys = ["data", "stringData", "binaryData"]
+        .iter()
+        .filter_map(|field| value.get(field)?.as_object())
+        .flat_map(|map| map.keys().cloned())
+        .collect();
+    let mut files = Files::new();
+    for (field, is_plain) in [(encoded, false), (plain, true)] {
+        let Some(map) = value.get(field).and_then(|d| d.as_object()) else {
+            continue;
+        };
+        for (key, value) in map {
+            let text = if is_plain {
+                value.as_str().map(str::to_owned)
+            } else {
+                serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes.0).ok())
+            };
+            files.insert(
+                key.clone(),
+                ObjectFile {
+                    field,
+                    plain: is_plain,
+                    text,
+                },
+            );
+        }
+    }
+    (keys, files)
 }
 
 /// VolSync's API group: its objects are compiled (or reported).
@@ -130,7 +280,9 @@ pub fn role_of(root: &crate::load::Node) -> Role {
     )
 }
 
-pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
+/// Sorts `documents` by [`role`] and reads each compiled one into its
+/// typed input; `options` says how VolSync objects are read.
+pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Diagnostics) {
     let mut inputs = Inputs {
         plans: Vec::new(),
         context: Vec::new(),
@@ -145,21 +297,11 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
         let kind = root.get("kind").and_then(|n| n.as_str());
         match (api_version, kind) {
             (Some(plan::API_VERSION), Some(plan::KIND)) => {
-                let unknown = plan::fields::unknown_fields(root, plan::schema());
-                if !unknown.is_empty() {
-                    for field in unknown {
-                        let name = field.key.scalar_text().unwrap_or_default();
-                        let help = match nearest(&name, field.known.iter().map(String::as_str)) {
-                            Some(known) => format!("did you mean `{known}`?"),
-                            None => format!("valid fields here: {}", field.known.join(", ")),
-                        };
-                        diagnostics.push(
-                            Diagnostic::error(format!("unknown field `{name}`"))
-                                .at(Some(crate::load::span_of_node(document.file, field.key)))
-                                .field(display_path(&field.path))
-                                .help(help),
-                        );
-                    }
+                // Every structural problem at once; serde reads the plan
+                // only when there is none.
+                let problems = plan::check::check(document);
+                if !problems.is_empty() {
+                    problems.into_iter().for_each(|d| diagnostics.push(d));
                     continue;
                 }
                 match deserialize::<BackupPlan>(document) {
@@ -186,32 +328,24 @@ pub fn parse(documents: &[Document]) -> (Inputs, Diagnostics) {
                     )
                 };
                 diagnostics.push(
-                    Diagnostic::error(format!("unknown kopiaplan document `{version}` `{kind}`"))
-                        .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
-                        .field(field)
-                        .help(help),
+                    Diagnostic::new(&ParseError::UnknownDocument {
+                        api_version: version.to_owned(),
+                        kind: kind.to_owned(),
+                    })
+                    .at(Some(document.span_of(&[PathSegment::Key(field.into())])))
+                    .field(field)
+                    .help(help),
                 );
             }
             (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => {
-                inputs.volsync.push(id);
+                if let Some(object) = volsync::parse::parse(document, options, &mut diagnostics) {
+                    inputs.volsync.push(VolSyncInput { doc: id, object });
+                }
             }
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
-                let metadata = root.get("metadata");
-                let name = metadata
-                    .and_then(|m| m.get("name"))
-                    .and_then(|n| n.as_str())
-                    .unwrap_or_default();
-                let namespace = metadata
-                    .and_then(|m| m.get("namespace"))
-                    .and_then(|n| n.as_str())
-                    .map(str::to_owned);
-                inputs.context.push(ContextObject {
-                    doc: id,
-                    kind: kind.to_owned(),
-                    namespace,
-                    name: name.to_owned(),
-                    value: root.to_json(),
-                });
+                inputs
+                    .context
+                    .extend(ContextObject::read(id, kind, &root.to_json()));
             }
             _ => inputs.others.push(id),
         }
@@ -236,11 +370,11 @@ fn deserialize<T: serde::de::DeserializeOwned>(document: &Document) -> Result<T,
             })
             .collect();
         let message = error.inner().to_string();
-        let (message, help) = explain_serde_error(&message);
-        if let Some(field) = unknown_field_name(&message) {
-            path.push(PathSegment::Key(field));
+        let (error, help) = explain_serde_error(&message);
+        if let ParseError::UnknownField { field } = &error {
+            path.push(PathSegment::Key(field.clone()));
         }
-        Diagnostic::error(message)
+        Diagnostic::new(&error)
             .at(Some(document.span_of(&path)))
             .field(display_path(&path))
             .help(help)
@@ -252,8 +386,8 @@ fn unknown_field_name(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
-/// Turns serde's messages into a message and a fix.
-fn explain_serde_error(message: &str) -> (String, String) {
+/// Turns serde's messages into a kind and a fix.
+fn explain_serde_error(message: &str) -> (ParseError, String) {
     if let Some(field) = unknown_field_name(message) {
         let expected: Vec<&str> = message
             .split_once("expected ")
@@ -269,14 +403,16 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if expected.is_empty() => "remove this field".to_owned(),
             None => format!("valid fields here: {}", expected.join(", ")),
         };
-        return (format!("unknown field `{field}`"), help);
+        return (ParseError::UnknownField { field }, help);
     }
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next())
     {
         return (
-            format!("missing field `{field}`"),
+            ParseError::MissingField {
+                field: field.to_owned(),
+            },
             format!("add `{field}` here"),
         );
     }
@@ -292,16 +428,27 @@ fn explain_serde_error(message: &str) -> (String, String) {
             None if list.is_empty() => "use one of the documented values".to_owned(),
             None => format!("use {list}"),
         };
-        let head = message.split(", expected").next().unwrap_or(message);
-        return (head.to_owned(), help);
+        return (
+            ParseError::UnknownVariant {
+                given: given.to_owned(),
+            },
+            help,
+        );
     }
     if message.starts_with("invalid type") {
         return (
-            message.to_owned(),
+            ParseError::InvalidType {
+                reason: message.to_owned(),
+            },
             "write the value in the form the field expects (quote text)".to_owned(),
         );
     }
-    (message.to_owned(), "fix this value".to_owned())
+    (
+        ParseError::Unreadable {
+            reason: message.to_owned(),
+        },
+        "fix this value".to_owned(),
+    )
 }
 
 #[cfg(test)]
@@ -356,7 +503,7 @@ mod tests {
         let mut sources = SourceMap::default();
         sources.add("t.yaml".into(), text);
         let (parsed, _) = crate::load::parse(&sources);
-        let (inputs, _) = parse(&parsed);
+        let (inputs, _) = parse(&parsed, &volsync::Options::default());
         for (index, (version, kind, expected)) in documents.iter().enumerate() {
             assert_eq!(role_of(&parsed[index].root), *expected, "{version} {kind}");
             let id = DocId(index);

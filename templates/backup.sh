@@ -2,24 +2,24 @@
 # kopiaplan backup mover: connect, apply this source's policy, snapshot.
 # Rendered by kopiaplan from templates/backup.sh. Arguments are extra
 # `kopia snapshot create` arguments, passed through verbatim.
+OPERATION=backup
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=backup
-KOPIAPLAN_SOURCE_PATH=${KOPIAPLAN_SOURCE_PATH:-{{ paths.data }}}
+{{ env.source_path }}=${ {{- env.source_path }}:-{{ paths.data }}}
 
 run_action() {
   local name=$1 command=$2
-  log "running the $name action (timeout ${KOPIAPLAN_ACTION_TIMEOUT}s)"
-  (cd "{{ paths.data }}" && timeout --signal=TERM --kill-after=10 "$KOPIAPLAN_ACTION_TIMEOUT" bash -c "$command")
+  log "running the $name action (timeout ${ {{- env.action_timeout }}}s)"
+  (cd "{{ paths.data }}" && timeout --signal=TERM --kill-after=10 "${{ env.action_timeout }}" bash -c "$command")
 }
 
 prepare_directories
-connect_repository "$KOPIAPLAN_CREATE"
+connect_repository "${{ env.create }}"
 
 # policyConfig's global policy file: Kopia policy JSON, imported as the
 # repository's global policy before this source's own policy.
-global_file=${KOPIAPLAN_GLOBAL_POLICY_FILE:-}
+global_file=${ {{- env.global_policy_file }}:-}
 if [ -n "$global_file" ] && [ -f "$global_file" ]; then
   log "applying the global policy from $global_file"
   wrapped="$HOME/global-policy.json"
@@ -30,7 +30,7 @@ elif [ -n "$global_file" ]; then
   log "there is no global policy file $global_file: the repository's global policy is left as it is"
 fi
 
-target="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
+target="${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}"
 log "applying the policy of $target"
 run_kopia policy import --from-file="{{ paths.policy }}/policy.json" "$target" ||
   fail "could not apply the policy of $target"
@@ -44,19 +44,19 @@ fi
 
 # The repository settings' `enableActions: false` turns the actions off,
 # as it does in VolSync.
-if [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
+if [ -n "${ {{- env.before_snapshot }}:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
   log "the beforeSnapshot action is skipped: the repository settings say enableActions: false"
-elif [ -n "${KOPIAPLAN_BEFORE_SNAPSHOT:-}" ]; then
-  run_action beforeSnapshot "$KOPIAPLAN_BEFORE_SNAPSHOT" ||
+elif [ -n "${ {{- env.before_snapshot }}:-}" ]; then
+  run_action beforeSnapshot "${{ env.before_snapshot }}" ||
     fail "the beforeSnapshot action failed; no snapshot was taken"
 fi
 
 snapshot_args=()
-if [ "$KOPIAPLAN_SOURCE_PATH" != "{{ paths.data }}" ]; then
-  snapshot_args+=(--override-source="$KOPIAPLAN_SOURCE_PATH")
+if [ "${{ env.source_path }}" != "{{ paths.data }}" ]; then
+  snapshot_args+=(--override-source="${{ env.source_path }}")
 fi
-if [ -n "${KOPIAPLAN_PARALLELISM:-}" ]; then
-  snapshot_args+=(--parallel="$KOPIAPLAN_PARALLELISM")
+if [ -n "${ {{- env.parallelism }}:-}" ]; then
+  snapshot_args+=(--parallel="${{ env.parallelism }}")
 fi
 
 log "snapshotting $target"
@@ -69,15 +69,15 @@ run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >
 IFS=$'\037' read -r snapshot_id bytes files incomplete < <(tr -d '\n' <"$manifest_file" | json_fields id size files incomplete) || true
 # Kopia keeps a partial snapshot and exits 0 when it is stopped: that run
 # did not back the volume up.
-if [ "$KOPIAPLAN_TERMINATED" = true ] || [ -n "$incomplete" ]; then
+if [ "$TERMINATED" = true ] || [ -n "$incomplete" ]; then
   fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
 fi
 [ -n "$snapshot_id" ] || fail "kopia snapshot create reported no snapshot id; see the log above"
 
-if [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
+if [ -n "${ {{- env.after_snapshot }}:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
   log "the afterSnapshot action is skipped: the repository settings say enableActions: false"
-elif [ -n "${KOPIAPLAN_AFTER_SNAPSHOT:-}" ]; then
-  run_action afterSnapshot "$KOPIAPLAN_AFTER_SNAPSHOT" ||
+elif [ -n "${ {{- env.after_snapshot }}:-}" ]; then
+  run_action afterSnapshot "${{ env.after_snapshot }}" ||
     log "warning: the afterSnapshot action failed; the snapshot was taken"
 fi
 

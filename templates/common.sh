@@ -2,6 +2,11 @@
 # Shared by every kopiaplan mover script. Rendered by kopiaplan from
 # templates/common.sh; the template fills in fixed paths only. Every value
 # from the plan arrives in an environment variable or as an argument.
+{#- Template note, not rendered. The variables the compiler sets are named
+    through the template, never literally: {{ env.username }} renders as
+    the name src/scripts/environment.rs declares, so a misspelt name fails
+    the build instead of a backup. Inside ${…}, "{{-" drops the blank
+    before it: ${ {{- env.previous }}:-0} renders as ${NAME:-0}. #}
 
 set -euo pipefail
 umask 077
@@ -10,9 +15,19 @@ umask 077
 unset POSIXLY_CORRECT POSIX_PEDANTIC
 set +o posix
 
-KOPIAPLAN_STARTED=$(date +%s)
-KOPIAPLAN_RESULT_FILE={{ paths.termination_log }}
+# Whole seconds since the script started (durationSeconds).
+SECONDS=0
+RESULT_FILE={{ paths.termination_log }}
 KOPIA_PID=
+# Set by write_result, read by the EXIT trap (below).
+RESULT_WRITTEN=false
+# Where fail leaves its message when it runs in a subshell.
+FAILURE_NOTE="${HOME:-/tmp}/failure-message"
+# The signal that ended the run, if one did.
+STOPPED_BY=
+# The script's own output and log, for the EXIT trap, which may run while
+# a command's output goes to a file.
+exec {SCRIPT_STDOUT}>&1 {SCRIPT_STDERR}>&2
 
 log() {
   printf '%s kopiaplan: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
@@ -35,39 +50,92 @@ write_result() {
   local result=$1 message=$2
   shift 2
   local line
-  line="{\"result\":$(json_string "$result"),\"operation\":$(json_string "$KOPIAPLAN_OPERATION")"
-  line+=",\"identity\":$(json_string "${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}")"
-  line+=",\"durationSeconds\":$(($(date +%s) - KOPIAPLAN_STARTED))"
+  line="{\"result\":$(json_string "$result"),\"operation\":$(json_string "$OPERATION")"
+  line+=",\"identity\":$(json_string "${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}")"
+  line+=",\"durationSeconds\":$SECONDS"
   while [ "$#" -ge 2 ]; do
     line+=",$(json_string "$1"):$2"
     shift 2
   done
   line+=",\"message\":$(json_string "$message")}"
-  printf '%s\n' "$line" >"$KOPIAPLAN_RESULT_FILE" 2>/dev/null || true
+  printf '%s\n' "$line" >"$RESULT_FILE" 2>/dev/null || true
   printf '%s\n' "$line"
+  RESULT_WRITTEN=true
 }
 
+# fail MESSAGE [STATUS]: reports a failure and ends the run. In a subshell
+# (`$(…)`, a pipeline) it leaves MESSAGE for the main shell's EXIT trap,
+# which reports it when the failure ends the script: the line is written
+# once, by the main shell, to its own output.
 fail() {
   log "error: $1"
+  if [ "$BASHPID" != "$$" ]; then
+    printf '%s\n' "$1" >"$FAILURE_NOTE" 2>/dev/null || true
+    exit "${2:-1}"
+  fi
   write_result failure "$1"
   exit "${2:-1}"
 }
 
+# Exactly one result line per run. write_result writes it; a script that
+# ends without one (set -e, a missing program, a signal) gets a failure
+# line from this EXIT trap, and one that wrote its line gets no second.
+on_exit() {
+  local status=$? command=$BASH_COMMAND
+  set +e
+  exec 1>&"$SCRIPT_STDOUT" 2>&"$SCRIPT_STDERR"
+  # A Kopia still running is stopped, and may finish cleanly: in a pod it
+  # would be killed with the script.
+  if [ -n "$KOPIA_PID" ]; then
+    kill -TERM "$KOPIA_PID" 2>/dev/null
+    wait "$KOPIA_PID" 2>/dev/null
+  fi
+  [ "$RESULT_WRITTEN" = false ] || return 0
+  local message
+  if [ -s "$FAILURE_NOTE" ]; then
+    message=$(head -n 1 "$FAILURE_NOTE")
+  elif [ -n "$STOPPED_BY" ]; then
+    message="the mover was stopped by SIG$STOPPED_BY"
+  else
+    message="the mover stopped at \`$command\` (exit $status) before it reported a result; see the log above"
+  fi
+  log "error: $message"
+  write_result failure "$message"
+  [ "$status" -ne 0 ] || status=1
+  exit "$status"
+}
+trap on_exit EXIT
+# Signals that end the run; TERM and INT are passed on to Kopia below.
+stop_on_signal() {
+  STOPPED_BY=$1
+  exit "$2"
+}
+trap 'stop_on_signal HUP 129' HUP
+trap 'stop_on_signal QUIT 131' QUIT
+trap 'stop_on_signal USR1 138' USR1
+trap 'stop_on_signal USR2 140' USR2
+trap 'stop_on_signal ALRM 142' ALRM
+
 # Kopia runs in the background so that a SIGTERM sent to this script (the
 # container's PID 1) is passed on and Kopia can stop cleanly.
 # shellcheck disable=SC2034 # read by the scripts that source this file
-KOPIAPLAN_TERMINATED=false
+TERMINATED=false
+# Between Kopia commands, a TERM or INT ends the run at once (a run that
+# already reported its result keeps it).
 forward_signal() {
   # shellcheck disable=SC2034 # read by the scripts that source this file
-  KOPIAPLAN_TERMINATED=true
+  TERMINATED=true
   if [ -n "$KOPIA_PID" ]; then
     kill -TERM "$KOPIA_PID" 2>/dev/null || true
+  elif [ "$RESULT_WRITTEN" = false ]; then
+    stop_on_signal "$1" "$2"
   fi
 }
-trap forward_signal TERM INT
+trap 'forward_signal TERM 143' TERM
+trap 'forward_signal INT 130' INT
 
 run_kopia() {
-  kopia --file-log-level="$KOPIAPLAN_LOG_LEVEL" "$@" &
+  kopia --file-log-level="${{ env.log_level }}" "$@" &
   KOPIA_PID=$!
   local status=0
   wait "$KOPIA_PID" || status=$?
@@ -91,17 +159,21 @@ prepare_directories() {
   if [ -f "{{ paths.credentials }}/gcs.json" ]; then
     export GOOGLE_APPLICATION_CREDENTIALS="{{ paths.credentials }}/gcs.json"
   fi
-  if [ -n "${KOPIAPLAN_CUSTOM_CA:-}" ]; then
+  if [ -n "${ {{- env.custom_ca }}:-}" ]; then
     # The custom CA is added to the system roots, for every HTTPS backend.
-    cat /etc/ssl/certs/ca-certificates.crt "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem" 2>/dev/null ||
-      cat "$KOPIAPLAN_CUSTOM_CA" >"$HOME/ca-bundle.pem"
+    cat /etc/ssl/certs/ca-certificates.crt "${{ env.custom_ca }}" >"$HOME/ca-bundle.pem" 2>/dev/null ||
+      cat "${{ env.custom_ca }}" >"$HOME/ca-bundle.pem"
     export SSL_CERT_FILE="$HOME/ca-bundle.pem"
   fi
 }
 
-# Storage flags for `kopia repository connect|create <backend>`, decided
-# from the repository URL's scheme. Credentials stay in Kopia's own
-# environment variables; no flag is passed empty.
+# Storage flags for `kopia repository connect|create <backend>`. The flags
+# the repository URL gives come from the compiler ({{ env.storage_flags }}, one
+# per line, from src/kopia/backend.rs) when the plan names the URL, or from
+# url_storage_flags, the same rules at run time, when only the Secret's
+# KOPIA_REPOSITORY does. The Secret's backend keys then override or add to
+# them. Credentials stay in Kopia's own environment variables; no flag is
+# passed empty.
 STORAGE_ARGS=()
 BACKEND=
 # The `kopia repository connect|create` provider: the backend, or
@@ -117,9 +189,16 @@ storage_arguments() {
   # kopiaplan refuses these at compile time when it sees the URL.
   case "${rest%%/*}" in *:*@*) fail "the repository URL holds a password: put it into its own key of the repository Secret" ;; esac
   [[ "$rest" != *\?* ]] || fail "the repository URL has a query (?…): put credentials into their own keys of the repository Secret"
+  if [ -n "${ {{- env.storage_flags }}:-}" ]; then
+    mapfile -t STORAGE_ARGS <<<"${{ env.storage_flags }}"
+  else
+    url_storage_flags "$rest"
+  fi
+  local no_bucket="the repository URL names no bucket or container: use $BACKEND://bucket/prefix"
   case "$BACKEND" in
     s3)
-      bucket_and_prefix "$rest" "${KOPIA_S3_BUCKET:-}"
+      override_flag --bucket "${KOPIA_S3_BUCKET:-}"
+      require_flag --bucket "$no_bucket"
       local endpoint=${AWS_S3_ENDPOINT:-${KOPIA_S3_ENDPOINT:-}}
       case "$endpoint" in
         http://*) STORAGE_ARGS+=(--endpoint="${endpoint#http://}" --disable-tls) ;;
@@ -134,17 +213,18 @@ storage_arguments() {
       esac
       local region=${KOPIA_S3_REGION:-${AWS_REGION:-${AWS_DEFAULT_REGION:-}}}
       [ -z "$region" ] || STORAGE_ARGS+=(--region="$region")
-      [ -z "${KOPIAPLAN_CUSTOM_CA:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="$KOPIAPLAN_CUSTOM_CA")
+      [ -z "${ {{- env.custom_ca }}:-}" ] || STORAGE_ARGS+=(--root-ca-pem-path="${{ env.custom_ca }}")
       ;;
     gcs)
-      bucket_and_prefix "$rest" "${KOPIA_GCS_BUCKET:-${GCS_BUCKET:-}}"
+      override_flag --bucket "${KOPIA_GCS_BUCKET:-${GCS_BUCKET:-}}"
+      require_flag --bucket "$no_bucket"
       if [ -f "{{ paths.credentials }}/gcs.json" ]; then
         STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gcs.json")
       fi
       ;;
     azure)
-      bucket_and_prefix "$rest" "${KOPIA_AZURE_CONTAINER:-}"
-      STORAGE_ARGS[0]="--container=${STORAGE_ARGS[0]#--bucket=}"
+      override_flag --container "${KOPIA_AZURE_CONTAINER:-}"
+      require_flag --container "$no_bucket"
       # VolSync's alternative key names, as Kopia's own variables.
       export AZURE_STORAGE_ACCOUNT="${AZURE_STORAGE_ACCOUNT:-${KOPIA_AZURE_STORAGE_ACCOUNT:-${AZURE_ACCOUNT_NAME:-}}}"
       export AZURE_STORAGE_KEY="${AZURE_STORAGE_KEY:-${KOPIA_AZURE_STORAGE_KEY:-${AZURE_ACCOUNT_KEY:-}}}"
@@ -156,7 +236,8 @@ storage_arguments() {
       fi
       ;;
     b2)
-      bucket_and_prefix "$rest" "${KOPIA_B2_BUCKET:-}"
+      override_flag --bucket "${KOPIA_B2_BUCKET:-}"
+      require_flag --bucket "$no_bucket"
       # VolSync's key names, as Kopia's own variables.
       export B2_KEY_ID="${B2_KEY_ID:-${B2_ACCOUNT_ID:-}}"
       export B2_KEY="${B2_KEY:-${B2_APPLICATION_KEY:-}}"
@@ -164,27 +245,21 @@ storage_arguments() {
     webdav)
       # webdav://host/path is served over HTTPS; WEBDAV_URL (VolSync's key)
       # may give a full URL instead, http:// included.
-      local url_arg=${WEBDAV_URL:-https://$rest}
-      [ -n "${WEBDAV_URL:-}" ] || [ -n "$rest" ] || fail "the webdav URL names no server: use webdav://host/path"
-      STORAGE_ARGS=(--url="$url_arg")
+      override_flag --url "${WEBDAV_URL:-}"
+      require_flag --url "the webdav URL names no server: use webdav://host/path"
       # VolSync's key names, as Kopia's own variables.
       [ -z "${WEBDAV_USERNAME:-}" ] || export KOPIA_WEBDAV_USERNAME="${KOPIA_WEBDAV_USERNAME:-$WEBDAV_USERNAME}"
       [ -z "${WEBDAV_PASSWORD:-}" ] || export KOPIA_WEBDAV_PASSWORD="${KOPIA_WEBDAV_PASSWORD:-$WEBDAV_PASSWORD}"
       ;;
     sftp)
       # sftp://user@host:port/path; VolSync's SFTP_* keys win.
-      local authority=${rest%%/*} path=/${rest#*/}
-      [ "$authority" != "$rest" ] || path=
-      local user=${SFTP_USERNAME:-} host=${SFTP_HOST:-} port=${SFTP_PORT:-}
-      if [[ "$authority" == *@* ]]; then user=${user:-${authority%%@*}}; authority=${authority#*@}; fi
-      if [[ "$authority" == *:* ]]; then port=${port:-${authority##*:}}; authority=${authority%:*}; fi
-      host=${host:-$authority}
-      path=${SFTP_PATH:-$path}
-      [ -n "$host" ] || fail "the sftp URL names no host: use sftp://user@host/path"
-      [ -n "$user" ] || fail "the sftp URL names no user: use sftp://user@host/path"
-      [ -n "$path" ] || fail "the sftp URL names no path: use sftp://user@host/path"
-      STORAGE_ARGS=(--host="$host" --username="$user" --path="$path")
-      [ -z "$port" ] || STORAGE_ARGS+=(--port="$port")
+      override_flag --host "${SFTP_HOST:-}"
+      override_flag --username "${SFTP_USERNAME:-}"
+      override_flag --path "${SFTP_PATH:-}"
+      override_flag --port "${SFTP_PORT:-}"
+      require_flag --host "the sftp URL names no host: use sftp://user@host/path"
+      require_flag --username "the sftp URL names no user: use sftp://user@host/path"
+      require_flag --path "the sftp URL names no path: use sftp://user@host/path"
       local known_hosts
       if [ -f "{{ paths.credentials }}/known_hosts" ]; then
         known_hosts="{{ paths.credentials }}/known_hosts"
@@ -197,15 +272,16 @@ storage_arguments() {
       if [ -f "{{ paths.credentials }}/sftp_key" ]; then
         STORAGE_ARGS+=(--keyfile="{{ paths.credentials }}/sftp_key")
       elif [ -n "${SFTP_PASSWORD:-}" ]; then
-        sftp_password_token "$host" "${port:-22}" "$user" "$path" "$known_hosts"
+        local port
+        port=$(flag_value --port)
+        sftp_password_token "$(flag_value --host)" "${port:-22}" "$(flag_value --username)" "$(flag_value --path)" "$known_hosts"
       else
         fail "sftp needs a key (SFTP_KEY_FILE) or a password (SFTP_PASSWORD) in the repository Secret"
       fi
       ;;
     rclone)
-      local remote=${RCLONE_REMOTE_PATH:-$rest}
-      [ -n "$remote" ] || fail "the rclone URL names no remote: use rclone://remote:path"
-      STORAGE_ARGS=(--remote-path="$remote")
+      override_flag --remote-path "${RCLONE_REMOTE_PATH:-}"
+      require_flag --remote-path "the rclone URL names no remote: use rclone://remote:path"
       [ -z "${RCLONE_EXE:-}" ] || STORAGE_ARGS+=(--rclone-exe="$RCLONE_EXE")
       # rclone reads its configuration file from RCLONE_CONFIG (a path).
       if [ -f "{{ paths.credentials }}/rclone.conf" ]; then
@@ -213,21 +289,75 @@ storage_arguments() {
       fi
       ;;
     gdrive)
-      local folder=${GOOGLE_DRIVE_FOLDER_ID:-${rest%%/*}}
-      [ -n "$folder" ] || fail "the gdrive URL names no folder: use gdrive://FOLDER_ID"
-      STORAGE_ARGS=(--folder-id="$folder")
+      override_flag --folder-id "${GOOGLE_DRIVE_FOLDER_ID:-}"
+      require_flag --folder-id "the gdrive URL names no folder: use gdrive://FOLDER_ID"
       if [ -f "{{ paths.credentials }}/gdrive.json" ]; then
         STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gdrive.json")
       fi
       ;;
     filesystem)
-      [ -n "$rest" ] || fail "the filesystem URL names no path: use filesystem:///path"
-      STORAGE_ARGS=(--path="/${rest#/}")
+      require_flag --path "the filesystem URL names no path: use filesystem:///path"
       ;;
     *)
       fail "the repository backend '$BACKEND' is not one kopiaplan knows: use s3, gcs, azure, b2, webdav, sftp, rclone, gdrive or filesystem"
       ;;
   esac
+}
+
+# url_storage_flags REST: the flags of a URL whose scheme is $BACKEND, from
+# REST, the part after `scheme://`; kopia::backend::storage_flags is the
+# same function, and a test holds the two to each other.
+url_storage_flags() {
+  local rest=$1
+  STORAGE_ARGS=()
+  case "$BACKEND" in
+    s3 | gcs | b2) bucket_and_prefix "$rest" --bucket ;;
+    azure) bucket_and_prefix "$rest" --container ;;
+    webdav) [ -z "$rest" ] || STORAGE_ARGS=(--url="https://$rest") ;;
+    sftp)
+      local authority=${rest%%/*} path=/${rest#*/} user='' port=''
+      [ "$authority" != "$rest" ] || path=
+      if [[ "$authority" == *@* ]]; then user=${authority%%@*}; authority=${authority#*@}; fi
+      if [[ "$authority" == *:* ]]; then port=${authority##*:}; authority=${authority%:*}; fi
+      [ -z "$authority" ] || STORAGE_ARGS+=(--host="$authority")
+      [ -z "$user" ] || STORAGE_ARGS+=(--username="$user")
+      [ -z "$path" ] || STORAGE_ARGS+=(--path="$path")
+      [ -z "$port" ] || STORAGE_ARGS+=(--port="$port")
+      ;;
+    rclone) [ -z "$rest" ] || STORAGE_ARGS=(--remote-path="$rest") ;;
+    gdrive) [ -z "${rest%%/*}" ] || STORAGE_ARGS=(--folder-id="${rest%%/*}") ;;
+    filesystem) [ -z "$rest" ] || STORAGE_ARGS=(--path="/${rest#/}") ;;
+  esac
+}
+
+# override_flag --name VALUE: the Secret's VALUE replaces the URL's
+# --name=…, or is added; an empty VALUE changes nothing.
+override_flag() {
+  local name=$1 value=$2 index
+  [ -n "$value" ] || return 0
+  for index in "${!STORAGE_ARGS[@]}"; do
+    if [[ "${STORAGE_ARGS[index]}" == "$name="* ]]; then
+      STORAGE_ARGS[index]="$name=$value"
+      return 0
+    fi
+  done
+  STORAGE_ARGS+=("$name=$value")
+}
+
+# flag_value --name: the value of --name=… in STORAGE_ARGS, or nothing.
+flag_value() {
+  local flag
+  for flag in "${STORAGE_ARGS[@]}"; do
+    if [[ "$flag" == "$1="* ]]; then
+      printf '%s' "${flag#"$1="}"
+      return 0
+    fi
+  done
+}
+
+# require_flag --name MESSAGE: fails with MESSAGE unless --name has a value.
+require_flag() {
+  [ -n "$(flag_value "$1")" ] || fail "$2"
 }
 
 # Kopia 0.23.1 reads the SFTP password only from --sftp-password (no
@@ -250,14 +380,12 @@ sftp_password_token() {
   STORAGE_ARGS=(--token-file="$token_file")
 }
 
-# bucket_and_prefix "bucket/some/prefix" [BUCKET_OVERRIDE]: the storage
-# flags of the object stores that have buckets and prefixes.
+# bucket_and_prefix "bucket/some/prefix" BUCKET_FLAG: the URL's flags of
+# the object stores that have buckets (Azure: containers) and prefixes.
 bucket_and_prefix() {
   local rest=$1 bucket=${1%%/*} prefix=
   [ "$rest" = "$bucket" ] || prefix=${rest#*/}
-  bucket=${2:-$bucket}
-  [ -n "$bucket" ] || fail "the repository URL names no bucket or container: use $BACKEND://bucket/prefix"
-  STORAGE_ARGS=(--bucket="$bucket")
+  [ -z "$bucket" ] || STORAGE_ARGS+=("$2=$bucket")
   prefix=$(normalize_prefix "$prefix")
   [ -z "$prefix" ] || STORAGE_ARGS+=(--prefix="$prefix")
 }
@@ -279,8 +407,8 @@ REPOSITORY_SETTINGS=()
 # shellcheck disable=SC2034 # read by the scripts that source this file
 ACTIONS_ENABLED=true
 repository_settings() {
-  local enable=${KOPIAPLAN_ENABLE_ACTIONS:-} upload=${KOPIAPLAN_UPLOAD_SPEED:-}
-  local download=${KOPIAPLAN_DOWNLOAD_SPEED:-} file=${KOPIAPLAN_REPOSITORY_CONFIG_FILE:-}
+  local enable=${ {{- env.enable_actions }}:-} upload=${ {{- env.upload_speed }}:-}
+  local download=${ {{- env.download_speed }}:-} file=${ {{- env.repository_config_file }}:-}
   if [ -n "$file" ] && [ -f "$file" ]; then
     local json key
     json=$(tr -d ' \t\r\n' <"$file")
@@ -326,17 +454,19 @@ connect_repository() {
   storage_arguments
   repository_settings
   local common=(
-    --override-username="$KOPIAPLAN_USERNAME"
-    --override-hostname="$KOPIAPLAN_HOSTNAME"
-    --content-cache-size-limit-mb="$KOPIAPLAN_CONTENT_CACHE_MB"
-    --metadata-cache-size-limit-mb="$KOPIAPLAN_METADATA_CACHE_MB"
+    --override-username="${{ env.username }}"
+    --override-hostname="${{ env.hostname }}"
+    --content-cache-size-limit-mb="${{ env.content_cache_mb }}"
+    --metadata-cache-size-limit-mb="${{ env.metadata_cache_mb }}"
     --no-check-for-updates
   )
   # A fresh filesystem repository (a new PVC) has no directory yet, and
   # Kopia reports a missing path as an access error, not as "not
   # initialized": make the directory when creation is allowed.
   if [ "$BACKEND" = filesystem ] && [ "$create_policy" = IfMissing ]; then
-    mkdir -p "${STORAGE_ARGS[0]#--path=}" || fail "could not make the repository directory ${STORAGE_ARGS[0]#--path=}"
+    local directory
+    directory=$(flag_value --path)
+    mkdir -p "$directory" || fail "could not make the repository directory $directory"
   fi
   # Output goes to a file, not a command substitution, so that Kopia stays
   # a child of this shell and receives a forwarded SIGTERM.
@@ -361,8 +491,9 @@ connect_repository() {
 # missing). Kopia writes its JSON lists compactly, one object per line
 # (cli/json_output.go), and JSON escapes every quote inside a string, so
 # `"key":` right after `{` or `,` can only begin a member: keys are found
-# wherever they stand, in any order. Strings are unescaped; other values are
-# printed as written.
+# wherever they stand, in any order. Blanks around a key are allowed, for a
+# manifest a plan asked to indent (`--json-indent`), joined into one line.
+# Strings are unescaped; other values are printed as written.
 json_fields() {
   awk -v keys="$*" '
     function unescape(s,   out, c) {
@@ -388,10 +519,10 @@ json_fields() {
       return out
     }
     function value(line, key,   rest) {
-      if (!match(line, "[{,]\"" key "\":")) return ""
+      if (!match(line, "[{,][ \t]*\"" key "\"[ \t]*:[ \t]*")) return ""
       rest = substr(line, RSTART + RLENGTH)
       if (match(rest, /^"([^"\\]|\\.)*"/)) return unescape(substr(rest, 2, RLENGTH - 2))
-      if (match(rest, /^[^,}\]]*/)) return substr(rest, 1, RLENGTH)
+      if (match(rest, /^[^,}\] \t]*/)) return substr(rest, 1, RLENGTH)
       return ""
     }
     BEGIN { count = split(keys, names, " ") }
@@ -435,7 +566,7 @@ snapshots_of() {
 # The sources that do have snapshots, as a JSON array (at most 20), and
 # one log line each: what a person needs when the expected one is missing.
 # Only this hostname's (namespace's) sources, unless the plan lists all
-# (KOPIAPLAN_LIST_ALL_HOSTNAMES): a shared repository does not reveal other
+# ({{ env.list_all_hostnames }}): a shared repository does not reveal other
 # tenants' sources.
 # shellcheck disable=SC2034 # read by the scripts that source this file
 AVAILABLE_IDENTITIES='[]'
@@ -456,7 +587,7 @@ list_identities() {
     [ -n "$source" ] || continue
     host=${source#*@}
     host=${host%%:*}
-    if [ "$KOPIAPLAN_LIST_ALL_HOSTNAMES" != true ] && [ "$host" != "$KOPIAPLAN_HOSTNAME" ]; then
+    if [ "${{ env.list_all_hostnames }}" != true ] && [ "$host" != "${{ env.hostname }}" ]; then
       other_hosts=true
       continue
     fi
@@ -467,7 +598,7 @@ list_identities() {
     fi
   done <<<"$sources"
   if [ "$other_hosts" = true ]; then
-    log "sources of other hostnames than $KOPIAPLAN_HOSTNAME are not listed"
+    log "sources of other hostnames than ${{ env.hostname }} are not listed"
   fi
   # shellcheck disable=SC2034 # read by the scripts that source this file
   AVAILABLE_IDENTITIES="[$json]"

@@ -2,15 +2,15 @@
 # kopiaplan maintenance mover: connect as the repository's maintenance
 # owner, claim ownership explicitly, run full maintenance.
 # Rendered by kopiaplan from templates/maintenance.sh.
+OPERATION=maintenance
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=maintenance
 
 prepare_directories
 connect_repository Never
 
-owner="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}"
+owner="${ {{- env.username }}}@${ {{- env.hostname }}}"
 info="$HOME/maintenance-info.txt"
 if run_kopia maintenance info >"$info" 2>&1; then
   previous_owner=$(sed -n 's/^Owner: *//p' "$info" | head -n 1)

@@ -6,20 +6,20 @@
 # policyConfig's repository settings apply when connecting; its global
 # policy never does here: importing it would change the repository's policy
 # for every source whenever something is restored.
+OPERATION=restore
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=restore
 
 prepare_directories
 connect_repository Never
 
-source_id="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
-previous=${KOPIAPLAN_PREVIOUS:-0}
-bound=${KOPIAPLAN_RESTORE_AS_OF_NANOS:-}
+source_id="${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}"
+previous=${ {{- env.previous }}:-0}
+bound=${ {{- env.restore_as_of_nanos }}:-}
 wanted="the newest snapshot"
 [ "$previous" -eq 0 ] || wanted="the snapshot $previous before the newest"
-[ -z "$bound" ] || wanted="$wanted taken at or before ${KOPIAPLAN_RESTORE_AS_OF}"
+[ -z "$bound" ] || wanted="$wanted taken at or before ${ {{- env.restore_as_of }}}"
 
 list="$HOME/snapshots.json"
 status=0
@@ -32,7 +32,7 @@ if [ -z "$snapshot_id" ]; then
   message="no snapshot of $source_id matches: wanted $wanted, $count match the time bound"
   log "$message; the volume was not changed"
   list_identities
-  if [ "${KOPIAPLAN_ON_MISSING_SNAPSHOT:-Fail}" = "Succeed" ]; then
+  if [ "${ {{- env.on_missing_snapshot }}:-Fail}" = "Succeed" ]; then
     write_result no-snapshot "$message; nothing was restored (onMissingSnapshot: Succeed)" \
       availableIdentities "$AVAILABLE_IDENTITIES"
     exit 0
@@ -44,7 +44,7 @@ if [ -z "$snapshot_id" ]; then
 fi
 
 restore_args=(--write-files-atomically)
-if [ "${KOPIAPLAN_DELETE_EXTRA:-false}" = "true" ]; then
+if [ "${ {{- env.delete_extra }}:-false}" = "true" ]; then
   restore_args+=(--delete-extra)
 fi
 log "restoring snapshot $snapshot_id of $source_id ($wanted)"

@@ -2,15 +2,15 @@
 # kopiaplan restore drill: connect, find the source's newest snapshot and
 # verify it with `kopia snapshot verify`, downloading a share of its files.
 # Rendered by kopiaplan from templates/verify.sh.
+OPERATION=verify
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
-KOPIAPLAN_OPERATION=verify
 
 prepare_directories
 connect_repository Never
 
-source_id="${KOPIAPLAN_USERNAME}@${KOPIAPLAN_HOSTNAME}:${KOPIAPLAN_SOURCE_PATH}"
+source_id="${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}"
 list="$HOME/snapshots.json"
 status=0
 run_kopia snapshot list "$source_id" --json >"$list" || status=$?
@@ -23,9 +23,9 @@ if [ -z "$snapshot_id" ]; then
     availableIdentities "$AVAILABLE_IDENTITIES"
   exit 1
 fi
-log "verifying snapshot $snapshot_id of $source_id (${KOPIAPLAN_VERIFY_FILES_PERCENT}% of files downloaded)"
+log "verifying snapshot $snapshot_id of $source_id (${ {{- env.verify_files_percent }}}% of files downloaded)"
 status=0
-run_kopia snapshot verify --verify-files-percent="$KOPIAPLAN_VERIFY_FILES_PERCENT" "$snapshot_id" || status=$?
+run_kopia snapshot verify --verify-files-percent="${{ env.verify_files_percent }}" "$snapshot_id" || status=$?
 [ "$status" -eq 0 ] || fail "snapshot $snapshot_id of $source_id failed verification (exit $status)" "$status"
 write_result success "snapshot $snapshot_id of $source_id verified" \
   snapshotId "$(json_string "$snapshot_id")"

@@ -72,6 +72,90 @@ pub enum Code {
     NotAResourceList,
     /// A ResourceList's `items` is not a list.
     ResourceListItemsNotAList,
+
+    // parse: documents → input types (BackupPlans and VolSync objects)
+    /// A `kopiaplan.dev` document whose `apiVersion` or `kind` kopiaplan
+    /// does not know.
+    UnknownDocument,
+    /// A field the schema does not know (for VolSync objects a warning:
+    /// VolSync's API server drops it).
+    UnknownField,
+    /// A value of the wrong type: text where a number belongs, a list where
+    /// a mapping belongs.
+    WrongType,
+    /// A value that is not one of the values the field allows.
+    ValueNotAllowed,
+    /// A required field is missing.
+    MissingField,
+    /// A value of the right type that the schema still refuses: a pattern,
+    /// a minimum or maximum, a length, an item count or a format.
+    InvalidValue,
+    /// A BackupPlan that passes the schema but still cannot be read.
+    UnreadablePlan,
+    /// A VolSync kind kopiaplan does not compile.
+    VolsyncKindNotCompiled,
+    /// A VolSync object that uses a mover other than Kopia.
+    VolsyncOtherMover,
+    /// A ReplicationSource or ReplicationDestination with no `spec.kopia`.
+    VolsyncNoKopia,
+    /// A VolSync object that passes the schema but still cannot be read.
+    VolsyncUnreadable,
+
+    // lower: VolSync objects → plans
+    /// A VolSync field or annotation that kopiaplan does not use (warning).
+    VolsyncFieldIgnored,
+    /// A VolSync setting kopiaplan carries out differently (warning).
+    VolsyncFieldTranslated,
+    /// A VolSync object lacks a setting it needs to be compiled.
+    VolsyncMissingSetting,
+    /// A VolSync setting with a value VolSync would fail on.
+    VolsyncInvalidSetting,
+    /// A ReplicationDestination whose repository VolSync would read from a
+    /// ReplicationSource that is not in the input.
+    VolsyncSourceNotInInput,
+
+    // convert: VolSync objects → BackupPlans
+    /// A converted plan or a kept document could not be written as YAML.
+    ConvertWriteFailed,
+
+    // resolve: input types → the resolved model
+    /// A name, namespace, label key or label value that Kubernetes would refuse.
+    InvalidName,
+    /// A path that must be absolute, or relative to the volume, and is not.
+    InvalidPath,
+    /// A size that is not a Kubernetes quantity of bytes.
+    InvalidQuantity,
+    /// A ConfigMap or Secret of the input lacks the key a `policyConfig` field names.
+    ObjectMissingKey,
+    /// A value Kopia does not accept: a log level, a duration, a compression algorithm.
+    NotAKopiaValue,
+    /// The mover would run as root without `privileged: true`.
+    RootNeedsPrivileged,
+    /// A mover security setting outside the restricted Pod Security Standard
+    /// (a warning when the mover is `privileged: true`).
+    OutsideRestrictedProfile,
+    /// Two repositories, or two entries of one list, of a plan share a name.
+    DuplicateName,
+    /// An entry names a repository the plan does not declare.
+    UnknownRepository,
+    /// An entry names no repository, and the plan has more than one.
+    NoRepository,
+    /// An entry has no namespace, and neither has its plan.
+    NoNamespace,
+    /// The repository's Secret, part of the input, lacks a key the mover reads.
+    RepositorySecretMissingKey,
+    /// A schedule that is not a cron expression, or a time zone that is not IANA's.
+    InvalidSchedule,
+    /// A Job or CronJob setting below its minimum.
+    BelowMinimum,
+    /// Two backups would write the same Kopia source to one repository.
+    SourceCollision,
+    /// Two generated objects would have the same kind, namespace and name.
+    NameCollision,
+
+    // emit: the resolved model → Kubernetes objects
+    /// A mover script template of kopiaplan does not render: a bug in kopiaplan.
+    TemplateDoesNotRender,
 }
 
 impl Code {

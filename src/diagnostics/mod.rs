@@ -36,6 +36,10 @@ pub struct SourceFile {
     /// same checkout compiled anywhere gives the same bytes.
     pub relative_name: String,
     pub text: String,
+    /// The byte offset at which each line starts, so that quoting a line is
+    /// a lookup, not a scan: thousands of diagnostics in one large file
+    /// stay linear.
+    line_starts: Vec<usize>,
 }
 
 /// `name` relative to the working directory when it is an absolute path
@@ -76,10 +80,14 @@ pub struct FileId(pub usize);
 impl SourceMap {
     pub fn add(&mut self, name: String, text: String) -> FileId {
         let relative_name = relative_to_working_directory(&name);
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         self.files.push(SourceFile {
             name,
             relative_name,
             text,
+            line_starts,
         });
         FileId(self.files.len() - 1)
     }
@@ -94,8 +102,15 @@ impl SourceMap {
 
     /// The text of a 1-based line of a file, without its line break.
     pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
-        let text = &self.files.get(id.0)?.text;
-        text.lines().nth(line.checked_sub(1)? as usize)
+        let file = self.files.get(id.0)?;
+        let index = line.checked_sub(1)? as usize;
+        let start = *file.line_starts.get(index)?;
+        let end = file
+            .line_starts
+            .get(index + 1)
+            .map_or(file.text.len(), |next| next - 1);
+        let line = file.text.get(start..end)?;
+        Some(line.strip_suffix('\r').unwrap_or(line))
     }
 }
 

@@ -14,6 +14,7 @@ use super::run::run_object;
 use super::{cache_claim, object_meta, service_account, volume_snapshot};
 use crate::model::{Backup, Copy, Plan};
 use crate::output::Object;
+use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Object> {
     let labels = labels::labels(plan, Component::Backup, &backup.name);
@@ -84,17 +85,17 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         ),
     };
     let mut extra = vec![env(
-        "KOPIAPLAN_ACTION_TIMEOUT",
+        environment::ACTION_TIMEOUT,
         backup.actions.timeout_seconds.to_string(),
     )];
     if let Some(parallelism) = backup.parallelism {
-        extra.push(env("KOPIAPLAN_PARALLELISM", parallelism.to_string()));
+        extra.push(env(environment::PARALLELISM, parallelism.to_string()));
     }
     if let Some(command) = &backup.actions.before_snapshot {
-        extra.push(user_env("KOPIAPLAN_BEFORE_SNAPSHOT", command));
+        extra.push(user_env(environment::BEFORE_SNAPSHOT, command));
     }
     if let Some(command) = &backup.actions.after_snapshot {
-        extra.push(user_env("KOPIAPLAN_AFTER_SNAPSHOT", command));
+        extra.push(user_env(environment::AFTER_SNAPSHOT, command));
     }
     if let Some(files) = &backup.policy_files {
         extra.extend(policy_files::environment(files, true));

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod backup;
+pub mod error;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
@@ -24,16 +25,16 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::diagnostics::{Diagnostic, Diagnostics};
+use crate::model::names::short_digest;
 use crate::model::{Cache, Model, PlanId};
 use crate::output::Object;
-use crate::resolve::names::short_digest;
 use crate::scripts;
 
 pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     let scripts = scripts::render_all().map_err(|error| {
-        Diagnostics::from(Diagnostic::error(format!(
-            "internal error: a mover script template does not render: {error}"
-        )))
+        Diagnostics::from(Diagnostic::new(&error::EmitError::TemplateDoesNotRender {
+            reason: error.to_string(),
+        }))
     })?;
     let script_data: BTreeMap<String, String> = scripts
         .iter()

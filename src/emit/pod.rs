@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use crate::kopia::CREDENTIAL_FILE_KEYS;
+use crate::kopia::CREDENTIAL_FILES;
 use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
 use crate::scripts::environment;
 
@@ -267,7 +267,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             secret_name: Some(repository.secret_name.clone()),
             default_mode: Some(0o444),
             items: Some(
-                CREDENTIAL_FILE_KEYS
+                CREDENTIAL_FILES
                     .iter()
                     .map(|(key, file)| KeyToPath {
                         key: (*key).to_owned(),
@@ -314,7 +314,10 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             &repository.secret_name,
             "KOPIA_REPOSITORY",
         )),
-        RepositoryLocation::Url(url) => env_vars.push(user_env("KOPIA_REPOSITORY", url)),
+        RepositoryLocation::Url(url) => {
+            env_vars.push(user_env("KOPIA_REPOSITORY", url));
+            env_vars.extend(storage_flags(url));
+        }
         RepositoryLocation::Claim { claim_name, path } => {
             volumes.push(Volume {
                 name: "repository".into(),
@@ -325,24 +328,23 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                 ..Volume::default()
             });
             mounts.push(mount("repository", paths::FILESYSTEM_REPOSITORY, false));
-            env_vars.push(user_env(
-                "KOPIA_REPOSITORY",
-                &format!("filesystem://{}{}", paths::FILESYSTEM_REPOSITORY, path),
-            ));
+            let url = format!("filesystem://{}{}", paths::FILESYSTEM_REPOSITORY, path);
+            env_vars.push(user_env("KOPIA_REPOSITORY", &url));
+            env_vars.extend(storage_flags(&url));
         }
     }
     env_vars.extend([
-        user_env("KOPIAPLAN_USERNAME", spec.username),
-        user_env("KOPIAPLAN_HOSTNAME", spec.hostname),
-        user_env("KOPIAPLAN_SOURCE_PATH", spec.source_path),
-        env("KOPIAPLAN_CREATE", repository.create.as_str()),
-        env("KOPIAPLAN_LOG_LEVEL", plan.logging.file_level.clone()),
+        user_env(environment::USERNAME, spec.username),
+        user_env(environment::HOSTNAME, spec.hostname),
+        user_env(environment::SOURCE_PATH, spec.source_path),
+        env(environment::CREATE, repository.create.as_str()),
+        env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(
-            "KOPIAPLAN_CONTENT_CACHE_MB",
+            environment::CONTENT_CACHE_MB,
             spec.cache.content_cache_mb.to_string(),
         ),
         env(
-            "KOPIAPLAN_METADATA_CACHE_MB",
+            environment::METADATA_CACHE_MB,
             spec.cache.metadata_cache_mb.to_string(),
         ),
     ]);
@@ -367,7 +369,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         });
         mounts.push(mount("custom-ca", paths::CUSTOM_CA, true));
         env_vars.push(env(
-            "KOPIAPLAN_CUSTOM_CA",
+            environment::CUSTOM_CA,
             format!("{}/ca.crt", paths::CUSTOM_CA),
         ));
     }
@@ -468,11 +470,18 @@ pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
     }
 }
 
+/// The storage flags of a URL the plan names, computed now rather than by
+/// the mover (see `kopia::backend`).
+fn storage_flags(url: &str) -> Option<EnvVar> {
+    let flags = crate::kopia::backend::storage_flags(url)?;
+    Some(user_env(environment::STORAGE_FLAGS, &flags.join("\n")))
+}
+
 /// Sets every variable of the scripts' environment contract that is not
 /// set yet, so that none of them can come from the repository Secret
 /// (`env` wins over `envFrom`).
 fn close_environment(env_vars: &mut Vec<EnvVar>) {
-    for name in environment::CONTROL {
+    for name in environment::SETTINGS.iter().chain(environment::KOPIA_PATHS) {
         if !env_vars.iter().any(|var| var.name == *name) {
             env_vars.push(env(name, ""));
         }

@@ -5,6 +5,7 @@ use k8s_openapi::api::core::v1::{EnvVar, PodTemplateSpec, SecretVolumeSource, Vo
 
 use super::pod::{config_map_volume, env, mount, user_env};
 use crate::model::{PolicyFiles, PolicyFilesSource, paths};
+use crate::scripts::environment;
 
 /// The variables the scripts read. A restore gets no global policy file:
 /// it never imports one.
@@ -13,12 +14,12 @@ pub fn environment(files: &PolicyFiles, with_global_policy: bool) -> Vec<EnvVar>
     if files.source.is_some() {
         if with_global_policy {
             variables.push(user_env(
-                "KOPIAPLAN_GLOBAL_POLICY_FILE",
+                environment::GLOBAL_POLICY_FILE,
                 &format!("{}/{}", paths::POLICY_FILES, files.global_policy_filename),
             ));
         }
         variables.push(user_env(
-            "KOPIAPLAN_REPOSITORY_CONFIG_FILE",
+            environment::REPOSITORY_CONFIG_FILE,
             &format!(
                 "{}/{}",
                 paths::POLICY_FILES,
@@ -28,13 +29,13 @@ pub fn environment(files: &PolicyFiles, with_global_policy: bool) -> Vec<EnvVar>
     }
     let settings = &files.settings;
     if let Some(enabled) = settings.enable_actions {
-        variables.push(env("KOPIAPLAN_ENABLE_ACTIONS", enabled.to_string()));
+        variables.push(env(environment::ENABLE_ACTIONS, enabled.to_string()));
     }
     if let Some(speed) = &settings.upload_speed {
-        variables.push(env("KOPIAPLAN_UPLOAD_SPEED", speed.clone()));
+        variables.push(env(environment::UPLOAD_SPEED, speed.clone()));
     }
     if let Some(speed) = &settings.download_speed {
-        variables.push(env("KOPIAPLAN_DOWNLOAD_SPEED", speed.clone()));
+        variables.push(env(environment::DOWNLOAD_SPEED, speed.clone()));
     }
     variables
 }

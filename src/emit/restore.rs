@@ -17,6 +17,7 @@ use super::run::run_object;
 use super::{cache_claim, object_meta, service_account};
 use crate::model::{OnMissingSnapshot, Plan, Restore};
 use crate::output::Object;
+use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<Object> {
     let labels = labels::labels(plan, Component::Restore, &restore.name);
@@ -49,9 +50,9 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
 
     let selection = &restore.selection;
     let mut extra = vec![
-        env("KOPIAPLAN_PREVIOUS", selection.previous.to_string()),
+        env(environment::PREVIOUS, selection.previous.to_string()),
         env(
-            "KOPIAPLAN_DELETE_EXTRA",
+            environment::DELETE_EXTRA,
             if restore.delete_extra {
                 "true"
             } else {
@@ -59,11 +60,11 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
             },
         ),
         env(
-            "KOPIAPLAN_LIST_ALL_HOSTNAMES",
+            environment::LIST_ALL_HOSTNAMES,
             restore.list_all_hostnames.to_string(),
         ),
         env(
-            "KOPIAPLAN_ON_MISSING_SNAPSHOT",
+            environment::ON_MISSING_SNAPSHOT,
             match restore.on_missing_snapshot {
                 OnMissingSnapshot::Fail => "Fail",
                 OnMissingSnapshot::Succeed => "Succeed",
@@ -71,9 +72,9 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
         ),
     ];
     if let Some(as_of) = &selection.as_of {
-        extra.push(env("KOPIAPLAN_RESTORE_AS_OF", as_of.utc.clone()));
+        extra.push(env(environment::RESTORE_AS_OF, as_of.utc.clone()));
         extra.push(env(
-            "KOPIAPLAN_RESTORE_AS_OF_NANOS",
+            environment::RESTORE_AS_OF_NANOS,
             as_of.epoch_nanos.to_string(),
         ));
     }

@@ -7,6 +7,7 @@ use super::run::run_object;
 use super::{cache_claim, object_meta, service_account};
 use crate::model::{Plan, Verify};
 use crate::output::Object;
+use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, verify: &Verify, scripts_config_map: &str) -> Vec<Object> {
     let labels = labels::labels(plan, Component::Verify, &verify.name);
@@ -34,11 +35,11 @@ pub fn objects(plan: &Plan, verify: &Verify, scripts_config_map: &str) -> Vec<Ob
         policy_config_map: None,
         env: vec![
             env(
-                "KOPIAPLAN_VERIFY_FILES_PERCENT",
+                environment::VERIFY_FILES_PERCENT,
                 verify.files_percent.to_string(),
             ),
             env(
-                "KOPIAPLAN_LIST_ALL_HOSTNAMES",
+                environment::LIST_ALL_HOSTNAMES,
                 verify.list_all_hostnames.to_string(),
             ),
         ],

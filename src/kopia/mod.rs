@@ -1,8 +1,9 @@
 //! Kopia knowledge, kept as data where possible: the CLI grammar and the
 //! policy fields of Kopia v0.23.1 (vendored JSON, see `data/README.md`), the
-//! log settings Kopia accepts, and the Secret keys each backend reads.
+//! log settings Kopia accepts, and its storage backends (`backend`).
 
 pub mod args;
+pub mod backend;
 pub mod policy;
 
 use std::sync::OnceLock;
@@ -106,81 +107,7 @@ pub fn is_go_duration(text: &str) -> bool {
     true
 }
 
-/// Repository Secret keys the mover reads, by backend, as the VolSync Kopia
-/// mover documents them (plus the keys its code forwards). They reach the
-/// mover as optional environment variables, so Kopia's own variables work.
-pub const BACKEND_SECRET_KEYS: &[&str] = &[
-    "KOPIA_MANUAL_CONFIG",
-    // S3 and compatible stores.
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_PROFILE",
-    "AWS_S3_ENDPOINT",
-    "AWS_S3_DISABLE_TLS",
-    "KOPIA_S3_BUCKET",
-    "KOPIA_S3_ENDPOINT",
-    "KOPIA_S3_REGION",
-    "KOPIA_S3_DISABLE_TLS",
-    // Azure Blob Storage.
-    "AZURE_ACCOUNT_NAME",
-    "AZURE_ACCOUNT_KEY",
-    "AZURE_ACCOUNT_SAS",
-    "AZURE_ENDPOINT_SUFFIX",
-    "AZURE_STORAGE_ACCOUNT",
-    "AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "KOPIA_AZURE_CONTAINER",
-    "KOPIA_AZURE_STORAGE_ACCOUNT",
-    "KOPIA_AZURE_STORAGE_KEY",
-    // Google Cloud Storage and Google Drive (credentials are files).
-    "GOOGLE_PROJECT_ID",
-    "GOOGLE_DRIVE_FOLDER_ID",
-    "KOPIA_GCS_BUCKET",
-    "GCS_BUCKET",
-    // Backblaze B2.
-    "B2_ACCOUNT_ID",
-    "B2_APPLICATION_KEY",
-    "KOPIA_B2_BUCKET",
-    // WebDAV.
-    "WEBDAV_URL",
-    "WEBDAV_USERNAME",
-    "WEBDAV_PASSWORD",
-    // SFTP (the key and known_hosts are files).
-    "SFTP_HOST",
-    "SFTP_PORT",
-    "SFTP_USERNAME",
-    "SFTP_PASSWORD",
-    "SFTP_PATH",
-    // Rclone.
-    "RCLONE_REMOTE_PATH",
-    "RCLONE_EXE",
-];
-
-/// Secret keys whose content Kopia needs as a file: (key, file name).
-pub const CREDENTIAL_FILE_KEYS: &[(&str, &str)] = &[
-    ("GOOGLE_APPLICATION_CREDENTIALS", "gcs.json"),
-    ("GOOGLE_DRIVE_CREDENTIALS", "gdrive.json"),
-    ("SFTP_KEY_FILE", "sftp_key"),
-    ("SFTP_KNOWN_HOSTS", "known_hosts"),
-    ("SFTP_KNOWN_HOSTS_DATA", "known_hosts_data"),
-    ("RCLONE_CONFIG", "rclone.conf"),
-];
-
-/// URL schemes of the backends kopiaplan supports.
-pub const SCHEMES: &[&str] = &[
-    "s3",
-    "gcs",
-    "azure",
-    "b2",
-    "webdav",
-    "sftp",
-    "rclone",
-    "gdrive",
-    "filesystem",
-];
+pub use backend::{CREDENTIAL_FILES, SCHEMES};
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,9 @@
 //! schedule and policy decided. Emission reads only this; nothing here is
 //! left for a controller (or for `emit`) to decide.
 
+pub mod identity;
+pub mod names;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

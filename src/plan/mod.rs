@@ -1,9 +1,11 @@
 //! The BackupPlan v1alpha1 input format: the contract with users. Field names
 //! follow SPEC.md §3 (and VolSync's where the concept is the same); unknown
 //! fields are rejected. The JSON Schema in `schemas/` is generated from these
-//! types (`kopiaplan schema`).
+//! types (`kopiaplan schema`); the "Default:" sentences of fields whose
+//! default is a value come from `resolve::defaults`.
 
-pub mod fields;
+pub mod check;
+pub mod error;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -76,7 +78,7 @@ pub struct PlanSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KopiaSettings {
-    /// The Kopia image, by tag or digest. Default: `docker.io/kopia/kopia:0.23.1`.
+    /// The Kopia image, by tag or digest.
     pub image: Option<String>,
     /// Kopia's file logs, kept on the cache volume.
     pub logging: Option<LoggingSpec>,
@@ -85,30 +87,29 @@ pub struct KopiaSettings {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LoggingSpec {
-    /// `debug`, `info`, `warning` or `error`. Default: `info`.
+    /// `debug`, `info`, `warning` or `error`.
     pub file_level: Option<String>,
-    /// How many log files Kopia keeps. Default: 3.
+    /// How many log files Kopia keeps.
     pub max_files: Option<u32>,
-    /// How long Kopia keeps log files, as a duration (`4h`, `30m`, `7d`). Default: `4h`.
+    /// How long Kopia keeps log files, as a duration (`4h`, `30m`, `7d`).
     pub max_age: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LauncherSettings {
-    /// The kubectl image. Default: `registry.k8s.io/kubectl:v1.33.0`.
+    /// The kubectl image.
     pub image: Option<String>,
     /// How long the launcher waits for a VolumeSnapshot to become ready, in
-    /// seconds. Default: 600.
+    /// seconds.
     pub snapshot_ready_timeout_seconds: Option<u32>,
     /// Emit, beside each launcher, a ValidatingAdmissionPolicy and its
     /// binding (admissionregistration.k8s.io/v1, Kubernetes 1.30 or later)
     /// that let the launcher's ServiceAccount create only the mover Job and
     /// the VolumeSnapshot it was compiled with. Set `false` for older
-    /// clusters. Default: `true`.
+    /// clusters.
     pub admission_policy: Option<bool>,
-    /// Resources of each launcher container. Default: requests `cpu: 10m`,
-    /// `memory: 32Mi`; limit `memory: 128Mi`.
+    /// Resources of each launcher container.
     pub resources: Option<ResourceRequirements>,
 }
 
@@ -145,7 +146,7 @@ pub struct RepositorySpec {
 pub struct FilesystemRepository {
     /// The PersistentVolumeClaim that holds the repository.
     pub claim_name: String,
-    /// The repository's directory inside the volume (absolute). Default: `/repository`.
+    /// The repository's directory inside the volume (absolute).
     pub path: Option<String>,
 }
 
@@ -156,7 +157,7 @@ pub struct CustomCa {
     pub config_map_name: Option<String>,
     /// A Secret holding the CA bundle.
     pub secret_name: Option<String>,
-    /// The key of the CA bundle. Default: `ca.crt`.
+    /// The key of the CA bundle.
     pub key: Option<String>,
 }
 
@@ -187,7 +188,7 @@ pub struct CredentialsSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MaintenanceSpec {
-    /// When full maintenance runs (cron; `H` tokens allowed). Default: `H H * * *`.
+    /// When full maintenance runs (cron; `H` tokens allowed).
     pub schedule: Option<String>,
     /// Set to `false` when the repository is maintained elsewhere.
     pub enabled: Option<bool>,
@@ -262,13 +263,13 @@ pub struct Retain {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CacheSpec {
-    /// Size of the cache volume (a Kubernetes quantity). Default: `8Gi`.
+    /// Size of the cache volume (a Kubernetes quantity).
     pub capacity: Option<String>,
     /// StorageClass of a persistent cache.
     pub storage_class_name: Option<String>,
     /// Keep the cache in a PersistentVolumeClaim between runs (else an emptyDir).
     pub persistent: Option<bool>,
-    /// Access modes of a persistent cache. Default: `[ReadWriteOnce]`.
+    /// Access modes of a persistent cache.
     pub access_modes: Option<Vec<String>>,
     /// An existing PersistentVolumeClaim to keep the cache on (not generated);
     /// excludes `capacity`, `storageClassName`, `accessModes` and `persistent`.
@@ -333,17 +334,17 @@ pub struct MoverVolumeSource {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JobSettings {
-    /// CronJob `startingDeadlineSeconds`. Default: 3600.
+    /// CronJob `startingDeadlineSeconds`.
     pub starting_deadline_seconds: Option<i64>,
-    /// Job `activeDeadlineSeconds`: the longest a run may take. Default: 86400.
+    /// Job `activeDeadlineSeconds`: the longest a run may take.
     pub active_deadline_seconds: Option<i64>,
-    /// Job `backoffLimit`. Default: 2.
+    /// Job `backoffLimit`.
     pub backoff_limit: Option<i32>,
-    /// Job `ttlSecondsAfterFinished`. Default: 604800 (a week).
+    /// Job `ttlSecondsAfterFinished`.
     pub ttl_seconds_after_finished: Option<i32>,
-    /// CronJob `successfulJobsHistoryLimit`. Default: 3.
+    /// CronJob `successfulJobsHistoryLimit`.
     pub successful_jobs_history_limit: Option<i32>,
-    /// CronJob `failedJobsHistoryLimit`. Default: 3.
+    /// CronJob `failedJobsHistoryLimit`.
     pub failed_jobs_history_limit: Option<i32>,
 }
 
@@ -376,7 +377,7 @@ pub struct BackupSpec {
     pub parallelism: Option<u32>,
     /// Back up only this sub-directory of the volume (relative).
     pub source_path: Option<String>,
-    /// The path recorded in Kopia for this source (absolute). Default: `/data`.
+    /// The path recorded in Kopia for this source (absolute).
     pub source_path_override: Option<String>,
     pub actions: Option<Actions>,
     /// Kopia policy fields for this source, over the defaults.
@@ -406,7 +407,7 @@ pub struct Actions {
     pub before_snapshot: Option<String>,
     /// Runs after the snapshot; a failure is reported as a warning.
     pub after_snapshot: Option<String>,
-    /// How long each action may run. Default: 300.
+    /// How long each action may run.
     pub timeout_seconds: Option<u32>,
 }
 
@@ -441,7 +442,7 @@ pub struct RestoreSpec {
     /// Explicit Kopia hostname (with `username`).
     pub hostname: Option<String>,
     /// The path recorded in Kopia for the source, with explicit
-    /// `username`/`hostname`. Default: `/data`.
+    /// `username`/`hostname`.
     pub source_path_override: Option<String>,
     /// The repository, when not restoring `from` a backup.
     pub repository: Option<String>,
@@ -494,10 +495,10 @@ pub struct PolicyConfig {
     /// A Secret holding the files, mounted read-only (not with `configMapName`).
     pub secret_name: Option<String>,
     /// The key of the global policy: Kopia policy JSON, imported as the
-    /// repository's global policy before each backup. Default: `global-policy.json`.
+    /// repository's global policy before each backup.
     pub global_policy_filename: Option<String>,
     /// The key of the repository settings: JSON with `enableActions`,
-    /// `uploadSpeed` and `downloadSpeed` (bytes per second). Default: `repository.config`.
+    /// `uploadSpeed` and `downloadSpeed` (bytes per second).
     pub repository_config_filename: Option<String>,
     /// Repository settings as inline JSON (at most 1 MiB), the same keys as
     /// the file; they win over the file's.
@@ -512,7 +513,7 @@ pub struct SourceIdentity {
     pub source_name: String,
     /// The source's namespace (the Kopia hostname). Default: the restore's namespace.
     pub source_namespace: Option<String>,
-    /// The source's `sourcePathOverride`. Default: `/data`.
+    /// The source's `sourcePathOverride`.
     pub source_path_override: Option<String>,
 }
 
@@ -575,11 +576,31 @@ pub fn schema() -> &'static serde_json::Value {
     SCHEMA.get_or_init(json_schema)
 }
 
+/// Appends "Default: …." to the description of each field whose default
+/// kopiaplan chooses, from the values the resolver applies.
+fn document_defaults(schema: &mut serde_json::Value) {
+    for default in crate::resolve::defaults::schema_defaults() {
+        let description = schema
+            .pointer_mut(&format!(
+                "/$defs/{}/properties/{}/description",
+                default.definition, default.property
+            ))
+            .and_then(|description| match description {
+                serde_json::Value::String(text) => Some(text),
+                _ => None,
+            });
+        if let Some(text) = description {
+            text.push_str(&format!(" Default: {}.", default.text));
+        }
+    }
+}
+
 /// The JSON Schema of the BackupPlan format.
 pub fn json_schema() -> serde_json::Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let schema = generator.into_root_schema_for::<BackupPlan>();
     let mut value = serde_json::to_value(schema).unwrap_or_default();
+    document_defaults(&mut value);
     if let Some(object) = value.as_object_mut() {
         object.insert(
             "$id".into(),

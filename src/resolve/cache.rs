@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{At, DEFAULT_CACHE_CAPACITY, PlanResolver, checks};
+use super::defaults::{CACHE_ACCESS_MODE, DEFAULT_CACHE_CAPACITY};
+use super::{At, PlanResolver, checks};
 use crate::diagnostics::{Diagnostic, Diagnostics, Span};
 use crate::model::{Cache, Model, Origin, PersistentCache};
 use crate::plan::CacheSpec;
@@ -51,8 +52,10 @@ impl PlanResolver<'_, '_> {
         };
         if let Some((claim_name, at_claim)) = existing {
             if let Err(e) = checks::dns_subdomain(&claim_name) {
-                let d = at_claim.error(
-                    format!("the cache claim name `{claim_name}` {e}"),
+                let d = at_claim.invalid_name(
+                    "cache claim name",
+                    &claim_name,
+                    e,
                     "use the name of an existing PersistentVolumeClaim",
                 );
                 self.report(d);
@@ -80,8 +83,12 @@ impl PlanResolver<'_, '_> {
         let bytes = match checks::quantity_bytes(&capacity) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let d = capacity_at.key("capacity").error(
-                    format!("the cache capacity `{capacity}` {e}"),
+                let d = capacity_at.key("capacity").problem(
+                    &super::error::ResolveError::InvalidQuantity {
+                        what: "cache capacity".to_owned(),
+                        value: capacity.to_string(),
+                        problem: e.to_string(),
+                    },
                     "write a size such as `2Gi`",
                 );
                 self.report(d);
@@ -131,7 +138,7 @@ impl PlanResolver<'_, '_> {
         let access_modes = own
             .access_modes
             .or(defaults.access_modes)
-            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
+            .unwrap_or_else(|| vec![CACHE_ACCESS_MODE.into()]);
         Cache {
             capacity,
             content_cache_mb,

@@ -12,7 +12,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics};
 use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation, Run};
 
 /// Full maintenance runs daily unless the repository says otherwise.
-pub const DEFAULT_MAINTENANCE_SCHEDULE: &str = "H H * * *";
+use super::defaults::DEFAULT_MAINTENANCE_SCHEDULE;
 
 /// The identity that owns maintenance of repositories kopiaplan writes to.
 pub const OWNER_USERNAME: &str = "maintenance";
@@ -145,7 +145,8 @@ impl PlanResolver<'_, '_> {
             return None;
         }
         let at = self.root.key("spec").key("repositories").index(index);
-        let at_maintenance = if at.key("maintenance").exists() {
+        let maintenance_written = at.key("maintenance").exists();
+        let at_maintenance = if maintenance_written {
             at.key("maintenance")
         } else {
             at.clone()
@@ -160,7 +161,11 @@ impl PlanResolver<'_, '_> {
                 at_maintenance.clone(),
             ),
             Some(written) => {
-                let at_owner = at_maintenance.key("owner");
+                let at_owner = if maintenance_written {
+                    at_maintenance.key("owner")
+                } else {
+                    at_maintenance.unwritten("owner")
+                };
                 let owner = parse_owner(written).unwrap_or_else(|| {
                     let d = at_owner.error(
                         format!("the maintenance owner `{written}` is not a Kopia identity `user@host`"),

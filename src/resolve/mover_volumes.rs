@@ -65,8 +65,12 @@ impl PlanResolver<'_, '_> {
             let at_volume = at.index(index);
             let path = &volume.mount_path;
             if let Err(e) = check_mount_path(path) {
-                let d = at_volume.key("mountPath").error(
-                    format!("the mount path `{path}` {e}"),
+                let d = at_volume.key("mountPath").problem(
+                    &super::error::ResolveError::InvalidPath {
+                        what: "mount path".to_owned(),
+                        value: path.to_string(),
+                        problem: e.to_string(),
+                    },
                     format!(
                         "write a path relative to `{}`, such as `nfs-share` or `keys/ssh`",
                         paths::MOVER_VOLUMES
@@ -121,10 +125,7 @@ impl PlanResolver<'_, '_> {
             let at_name = at.key("secret").key("secretName");
             let name = secret.secret_name.as_deref().unwrap_or_default();
             if let Err(e) = checks::dns_subdomain(name) {
-                let d = at_name.error(
-                    format!("the Secret name `{name}` {e}"),
-                    "name the Secret to mount",
-                );
+                let d = at_name.invalid_name("Secret name", name, e, "name the Secret to mount");
                 self.report(d);
                 return None;
             }
@@ -142,8 +143,12 @@ impl PlanResolver<'_, '_> {
                 ok = false;
             }
             if let Err(e) = checks::absolute_path(&nfs.path) {
-                let d = at_nfs.key("path").error(
-                    format!("the NFS export `{}` {e}", nfs.path),
+                let d = at_nfs.key("path").problem(
+                    &super::error::ResolveError::InvalidPath {
+                        what: "NFS export".to_owned(),
+                        value: nfs.path.to_string(),
+                        problem: e.to_string(),
+                    },
                     "write the exported path, such as `/exports/backups`",
                 );
                 self.report(d);
@@ -163,10 +168,15 @@ impl PlanResolver<'_, '_> {
         }
         let claim = written.persistent_volume_claim.as_ref()?;
         if let Err(e) = checks::dns_subdomain(&claim.claim_name) {
-            let d = at.key("persistentVolumeClaim").key("claimName").error(
-                format!("the claim name `{}` {e}", claim.claim_name),
-                "name an existing PersistentVolumeClaim",
-            );
+            let d = at
+                .key("persistentVolumeClaim")
+                .key("claimName")
+                .invalid_name(
+                    "claim name",
+                    &claim.claim_name,
+                    e,
+                    "name an existing PersistentVolumeClaim",
+                );
             self.report(d);
             return None;
         }

@@ -86,10 +86,11 @@ pub(super) fn resolve(
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("Kopia knows {}", known.join(", ")),
             };
-            diagnostics.push(at_c.error(
-                format!("`{name}` is not a Kopia compression algorithm"),
-                help,
-            ));
+            let kind = super::error::ResolveError::NotAKopiaValue {
+                value: name.to_string(),
+                expected: "a Kopia compression algorithm".into(),
+            };
+            diagnostics.push(at_c.problem(&kind, help));
         }
     }
     policy

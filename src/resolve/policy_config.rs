@@ -12,8 +12,7 @@ use crate::model::{PolicyFiles, PolicyFilesSource, RepositorySettings};
 use crate::parse::ContextObject;
 use crate::plan::PolicyConfig;
 
-pub const DEFAULT_GLOBAL_POLICY_FILENAME: &str = "global-policy.json";
-pub const DEFAULT_REPOSITORY_CONFIG_FILENAME: &str = "repository.config";
+use super::defaults::{DEFAULT_GLOBAL_POLICY_FILENAME, DEFAULT_REPOSITORY_CONFIG_FILENAME};
 /// VolSync's limit for a policy file or the inline JSON.
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
@@ -167,10 +166,9 @@ impl<'a> PlanResolver<'a, '_> {
             &source
             && let Err(e) = checks::dns_subdomain(name)
         {
-            let d = at.key(field).error(
-                format!("the name `{name}` {e}"),
-                "use the name of an existing object",
-            );
+            let d =
+                at.key(field)
+                    .invalid_name("name", name, e, "use the name of an existing object");
             self.report(d);
         }
         let named = spec.config_map_name.is_some() || spec.secret_name.is_some();
@@ -283,10 +281,13 @@ impl<'a> PlanResolver<'a, '_> {
                         None if keys.is_empty() => format!("add `{key}` to the {kind}"),
                         None => format!("its keys: {}", keys.join(", ")),
                     };
-                    let d = at.key(field).error(
-                        format!("the {kind} `{namespace}/{name}` has no key `{key}`"),
-                        help,
-                    );
+                    let problem = super::error::ResolveError::ObjectMissingKey {
+                        kind: kind.to_owned(),
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
+                        key: key.to_owned(),
+                    };
+                    let d = at.key(field).problem(&problem, help);
                     self.report(d);
                 }
                 continue;
@@ -324,7 +325,7 @@ impl<'a> PlanResolver<'a, '_> {
     ) -> Option<(Option<String>, Embedded<'a>)> {
         let what = format!(
             "`{key}` of {} `{}/{}`",
-            object.kind,
+            object.kind(),
             object.namespace.as_deref().unwrap_or(""),
             object.name
         );
@@ -336,29 +337,10 @@ impl<'a> PlanResolver<'a, '_> {
             visible,
             what: what.clone(),
         };
-        // Plain text: ConfigMap `data`, Secret `stringData` (which wins).
-        let plain = if object.kind == "Secret" {
-            "stringData"
-        } else {
-            "data"
-        };
-        if let Some(value) = object.value.get(plain).and_then(|d| d.get(key)) {
-            return Some((value.as_str().map(str::to_owned), place(plain, true)));
-        }
-        // Base64: Secret `data`, ConfigMap `binaryData`.
-        let encoded = if object.kind == "Secret" {
-            "data"
-        } else {
-            "binaryData"
-        };
-        let value = object.value.get(encoded)?.get(key)?;
-        let bytes = serde_json::from_value::<k8s_openapi::ByteString>(value.clone())
-            .ok()
-            .map(|b| b.0);
-        Some((
-            bytes.and_then(|b| String::from_utf8(b).ok()),
-            place(encoded, false),
-        ))
+        // Plain text (ConfigMap `data`, Secret `stringData`) wins over
+        // base64 (Secret `data`, ConfigMap `binaryData`).
+        let file = object.file(key)?;
+        Some((file.text.clone(), place(file.field, file.plain)))
     }
 
     /// JSON text of at most 1 MiB holding an object.

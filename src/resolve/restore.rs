@@ -51,8 +51,10 @@ impl PlanResolver<'_, '_> {
     ) -> Option<Restore> {
         let errors_before = self.diagnostics.error_count();
         if let Err(e) = checks::dns_label(&spec.name) {
-            let d = at.key("name").error(
-                format!("the restore name `{}` {e}", spec.name),
+            let d = at.key("name").invalid_name(
+                "restore name",
+                &spec.name,
+                e,
                 "use a DNS-1123 label such as `web-restore`",
             );
             self.report(d);
@@ -360,8 +362,12 @@ impl PlanResolver<'_, '_> {
             .cloned()
             .unwrap_or_else(|| model::paths::DATA.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.error(
-                format!("`{path}` {e}"),
+            let d = at.problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: path.to_string(),
+                    problem: e.to_string(),
+                },
                 "write the path Kopia recorded, such as `/var/lib/web`",
             );
             self.report(d);
@@ -383,8 +389,10 @@ impl PlanResolver<'_, '_> {
             }
         };
         if let Err(e) = checks::dns_subdomain(&claim_name) {
-            let d = at.key("pvc").error(
-                format!("the PVC name `{claim_name}` {e}"),
+            let d = at.key("pvc").invalid_name(
+                "PVC name",
+                &claim_name,
+                e,
                 "use the name of a PersistentVolumeClaim",
             );
             self.report(d);

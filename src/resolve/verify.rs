@@ -10,7 +10,7 @@ use crate::model::{Backup, Names, Run, Verify};
 use crate::plan::VerifySpec;
 
 /// Drills run weekly unless the entry says otherwise.
-pub const DEFAULT_VERIFY_SCHEDULE: &str = "H H * * 0";
+use super::defaults::DEFAULT_VERIFY_SCHEDULE;
 
 impl PlanResolver<'_, '_> {
     pub(super) fn verifies(&mut self, backups: &[Backup]) -> Vec<Verify> {
@@ -46,10 +46,7 @@ impl PlanResolver<'_, '_> {
         if let Err(e) = checks::dns_label(name) {
             let d = at
                 .key(if spec.name.is_some() { "name" } else { "from" })
-                .error(
-                    format!("the verify name `{name}` {e}"),
-                    "use a DNS-1123 label",
-                );
+                .invalid_name("verify name", name, e, "use a DNS-1123 label");
             self.report(d);
         }
         let backup = backups.iter().find(|b| b.name == spec.from);

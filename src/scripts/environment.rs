@@ -3,36 +3,114 @@
 //! own variables keep working; anything the compiler leaves unset would come
 //! from that Secret. So every variable that steers the scripts or the shell
 //! is set by the compiler in `env` (which wins over `envFrom`), empty when
-//! unused, and the scripts read nothing else but the backend keys below.
+//! unused, and the scripts read nothing else but the backends' keys
+//! (`kopia::backend::secret_keys`).
 
-/// The scripts' own settings, decided by the compiler. Every mover sets
-/// every one of them; an entry that has no use for one sets it empty.
-pub const CONTROL: &[&str] = &[
-    "KOPIAPLAN_ACTION_TIMEOUT",
-    "KOPIAPLAN_AFTER_SNAPSHOT",
-    "KOPIAPLAN_BEFORE_SNAPSHOT",
-    "KOPIAPLAN_CONTENT_CACHE_MB",
-    "KOPIAPLAN_CREATE",
-    "KOPIAPLAN_CUSTOM_CA",
-    "KOPIAPLAN_DELETE_EXTRA",
-    "KOPIAPLAN_DOWNLOAD_SPEED",
-    "KOPIAPLAN_ENABLE_ACTIONS",
-    "KOPIAPLAN_GLOBAL_POLICY_FILE",
-    "KOPIAPLAN_HOSTNAME",
-    "KOPIAPLAN_LIST_ALL_HOSTNAMES",
-    "KOPIAPLAN_LOG_LEVEL",
-    "KOPIAPLAN_METADATA_CACHE_MB",
-    "KOPIAPLAN_ON_MISSING_SNAPSHOT",
-    "KOPIAPLAN_PARALLELISM",
-    "KOPIAPLAN_PREVIOUS",
-    "KOPIAPLAN_REPOSITORY_CONFIG_FILE",
-    "KOPIAPLAN_RESTORE_AS_OF",
-    "KOPIAPLAN_RESTORE_AS_OF_NANOS",
-    "KOPIAPLAN_SOURCE_PATH",
-    "KOPIAPLAN_UPLOAD_SPEED",
-    "KOPIAPLAN_USERNAME",
-    "KOPIAPLAN_VERIFY_FILES_PERCENT",
-    // Paths Kopia and the scripts use.
+// The scripts' own settings, decided by the compiler. Every mover sets
+// every one of them; an entry that has no use for one sets it empty. The
+// emitter names them by these constants, and the templates by the keys of
+// [`template_names`] (`{{ env.before_snapshot }}`), so that a template
+// naming a variable that is not here fails to render.
+
+/// Seconds a `beforeSnapshot` or `afterSnapshot` action may run.
+pub const ACTION_TIMEOUT: &str = "KOPIAPLAN_ACTION_TIMEOUT";
+/// The `afterSnapshot` action: a command for `bash -c`.
+pub const AFTER_SNAPSHOT: &str = "KOPIAPLAN_AFTER_SNAPSHOT";
+/// The `beforeSnapshot` action: a command for `bash -c`.
+pub const BEFORE_SNAPSHOT: &str = "KOPIAPLAN_BEFORE_SNAPSHOT";
+/// `--content-cache-size-limit-mb`.
+pub const CONTENT_CACHE_MB: &str = "KOPIAPLAN_CONTENT_CACHE_MB";
+/// Whether a backup creates a missing repository: `IfMissing` or `Never`.
+pub const CREATE: &str = "KOPIAPLAN_CREATE";
+/// The mounted custom CA bundle, for every HTTPS backend.
+pub const CUSTOM_CA: &str = "KOPIAPLAN_CUSTOM_CA";
+/// `true`: a restore passes `--delete-extra`.
+pub const DELETE_EXTRA: &str = "KOPIAPLAN_DELETE_EXTRA";
+/// `policyConfig`'s `downloadSpeed`, bytes per second.
+pub const DOWNLOAD_SPEED: &str = "KOPIAPLAN_DOWNLOAD_SPEED";
+/// `policyConfig`'s `enableActions`: `true`, `false` or empty.
+pub const ENABLE_ACTIONS: &str = "KOPIAPLAN_ENABLE_ACTIONS";
+/// `policyConfig`'s global policy file, imported before a backup.
+pub const GLOBAL_POLICY_FILE: &str = "KOPIAPLAN_GLOBAL_POLICY_FILE";
+/// The identity's hostname (`--override-hostname`).
+pub const HOSTNAME: &str = "KOPIAPLAN_HOSTNAME";
+/// `true`: a missing snapshot lists every hostname's sources.
+pub const LIST_ALL_HOSTNAMES: &str = "KOPIAPLAN_LIST_ALL_HOSTNAMES";
+/// Kopia's `--file-log-level`.
+pub const LOG_LEVEL: &str = "KOPIAPLAN_LOG_LEVEL";
+/// `--metadata-cache-size-limit-mb`.
+pub const METADATA_CACHE_MB: &str = "KOPIAPLAN_METADATA_CACHE_MB";
+/// A restore without a matching snapshot: `Fail` or `Succeed`.
+pub const ON_MISSING_SNAPSHOT: &str = "KOPIAPLAN_ON_MISSING_SNAPSHOT";
+/// `snapshot create --parallel`.
+pub const PARALLELISM: &str = "KOPIAPLAN_PARALLELISM";
+/// How many snapshots before the newest a restore takes.
+pub const PREVIOUS: &str = "KOPIAPLAN_PREVIOUS";
+/// `policyConfig`'s repository settings file.
+pub const REPOSITORY_CONFIG_FILE: &str = "KOPIAPLAN_REPOSITORY_CONFIG_FILE";
+/// A restore's time bound, as written (UTC).
+pub const RESTORE_AS_OF: &str = "KOPIAPLAN_RESTORE_AS_OF";
+/// The same bound in nanoseconds since the epoch.
+pub const RESTORE_AS_OF_NANOS: &str = "KOPIAPLAN_RESTORE_AS_OF_NANOS";
+/// The identity's path (`--override-source` when not `/data`).
+pub const SOURCE_PATH: &str = "KOPIAPLAN_SOURCE_PATH";
+/// The storage flags the repository URL gives, one per line, when the plan
+/// names the URL (`kopia::backend::storage_flags`); empty when only the
+/// Secret's `KOPIA_REPOSITORY` does, and the mover reads the URL itself.
+pub const STORAGE_FLAGS: &str = "KOPIAPLAN_STORAGE_FLAGS";
+/// `policyConfig`'s `uploadSpeed`, bytes per second.
+pub const UPLOAD_SPEED: &str = "KOPIAPLAN_UPLOAD_SPEED";
+/// The identity's username (`--override-username`).
+pub const USERNAME: &str = "KOPIAPLAN_USERNAME";
+/// `snapshot verify --verify-files-percent`.
+pub const VERIFY_FILES_PERCENT: &str = "KOPIAPLAN_VERIFY_FILES_PERCENT";
+
+/// Every setting above.
+pub const SETTINGS: &[&str] = &[
+    ACTION_TIMEOUT,
+    AFTER_SNAPSHOT,
+    BEFORE_SNAPSHOT,
+    CONTENT_CACHE_MB,
+    CREATE,
+    CUSTOM_CA,
+    DELETE_EXTRA,
+    DOWNLOAD_SPEED,
+    ENABLE_ACTIONS,
+    GLOBAL_POLICY_FILE,
+    HOSTNAME,
+    LIST_ALL_HOSTNAMES,
+    LOG_LEVEL,
+    METADATA_CACHE_MB,
+    ON_MISSING_SNAPSHOT,
+    PARALLELISM,
+    PREVIOUS,
+    REPOSITORY_CONFIG_FILE,
+    RESTORE_AS_OF,
+    RESTORE_AS_OF_NANOS,
+    SOURCE_PATH,
+    STORAGE_FLAGS,
+    UPLOAD_SPEED,
+    USERNAME,
+    VERIFY_FILES_PERCENT,
+];
+
+/// The settings by the key templates write: `env.before_snapshot` is
+/// `KOPIAPLAN_BEFORE_SNAPSHOT`.
+pub fn template_names() -> std::collections::BTreeMap<String, &'static str> {
+    SETTINGS
+        .iter()
+        .map(|name| (template_key(name), *name))
+        .collect()
+}
+
+fn template_key(name: &str) -> String {
+    name.strip_prefix("KOPIAPLAN_")
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+/// Kopia's own variables with the paths it and the scripts use.
+pub const KOPIA_PATHS: &[&str] = &[
     "HOME",
     "KOPIA_CACHE_DIRECTORY",
     "KOPIA_CONFIG_PATH",
@@ -74,49 +152,4 @@ pub const SHELL: &[(&str, &str)] = &[
     ("LD_AUDIT", ""),
     ("GCONV_PATH", ""),
     ("GLIBC_TUNABLES", ""),
-];
-
-/// Keys the scripts read from the repository Secret: where the repository
-/// is and how to reach it, under Kopia's and VolSync's names. They are the
-/// Secret's to decide; none of them runs a command.
-pub const FROM_SECRET: &[&str] = &[
-    "KOPIA_REPOSITORY",
-    "KOPIA_S3_BUCKET",
-    "KOPIA_S3_ENDPOINT",
-    "KOPIA_S3_REGION",
-    "KOPIA_S3_DISABLE_TLS",
-    "AWS_S3_ENDPOINT",
-    "AWS_S3_DISABLE_TLS",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "KOPIA_GCS_BUCKET",
-    "GCS_BUCKET",
-    "KOPIA_AZURE_CONTAINER",
-    "KOPIA_AZURE_STORAGE_ACCOUNT",
-    "KOPIA_AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_ACCOUNT",
-    "AZURE_STORAGE_KEY",
-    "AZURE_STORAGE_SAS_TOKEN",
-    "AZURE_ACCOUNT_NAME",
-    "AZURE_ACCOUNT_KEY",
-    "AZURE_ACCOUNT_SAS",
-    "AZURE_ENDPOINT_SUFFIX",
-    "KOPIA_B2_BUCKET",
-    "B2_KEY_ID",
-    "B2_KEY",
-    "B2_ACCOUNT_ID",
-    "B2_APPLICATION_KEY",
-    "WEBDAV_URL",
-    "WEBDAV_USERNAME",
-    "WEBDAV_PASSWORD",
-    "KOPIA_WEBDAV_USERNAME",
-    "KOPIA_WEBDAV_PASSWORD",
-    "SFTP_HOST",
-    "SFTP_PORT",
-    "SFTP_USERNAME",
-    "SFTP_PASSWORD",
-    "SFTP_PATH",
-    "RCLONE_REMOTE_PATH",
-    "RCLONE_EXE",
-    "GOOGLE_DRIVE_FOLDER_ID",
 ];

@@ -1,7 +1,10 @@
 //! The mover scripts, rendered from `templates/` with minijinja. Templates
 //! receive compile-time structure only (the mover's fixed paths): every value
 //! from a plan reaches a script through an environment variable or argv, so
-//! no user text is ever spliced into shell code.
+//! no user text is ever spliced into shell code. The variables a script
+//! reads are named through the render context too (`{{ env.username }}` is
+//! `KOPIAPLAN_USERNAME`, see [`environment`]); with strict undefined, a
+//! template naming one the compiler does not set fails to render.
 
 pub mod environment;
 
@@ -31,6 +34,10 @@ pub struct Script {
 /// Renders every mover script. The result depends only on kopiaplan's own
 /// templates, so one ConfigMap per plan and namespace serves every entry.
 pub fn render_all() -> Result<Vec<Script>, minijinja::Error> {
+    render(TEMPLATES)
+}
+
+fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, minijinja::Error> {
     let mut environment = Environment::new();
     environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     environment.set_syntax(
@@ -38,7 +45,7 @@ pub fn render_all() -> Result<Vec<Script>, minijinja::Error> {
             .keep_trailing_newline(true)
             .build()?,
     );
-    for (name, source) in TEMPLATES {
+    for (name, source) in templates {
         environment.add_template(name, source)?;
     }
     let paths = context! {
@@ -49,12 +56,13 @@ pub fn render_all() -> Result<Vec<Script>, minijinja::Error> {
         credentials => paths::CREDENTIALS,
         termination_log => paths::TERMINATION_LOG,
     };
-    TEMPLATES
+    let env = environment::template_names();
+    templates
         .iter()
         .map(|(name, _)| {
             let text = environment
                 .get_template(name)?
-                .render(context! { paths => paths.clone() })?;
+                .render(context! { paths => paths.clone(), env => env.clone() })?;
             Ok(Script { name, text })
         })
         .collect()
@@ -86,5 +94,56 @@ mod tests {
                 .contains("source \"/kopiaplan/scripts/common.sh\"")
         );
         assert!(backup.text.contains("snapshot create \"/data\""));
+        assert!(
+            backup
+                .text
+                .contains("--override-source=\"$KOPIAPLAN_SOURCE_PATH\"")
+        );
+    }
+
+    #[test]
+    fn a_template_naming_a_variable_the_compiler_does_not_set_fails_to_render() {
+        let good = render(&[("probe.sh", "echo \"${{ env.before_snapshot }}\"\n")]);
+        assert_eq!(
+            good.expect("renders")[0].text,
+            "echo \"$KOPIAPLAN_BEFORE_SNAPSHOT\"\n"
+        );
+        let misspelt = render(&[("probe.sh", "echo \"${{ env.before_snapshto }}\"\n")]);
+        let error = misspelt.expect_err("a misspelt variable fails to render");
+        assert_eq!(
+            error.kind(),
+            minijinja::ErrorKind::UndefinedError,
+            "{error}"
+        );
+    }
+
+    /// Every `KOPIAPLAN_*` name in a rendered script is a setting the
+    /// emitter sets in every mover, and every setting is read by a script.
+    #[test]
+    fn the_scripts_and_the_emitter_share_one_list_of_settings() {
+        let scripts = render_all().expect("templates render");
+        let name = regex::Regex::new(r"KOPIAPLAN_[A-Z0-9_]+").expect("regex");
+        let mut read = std::collections::BTreeSet::new();
+        for script in &scripts {
+            for found in name.find_iter(&script.text).map(|m| m.as_str()) {
+                assert!(
+                    environment::SETTINGS.contains(&found),
+                    "{} reads {found}, which the emitter does not set",
+                    script.name,
+                );
+                read.insert(found.to_owned());
+            }
+        }
+        for (template, source) in TEMPLATES {
+            if let Some(found) = name.find(source) {
+                panic!(
+                    "{template} names {} literally: write `{{{{ env.… }}}}`",
+                    found.as_str()
+                );
+            }
+        }
+        for setting in environment::SETTINGS {
+            assert!(read.contains(*setting), "no script reads {setting}");
+        }
     }
 }

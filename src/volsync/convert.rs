@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::Options;
-use crate::diagnostics::{Diagnostics, SourceMap};
+use super::error::ConvertError;
+use crate::diagnostics::{Diagnostic, Diagnostics, SourceMap};
 use crate::load::Document;
 use crate::parse::{DocId, Provenance};
 
@@ -30,7 +31,7 @@ pub fn convert(
 ) -> Result<Converted, Diagnostics> {
     // The input must compile: a converted plan that does not is no help.
     let compiled = crate::compile_documents_with(sources, documents, diagnostics, options)?;
-    let (inputs, _) = crate::read_plans(documents, options);
+    let inputs = &compiled.inputs;
     let mut yaml = String::new();
     for input in &inputs.plans {
         let Provenance::Lowered { mappings, .. } = &input.provenance else {
@@ -38,25 +39,12 @@ pub fn convert(
         };
         let docs: BTreeSet<DocId> = mappings.iter().map(|m| m.doc).collect();
         yaml.push_str("---\n# Converted by `kopiaplan convert` from:\n");
-        for doc in docs {
-            let document = &documents[doc.0];
-            let text = |key: &str| {
-                document
-                    .root
-                    .get("metadata")
-                    .and_then(|m| m.get(key))
-                    .and_then(|n| n.as_str())
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            let kind = document
-                .root
-                .get("kind")
-                .and_then(|n| n.as_str())
-                .unwrap_or("");
+        for object in inputs.volsync.iter().filter(|o| docs.contains(&o.doc)) {
+            let document = &documents[object.doc.0];
             yaml.push_str(&format!(
-                "#   {kind} {} ({}:{})\n",
-                text("name"),
+                "#   {} {} ({}:{})\n",
+                object.object.kind(),
+                object.object.metadata().name,
                 sources.file(document.file).relative_name,
                 document.root.position.line
             ));
@@ -64,12 +52,13 @@ pub fn convert(
         let mut value = serde_json::to_value(&input.plan).unwrap_or(Value::Null);
         prune(&mut value);
         yaml.push_str(&crate::output::document_yaml(&value).map_err(|e| {
-            Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
-                "cannot write the converted plan: {e}"
-            )))
+            Diagnostics::from(Diagnostic::new(&ConvertError::WriteFailed {
+                what: "the converted plan",
+                reason: e.to_string(),
+            }))
         })?);
     }
-    let lowered: BTreeSet<DocId> = inputs.volsync.iter().copied().collect();
+    let lowered: BTreeSet<DocId> = inputs.volsync.iter().map(|o| o.doc).collect();
     for (index, document) in documents.iter().enumerate() {
         if lowered.contains(&DocId(index)) {
             continue;
@@ -77,9 +66,10 @@ pub fn convert(
         yaml.push_str("---\n");
         yaml.push_str(
             &crate::output::document_yaml(&document.root.to_json()).map_err(|e| {
-                Diagnostics::from(crate::diagnostics::Diagnostic::error(format!(
-                    "cannot write a document: {e}"
-                )))
+                Diagnostics::from(Diagnostic::new(&ConvertError::WriteFailed {
+                    what: "a document",
+                    reason: e.to_string(),
+                }))
             })?,
         );
     }

@@ -463,3 +463,29 @@ spec:
     assert_eq!(warnings.len(), 1, "{:?}", compiled.diagnostics);
     assert!(warnings[0].message.contains("`cloned`"));
 }
+
+#[test]
+fn a_plan_with_three_type_errors_gets_three_diagnostics_in_one_run() {
+    let text = Plan::nightly_with_backups(
+        "    - name: web\n      pvc: 5\n      paused: maybe\n      parallelism: many\n",
+    )
+    .to_string();
+    let mut sources = kopiaplan::diagnostics::SourceMap::default();
+    sources.add("plan.yaml".into(), text);
+    let diagnostics = kopiaplan::compile_sources(&sources).expect_err("three type errors");
+    let found: Vec<(Option<String>, String)> = diagnostics
+        .iter()
+        .map(|d| (d.field_path.clone(), d.message.clone()))
+        .collect();
+    let expected = [
+        ("spec.backups[0].pvc", "expected a string"),
+        ("spec.backups[0].paused", "expected a boolean"),
+        ("spec.backups[0].parallelism", "expected an integer"),
+    ]
+    .map(|(field, message)| (Some(field.to_owned()), message.to_owned()));
+    assert_eq!(found, expected);
+    assert!(
+        diagnostics.iter().all(|d| d.code.as_str() == "wrong-type"),
+        "{diagnostics:?}"
+    );
+}

@@ -1522,3 +1522,301 @@ fn the_pod_runner_grants_exactly_the_capabilities_a_privileged_mover_asks_for() 
         result.logs()
     );
 }
+
+// ---------------------------------------------------------------------------
+// The scripts' shared functions, run by bash directly (no pod, no Kopia):
+// the result line, the storage flags and the JSON reader.
+
+/// What a script run by [`bash_with_common`] left behind.
+struct ShellRun {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    termination_file: String,
+}
+
+impl ShellRun {
+    /// The run's result lines on stdout.
+    fn result_lines(&self) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|line| line.starts_with("{\"result\""))
+            .collect()
+    }
+
+    /// The one result line, checked to be the only one on stdout and the
+    /// whole termination message.
+    fn the_result(&self) -> Value {
+        let lines = self.result_lines();
+        assert_eq!(lines.len(), 1, "not one result line:\n{}", self.logs());
+        assert_eq!(
+            self.termination_file,
+            format!("{}\n", lines[0]),
+            "{}",
+            self.logs()
+        );
+        serde_json::from_str(lines[0]).expect("JSON")
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "exit {}\n--- stdout ---\n{}--- stderr ---\n{}--- termination file ---\n{}",
+            self.status, self.stdout, self.stderr, self.termination_file
+        )
+    }
+}
+
+/// Runs `body` in bash after the rendered common.sh, as an operation's
+/// script does, with every setting the compiler sets (empty but for the
+/// identity) and the termination message redirected into a scratch dir.
+fn bash_with_common(name: &str, body: &str) -> ShellRun {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = support::scratch(&format!("contract-shell-{name}"));
+    let termination = dir.join("termination-log");
+    let common = kopiaplan::scripts::render_all()
+        .expect("render")
+        .into_iter()
+        .find(|s| s.name == "common.sh")
+        .expect("common.sh")
+        .text
+        .replace("/dev/termination-log", &termination.display().to_string());
+    std::fs::write(dir.join("common.sh"), common).expect("write common.sh");
+    let mut command = std::process::Command::new("/bin/bash");
+    command
+        .arg("-c")
+        .arg(format!("OPERATION=test\nsource ./common.sh\n{body}"))
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", &dir);
+    for setting in kopiaplan::scripts::environment::SETTINGS {
+        command.env(setting, "");
+    }
+    command
+        .env("KOPIAPLAN_USERNAME", "web")
+        .env("KOPIAPLAN_HOSTNAME", "apps")
+        .env("KOPIAPLAN_SOURCE_PATH", "/data");
+    let output = command.output().expect("run bash");
+    ShellRun {
+        status: output
+            .status
+            .code()
+            .unwrap_or_else(|| 128 + output.status.signal().unwrap_or(0)),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        termination_file: std::fs::read_to_string(&termination).unwrap_or_default(),
+    }
+}
+
+#[test]
+fn a_script_reports_exactly_one_result_however_it_ends() {
+    // (how the script ends, its exit status, the result, part of the message)
+    let cases = [
+        ("false", 1, "failure", "stopped at `false` (exit 1)"),
+        (
+            "no-such-program --flag",
+            127,
+            "failure",
+            "`no-such-program --flag` (exit 127)",
+        ),
+        ("kill -HUP $$; sleep 5", 129, "failure", "stopped by SIGHUP"),
+        (
+            "kill -TERM $$; sleep 5",
+            143,
+            "failure",
+            "stopped by SIGTERM",
+        ),
+        (
+            "fail 'the bucket is gone' 3",
+            3,
+            "failure",
+            "the bucket is gone",
+        ),
+        (
+            "found=$(fail 'Kopia said nonsense'); echo \"$found\"",
+            1,
+            "failure",
+            "Kopia said nonsense",
+        ),
+        ("true", 1, "failure", "stopped at `true` (exit 0)"),
+        ("write_result success done", 0, "success", "done"),
+        ("write_result success done; exit 0", 0, "success", "done"),
+        // A run that reported its result keeps it, whatever comes after.
+        ("write_result success done; false", 1, "success", "done"),
+        (
+            "write_result success done; kill -TERM $$; echo after",
+            0,
+            "success",
+            "done",
+        ),
+        (
+            "write_result failure nothing; exit 1",
+            1,
+            "failure",
+            "nothing",
+        ),
+    ];
+    for (index, (body, status, result, message)) in cases.into_iter().enumerate() {
+        let run = bash_with_common(&format!("result-{index}"), body);
+        let line = run.the_result();
+        assert_eq!(run.status, status, "{body}:\n{}", run.logs());
+        assert_eq!(line["result"], result, "{body}:\n{}", run.logs());
+        assert_eq!(line["operation"], "test", "{body}");
+        assert_eq!(line["identity"], "web@apps:/data", "{body}");
+        let text = line["message"].as_str().unwrap_or_default();
+        assert!(text.contains(message), "{body}: {text}");
+    }
+}
+
+#[test]
+fn compile_time_and_run_time_storage_flags_agree() {
+    let urls = [
+        "s3://acme-backups/kopia",
+        "s3://backups/shop/",
+        "s3://backups//a///b//",
+        "s3://bucket",
+        "s3://",
+        "s3:bucket/prefix",
+        "gcs://acme-homes/kopia",
+        "azure://container/some/prefix",
+        "b2://acme-backups/postgres",
+        "webdav://dav.example/remote.php/kopia",
+        "webdav://",
+        "sftp://backup@sftp.example:2222/srv/kopia",
+        "sftp://sftp.example/srv",
+        "sftp://user@host",
+        "sftp://a@b@host:1:22/x/y",
+        "rclone://remote:bucket/path",
+        "gdrive://FOLDER123/ignored",
+        "filesystem:///mnt/nas/kopia",
+        "filesystem:///kopiaplan/repository/",
+        "filesystem://relative path/with spaces",
+        "ftp://not-a-backend/x",
+    ];
+    let mut body = String::new();
+    for url in urls {
+        body.push_str(&format!(
+            "url={}; BACKEND=${{url%%:*}}; rest=${{url#*:}}; rest=${{rest#//}}\n\
+             url_storage_flags \"$rest\"\n\
+             printf '%s\\037' \"${{STORAGE_ARGS[@]}}\"; echo\n",
+            support::pod::shell_words(&[url.to_owned()])
+        ));
+    }
+    body.push_str("write_result success listed\n");
+    let run = bash_with_common("storage-flags", &body);
+    assert_eq!(run.status, 0, "{}", run.logs());
+    let run_time: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .take(urls.len())
+        .map(|line| line.split('\x1f').filter(|f| !f.is_empty()).collect())
+        .collect();
+    for (url, run_time) in urls.iter().zip(run_time) {
+        let compile_time = kopiaplan::kopia::backend::storage_flags(url).unwrap_or_default();
+        assert_eq!(compile_time, run_time, "{url}");
+    }
+}
+
+/// Kopia's JSON is read by key wherever the key stands, and a string holding
+/// quotes, commas or a key's name does not confuse the reader.
+#[test]
+fn kopia_json_is_read_by_key_in_any_order_with_escaped_quotes() {
+    let listing = [
+        // Kopia's order.
+        r#"{"id":"k1","source":{"host":"apps","userName":"web","path":"/data"},"description":"","startTime":"2026-11-26T02:00:00.5Z","rootEntry":{"name":"data","summ":{"size":10}}}"#,
+        // Reordered, with a description that quotes keys and values.
+        r#"{"description":"a \"id\":\"forged\",\"startTime\":\"x\" b, {\"path\":\"/etc\"}","startTime":"2026-11-27T02:00:00Z","source":{"path":"/data","userName":"web","host":"apps"},"id":"k2"}"#,
+        // An incomplete one is skipped.
+        r#"{"incomplete":"canceled","id":"k3","startTime":"2026-11-28T02:00:00Z","source":{"host":"apps","userName":"web","path":"/data"}}"#,
+        // A path with a quote and a backslash, and HTML-escaped characters.
+        r#"{"id":"k4","startTime":"2026-11-29T02:00:00Z","source":{"userName":"web","host":"apps","path":"/d\"a\\t\u0026a"}}"#,
+    ]
+    .join("\n");
+    let body = format!(
+        "printf '%s\\n' {} >list.json\n\
+         snapshot_records list.json\n\
+         write_result success read\n",
+        support::pod::shell_words(&[listing])
+    );
+    let run = bash_with_common("json", &body);
+    assert_eq!(run.status, 0, "{}", run.logs());
+    let records: Vec<&str> = run.stdout.lines().filter(|l| !l.starts_with('{')).collect();
+    assert_eq!(
+        records,
+        [
+            "k1\t2026-11-26T02:00:00.5Z\tweb@apps:/data",
+            "k2\t2026-11-27T02:00:00Z\tweb@apps:/data",
+            "k4\t2026-11-29T02:00:00Z\tweb@apps:/d\"a\\t&a",
+        ],
+        "{}",
+        run.logs()
+    );
+}
+
+/// The manifest `snapshot create --json` prints is read the same when a
+/// plan's `--json-indent` spreads it over lines, as backup.sh joins them.
+#[test]
+fn an_indented_snapshot_manifest_is_read_too() {
+    let manifest = r#"{
+  "id": "abc123",
+  "source": {
+    "host": "apps",
+    "userName": "web",
+    "path": "/data"
+  },
+  "description": "say \"size\": 5, \"files\":9",
+  "rootEntry": {
+    "name": "data",
+    "summ": {
+      "size": 4096,
+      "files": 3
+    }
+  }
+}"#;
+    let body = format!(
+        "printf '%s\\n' {} | tr -d '\\n' | json_fields id size files incomplete | tr '\\037' '|'\n\
+         write_result success read\n",
+        support::pod::shell_words(&[manifest.to_owned()])
+    );
+    let run = bash_with_common("indented", &body);
+    assert_eq!(run.status, 0, "{}", run.logs());
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("abc123|4096|3|"),
+        "{}",
+        run.logs()
+    );
+}
+
+/// A signal the script does not pass on to Kopia (the kubelet sends only
+/// TERM and KILL, but a person may send another) ends the run with one
+/// failure line, and Kopia is stopped too.
+#[test]
+fn a_mover_ended_by_a_signal_reports_one_failure() {
+    let fx = Fixture::new("sighup");
+    let mut running = fx
+        .pod("web-data")
+        .harness_env("KOPIA_STANDIN_PAUSE", "snapshot create")
+        .harness_env("KOPIA_STANDIN_PAUSE_SECONDS", "30")
+        .timeout(Duration::from_secs(45))
+        .start();
+    running.wait_for_file(&fx.standin.paused_marker(), Duration::from_secs(30));
+    running.signal("HUP");
+    let result = running.wait();
+    assert_eq!(result.exit_code, 129, "{}", result.logs());
+    let lines: Vec<&str> = result
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"result\""))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["result"], "failure", "{}", result.logs());
+    assert_eq!(line["message"], "the mover was stopped by SIGHUP");
+    let calls = fx.standin.calls();
+    assert_eq!(
+        the_call(&calls, "snapshot create").signal.as_deref(),
+        Some("SIGTERM"),
+        "Kopia was not stopped: {calls:#?}"
+    );
+}

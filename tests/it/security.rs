@@ -164,12 +164,13 @@ fn hostile_keys_in_the_repository_secret_change_nothing() {
 }
 
 /// Every variable a script reads is one the compiler sets in every mover
-/// (`scripts::environment::CONTROL` and `SHELL`), a backend key of the
-/// repository Secret (`FROM_SECRET`), or the script's own, assigned before
+/// (`scripts::environment::SETTINGS`, `KOPIA_PATHS` and `SHELL`), a backend key of the
+/// repository Secret (`kopia::backend::secret_keys`), or the script's own, assigned before
 /// it is read.
 #[test]
 fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
-    use kopiaplan::scripts::environment::{CONTROL, FROM_SECRET, SHELL};
+    use kopiaplan::scripts::environment::{KOPIA_PATHS, SETTINGS, SHELL};
+    let backend_keys = kopiaplan::kopia::backend::secret_keys();
     let scripts = kopiaplan::scripts::render_all().expect("render");
     let common = &scripts
         .iter()
@@ -182,14 +183,19 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
     )
     .expect("regex");
     let declaration = Regex::new(r"(?m)^\s*local ((?:[A-Za-z_][A-Za-z0-9_]* ?)+)$").expect("regex");
+    // `exec {name}>&1` assigns a new file descriptor's number to `name`.
+    let descriptor = Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*)\}[<>]").expect("regex");
     let loop_variable =
         Regex::new(r"(?:for|read -r(?: -a)?) ([A-Za-z_][A-Za-z0-9_ ]*?)(?:;| in|$| <)")
             .expect("regex");
-    let known: BTreeSet<&str> = CONTROL
+    let known: BTreeSet<&str> = SETTINGS
         .iter()
+        .chain(KOPIA_PATHS)
         .copied()
         .chain(SHELL.iter().map(|(name, _)| *name))
-        .chain(FROM_SECRET.iter().copied())
+        .chain(backend_keys.iter().copied())
+        // Bash's own: it ignores them in the environment.
+        .chain(["BASHPID", "BASH_COMMAND"])
         .collect();
     let mut unexplained = BTreeSet::new();
     for script in scripts.iter().filter(|s| s.name != "common.sh") {
@@ -215,6 +221,9 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
             for capture in declaration.captures_iter(code) {
                 assigned.extend(capture[1].split_whitespace().map(str::to_owned));
             }
+            for capture in descriptor.captures_iter(code) {
+                assigned.insert(capture[1].to_owned());
+            }
             for capture in loop_variable.captures_iter(code) {
                 assigned.extend(capture[1].split_whitespace().map(str::to_owned));
             }
@@ -222,9 +231,9 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
     }
     // Functions' locals are assigned in the function before they are read,
     // but a function body can come before the line that assigns a global it
-    // reads: each operation's script sets KOPIAPLAN_OPERATION at the top
+    // reads: each operation's script sets OPERATION at the top
     // level, before any function runs.
-    let global = "KOPIAPLAN_OPERATION";
+    let global = "OPERATION";
     unexplained.retain(|entry| !entry.ends_with(&format!(": {global}")));
     assert!(
         unexplained.is_empty(),

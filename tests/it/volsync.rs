@@ -165,6 +165,7 @@ fn a_destination_with_half_an_identity_is_an_error_at_its_field() {
         "    username: someone\n    repository: kopia-secret\n",
     );
     let error = text.errors();
+    error.has("error[volsync-missing-setting]");
     error.has("needs `hostname` too");
     error.has("field: spec.kopia");
 }
@@ -213,6 +214,7 @@ spec:
 ",
     );
     text.errors()
+        .has("error[volsync-other-mover]")
         .has("`restic` mover")
         .has("field: spec.restic");
 }
@@ -221,6 +223,7 @@ spec:
 fn no_trigger_is_an_error_that_explains_why() {
     let text = Plan::text(SOURCE).replace("  trigger:\n    schedule: \"0 2 * * *\"\n", "");
     let error = text.errors();
+    error.has("error[volsync-missing-setting]");
     error.has("back to back");
     error.has("spec.trigger.schedule");
 }

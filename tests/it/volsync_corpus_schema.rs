@@ -15,7 +15,8 @@ use std::path::PathBuf;
 
 use kopiaplan::diagnostics::{Severity, SourceMap};
 use kopiaplan::load::display_path;
-use kopiaplan::volsync::schema::{self, CrdKind, Problem};
+use kopiaplan::schema::{self, Problem};
+use kopiaplan::volsync::crd::{self, CrdKind};
 use serde_json::Value;
 
 /// Fields the seed CRD lacks but kopiaplan's overlay adds: INDEX.json reports
@@ -55,8 +56,8 @@ fn findings_of(file: &str) -> Vec<(Severity, String, Problem)> {
         let Some(kind) = kind.and_then(CrdKind::from_name) else {
             continue;
         };
-        assert_eq!(api_version, Some(schema::API_VERSION), "{file}");
-        for finding in schema::check(kind, &document.root) {
+        assert_eq!(api_version, Some(crd::API_VERSION), "{file}");
+        for finding in crd::check(kind, &document.root) {
             found.push((
                 finding.problem.severity(),
                 display_path(&finding.path),

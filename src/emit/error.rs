@@ -1,0 +1,29 @@
+//! The problems emitting reports, as typed kinds. The model is resolved, so
+//! what can fail here is kopiaplan's own: its templates.
+
+use crate::diagnostics::{Code, DiagnosticKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmitError {
+    /// A mover script template of kopiaplan does not render: a bug.
+    TemplateDoesNotRender { reason: String },
+}
+
+impl std::fmt::Display for EmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TemplateDoesNotRender { reason } => write!(
+                f,
+                "internal error: a mover script template does not render: {reason}"
+            ),
+        }
+    }
+}
+
+impl DiagnosticKind for EmitError {
+    fn code(&self) -> Code {
+        match self {
+            Self::TemplateDoesNotRender { .. } => Code::TemplateDoesNotRender,
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! Backups: identity, copy method, actions, policy and extra arguments.
+
+use std::collections::BTreeMap;
+
+use super::defaults;
+use super::names::{self, CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
+use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config, scripts_prefix};
+use crate::diagnostics::Diagnostic;
+use crate::model::{
+    self, Actions, Backup, Cache, Copy, Identity, Names, PersistentCache, Repository,
+    RepositoryLocation, Run,
+};
+use crate::parse::ContextContent;
+use crate::plan::{BackupSpec, CopyMethod};
+
+impl PlanResolver<'_, '_> {
+    pub(super) fn backups(&mut self, repositories: &BTreeMap<String, Repository>) -> Vec<Backup> {
+        let at_list = self.root.key("spec").key("backups");
+        let input = self.input;
+        let unique = self.unique_names(
+            "backup",
+            "backups",
+            input.spec.backups.iter().map(|b| b.name.as_str()),
+        );
+        let mut backups = Vec::new();
+        for (index, spec) in input.spec.backups.iter().enumerate() {
+            let at = at_list.index(index);
+            if !unique[index] {
+                continue;
+            }
+            if let Some(backup) = self.backup(spec, &at, repositories) {
+                backups.push(backup);
+            }
+        }
+        backups
+    }
+
+    pub(super) fn backup(
+        &mut self,
+        spec: &BackupSpec,
+        at: &At<'_>,
+        repositories: &BTreeMap<String, Repository>,
+    ) -> Option<Backup> {
+        let errors_before = self.diagnostics.error_count();
+        let inherited = &self.input.spec.defaults;
+        let at_defaults = self.root.key("spec").key("defaults");
+        if let Err(e) = checks::dns_label(&spec.name) {
+            let d = at.key("name").invalid_name(
+                "backup name",
+                &spec.name,
+                e,
+                "use a DNS-1123 label such as `web-data`",
+            );
+            self.report(d);
+        }
+        if let Err(e) = checks::dns_subdomain(&spec.pvc) {
+            let d = at.key("pvc").invalid_name(
+                "PVC name",
+                &spec.pvc,
+                e,
+                "use the name of the PersistentVolumeClaim to back up",
+            );
+            self.report(d);
+        }
+        let namespace = self.namespace("backup", &spec.name, spec.namespace.as_ref(), at);
+        let repository = self.repository_for(
+            "backup",
+            &spec.name,
+            spec.repository.as_ref(),
+            at,
+            repositories,
+        );
+        if let Some(repository) = &repository {
+            self.check_repository_secret(repository, &namespace, at);
+        }
+
+        // Identity.
+        let path = spec
+            .source_path_override
+            .clone()
+            .unwrap_or_else(|| defaults::SOURCE_PATH.to_owned());
+        if let Err(e) = checks::absolute_path(&path) {
+            let d = at.key("sourcePathOverride").problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: path.to_string(),
+                    problem: e.to_string(),
+                },
+                "write the path Kopia should record, such as `/var/lib/web`",
+            );
+            self.report(d);
+        }
+        for (field, value) in [("username", &spec.username), ("hostname", &spec.hostname)] {
+            if let Some(value) = value
+                && !identity::is_valid_explicit(value)
+            {
+                let d = at.key(field).error(
+                        format!("the {field} `{value}` is not a valid Kopia identity part"),
+                        "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
+                    );
+                self.report(d);
+            }
+        }
+        let identity = Identity {
+            username: spec
+                .username
+                .clone()
+                .unwrap_or_else(|| identity::username_for(&spec.name)),
+            hostname: spec
+                .hostname
+                .clone()
+                .unwrap_or_else(|| identity::hostname_for(&namespace)),
+            path,
+        };
+
+        if let Some(source_path) = &spec.source_path
+            && let Err(e) = checks::relative_path(source_path)
+        {
+            let d = at.key("sourcePath").problem(
+                &super::error::ResolveError::InvalidPath {
+                    what: "".to_owned(),
+                    value: source_path.to_string(),
+                    problem: e.to_string(),
+                },
+                "name a sub-directory of the volume, such as `uploads`",
+            );
+            self.report(d);
+        }
+
+        let run = self.run(
+            &Timing {
+                component: "backup",
+                name: &spec.name,
+                schedule: spec.schedule.as_ref(),
+                default_schedule: None,
+                trigger: spec.trigger.as_ref(),
+                paused: spec.paused,
+                time_zone: spec.time_zone.as_ref(),
+            },
+            at,
+            &namespace,
+        );
+        let copy = self.copy(spec, at, &namespace);
+        let cache = self.cache(spec.cache.as_ref(), at);
+        let mover = self.mover(spec.mover.as_ref(), at);
+        let jobs = self.jobs(spec.jobs.as_ref(), at);
+        let actions = self.actions(spec, at);
+        let policy = policy::resolve(inherited, spec, &at_defaults, at, self.diagnostics);
+        let policy_files = self.policy_files(
+            spec.policy_config.as_ref(),
+            at,
+            &namespace,
+            policy_config::Usage::Backup,
+        );
+
+        if matches!(copy, Copy::Clone { .. })
+            && cache.persistent.is_some()
+            && !mover.privileged
+            && mover
+                .security_context
+                .as_ref()
+                .and_then(|c| c.fs_group)
+                .is_none()
+        {
+            self.report(
+                Diagnostic::warning(format!(
+                    "the persistent cache of `{}` may not be writable by the mover's non-root user",
+                    spec.name
+                ))
+                .at(Some(at.value_span()))
+                .field(at.field_path())
+                .help(
+                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone: the kubelet would re-own the \
+                     cloned files)",
+                ),
+            );
+        }
+
+        if !matches!(copy, Copy::Direct { .. })
+            && matches!(
+                repository.as_ref().map(|r| &r.location),
+                Some(RepositoryLocation::Claim { .. })
+            )
+            && !mover.privileged
+            && mover
+                .security_context
+                .as_ref()
+                .and_then(|c| c.fs_group)
+                .is_none()
+        {
+            self.report(
+                Diagnostic::warning(format!(
+                    "the repository claim of `{}` may not be writable by the mover's non-root user",
+                    spec.name
+                ))
+                .at(Some(at.value_span()))
+                .field(at.field_path())
+                .help(
+                    "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
+                     `mover.securityContext.fsGroup` to the group that owns the volume's files \
+                     (kopiaplan does not choose one for a clone or snapshot copy: the kubelet \
+                     would re-own the copied files)",
+                ),
+            );
+        }
+
+        self.check_policy_actions(spec, policy_files.as_ref(), at, &at_defaults);
+
+        let parallelism = spec.parallelism.or(inherited.parallelism);
+        if parallelism == Some(0) {
+            let at_p = if spec.parallelism.is_some() {
+                at.key("parallelism")
+            } else {
+                at_defaults.key("parallelism")
+            };
+            let d = at_p.error(
+                "parallelism must be at least 1",
+                "remove it to let Kopia decide, or use 1 or more",
+            );
+            self.report(d);
+        }
+        let additional_args = self.additional_args(
+            "snapshot create",
+            spec.additional_args.as_ref(),
+            at,
+            "express the settings as `policy` fields instead",
+        );
+
+        if self.diagnostics.error_count() > errors_before {
+            return None;
+        }
+        let plan = &self.input.metadata.name;
+        let names = Names {
+            cron_job: object_name(&[plan, &spec.name, "backup"], CRON_JOB_NAME_LIMIT),
+            job: match &run {
+                Run::Manual { token } => Some(object_name(
+                    &[plan, &spec.name, "backup", &names::short_digest(token)],
+                    NAME_LIMIT,
+                )),
+                _ => None,
+            },
+            service_account: object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
+            policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
+            scripts_prefix: scripts_prefix(plan),
+            launcher: matches!(copy, Copy::Snapshot { .. })
+                .then(|| names::launcher(&namespace, &[plan, &spec.name, "backup"])),
+        };
+        let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "backup", "cache"]);
+        Some(Backup {
+            plan: self.plan_id,
+            name: spec.name.clone(),
+            namespace,
+            origin: at.origin(),
+            span: at.value_span(),
+            pvc: spec.pvc.clone(),
+            identity,
+            repository: repository?,
+            run,
+            copy,
+            source_path: spec.source_path.clone(),
+            parallelism,
+            actions,
+            policy,
+            additional_args,
+            cache,
+            mover,
+            jobs,
+            names,
+            policy_files,
+        })
+    }
+
+    pub(super) fn copy(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Copy {
+        let inherited = &self.input.spec.defaults;
+        let method = spec
+            .copy_method
+            .or(inherited.copy_method)
+            .unwrap_or(CopyMethod::Clone);
+        if spec.workload_selector.is_some() && method != CopyMethod::Direct {
+            let d = at.key("workloadSelector").error(
+                "`workloadSelector` places a `Direct` copy next to its workload; this backup is not `Direct`",
+                "set `copyMethod: Direct`, or remove `workloadSelector`",
+            );
+            self.report(d);
+        }
+        match method {
+            CopyMethod::Direct => {
+                let selector = spec.workload_selector.clone().unwrap_or_default();
+                self.check_labels(&selector, &at.key("workloadSelector"));
+                Copy::Direct {
+                    workload_selector: selector,
+                }
+            }
+            CopyMethod::Clone | CopyMethod::Snapshot => {
+                let source = self
+                    .context
+                    .get("PersistentVolumeClaim", namespace, &spec.pvc);
+                let (source_size, source_class) = match source.map(|pvc| &pvc.content) {
+                    Some(ContextContent::PersistentVolumeClaim {
+                        size,
+                        storage_class_name,
+                    }) => (size.clone(), storage_class_name.clone()),
+                    _ => (None, None),
+                };
+                let what = match method {
+                    CopyMethod::Snapshot => "the volume restored from the snapshot of",
+                    _ => "the clone of",
+                };
+                let capacity = match spec.capacity.clone().or(source_size) {
+                    Some(capacity) => {
+                        if let Err(e) = checks::quantity_bytes(&capacity) {
+                            let d = at.key("capacity").problem(
+                                &super::error::ResolveError::InvalidQuantity {
+                                    what: "capacity".to_owned(),
+                                    value: capacity.to_string(),
+                                    problem: e.to_string(),
+                                },
+                                "write a size such as `10Gi`",
+                            );
+                            self.report(d);
+                        }
+                        capacity
+                    }
+                    None => {
+                        let d = at.error(
+                            format!("the size of {what} PVC `{}` is unknown", spec.pvc),
+                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
+                        );
+                        self.report(d);
+                        String::new()
+                    }
+                };
+                let storage_class_name = spec.storage_class_name.clone().or(source_class);
+                if method == CopyMethod::Snapshot {
+                    Copy::Snapshot {
+                        capacity,
+                        storage_class_name,
+                        volume_snapshot_class_name: spec
+                            .volume_snapshot_class_name
+                            .clone()
+                            .or_else(|| inherited.volume_snapshot_class_name.clone()),
+                    }
+                } else {
+                    Copy::Clone {
+                        capacity,
+                        storage_class_name,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Extra arguments for `kopia <command>`: checked against that command's
+    /// grammar, at most 20.
+    pub(super) fn additional_args(
+        &mut self,
+        command: &str,
+        written: Option<&Vec<String>>,
+        at: &At<'_>,
+        too_many_help: &str,
+    ) -> Vec<String> {
+        let additional_args = written.cloned().unwrap_or_default();
+        for problem in crate::kopia::args::check(command, &additional_args) {
+            let d = at
+                .key("additionalArgs")
+                .index(problem.index)
+                .error(problem.message, problem.help);
+            self.report(d);
+        }
+        if additional_args.len() > 20 {
+            let d = at.key("additionalArgs").error(
+                format!(
+                    "{} additional arguments; at most 20 are allowed",
+                    additional_args.len()
+                ),
+                too_many_help,
+            );
+            self.report(d);
+        }
+        additional_args
+    }
+
+    /// Names the PVC of a persistent cache after its entry.
+    pub(super) fn name_persistent_cache(&self, cache: Cache, parts: &[&str]) -> Cache {
+        match cache {
+            Cache {
+                persistent: Some(p),
+                ..
+            } if p.claim_name.is_empty() => Cache {
+                persistent: Some(PersistentCache {
+                    claim_name: object_name(parts, NAME_LIMIT),
+                    ..p
+                }),
+                ..cache
+            },
+            other => other,
+        }
+    }
+
+    /// Kopia's policy `actions` run commands in the mover, and Kopia runs
+    /// them only when the repository was connected with `--enable-actions`:
+    /// the repository settings' `enableActions: true`. Written while actions
+    /// are disabled they would do nothing, or run behind the plan's back if
+    /// something enabled them: refused. (Kopia gives every action a timeout,
+    /// 3 minutes unless the policy says otherwise.)
+    pub(super) fn check_policy_actions(
+        &mut self,
+        spec: &BackupSpec,
+        policy_files: Option<&model::PolicyFiles>,
+        at: &At<'_>,
+        at_defaults: &At<'_>,
+    ) {
+        let enabled = match policy_files {
+            Some(files) => match files.settings.enable_actions {
+                Some(enabled) => enabled,
+                // A repository settings file may enable them at run time.
+                None => files.source.is_some(),
+            },
+            None => false,
+        };
+        if enabled {
+            return;
+        }
+        let inherited = &self.input.spec.defaults;
+        for (policy, at_policy) in [
+            (&inherited.policy, at_defaults.key("policy")),
+            (&spec.policy, at.key("policy")),
+        ] {
+            let written = policy
+                .as_ref()
+                .and_then(|p| p.get("actions"))
+                .is_some_and(|a| a.as_object().is_none_or(|o| !o.is_empty()));
+            if written {
+                let d = at_policy.key("actions").key_error(
+                    format!(
+                        "`policy.actions` runs commands, but actions are not enabled for `{}`",
+                        spec.name
+                    ),
+                    "use the entry's `actions` (beforeSnapshot, afterSnapshot; run with \
+                     `timeoutSeconds`), or enable Kopia's actions on purpose with \
+                     `policyConfig.repositoryConfig: '{\"enableActions\": true}'`",
+                );
+                self.report(d);
+            }
+        }
+    }
+
+    pub(super) fn actions(&mut self, spec: &BackupSpec, at: &At<'_>) -> Actions {
+        let Some(actions) = &spec.actions else {
+            return Actions {
+                timeout_seconds: defaults::ACTION_TIMEOUT_SECONDS,
+                ..Actions::default()
+            };
+        };
+        let timeout_seconds = actions
+            .timeout_seconds
+            .unwrap_or(defaults::ACTION_TIMEOUT_SECONDS);
+        if timeout_seconds == 0 {
+            let d = at.key("actions").key("timeoutSeconds").error(
+                "an action needs a timeout of at least 1 second",
+                "use 1 or more (default 300)",
+            );
+            self.report(d);
+        }
+        Actions {
+            before_snapshot: actions
+                .before_snapshot
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+            after_snapshot: actions
+                .after_snapshot
+                .clone()
+                .filter(|s| !s.trim().is_empty()),
+            timeout_seconds,
+        }
+    }
+}
