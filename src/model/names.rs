@@ -29,7 +29,12 @@ pub fn object_name(parts: &[&str], limit: usize) -> String {
         return full;
     }
     let digest = short_digest(&full);
-    let keep = limit - digest.len() - 1;
+    // Names reach here before their characters are judged (an invalid name
+    // is reported, not a panic): cut on a character boundary.
+    let mut keep = limit.saturating_sub(digest.len() + 1).min(full.len());
+    while !full.is_char_boundary(keep) {
+        keep -= 1;
+    }
     let prefix = full[..keep].trim_end_matches(['-', '.']);
     format!("{prefix}-{digest}")
 }
@@ -58,6 +63,15 @@ pub fn launcher(namespace: &str, parts: &[&str]) -> crate::model::LauncherNames 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn shortening_never_cuts_inside_a_character() {
+        let name = format!("{}é{}", "a".repeat(39), "b".repeat(40));
+        for limit in [40, 41, 52, 63] {
+            let short = super::object_name(&[&name, "backup"], limit);
+            assert!(short.len() <= limit, "{short}");
+        }
+    }
+
     use super::*;
 
     #[test]

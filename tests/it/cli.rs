@@ -487,3 +487,24 @@ fn an_output_never_replaces_an_input() {
         Plan::nightly().to_string()
     );
 }
+
+/// Found by fuzzing: a name with a multi-byte character where a long name
+/// is shortened used to panic in every command.
+#[test]
+fn a_long_name_with_a_multibyte_character_is_a_diagnostic_not_a_panic() {
+    let name = format!("{}é{}", "a".repeat(40), "b".repeat(4));
+    let plan = Plan::nightly()
+        .replace("name: nightly", &format!("name: {name}"))
+        .to_string();
+    for command in ["compile", "validate", "explain"] {
+        let output = kopiaplan_with_stdin(&[command, "-"], Some(&plan));
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).contains("error"), "{}", stderr(&output));
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    }
+}
