@@ -97,6 +97,29 @@ fn apply_for_real(plane: &ControlPlane, objects: &[Value], level: &str, what: &s
     );
 }
 
+/// What an integration produced (a Helm post-render, a kustomize build, a
+/// kpt package, an Argo CD generate), applied as that pipeline would apply
+/// it: a server-side dry run, then for real into namespaces enforcing the
+/// restricted Pod Security level, every pod template checked by admission
+/// (the launcher's embedded Jobs too); then removed again.
+pub(crate) fn the_server_accepts(objects: &[Value], what: &str) {
+    let plane = control_plane();
+    let _lock = cluster_lock();
+    apply_for_real(plane, objects, "restricted", what);
+    let templates = pod_templates(objects);
+    assert!(!templates.is_empty(), "{what}: no pod template to check");
+    for (index, template) in templates.iter().enumerate() {
+        assert_ok(
+            &create_dry_run(plane, &pod_of(template, index)),
+            &format!(
+                "{what}: a Pod of {} in a restricted namespace",
+                template.origin
+            ),
+        );
+    }
+    delete(plane, objects);
+}
+
 /// Deletes what `objects` created, Namespaces excepted (this control plane
 /// runs no namespace controller to finish deleting one), and waits until
 /// it is gone.

@@ -189,6 +189,7 @@ fn helm3_stream() -> Vec<Piece> {
 
 #[test]
 fn helm3_runs_the_bare_binary_and_every_other_document_passes_byte_for_byte() {
+    requires!(ControlPlane, Tool("kubectl"), Tool("openssl"));
     let pieces = helm3_stream();
     assert!(pieces.len() > 300);
     let stream: String = pieces.iter().map(|p| p.text.as_str()).collect();
@@ -252,10 +253,16 @@ fn helm3_runs_the_bare_binary_and_every_other_document_passes_byte_for_byte() {
             "the line of the entry in its template"
         );
     }
+    let generated: Vec<Value> = generated
+        .iter()
+        .flat_map(|block| documents(block))
+        .collect();
+    crate::apiserver::the_server_accepts(&generated, "Helm 3's post-render output");
 }
 
 #[test]
 fn helm4_runs_the_plugin_command_and_the_template_file_annotation_is_carried() {
+    requires!(ControlPlane, Tool("kubectl"), Tool("openssl"));
     // Run the command of helm-plugin/plugin.yaml the way Helm 4's
     // subprocess runtime does: platformCommand's command and args,
     // HELM_PLUGIN_NAME and HELM_PLUGIN_DIR set, the stream on stdin.
@@ -347,6 +354,8 @@ fn helm4_runs_the_plugin_command_and_the_template_file_annotation_is_carried() {
             .is_none(),
         "Helm's bookkeeping stays off the pod template: {pod_annotations}"
     );
+    let generated: Vec<Value> = generated.into_iter().cloned().collect();
+    crate::apiserver::the_server_accepts(&generated, "Helm 4's post-render output");
 }
 
 #[test]
@@ -463,7 +472,7 @@ fn read_package(package: &Path) -> Vec<Value> {
 
 #[test]
 fn kpt_fn_eval_compiles_a_plan_of_the_package_in_place() {
-    requires!(Kpt);
+    requires!(Kpt, ControlPlane, Tool("kubectl"), Tool("openssl"));
     let package = kpt_package("kpt-transformer");
     write(
         &package.join("backups/plan.yaml"),
@@ -498,6 +507,7 @@ fn kpt_fn_eval_compiles_a_plan_of_the_package_in_place() {
         std::fs::read_to_string(package.join("backups/secret.yaml")).expect("read"),
         SECRET
     );
+    crate::apiserver::the_server_accepts(&read_package(&package), "the kpt package");
 }
 
 #[test]
@@ -598,7 +608,12 @@ fn kustomize_build(dir: &Path) -> Output {
 
 #[test]
 fn kustomize_runs_kopiaplan_as_a_generator() {
-    requires!(Tool("kustomize"));
+    requires!(
+        Tool("kustomize"),
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl")
+    );
     let dir = kustomization(
         "kustomize-generator",
         &[
@@ -631,6 +646,7 @@ fn kustomize_runs_kopiaplan_as_a_generator() {
             "no KRM bookkeeping in the build output: {annotations:?}"
         );
     }
+    crate::apiserver::the_server_accepts(&objects, "kustomize build with the KRM function");
 }
 
 #[test]
@@ -731,7 +747,7 @@ fn kubectl_kustomize(app: &Path, config_home: &Path) -> Output {
 
 #[test]
 fn kubectl_kustomize_runs_the_legacy_plugin_as_a_generator() {
-    requires!(Tool("kubectl"));
+    requires!(Tool("kubectl"), ControlPlane, Tool("openssl"));
     let (app, config_home) = legacy_kustomization(
         "legacy-generator",
         &[
@@ -756,6 +772,7 @@ fn kubectl_kustomize_runs_the_legacy_plugin_as_a_generator() {
     let settings: Value = serde_saphyr::from_str(SETTINGS).expect("YAML");
     assert_eq!(find(&objects, "ConfigMap", "settings"), Some(&settings));
     assert!(objects.iter().all(|o| o["kind"] != "BackupPlan"));
+    crate::apiserver::the_server_accepts(&objects, "kubectl kustomize with the exec plugin");
 }
 
 #[test]
@@ -957,6 +974,7 @@ items:
 
 #[test]
 fn the_argocd_plugin_discovers_and_generates_as_the_sidecar_runs_it() {
+    requires!(ControlPlane, Tool("kubectl"), Tool("openssl"));
     let manifest = std::fs::read_to_string(root().join("integrations/argocd/plugin.yaml"))
         .expect("plugin.yaml");
     let plugin: Value = serde_saphyr::from_str(&manifest).expect("YAML");
@@ -1019,6 +1037,7 @@ fn the_argocd_plugin_discovers_and_generates_as_the_sidecar_runs_it() {
     let empty = in_dir(&other, &generate);
     assert!(!empty.status.success(), "empty output is refused");
     assert!(empty.stdout.is_empty());
+    crate::apiserver::the_server_accepts(&objects, "the Argo CD plugin's generate output");
 }
 
 #[test]
