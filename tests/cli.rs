@@ -196,7 +196,12 @@ fn other_documents_are_reported_as_left_out() {
         format!("{PLAN}---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n");
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&input));
     assert!(output.status.success());
-    assert!(stderr(&output).contains("warning: a `Deployment` document is not compiled"));
+    assert!(
+        stderr(&output)
+            .contains("warning[document-not-compiled]: a `Deployment` document is not compiled"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!stdout(&output).contains("kind: Deployment"));
 }
 
