@@ -58,6 +58,8 @@ fn every_error_is_reported_in_one_run_with_position_path_and_fix() {
     let output = kopiaplan(&["validate", dir.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
+    assert!(text.contains("error[unknown-field]:"), "{text}");
+    assert!(text.contains("error[invalid-schedule]:"), "{text}");
     assert!(text.contains("one.yaml:15:7"), "{text}");
     assert!(text.contains("15 |       schedul: \"@daily\""), "{text}");
     assert!(text.contains("field: spec.backups[0].schedul"), "{text}");
@@ -130,7 +132,9 @@ fn usage_errors_exit_with_2() {
 fn a_missing_file_is_an_input_error() {
     let output = kopiaplan(&["compile", "no/such/plan.yaml"]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("cannot read no/such/plan.yaml"));
+    let text = stderr(&output);
+    assert!(text.contains("error[unreadable-input]:"), "{text}");
+    assert!(text.contains("no/such/plan.yaml"), "{text}");
 }
 
 #[test]
@@ -153,10 +157,7 @@ fn yaml_1_1_ambiguous_scalars_are_refused() {
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&bad));
     assert_eq!(output.status.code(), Some(1));
     let text = stderr(&output);
-    assert!(
-        text.contains("`yes` is a boolean (true) to kubectl"),
-        "{text}"
-    );
+    assert!(text.contains("error[ambiguous-scalar]: `yes`"), "{text}");
     assert!(text.contains("\"yes\""), "{text}");
 }
 
@@ -169,11 +170,9 @@ fn oversized_inputs_are_refused_without_reading_them_whole() {
         .expect("sparse file");
     let output = kopiaplan(&["compile", big.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("larger than the limit of 32 MiB"),
-        "{}",
-        stderr(&output)
-    );
+    let text = stderr(&output);
+    assert!(text.contains("error[unreadable-input]:"), "{text}");
+    assert!(text.contains("larger than the limit of 32 MiB"), "{text}");
 }
 
 #[test]
@@ -187,7 +186,9 @@ fn alias_bombs_are_refused() {
     }
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr(&output).contains("alias"), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("error[invalid-yaml]:"), "{text}");
+    assert!(text.contains("alias"), "{text}");
 }
 
 #[test]
@@ -293,6 +294,7 @@ fn every_command_that_reads_plans_prints_json_diagnostics() {
             "{command:?}"
         );
         assert_eq!(d["fieldPath"], "spec.backups[0].compression", "{command:?}");
+        assert_eq!(d["code"], "not-a-kopia-value", "{command:?}");
         assert!(
             d["message"].as_str().is_some_and(|m| m.contains("zstdd")),
             "{d}"
@@ -340,6 +342,7 @@ fn problems_without_a_position_are_json_lines_too() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["severity"], "error");
     assert_eq!(lines[0]["file"], serde_json::Value::Null);
+    assert_eq!(lines[0]["code"], "output-directory-refused", "{}", lines[0]);
     assert!(
         lines[0]["message"]
             .as_str()
@@ -357,6 +360,7 @@ fn problems_without_a_position_are_json_lines_too() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
     let lines = json_lines(&stderr(&missing));
+    assert_eq!(lines[0]["code"], "previous-output-unreadable");
     assert!(
         lines[0]["message"]
             .as_str()

@@ -3,6 +3,7 @@
 
 mod support;
 
+use kopiaplan::diagnostics::{Code, Severity};
 use serde_json::Value;
 use support::{compile_text as compile, env_value, pod_spec};
 
@@ -146,10 +147,8 @@ fn two_sources_writing_the_same_identity_collide() {
         "    - name: one\n      pvc: a\n      username: same\n    - name: two\n      pvc: b\n      username: same\n",
     ))
     .expect_err("a collision");
-    assert!(
-        error.contains("same Kopia source same@apps:/data"),
-        "{error}"
-    );
+    assert!(error.contains("error[source-collision]:"), "{error}");
+    assert!(error.contains("same@apps:/data"), "{error}");
     assert!(
         error.contains("plan.yaml:13") && error.contains("plan.yaml:16"),
         "{error}"
@@ -182,10 +181,7 @@ fn long_names_are_shortened_within_limits_and_stay_distinct() {
         "    - name: {long}-one\n      pvc: a\n    - name: {long}-two\n      pvc: b\n"
     )))
     .expect_err("usernames collide");
-    assert!(
-        error.contains("would write the same Kopia source"),
-        "{error}"
-    );
+    assert!(error.contains("error[source-collision]:"), "{error}");
 }
 
 #[test]
@@ -296,6 +292,7 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
 
     let error = compile(&plan("    - {name: a, pvc: data, copyMethod: Clone}\n"))
         .expect_err("size unknown");
+    assert!(error.contains("error[unknown-pvc-size]:"), "{error}");
     assert!(error.contains("set `capacity`"), "{error}");
 }
 
@@ -369,7 +366,7 @@ fn privileged_adds_exactly_root_and_three_capabilities() {
         "    - {name: a, pvc: a, mover: {securityContext: {runAsUser: 0}}}\n",
     ))
     .expect_err("root needs privileged");
-    assert!(error.contains("privileged: true"), "{error}");
+    assert!(error.contains("error[root-needs-privileged]:"), "{error}");
 }
 
 #[test]
@@ -404,7 +401,11 @@ fn the_repository_secret_in_the_input_is_checked() {
     let text = plan("    - {name: a, pvc: a}\n")
         + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: kopia-config, namespace: apps}\nstringData: {KOPIA_REPOSITORY: 's3://b'}\n";
     let error = compile(&text).expect_err("no password");
-    assert!(error.contains("has no `KOPIA_PASSWORD`"), "{error}");
+    assert!(
+        error.contains("error[repository-secret-missing-key]:"),
+        "{error}"
+    );
+    assert!(error.contains("`KOPIA_PASSWORD`"), "{error}");
 }
 
 #[test]
@@ -415,7 +416,11 @@ fn too_many_additional_arguments_are_refused() {
         args.join(", ")
     )))
     .expect_err("too many");
-    assert!(error.contains("at most 20"), "{error}");
+    assert!(error.contains("error[out-of-range]:"), "{error}");
+    assert!(
+        error.contains("field: spec.backups[0].additionalArgs"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -430,7 +435,7 @@ fn additional_arguments_are_checked_against_kopias_grammar() {
         "{error}"
     );
     assert!(
-        error.contains("`--password` is not allowed here"),
+        error.contains("error[invalid-additional-argument]: `--password`"),
         "{error}"
     );
     assert!(error.contains("did you mean `--tags`?"), "{error}");
@@ -446,8 +451,9 @@ fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
     sources.add("plan.yaml".into(), text);
     let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");
     let warning = compiled.diagnostics.iter().next().expect("a warning");
-    assert!(
-        warning.message.contains("may not be writable"),
+    assert_eq!(
+        (warning.severity, warning.code),
+        (Severity::Warning, Code::MayNotBeWritable),
         "{}",
         warning.message
     );
@@ -496,7 +502,7 @@ spec:
     let warnings: Vec<_> = compiled
         .diagnostics
         .iter()
-        .filter(|d| d.message.contains("repository claim"))
+        .filter(|d| d.code == Code::MayNotBeWritable)
         .collect();
     assert_eq!(warnings.len(), 1, "{:?}", compiled.diagnostics);
     assert!(warnings[0].message.contains("`cloned`"));
