@@ -263,7 +263,12 @@ fn manual_wins_over_a_schedule_with_a_warning() {
     );
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(stderr(&output).contains("manual"), "{}", stderr(&output));
+    let warnings = stderr(&output);
+    assert!(
+        warnings.contains("warning[volsync-field-ignored]:"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("manual"), "{warnings}");
     let out = stdout(&output);
     assert!(out.contains("kind: Job"), "{out}");
 }
@@ -272,6 +277,7 @@ fn manual_wins_over_a_schedule_with_a_warning() {
 fn an_invalid_schedule_points_at_the_volsync_field() {
     let text = SOURCE.replace("\"0 2 * * *\"", "\"0 25 * * *\"");
     let error = compile(&text).expect_err("hour 25");
+    assert!(error.contains("error[invalid-schedule]:"), "{error}");
     assert!(error.contains("spec.trigger.schedule"), "{error}");
     assert!(error.contains("plan.yaml:9"), "{error}");
 }
@@ -284,11 +290,9 @@ fn unknown_fields_warn_and_fail_with_strict() {
     );
     let output = kopiaplan_with_stdin(&["compile", "-"], Some(&text));
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(
-        stderr(&output).contains("sourcePath"),
-        "{}",
-        stderr(&output)
-    );
+    let warnings = stderr(&output);
+    assert!(warnings.contains("warning[unknown-field]:"), "{warnings}");
+    assert!(warnings.contains("sourcePath"), "{warnings}");
     let strict = kopiaplan_with_stdin(&["compile", "--strict", "-"], Some(&text));
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
     assert!(stdout(&strict).is_empty());
@@ -361,6 +365,10 @@ data:
         "    copyMethod: Direct\n    policyConfig:\n      repositoryConfig: '{\"uploadSpeed\": 1000, \"splitter\": \"x\"}'\n",
     );
     let error = compile(&inline).expect_err("an unknown repository setting");
+    assert!(
+        error.contains("error[invalid-repository-setting]:"),
+        "{error}"
+    );
     assert!(error.contains("splitter"), "{error}");
     assert!(
         error.contains("spec.kopia.policyConfig.repositoryConfig"),
