@@ -108,7 +108,7 @@ pub fn compile_documents_with(
             .and_then(|k| k.as_str())
             .unwrap_or("?");
         diagnostics.push(
-            Diagnostic::warning(format!("a `{kind}` document is not compiled and is left out of the output"))
+            Diagnostic::new(&plan::error::ParseError::NotCompiled { kind: kind.to_owned() })
                 .at(Some(load::span_of_node(document.file, &document.root)))
                 .help("kopiaplan compiles BackupPlans and VolSync objects; Secrets, ConfigMaps, PVCs and Namespaces pass through"),
         );
@@ -130,10 +130,11 @@ pub fn compile_documents_with(
         let (a, b) = (&pair[0], &pair[1]);
         if a.kind == b.kind && a.namespace == b.namespace && a.name == b.name {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "two objects are named {} `{}/{}`",
-                    a.kind, a.namespace, a.name
-                ))
+                Diagnostic::new(&emit::error::EmitError::InputNameClash {
+                    kind: a.kind.clone(),
+                    namespace: a.namespace.clone(),
+                    name: a.name.clone(),
+                })
                 .help(
                     "an input object has the name of a generated one; rename it or the plan entry",
                 ),

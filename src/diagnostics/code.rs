@@ -13,10 +13,6 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
-    /// A problem not yet given a kind of its own. Being retired: every new
-    /// diagnostic gets a kind.
-    Unclassified,
-
     // load: bytes → YAML documents
     /// A directory given as input holds no `*.yaml` or `*.yml` file.
     EmptyInputDirectory,
@@ -83,7 +79,8 @@ pub enum Code {
     /// A value of the wrong type: text where a number belongs, a list where
     /// a mapping belongs.
     WrongType,
-    /// A value that is not one of the values the field allows.
+    /// A value that is not one of the values the field allows (also an
+    /// access mode Kubernetes does not have).
     ValueNotAllowed,
     /// A required field is missing.
     MissingField,
@@ -100,6 +97,9 @@ pub enum Code {
     VolsyncNoKopia,
     /// A VolSync object that passes the schema but still cannot be read.
     VolsyncUnreadable,
+    /// A document of the input that is neither a BackupPlan nor a VolSync
+    /// object, left out of the output (warning).
+    DocumentNotCompiled,
 
     // lower: VolSync objects → plans
     /// A VolSync field or annotation that kopiaplan does not use (warning).
@@ -119,7 +119,8 @@ pub enum Code {
     ConvertWriteFailed,
 
     // resolve: input types → the resolved model
-    /// A name, namespace, label key or label value that Kubernetes would refuse.
+    /// A name, namespace, label key or label value that Kubernetes would
+    /// refuse, or a file name that cannot be a ConfigMap or Secret key.
     InvalidName,
     /// A path that must be absolute, or relative to the volume, and is not.
     InvalidPath,
@@ -140,7 +141,8 @@ pub enum Code {
     UnknownRepository,
     /// An entry names no repository, and the plan has more than one.
     NoRepository,
-    /// An entry has no namespace, and neither has its plan.
+    /// An entry (or a repository's maintenance) has no namespace, and
+    /// neither has its plan.
     NoNamespace,
     /// The repository's Secret, part of the input, lacks a key the mover reads.
     RepositorySecretMissingKey,
@@ -152,10 +154,66 @@ pub enum Code {
     SourceCollision,
     /// Two generated objects would have the same kind, namespace and name.
     NameCollision,
+    /// A restore without a trigger, which would never run.
+    NoTrigger,
+    /// Fields of one entry that exclude each other, or a choice of which
+    /// not exactly one is made.
+    ConflictingFields,
+    /// A field that has no effect given the entry's other fields.
+    FieldNotApplicable,
+    /// An entry lacks a setting it needs: a restore's source or
+    /// destination, half of an identity, an NFS server.
+    MissingSetting,
+    /// A restore or verify entry names a backup the plan does not declare.
+    UnknownBackup,
+    /// A Kopia username, hostname or `user@host` owner Kopia would refuse.
+    InvalidIdentity,
+    /// A `restoreAsOf` that is not an RFC 3339 instant.
+    InvalidInstant,
+    /// A number, size or length outside what kopiaplan or Kopia accepts.
+    OutOfRange,
+    /// Two mover volumes mounted at one path.
+    DuplicateMountPath,
+    /// An `nfs` mover volume, which the restricted Pod Security Standard
+    /// does not allow (warning).
+    NfsOutsideRestrictedProfile,
+    /// A volume the mover's non-root user may not be able to write (warning).
+    MayNotBeWritable,
+    /// A cloned or snapshotted PVC whose size is neither written nor in the input.
+    UnknownPvcSize,
+    /// An `additionalArgs` entry Kopia's grammar refuses or kopiaplan forbids.
+    InvalidAdditionalArgument,
+    /// `policy.actions` on an entry whose repository does not enable actions.
+    ActionsNotEnabled,
+    /// Kopia's cache limits larger than the cache volume (warning).
+    CacheLimitsExceedVolume,
+    /// One existing cache claim used by two entries.
+    SharedCacheClaim,
+    /// One repository declared with two maintenance owners.
+    MaintenanceOwnerConflict,
+    /// One repository declared with two maintenance schedules or triggers (warning).
+    MaintenanceTimingDiffers,
+    /// A repository URL whose scheme kopiaplan does not know.
+    UnknownRepositoryUrl,
+    /// A credential in a repository URL.
+    CredentialInUrl,
+    /// A field of the plan that kopiaplan does not support yet.
+    NotSupportedYet,
+    /// A Kopia policy that Kopia would refuse.
+    InvalidPolicy,
+    /// A `repositoryConfig` setting kopiaplan does not apply, or of the wrong type.
+    InvalidRepositorySetting,
+    /// A policy or repository-settings JSON text that is not a JSON object
+    /// of at most 1 MiB.
+    InvalidPolicyJson,
+    /// A global policy file on a restore, which never applies it (warning).
+    RestoreIgnoresGlobalPolicy,
 
     // emit: the resolved model → Kubernetes objects
     /// A mover script template of kopiaplan does not render: a bug in kopiaplan.
     TemplateDoesNotRender,
+    /// An object of the input has the name of a generated object.
+    InputNameClash,
 }
 
 impl Code {

@@ -158,26 +158,6 @@ impl Diagnostic {
         }
     }
 
-    /// An untyped error (code `unclassified`); being replaced by
-    /// [`Diagnostic::new`] with a kind.
-    pub fn error(message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            code: Code::Unclassified,
-            message: message.into(),
-            span: None,
-            field_path: None,
-            help: None,
-        }
-    }
-
-    pub fn warning(message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(message)
-        }
-    }
-
     pub fn at(mut self, span: Option<Span>) -> Self {
         self.span = span;
         self
@@ -257,14 +237,7 @@ pub fn render(diagnostic: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    match diagnostic.code {
-        Code::Unclassified => {
-            let _ = writeln!(out, "{label}: {}", diagnostic.message);
-        }
-        code => {
-            let _ = writeln!(out, "{label}[{code}]: {}", diagnostic.message);
-        }
-    }
+    let _ = writeln!(out, "{label}[{}]: {}", diagnostic.code, diagnostic.message);
     if let Some(span) = diagnostic.span {
         let file = sources.file(span.file);
         let _ = writeln!(out, "  --> {}:{}:{}", file.name, span.line, span.column);
@@ -341,16 +314,22 @@ mod tests {
     fn renders_file_line_column_quote_and_help() {
         let mut sources = SourceMap::default();
         let file = sources.add("plan.yaml".into(), "a: 1\n  schedul: x\n".into());
-        let diagnostic = Diagnostic::error("unknown field `schedul`")
-            .at(Some(Span {
-                file,
-                line: 2,
-                column: 3,
-                len: 7,
-            }))
-            .field("spec.backups[0].schedul")
-            .help("did you mean `schedule`?");
+        let diagnostic = Diagnostic::new(&crate::plan::error::ParseError::UnknownField {
+            field: "schedul".into(),
+        })
+        .at(Some(Span {
+            file,
+            line: 2,
+            column: 3,
+            len: 7,
+        }))
+        .field("spec.backups[0].schedul")
+        .help("did you mean `schedule`?");
         let text = render(&diagnostic, &sources);
+        assert!(
+            text.starts_with("error[unknown-field]: unknown field `schedul`\n"),
+            "{text}"
+        );
         assert!(text.contains("--> plan.yaml:2:3"), "{text}");
         assert!(text.contains("2 |   schedul: x"), "{text}");
         assert!(text.contains("  |   ^^^^^^^"), "{text}");

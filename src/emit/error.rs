@@ -1,5 +1,6 @@
 //! The problems emitting reports, as typed kinds. The model is resolved, so
-//! what can fail here is kopiaplan's own: its templates.
+//! what can fail here is kopiaplan's own templates, and a generated object
+//! that has the name of an input object passing through.
 
 use crate::diagnostics::{Code, DiagnosticKind};
 
@@ -7,6 +8,12 @@ use crate::diagnostics::{Code, DiagnosticKind};
 pub enum EmitError {
     /// A mover script template of kopiaplan does not render: a bug.
     TemplateDoesNotRender { reason: String },
+    /// An input object that passes through has the name of a generated one.
+    InputNameClash {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
 }
 
 impl std::fmt::Display for EmitError {
@@ -16,6 +23,11 @@ impl std::fmt::Display for EmitError {
                 f,
                 "internal error: a mover script template does not render: {reason}"
             ),
+            Self::InputNameClash {
+                kind,
+                namespace,
+                name,
+            } => write!(f, "two objects are named {kind} `{namespace}/{name}`"),
         }
     }
 }
@@ -24,6 +36,7 @@ impl DiagnosticKind for EmitError {
     fn code(&self) -> Code {
         match self {
             Self::TemplateDoesNotRender { .. } => Code::TemplateDoesNotRender,
+            Self::InputNameClash { .. } => Code::InputNameClash,
         }
     }
 }

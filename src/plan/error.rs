@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::diagnostics::{Code, DiagnosticKind};
+use crate::diagnostics::{Code, DiagnosticKind, Severity};
 use crate::schema::{Problem, describe};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +35,11 @@ pub enum ParseError {
     Unreadable {
         reason: String,
     },
+    /// A document that is neither a BackupPlan nor a VolSync object: it
+    /// passes through, uncompiled (a warning).
+    NotCompiled {
+        kind: String,
+    },
 }
 
 impl fmt::Display for ParseError {
@@ -48,6 +53,10 @@ impl fmt::Display for ParseError {
             Self::MissingField { field } => write!(f, "missing field `{field}`"),
             Self::Schema { problem } => f.write_str(&describe(problem).0),
             Self::InvalidType { reason } | Self::Unreadable { reason } => f.write_str(reason),
+            Self::NotCompiled { kind } => write!(
+                f,
+                "a `{kind}` document is not compiled and is left out of the output"
+            ),
         }
     }
 }
@@ -62,6 +71,14 @@ impl DiagnosticKind for ParseError {
             Self::Schema { problem } => problem.code(),
             Self::InvalidType { .. } => Code::WrongType,
             Self::Unreadable { .. } => Code::UnreadablePlan,
+            Self::NotCompiled { .. } => Code::DocumentNotCompiled,
+        }
+    }
+
+    fn severity(&self) -> Severity {
+        match self {
+            Self::NotCompiled { .. } => Severity::Warning,
+            _ => Severity::Error,
         }
     }
 }

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::defaults;
+use super::error::ResolveError;
 use super::names::{self, CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
 use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config, scripts_prefix};
-use crate::diagnostics::Diagnostic;
 use crate::model::{
     self, Actions, Backup, Cache, Copy, Identity, Names, PersistentCache, Repository,
     RepositoryLocation, Run,
@@ -80,8 +80,8 @@ impl PlanResolver<'_, '_> {
             .clone()
             .unwrap_or_else(|| defaults::SOURCE_PATH.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.key("sourcePathOverride").problem(
-                &super::error::ResolveError::InvalidPath {
+            let d = at.key("sourcePathOverride").error(
+                &ResolveError::InvalidPath {
                     what: "".to_owned(),
                     value: path.to_string(),
                     problem: e.to_string(),
@@ -95,7 +95,10 @@ impl PlanResolver<'_, '_> {
                 && !identity::is_valid_explicit(value)
             {
                 let d = at.key(field).error(
-                        format!("the {field} `{value}` is not a valid Kopia identity part"),
+                        &ResolveError::InvalidIdentityPart {
+                            field: field.to_owned(),
+                            value: value.clone(),
+                        },
                         "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
                     );
                 self.report(d);
@@ -116,8 +119,8 @@ impl PlanResolver<'_, '_> {
         if let Some(source_path) = &spec.source_path
             && let Err(e) = checks::relative_path(source_path)
         {
-            let d = at.key("sourcePath").problem(
-                &super::error::ResolveError::InvalidPath {
+            let d = at.key("sourcePath").error(
+                &ResolveError::InvalidPath {
                     what: "".to_owned(),
                     value: source_path.to_string(),
                     problem: e.to_string(),
@@ -162,19 +165,14 @@ impl PlanResolver<'_, '_> {
                 .and_then(|c| c.fs_group)
                 .is_none()
         {
-            self.report(
-                Diagnostic::warning(format!(
-                    "the persistent cache of `{}` may not be writable by the mover's non-root user",
-                    spec.name
-                ))
-                .at(Some(at.value_span()))
-                .field(at.field_path())
-                .help(
-                    "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
+            self.report(at.error(
+                &ResolveError::CacheMayNotBeWritable {
+                    name: spec.name.clone(),
+                },
+                "set `mover.securityContext.fsGroup` to the group that owns the volume's files \
                      (kopiaplan does not choose one for a clone: the kubelet would re-own the \
                      cloned files)",
-                ),
-            );
+            ));
         }
 
         if !matches!(copy, Copy::Direct { .. })
@@ -189,20 +187,15 @@ impl PlanResolver<'_, '_> {
                 .and_then(|c| c.fs_group)
                 .is_none()
         {
-            self.report(
-                Diagnostic::warning(format!(
-                    "the repository claim of `{}` may not be writable by the mover's non-root user",
-                    spec.name
-                ))
-                .at(Some(at.value_span()))
-                .field(at.field_path())
-                .help(
-                    "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
+            self.report(at.error(
+                &ResolveError::RepositoryClaimMayNotBeWritable {
+                    name: spec.name.clone(),
+                },
+                "make the volume writable by uid/gid 65532 (an NFS export, say), or set \
                      `mover.securityContext.fsGroup` to the group that owns the volume's files \
                      (kopiaplan does not choose one for a clone or snapshot copy: the kubelet \
                      would re-own the copied files)",
-                ),
-            );
+            ));
         }
 
         self.check_policy_actions(spec, policy_files.as_ref(), at, &at_defaults);
@@ -215,7 +208,7 @@ impl PlanResolver<'_, '_> {
                 at_defaults.key("parallelism")
             };
             let d = at_p.error(
-                "parallelism must be at least 1",
+                &ResolveError::ParallelismBelowOne,
                 "remove it to let Kopia decide, or use 1 or more",
             );
             self.report(d);
@@ -279,7 +272,7 @@ impl PlanResolver<'_, '_> {
             .unwrap_or(CopyMethod::Clone);
         if spec.workload_selector.is_some() && method != CopyMethod::Direct {
             let d = at.key("workloadSelector").error(
-                "`workloadSelector` places a `Direct` copy next to its workload; this backup is not `Direct`",
+                &ResolveError::WorkloadSelectorWithoutDirect,
                 "set `copyMethod: Direct`, or remove `workloadSelector`",
             );
             self.report(d);
@@ -310,8 +303,8 @@ impl PlanResolver<'_, '_> {
                 let capacity = match spec.capacity.clone().or(source_size) {
                     Some(capacity) => {
                         if let Err(e) = checks::quantity_bytes(&capacity) {
-                            let d = at.key("capacity").problem(
-                                &super::error::ResolveError::InvalidQuantity {
+                            let d = at.key("capacity").error(
+                                &ResolveError::InvalidQuantity {
                                     what: "capacity".to_owned(),
                                     value: capacity.to_string(),
                                     problem: e.to_string(),
@@ -324,7 +317,10 @@ impl PlanResolver<'_, '_> {
                     }
                     None => {
                         let d = at.error(
-                            format!("the size of {what} PVC `{}` is unknown", spec.pvc),
+                            &ResolveError::UnknownPvcSize {
+                                what: what.to_owned(),
+                                pvc: spec.pvc.clone(),
+                            },
                             "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
                         );
                         self.report(d);
@@ -362,18 +358,19 @@ impl PlanResolver<'_, '_> {
     ) -> Vec<String> {
         let additional_args = written.cloned().unwrap_or_default();
         for problem in crate::kopia::args::check(command, &additional_args) {
-            let d = at
-                .key("additionalArgs")
-                .index(problem.index)
-                .error(problem.message, problem.help);
+            let d = at.key("additionalArgs").index(problem.index).error(
+                &ResolveError::InvalidAdditionalArgument {
+                    message: problem.message,
+                },
+                problem.help,
+            );
             self.report(d);
         }
         if additional_args.len() > 20 {
             let d = at.key("additionalArgs").error(
-                format!(
-                    "{} additional arguments; at most 20 are allowed",
-                    additional_args.len()
-                ),
+                &ResolveError::TooManyArguments {
+                    count: additional_args.len(),
+                },
                 too_many_help,
             );
             self.report(d);
@@ -433,10 +430,9 @@ impl PlanResolver<'_, '_> {
                 .is_some_and(|a| a.as_object().is_none_or(|o| !o.is_empty()));
             if written {
                 let d = at_policy.key("actions").key_error(
-                    format!(
-                        "`policy.actions` runs commands, but actions are not enabled for `{}`",
-                        spec.name
-                    ),
+                    &ResolveError::ActionsNotEnabled {
+                        name: spec.name.clone(),
+                    },
                     "use the entry's `actions` (beforeSnapshot, afterSnapshot; run with \
                      `timeoutSeconds`), or enable Kopia's actions on purpose with \
                      `policyConfig.repositoryConfig: '{\"enableActions\": true}'`",
@@ -458,7 +454,7 @@ impl PlanResolver<'_, '_> {
             .unwrap_or(defaults::ACTION_TIMEOUT_SECONDS);
         if timeout_seconds == 0 {
             let d = at.key("actions").key("timeoutSeconds").error(
-                "an action needs a timeout of at least 1 second",
+                &ResolveError::ActionTimeoutZero,
                 "use 1 or more (default 300)",
             );
             self.report(d);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::defaults::{CACHE_ACCESS_MODE, DEFAULT_CACHE_CAPACITY};
+use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::{Diagnostic, Diagnostics, Span};
 use crate::model::{Cache, Model, Origin, PersistentCache};
@@ -83,8 +84,8 @@ impl PlanResolver<'_, '_> {
         let bytes = match checks::quantity_bytes(&capacity) {
             Ok(bytes) => bytes,
             Err(e) => {
-                let d = capacity_at.key("capacity").problem(
-                    &super::error::ResolveError::InvalidQuantity {
+                let d = capacity_at.key("capacity").error(
+                    &ResolveError::InvalidQuantity {
                         what: "cache capacity".to_owned(),
                         value: capacity.to_string(),
                         problem: e.to_string(),
@@ -98,7 +99,9 @@ impl PlanResolver<'_, '_> {
         let megabytes = bytes / (1024 * 1024);
         if bytes > 0 && megabytes < 256 {
             let d = capacity_at.key("capacity").error(
-                format!("a cache of `{capacity}` is too small for Kopia"),
+                &ResolveError::CacheTooSmall {
+                    capacity: capacity.clone(),
+                },
                 "give the cache at least 256Mi; 2Gi or more is better",
             );
             self.report(d);
@@ -123,12 +126,12 @@ impl PlanResolver<'_, '_> {
                 format!("{} MiB", content_cache_mb + metadata_cache_mb)
             };
             self.report(
-                Diagnostic::warning(format!(
-                    "Kopia's cache limits ({total}) do not fit the cache volume of `{capacity}` ({megabytes} MiB)"
-                ))
-                .at(Some(at_limit.value_span()))
-                .field(at_limit.field_path())
-                .help(
+                at_limit.error(
+                    &ResolveError::CacheLimitsExceedVolume {
+                        total,
+                        capacity: capacity.clone(),
+                        megabytes,
+                    },
                     "keep `contentSizeLimitMB` + `metadataSizeLimitMB` below the capacity, leaving room for Kopia's config and logs, or raise `capacity` (an emptyDir that outgrows its size gets the pod evicted)",
                 ),
             );
@@ -167,8 +170,12 @@ impl PlanResolver<'_, '_> {
         for (field, set) in fields {
             if set {
                 let d = at.key(field).key_error(
-                    format!("`{field}` describes a cache volume kopiaplan creates; `claimName` names an existing one"),
-                    format!("remove `{field}`, or remove `claimName` to let kopiaplan create the volume"),
+                    &ResolveError::CacheSettingWithClaim {
+                        field: field.to_owned(),
+                    },
+                    format!(
+                        "remove `{field}`, or remove `claimName` to let kopiaplan create the volume"
+                    ),
                 );
                 self.report(d);
             }
@@ -230,9 +237,16 @@ pub fn check_shared_claims(model: &Model, diagnostics: &mut Diagnostics) {
         };
         for (kind, name, origin, span) in rest {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "the cache claim `{namespace}/{claim}` is used by {first_kind} `{first_name}` ({first_origin}) and by {kind} `{name}` ({origin})"
-                ))
+                Diagnostic::new(&ResolveError::SharedCacheClaim {
+                    namespace: namespace.to_owned(),
+                    claim: claim.to_owned(),
+                    first: (
+                        first_kind.to_string(),
+                        first_name.to_string(),
+                        first_origin.to_string(),
+                    ),
+                    second: (kind.to_string(), name.to_string(), origin.to_string()),
+                })
                 .at(Some(*span))
                 .help(
                     "Kopia keeps its config on the cache volume, and runs at the same time would overwrite each other's: give each entry its own `cache.claimName`",

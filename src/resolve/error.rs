@@ -85,6 +85,154 @@ pub enum ResolveError {
         namespace: String,
         name: String,
     },
+
+    /// A restore that never runs: it has no trigger.
+    NoTrigger { name: String },
+    /// A restore that names its source more than one way.
+    SourceNamedTwice { name: String },
+    /// `configMapName` and `secretName` of a `policyConfig` both set.
+    ConfigMapAndSecret,
+    /// A repository with both `url` and `filesystem`.
+    UrlAndFilesystem,
+    /// A `customCA` that names neither or both of its sources.
+    CustomCaSource,
+    /// A mover volume with not exactly one source.
+    MoverVolumeSource,
+    /// `schedule` next to `trigger`.
+    ScheduleAndTrigger,
+    /// A trigger with not exactly one of its kinds.
+    TriggerKind,
+    /// `paused` on a restore that has no schedule.
+    PausedWithoutSchedule,
+    /// `volumeSnapshotClassName` on a restore that takes no snapshot.
+    SnapshotClassWithoutSnapshot,
+    /// `repository` on a restore `from` a backup.
+    RepositoryWithFrom,
+    /// `sourcePathOverride` on a restore `from` a backup.
+    SourcePathWithFrom,
+    /// `sourcePathOverride` next to `sourceIdentity`, not inside it.
+    SourcePathBesideSourceIdentity,
+    /// `workloadSelector` on a backup that is not `Direct`.
+    WorkloadSelectorWithoutDirect,
+    /// A cache volume setting next to `claimName`.
+    CacheSettingWithClaim { field: String },
+    /// A policy file name, in a `policyConfig` that names no object.
+    PolicyFileWithoutObject { field: String },
+    /// `onDemand: false`.
+    OnDemandFalse,
+    /// A restore that names no source.
+    NoRestoreSource { name: String },
+    /// A restore that names no destination.
+    NoDestination { name: String },
+    /// `username` without `hostname`, or the other way round.
+    HalfIdentity { set: String, missing: String },
+    /// A `policyConfig` that names nothing.
+    EmptyPolicyConfig,
+    /// An `nfs` mover volume with an empty server.
+    EmptyNfsServer,
+    /// A `from` that names no backup of the plan.
+    UnknownBackup { name: String },
+    /// An explicit `username` or `hostname` Kopia would refuse.
+    InvalidIdentityPart { field: String, value: String },
+    /// A maintenance owner that is not `user@host`.
+    InvalidMaintenanceOwner { written: String },
+    /// A `restoreAsOf` that is not an RFC 3339 instant.
+    InvalidInstant { written: String, reason: String },
+    /// An access mode Kubernetes does not have.
+    NotAnAccessMode { mode: String },
+    /// Two verify entries with one name.
+    DuplicateVerify { name: String, first: usize },
+    /// A `filesPercent` outside 0 to 100 (as written).
+    NotAPercentage { value: String },
+    /// A `parallelism` of 0.
+    ParallelismBelowOne,
+    /// An action timeout of 0.
+    ActionTimeoutZero,
+    /// `maxFiles: 0` for Kopia's logs.
+    NoLogFiles,
+    /// A manual trigger token that is empty or too long.
+    ManualTokenLength,
+    /// A cache volume too small for Kopia.
+    CacheTooSmall { capacity: String },
+    /// More than 20 additional arguments.
+    TooManyArguments { count: usize },
+    /// Two mover volumes at one mount path.
+    DuplicateMountPath { path: String },
+    /// An `nfs` mover volume (always a warning).
+    NfsOutsideRestrictedProfile,
+    /// A persistent cache the non-root mover may not write (a warning).
+    CacheMayNotBeWritable { name: String },
+    /// A repository claim the non-root mover may not write (a warning).
+    RepositoryClaimMayNotBeWritable { name: String },
+    /// A PVC whose size is neither written nor in the input.
+    UnknownPvcSize { what: String, pvc: String },
+    /// An additional argument Kopia's grammar refuses (in `kopia`'s words).
+    InvalidAdditionalArgument { message: String },
+    /// `policy.actions` where actions are not enabled.
+    ActionsNotEnabled { name: String },
+    /// Kopia's cache limits larger than the cache volume (a warning).
+    CacheLimitsExceedVolume {
+        total: String,
+        capacity: String,
+        megabytes: u64,
+    },
+    /// One existing cache claim used by two entries.
+    SharedCacheClaim {
+        namespace: String,
+        claim: String,
+        /// Each user as kind, name and where it is declared.
+        first: (String, String, String),
+        second: (String, String, String),
+    },
+    /// Maintenance asked for, with no namespace to run it in.
+    MaintenanceNoNamespace { repository: String },
+    /// One repository declared with two maintenance owners.
+    MaintenanceOwnerConflict {
+        repository: String,
+        first_origin: String,
+        first_owner: String,
+        second_origin: String,
+        second_owner: String,
+    },
+    /// One repository declared with two maintenance timings (a warning).
+    MaintenanceTimingDiffers { repository: String, first: String },
+    /// A repository URL whose scheme kopiaplan does not know.
+    UnknownRepositoryUrl { url: String },
+    /// A credential in a repository URL (`problem` says which part).
+    CredentialInUrl { problem: String },
+    /// A credential in a repository URL read from the repository Secret.
+    CredentialInSecretUrl {
+        key: String,
+        secret: String,
+        problem: String,
+    },
+    /// `credentials`, not supported yet.
+    CredentialsNotSupported,
+    /// A Kopia policy (in a plan, or a global policy file) that Kopia
+    /// would refuse; `place` names the file, if any.
+    InvalidPolicy {
+        place: Option<String>,
+        message: String,
+    },
+    /// A repository setting kopiaplan does not apply, or of the wrong type.
+    InvalidRepositorySetting { place: String, message: String },
+    /// A policy JSON text that is not UTF-8.
+    PolicyJsonNotUtf8 { place: String },
+    /// A policy JSON text over 1 MiB.
+    PolicyJsonTooLarge { place: String, bytes: usize },
+    /// A policy JSON text that is not an object.
+    PolicyJsonNotAnObject { place: String },
+    /// A policy JSON text that does not parse.
+    PolicyJsonInvalid {
+        place: String,
+        reason: String,
+        line: usize,
+        column: usize,
+    },
+    /// A file name that cannot be a key of a ConfigMap or Secret.
+    InvalidObjectKey { key: String, problem: String },
+    /// A global policy file on a restore (a warning).
+    RestoreIgnoresGlobalPolicy,
 }
 
 impl std::fmt::Display for ResolveError {
@@ -175,6 +323,194 @@ impl std::fmt::Display for ResolveError {
                 f,
                 "the {kind} `{namespace}/{name}` would be generated twice"
             ),
+            Self::NoTrigger { name } => write!(f, "the restore `{name}` has no trigger"),
+            Self::SourceNamedTwice { name } => {
+                write!(f, "the restore `{name}` names its source more than once")
+            }
+            Self::ConfigMapAndSecret => {
+                f.write_str("`configMapName` and `secretName` exclude each other")
+            }
+            Self::UrlAndFilesystem => {
+                f.write_str("a repository has either `url` or `filesystem`, not both")
+            }
+            Self::CustomCaSource => {
+                f.write_str("`customCA` needs exactly one of `configMapName` and `secretName`")
+            }
+            Self::MoverVolumeSource => f.write_str(
+                "a mover volume has exactly one of `secret`, `nfs` and `persistentVolumeClaim`",
+            ),
+            Self::ScheduleAndTrigger => f.write_str("`schedule` and `trigger` exclude each other"),
+            Self::TriggerKind => {
+                f.write_str("a trigger has exactly one of `manual`, `schedule` and `onDemand`")
+            }
+            Self::PausedWithoutSchedule => {
+                f.write_str("`paused` suspends a schedule; this restore has none")
+            }
+            Self::SnapshotClassWithoutSnapshot => f.write_str(
+                "`volumeSnapshotClassName` is for the snapshot taken after a restore",
+            ),
+            Self::RepositoryWithFrom => {
+                f.write_str("a restore `from` a backup uses that backup's repository")
+            }
+            Self::SourcePathWithFrom => {
+                f.write_str("a restore `from` a backup uses that backup's path")
+            }
+            Self::SourcePathBesideSourceIdentity => f.write_str(
+                "with `sourceIdentity`, the path goes in `sourceIdentity.sourcePathOverride`",
+            ),
+            Self::WorkloadSelectorWithoutDirect => f.write_str(
+                "`workloadSelector` places a `Direct` copy next to its workload; this backup is not `Direct`",
+            ),
+            Self::CacheSettingWithClaim { field } => write!(
+                f,
+                "`{field}` describes a cache volume kopiaplan creates; `claimName` names an existing one"
+            ),
+            Self::PolicyFileWithoutObject { field } => write!(
+                f,
+                "`{field}` names a file of a ConfigMap or Secret, and `policyConfig` names neither"
+            ),
+            Self::OnDemandFalse => f.write_str("`onDemand: false` asks for nothing"),
+            Self::NoRestoreSource { name } => {
+                write!(f, "the restore `{name}` does not say what to restore")
+            }
+            Self::NoDestination { name } => write!(f, "the restore `{name}` has no destination"),
+            Self::HalfIdentity { set, missing } => {
+                write!(f, "`{set}` without `{missing}` names no Kopia source")
+            }
+            Self::EmptyPolicyConfig => f.write_str(
+                "`policyConfig` names no ConfigMap, no Secret and no `repositoryConfig`",
+            ),
+            Self::EmptyNfsServer => f.write_str("the NFS server is empty"),
+            Self::UnknownBackup { name } => write!(f, "no backup of this plan is named `{name}`"),
+            Self::InvalidIdentityPart { field, value } => {
+                write!(f, "the {field} `{value}` is not a valid Kopia identity part")
+            }
+            Self::InvalidMaintenanceOwner { written } => write!(
+                f,
+                "the maintenance owner `{written}` is not a Kopia identity `user@host`"
+            ),
+            Self::InvalidInstant { written, reason } => {
+                write!(f, "`{written}` is not an RFC 3339 instant ({reason})")
+            }
+            Self::NotAnAccessMode { mode } => write!(f, "`{mode}` is not an access mode"),
+            Self::DuplicateVerify { name, first } => write!(
+                f,
+                "the verify entry `{name}` is also defined by verify[{first}]"
+            ),
+            Self::NotAPercentage { value } => write!(f, "{value} is not a percentage"),
+            Self::ParallelismBelowOne => f.write_str("parallelism must be at least 1"),
+            Self::ActionTimeoutZero => {
+                f.write_str("an action needs a timeout of at least 1 second")
+            }
+            Self::NoLogFiles => f.write_str("Kopia must keep at least one log file"),
+            Self::ManualTokenLength => {
+                f.write_str("the manual token must be 1 to 253 characters")
+            }
+            Self::CacheTooSmall { capacity } => {
+                write!(f, "a cache of `{capacity}` is too small for Kopia")
+            }
+            Self::TooManyArguments { count } => {
+                write!(f, "{count} additional arguments; at most 20 are allowed")
+            }
+            Self::DuplicateMountPath { path } => {
+                write!(f, "two mover volumes are mounted at `{path}`")
+            }
+            Self::NfsOutsideRestrictedProfile => {
+                f.write_str("an `nfs` volume does not meet the restricted Pod Security Standard")
+            }
+            Self::CacheMayNotBeWritable { name } => write!(
+                f,
+                "the persistent cache of `{name}` may not be writable by the mover's non-root user"
+            ),
+            Self::RepositoryClaimMayNotBeWritable { name } => write!(
+                f,
+                "the repository claim of `{name}` may not be writable by the mover's non-root user"
+            ),
+            Self::UnknownPvcSize { what, pvc } => {
+                write!(f, "the size of {what} PVC `{pvc}` is unknown")
+            }
+            Self::InvalidAdditionalArgument { message } => f.write_str(message),
+            Self::ActionsNotEnabled { name } => write!(
+                f,
+                "`policy.actions` runs commands, but actions are not enabled for `{name}`"
+            ),
+            Self::CacheLimitsExceedVolume {
+                total,
+                capacity,
+                megabytes,
+            } => write!(
+                f,
+                "Kopia's cache limits ({total}) do not fit the cache volume of `{capacity}` ({megabytes} MiB)"
+            ),
+            Self::SharedCacheClaim {
+                namespace,
+                claim,
+                first: (first_kind, first_name, first_origin),
+                second: (kind, name, origin),
+            } => write!(
+                f,
+                "the cache claim `{namespace}/{claim}` is used by {first_kind} `{first_name}` ({first_origin}) and by {kind} `{name}` ({origin})"
+            ),
+            Self::MaintenanceNoNamespace { repository } => write!(
+                f,
+                "repository `{repository}` asks for maintenance, no backup of the plan writes to it, and the plan has no namespace to run it in"
+            ),
+            Self::MaintenanceOwnerConflict {
+                repository,
+                first_origin,
+                first_owner,
+                second_origin,
+                second_owner,
+            } => write!(
+                f,
+                "repository `{repository}` has one maintenance owner, but the declaration at {first_origin} names `{first_owner}` and the one at {second_origin} names `{second_owner}`"
+            ),
+            Self::MaintenanceTimingDiffers { repository, first } => write!(
+                f,
+                "repository `{repository}` is maintained once, when the declaration at {first} says"
+            ),
+            Self::UnknownRepositoryUrl { url } => {
+                write!(f, "`{url}` is not a repository URL kopiaplan knows")
+            }
+            Self::CredentialInUrl { problem } => f.write_str(problem),
+            Self::CredentialInSecretUrl {
+                key,
+                secret,
+                problem,
+            } => write!(f, "`{key}` of Secret `{secret}`: {problem}"),
+            Self::CredentialsNotSupported => f.write_str(
+                "`credentials` (a Secret made from the compile environment) is not supported yet",
+            ),
+            Self::InvalidPolicy {
+                place: Some(place),
+                message,
+            } => write!(f, "{place}: {message}"),
+            Self::InvalidPolicy {
+                place: None,
+                message,
+            } => f.write_str(message),
+            Self::InvalidRepositorySetting { place, message } => write!(f, "{place}: {message}"),
+            Self::PolicyJsonNotUtf8 { place } => write!(f, "{place} is not UTF-8 text"),
+            Self::PolicyJsonTooLarge { place, bytes } => {
+                write!(f, "{place} is {bytes} bytes; at most 1 MiB is allowed")
+            }
+            Self::PolicyJsonNotAnObject { place } => write!(f, "{place} must be a JSON object"),
+            Self::PolicyJsonInvalid {
+                place,
+                reason,
+                line,
+                column,
+            } => write!(
+                f,
+                "{place} is not valid JSON: {reason} (line {line}, column {column})"
+            ),
+            Self::InvalidObjectKey { key, problem } => write!(
+                f,
+                "`{key}` is not a key a ConfigMap or Secret can have: it {problem}"
+            ),
+            Self::RestoreIgnoresGlobalPolicy => {
+                f.write_str("a restore does not apply a global policy")
+            }
         }
     }
 }
@@ -198,6 +534,68 @@ impl DiagnosticKind for ResolveError {
             Self::BelowMinimum { .. } => Code::BelowMinimum,
             Self::SourceCollision { .. } => Code::SourceCollision,
             Self::NameCollision { .. } => Code::NameCollision,
+            Self::NoTrigger { .. } => Code::NoTrigger,
+            Self::SourceNamedTwice { .. }
+            | Self::ConfigMapAndSecret
+            | Self::UrlAndFilesystem
+            | Self::CustomCaSource
+            | Self::MoverVolumeSource
+            | Self::ScheduleAndTrigger
+            | Self::TriggerKind => Code::ConflictingFields,
+            Self::PausedWithoutSchedule
+            | Self::SnapshotClassWithoutSnapshot
+            | Self::RepositoryWithFrom
+            | Self::SourcePathWithFrom
+            | Self::SourcePathBesideSourceIdentity
+            | Self::WorkloadSelectorWithoutDirect
+            | Self::CacheSettingWithClaim { .. }
+            | Self::PolicyFileWithoutObject { .. }
+            | Self::OnDemandFalse => Code::FieldNotApplicable,
+            Self::NoRestoreSource { .. }
+            | Self::NoDestination { .. }
+            | Self::HalfIdentity { .. }
+            | Self::EmptyPolicyConfig
+            | Self::EmptyNfsServer => Code::MissingSetting,
+            Self::UnknownBackup { .. } => Code::UnknownBackup,
+            Self::InvalidIdentityPart { .. } | Self::InvalidMaintenanceOwner { .. } => {
+                Code::InvalidIdentity
+            }
+            Self::InvalidInstant { .. } => Code::InvalidInstant,
+            Self::NotAnAccessMode { .. } => Code::ValueNotAllowed,
+            Self::DuplicateVerify { .. } => Code::DuplicateName,
+            Self::NotAPercentage { .. }
+            | Self::ParallelismBelowOne
+            | Self::ActionTimeoutZero
+            | Self::NoLogFiles
+            | Self::ManualTokenLength
+            | Self::CacheTooSmall { .. }
+            | Self::TooManyArguments { .. } => Code::OutOfRange,
+            Self::DuplicateMountPath { .. } => Code::DuplicateMountPath,
+            Self::NfsOutsideRestrictedProfile => Code::NfsOutsideRestrictedProfile,
+            Self::CacheMayNotBeWritable { .. } | Self::RepositoryClaimMayNotBeWritable { .. } => {
+                Code::MayNotBeWritable
+            }
+            Self::UnknownPvcSize { .. } => Code::UnknownPvcSize,
+            Self::InvalidAdditionalArgument { .. } => Code::InvalidAdditionalArgument,
+            Self::ActionsNotEnabled { .. } => Code::ActionsNotEnabled,
+            Self::CacheLimitsExceedVolume { .. } => Code::CacheLimitsExceedVolume,
+            Self::SharedCacheClaim { .. } => Code::SharedCacheClaim,
+            Self::MaintenanceNoNamespace { .. } => Code::NoNamespace,
+            Self::MaintenanceOwnerConflict { .. } => Code::MaintenanceOwnerConflict,
+            Self::MaintenanceTimingDiffers { .. } => Code::MaintenanceTimingDiffers,
+            Self::UnknownRepositoryUrl { .. } => Code::UnknownRepositoryUrl,
+            Self::CredentialInUrl { .. } | Self::CredentialInSecretUrl { .. } => {
+                Code::CredentialInUrl
+            }
+            Self::CredentialsNotSupported => Code::NotSupportedYet,
+            Self::InvalidPolicy { .. } => Code::InvalidPolicy,
+            Self::InvalidRepositorySetting { .. } => Code::InvalidRepositorySetting,
+            Self::PolicyJsonNotUtf8 { .. }
+            | Self::PolicyJsonTooLarge { .. }
+            | Self::PolicyJsonNotAnObject { .. }
+            | Self::PolicyJsonInvalid { .. } => Code::InvalidPolicyJson,
+            Self::InvalidObjectKey { .. } => Code::InvalidName,
+            Self::RestoreIgnoresGlobalPolicy => Code::RestoreIgnoresGlobalPolicy,
         }
     }
 
@@ -205,7 +603,13 @@ impl DiagnosticKind for ResolveError {
         match self {
             Self::OutsideRestrictedProfile {
                 privileged: true, ..
-            } => Severity::Warning,
+            }
+            | Self::NfsOutsideRestrictedProfile
+            | Self::CacheMayNotBeWritable { .. }
+            | Self::RepositoryClaimMayNotBeWritable { .. }
+            | Self::CacheLimitsExceedVolume { .. }
+            | Self::MaintenanceTimingDiffers { .. }
+            | Self::RestoreIgnoresGlobalPolicy => Severity::Warning,
             _ => Severity::Error,
         }
     }

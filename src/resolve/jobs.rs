@@ -76,7 +76,7 @@ impl PlanResolver<'_, '_> {
                 };
                 let d = at_jobs
                     .key(field)
-                    .problem(&kind, format!("use {minimum} or more"));
+                    .error(&kind, format!("use {minimum} or more"));
                 self.report(d);
             }
         }

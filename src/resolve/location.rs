@@ -1,7 +1,7 @@
 //! Positions in the input, for diagnostics: a plan path translated to the
 //! document (and field) it came from.
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, DiagnosticKind};
 use crate::load::{Document, PathSegment, display_path};
 use crate::model::Origin;
 use crate::parse::Provenance;
@@ -93,20 +93,8 @@ impl<'a> At<'a> {
         crate::load::span_of_node(document.file, located.node)
     }
 
-    pub(super) fn error(&self, message: impl Into<String>, help: impl Into<String>) -> Diagnostic {
-        let (_, path) = self.located();
-        Diagnostic::error(message)
-            .at(Some(self.value_span()))
-            .field(display_path(&path))
-            .help(help)
-    }
-
-    /// A typed problem with the value at this position.
-    pub(super) fn problem(
-        &self,
-        kind: &impl crate::diagnostics::DiagnosticKind,
-        help: impl Into<String>,
-    ) -> Diagnostic {
+    /// A problem with the value at this position.
+    pub(super) fn error(&self, kind: &impl DiagnosticKind, help: impl Into<String>) -> Diagnostic {
         let (_, path) = self.located();
         Diagnostic::new(kind)
             .at(Some(self.value_span()))
@@ -127,17 +115,17 @@ impl<'a> At<'a> {
             value: value.to_owned(),
             problem,
         };
-        self.problem(&kind, help)
+        self.error(&kind, help)
     }
 
     /// Like [`At::error`], pointing at the key of the last path step.
     pub(super) fn key_error(
         &self,
-        message: impl Into<String>,
+        kind: &impl DiagnosticKind,
         help: impl Into<String>,
     ) -> Diagnostic {
         let (document, path) = self.located();
-        Diagnostic::error(message)
+        Diagnostic::new(kind)
             .at(Some(document.span_of(&path)))
             .field(display_path(&path))
             .help(help)

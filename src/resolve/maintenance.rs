@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error::ResolveError;
 use super::identity::is_valid_explicit;
 use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{PlanResolver, Timing, scripts_prefix};
@@ -95,10 +96,9 @@ impl PlanResolver<'_, '_> {
                     .index(index)
                     .key("maintenance");
                 let d = at.key_error(
-                    format!(
-                        "repository `{}` asks for maintenance, no backup of the plan writes to it, and the plan has no namespace to run it in",
-                        spec.name
-                    ),
+                    &ResolveError::MaintenanceNoNamespace {
+                        repository: spec.name.clone(),
+                    },
                     "set `metadata.namespace` on the plan (where the repository's Secret is), or `maintenance: {enabled: false}` when the repository is maintained elsewhere",
                 );
                 self.report(d);
@@ -168,7 +168,9 @@ impl PlanResolver<'_, '_> {
                 };
                 let owner = parse_owner(written).unwrap_or_else(|| {
                     let d = at_owner.error(
-                        format!("the maintenance owner `{written}` is not a Kopia identity `user@host`"),
+                        &ResolveError::InvalidMaintenanceOwner {
+                            written: written.clone(),
+                        },
                         format!("write it as `user@host`, each part of letters, digits, `.`, `_` and `-`, such as `{OWNER_USERNAME}@{OWNER_HOSTNAME}`"),
                     );
                     self.report(d);
@@ -275,16 +277,13 @@ pub fn deduplicate(
         let first = &mut kept[index];
         if first.owner != entry.owner {
             diagnostics.push(
-                Diagnostic::error(format!(
-                    "repository `{}` has one maintenance owner, but the declaration at {} names `{}@{}` and the one at {} names `{}@{}`",
-                    entry.repository.name,
-                    first.origin,
-                    first.owner.username,
-                    first.owner.hostname,
-                    entry.origin,
-                    entry.owner.username,
-                    entry.owner.hostname,
-                ))
+                Diagnostic::new(&ResolveError::MaintenanceOwnerConflict {
+                    repository: entry.repository.name.clone(),
+                    first_origin: first.origin.to_string(),
+                    first_owner: format!("{}@{}", first.owner.username, first.owner.hostname),
+                    second_origin: entry.origin.to_string(),
+                    second_owner: format!("{}@{}", entry.owner.username, entry.owner.hostname),
+                })
                 .at(Some(entry.owner_span))
                 .field(entry.owner_field.clone())
                 .help(format!(
@@ -301,10 +300,10 @@ pub fn deduplicate(
         };
         if timing(first) != timing(&entry) {
             diagnostics.push(
-                Diagnostic::warning(format!(
-                    "repository `{}` is maintained once, when the declaration at {} says",
-                    entry.repository.name, first.origin
-                ))
+                Diagnostic::new(&ResolveError::MaintenanceTimingDiffers {
+                    repository: entry.repository.name.clone(),
+                    first: first.origin.to_string(),
+                })
                 .at(Some(entry.span))
                 .help(format!(
                     "the repository declared at {} asks for another schedule or trigger; give both the same `maintenance.schedule` (or `trigger`), or `enabled: false` on one",

@@ -218,7 +218,7 @@ impl PlanResolver<'_, '_> {
                 ),
                 None => format!("Kopia accepts {}", levels.join(", ")),
             };
-            let d = at.key("fileLevel").problem(
+            let d = at.key("fileLevel").error(
                 &error::ResolveError::NotAKopiaValue {
                     value: file_level.clone(),
                     expected: "a Kopia log level".into(),
@@ -229,7 +229,7 @@ impl PlanResolver<'_, '_> {
         }
         let max_age = spec.max_age.unwrap_or_else(|| defaults::LOG_MAX_AGE.into());
         if !crate::kopia::is_go_duration(&max_age) {
-            let d = at.key("maxAge").problem(
+            let d = at.key("maxAge").error(
                 &error::ResolveError::NotAKopiaValue {
                     value: max_age.clone(),
                     expected: "a duration Kopia accepts".into(),
@@ -242,7 +242,7 @@ impl PlanResolver<'_, '_> {
         if max_files == 0 {
             let d = at
                 .key("maxFiles")
-                .error("Kopia must keep at least one log file", "use 1 or more");
+                .error(&error::ResolveError::NoLogFiles, "use 1 or more");
             self.report(d);
         }
         Logging {
@@ -275,7 +275,7 @@ impl PlanResolver<'_, '_> {
                     let d = at_list
                         .index(index)
                         .key("name")
-                        .problem(&problem, format!("give each {kind} of a plan its own name"));
+                        .error(&problem, format!("give each {kind} of a plan its own name"));
                     self.report(d);
                     unique.push(false);
                 }
@@ -313,7 +313,7 @@ impl PlanResolver<'_, '_> {
                     kind: kind.to_owned(),
                     name: name.to_owned(),
                 };
-                let d = at.problem(
+                let d = at.error(
                     &problem,
                     format!("set `namespace` on the {kind} or `metadata.namespace` on the plan"),
                 );

@@ -66,7 +66,7 @@ impl PlanResolver<'_, '_> {
             && !mover.privileged
             && (context.run_as_user == Some(0) || context.run_as_non_root == Some(false))
         {
-            let d = at_security.problem(
+            let d = at_security.error(
                 &ResolveError::RootNeedsPrivileged,
                 "set `privileged: true` to opt in, or run as a non-root user",
             );
@@ -84,7 +84,7 @@ impl PlanResolver<'_, '_> {
                 } else {
                     "remove it, or set `privileged: true` to opt out of the restricted profile on purpose"
                 };
-                let d = at_field.problem(&kind, help);
+                let d = at_field.error(&kind, help);
                 self.report(d);
             }
         }

@@ -4,9 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::error::ResolveError;
 use super::names::{NAME_LIMIT, short_digest};
 use super::{At, PlanResolver, checks};
-use crate::diagnostics::Diagnostic;
 use crate::model::{MoverVolume, MoverVolumeSource, paths};
 use crate::plan;
 
@@ -65,8 +65,8 @@ impl PlanResolver<'_, '_> {
             let at_volume = at.index(index);
             let path = &volume.mount_path;
             if let Err(e) = check_mount_path(path) {
-                let d = at_volume.key("mountPath").problem(
-                    &super::error::ResolveError::InvalidPath {
+                let d = at_volume.key("mountPath").error(
+                    &ResolveError::InvalidPath {
                         what: "mount path".to_owned(),
                         value: path.to_string(),
                         problem: e.to_string(),
@@ -81,7 +81,7 @@ impl PlanResolver<'_, '_> {
             }
             if !seen_paths.insert(path.as_str()) {
                 let d = at_volume.key("mountPath").error(
-                    format!("two mover volumes are mounted at `{path}`"),
+                    &ResolveError::DuplicateMountPath { path: path.clone() },
                     "give each volume its own `mountPath`",
                 );
                 self.report(d);
@@ -115,7 +115,7 @@ impl PlanResolver<'_, '_> {
         ];
         if set.iter().filter(|s| **s).count() != 1 {
             let d = at.error(
-                "a mover volume has exactly one of `secret`, `nfs` and `persistentVolumeClaim`",
+                &ResolveError::MoverVolumeSource,
                 "keep one source per volume; list another volume for the next one",
             );
             self.report(d);
@@ -136,15 +136,15 @@ impl PlanResolver<'_, '_> {
             let mut ok = true;
             if nfs.server.trim().is_empty() {
                 let d = at_nfs.key("server").error(
-                    "the NFS server is empty",
+                    &ResolveError::EmptyNfsServer,
                     "name the NFS server (a host name or an IP address)",
                 );
                 self.report(d);
                 ok = false;
             }
             if let Err(e) = checks::absolute_path(&nfs.path) {
-                let d = at_nfs.key("path").problem(
-                    &super::error::ResolveError::InvalidPath {
+                let d = at_nfs.key("path").error(
+                    &ResolveError::InvalidPath {
                         what: "NFS export".to_owned(),
                         value: nfs.path.to_string(),
                         problem: e.to_string(),
@@ -155,12 +155,8 @@ impl PlanResolver<'_, '_> {
                 ok = false;
             }
             self.report(
-                Diagnostic::warning(
-                    "an `nfs` volume does not meet the restricted Pod Security Standard",
-                )
-                .at(Some(at_nfs.value_span()))
-                .field(at_nfs.field_path())
-                .help(
+                at_nfs.error(
+                    &ResolveError::NfsOutsideRestrictedProfile,
                     "a namespace that enforces `restricted` rejects this mover; mount the export through a PersistentVolume and claim instead",
                 ),
             );

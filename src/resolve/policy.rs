@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::At;
+use super::error::ResolveError;
 use crate::diagnostics::{Diagnostics, nearest};
 use crate::kopia::policy::{check, merge};
 use crate::plan::{BackupSpec, Defaults, Retain};
@@ -41,10 +42,14 @@ pub(super) fn resolve(
             } else {
                 at_policy.clone()
             };
+            let kind = ResolveError::InvalidPolicy {
+                place: None,
+                message: problem.message.clone(),
+            };
             diagnostics.push(if problem.unknown_field {
-                at_field.key_error(problem.message.clone(), problem.help.clone())
+                at_field.key_error(&kind, problem.help.clone())
             } else {
-                at_field.error(problem.message.clone(), problem.help.clone())
+                at_field.error(&kind, problem.help.clone())
             });
         }
         if problems.is_empty() {
@@ -86,11 +91,11 @@ pub(super) fn resolve(
                 Some(n) => format!("did you mean `{n}`?"),
                 None => format!("Kopia knows {}", known.join(", ")),
             };
-            let kind = super::error::ResolveError::NotAKopiaValue {
+            let kind = ResolveError::NotAKopiaValue {
                 value: name.to_string(),
                 expected: "a Kopia compression algorithm".into(),
             };
-            diagnostics.push(at_c.problem(&kind, help));
+            diagnostics.push(at_c.error(&kind, help));
         }
     }
     policy

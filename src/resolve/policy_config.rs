@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::{Diagnostic, Span, nearest};
 use crate::load::{PathSegment, display_path};
@@ -150,7 +151,7 @@ impl<'a> PlanResolver<'a, '_> {
         let source = match (&spec.config_map_name, &spec.secret_name) {
             (Some(_), Some(_)) => {
                 let d = at.key("secretName").error(
-                    "`configMapName` and `secretName` exclude each other",
+                    &ResolveError::ConfigMapAndSecret,
                     "keep one of them: the policy files live in a ConfigMap or in a Secret",
                 );
                 self.report(d);
@@ -180,33 +181,36 @@ impl<'a> PlanResolver<'a, '_> {
             let Some(written) = written else { continue };
             if let Err(e) = checks::config_map_key(written) {
                 let d = at.key(field).error(
-                    format!("`{written}` is not a key a ConfigMap or Secret can have: it {e}"),
+                    &ResolveError::InvalidObjectKey {
+                        key: written.clone(),
+                        problem: e.to_string(),
+                    },
                     "name the key that holds the file, such as `global-policy.json`",
                 );
                 self.report(d);
             }
             if !named {
                 let d = at.key(field).error(
-                    format!("`{field}` names a file of a ConfigMap or Secret, and `policyConfig` names neither"),
+                    &ResolveError::PolicyFileWithoutObject {
+                        field: field.to_owned(),
+                    },
                     "add `configMapName` or `secretName`",
                 );
                 self.report(d);
             }
         }
         if usage == Usage::Restore && spec.global_policy_filename.is_some() {
-            let d = Diagnostic::warning("a restore does not apply a global policy")
-                .at(Some(at.key("globalPolicyFilename").value_span()))
-                .field(at.key("globalPolicyFilename").field_path())
-                .help(
-                    "remove `globalPolicyFilename`: backups import the global policy; a restore \
+            let d = at.key("globalPolicyFilename").error(
+                &ResolveError::RestoreIgnoresGlobalPolicy,
+                "remove `globalPolicyFilename`: backups import the global policy; a restore \
                      only reads the repository settings, so restoring never changes the \
                      repository's policy for every other source",
-                );
+            );
             self.report(d);
         }
         if !named && spec.repository_config.is_none() {
             let d = at.error(
-                "`policyConfig` names no ConfigMap, no Secret and no `repositoryConfig`",
+                &ResolveError::EmptyPolicyConfig,
                 "add `configMapName`, `secretName` or `repositoryConfig`, or remove `policyConfig`",
             );
             self.report(d);
@@ -281,13 +285,13 @@ impl<'a> PlanResolver<'a, '_> {
                         None if keys.is_empty() => format!("add `{key}` to the {kind}"),
                         None => format!("its keys: {}", keys.join(", ")),
                     };
-                    let problem = super::error::ResolveError::ObjectMissingKey {
+                    let problem = ResolveError::ObjectMissingKey {
                         kind: kind.to_owned(),
                         namespace: namespace.to_owned(),
                         name: name.to_owned(),
                         key: key.to_owned(),
                     };
-                    let d = at.key(field).problem(&problem, help);
+                    let d = at.key(field).error(&problem, help);
                     self.report(d);
                 }
                 continue;
@@ -298,7 +302,9 @@ impl<'a> PlanResolver<'a, '_> {
             }
             let Some(text) = text else {
                 let d = embedded.at.error(
-                    format!("{} is not UTF-8 text", embedded.what),
+                    &ResolveError::PolicyJsonNotUtf8 {
+                        place: embedded.what.clone(),
+                    },
                     "store the JSON file as text",
                 );
                 self.report(d);
@@ -347,11 +353,10 @@ impl<'a> PlanResolver<'a, '_> {
     fn parse_json(&mut self, text: &str, place: &Embedded<'_>) -> Option<Value> {
         if text.len() > MAX_JSON_BYTES {
             let d = place.at.error(
-                format!(
-                    "{} is {} bytes; at most 1 MiB is allowed",
-                    place.what,
-                    text.len()
-                ),
+                &ResolveError::PolicyJsonTooLarge {
+                    place: place.what.clone(),
+                    bytes: text.len(),
+                },
                 "keep only the settings that differ from Kopia's defaults",
             );
             self.report(d);
@@ -361,7 +366,9 @@ impl<'a> PlanResolver<'a, '_> {
             Ok(value) if value.is_object() => Some(value),
             Ok(_) => {
                 let d = place.at.error(
-                    format!("{} must be a JSON object", place.what),
+                    &ResolveError::PolicyJsonNotAnObject {
+                        place: place.what.clone(),
+                    },
                     "write it as `{ \"key\": value, … }`",
                 );
                 self.report(d);
@@ -372,12 +379,12 @@ impl<'a> PlanResolver<'a, '_> {
                 let message = message
                     .rsplit_once(" at line ")
                     .map_or(message.as_str(), |(head, _)| head);
-                let d = Diagnostic::error(format!(
-                    "{} is not valid JSON: {message} (line {}, column {})",
-                    place.what,
-                    e.line(),
-                    e.column()
-                ))
+                let d = Diagnostic::new(&ResolveError::PolicyJsonInvalid {
+                    place: place.what.clone(),
+                    reason: message.to_owned(),
+                    line: e.line(),
+                    column: e.column(),
+                })
                 .at(Some(place.span(text, e.line(), e.column(), 1)))
                 .field(place.field(&[]))
                 .help("write JSON: keys and strings in double quotes, no trailing commas, no comments");
@@ -391,10 +398,13 @@ impl<'a> PlanResolver<'a, '_> {
     fn check_global_policy(&mut self, value: &Value, text: &str, place: &Embedded<'_>) {
         for problem in crate::kopia::policy::check(value) {
             let path = segments(&problem.path);
-            let d = Diagnostic::error(format!("{}: {}", place.what, problem.message))
-                .at(Some(place.field_span(text, &path, problem.unknown_field)))
-                .field(place.field(&path))
-                .help(problem.help);
+            let d = Diagnostic::new(&ResolveError::InvalidPolicy {
+                place: Some(place.what.clone()),
+                message: problem.message,
+            })
+            .at(Some(place.field_span(text, &path, problem.unknown_field)))
+            .field(place.field(&path))
+            .help(problem.help);
             self.report(d);
         }
     }
@@ -453,10 +463,13 @@ impl<'a> PlanResolver<'a, '_> {
                 )),
             };
             if let Some((message, help)) = problem {
-                let d = Diagnostic::error(format!("{}: {message}", place.what))
-                    .at(Some(place.field_span(text, &path, !known)))
-                    .field(place.field(&path))
-                    .help(help);
+                let d = Diagnostic::new(&ResolveError::InvalidRepositorySetting {
+                    place: place.what.clone(),
+                    message,
+                })
+                .at(Some(place.field_span(text, &path, !known)))
+                .field(place.field(&path))
+                .help(help);
                 self.report(d);
             }
         }

@@ -23,7 +23,7 @@ impl PlanResolver<'_, '_> {
                 };
                 let d = at
                     .key("name")
-                    .problem(&problem, "give each repository its own name");
+                    .error(&problem, "give each repository its own name");
                 self.report(d);
                 continue;
             }
@@ -56,10 +56,9 @@ impl PlanResolver<'_, '_> {
         }
         let location = match (&spec.url, &spec.filesystem) {
             (Some(_), Some(_)) => {
-                let d = at.key("filesystem").error(
-                    "a repository has either `url` or `filesystem`, not both",
-                    "remove one of them",
-                );
+                let d = at
+                    .key("filesystem")
+                    .error(&ResolveError::UrlAndFilesystem, "remove one of them");
                 self.report(d);
                 RepositoryLocation::FromSecret
             }
@@ -77,7 +76,7 @@ impl PlanResolver<'_, '_> {
                             _ => format!("use one of {}", crate::kopia::SCHEMES.join(", ")),
                         };
                         let d = at.key("url").error(
-                            format!("`{url}` is not a repository URL kopiaplan knows"),
+                            &ResolveError::UnknownRepositoryUrl { url: url.clone() },
                             help,
                         );
                         self.report(d);
@@ -85,7 +84,9 @@ impl PlanResolver<'_, '_> {
                 }
                 if let Some((problem, keys)) = checks::url_credential(url) {
                     let d = at.key("url").error(
-                        problem,
+                        &ResolveError::CredentialInUrl {
+                            problem: problem.to_owned(),
+                        },
                         format!(
                             "move the credential into the repository Secret `{}` as {keys}, and remove it from the URL",
                             spec.secret_name
@@ -110,8 +111,8 @@ impl PlanResolver<'_, '_> {
                     .clone()
                     .unwrap_or_else(|| defaults::FILESYSTEM_REPOSITORY_PATH.into());
                 if let Err(e) = checks::absolute_path(&path) {
-                    let d = at.key("filesystem").key("path").problem(
-                        &super::error::ResolveError::InvalidPath {
+                    let d = at.key("filesystem").key("path").error(
+                        &ResolveError::InvalidPath {
                             what: "path".to_owned(),
                             value: path.to_string(),
                             problem: e.to_string(),
@@ -141,7 +142,7 @@ impl PlanResolver<'_, '_> {
                 }),
                 _ => {
                     let d = at_ca.error(
-                        "`customCA` needs exactly one of `configMapName` and `secretName`",
+                        &ResolveError::CustomCaSource,
                         "name the ConfigMap or the Secret that holds the CA bundle",
                     );
                     self.diagnostics.push(d);
@@ -151,7 +152,7 @@ impl PlanResolver<'_, '_> {
         });
         if spec.credentials.is_some() {
             let d = at.key("credentials").error(
-                "`credentials` (a Secret made from the compile environment) is not supported yet",
+                &ResolveError::CredentialsNotSupported,
                 "create the Secret named by `secretName` yourself, for now",
             );
             self.report(d);
@@ -208,7 +209,7 @@ impl PlanResolver<'_, '_> {
                         let problem = ResolveError::UnknownRepository {
                             name: repository.clone(),
                         };
-                        let d = at_repo.problem(&problem, help);
+                        let d = at_repo.error(&problem, help);
                         self.report(d);
                     }
                     None
@@ -220,7 +221,7 @@ impl PlanResolver<'_, '_> {
                     kind: kind.to_owned(),
                     name: name.to_owned(),
                 };
-                let d = at.problem(
+                let d = at.error(
                     &problem,
                     format!("set `repository` on the {kind} or `spec.defaults.repository`"),
                 );
@@ -262,7 +263,7 @@ impl PlanResolver<'_, '_> {
                     repository: repository.name.clone(),
                     key: key.to_owned(),
                 };
-                let d = at.problem(&problem, format!("add `{key}` to the Secret's data"));
+                let d = at.error(&problem, format!("add `{key}` to the Secret's data"));
                 self.report(d);
             }
         }
@@ -290,7 +291,11 @@ impl PlanResolver<'_, '_> {
             vec![PathSegment::Key(field.into()), PathSegment::Key(key.into())],
         );
         let d = place.error(
-            format!("`{key}` of Secret `{secret_name}`: {problem}"),
+            &ResolveError::CredentialInSecretUrl {
+                key: key.to_owned(),
+                secret: secret_name.to_owned(),
+                problem: problem.to_owned(),
+            },
             format!(
                 "put the credential into its own keys of the Secret ({keys}), and remove it from the URL"
             ),

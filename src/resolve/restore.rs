@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::error::ResolveError;
 use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{At, PlanResolver, Timing, checks, identity, scripts_prefix};
 use crate::diagnostics::nearest;
@@ -69,7 +70,9 @@ impl PlanResolver<'_, '_> {
 
         if spec.trigger.is_none() {
             let d = at.error(
-                format!("the restore `{}` has no trigger", spec.name),
+                &ResolveError::NoTrigger {
+                    name: spec.name.clone(),
+                },
                 "add `trigger: {manual: \"<token>\"}` to run it once, `trigger: {schedule: \"…\"}` \
                  for a warm standby, or `trigger: {onDemand: true}` for a suspended CronJob to \
                  start with `kubectl create job --from=cronjob/…`",
@@ -90,10 +93,9 @@ impl PlanResolver<'_, '_> {
             &namespace,
         );
         if spec.paused.is_some() && !matches!(run, Run::Scheduled(_)) {
-            let d = at.key("paused").error(
-                "`paused` suspends a schedule; this restore has none",
-                "remove `paused`",
-            );
+            let d = at
+                .key("paused")
+                .error(&ResolveError::PausedWithoutSchedule, "remove `paused`");
             self.report(d);
         }
 
@@ -113,7 +115,10 @@ impl PlanResolver<'_, '_> {
                     }
                     Err(e) => {
                         let d = at.key("restoreAsOf").error(
-                            format!("`{written}` is not an RFC 3339 instant ({e})"),
+                            &ResolveError::InvalidInstant {
+                                written: written.clone(),
+                                reason: e.to_string(),
+                            },
                             "write a date, a time and an offset, such as `2026-11-20T00:00:00+01:00` or `2026-11-20T00:00:00Z`",
                         );
                         self.report(d);
@@ -137,7 +142,7 @@ impl PlanResolver<'_, '_> {
             });
         if spec.volume_snapshot_class_name.is_some() && snapshot_after.is_none() {
             let d = at.key("volumeSnapshotClassName").error(
-                "`volumeSnapshotClassName` is for the snapshot taken after a restore",
+                &ResolveError::SnapshotClassWithoutSnapshot,
                 "set `copyMethod: Snapshot`, or remove `volumeSnapshotClassName`",
             );
             self.report(d);
@@ -217,10 +222,9 @@ impl PlanResolver<'_, '_> {
         ];
         if given.iter().filter(|g| **g).count() > 1 {
             let d = at.error(
-                format!(
-                    "the restore `{}` names its source more than once",
-                    spec.name
-                ),
+                &ResolveError::SourceNamedTwice {
+                    name: spec.name.clone(),
+                },
                 "keep one of `from`, `sourceIdentity` and `username` + `hostname`",
             );
             self.report(d);
@@ -228,15 +232,14 @@ impl PlanResolver<'_, '_> {
         }
         if let Some(from) = &spec.from {
             if spec.repository.is_some() {
-                let d = at.key("repository").error(
-                    "a restore `from` a backup uses that backup's repository",
-                    "remove `repository`",
-                );
+                let d = at
+                    .key("repository")
+                    .error(&ResolveError::RepositoryWithFrom, "remove `repository`");
                 self.report(d);
             }
             if spec.source_path_override.is_some() {
                 let d = at.key("sourcePathOverride").error(
-                    "a restore `from` a backup uses that backup's path",
+                    &ResolveError::SourcePathWithFrom,
                     "remove `sourcePathOverride`",
                 );
                 self.report(d);
@@ -268,7 +271,7 @@ impl PlanResolver<'_, '_> {
                         };
                         let d = at
                             .key("from")
-                            .error(format!("no backup of this plan is named `{from}`"), help);
+                            .error(&ResolveError::UnknownBackup { name: from.clone() }, help);
                         self.report(d);
                     }
                     (None, None)
@@ -286,7 +289,7 @@ impl PlanResolver<'_, '_> {
             let at_source = at.key("sourceIdentity");
             if spec.source_path_override.is_some() {
                 let d = at.key("sourcePathOverride").error(
-                    "with `sourceIdentity`, the path goes in `sourceIdentity.sourcePathOverride`",
+                    &ResolveError::SourcePathBesideSourceIdentity,
                     "move it there",
                 );
                 self.report(d);
@@ -313,7 +316,10 @@ impl PlanResolver<'_, '_> {
                 for (field, value) in [("username", username), ("hostname", hostname)] {
                     if !identity::is_valid_explicit(value) {
                         let d = at.key(field).error(
-                            format!("the {field} `{value}` is not a valid Kopia identity part"),
+                            &ResolveError::InvalidIdentityPart {
+                                field: field.to_owned(),
+                                value: value.clone(),
+                            },
                             "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
                         );
                         self.report(d);
@@ -339,7 +345,10 @@ impl PlanResolver<'_, '_> {
                     ("hostname", "username")
                 };
                 let d = at.key(set).error(
-                    format!("`{set}` without `{missing}` names no Kopia source"),
+                    &ResolveError::HalfIdentity {
+                        set: set.to_owned(),
+                        missing: missing.to_owned(),
+                    },
                     format!("add `{missing}` as well: a source is `username@hostname:path`"),
                 );
                 self.report(d);
@@ -347,7 +356,9 @@ impl PlanResolver<'_, '_> {
             }
             (None, None) => {
                 let d = at.error(
-                    format!("the restore `{}` does not say what to restore", spec.name),
+                    &ResolveError::NoRestoreSource {
+                        name: spec.name.clone(),
+                    },
                     "add `from: <backup name>`, `sourceIdentity: {sourceName: …}` or `username` + `hostname`",
                 );
                 self.report(d);
@@ -362,8 +373,8 @@ impl PlanResolver<'_, '_> {
             .cloned()
             .unwrap_or_else(|| model::paths::DATA.to_owned());
         if let Err(e) = checks::absolute_path(&path) {
-            let d = at.problem(
-                &super::error::ResolveError::InvalidPath {
+            let d = at.error(
+                &ResolveError::InvalidPath {
                     what: "".to_owned(),
                     value: path.to_string(),
                     problem: e.to_string(),
@@ -381,7 +392,9 @@ impl PlanResolver<'_, '_> {
             (None, Some(_)) => spec.name.clone(),
             (None, None) => {
                 let d = at.error(
-                    format!("the restore `{}` has no destination", spec.name),
+                    &ResolveError::NoDestination {
+                        name: spec.name.clone(),
+                    },
                     "name an existing PVC with `pvc`, or add `create: {capacity: …}` to create one",
                 );
                 self.report(d);
@@ -401,7 +414,11 @@ impl PlanResolver<'_, '_> {
             let at_create = at.key("create");
             if let Err(e) = checks::quantity_bytes(&create.capacity) {
                 let d = at_create.key("capacity").error(
-                    format!("the capacity `{}` {e}", create.capacity),
+                    &ResolveError::InvalidQuantity {
+                        what: "capacity".to_owned(),
+                        value: create.capacity.clone(),
+                        problem: e.to_string(),
+                    },
                     "write a size such as `10Gi`",
                 );
                 self.report(d);
@@ -425,7 +442,7 @@ impl PlanResolver<'_, '_> {
                     let d = at_create
                         .key("accessModes")
                         .index(index)
-                        .error(format!("`{mode}` is not an access mode"), help);
+                        .error(&ResolveError::NotAnAccessMode { mode: mode.clone() }, help);
                     self.report(d);
                 }
             }

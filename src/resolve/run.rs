@@ -37,7 +37,7 @@ impl PlanResolver<'_, '_> {
                 let at_t = at.key("trigger");
                 if spec.schedule.is_some() {
                     let d = at.key("schedule").error(
-                        "`schedule` and `trigger` exclude each other",
+                        &ResolveError::ScheduleAndTrigger,
                         "move the schedule into `trigger.schedule`, or remove one",
                     );
                     self.report(d);
@@ -48,17 +48,14 @@ impl PlanResolver<'_, '_> {
                     trigger.on_demand.is_some(),
                 ];
                 if set.iter().filter(|s| **s).count() != 1 {
-                    let d = at_t.error(
-                        "a trigger has exactly one of `manual`, `schedule` and `onDemand`",
-                        "keep one of them",
-                    );
+                    let d = at_t.error(&ResolveError::TriggerKind, "keep one of them");
                     self.report(d);
                     return Run::OnDemand;
                 }
                 if let Some(token) = &trigger.manual {
                     if token.is_empty() || token.len() > 253 {
                         let d = at_t.key("manual").error(
-                            "the manual token must be 1 to 253 characters",
+                            &ResolveError::ManualTokenLength,
                             "use a date or a counter, such as \"2026-11-26\"",
                         );
                         self.report(d);
@@ -69,7 +66,7 @@ impl PlanResolver<'_, '_> {
                 }
                 if trigger.on_demand == Some(false) {
                     let d = at_t.key("onDemand").error(
-                        "`onDemand: false` asks for nothing",
+                        &ResolveError::OnDemandFalse,
                         "remove the trigger to use the schedule",
                     );
                     self.report(d);
@@ -95,7 +92,7 @@ impl PlanResolver<'_, '_> {
         let cron = match schedule::resolve(&written, &seed) {
             Ok(cron) => cron,
             Err(e) => {
-                let d = at_schedule.problem(&ResolveError::Schedule { message: e.message }, e.help);
+                let d = at_schedule.error(&ResolveError::Schedule { message: e.message }, e.help);
                 self.report(d);
                 String::new()
             }
@@ -112,7 +109,7 @@ impl PlanResolver<'_, '_> {
             } else {
                 self.root.key("spec").key("defaults").key("timeZone")
             };
-            let d = at_tz.problem(&ResolveError::Schedule { message: e.message }, e.help);
+            let d = at_tz.error(&ResolveError::Schedule { message: e.message }, e.help);
             self.report(d);
         }
         Run::Scheduled(Schedule {

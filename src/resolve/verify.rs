@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error::ResolveError;
 use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
 use super::{At, PlanResolver, Timing, checks, scripts_prefix};
 use crate::diagnostics::nearest;
@@ -22,7 +23,10 @@ impl PlanResolver<'_, '_> {
             let name = spec.name.clone().unwrap_or_else(|| spec.from.clone());
             if let Some(first) = seen.insert(name.clone(), index) {
                 let d = at.error(
-                    format!("the verify entry `{name}` is also defined by verify[{first}]"),
+                    &ResolveError::DuplicateVerify {
+                        name: name.clone(),
+                        first,
+                    },
                     "give each verify entry its own `name`",
                 );
                 self.report(d);
@@ -57,7 +61,9 @@ impl PlanResolver<'_, '_> {
                 None => "name a backup of this plan".into(),
             };
             let d = at.key("from").error(
-                format!("no backup of this plan is named `{}`", spec.from),
+                &ResolveError::UnknownBackup {
+                    name: spec.from.clone(),
+                },
                 help,
             );
             self.report(d);
@@ -65,7 +71,9 @@ impl PlanResolver<'_, '_> {
         let files_percent = spec.files_percent.unwrap_or(0.0);
         if !(0.0..=100.0).contains(&files_percent) {
             let d = at.key("filesPercent").error(
-                format!("{files_percent} is not a percentage"),
+                &ResolveError::NotAPercentage {
+                    value: files_percent.to_string(),
+                },
                 "use a number from 0 to 100, such as 5",
             );
             self.report(d);

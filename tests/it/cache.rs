@@ -89,7 +89,7 @@ fn limits_are_inherited_one_by_one_and_zero_lifts_the_limit() {
     let warnings = warnings(&text);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(
-        warnings[0].contains("do not fit the cache volume"),
+        warnings[0].starts_with("warning[cache-limits-exceed-volume]:"),
         "{warnings:?}"
     );
     assert!(
@@ -106,9 +106,12 @@ fn limits_larger_than_the_volume_are_warned_about() {
     );
     let warnings = warnings(&text);
     assert!(
-        warnings.iter().any(|w| w.contains("1400 MiB")
-            && w.contains("1024 MiB")
-            && w.contains("spec.backups[0].cache.contentSizeLimitMB")),
+        warnings
+            .iter()
+            .any(|w| w.starts_with("warning[cache-limits-exceed-volume]:")
+                && w.contains("1400 MiB")
+                && w.contains("1024 MiB")
+                && w.contains("spec.backups[0].cache.contentSizeLimitMB")),
         "{warnings:?}"
     );
 }
@@ -189,16 +192,14 @@ fn a_claim_name_excludes_the_fields_of_a_generated_volume() {
             error.contains(&format!("field: spec.backups[0].cache.{key}")),
             "{error}"
         );
-        assert!(
-            error.contains("`claimName` names an existing one"),
-            "{error}"
-        );
+        assert!(error.contains("error[field-not-applicable]:"), "{error}");
     }
     let error = compile(&plan(
         "    cache: {claimName: Not_A_Name}\n",
         "    - {name: a, pvc: a}\n",
     ))
     .expect_err("bad claim name");
+    assert!(error.contains("error[invalid-name]:"), "{error}");
     assert!(
         error.contains("field: spec.defaults.cache.claimName"),
         "{error}"
@@ -212,10 +213,9 @@ fn two_entries_may_not_share_an_existing_cache_claim() {
         "    - {name: a, pvc: a}\n    - {name: b, pvc: b}\n",
     ))
     .expect_err("shared cache claim");
-    assert!(
-        error.contains("the cache claim `apps/shared-cache` is used by backup `a`"),
-        "{error}"
-    );
+    assert!(error.contains("error[shared-cache-claim]:"), "{error}");
+    assert!(error.contains("`apps/shared-cache`"), "{error}");
+    assert!(error.contains("backup `a`"), "{error}");
     assert!(error.contains("backup `b`"), "{error}");
 
     // In different namespaces they are different claims.

@@ -51,6 +51,8 @@ fn every_error_is_reported_in_one_run_with_position_path_and_fix() {
         .stderr_has("two.yaml:12:15")
         .stderr_has("did you mean `Europe/Berlin`?")
         .stderr_has("2 problems found")
+        .stderr_has("error[unknown-field]:")
+        .stderr_has("error[invalid-schedule]:")
         .run();
 }
 
@@ -117,6 +119,7 @@ fn a_missing_file_is_an_input_error() {
         .args(["compile", "no/such/plan.yaml"])
         .status(1)
         .stderr_has("cannot read no/such/plan.yaml")
+        .stderr_has("error[unreadable-input]:")
         .run();
 }
 
@@ -143,6 +146,7 @@ fn yaml_1_1_ambiguous_scalars_are_refused() {
         .status(1)
         .stderr_has("`yes` is a boolean (true) to kubectl")
         .stderr_has("\"yes\"")
+        .stderr_has("error[ambiguous-scalar]: `yes`")
         .run();
 }
 
@@ -157,6 +161,7 @@ fn oversized_inputs_are_refused_without_reading_them_whole() {
         .args(["compile", big.to_str().expect("utf-8")])
         .status(1)
         .stderr_has("larger than the limit of 32 MiB")
+        .stderr_has("error[unreadable-input]:")
         .run();
 }
 
@@ -174,6 +179,7 @@ fn alias_bombs_are_refused() {
         .stdin(text)
         .status(1)
         .stderr_has("alias")
+        .stderr_has("error[invalid-yaml]:")
         .run();
 }
 
@@ -185,8 +191,8 @@ fn other_documents_are_reported_as_left_out() {
     Test::new()
         .args(["compile", "-"])
         .stdin(Plan::nightly().then(DEPLOYMENT))
-        .stderr_has("warning: a `Deployment` document is not compiled")
         .stdout_lacks("kind: Deployment")
+        .stderr_has("warning[document-not-compiled]: a `Deployment` document is not compiled")
         .run();
 }
 
@@ -280,6 +286,7 @@ fn every_command_that_reads_plans_prints_json_diagnostics() {
             "{command:?}"
         );
         assert_eq!(d["fieldPath"], "spec.backups[0].compression", "{command:?}");
+        assert_eq!(d["code"], "not-a-kopia-value", "{command:?}");
         assert!(
             d["message"].as_str().is_some_and(|m| m.contains("zstdd")),
             "{d}"
@@ -327,6 +334,7 @@ fn problems_without_a_position_are_json_lines_too() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["severity"], "error");
     assert_eq!(lines[0]["file"], serde_json::Value::Null);
+    assert_eq!(lines[0]["code"], "output-directory-refused", "{}", lines[0]);
     assert!(
         lines[0]["message"]
             .as_str()
@@ -344,6 +352,7 @@ fn problems_without_a_position_are_json_lines_too() {
     ]);
     assert_eq!(missing.status.code(), Some(1));
     let lines = json_lines(&stderr(&missing));
+    assert_eq!(lines[0]["code"], "previous-output-unreadable");
     assert!(
         lines[0]["message"]
             .as_str()

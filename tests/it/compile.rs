@@ -4,6 +4,7 @@
 use crate::support;
 
 use crate::test::Plan;
+use kopiaplan::diagnostics::{Code, Severity};
 use serde_json::Value;
 use support::{env_value, pod_spec};
 
@@ -131,7 +132,8 @@ fn two_sources_writing_the_same_identity_collide() {
     error
         .has("same Kopia source same@apps:/data")
         .has("plan.yaml:13")
-        .has("plan.yaml:16");
+        .has("plan.yaml:16")
+        .has("error[source-collision]:");
 }
 
 #[test]
@@ -160,6 +162,7 @@ fn long_names_are_shortened_within_limits_and_stay_distinct() {
     ))
     .errors();
     error.has("would write the same Kopia source");
+    error.has("error[source-collision]:");
 }
 
 #[test]
@@ -267,6 +270,7 @@ fn clone_copies_use_an_ephemeral_volume_cloned_from_the_pvc() {
     let error =
         Plan::nightly_with_backups("    - {name: a, pvc: data, copyMethod: Clone}\n").errors();
     error.has("set `capacity`");
+    error.has("error[unknown-pvc-size]:");
 }
 
 #[test]
@@ -339,6 +343,7 @@ fn privileged_adds_exactly_root_and_three_capabilities() {
     )
     .errors();
     error.has("privileged: true");
+    error.has("error[root-needs-privileged]:");
 }
 
 #[test]
@@ -373,6 +378,7 @@ fn the_repository_secret_in_the_input_is_checked() {
         .then("---\napiVersion: v1\nkind: Secret\nmetadata: {name: kopia-config, namespace: apps}\nstringData: {KOPIA_REPOSITORY: 's3://b'}\n")
         .errors();
     error.has("has no `KOPIA_PASSWORD`");
+    error.has("error[repository-secret-missing-key]:");
 }
 
 #[test]
@@ -384,6 +390,7 @@ fn too_many_additional_arguments_are_refused() {
     ))
     .errors();
     error.has("at most 20");
+    error.has("error[out-of-range]:");
 }
 
 #[test]
@@ -396,6 +403,7 @@ fn additional_arguments_are_checked_against_kopias_grammar() {
     error.has("`--password` is not allowed here");
     error.has("did you mean `--tags`?");
     error.lacks("additionalArgs[0]");
+    error.has("error[invalid-additional-argument]: `--password`");
 }
 
 #[test]
@@ -408,8 +416,9 @@ fn a_persistent_cache_on_a_clone_without_fs_group_is_warned_about() {
     sources.add("plan.yaml".into(), text);
     let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");
     let warning = compiled.diagnostics.iter().next().expect("a warning");
-    assert!(
-        warning.message.contains("may not be writable"),
+    assert_eq!(
+        (warning.severity, warning.code),
+        (Severity::Warning, Code::MayNotBeWritable),
         "{}",
         warning.message
     );
@@ -458,7 +467,7 @@ spec:
     let warnings: Vec<_> = compiled
         .diagnostics
         .iter()
-        .filter(|d| d.message.contains("repository claim"))
+        .filter(|d| d.code == Code::MayNotBeWritable)
         .collect();
     assert_eq!(warnings.len(), 1, "{:?}", compiled.diagnostics);
     assert!(warnings[0].message.contains("`cloned`"));

@@ -195,11 +195,9 @@ fn bad_input_exits_1_with_diagnostics_and_no_diff() {
     let output = kopiaplan_with_stdin(&["diff", "-", "--against", GOLDEN], Some(&plan));
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).is_empty(), "{}", stdout(&output));
-    assert!(
-        stderr(&output).contains("unknown field `schedul`"),
-        "{}",
-        stderr(&output)
-    );
+    let text = stderr(&output);
+    assert!(text.contains("error[unknown-field]:"), "{text}");
+    assert!(text.contains("`schedul`"), "{text}");
 }
 
 #[test]
@@ -219,13 +217,16 @@ fn a_broken_golden_file_is_reported_with_its_position() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).is_empty());
-    assert!(
-        stderr(&output).contains("golden.yaml:"),
-        "{}",
-        stderr(&output)
-    );
+    let text = stderr(&output);
+    assert!(text.contains("error[invalid-yaml]:"), "{text}");
+    assert!(text.contains("golden.yaml:"), "{text}");
     let missing = kopiaplan(&["diff", EXAMPLE, "--against", "no/such/dir"]);
     assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("error[previous-output-unreadable]:"),
+        "{}",
+        stderr(&missing)
+    );
     assert!(
         stderr(&missing).contains("cannot read the previous output no/such/dir"),
         "{}",

@@ -425,11 +425,9 @@ fn bad_input_and_bad_flags() {
     let output = kopiaplan_with_stdin(&["explain", "-"], Some(&bad));
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).is_empty());
-    assert!(
-        stderr(&output).contains("a schedule has 5 fields"),
-        "{}",
-        stderr(&output)
-    );
+    let text = stderr(&output);
+    assert!(text.contains("error[invalid-schedule]:"), "{text}");
+    assert!(text.contains("a schedule has 5 fields"), "{text}");
     // Usage errors stop before any input is read.
     let example = "examples/one-app.yaml";
     let output = kopiaplan(&["explain", example, "--now", "tomorrow"]);

@@ -85,7 +85,7 @@ fn a_repository_with_a_maintenance_block_is_maintained_without_backups() {
 fn maintenance_without_backups_needs_the_plan_namespace() {
     let text = plan("p", "      maintenance: {}\n", "").replace("  namespace: apps\n", "");
     let error = compile(&text).expect_err("no namespace");
-    assert!(error.contains("has no namespace to run it in"), "{error}");
+    assert!(error.contains("error[no-namespace]:"), "{error}");
     assert!(
         error.contains("field: spec.repositories[0].maintenance"),
         "{error}"
@@ -119,7 +119,10 @@ fn the_owner_is_the_identity_maintenance_runs_as() {
             error.contains("field: spec.repositories[0].maintenance.owner"),
             "{owner}: {error}"
         );
-        assert!(error.contains("`user@host`"), "{owner}: {error}");
+        assert!(
+            error.contains("error[invalid-identity]:"),
+            "{owner}: {error}"
+        );
     }
 }
 
@@ -136,7 +139,10 @@ fn two_plans_may_not_name_different_owners_for_one_repository() {
         "  backups:\n    - {name: b, pvc: b, copyMethod: Direct}\n",
     );
     let error = compile(&format!("{first}---\n{second}")).expect_err("two owners");
-    assert!(error.contains("has one maintenance owner"), "{error}");
+    assert!(
+        error.contains("error[maintenance-owner-conflict]:"),
+        "{error}"
+    );
     assert!(error.contains("`one@kopiaplan`"), "{error}");
     assert!(error.contains("`two@kopiaplan`"), "{error}");
     // Both places are named: the repository in each plan document.
@@ -154,6 +160,10 @@ fn two_plans_may_not_name_different_owners_for_one_repository() {
         "  backups:\n    - {name: b, pvc: b, copyMethod: Direct}\n",
     );
     let error = compile(&format!("{first}---\n{second}")).expect_err("two owners");
+    assert!(
+        error.contains("error[maintenance-owner-conflict]:"),
+        "{error}"
+    );
     assert!(error.contains("`maintenance@kopiaplan`"), "{error}");
 
     // The same owner twice is one owner: one job serves both plans.

@@ -195,50 +195,50 @@ fn bad_mover_volumes_are_errors_with_their_field_path() {
         (
             "{mountPath: /abs, volumeSource: {secret: {secretName: s}}}",
             "spec.backups[0].mover.volumes[0].mountPath",
-            "relative to the volume",
+            "invalid-path",
         ),
         (
             "{mountPath: a/../b, volumeSource: {secret: {secretName: s}}}",
             "spec.backups[0].mover.volumes[0].mountPath",
-            "`..`",
+            "invalid-path",
         ),
         (
             "{mountPath: 'a b', volumeSource: {secret: {secretName: s}}}",
             "spec.backups[0].mover.volumes[0].mountPath",
-            "contains ` `",
+            "invalid-path",
         ),
         (
             "{mountPath: x, volumeSource: {}}",
             "spec.backups[0].mover.volumes[0].volumeSource",
-            "exactly one of",
+            "conflicting-fields",
         ),
         (
             "{mountPath: x, volumeSource: {secret: {secretName: s}, persistentVolumeClaim: {claimName: c}}}",
             "spec.backups[0].mover.volumes[0].volumeSource",
-            "exactly one of",
+            "conflicting-fields",
         ),
         (
             "{mountPath: x, volumeSource: {secret: {}}}",
             "spec.backups[0].mover.volumes[0].volumeSource.secret.secretName",
-            "the Secret name",
+            "invalid-name",
         ),
         (
             "{mountPath: x, volumeSource: {nfs: {server: n, path: relative}}}",
             "spec.backups[0].mover.volumes[0].volumeSource.nfs.path",
-            "absolute",
+            "invalid-path",
         ),
         (
             "{mountPath: x, volumeSource: {persistentVolumeClaim: {claimName: Bad_Name}}}",
             "spec.backups[0].mover.volumes[0].volumeSource.persistentVolumeClaim.claimName",
-            "the claim name",
+            "invalid-name",
         ),
         (
             "{mountPath: x, volumeSource: {configMap: {name: c}}}",
             "spec.backups[0].mover.volumes[0].volumeSource.configMap",
-            "unknown field",
+            "unknown-field",
         ),
     ];
-    for (volume, field, message) in cases {
+    for (volume, field, code) in cases {
         let error = compile(&plan(
             S3,
             "",
@@ -251,7 +251,10 @@ fn bad_mover_volumes_are_errors_with_their_field_path() {
             error.contains(&format!("field: {field}")),
             "{volume}: {error}"
         );
-        assert!(error.contains(message), "{volume}: {error}");
+        assert!(
+            error.contains(&format!("error[{code}]:")),
+            "{volume}: {error}"
+        );
     }
 
     let error = compile(&plan(
@@ -260,6 +263,7 @@ fn bad_mover_volumes_are_errors_with_their_field_path() {
         "  backups:\n    - name: web\n      pvc: web\n      mover:\n        volumes:\n          - {mountPath: x, volumeSource: {secret: {secretName: a}}}\n          - {mountPath: x, volumeSource: {secret: {secretName: b}}}\n",
     ))
     .expect_err("twice at one path");
+    assert!(error.contains("error[duplicate-mount-path]:"), "{error}");
     assert!(
         error.contains("field: spec.backups[0].mover.volumes[1].mountPath"),
         "{error}"
@@ -272,13 +276,16 @@ fn an_nfs_volume_is_warned_about_under_the_restricted_standard() {
     let mut sources = kopiaplan::diagnostics::SourceMap::default();
     sources.add("plan.yaml".into(), text);
     let compiled = kopiaplan::compile_sources(&sources).expect("a warning is not an error");
-    let warnings: Vec<&str> = compiled
+    let warnings: Vec<_> = compiled
         .diagnostics
         .iter()
-        .map(|d| d.message.as_str())
+        .map(|d| (d.severity, d.code))
         .collect();
     assert_eq!(
         warnings,
-        ["an `nfs` volume does not meet the restricted Pod Security Standard"]
+        [(
+            kopiaplan::diagnostics::Severity::Warning,
+            kopiaplan::diagnostics::Code::NfsOutsideRestrictedProfile
+        )]
     );
 }

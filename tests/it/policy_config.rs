@@ -5,7 +5,7 @@
 
 use crate::support;
 
-use kopiaplan::diagnostics::{Diagnostic, SourceMap};
+use kopiaplan::diagnostics::{Code, Diagnostic, SourceMap};
 use serde_json::Value;
 use support::{env_value, pod_spec};
 
@@ -37,13 +37,14 @@ fn diagnostics(text: &str) -> Vec<Diagnostic> {
     }
 }
 
-/// The one diagnostic whose message contains `text`.
-fn the<'a>(diagnostics: &'a [Diagnostic], text: &str) -> &'a Diagnostic {
+/// The one diagnostic of kind `code` that names `detail` (a key, a
+/// file): several of one kind tell each other apart by what they name.
+fn the<'a>(diagnostics: &'a [Diagnostic], code: Code, detail: &str) -> &'a Diagnostic {
     let found: Vec<&Diagnostic> = diagnostics
         .iter()
-        .filter(|d| d.message.contains(text))
+        .filter(|d| d.code == code && d.message.contains(detail))
         .collect();
-    assert_eq!(found.len(), 1, "{text:?} in {diagnostics:#?}");
+    assert_eq!(found.len(), 1, "{code} {detail:?} in {diagnostics:#?}");
     found[0]
 }
 
@@ -168,7 +169,7 @@ fn mistakes_in_the_files_are_reported_at_their_line_in_the_config_map() {
             .expect("the column")
     };
 
-    let unknown = the(&diagnostics, "`keepDayly` is not a Kopia policy field");
+    let unknown = the(&diagnostics, Code::InvalidPolicy, "`keepDayly`");
     assert!(unknown.is_error());
     assert_eq!(
         line_column(unknown),
@@ -185,13 +186,13 @@ fn mistakes_in_the_files_are_reported_at_their_line_in_the_config_map() {
             .starts_with("`global-policy.json` of ConfigMap `apps/kopia-policies`")
     );
 
-    let wrong_type = the(&diagnostics, "expected a whole number");
+    let wrong_type = the(&diagnostics, Code::InvalidPolicy, "expected a whole number");
     assert_eq!(
         line_column(wrong_type),
         (line_of("keepDayly"), column_of("\"ten\""))
     );
 
-    let setting = the(&diagnostics, "`storage` is not a repository setting");
+    let setting = the(&diagnostics, Code::InvalidRepositorySetting, "`storage`");
     assert_eq!(
         line_column(setting),
         (line_of("\"storage\""), column_of("\"storage\""))
@@ -232,26 +233,30 @@ fn the_inline_repository_config_is_always_checked() {
     );
     let diagnostics = diagnostics(&text);
     assert_eq!(diagnostics.len(), 4, "{diagnostics:#?}");
-    let unknown = the(&diagnostics, "`uploadSped` is not a repository setting");
+    let unknown = the(&diagnostics, Code::InvalidRepositorySetting, "`uploadSped`");
     assert_eq!(line_column(unknown), position_of(&text, "\"uploadSped\""));
     assert_eq!(unknown.help.as_deref(), Some("did you mean `uploadSpeed`?"));
     assert_eq!(
         unknown.field_path.as_deref(),
         Some("spec.backups[0].policyConfig.repositoryConfig → uploadSped")
     );
-    let speed = the(&diagnostics, "expected a number of bytes per second");
+    let speed = the(
+        &diagnostics,
+        Code::InvalidRepositorySetting,
+        "a number of bytes per second",
+    );
     assert_eq!(line_column(speed), position_of(&text, "\"fast\""));
-    let syntax = the(&diagnostics, "is not valid JSON: trailing comma");
+    let syntax = the(&diagnostics, Code::InvalidPolicyJson, "trailing comma");
     let (line, comma) = position_of(&text, ",}");
     assert_eq!(line_column(syntax), (line, comma + 1), "at the `}}`");
-    the(&diagnostics, "must be a JSON object");
+    the(&diagnostics, Code::InvalidPolicyJson, "object");
 
     let huge = format!("{{\"enableActions\": true{}}}", " ".repeat(1024 * 1024));
     let text = plan(&format!(
         "  backups:\n    - {{name: web, pvc: web, policyConfig: {{repositoryConfig: '{huge}'}}}}\n"
     ));
     let diagnostics = self::diagnostics(&text);
-    the(&diagnostics, "at most 1 MiB is allowed");
+    the(&diagnostics, Code::InvalidPolicyJson, "1 MiB");
 }
 
 #[test]
@@ -270,7 +275,7 @@ data:
 "
     ));
     let diagnostics = diagnostics(&text);
-    let unknown = the(&diagnostics, "`compressor` is not a Kopia policy field");
+    let unknown = the(&diagnostics, Code::InvalidPolicy, "`compressor`");
     assert_eq!(
         unknown.help.as_deref(),
         Some("did you mean `compressorName`?")
@@ -300,19 +305,22 @@ data: {{global-policy.json: '{{}}'}}
 "
         )
     ));
-    the(
-        &diagnostics,
-        "`configMapName` and `secretName` exclude each other",
+    let both = the(&diagnostics, Code::ConflictingFields, "");
+    assert_eq!(
+        both.field_path.as_deref(),
+        Some("spec.backups[0].policyConfig.secretName")
     );
-    the(
+    the(&diagnostics, Code::MissingSetting, "");
+    let file = the(
         &diagnostics,
-        "names no ConfigMap, no Secret and no `repositoryConfig`",
+        Code::FieldNotApplicable,
+        "`globalPolicyFilename`",
     );
-    the(
-        &diagnostics,
-        "`globalPolicyFilename` names a file of a ConfigMap or Secret",
+    assert_eq!(
+        file.field_path.as_deref(),
+        Some("spec.backups[2].policyConfig.globalPolicyFilename")
     );
-    let missing = the(&diagnostics, "has no key `repo.json`");
+    let missing = the(&diagnostics, Code::ObjectMissingKey, "`repo.json`");
     assert_eq!(
         missing.field_path.as_deref(),
         Some("spec.backups[3].policyConfig.repositoryConfigFilename")
@@ -321,11 +329,8 @@ data: {{global-policy.json: '{{}}'}}
         missing.help.as_deref(),
         Some("its keys: global-policy.json")
     );
-    the(
-        &diagnostics,
-        "`../x` is not a key a ConfigMap or Secret can have",
-    );
-    let restore = the(&diagnostics, "a restore does not apply a global policy");
+    the(&diagnostics, Code::InvalidName, "`../x`");
+    let restore = the(&diagnostics, Code::RestoreIgnoresGlobalPolicy, "");
     assert!(!restore.is_error());
 }
 
@@ -334,7 +339,7 @@ fn a_misspelt_policy_config_field_is_refused_with_a_suggestion() {
     let diagnostics = diagnostics(&plan(
         "  backups:\n    - {name: a, pvc: a, policyConfig: {configMapName: x, globalPolicyFile: g}}\n",
     ));
-    let unknown = the(&diagnostics, "unknown field `globalPolicyFile`");
+    let unknown = the(&diagnostics, Code::UnknownField, "`globalPolicyFile`");
     assert_eq!(
         unknown.help.as_deref(),
         Some("did you mean `globalPolicyFilename`?")

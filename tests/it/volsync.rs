@@ -239,6 +239,7 @@ fn manual_wins_over_a_schedule_with_a_warning() {
         .stdin(text)
         .stderr_has("manual")
         .stdout_has("kind: Job")
+        .stderr_has("warning[volsync-field-ignored]:")
         .run();
 }
 
@@ -248,6 +249,7 @@ fn an_invalid_schedule_points_at_the_volsync_field() {
     let error = text.errors();
     error.has("spec.trigger.schedule");
     error.has("plan.yaml:9");
+    error.has("error[invalid-schedule]:");
 }
 
 #[test]
@@ -259,6 +261,7 @@ fn unknown_fields_warn_and_fail_with_strict() {
     Test::new()
         .args(["compile", "-"])
         .stdin(text.clone())
+        .stderr_has("warning[unknown-field]:")
         .stderr_has("sourcePath")
         .run();
     Test::new()
@@ -266,6 +269,7 @@ fn unknown_fields_warn_and_fail_with_strict() {
         .stdin(text)
         .status(1)
         .stdout("")
+        .stderr_has("error[unknown-field]:")
         .run();
 }
 
@@ -338,4 +342,5 @@ data:
     let error = inline.errors();
     error.has("splitter");
     error.has("spec.kopia.policyConfig.repositoryConfig");
+    error.has("error[invalid-repository-setting]:");
 }
