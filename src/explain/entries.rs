@@ -174,10 +174,11 @@ fn repository_ref(plan: &str, repository: &model::Repository) -> RepositoryRef {
         model::RepositoryLocation::FromSecret => {
             format!("KOPIA_REPOSITORY of Secret {}", repository.secret_name)
         }
-        model::RepositoryLocation::Url(url) => url.clone(),
-        model::RepositoryLocation::Claim { claim_name, path } => {
-            format!("filesystem {path} on PVC {claim_name}")
-        }
+        model::RepositoryLocation::Url(_) => repository.location.normalised(),
+        model::RepositoryLocation::Claim { claim_name, path } => format!(
+            "filesystem {} on PVC {claim_name}",
+            crate::kopia::backend::normalise_path(path)
+        ),
     };
     RepositoryRef {
         plan: plan.to_owned(),

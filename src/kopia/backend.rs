@@ -256,6 +256,39 @@ pub fn storage_flags(url: &str) -> Option<Vec<String>> {
 
 /// S3-style prefixes are directories: no leading or doubled slashes, one
 /// trailing slash; empty stays empty.
+/// A repository URL in one spelling per location, for telling whether two
+/// URLs name the same repository: doubled slashes collapsed and a trailing
+/// slash dropped after the scheme, so `s3://b/p`, `s3://b//p/` and
+/// `s3://b/p/` are one repository. (The bucket, prefix and path are what
+/// Kopia connects to; an endpoint only the Secret knows cannot be compared
+/// at compile time.)
+pub fn normalise_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let rest = normalise_path(rest);
+    match scheme {
+        Some(scheme) => format!("{}://{rest}", scheme.to_ascii_lowercase()),
+        None => rest,
+    }
+}
+
+/// A path with doubled slashes collapsed and no trailing slash (`/` stays).
+pub fn normalise_path(path: &str) -> String {
+    let mut normal = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && normal.ends_with('/') {
+            continue;
+        }
+        normal.push(c);
+    }
+    if normal.len() > 1 && normal.ends_with('/') {
+        normal.pop();
+    }
+    normal
+}
+
 fn normalize_prefix(prefix: &str) -> String {
     let mut prefix = prefix.to_owned();
     while prefix.contains("//") {
@@ -272,6 +305,24 @@ fn normalize_prefix(prefix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_spelling_per_location() {
+        use super::{normalise_path, normalise_url};
+        for (a, b) in [
+            ("s3://b/p", "s3://b/p/"),
+            ("s3://b/p", "s3://b//p"),
+            ("S3://b/p", "s3://b/p///"),
+            ("gcs://bucket", "gcs://bucket/"),
+            ("webdav://host/dav//x/", "webdav://host/dav/x"),
+        ] {
+            assert_eq!(normalise_url(a), normalise_url(b), "{a} and {b}");
+        }
+        assert_ne!(normalise_url("s3://b/p"), normalise_url("s3://b/q"));
+        assert_ne!(normalise_url("s3://b/p"), normalise_url("s3://c/p"));
+        assert_eq!(normalise_path("/"), "/");
+        assert_eq!(normalise_path("//repo//x/"), "/repo/x");
+    }
+
     use super::*;
 
     fn flags(url: &str) -> Vec<String> {

@@ -103,6 +103,22 @@ pub enum RepositoryLocation {
     Claim { claim_name: String, path: String },
 }
 
+impl RepositoryLocation {
+    /// The location in one spelling, for comparing repositories: URLs and
+    /// paths with doubled and trailing slashes removed. Collision checks,
+    /// maintenance ownership and `explain` compare this.
+    pub fn normalised(&self) -> String {
+        use crate::kopia::backend::{normalise_path, normalise_url};
+        match self {
+            RepositoryLocation::FromSecret => "KOPIA_REPOSITORY".to_owned(),
+            RepositoryLocation::Url(url) => normalise_url(url),
+            RepositoryLocation::Claim { claim_name, path } => {
+                format!("{claim_name}:{}", normalise_path(path))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomCa {
     pub source: CaSource,

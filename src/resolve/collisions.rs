@@ -16,7 +16,7 @@ pub(super) fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             backup.identity, backup.name, backup.origin
         )
     };
-    let mut sources: BTreeMap<(String, &RepositoryLocation, &Identity), &Backup> = BTreeMap::new();
+    let mut sources: BTreeMap<(String, String, &Identity), &Backup> = BTreeMap::new();
     let mut objects: BTreeMap<(&str, &str, &str), &Backup> = BTreeMap::new();
     for backup in &model.backups {
         // The same Secret name in the same namespace, or the same URL or
@@ -28,7 +28,11 @@ pub(super) fn check_collisions(model: &Model, diagnostics: &mut Diagnostics) {
             RepositoryLocation::Claim { .. } => backup.namespace.clone(),
             RepositoryLocation::Url(_) => String::new(),
         };
-        let key = (repo_key, &backup.repository.location, &backup.identity);
+        let key = (
+            repo_key,
+            backup.repository.location.normalised(),
+            &backup.identity,
+        );
         if let Some(first) = sources.insert(key, backup) {
             diagnostics.push(
                 Diagnostic::new(&ResolveError::SourceCollision {

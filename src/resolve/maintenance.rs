@@ -23,12 +23,15 @@ pub const OWNER_HOSTNAME: &str = "kopiaplan";
 /// or the same Secret (or PVC) in the same namespace.
 pub fn repository_key(namespace: &str, repository: &Repository) -> String {
     match &repository.location {
-        RepositoryLocation::Url(url) => format!("url {url}"),
+        RepositoryLocation::Url(_) => format!("url {}", repository.location.normalised()),
         RepositoryLocation::FromSecret => {
             format!("secret {namespace}/{}", repository.secret_name)
         }
         RepositoryLocation::Claim { claim_name, path } => {
-            format!("claim {namespace}/{claim_name}{path}")
+            format!(
+                "claim {namespace}/{claim_name}{}",
+                crate::kopia::backend::normalise_path(path)
+            )
         }
     }
 }

@@ -355,3 +355,70 @@ fn a_maintenance_only_repository_joins_the_maintenance_of_backups_elsewhere() {
         "apps/b"
     );
 }
+
+/// `s3://bucket/prefix` and `s3://bucket//prefix/` are one repository: one
+/// maintenance job serves both plans, two owners for it are a conflict,
+/// and two backups writing one Kopia source to it collide.
+#[test]
+fn urls_that_differ_only_in_slashes_are_one_repository() {
+    let first = plan(
+        "alpha",
+        "",
+        "  backups:\n    - {name: a, pvc: a, copyMethod: Direct}\n",
+    );
+    for spelling in [
+        "s3://bucket/prefix/",
+        "s3://bucket//prefix",
+        "s3://bucket/prefix//",
+    ] {
+        let second = plan(
+            "beta",
+            "",
+            "  backups:\n    - {name: b, pvc: b, copyMethod: Direct}\n",
+        )
+        .replace("url: s3://bucket/prefix", &format!("url: {spelling}"));
+        let objects = compile(&format!("{first}---\n{second}")).expect("compiles");
+        let crons: Vec<&Value> = maintenance_objects(&objects)
+            .into_iter()
+            .filter(|o| o["kind"] == "CronJob")
+            .collect();
+        assert_eq!(crons.len(), 1, "{spelling}: one maintenance job");
+        assert_eq!(
+            crons[0]["metadata"]["annotations"]["kopiaplan.dev/serves"], "apps/a,apps/b",
+            "{spelling}"
+        );
+
+        let owner = second.replace(
+            "      url: ",
+            "      maintenance: {owner: two@kopiaplan}\n      url: ",
+        );
+        let error = compile(&format!("{first}---\n{owner}")).expect_err("two owners");
+        assert!(
+            error.contains("error[maintenance-owner-conflict]:"),
+            "{spelling}: {error}"
+        );
+
+        let same_source = second.replace(
+            "{name: b, pvc: b, copyMethod: Direct}",
+            "{name: b, pvc: b, copyMethod: Direct, username: a, hostname: apps}",
+        );
+        let error = compile(&format!("{first}---\n{same_source}")).expect_err("one source");
+        assert!(
+            error.contains("error[source-collision]:"),
+            "{spelling}: {error}"
+        );
+    }
+    // Another prefix is another repository.
+    let other = plan(
+        "beta",
+        "",
+        "  backups:\n    - {name: b, pvc: b, copyMethod: Direct}\n",
+    )
+    .replace("url: s3://bucket/prefix", "url: s3://bucket/prefix-2");
+    let objects = compile(&format!("{first}---\n{other}")).expect("compiles");
+    let crons = maintenance_objects(&objects)
+        .into_iter()
+        .filter(|o| o["kind"] == "CronJob")
+        .count();
+    assert_eq!(crons, 2);
+}
