@@ -82,11 +82,28 @@ const REFUSED_FOR: &[(&str, &str, &str)] = &[
     ),
     (
         "snapshot create",
+        "start-time",
+        "it would record the snapshot as taken at another time; retention keeps snapshots by that \
+         time, so it would keep or delete the wrong ones",
+    ),
+    (
+        "snapshot create",
+        "end-time",
+        "it would record the snapshot as finished at another time; retention and restores by \
+         time (`restoreAsOf`) would read the wrong one",
+    ),
+    (
+        "snapshot create",
         "force-enable-actions",
         "it would run the policy's actions (commands) even where the plan has not enabled them; \
          enable them with `policyConfig.repositoryConfig: '{\"enableActions\": true}'`, or use the entry's `actions`",
     ),
 ];
+
+/// Durations Kopia's grammar takes but its code bounds: (command, flag,
+/// maximum in seconds, the maximum as people write it).
+const MAXIMUM_DURATIONS: &[(&str, &str, f64, &str)] =
+    &[("snapshot create", "checkpoint-interval", 45.0 * 60.0, "45m")];
 
 /// Why `name` may not be passed to `kopia <command_path>`, if it may not.
 fn refused(command_path: &str, name: &str) -> Option<&'static str> {
@@ -235,6 +252,18 @@ pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
         seen.push(name.to_owned());
         if let Some(message) = check_value(flag, kind, name, negated, value) {
             problems.push(problem(message.0, message.1));
+            continue;
+        }
+        let maximum = MAXIMUM_DURATIONS
+            .iter()
+            .find(|(command, flag, _, _)| *command == command_path && *flag == name);
+        if let (Some((_, _, seconds, written)), Some(value)) = (maximum, value)
+            && super::go_duration_seconds(value).is_some_and(|v| v > *seconds)
+        {
+            problems.push(problem(
+                format!("`--{name}={value}` is longer than Kopia's maximum of {written}"),
+                format!("write `--{name}={written}` or less"),
+            ));
         }
     }
     problems
@@ -333,6 +362,32 @@ mod tests {
     }
 
     #[test]
+    fn checkpoint_intervals_above_kopias_maximum_are_refused() {
+        assert!(check_args(&["--checkpoint-interval=45m"]).is_empty());
+        assert!(check_args(&["--checkpoint-interval=30m"]).is_empty());
+        for too_long in ["46m", "1h", "2700.5s", "1d"] {
+            let problems = check_args(&[&format!("--checkpoint-interval={too_long}")]);
+            assert_eq!(problems.len(), 1, "{too_long}");
+            assert!(
+                problems[0].message.contains("maximum of 45m"),
+                "{too_long}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn go_durations_have_lengths() {
+        use super::super::go_duration_seconds;
+        assert_eq!(go_duration_seconds("1h30m"), Some(5400.0));
+        assert_eq!(go_duration_seconds("0"), Some(0.0));
+        assert_eq!(go_duration_seconds("2d"), Some(172800.0));
+        assert_eq!(go_duration_seconds("1500ms"), Some(1.5));
+        assert_eq!(go_duration_seconds("-1m"), Some(-60.0));
+        assert_eq!(go_duration_seconds("10"), None);
+        assert_eq!(go_duration_seconds("m"), None);
+    }
+
+    #[test]
     fn refuses_flags_that_leak_or_redirect() {
         for flag in [
             "--password=x",
@@ -341,6 +396,8 @@ mod tests {
             "--all",
             "--parallel=3",
             "--log-dir=/x",
+            "--start-time=2020-01-01 00:00:00 UTC",
+            "--end-time=2020-01-01 00:00:00 UTC",
         ] {
             let problems = check_args(&[flag]);
             assert_eq!(problems.len(), 1, "{flag}");

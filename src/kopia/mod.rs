@@ -78,6 +78,45 @@ fn global_flag_enum(flag: &str) -> Vec<&'static str> {
 
 /// Checks a Go duration as Kopia's flag parser (kingpin v2.4) reads it:
 /// a sequence of numbers with units ns, us, µs, ms, s, m, h, d, w.
+/// The length of a Go duration in seconds (with Kopia's `d` and `w`), or
+/// `None` when it is not one.
+pub fn go_duration_seconds(text: &str) -> Option<f64> {
+    if !is_go_duration(text) {
+        return None;
+    }
+    let negative = text.starts_with('-');
+    let mut rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let (unit, seconds) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+            ("d", 86400.0),
+            ("w", 604800.0),
+        ]
+        .into_iter()
+        .filter(|(u, _)| rest.starts_with(u))
+        .max_by_key(|(u, _)| u.len())
+        .unwrap_or(("", 0.0));
+        if unit.is_empty() && !rest.is_empty() {
+            return None;
+        }
+        rest = &rest[unit.len()..];
+        total += number * seconds;
+    }
+    Some(if negative { -total } else { total })
+}
+
 pub fn is_go_duration(text: &str) -> bool {
     let mut rest = text.strip_prefix(['+', '-']).unwrap_or(text);
     if rest == "0" {
