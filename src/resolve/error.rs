@@ -102,6 +102,13 @@ pub enum ResolveError {
     ScheduleAndTrigger,
     /// A trigger with not exactly one of its kinds.
     TriggerKind,
+    /// A typed shortcut (`compression`, `retain`) and the `policy` block set
+    /// one Kopia setting to two values.
+    SettingSetTwice {
+        setting: String,
+        shortcut: String,
+        policy: String,
+    },
     /// `paused` on a restore that has no schedule.
     PausedWithoutSchedule,
     /// `volumeSnapshotClassName` on a restore that takes no snapshot.
@@ -343,6 +350,14 @@ impl std::fmt::Display for ResolveError {
             Self::TriggerKind => {
                 f.write_str("a trigger has exactly one of `manual`, `schedule` and `onDemand`")
             }
+            Self::SettingSetTwice {
+                setting,
+                shortcut,
+                policy,
+            } => write!(
+                f,
+                "Kopia's `{setting}` is set twice, to {shortcut} here and to {policy} in `policy`"
+            ),
             Self::PausedWithoutSchedule => {
                 f.write_str("`paused` suspends a schedule; this restore has none")
             }
@@ -541,7 +556,8 @@ impl DiagnosticKind for ResolveError {
             | Self::CustomCaSource
             | Self::MoverVolumeSource
             | Self::ScheduleAndTrigger
-            | Self::TriggerKind => Code::ConflictingFields,
+            | Self::TriggerKind
+            | Self::SettingSetTwice { .. } => Code::ConflictingFields,
             Self::PausedWithoutSchedule
             | Self::SnapshotClassWithoutSnapshot
             | Self::RepositoryWithFrom

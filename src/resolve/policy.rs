@@ -57,18 +57,51 @@ pub(super) fn resolve(
         }
     }
 
+    // On one level (the plan's defaults, or the entry), a shortcut and the
+    // `policy` block must not disagree: which one wins would be a guess.
+    for (retain, compression, own_policy, at_level) in [
+        (
+            &defaults.retain,
+            &defaults.compression,
+            &defaults.policy,
+            at_defaults,
+        ),
+        (&spec.retain, &spec.compression, &spec.policy, at),
+    ] {
+        let Some(own_policy) = own_policy else {
+            continue;
+        };
+        let mut shortcuts: Vec<(String, Value, At<'_>)> = retention_of(retain.as_ref())
+            .into_iter()
+            .map(|(key, value)| (format!("retention.{key}"), value, at_level.key("retain")))
+            .collect();
+        if let Some(name) = compression {
+            shortcuts.push((
+                "compression.compressorName".to_owned(),
+                json!(name),
+                at_level.key("compression"),
+            ));
+        }
+        for (setting, value, at_shortcut) in shortcuts {
+            let written = setting.split('.').try_fold(own_policy, |v, key| v.get(key));
+            if let Some(written) = written
+                && *written != value
+            {
+                let kind = ResolveError::SettingSetTwice {
+                    setting: setting.clone(),
+                    shortcut: value.to_string(),
+                    policy: written.to_string(),
+                };
+                diagnostics.push(at_shortcut.error(
+                    &kind,
+                    format!("set it in one place: remove `policy.{setting}`, or this field"),
+                ));
+            }
+        }
+    }
+
     let retain = merged_retain(defaults.retain.as_ref(), spec.retain.as_ref());
-    let retention: Map<String, Value> = [
-        ("keepLatest", retain.latest),
-        ("keepHourly", retain.hourly),
-        ("keepDaily", retain.daily),
-        ("keepWeekly", retain.weekly),
-        ("keepMonthly", retain.monthly),
-        ("keepAnnual", retain.yearly),
-    ]
-    .into_iter()
-    .filter_map(|(key, value)| Some((key.to_owned(), json!(value?))))
-    .collect();
+    let retention = retention_of(Some(&retain));
     if !retention.is_empty() {
         merge(&mut policy, &json!({ "retention": retention }));
     }
@@ -99,6 +132,24 @@ pub(super) fn resolve(
         }
     }
     policy
+}
+
+/// A `retain` block as Kopia's `retention` fields, the periods it sets only.
+fn retention_of(retain: Option<&Retain>) -> Map<String, Value> {
+    let Some(retain) = retain else {
+        return Map::new();
+    };
+    [
+        ("keepLatest", retain.latest),
+        ("keepHourly", retain.hourly),
+        ("keepDaily", retain.daily),
+        ("keepWeekly", retain.weekly),
+        ("keepMonthly", retain.monthly),
+        ("keepAnnual", retain.yearly),
+    ]
+    .into_iter()
+    .filter_map(|(key, value)| Some((key.to_owned(), json!(value?))))
+    .collect()
 }
 
 /// Each period from the entry when it sets it, else from the defaults.

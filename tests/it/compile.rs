@@ -498,3 +498,40 @@ fn a_plan_with_three_type_errors_gets_three_diagnostics_in_one_run() {
         "{diagnostics:?}"
     );
 }
+
+/// `compression` and `policy.compression.compressorName`, or `retain` and
+/// `policy.retention`, on one level set one Kopia setting: two values are
+/// an error naming both places; the same value twice, or an entry's
+/// shortcut over the defaults' `policy`, is fine.
+#[test]
+fn a_shortcut_and_the_policy_block_may_not_disagree() {
+    let errors = Plan::nightly_with_backups(
+        "    - name: a\n      pvc: a\n      compression: zstd\n      policy: {compression: {compressorName: s2-default}}\n",
+    )
+    .errors();
+    errors
+        .has("error[conflicting-fields]: Kopia's `compression.compressorName` is set twice")
+        .has("\"zstd\" here and to \"s2-default\" in `policy`")
+        .has("field: spec.backups[0].compression")
+        .has("remove `policy.compression.compressorName`");
+    let errors = Plan::nightly_with_backups(
+        "    - name: a\n      pvc: a\n      retain: {daily: 7, weekly: 4}\n      policy: {retention: {keepDaily: 14}}\n",
+    )
+    .errors();
+    errors
+        .has("error[conflicting-fields]: Kopia's `retention.keepDaily` is set twice, to 7 here and to 14")
+        .has("field: spec.backups[0].retain");
+    errors.lacks("keepWeekly");
+
+    Plan::nightly_with_backups(
+        "    - name: a\n      pvc: a\n      retain: {daily: 7}\n      policy: {retention: {keepDaily: 7}}\n",
+    )
+    .objects();
+    Plan::nightly()
+        .replace(
+            "copyMethod: Direct",
+            "copyMethod: Direct\n    policy: {retention: {keepDaily: 30}}",
+        )
+        .replace("pvc: web-data", "pvc: web-data\n      retain: {daily: 7}")
+        .objects();
+}
