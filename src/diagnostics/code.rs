@@ -119,6 +119,8 @@ pub enum Code {
     ConvertWriteFailed,
 
     // resolve: input types → the resolved model
+    /// A retention that keeps no snapshot (every period explicitly 0).
+    KeepsNothing,
     /// A name, namespace, label key or label value that Kubernetes would
     /// refuse, or a file name that cannot be a ConfigMap or Secret key.
     InvalidName,

@@ -102,8 +102,10 @@ pub enum ResolveError {
     ScheduleAndTrigger,
     /// A trigger with not exactly one of its kinds.
     TriggerKind,
-    /// A typed shortcut (`compression`, `retain`) and the `policy` block set
-    /// one Kopia setting to two values.
+    /// A retention that keeps no snapshot.
+    KeepsNothing,
+    /// A typed shortcut (`compression`, `retain`) and the `policy` block of
+    /// one level set one Kopia setting to two values.
     SettingSetTwice {
         setting: String,
         shortcut: String,
@@ -350,6 +352,9 @@ impl std::fmt::Display for ResolveError {
             Self::TriggerKind => {
                 f.write_str("a trigger has exactly one of `manual`, `schedule` and `onDemand`")
             }
+            Self::KeepsNothing => f.write_str(
+                "this retention keeps no snapshot: the next maintenance would delete every snapshot of the source",
+            ),
             Self::SettingSetTwice {
                 setting,
                 shortcut,
@@ -550,6 +555,7 @@ impl DiagnosticKind for ResolveError {
             Self::SourceCollision { .. } => Code::SourceCollision,
             Self::NameCollision { .. } => Code::NameCollision,
             Self::NoTrigger { .. } => Code::NoTrigger,
+            Self::KeepsNothing => Code::KeepsNothing,
             Self::SourceNamedTwice { .. }
             | Self::ConfigMapAndSecret
             | Self::UrlAndFilesystem

@@ -102,8 +102,44 @@ pub(super) fn resolve(
 
     let retain = merged_retain(defaults.retain.as_ref(), spec.retain.as_ref());
     let retention = retention_of(Some(&retain));
+    let kept = |policy: &Value| {
+        let periods = [
+            "keepLatest",
+            "keepHourly",
+            "keepDaily",
+            "keepWeekly",
+            "keepMonthly",
+            "keepAnnual",
+        ];
+        let values: Vec<Option<&Value>> = periods
+            .iter()
+            .map(|p| policy.get("retention").and_then(|r| r.get(p)))
+            .collect();
+        // A period not set is inherited from Kopia's global policy, which
+        // keeps some: only six explicit zeros keep nothing.
+        !values.iter().all(|v| v.and_then(Value::as_u64) == Some(0))
+    };
     if !retention.is_empty() {
         merge(&mut policy, &json!({ "retention": retention }));
+    }
+    if !kept(&policy) {
+        let at_retain = if spec.retain.is_some() || spec.policy.is_some() {
+            at.key(if spec.retain.is_some() {
+                "retain"
+            } else {
+                "policy"
+            })
+        } else {
+            at_defaults.key(if defaults.retain.is_some() {
+                "retain"
+            } else {
+                "policy"
+            })
+        };
+        diagnostics.push(at_retain.error(
+            &ResolveError::KeepsNothing,
+            "keep at least one snapshot (for example `retain: {latest: 1}`); to stop backing up, set `paused: true`",
+        ));
     }
 
     let compression = spec.compression.as_ref().or(defaults.compression.as_ref());

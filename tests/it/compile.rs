@@ -535,3 +535,32 @@ fn a_shortcut_and_the_policy_block_may_not_disagree() {
         .replace("pvc: web-data", "pvc: web-data\n      retain: {daily: 7}")
         .objects();
 }
+
+/// Six explicit zeros keep no snapshot: maintenance would delete them all.
+/// A period left out is inherited from Kopia's global policy.
+#[test]
+fn a_retention_that_keeps_nothing_is_refused() {
+    let zeros = "{latest: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0, yearly: 0}";
+    Plan::nightly_with_backups(&format!("    - {{name: a, pvc: a, retain: {zeros}}}\n"))
+        .errors()
+        .has("error[keeps-nothing]")
+        .has("field: spec.backups[0].retain")
+        .has("`paused: true`");
+    // Across levels and through `policy` too.
+    Plan::nightly()
+        .replace(
+            "copyMethod: Direct",
+            &format!("copyMethod: Direct\n    retain: {zeros}"),
+        )
+        .errors()
+        .has("error[keeps-nothing]");
+    Plan::nightly_with_backups(
+        "    - {name: a, pvc: a, retain: {latest: 0, hourly: 0, daily: 0, weekly: 0, monthly: 0}}\n",
+    )
+    .objects();
+    Plan::nightly_with_backups(&format!(
+        "    - {{name: a, pvc: a, retain: {}}}\n",
+        zeros.replace("daily: 0", "daily: 1")
+    ))
+    .objects();
+}
