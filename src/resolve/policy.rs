@@ -1,6 +1,7 @@
-//! The Kopia policy of each source: the plan's default `policy`, the entry's
-//! own `policy`, then the typed shortcuts (`retain`, `compression`) on top,
-//! checked against Kopia's policy fields.
+//! The Kopia policy of each source, checked against Kopia's policy fields:
+//! the plan's defaults (`policy`, then the shortcuts `retain` and
+//! `compression`), then the entry's own, which win. A default shortcut
+//! never overrides what the entry's `policy` sets.
 
 use serde_json::{Map, Value, json};
 
@@ -100,8 +101,17 @@ pub(super) fn resolve(
         }
     }
 
-    let retain = merged_retain(defaults.retain.as_ref(), spec.retain.as_ref());
-    let retention = retention_of(Some(&retain));
+    // The nearer level wins: the entry's shortcuts and `policy` over the
+    // defaults' shortcuts, which apply only where the entry says nothing.
+    let entry_sets = |setting: &str| {
+        spec.policy
+            .as_ref()
+            .and_then(|p| setting.split('.').try_fold(p, |v, key| v.get(key)))
+            .is_some()
+    };
+    let mut retention = retention_of(defaults.retain.as_ref());
+    retention.retain(|key, _| !entry_sets(&format!("retention.{key}")));
+    retention.extend(retention_of(spec.retain.as_ref()));
     let kept = |policy: &Value| {
         let periods = [
             "keepLatest",
@@ -142,7 +152,10 @@ pub(super) fn resolve(
         ));
     }
 
-    let compression = spec.compression.as_ref().or(defaults.compression.as_ref());
+    let compression = spec.compression.as_ref().or(defaults
+        .compression
+        .as_ref()
+        .filter(|_| !entry_sets("compression.compressorName")));
     if let Some(name) = compression {
         let known = crate::kopia::compressors();
         if known.contains(&name.as_str()) {
@@ -186,18 +199,4 @@ fn retention_of(retain: Option<&Retain>) -> Map<String, Value> {
     .into_iter()
     .filter_map(|(key, value)| Some((key.to_owned(), json!(value?))))
     .collect()
-}
-
-/// Each period from the entry when it sets it, else from the defaults.
-fn merged_retain(defaults: Option<&Retain>, own: Option<&Retain>) -> Retain {
-    let d = defaults.cloned().unwrap_or_default();
-    let o = own.cloned().unwrap_or_default();
-    Retain {
-        hourly: o.hourly.or(d.hourly),
-        daily: o.daily.or(d.daily),
-        weekly: o.weekly.or(d.weekly),
-        monthly: o.monthly.or(d.monthly),
-        yearly: o.yearly.or(d.yearly),
-        latest: o.latest.or(d.latest),
-    }
 }

@@ -536,6 +536,62 @@ fn a_shortcut_and_the_policy_block_may_not_disagree() {
         .objects();
 }
 
+/// The entry wins over the plan's defaults both ways: its `retain` over the
+/// defaults' `policy`, and its `policy` over the defaults' `retain` and
+/// `compression`.
+#[test]
+fn the_entry_wins_over_the_defaults_shortcuts_and_policy() {
+    let effective = |defaults: &str, entry: &str| {
+        let objects = Plan::nightly()
+            .replace(
+                "copyMethod: Direct",
+                &format!("copyMethod: Direct\n    {defaults}"),
+            )
+            .replace("pvc: web-data", &format!("pvc: web-data\n      {entry}"))
+            .objects();
+        let map = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "ConfigMap"
+                    && o["metadata"]["name"] == "nightly-web-data-backup-policy"
+            })
+            .expect("the policy ConfigMap");
+        let text = map["data"]
+            .as_object()
+            .expect("data")
+            .values()
+            .next()
+            .expect("one file");
+        let policies: serde_json::Value =
+            serde_json::from_str(text.as_str().expect("text")).expect("JSON");
+        policies
+            .as_object()
+            .expect("by source")
+            .values()
+            .next()
+            .expect("one")
+            .clone()
+    };
+    let policy = effective("retain: {daily: 7}", "policy: {retention: {keepDaily: 14}}");
+    assert_eq!(policy["retention"]["keepDaily"], 14, "{policy}");
+    let policy = effective("policy: {retention: {keepDaily: 30}}", "retain: {daily: 7}");
+    assert_eq!(policy["retention"]["keepDaily"], 7, "{policy}");
+    let policy = effective(
+        "compression: zstd",
+        "policy: {compression: {compressorName: s2-default}}",
+    );
+    assert_eq!(
+        policy["compression"]["compressorName"], "s2-default",
+        "{policy}"
+    );
+    // Periods the entry does not set still come from the defaults.
+    let policy = effective(
+        "retain: {daily: 7, weekly: 4}",
+        "policy: {retention: {keepDaily: 14}}",
+    );
+    assert_eq!(policy["retention"]["keepWeekly"], 4, "{policy}");
+}
+
 /// Six explicit zeros keep no snapshot: maintenance would delete them all.
 /// A period left out is inherited from Kopia's global policy.
 #[test]
