@@ -156,15 +156,15 @@ impl PlanResolver<'_, '_> {
             policy_config::Usage::Backup,
         );
 
-        if matches!(copy, Copy::Clone { .. })
-            && cache.persistent.is_some()
-            && !mover.privileged
+        // Without root or an fsGroup, the mover (uid 65532) may not be able
+        // to write to volumes whose files someone else owns.
+        let without_group = !mover.privileged
             && mover
                 .security_context
                 .as_ref()
                 .and_then(|c| c.fs_group)
-                .is_none()
-        {
+                .is_none();
+        if matches!(copy, Copy::Clone { .. }) && cache.persistent.is_some() && without_group {
             self.report(at.error(
                 &ResolveError::CacheMayNotBeWritable {
                     name: spec.name.clone(),
@@ -180,12 +180,7 @@ impl PlanResolver<'_, '_> {
                 repository.as_ref().map(|r| &r.location),
                 Some(RepositoryLocation::Claim { .. })
             )
-            && !mover.privileged
-            && mover
-                .security_context
-                .as_ref()
-                .and_then(|c| c.fs_group)
-                .is_none()
+            && without_group
         {
             self.report(at.error(
                 &ResolveError::RepositoryClaimMayNotBeWritable {
