@@ -1,7 +1,9 @@
 //! `kopiaplan diff`: compile, then compare with a previous output (a golden
 //! file or a directory written by `compile --output-dir`). Exit 0 when they
 //! are equal, 1 when they differ or the input has errors (no diff is shown
-//! then), 2 on usage errors.
+//! then), 2 on usage errors. With `--guard`, the question is whether the
+//! change is safe: exit 0 when every dangerous change is acknowledged (the
+//! diff is still shown), 4 when one is not.
 
 use kopiaplan::output::OutputError;
 use std::io::IsTerminal;
@@ -9,6 +11,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use kopiaplan::output::diff::{self, Change};
+use kopiaplan::output::guard;
 use kopiaplan::output::rendered;
 
 use super::{InputArgs, Outcome, render_diagnostics, render_failure};
@@ -17,7 +20,9 @@ use super::{InputArgs, Outcome, render_diagnostics, render_failure};
 #[command(
     after_help = "Exit status: 0 when the outputs are equal; 1 when they differ, or when \
                         the plans or the previous output have errors (then no diff is shown); \
-                        2 on usage errors."
+                        2 on usage errors. With --guard: 0 when every dangerous change is \
+                        acknowledged by the plans (whatever else differs), 4 when one is not, \
+                        1 on errors in the plans or the previous output."
 )]
 pub struct DiffArgs {
     #[command(flatten)]
@@ -34,7 +39,16 @@ pub struct DiffArgs {
     /// writes them.
     #[arg(long)]
     include_inputs: bool,
+    /// Stop dangerous changes: a backup's Kopia source or repository
+    /// changes, retention decreases, a backup disappears, a manual Job's
+    /// template changes under its name, a maintenance owner changes. Each
+    /// passes only when a plan's `spec.acknowledge` lists it; exit 4 otherwise.
+    #[arg(long)]
+    guard: bool,
 }
+
+/// The exit status of `diff --guard` when it stops a change.
+pub const GUARD_STOPS: u8 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ColorChoice {
@@ -89,11 +103,22 @@ pub fn exec(args: DiffArgs) -> Outcome {
             };
         }
     };
+    let verdict = args
+        .guard
+        .then(|| guard::guard(&previous, &compiled.objects, &compiled.model));
+    if let Some(verdict) = &verdict {
+        stderr.push_str(&render_diagnostics(&verdict.diagnostics, &sources, format));
+    }
+    let guard_exit = |verdict: &Option<guard::Verdict>, differ: bool| match verdict {
+        Some(verdict) if verdict.stops() => GUARD_STOPS,
+        Some(_) => 0,
+        None => u8::from(differ),
+    };
     if diffs.is_empty() {
         return Outcome {
             stdout: None,
             stderr,
-            exit_code: 0,
+            exit_code: guard_exit(&verdict, false),
         };
     }
     let colour = match args.color {
@@ -125,10 +150,17 @@ pub fn exec(args: DiffArgs) -> Outcome {
         count(Change::Added),
         count(Change::Removed),
     ));
+    if let Some(verdict) = &verdict {
+        let stopped = verdict.diagnostics.error_count();
+        stderr.push_str(&format!(
+            "guard: {stopped} dangerous change(s) not acknowledged, {} acknowledged\n",
+            verdict.acknowledged
+        ));
+    }
     Outcome {
         stdout: Some(text),
         stderr,
-        exit_code: 1,
+        exit_code: guard_exit(&verdict, true),
     }
 }
 

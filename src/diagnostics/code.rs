@@ -156,6 +156,8 @@ pub enum Code {
     SourceCollision,
     /// Two generated objects would have the same kind, namespace and name.
     NameCollision,
+    /// An `acknowledge` item that does not name an entry as `<component>/<name>`.
+    InvalidAcknowledgement,
     /// A restore without a trigger, which would never run.
     NoTrigger,
     /// Fields of one entry that exclude each other, or a choice of which
@@ -216,6 +218,24 @@ pub enum Code {
     TemplateDoesNotRender,
     /// An object of the input has the name of a generated object.
     InputNameClash,
+
+    // guard: `diff --guard`, dangerous changes against the previous output
+    /// A backup's Kopia source changes.
+    IdentityChanges,
+    /// A backup moves to another repository.
+    RepositoryChanges,
+    /// A backup's retention keeps fewer snapshots.
+    RetentionDecreases,
+    /// A backup entry disappears.
+    BackupRemoved,
+    /// A manual Job's pod template changes under the same name.
+    ManualJobChanges,
+    /// A repository's maintenance owner changes.
+    MaintenanceOwnerChanges,
+    /// A generated claim's spec changes beyond a larger size.
+    ClaimChanges,
+    /// An acknowledged change that matches no change (warning).
+    UnmatchedAcknowledgement,
 }
 
 impl Code {

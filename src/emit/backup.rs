@@ -6,34 +6,26 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 
-use super::labels::{self, Component};
-use super::launcher::{self, Launcher, Steps};
-use super::pod::{DataVolume, MoverPod, env, mover_pod, user_env};
-use super::policy_files;
-use super::run::run_object;
-use super::{cache_claim, object_meta, service_account, volume_snapshot};
+use super::entry::{Frame, Mover};
+use super::launcher::Steps;
+use super::pod::{DataVolume, env, user_env};
+use super::{policy_files, volume_snapshot};
 use crate::model::{Backup, Copy, Plan};
 use crate::output::Object;
 use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Object> {
-    let labels = labels::labels(plan, Component::Backup, &backup.name);
-    let mut annotations = labels::annotations(plan, &backup.origin);
-    annotations.insert(labels::KOPIA_SOURCE.into(), backup.identity.to_string());
-    let meta = |name: &str| object_meta(name, &backup.namespace, &labels, &annotations);
-    let mut objects = Vec::new();
-    if backup.mover.service_account_name.is_none() {
-        objects.push(service_account(meta(&backup.names.service_account)));
-    }
+    let entry = &backup.entry;
+    let frame = Frame::new(plan, entry);
+    let mut objects = frame.common_objects();
     objects.push(Object::from_resource(&ConfigMap {
-        metadata: meta(&backup.names.policy_config_map),
+        metadata: frame.meta(&entry.names.policy_config_map),
         data: Some(BTreeMap::from([(
             "policy.json".to_owned(),
             policy_document(backup),
         )])),
         ..ConfigMap::default()
     }));
-    objects.extend(cache_claim(&backup.cache, &meta));
 
     let sub_path = backup.source_path.as_deref();
     let (data, workload_selector) = match &backup.copy {
@@ -70,7 +62,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 source: TypedLocalObjectReference {
                     api_group: Some(volume_snapshot::GROUP.into()),
                     kind: "VolumeSnapshot".into(),
-                    name: backup
+                    name: entry
                         .names
                         .launcher
                         .as_ref()
@@ -100,70 +92,44 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     if let Some(files) = &backup.policy_files {
         extra.extend(policy_files::environment(files, true));
     }
-    let mut pod = mover_pod(MoverPod {
-        plan,
-        script: "backup.sh",
+    let mut pod = frame.mover_pod(
         scripts_config_map,
-        data,
-        workload_selector,
-        repository: &backup.repository,
-        username: &backup.identity.username,
-        hostname: &backup.identity.hostname,
-        source_path: &backup.identity.path,
-        cache: &backup.cache,
-        mover: &backup.mover,
-        service_account: &backup.names.service_account,
-        policy_config_map: Some(&backup.names.policy_config_map),
-        env: extra,
-        args: &backup.additional_args,
-        writes_data: false,
-        labels: labels.clone(),
-        annotations: annotations.clone(),
-    });
+        Mover {
+            script: "backup.sh",
+            data,
+            workload_selector,
+            policy_config_map: Some(&entry.names.policy_config_map),
+            env: extra,
+            args: &backup.additional_args,
+            writes_data: false,
+        },
+    );
     if let Some(source) = backup.policy_files.as_ref().and_then(|f| f.source.as_ref()) {
         policy_files::mount_source(&mut pod, source);
     }
-    let pod = match (&backup.copy, &backup.names.launcher) {
-        (
-            Copy::Snapshot {
-                volume_snapshot_class_name,
-                ..
-            },
-            Some(names),
-        ) => {
-            let (launcher_objects, launcher_pod) = launcher::launcher(Launcher {
-                plan,
-                namespace: &backup.namespace,
-                names,
-                steps: Steps::Backup {
-                    claim_name: &backup.pvc,
-                },
-                volume_snapshot_class_name: volume_snapshot_class_name.as_deref(),
-                mover_pod: pod,
-                jobs: &backup.jobs,
-                mover: &backup.mover,
-                labels: labels.clone(),
-                annotations: annotations.clone(),
-            });
-            objects.extend(launcher_objects);
-            launcher_pod
-        }
-        _ => pod,
+    let volume_snapshot_class_name = match &backup.copy {
+        Copy::Snapshot {
+            volume_snapshot_class_name,
+            ..
+        } => volume_snapshot_class_name.as_deref(),
+        _ => None,
     };
-    objects.push(run_object(
-        &meta,
-        &backup.run,
-        &backup.jobs,
-        &backup.names,
+    let pod = frame.launched(
+        Steps::Backup {
+            claim_name: &backup.pvc,
+        },
+        volume_snapshot_class_name,
         pod,
-    ));
+        &mut objects,
+    );
+    objects.push(frame.run_object(pod));
     objects
 }
 
 /// The `kopia policy import` file: the source's policy keyed by exactly the
 /// `user@host:path` target that is snapshotted.
 pub fn policy_document(backup: &Backup) -> String {
-    let document = serde_json::json!({ backup.identity.to_string(): backup.policy });
+    let document = serde_json::json!({ backup.entry.identity.to_string(): backup.policy });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
     text

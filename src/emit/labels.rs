@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Origin, Plan};
+use crate::model::{Component, Origin, Plan};
 
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const PART_OF: &str = "app.kubernetes.io/part-of";
@@ -14,25 +14,11 @@ pub const SOURCE: &str = "kopiaplan.dev/source";
 pub const TRIGGER: &str = "kopiaplan.dev/trigger";
 /// The Kopia snapshot source an object works on.
 pub const KOPIA_SOURCE: &str = "kopiaplan.dev/kopia-source";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Component {
-    Backup,
-    Restore,
-    Maintenance,
-    Verify,
-}
-
-impl Component {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Component::Backup => "backup",
-            Component::Restore => "restore",
-            Component::Maintenance => "maintenance",
-            Component::Verify => "verify",
-        }
-    }
-}
+/// The repository an entry's objects work on, in one spelling
+/// (`RepositoryLocation::described`).
+pub const REPOSITORY: &str = "kopiaplan.dev/repository";
+/// The identity that maintains a repository (`user@host`).
+pub const MAINTENANCE_OWNER: &str = "kopiaplan.dev/maintenance-owner";
 
 /// The plan's own labels, then the four kopiaplan labels (which win).
 pub fn labels(plan: &Plan, component: Component, instance: &str) -> BTreeMap<String, String> {

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod backup;
+mod entry;
 pub mod error;
 pub mod labels;
 pub mod launcher;
@@ -58,7 +59,11 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
                     metadata: ObjectMeta {
                         name: Some(name.clone()),
                         namespace: Some(namespace.to_owned()),
-                        labels: Some(labels::labels(plan, labels::Component::Backup, &plan.name)),
+                        labels: Some(labels::labels(
+                            plan,
+                            crate::model::Component::Backup,
+                            &plan.name,
+                        )),
                         annotations: Some(labels::annotations(plan, &plan.origin)),
                         ..ObjectMeta::default()
                     },
@@ -68,49 +73,30 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
             }
             name
         };
-    for backup in &model.backups {
-        let name = scripts_for(
-            backup.plan,
-            &backup.namespace,
-            &backup.names.scripts_prefix,
-            &mut objects,
-        );
-        objects.extend(backup::objects(&model.plans[backup.plan.0], backup, &name));
-    }
-    for restore in &model.restores {
-        let name = scripts_for(
-            restore.plan,
-            &restore.namespace,
-            &restore.names.scripts_prefix,
-            &mut objects,
-        );
-        objects.extend(restore::objects(
-            &model.plans[restore.plan.0],
-            restore,
-            &name,
-        ));
-    }
-    for verify in &model.verifies {
-        let name = scripts_for(
-            verify.plan,
-            &verify.namespace,
-            &verify.names.scripts_prefix,
-            &mut objects,
-        );
-        objects.extend(verify::objects(&model.plans[verify.plan.0], verify, &name));
-    }
-    for entry in &model.maintenance {
+    let mut scripts_of = |entry: &crate::model::Entry, objects: &mut Vec<Object>| {
         let name = scripts_for(
             entry.plan,
             &entry.namespace,
             &entry.names.scripts_prefix,
-            &mut objects,
+            objects,
         );
-        objects.extend(maintenance::objects(
-            &model.plans[entry.plan.0],
-            entry,
-            &name,
-        ));
+        (&model.plans[entry.plan.0], name)
+    };
+    for backup in &model.backups {
+        let (plan, scripts) = scripts_of(&backup.entry, &mut objects);
+        objects.extend(backup::objects(plan, backup, &scripts));
+    }
+    for restore in &model.restores {
+        let (plan, scripts) = scripts_of(&restore.entry, &mut objects);
+        objects.extend(restore::objects(plan, restore, &scripts));
+    }
+    for verify in &model.verifies {
+        let (plan, scripts) = scripts_of(&verify.entry, &mut objects);
+        objects.extend(verify::objects(plan, verify, &scripts));
+    }
+    for maintenance in &model.maintenance {
+        let (plan, scripts) = scripts_of(&maintenance.entry, &mut objects);
+        objects.extend(maintenance::objects(plan, maintenance, &scripts));
     }
     objects.extend(model.passthrough.iter().cloned().map(Object::passthrough));
     Ok(objects)

@@ -16,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use crate::kopia::CREDENTIAL_FILES;
-use crate::model::{CaSource, Cache, Mover, Plan, Repository, RepositoryLocation, paths};
+use crate::model::{CaSource, Cache, Entry, Mover, Plan, RepositoryLocation, paths};
 use crate::scripts::environment;
 
 /// The non-root user and group the mover runs as by default.
@@ -130,21 +130,16 @@ pub enum DataVolume<'a> {
 /// (cache, repository, credentials, CA, identity, security) are built here.
 pub struct MoverPod<'a> {
     pub plan: &'a Plan,
+    /// Its identity is the one Kopia connects as (the source path is empty
+    /// for maintenance); its repository, cache, mover and ServiceAccount
+    /// are the pod's.
+    pub entry: &'a Entry,
     /// The script in the scripts ConfigMap: `backup.sh`, `restore.sh`…
     pub script: &'a str,
     pub scripts_config_map: &'a str,
     pub data: DataVolume<'a>,
     /// Labels of the workload a `Direct` copy must run beside.
     pub workload_selector: Option<&'a BTreeMap<String, String>>,
-    pub repository: &'a Repository,
-    /// The identity Kopia connects as.
-    pub username: &'a str,
-    pub hostname: &'a str,
-    /// The source path (empty for maintenance).
-    pub source_path: &'a str,
-    pub cache: &'a Cache,
-    pub mover: &'a Mover,
-    pub service_account: &'a str,
     pub policy_config_map: Option<&'a str>,
     /// Operation-specific environment, after the shared variables.
     pub env: Vec<EnvVar>,
@@ -159,7 +154,9 @@ pub struct MoverPod<'a> {
 
 /// The pod template of a mover.
 pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
-    let repository = spec.repository;
+    let repository = &spec.entry.repository;
+    let identity = &spec.entry.identity;
+    let cache = &spec.entry.cache;
     let mut volumes = Vec::new();
     let mut mounts = Vec::new();
 
@@ -231,7 +228,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
     }
 
     // Kopia's cache and logs.
-    match &spec.cache.persistent {
+    match &cache.persistent {
         Some(persistent) => volumes.push(Volume {
             name: "cache".into(),
             persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
@@ -240,7 +237,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             }),
             ..Volume::default()
         }),
-        None => volumes.push(empty_dir("cache", &spec.cache.capacity)),
+        None => volumes.push(empty_dir("cache", &cache.capacity)),
     }
     mounts.push(mount("cache", paths::CACHE, false));
     // Kopia's config holds the storage credentials Kopia read from the
@@ -334,18 +331,18 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         }
     }
     env_vars.extend([
-        user_env(environment::USERNAME, spec.username),
-        user_env(environment::HOSTNAME, spec.hostname),
-        user_env(environment::SOURCE_PATH, spec.source_path),
+        user_env(environment::USERNAME, &identity.username),
+        user_env(environment::HOSTNAME, &identity.hostname),
+        user_env(environment::SOURCE_PATH, &identity.path),
         env(environment::CREATE, repository.create.as_str()),
         env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(
             environment::CONTENT_CACHE_MB,
-            spec.cache.content_cache_mb.to_string(),
+            cache.content_cache_mb.to_string(),
         ),
         env(
             environment::METADATA_CACHE_MB,
-            spec.cache.metadata_cache_mb.to_string(),
+            cache.metadata_cache_mb.to_string(),
         ),
     ]);
     if let Some(ca) = &repository.custom_ca {
@@ -375,9 +372,9 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
     }
     env_vars.extend(spec.env);
     close_environment(&mut env_vars);
-    super::mover_volumes::add(spec.mover, &mut volumes, &mut mounts);
+    super::mover_volumes::add(&spec.entry.mover, &mut volumes, &mut mounts);
 
-    let mover = spec.mover;
+    let mover = &spec.entry.mover;
     let container = Container {
         name: "kopia".into(),
         image: Some(plan.kopia_image.clone()),
@@ -402,7 +399,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             mover
                 .resources
                 .clone()
-                .unwrap_or_else(|| default_mover_resources(spec.cache)),
+                .unwrap_or_else(|| default_mover_resources(cache)),
         ),
         security_context: Some(container_security_context(mover.privileged)),
         termination_message_path: Some(paths::TERMINATION_LOG.into()),
@@ -418,7 +415,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
     // change the group of the files backed up.
     let claim_repository = matches!(repository.location, RepositoryLocation::Claim { .. });
     let group_writes = spec.writes_data
-        || ((spec.cache.persistent.is_some() || claim_repository)
+        || ((cache.persistent.is_some() || claim_repository)
             && !matches!(spec.data, DataVolume::Ephemeral { .. }));
     let mut pod_labels = mover.pod_labels.clone();
     pod_labels.extend(spec.labels);
@@ -440,7 +437,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                 mover
                     .service_account_name
                     .clone()
-                    .unwrap_or_else(|| spec.service_account.to_owned()),
+                    .unwrap_or_else(|| spec.entry.names.service_account.clone()),
             ),
             termination_grace_period_seconds: Some(120),
             tolerations: (!mover.tolerations.is_empty()).then(|| mover.tolerations.clone()),

@@ -3,38 +3,9 @@
 //! flattened to what a reader needs; everything downstream (next runs, the week per repository, warnings, the
 //! text, JSON and SVG views) reads only this list.
 
-use serde::Serialize;
-
 use crate::model::{self, Identity, Model, Origin, Run};
 
-/// What an entry does; the `app.kubernetes.io/component` of its objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Component {
-    Backup,
-    Restore,
-    Verify,
-    Maintenance,
-}
-
-impl Component {
-    pub fn label(self) -> &'static str {
-        match self {
-            Component::Backup => "backup",
-            Component::Restore => "restore",
-            Component::Verify => "verify",
-            Component::Maintenance => "maintenance",
-        }
-    }
-}
-
-/// The object that runs an entry: its Job for a manual run, else its CronJob.
-fn object_name(run: &Run, names: &model::Names) -> String {
-    match (run, &names.job) {
-        (Run::Manual { .. }, Some(job)) => job.clone(),
-        _ => names.cron_job.clone(),
-    }
-}
+pub use crate::model::Component;
 
 /// The repository an entry uses, as a reader identifies it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,7 +50,7 @@ impl Entry {
     pub fn title(&self) -> String {
         format!(
             "{} {}/{}",
-            self.component.label(),
+            self.component.as_str(),
             self.namespace,
             self.name
         )
@@ -89,74 +60,46 @@ impl Entry {
 /// Every entry of the model, ordered by plan, namespace, name and component
 /// so that the report does not depend on the order of the inputs.
 pub fn entries(model: &Model) -> Vec<Entry> {
+    let entry = |common: &model::Entry,
+                 copy_method: Option<&'static str>,
+                 retention: Vec<Retention>| {
+        let plan = &model.plans[common.plan.0];
+        Entry {
+            component: common.component,
+            plan: plan.name.clone(),
+            name: common.name.clone(),
+            namespace: common.namespace.clone(),
+            origin: common.origin.clone(),
+            repository: repository_ref(&plan.name, &common.repository),
+            // Maintenance runs as the repository's owner, on no source.
+            identity: (common.component != Component::Maintenance).then(|| common.identity.clone()),
+            copy_method,
+            run: common.run.clone(),
+            object_name: common.run_object_name().to_owned(),
+            retention,
+        }
+    };
     let mut entries = Vec::new();
     for backup in &model.backups {
-        let plan = &model.plans[backup.plan.0];
-        entries.push(Entry {
-            component: Component::Backup,
-            plan: plan.name.clone(),
-            name: backup.name.clone(),
-            namespace: backup.namespace.clone(),
-            origin: backup.origin.clone(),
-            repository: repository_ref(&plan.name, &backup.repository),
-            identity: Some(backup.identity.clone()),
-            copy_method: Some(backup.copy.method()),
-            run: backup.run.clone(),
-            object_name: object_name(&backup.run, &backup.names),
-            retention: retention(&backup.policy),
-        });
+        entries.push(entry(
+            &backup.entry,
+            Some(backup.copy.method()),
+            retention(&backup.policy),
+        ));
     }
     for restore in &model.restores {
-        let plan = &model.plans[restore.plan.0];
-        entries.push(Entry {
-            component: Component::Restore,
-            plan: plan.name.clone(),
-            name: restore.name.clone(),
-            namespace: restore.namespace.clone(),
-            origin: restore.origin.clone(),
-            repository: repository_ref(&plan.name, &restore.repository),
-            identity: Some(restore.identity.clone()),
-            copy_method: Some(if restore.snapshot_after.is_some() {
-                "Snapshot"
-            } else {
-                "Direct"
-            }),
-            run: restore.run.clone(),
-            object_name: object_name(&restore.run, &restore.names),
-            retention: Vec::new(),
-        });
+        let copy_method = if restore.snapshot_after.is_some() {
+            "Snapshot"
+        } else {
+            "Direct"
+        };
+        entries.push(entry(&restore.entry, Some(copy_method), Vec::new()));
     }
     for verify in &model.verifies {
-        let plan = &model.plans[verify.plan.0];
-        entries.push(Entry {
-            component: Component::Verify,
-            plan: plan.name.clone(),
-            name: verify.name.clone(),
-            namespace: verify.namespace.clone(),
-            origin: verify.origin.clone(),
-            repository: repository_ref(&plan.name, &verify.repository),
-            identity: Some(verify.identity.clone()),
-            copy_method: None,
-            run: verify.run.clone(),
-            object_name: object_name(&verify.run, &verify.names),
-            retention: Vec::new(),
-        });
+        entries.push(entry(&verify.entry, None, Vec::new()));
     }
     for maintenance in &model.maintenance {
-        let plan = &model.plans[maintenance.plan.0];
-        entries.push(Entry {
-            component: Component::Maintenance,
-            plan: plan.name.clone(),
-            name: maintenance.name.clone(),
-            namespace: maintenance.namespace.clone(),
-            origin: maintenance.origin.clone(),
-            repository: repository_ref(&plan.name, &maintenance.repository),
-            identity: None,
-            copy_method: None,
-            run: maintenance.run.clone(),
-            object_name: object_name(&maintenance.run, &maintenance.names),
-            retention: Vec::new(),
-        });
+        entries.push(entry(&maintenance.entry, None, Vec::new()));
     }
     entries.sort_by(|a, b| {
         (&a.plan, &a.namespace, &a.name, a.component).cmp(&(

@@ -44,6 +44,15 @@ pub struct Plan {
     /// Resources of each launcher container (kubectl).
     pub launcher_resources: k8s_openapi::api::core::v1::ResourceRequirements,
     pub logging: Logging,
+    /// Dangerous changes the plan makes on purpose (`kopiaplan diff --guard`).
+    pub acknowledged: Vec<Acknowledged>,
+}
+
+/// One `acknowledge` item of a plan and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledged {
+    pub change: crate::plan::AcknowledgedChange,
+    pub span: crate::diagnostics::Span,
 }
 
 /// Index of a plan in [`Model::plans`].
@@ -103,7 +112,29 @@ pub enum RepositoryLocation {
     Claim { claim_name: String, path: String },
 }
 
+impl Model {
+    /// The common part of every entry, in emission order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        let backups = self.backups.iter().map(|b| &b.entry);
+        let restores = self.restores.iter().map(|r| &r.entry);
+        let verifies = self.verifies.iter().map(|v| &v.entry);
+        let maintenance = self.maintenance.iter().map(|m| &m.entry);
+        backups.chain(restores).chain(verifies).chain(maintenance)
+    }
+}
+
 impl RepositoryLocation {
+    /// The location for reviewers and for `diff --guard`: the normalised
+    /// URL, `secret:<name>` when the Secret's `KOPIA_REPOSITORY` holds it,
+    /// or `pvc:<claim>:<path>`.
+    pub fn described(&self, secret_name: &str) -> String {
+        match self {
+            RepositoryLocation::FromSecret => format!("secret:{secret_name}"),
+            RepositoryLocation::Url(_) => self.normalised(),
+            RepositoryLocation::Claim { .. } => format!("pvc:{}", self.normalised()),
+        }
+    }
+
     /// The location in one spelling, for comparing repositories: URLs and
     /// paths with doubled and trailing slashes removed. Collision checks,
     /// maintenance ownership and `explain` compare this.
@@ -300,18 +331,113 @@ pub struct LauncherNames {
     pub admission_policy: String,
 }
 
+/// What an entry does; the `app.kubernetes.io/component` of its objects
+/// and the word in their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    Backup,
+    Restore,
+    Verify,
+    Maintenance,
+}
+
+impl Component {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::Backup => "backup",
+            Component::Restore => "restore",
+            Component::Verify => "verify",
+            Component::Maintenance => "maintenance",
+        }
+    }
+
+    /// How messages name an entry of this kind, before its name.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Component::Backup => "backup",
+            Component::Restore => "restore",
+            Component::Verify => "verify entry",
+            Component::Maintenance => "maintenance of repository",
+        }
+    }
+}
+
+impl fmt::Display for Component {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The part every entry has, whatever it does: where it was written, the
+/// Kopia identity it runs as, its repository, when it runs, its mover and
+/// the names of its objects. Backups, restores, restore drills and
+/// maintenance each add their own fields around it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Backup {
+pub struct Entry {
     pub plan: PlanId,
+    pub component: Component,
+    /// The entry's name; for maintenance, the repository's name.
     pub name: String,
     pub namespace: String,
     pub origin: Origin,
     /// Where the entry starts in its input, for diagnostics of later stages.
     pub span: crate::diagnostics::Span,
-    pub pvc: String,
+    /// The Kopia source it writes or reads; for maintenance, the owner it
+    /// claims and runs as.
     pub identity: Identity,
     pub repository: Repository,
     pub run: Run,
+    pub cache: Cache,
+    pub mover: Mover,
+    pub jobs: Jobs,
+    pub names: Names,
+}
+
+impl Entry {
+    /// The object that runs the entry: its Job for a manual run, else its
+    /// CronJob.
+    pub fn run_object_name(&self) -> &str {
+        match (&self.run, &self.names.job) {
+            (Run::Manual { .. }, Some(job)) => job,
+            _ => &self.names.cron_job,
+        }
+    }
+
+    /// Every object generated for the entry that could clash with another
+    /// entry's, by kind.
+    pub fn object_names(&self) -> Vec<(&'static str, &str)> {
+        let names = &self.names;
+        let mut objects = Vec::new();
+        if self.mover.service_account_name.is_none() {
+            objects.push(("ServiceAccount", names.service_account.as_str()));
+        }
+        if !names.policy_config_map.is_empty() {
+            objects.push(("ConfigMap", names.policy_config_map.as_str()));
+        }
+        match (&self.run, &names.job) {
+            (Run::Manual { .. }, Some(job)) => objects.push(("Job", job.as_str())),
+            _ => objects.push(("CronJob", names.cron_job.as_str())),
+        }
+        if let Some(persistent) = self.cache.persistent.as_ref().filter(|p| !p.existing) {
+            objects.push(("PersistentVolumeClaim", persistent.claim_name.as_str()));
+        }
+        if let Some(launcher) = &names.launcher {
+            objects.extend([
+                ("ServiceAccount", launcher.service_account.as_str()),
+                ("Role", launcher.role.as_str()),
+                ("RoleBinding", launcher.role_binding.as_str()),
+                ("ConfigMap", launcher.manifests_config_map.as_str()),
+            ]);
+        }
+        objects
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backup {
+    pub entry: Entry,
+    pub pvc: String,
     pub copy: Copy,
     /// Only this sub-directory of the volume is mounted and backed up.
     pub source_path: Option<String>,
@@ -321,10 +447,6 @@ pub struct Backup {
     pub policy: serde_json::Value,
     /// Extra `kopia snapshot create` arguments, verbatim.
     pub additional_args: Vec<String>,
-    pub cache: Cache,
-    pub mover: Mover,
-    pub jobs: Jobs,
-    pub names: Names,
     /// VolSync-style policy files (`policyConfig`).
     pub policy_files: Option<PolicyFiles>,
 }
@@ -362,15 +484,8 @@ pub struct RepositorySettings {
 /// A restore of one Kopia source into a PVC.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Restore {
-    pub plan: PlanId,
-    pub name: String,
-    pub namespace: String,
-    pub origin: Origin,
-    pub span: crate::diagnostics::Span,
-    /// The source restored from, resolved at compile time.
-    pub identity: Identity,
-    pub repository: Repository,
-    pub run: Run,
+    /// Its identity is the source restored from, resolved at compile time.
+    pub entry: Entry,
     pub destination: Destination,
     pub selection: Selection,
     /// `kopia restore --delete-extra`, once a snapshot has been chosen.
@@ -382,10 +497,6 @@ pub struct Restore {
     pub snapshot_after: Option<SnapshotAfter>,
     /// Extra `kopia restore` arguments, verbatim.
     pub additional_args: Vec<String>,
-    pub cache: Cache,
-    pub mover: Mover,
-    pub jobs: Jobs,
-    pub names: Names,
     /// VolSync-style repository settings (`policyConfig`); never a global
     /// policy.
     pub policy_files: Option<PolicyFiles>,
@@ -431,48 +542,27 @@ pub struct SnapshotAfter {
 /// A restore drill: `kopia snapshot verify` of a backup's snapshots.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verify {
-    pub plan: PlanId,
-    pub name: String,
-    pub namespace: String,
-    pub origin: Origin,
-    pub span: crate::diagnostics::Span,
+    /// Its identity and repository are the verified backup's.
+    pub entry: Entry,
     /// The backup whose snapshots are verified.
     pub backup: String,
-    pub identity: Identity,
-    pub repository: Repository,
-    pub run: Run,
     pub files_percent: f64,
     /// List the sources of every hostname when there is no snapshot.
     pub list_all_hostnames: bool,
-    pub cache: Cache,
-    pub mover: Mover,
-    pub jobs: Jobs,
-    pub names: Names,
 }
 
 /// Full maintenance of one repository, owned by one identity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Maintenance {
-    pub plan: PlanId,
-    /// The repository's name in the plan.
-    pub name: String,
-    pub namespace: String,
-    pub origin: Origin,
-    pub span: crate::diagnostics::Span,
-    /// The maintenance owner this job claims and runs as.
-    pub owner: Identity,
+    /// Named after the repository; its identity is the maintenance owner
+    /// this job claims and runs as.
+    pub entry: Entry,
     /// Where the owner is decided (`maintenance.owner`, else the block or
     /// the repository), for diagnostics across plans.
     pub owner_span: crate::diagnostics::Span,
     pub owner_field: String,
-    pub repository: Repository,
-    pub run: Run,
     /// The entries whose snapshots live in this repository (for reviewers).
     pub serves: Vec<String>,
-    pub cache: Cache,
-    pub mover: Mover,
-    pub jobs: Jobs,
-    pub names: Names,
 }
 
 /// The mover's file layout: shared by the pod spec (emit) and the scripts.

@@ -4,6 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::{Component, Names, Run};
+
 /// CronJob names: Kubernetes appends 11 characters for its Jobs.
 pub const CRON_JOB_NAME_LIMIT: usize = 52;
 /// Every other object name (DNS-1123 label).
@@ -37,6 +39,49 @@ pub fn object_name(parts: &[&str], limit: usize) -> String {
     }
     let prefix = full[..keep].trim_end_matches(['-', '.']);
     format!("{prefix}-{digest}")
+}
+
+/// The names of one entry's objects: `<plan>-<entry>-<component>` for its
+/// CronJob and ServiceAccount, with a suffix for the rest (`-policy`, a
+/// digest of a manual run's token), each shortened with a digest of the full
+/// name when it is too long. Maintenance is named after its repository.
+pub fn entry(
+    plan: &str,
+    entry: &str,
+    component: Component,
+    namespace: &str,
+    run: &Run,
+    has_policy: bool,
+    has_launcher: bool,
+) -> Names {
+    let base = [plan, entry, component.as_str()];
+    let with = |suffix: &str| object_name(&[&base[..], &[suffix]].concat(), NAME_LIMIT);
+    Names {
+        cron_job: object_name(&base, CRON_JOB_NAME_LIMIT),
+        job: match run {
+            Run::Manual { token } => Some(with(&short_digest(token))),
+            _ => None,
+        },
+        service_account: object_name(&base, NAME_LIMIT),
+        policy_config_map: if has_policy {
+            with("policy")
+        } else {
+            String::new()
+        },
+        scripts_prefix: scripts_prefix(plan),
+        launcher: has_launcher.then(|| launcher(namespace, &base)),
+    }
+}
+
+/// The PVC of an entry's persistent cache, when kopiaplan creates it.
+pub fn persistent_cache(plan: &str, entry: &str, component: Component) -> String {
+    object_name(&[plan, entry, component.as_str(), "cache"], NAME_LIMIT)
+}
+
+/// The name of a plan's scripts ConfigMap before its content digest (11
+/// characters: `-` and the digest).
+pub fn scripts_prefix(plan: &str) -> String {
+    object_name(&[plan, "scripts"], NAME_LIMIT - 11)
 }
 
 /// The objects of a launcher for the entry whose names start with `parts`.

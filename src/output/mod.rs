@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod directory;
 mod error;
+pub mod guard;
 mod object;
 pub mod rendered;
 

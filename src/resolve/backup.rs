@@ -3,13 +3,11 @@
 use std::collections::BTreeMap;
 
 use super::defaults;
+use super::entry::Common;
 use super::error::ResolveError;
-use super::names::{self, CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name};
-use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config, scripts_prefix};
-use crate::model::{
-    self, Actions, Backup, Cache, Copy, Identity, Names, PersistentCache, Repository,
-    RepositoryLocation, Run,
-};
+use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config};
+use crate::model::Component;
+use crate::model::{self, Actions, Backup, Copy, Identity, Repository, RepositoryLocation};
 use crate::parse::ContextContent;
 use crate::plan::{BackupSpec, CopyMethod};
 
@@ -218,43 +216,31 @@ impl PlanResolver<'_, '_> {
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
-        let plan = &self.input.metadata.name;
-        let names = Names {
-            cron_job: object_name(&[plan, &spec.name, "backup"], CRON_JOB_NAME_LIMIT),
-            job: match &run {
-                Run::Manual { token } => Some(object_name(
-                    &[plan, &spec.name, "backup", &names::short_digest(token)],
-                    NAME_LIMIT,
-                )),
-                _ => None,
+        let entry = self.entry(
+            Common {
+                component: Component::Backup,
+                name: spec.name.clone(),
+                namespace,
+                identity,
+                repository: repository?,
+                run,
+                cache,
+                mover,
+                jobs,
+                has_policy: true,
+                has_launcher: matches!(copy, Copy::Snapshot { .. }),
             },
-            service_account: object_name(&[plan, &spec.name, "backup"], NAME_LIMIT),
-            policy_config_map: object_name(&[plan, &spec.name, "backup", "policy"], NAME_LIMIT),
-            scripts_prefix: scripts_prefix(plan),
-            launcher: matches!(copy, Copy::Snapshot { .. })
-                .then(|| names::launcher(&namespace, &[plan, &spec.name, "backup"])),
-        };
-        let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "backup", "cache"]);
+            at,
+        );
         Some(Backup {
-            plan: self.plan_id,
-            name: spec.name.clone(),
-            namespace,
-            origin: at.origin(),
-            span: at.value_span(),
+            entry,
             pvc: spec.pvc.clone(),
-            identity,
-            repository: repository?,
-            run,
             copy,
             source_path: spec.source_path.clone(),
             parallelism,
             actions,
             policy,
             additional_args,
-            cache,
-            mover,
-            jobs,
-            names,
             policy_files,
         })
     }
@@ -371,23 +357,6 @@ impl PlanResolver<'_, '_> {
             self.report(d);
         }
         additional_args
-    }
-
-    /// Names the PVC of a persistent cache after its entry.
-    pub(super) fn name_persistent_cache(&self, cache: Cache, parts: &[&str]) -> Cache {
-        match cache {
-            Cache {
-                persistent: Some(p),
-                ..
-            } if p.claim_name.is_empty() => Cache {
-                persistent: Some(PersistentCache {
-                    claim_name: object_name(parts, NAME_LIMIT),
-                    ..p
-                }),
-                ..cache
-            },
-            other => other,
-        }
     }
 
     /// Kopia's policy `actions` run commands in the mover, and Kopia runs

@@ -189,46 +189,17 @@ impl PlanResolver<'_, '_> {
 pub fn check_shared_claims(model: &Model, diagnostics: &mut Diagnostics) {
     type User<'m> = (&'static str, &'m str, &'m Origin, Span);
     let mut users: BTreeMap<(&str, &str), Vec<User<'_>>> = BTreeMap::new();
-    let entries = model
-        .backups
-        .iter()
-        .map(|b| ("backup", &b.name, &b.namespace, &b.cache, &b.origin, b.span))
-        .chain(model.restores.iter().map(|r| {
-            (
-                "restore",
-                &r.name,
-                &r.namespace,
-                &r.cache,
-                &r.origin,
-                r.span,
-            )
-        }))
-        .chain(model.verifies.iter().map(|v| {
-            (
-                "verify entry",
-                &v.name,
-                &v.namespace,
-                &v.cache,
-                &v.origin,
-                v.span,
-            )
-        }))
-        .chain(model.maintenance.iter().map(|m| {
-            (
-                "maintenance of repository",
-                &m.name,
-                &m.namespace,
-                &m.cache,
-                &m.origin,
-                m.span,
-            )
-        }));
-    for (kind, name, namespace, cache, origin, span) in entries {
-        if let Some(claim) = cache.persistent.as_ref().filter(|p| p.existing) {
+    for entry in model.entries() {
+        if let Some(claim) = entry.cache.persistent.as_ref().filter(|p| p.existing) {
             users
-                .entry((namespace.as_str(), claim.claim_name.as_str()))
+                .entry((entry.namespace.as_str(), claim.claim_name.as_str()))
                 .or_default()
-                .push((kind, name.as_str(), origin, span));
+                .push((
+                    entry.component.noun(),
+                    entry.name.as_str(),
+                    &entry.origin,
+                    entry.span,
+                ));
         }
     }
     for ((namespace, claim), users) in users {

@@ -160,7 +160,13 @@ pub fn dns_subdomain(value: &str) -> Result<(), String> {
         ));
     }
     for part in value.split('.') {
-        dns_label(part).map_err(|e| format!("`{part}` {e}"))?;
+        dns_label(part).map_err(|e| {
+            if part == value {
+                e
+            } else {
+                format!("has a part `{part}` that {e}")
+            }
+        })?;
     }
     Ok(())
 }
@@ -298,6 +304,18 @@ pub fn quantity_bytes(value: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_subdomain_names_the_bad_part_only_when_there_are_several() {
+        assert_eq!(
+            super::dns_subdomain("Kopia_Config").unwrap_err(),
+            "may contain only lower-case letters, digits and `-`"
+        );
+        assert_eq!(
+            super::dns_subdomain("kopia.Config").unwrap_err(),
+            "has a part `Config` that may contain only lower-case letters, digits and `-`"
+        );
+    }
+
     use super::*;
 
     #[test]

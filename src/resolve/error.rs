@@ -79,6 +79,8 @@ pub enum ResolveError {
         identity: String,
         repository: String,
     },
+    /// An `acknowledge` item whose `entry` is not `<component>/<name>`.
+    InvalidAcknowledgedEntry { written: String },
     /// Two generated objects share a kind, namespace and name.
     NameCollision {
         kind: String,
@@ -324,6 +326,10 @@ impl std::fmt::Display for ResolveError {
                 f,
                 "two backups would write the same Kopia source {identity} to repository `{repository}`"
             ),
+            Self::InvalidAcknowledgedEntry { written } => write!(
+                f,
+                "`{written}` names no entry: an acknowledged change names its entry as `<component>/<name>`"
+            ),
             Self::NameCollision {
                 kind,
                 namespace,
@@ -554,6 +560,7 @@ impl DiagnosticKind for ResolveError {
             Self::BelowMinimum { .. } => Code::BelowMinimum,
             Self::SourceCollision { .. } => Code::SourceCollision,
             Self::NameCollision { .. } => Code::NameCollision,
+            Self::InvalidAcknowledgedEntry { .. } => Code::InvalidAcknowledgement,
             Self::NoTrigger { .. } => Code::NoTrigger,
             Self::KeepsNothing => Code::KeepsNothing,
             Self::SourceNamedTwice { .. }

@@ -253,23 +253,23 @@ mod tests {
     #[test]
     fn every_key_the_resolver_names_is_a_plan_field() {
         let schema = crate::plan::schema().to_string();
-        let sources = [
-            include_str!("backup.rs"),
-            include_str!("cache.rs"),
-            include_str!("jobs.rs"),
-            include_str!("maintenance.rs"),
-            include_str!("mod.rs"),
-            include_str!("mover.rs"),
-            include_str!("mover_volumes.rs"),
-            include_str!("policy.rs"),
-            include_str!("policy_config.rs"),
-            include_str!("repository.rs"),
-            include_str!("restore.rs"),
-            include_str!("run.rs"),
-            include_str!("verify.rs"),
-        ];
+        // Every file of the resolver, read when the test runs, so that a
+        // new file cannot be left out of the check.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/resolve");
+        let mut sources = Vec::new();
+        for file in std::fs::read_dir(&dir).expect("src/resolve") {
+            let path = file.expect("a directory entry").path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                sources.push(std::fs::read_to_string(&path).expect("a source file"));
+            }
+        }
+        assert!(
+            sources.len() > 15,
+            "only {} files in {dir:?}",
+            sources.len()
+        );
         let mut checked = 0;
-        for source in sources {
+        for source in &sources {
             for piece in source.split(".key(\"").skip(1) {
                 let name = piece.split('"').next().unwrap_or_default();
                 assert!(

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use super::entry::Common;
 use super::error::ResolveError;
 use super::identity::is_valid_explicit;
-use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
-use super::{PlanResolver, Timing, scripts_prefix};
+use super::{PlanResolver, Timing};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::model::{Backup, Identity, Maintenance, Names, Repository, RepositoryLocation, Run};
+use crate::model::Component;
+use crate::model::{Backup, Identity, Maintenance, Repository, RepositoryLocation, Run};
 
 /// Full maintenance runs daily unless the repository says otherwise.
 use super::defaults::DEFAULT_MAINTENANCE_SCHEDULE;
@@ -59,22 +60,25 @@ impl PlanResolver<'_, '_> {
         let mut users: BTreeMap<String, Vec<&Backup>> = BTreeMap::new();
         for backup in backups {
             users
-                .entry(repository_key(&backup.namespace, &backup.repository))
+                .entry(repository_key(
+                    &backup.entry.namespace,
+                    &backup.entry.repository,
+                ))
                 .or_default()
                 .push(backup);
         }
         let mut result = Vec::new();
         for (key, users) in users {
-            let repository = &users[0].repository;
+            let repository = &users[0].entry.repository;
             let namespace = users
                 .iter()
-                .map(|b| b.namespace.as_str())
+                .map(|b| b.entry.namespace.as_str())
                 .min()
                 .unwrap_or_default()
                 .to_owned();
             let mut serves: Vec<String> = users
                 .iter()
-                .map(|b| format!("{}/{}", b.namespace, b.name))
+                .map(|b| format!("{}/{}", b.entry.namespace, b.entry.name))
                 .collect();
             serves.sort();
             result.extend(self.maintenance_entry(repository, namespace, &key, serves));
@@ -203,41 +207,27 @@ impl PlanResolver<'_, '_> {
         let cache = self.cache(spec.cache.as_ref(), &at_maintenance);
         let mover = self.mover(spec.mover.as_ref(), &at_maintenance);
         let jobs = self.jobs(spec.jobs.as_ref(), &at_maintenance);
-        let plan = &self.input.metadata.name;
-        let cache =
-            self.name_persistent_cache(cache, &[plan, &repository.name, "maintenance", "cache"]);
+        let entry = self.entry(
+            Common {
+                component: Component::Maintenance,
+                name: repository.name.clone(),
+                namespace,
+                identity: owner,
+                repository: repository.clone(),
+                run,
+                cache,
+                mover,
+                jobs,
+                has_policy: false,
+                has_launcher: false,
+            },
+            &at,
+        );
         Some(Maintenance {
-            plan: self.plan_id,
-            name: repository.name.clone(),
-            namespace,
-            origin: at.origin(),
-            span: at.value_span(),
-            owner,
+            entry,
             owner_span: at_owner.value_span(),
             owner_field: at_owner.field_path(),
-            repository: repository.clone(),
-            names: Names {
-                cron_job: object_name(
-                    &[plan, &repository.name, "maintenance"],
-                    CRON_JOB_NAME_LIMIT,
-                ),
-                job: match &run {
-                    Run::Manual { token } => Some(object_name(
-                        &[plan, &repository.name, "maintenance", &short_digest(token)],
-                        NAME_LIMIT,
-                    )),
-                    _ => None,
-                },
-                service_account: object_name(&[plan, &repository.name, "maintenance"], NAME_LIMIT),
-                policy_config_map: String::new(),
-                scripts_prefix: scripts_prefix(plan),
-                launcher: None,
-            },
-            run,
             serves,
-            cache,
-            mover,
-            jobs,
         })
     }
 }
@@ -254,38 +244,38 @@ pub fn deduplicate(
 ) {
     maintenance.sort_by(|a, b| {
         (
-            &plan_names[a.plan.0],
-            &a.namespace,
-            &a.name,
-            &a.origin.file,
-            a.origin.line,
+            &plan_names[a.entry.plan.0],
+            &a.entry.namespace,
+            &a.entry.name,
+            &a.entry.origin.file,
+            a.entry.origin.line,
         )
             .cmp(&(
-                &plan_names[b.plan.0],
-                &b.namespace,
-                &b.name,
-                &b.origin.file,
-                b.origin.line,
+                &plan_names[b.entry.plan.0],
+                &b.entry.namespace,
+                &b.entry.name,
+                &b.entry.origin.file,
+                b.entry.origin.line,
             ))
     });
     let mut kept: Vec<Maintenance> = Vec::new();
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
     for entry in maintenance.drain(..) {
-        let key = repository_key(&entry.namespace, &entry.repository);
+        let key = repository_key(&entry.entry.namespace, &entry.entry.repository);
         let Some(&index) = by_key.get(&key) else {
             by_key.insert(key, kept.len());
             kept.push(entry);
             continue;
         };
         let first = &mut kept[index];
-        if first.owner != entry.owner {
+        if first.entry.identity != entry.entry.identity {
             diagnostics.push(
                 Diagnostic::new(&ResolveError::MaintenanceOwnerConflict {
-                    repository: entry.repository.name.clone(),
-                    first_origin: first.origin.to_string(),
-                    first_owner: format!("{}@{}", first.owner.username, first.owner.hostname),
-                    second_origin: entry.origin.to_string(),
-                    second_owner: format!("{}@{}", entry.owner.username, entry.owner.hostname),
+                    repository: entry.entry.repository.name.clone(),
+                    first_origin: first.entry.origin.to_string(),
+                    first_owner: format!("{}@{}", first.entry.identity.username, first.entry.identity.hostname),
+                    second_origin: entry.entry.origin.to_string(),
+                    second_owner: format!("{}@{}", entry.entry.identity.username, entry.entry.identity.hostname),
                 })
                 .at(Some(entry.owner_span))
                 .field(entry.owner_field.clone())
@@ -296,7 +286,7 @@ pub fn deduplicate(
         }
         // What decides when the job runs: the schedule as written and its
         // time zone, the manual token, or on demand.
-        let timing = |m: &Maintenance| match &m.run {
+        let timing = |m: &Maintenance| match &m.entry.run {
             Run::Scheduled(s) => (s.written.clone(), s.time_zone.clone()),
             Run::Manual { token } => (format!("manual {token}"), None),
             Run::OnDemand => ("onDemand".to_owned(), None),
@@ -304,13 +294,13 @@ pub fn deduplicate(
         if timing(first) != timing(&entry) {
             diagnostics.push(
                 Diagnostic::new(&ResolveError::MaintenanceTimingDiffers {
-                    repository: entry.repository.name.clone(),
-                    first: first.origin.to_string(),
+                    repository: entry.entry.repository.name.clone(),
+                    first: first.entry.origin.to_string(),
                 })
-                .at(Some(entry.span))
+                .at(Some(entry.entry.span))
                 .help(format!(
                     "the repository declared at {} asks for another schedule or trigger; give both the same `maintenance.schedule` (or `trigger`), or `enabled: false` on one",
-                    entry.origin
+                    entry.entry.origin
                 )),
             );
         }

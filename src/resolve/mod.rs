@@ -5,10 +5,11 @@
 
 mod backup;
 mod cache;
-mod checks;
+pub(crate) mod checks;
 mod collisions;
 mod context;
 pub mod defaults;
+mod entry;
 pub mod error;
 mod jobs;
 mod location;
@@ -31,7 +32,6 @@ use crate::load::Document;
 use crate::model::{Backup, Logging, Maintenance, Model, Plan, PlanId, Restore, Verify};
 use crate::parse::Inputs;
 use crate::plan::BackupPlan;
-use names::{NAME_LIMIT, object_name};
 
 use context::Context;
 use location::At;
@@ -44,6 +44,36 @@ struct Resolved {
     restores: Vec<Restore>,
     verifies: Vec<Verify>,
     maintenance: Vec<Maintenance>,
+}
+
+impl PlanResolver<'_, '_> {
+    /// The plan's `acknowledge` list, each with where it is written (for
+    /// the guard's warning when it matches nothing).
+    fn acknowledged(&mut self) -> Vec<crate::model::Acknowledged> {
+        let at = self.root.key("spec").key("acknowledge");
+        let mut acknowledged = Vec::new();
+        for (index, change) in self.input.spec.acknowledge.iter().enumerate() {
+            let at = at.index(index);
+            let entry = change.entry.split_once('/').filter(|(component, name)| {
+                !name.is_empty()
+                    && ["backup", "restore", "verify", "maintenance"].contains(component)
+            });
+            if entry.is_none() {
+                let d = at.key("entry").error(
+                    &error::ResolveError::InvalidAcknowledgedEntry {
+                        written: change.entry.clone(),
+                    },
+                    "write `<component>/<name>`: `backup/web-data`, `restore/…`, `verify/…`, or `maintenance/<repository>`",
+                );
+                self.report(d);
+            }
+            acknowledged.push(crate::model::Acknowledged {
+                change: change.clone(),
+                span: at.value_span(),
+            });
+        }
+        acknowledged
+    }
 }
 
 /// Resolves every plan of the input.
@@ -166,6 +196,7 @@ impl PlanResolver<'_, '_> {
                 .clone()
                 .unwrap_or_else(defaults::default_launcher_resources),
             logging: self.logging(),
+            acknowledged: self.acknowledged(),
         };
         let repositories = self.repositories();
         let backups = self.backups(&repositories);
@@ -322,9 +353,4 @@ impl PlanResolver<'_, '_> {
             }
         }
     }
-}
-
-/// The name of a plan's scripts ConfigMap before its content digest.
-fn scripts_prefix(plan: &str) -> String {
-    object_name(&[plan, "scripts"], NAME_LIMIT - 11)
 }

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::entry::Common;
 use super::error::ResolveError;
-use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
-use super::{At, PlanResolver, Timing, checks, identity, scripts_prefix};
+use super::{At, PlanResolver, Timing, checks, identity};
 use crate::diagnostics::nearest;
+use crate::model::Component;
 use crate::model::{
-    self, AsOf, Backup, CreatedPvc, Destination, Identity, Names, Repository, Restore, Run,
-    Selection, SnapshotAfter,
+    self, AsOf, Backup, CreatedPvc, Destination, Identity, Repository, Restore, Run, Selection,
+    SnapshotAfter,
 };
 use crate::plan::{OnMissingSnapshot, RestoreCopyMethod, RestoreSpec};
 
@@ -163,33 +164,24 @@ impl PlanResolver<'_, '_> {
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
-        let plan = &self.input.metadata.name;
-        let cache = self.name_persistent_cache(cache, &[plan, &spec.name, "restore", "cache"]);
-        let names = Names {
-            cron_job: object_name(&[plan, &spec.name, "restore"], CRON_JOB_NAME_LIMIT),
-            job: match &run {
-                Run::Manual { token } => Some(object_name(
-                    &[plan, &spec.name, "restore", &short_digest(token)],
-                    NAME_LIMIT,
-                )),
-                _ => None,
+        let entry = self.entry(
+            Common {
+                component: Component::Restore,
+                name: spec.name.clone(),
+                namespace,
+                identity: identity?,
+                repository: repository?,
+                run,
+                cache,
+                mover,
+                jobs,
+                has_policy: false,
+                has_launcher: snapshot_after.is_some(),
             },
-            service_account: object_name(&[plan, &spec.name, "restore"], NAME_LIMIT),
-            policy_config_map: String::new(),
-            scripts_prefix: scripts_prefix(plan),
-            launcher: snapshot_after
-                .is_some()
-                .then(|| super::names::launcher(&namespace, &[plan, &spec.name, "restore"])),
-        };
+            at,
+        );
         Some(Restore {
-            plan: self.plan_id,
-            name: spec.name.clone(),
-            namespace,
-            origin: at.origin(),
-            span: at.value_span(),
-            identity: identity?,
-            repository: repository?,
-            run,
+            entry,
             destination: destination?,
             selection,
             delete_extra: spec.enable_file_deletion.unwrap_or(false),
@@ -197,10 +189,6 @@ impl PlanResolver<'_, '_> {
             list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
             snapshot_after,
             additional_args,
-            cache,
-            mover,
-            jobs,
-            names,
             policy_files,
         })
     }
@@ -244,10 +232,10 @@ impl PlanResolver<'_, '_> {
                 );
                 self.report(d);
             }
-            return match backups.iter().find(|b| &b.name == from) {
+            return match backups.iter().find(|b| &b.entry.name == from) {
                 Some(backup) => (
-                    Some(backup.identity.clone()),
-                    Some(backup.repository.clone()),
+                    Some(backup.entry.identity.clone()),
+                    Some(backup.entry.repository.clone()),
                 ),
                 None => {
                     // A backup that failed its own checks is already reported.

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use super::entry::Common;
 use super::error::ResolveError;
-use super::names::{CRON_JOB_NAME_LIMIT, NAME_LIMIT, object_name, short_digest};
-use super::{At, PlanResolver, Timing, checks, scripts_prefix};
+use super::{At, PlanResolver, Timing, checks};
 use crate::diagnostics::nearest;
-use crate::model::{Backup, Names, Run, Verify};
+use crate::model::Component;
+use crate::model::{Backup, Verify};
 use crate::plan::VerifySpec;
 
 /// Drills run weekly unless the entry says otherwise.
@@ -53,7 +54,7 @@ impl PlanResolver<'_, '_> {
                 .invalid_name("verify name", name, e, "use a DNS-1123 label");
             self.report(d);
         }
-        let backup = backups.iter().find(|b| b.name == spec.from);
+        let backup = backups.iter().find(|b| b.entry.name == spec.from);
         if backup.is_none() && !self.input.spec.backups.iter().any(|b| b.name == spec.from) {
             let names = self.input.spec.backups.iter().map(|b| b.name.as_str());
             let help = match nearest(&spec.from, names) {
@@ -78,7 +79,9 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        let namespace = backup.map(|b| b.namespace.clone()).unwrap_or_default();
+        let namespace = backup
+            .map(|b| b.entry.namespace.clone())
+            .unwrap_or_default();
         let run = self.run(
             &Timing {
                 component: "verify",
@@ -99,38 +102,27 @@ impl PlanResolver<'_, '_> {
             return None;
         }
         let backup = backup?;
-        let plan = &self.input.metadata.name;
-        let cache = self.name_persistent_cache(cache, &[plan, name, "verify", "cache"]);
-        let names = Names {
-            cron_job: object_name(&[plan, name, "verify"], CRON_JOB_NAME_LIMIT),
-            job: match &run {
-                Run::Manual { token } => Some(object_name(
-                    &[plan, name, "verify", &short_digest(token)],
-                    NAME_LIMIT,
-                )),
-                _ => None,
+        let entry = self.entry(
+            Common {
+                component: Component::Verify,
+                name: name.to_owned(),
+                namespace,
+                identity: backup.entry.identity.clone(),
+                repository: backup.entry.repository.clone(),
+                run,
+                cache,
+                mover,
+                jobs,
+                has_policy: false,
+                has_launcher: false,
             },
-            service_account: object_name(&[plan, name, "verify"], NAME_LIMIT),
-            policy_config_map: String::new(),
-            scripts_prefix: scripts_prefix(plan),
-            launcher: None,
-        };
+            at,
+        );
         Some(Verify {
-            plan: self.plan_id,
-            name: name.to_owned(),
-            namespace,
-            origin: at.origin(),
-            span: at.value_span(),
-            backup: backup.name.clone(),
-            identity: backup.identity.clone(),
-            repository: backup.repository.clone(),
-            run,
+            entry,
+            backup: backup.entry.name.clone(),
             files_percent,
             list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
-            cache,
-            mover,
-            jobs,
-            names,
         })
     }
 }

@@ -64,7 +64,11 @@ fn the_workflow_runs_validate_and_diff_with_real_flags() {
         .iter()
         .filter_map(|c| c.split_whitespace().nth(1))
         .collect();
-    assert_eq!(subcommands, ["validate", "diff"], "{commands:?}");
+    assert_eq!(subcommands, ["validate", "diff", "diff"], "{commands:?}");
+    assert!(
+        commands.iter().any(|c| c.contains("--guard")),
+        "pull requests are guarded: {commands:?}"
+    );
     for command in &commands {
         let words: Vec<&str> = command.split_whitespace().collect();
         assert_real_command(&words, ".github/workflows/kopiaplan.yml");
@@ -77,10 +81,12 @@ fn the_workflow_runs_validate_and_diff_with_real_flags() {
     );
 }
 
-/// The workflow checks this repository: its commands pass here.
+/// The workflow checks this repository: its commands pass here. The
+/// guard's base branch (`base/`) is this tree itself here.
 #[test]
 fn the_workflow_checks_pass_on_this_repository() {
     for command in workflow_commands() {
+        let command = command.replace(" base/", " ");
         assert!(
             !command.contains(['"', '\'', '$', '|', '&', ';']),
             "run the command without a shell: {command}"
@@ -101,7 +107,10 @@ fn the_pre_commit_hooks_run_real_commands() {
     let hooks = yaml_file(".pre-commit-hooks.yaml");
     let hooks = hooks.as_array().expect("a list of hooks");
     let ids: Vec<&str> = hooks.iter().filter_map(|h| h["id"].as_str()).collect();
-    assert_eq!(ids, ["kopiaplan-validate", "kopiaplan-diff"]);
+    assert_eq!(
+        ids,
+        ["kopiaplan-validate", "kopiaplan-diff", "kopiaplan-guard"]
+    );
     for hook in hooks {
         let id = hook["id"].as_str().expect("id");
         assert!(
@@ -119,7 +128,14 @@ fn the_pre_commit_hooks_run_real_commands() {
             .unwrap_or_default();
         let mut words: Vec<&str> = entry.split_whitespace().collect();
         words.extend(args);
-        assert_eq!(words.get(1).copied(), id.strip_prefix("kopiaplan-"), "{id}");
+        let subcommand = match id {
+            "kopiaplan-guard" => {
+                assert!(words.contains(&"--guard"), "{id}: {words:?}");
+                Some("diff")
+            }
+            _ => id.strip_prefix("kopiaplan-"),
+        };
+        assert_eq!(words.get(1).copied(), subcommand, "{id}");
         assert_real_command(&words, id);
     }
 }

@@ -136,6 +136,81 @@ fn two_sources_writing_the_same_identity_collide() {
         .has("error[source-collision]:");
 }
 
+/// Plan `app` and plan `app-web` in one namespace: `app`'s `web-x` and
+/// `app-web`'s `x` give the same object names.
+fn two_plans_whose_entries_meet(kind: &str, app: &str, app_web: &str) -> Plan {
+    let plan = |name: &str, backup: &str, entries: &str| {
+        format!(
+            "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: {name}
+  namespace: web
+spec:
+  repositories:
+    - name: main
+      secretName: kopia
+  defaults:
+    copyMethod: Direct
+  backups:
+    - name: {backup}
+      pvc: {backup}
+  {kind}:
+{entries}"
+        )
+    };
+    Plan::text(format!(
+        "{}---\n{}",
+        plan("app", "orders", app),
+        plan("app-web", "logs", app_web)
+    ))
+}
+
+#[test]
+fn restores_and_drills_of_two_plans_may_not_share_object_names() {
+    // Every kind of entry is checked, not only backups: the second entry
+    // to claim a name is reported where it is written (line 36 is
+    // `app-web`'s entry: its document starts on line 21).
+    two_plans_whose_entries_meet(
+        "restores",
+        "    - name: web-x\n      from: orders\n      pvc: a\n      trigger: {manual: one}\n",
+        "    - name: x\n      from: logs\n      pvc: b\n      trigger: {manual: two}\n",
+    )
+    .errors()
+    .has("error[name-collision]: the ServiceAccount `web/app-web-x-restore` would be generated twice")
+    .has("plan.yaml:36")
+    .has("the restore `web-x` (plan.yaml:16) and the restore `x` (plan.yaml:36)");
+    two_plans_whose_entries_meet(
+        "verify",
+        "    - name: web-x\n      from: orders\n",
+        "    - name: x\n      from: logs\n",
+    )
+    .errors()
+    .has("error[name-collision]: the CronJob `web/app-web-x-verify` would be generated twice");
+}
+
+#[test]
+fn two_restores_may_not_create_the_same_claim() {
+    Plan::nightly()
+        .then(
+            "  restores:
+    - name: first
+      from: web-data
+      pvc: scratch
+      create: {capacity: 1Gi}
+      trigger: {manual: one}
+    - name: second
+      from: web-data
+      pvc: scratch
+      create: {capacity: 1Gi}
+      trigger: {manual: two}
+",
+        )
+        .errors()
+        .has("error[name-collision]: the PersistentVolumeClaim `apps/scratch` would be generated twice")
+        .has("plan.yaml:21");
+}
+
 #[test]
 fn long_names_are_shortened_within_limits_and_stay_distinct() {
     let long = "a".repeat(55);

@@ -248,3 +248,212 @@ fn usage_errors_exit_2() {
         Some(2)
     );
 }
+
+// ------------------------------------------------------- diff --guard --
+
+/// A plan for the guard: two backups in one repository (`logs` with a
+/// persistent cache), its maintenance, and a manual restore of `web-data`.
+const GUARDED: &str = "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: nightly
+  namespace: web
+spec:
+  repositories:
+    - name: main
+      secretName: kopia-s3
+      url: s3://acme-backups/kopia
+  defaults:
+    repository: main
+    copyMethod: Direct
+    retain: {daily: 14, weekly: 4}
+  backups:
+    - name: web-data
+      pvc: web-data
+    - name: logs
+      pvc: logs
+      cache: {persistent: true, capacity: 2Gi}
+  restores:
+    - name: web-data-back
+      from: web-data
+      pvc: web-data-scratch
+      trigger: {manual: incident-1}
+";
+
+/// Compiles `before` into a previous output, then runs `diff --guard`
+/// with `after` against it.
+#[track_caller]
+fn guard(name: &str, before: &str, after: &str) -> std::process::Output {
+    let dir = scratch(name);
+    let previous = dir.join("previous.yaml");
+    std::fs::write(dir.join("before.yaml"), before).expect("write");
+    let output = kopiaplan(&[
+        "compile",
+        dir.join("before.yaml").to_str().expect("utf-8"),
+        "-o",
+        previous.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    std::fs::write(dir.join("after.yaml"), after).expect("write");
+    kopiaplan(&[
+        "diff",
+        dir.join("after.yaml").to_str().expect("utf-8"),
+        "--against",
+        previous.to_str().expect("utf-8"),
+        "--guard",
+    ])
+}
+
+#[track_caller]
+fn edited(from: &str, to: &str) -> String {
+    assert!(GUARDED.contains(from), "{from:?} is not in the plan");
+    GUARDED.replacen(from, to, 1)
+}
+
+#[test]
+fn the_guard_stops_each_dangerous_change_with_exit_4() {
+    // Each case: the edit, one change it must report, and how many changes
+    // in all (a restore of a changed backup changes its manual Job too).
+    let cases = [
+        (
+            "identity",
+            edited(
+                "      pvc: web-data\n",
+                "      pvc: web-data\n      username: other\n",
+            ),
+            "error[identity-changes]: `backup/web-data` of plan `nightly` changes its Kopia source from web-data@web:/data to other@web:/data",
+            2,
+        ),
+        (
+            "repository",
+            edited(
+                "url: s3://acme-backups/kopia",
+                "url: s3://acme-backups/other",
+            ),
+            "error[repository-changes]: `backup/web-data` of plan `nightly` moves from repository s3://acme-backups/kopia to s3://acme-backups/other",
+            3,
+        ),
+        (
+            "retention",
+            edited("daily: 14", "daily: 7"),
+            "error[retention-decreases]: `backup/logs` of plan `nightly` keeps fewer snapshots (keepDaily: 14 becomes keepDaily: 7)",
+            2,
+        ),
+        (
+            "retention-left-out",
+            edited("retain: {daily: 14, weekly: 4}", "retain: {daily: 14}"),
+            "(keepWeekly: 4 becomes keepWeekly: inherited)",
+            2,
+        ),
+        (
+            "removed",
+            edited(
+                "    - name: logs\n      pvc: logs\n",
+                "    - name: logs-new\n      pvc: logs\n",
+            ),
+            "error[backup-removed]: `backup/logs` of plan `nightly` is removed",
+            1,
+        ),
+        (
+            "manual-job",
+            edited(
+                "      pvc: web-data-scratch\n",
+                "      pvc: web-data-scratch\n      previous: 1\n",
+            ),
+            "error[manual-job-changes]: `restore/web-data-back` of plan `nightly` changes the pod template of its Job",
+            1,
+        ),
+        (
+            "owner",
+            edited(
+                "      url: s3://acme-backups/kopia\n",
+                "      url: s3://acme-backups/kopia\n      maintenance: {owner: maintenance@cluster-b}\n",
+            ),
+            "error[maintenance-owner-changes]: `maintenance/main` of plan `nightly` changes the maintenance owner from maintenance@kopiaplan to maintenance@cluster-b",
+            1,
+        ),
+        (
+            "claim",
+            edited("capacity: 2Gi}", "capacity: 2Gi, storageClassName: fast}"),
+            "error[claim-changes]: `backup/logs` of plan `nightly` changes the spec of its PersistentVolumeClaim `nightly-logs-backup-cache`",
+            1,
+        ),
+    ];
+    for (name, after, expected, count) in cases {
+        let output = guard(&format!("guard-{name}"), GUARDED, &after);
+        let errors = stderr(&output);
+        assert_eq!(output.status.code(), Some(4), "{name}: {errors}");
+        assert!(
+            errors.contains(expected),
+            "{name}: no {expected:?} in\n{errors}"
+        );
+        assert!(
+            errors.contains(&format!(
+                "guard: {count} dangerous change(s) not acknowledged"
+            )),
+            "{name}: {count} change(s) expected: {errors}"
+        );
+        // The diff itself is still shown.
+        assert!(!stdout(&output).is_empty(), "{name}: no diff");
+    }
+}
+
+#[test]
+fn safe_changes_pass_the_guard() {
+    let output = guard(
+        "guard-safe",
+        GUARDED,
+        &edited("daily: 14, weekly: 4", "daily: 30, weekly: 4")
+            .replacen(
+                "      pvc: logs\n",
+                "      pvc: logs\n      schedule: \"0 4 * * *\"\n",
+                1,
+            )
+            // A claim may grow.
+            .replacen("capacity: 2Gi}", "capacity: 4Gi}", 1),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).is_empty(), "the outputs differ");
+    assert!(stderr(&output).contains("guard: 0 dangerous change(s) not acknowledged"));
+}
+
+#[test]
+fn the_acknowledgement_the_guard_prints_lets_exactly_that_change_pass() {
+    let after = edited("daily: 14", "daily: 7");
+    let output = guard("guard-ack-1", GUARDED, &after);
+    let errors = stderr(&output);
+    let item = errors
+        .lines()
+        .filter_map(|line| line.split("of plan `nightly`: - ").nth(1))
+        .collect::<Vec<_>>();
+    assert_eq!(item.len(), 2, "one item per backup: {errors}");
+    // Pasted as printed, they let the change pass.
+    let acknowledged = format!(
+        "{after}  acknowledge:\n    - {}\n    - {}\n",
+        item[0], item[1]
+    );
+    let output = guard("guard-ack-2", GUARDED, &acknowledged);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("0 dangerous change(s) not acknowledged, 2 acknowledged"));
+    // The same items do not let a deeper cut pass.
+    let deeper = acknowledged.replacen("daily: 7, weekly", "daily: 3, weekly", 1);
+    assert_ne!(deeper, acknowledged);
+    let output = guard("guard-ack-3", GUARDED, &deeper);
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    assert!(stderr(&output).contains("keepDaily: 14 becomes keepDaily: 3"));
+    assert!(stderr(&output).contains("warning[unmatched-acknowledgement]"));
+}
+
+#[test]
+fn an_acknowledgement_that_matches_nothing_is_a_warning() {
+    let after =
+        format!("{GUARDED}  acknowledge:\n    - {{change: backup-removed, entry: backup/logs}}\n");
+    let output = guard("guard-unmatched", GUARDED, &after);
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{errors}");
+    assert!(
+        errors.contains("warning[unmatched-acknowledgement]: the acknowledged change {change: backup-removed, entry: backup/logs} of plan `nightly` matches no change"),
+        "{errors}"
+    );
+    assert!(errors.contains("after.yaml:27:"), "{errors}");
+}

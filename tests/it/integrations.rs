@@ -382,6 +382,7 @@ fn a_post_render_error_writes_nothing_and_points_at_the_line_of_the_stream() {
             stderr.contains(&format!("--> <stdin>:{line}:7")),
             "{stderr}"
         );
+        assert!(stderr.contains("error[unknown-field]"), "{stderr}");
         assert!(stderr.contains("did you mean `schedule`?"), "{stderr}");
     }
 }
@@ -700,8 +701,9 @@ fn kustomize_fails_the_build_when_a_plan_has_errors() {
     assert!(!output.status.success(), "kustomize build must fail");
     assert!(output.stdout.is_empty());
     let stderr = text(&output.stderr);
+    assert!(stderr.contains("error[invalid-name]"), "{stderr}");
     assert!(
-        stderr.contains("the Secret name `Kopia_Config`"),
+        stderr.contains("the Secret name `Kopia_Config` may contain only"),
         "{stderr}"
     );
 }
@@ -819,6 +821,7 @@ fn kubectl_kustomize_fails_when_the_legacy_plugin_finds_errors() {
     assert!(!output.status.success(), "kubectl kustomize must fail");
     assert!(output.stdout.is_empty());
     let stderr = text(&output.stderr);
+    assert!(stderr.contains("error[value-not-allowed]"), "{stderr}");
     assert!(stderr.contains("did you mean `Direct`?"), "{stderr}");
 }
 
@@ -875,6 +878,7 @@ functionConfig:
         );
         let result = &out["results"][0];
         assert_eq!(result["severity"], "error");
+        assert_eq!(result["tags"]["kopiaplan.dev/code"], "invalid-schedule");
         assert!(
             result["message"]
                 .as_str()
