@@ -523,6 +523,70 @@ fn a_new_manual_token_applies_over_the_old_one() {
     );
 }
 
+/// An edit to a manual restore that keeps its token changes its Job's pod
+/// template under the same name: the API server refuses the second apply
+/// (a Job's template is immutable), and `diff --guard`, given the first
+/// output, said so before anything was applied.
+#[test]
+fn a_manual_job_changed_under_its_token_fails_to_apply_and_the_guard_said_so() {
+    requires!(
+        ControlPlane,
+        Tool("kubectl"),
+        Tool("openssl"),
+        Tool("setpriv")
+    );
+    let name = "restore-same-namespace.yaml";
+    let text =
+        std::fs::read_to_string(support::root().join("examples").join(name)).expect("example");
+    let edited = text.replacen("      previous: 1\n", "      previous: 2\n", 1);
+    assert_ne!(edited, text, "the edit applies");
+
+    // The guard, before anything is applied.
+    let dir = support::scratch("manual-job-guard");
+    let previous = dir.join("previous.yaml");
+    let plan = dir.join("plan.yaml");
+    std::fs::write(&plan, &text).expect("write");
+    let compiled = support::kopiaplan(&[
+        "compile",
+        plan.to_str().expect("utf-8"),
+        "-o",
+        previous.to_str().expect("utf-8"),
+    ]);
+    assert!(compiled.status.success(), "{}", support::stderr(&compiled));
+    std::fs::write(&plan, &edited).expect("write");
+    let guarded = support::kopiaplan(&[
+        "diff",
+        plan.to_str().expect("utf-8"),
+        "--against",
+        previous.to_str().expect("utf-8"),
+        "--guard",
+    ]);
+    assert_eq!(
+        guarded.status.code(),
+        Some(4),
+        "{}",
+        support::stderr(&guarded)
+    );
+    assert!(
+        support::stderr(&guarded)
+            .contains("error[manual-job-changes]: `restore/orders-db-previous`"),
+        "{}",
+        support::stderr(&guarded)
+    );
+
+    // The server agrees.
+    let plane = control_plane();
+    let _lock = cluster_lock();
+    let first = compile(&text, name);
+    let second = compile(&edited, &format!("{name}, edited"));
+    apply_for_real(plane, &first, level_of(name), name);
+    let refused = plane.apply(&second, &[]);
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    delete(plane, &first);
+    assert!(!refused.status.success(), "the second apply must fail");
+    assert!(message.contains("field is immutable"), "{message}");
+}
+
 /// `kubectl auth can-i --list` as a ServiceAccount: (resource, resource
 /// name or "", verb) for every resource row.
 fn permissions(
