@@ -30,6 +30,29 @@ pub struct CompileArgs {
     /// with mode 0600.
     #[arg(long)]
     include_inputs: bool,
+    /// The previous output (a file written by `compile`, or a directory
+    /// written by `--output-dir`): each manual Job it already issued for a
+    /// token is written again exactly as it was, so that it never runs
+    /// again and re-applying never fails. The `--output-dir` being
+    /// replaced is read this way without this flag.
+    #[arg(long, value_name = "PATH")]
+    previous: Option<PathBuf>,
+}
+
+/// The previous output, when at hand: `--previous`, or the kopiaplan
+/// output directory about to be replaced.
+fn previous_output(
+    args: &CompileArgs,
+) -> Option<(
+    kopiaplan::diagnostics::SourceMap,
+    Result<Vec<output::Object>, kopiaplan::diagnostics::Diagnostics>,
+)> {
+    if let Some(previous) = &args.previous {
+        return Some(output::rendered::read(previous));
+    }
+    let dir = args.output_dir.as_ref()?;
+    let marker = std::fs::read_to_string(dir.join("kustomization.yaml")).ok()?;
+    (marker.lines().next() == Some(directory::MARKER)).then(|| output::rendered::read(dir))
 }
 
 pub fn exec(args: CompileArgs) -> Outcome {
@@ -48,7 +71,22 @@ pub fn exec(args: CompileArgs) -> Outcome {
         output::without_input_secrets(&mut compiled.objects);
     }
     let format = args.input.diagnostics;
-    let stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
+    let mut stderr = render_diagnostics(&compiled.diagnostics, &sources, format);
+    match previous_output(&args) {
+        None => {}
+        Some((_, Ok(previous))) => {
+            let kept = output::issued::keep_issued_jobs(&mut compiled.objects, &previous);
+            stderr.push_str(&render_diagnostics(&kept, &sources, format));
+        }
+        Some((previous_sources, Err(diagnostics))) => {
+            stderr.push_str(&render_diagnostics(&diagnostics, &previous_sources, format));
+            return Outcome {
+                stdout: None,
+                stderr,
+                exit_code: 1,
+            };
+        }
+    }
     let failure = |rendered: String| Outcome {
         stdout: None,
         stderr: format!("{stderr}{rendered}"),

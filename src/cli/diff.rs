@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use kopiaplan::output::diff::{self, Change};
-use kopiaplan::output::guard;
 use kopiaplan::output::rendered;
+use kopiaplan::output::{guard, issued};
 
 use super::{InputArgs, Outcome, render_diagnostics, render_failure};
 
@@ -86,6 +86,15 @@ pub fn exec(args: DiffArgs) -> Outcome {
             };
         }
     };
+    // The guard judges what compiling afresh gives (as a pipeline that
+    // keeps no previous output applies it); the diff shows what
+    // `compile --previous` (or `--output-dir`) writes: the manual Jobs the
+    // previous output issued, kept as they were.
+    let verdict = args
+        .guard
+        .then(|| guard::guard(&previous, &compiled.objects, &compiled.model));
+    let kept = issued::keep_issued_jobs(&mut compiled.objects, &previous);
+    stderr.push_str(&render_diagnostics(&kept, &sources, format));
     let diffs = match diff::diff(&previous, &compiled.objects) {
         Ok(diffs) => diffs,
         Err(error) => {
@@ -103,9 +112,6 @@ pub fn exec(args: DiffArgs) -> Outcome {
             };
         }
     };
-    let verdict = args
-        .guard
-        .then(|| guard::guard(&previous, &compiled.objects, &compiled.model));
     if let Some(verdict) = &verdict {
         stderr.push_str(&render_diagnostics(&verdict.diagnostics, &sources, format));
     }

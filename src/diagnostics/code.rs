@@ -40,6 +40,9 @@ pub enum Code {
     OutputDirectoryRefused,
     /// The previous output given to `diff` or a guard cannot be read.
     PreviousOutputUnreadable,
+    /// A manual Job the previous output issued, kept as it was although
+    /// the plan now compiles it differently (warning).
+    IssuedJobKept,
     /// A `List` document without `items`.
     ListWithoutItems,
     /// A document in a previous output without `kind` or `metadata.name`.

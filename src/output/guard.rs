@@ -91,7 +91,7 @@ impl fmt::Display for GuardError {
                     ),
                     GuardedChange::ManualJobChanges => write!(
                         f,
-                        "{entry} changes the pod template of its Job `{from}` under the same name: `kubectl apply` fails on the immutable field (give the trigger a new token to run it again)"
+                        "{entry} changes the pod template of its Job `{from}` under the same name: `kubectl apply` of an output compiled without the previous one fails on the immutable field (`compile --previous` or `--output-dir` keeps the issued Job as it was; a new token runs the entry again)"
                     ),
                     GuardedChange::MaintenanceOwnerChanges => write!(
                         f,

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod directory;
 mod error;
 pub mod guard;
+pub mod issued;
 mod object;
 pub mod rendered;
 

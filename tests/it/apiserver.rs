@@ -526,9 +526,10 @@ fn a_new_manual_token_applies_over_the_old_one() {
 /// An edit to a manual restore that keeps its token changes its Job's pod
 /// template under the same name: the API server refuses the second apply
 /// (a Job's template is immutable), and `diff --guard`, given the first
-/// output, said so before anything was applied.
+/// output, said so before anything was applied. Compiled with the first
+/// output as `--previous`, the issued Job is kept and the edit applies.
 #[test]
-fn a_manual_job_changed_under_its_token_fails_to_apply_and_the_guard_said_so() {
+fn a_manual_job_changed_under_its_token_fails_to_apply_unless_kept_and_the_guard_said_so() {
     requires!(
         ControlPlane,
         Tool("kubectl"),
@@ -582,9 +583,24 @@ fn a_manual_job_changed_under_its_token_fails_to_apply_and_the_guard_said_so() {
     apply_for_real(plane, &first, level_of(name), name);
     let refused = plane.apply(&second, &[]);
     let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    // Compiled with the previous output, the issued Job is kept as it was,
+    // and the same edit applies.
+    let locked = support::kopiaplan(&[
+        "compile",
+        plan.to_str().expect("utf-8"),
+        "--format",
+        "json",
+        "--previous",
+        previous.to_str().expect("utf-8"),
+    ]);
+    assert!(locked.status.success(), "{}", support::stderr(&locked));
+    let locked: Value = serde_json::from_str(&support::stdout(&locked)).expect("a List");
+    let locked = locked["items"].as_array().expect("items").clone();
+    let reapplied = plane.apply(&locked, &[]);
     delete(plane, &first);
     assert!(!refused.status.success(), "the second apply must fail");
     assert!(message.contains("field is immutable"), "{message}");
+    assert_ok(&reapplied, "the edit compiled with --previous");
 }
 
 /// `kubectl auth can-i --list` as a ServiceAccount: (resource, resource

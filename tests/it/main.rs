@@ -15,6 +15,7 @@ mod diff;
 mod explain;
 mod golden;
 mod integrations;
+mod issued;
 mod maintenance;
 mod mover_volumes;
 mod output_dir;
