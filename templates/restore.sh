@@ -12,6 +12,26 @@ source "{{ paths.scripts }}/common.sh"
 
 
 prepare_directories
+
+# Deploy-or-restore: a volume that already holds data is left alone, before
+# the repository is even opened. `lost+found` (made by mkfs) is not data.
+if [ "${ {{- env.only_if_empty }}:-false}" = "true" ]; then
+  found=$(cd "{{ paths.restore_target }}" && find . -mindepth 1 -maxdepth 1 ! -name lost+found -printf '%P\n' | LC_ALL=C sort)
+  if [ -n "$found" ]; then
+    count=$(printf '%s\n' "$found" | wc -l)
+    entries=''
+    while IFS= read -r entry; do
+      log "found: $entry"
+      entries+="${entries:+,}$(json_string "$entry")"
+    done < <(printf '%s\n' "$found" | head -n 20)
+    message="the volume already holds data ($count entries at its top level); nothing was restored (onlyIfEmpty: true)"
+    log "$message"
+    write_result not-empty "$message" found "[$entries]" foundCount "$count"
+    exit 0
+  fi
+  log "the volume is empty: restoring (onlyIfEmpty: true)"
+fi
+
 connect_repository Never
 
 source_id="${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}"

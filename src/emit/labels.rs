@@ -17,6 +17,8 @@ pub const KOPIA_SOURCE: &str = "kopiaplan.dev/kopia-source";
 /// The repository an entry's objects work on, in one spelling
 /// (`RepositoryLocation::described`).
 pub const REPOSITORY: &str = "kopiaplan.dev/repository";
+/// Argo CD's sync wave of an object.
+pub const ARGO_CD_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// The identity that maintains a repository (`user@host`).
 pub const MAINTENANCE_OWNER: &str = "kopiaplan.dev/maintenance-owner";
 

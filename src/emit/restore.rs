@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::entry::{Frame, Mover};
+use super::labels;
 use super::launcher::Steps;
 use super::pod::{DataVolume, env};
 use super::policy_files;
@@ -18,7 +19,12 @@ use crate::output::Object;
 use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<Object> {
-    let frame = Frame::new(plan, &restore.entry);
+    let mut frame = Frame::new(plan, &restore.entry);
+    if let Some(wave) = restore.argo_cd_sync_wave {
+        frame
+            .annotations
+            .insert(labels::ARGO_CD_SYNC_WAVE.into(), wave.to_string());
+    }
     let mut objects = frame.common_objects();
     if let Some(create) = &restore.destination.create {
         objects.push(Object::from_resource(&PersistentVolumeClaim {
@@ -53,6 +59,10 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
         env(
             environment::LIST_ALL_HOSTNAMES,
             restore.list_all_hostnames.to_string(),
+        ),
+        env(
+            environment::ONLY_IF_EMPTY,
+            restore.only_if_empty.to_string(),
         ),
         env(
             environment::ON_MISSING_SNAPSHOT,

@@ -491,6 +491,10 @@ pub struct Restore {
     /// `kopia restore --delete-extra`, once a snapshot has been chosen.
     pub delete_extra: bool,
     pub on_missing_snapshot: OnMissingSnapshot,
+    /// Restore only into an empty volume (deploy-or-restore).
+    pub only_if_empty: bool,
+    /// `argocd.argoproj.io/sync-wave` of every object of the restore.
+    pub argo_cd_sync_wave: Option<i32>,
     /// List the sources of every hostname when no snapshot matches.
     pub list_all_hostnames: bool,
     /// Take a VolumeSnapshot of the destination after each successful restore.

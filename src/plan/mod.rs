@@ -524,6 +524,17 @@ pub struct RestoreSpec {
     pub enable_file_deletion: Option<bool>,
     /// What a run does when no snapshot matches: `Fail` (default) or `Succeed`.
     pub on_missing_snapshot: Option<OnMissingSnapshot>,
+    /// Restore only into an empty volume (nothing at its top level but
+    /// `lost+found`). A volume that holds data is left untouched: the run
+    /// lists what it found and succeeds. Deploy-or-restore: a fresh cluster
+    /// gets the backup, an existing one keeps its data. Default: false.
+    pub only_if_empty: Option<bool>,
+    /// Argo CD sync wave of every object of the restore
+    /// (`argocd.argoproj.io/sync-wave`): a wave before the application's
+    /// (such as -1 before the default 0) makes Argo CD create the claim and
+    /// wait for the restore Job to finish before it starts the application.
+    #[serde(rename = "argoCDSyncWave")]
+    pub argo_cd_sync_wave: Option<i32>,
     /// When no snapshot matches, the log and the result list the sources
     /// that exist: only this identity's hostname's (its namespace's), unless
     /// this is `true`. A repository shared by tenants does not show one

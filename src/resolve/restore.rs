@@ -186,6 +186,8 @@ impl PlanResolver<'_, '_> {
             selection,
             delete_extra: spec.enable_file_deletion.unwrap_or(false),
             on_missing_snapshot: spec.on_missing_snapshot.unwrap_or(OnMissingSnapshot::Fail),
+            only_if_empty: spec.only_if_empty.unwrap_or(false),
+            argo_cd_sync_wave: spec.argo_cd_sync_wave,
             list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
             snapshot_after,
             additional_args,

@@ -42,6 +42,8 @@ pub const LOG_LEVEL: &str = "KOPIAPLAN_LOG_LEVEL";
 pub const METADATA_CACHE_MB: &str = "KOPIAPLAN_METADATA_CACHE_MB";
 /// A restore without a matching snapshot: `Fail` or `Succeed`.
 pub const ON_MISSING_SNAPSHOT: &str = "KOPIAPLAN_ON_MISSING_SNAPSHOT";
+/// `true`: a restore writes only into an empty volume (`onlyIfEmpty`).
+pub const ONLY_IF_EMPTY: &str = "KOPIAPLAN_ONLY_IF_EMPTY";
 /// `snapshot create --parallel`.
 pub const PARALLELISM: &str = "KOPIAPLAN_PARALLELISM";
 /// How many snapshots before the newest a restore takes.
@@ -82,6 +84,7 @@ pub const SETTINGS: &[&str] = &[
     LOG_LEVEL,
     METADATA_CACHE_MB,
     ON_MISSING_SNAPSHOT,
+    ONLY_IF_EMPTY,
     PARALLELISM,
     PREVIOUS,
     REPOSITORY_CONFIG_FILE,

@@ -359,6 +359,58 @@ fn file_deletion_happens_only_when_a_snapshot_was_chosen() {
 }
 
 #[test]
+fn only_if_empty_restores_into_an_empty_volume_and_leaves_one_with_data_alone() {
+    requires!(Namespaces, Kopia);
+    let entries = "  backups:\n    - {name: web-data, pvc: web-data}\n  restores:\n    \
+                   - {name: seed, from: web-data, pvc: restored, onlyIfEmpty: true, \
+                   enableFileDeletion: true, trigger: {onDemand: true}}\n";
+    let mut cluster = Cluster::new("only-if-empty", entries);
+    volume_with(&mut cluster, "web-data", &[("page", "from the backup")]);
+    cluster.run_ok("rk-web-data-backup");
+
+    // A fresh volume (mkfs leaves `lost+found`): restored.
+    let fresh = cluster.claim("restored");
+    std::fs::create_dir(fresh.join("lost+found")).expect("lost+found");
+    owned_by_the_application(&fresh);
+    let result = cluster.run_ok("rk-seed-restore");
+    assert_eq!(
+        result.result_line()["result"],
+        "success",
+        "{}",
+        result.logs()
+    );
+    let connected = "Connected to repository";
+    assert!(result.stderr.contains(connected), "{}", result.logs());
+    assert_eq!(
+        std::fs::read_to_string(fresh.join("page")).expect("page"),
+        "from the backup"
+    );
+
+    // The application has written since: nothing changes, even with file
+    // deletion on, and the run says what it found.
+    write(&fresh.join("page"), b"the app's own", 0o664, 1_700_000_900);
+    write(&fresh.join("new"), b"new data", 0o664, 1_700_000_900);
+    let before = tree(&fresh);
+    let result = cluster.run_ok("rk-seed-restore");
+    assert_eq!(
+        tree(&fresh),
+        before,
+        "the volume changed:\n{}",
+        result.logs()
+    );
+    let line = result.result_line();
+    assert_eq!(line["result"], "not-empty", "{}", result.logs());
+    assert_eq!(line["found"], serde_json::json!(["new", "page"]));
+    assert_eq!(line["foundCount"], 2);
+    assert!(result.stderr.contains("found: page"), "{}", result.logs());
+    assert!(
+        !result.stderr.contains(connected),
+        "the repository is not opened:\n{}",
+        result.logs()
+    );
+}
+
+#[test]
 fn two_sources_in_one_repository_each_restore_only_their_own() {
     requires!(Namespaces, Kopia);
     let mut cluster = Cluster::new(

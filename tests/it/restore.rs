@@ -403,3 +403,51 @@ fn the_snapshot_launcher_role_allows_only_what_it_does() {
     );
     assert_eq!(snapshot["spec"]["volumeSnapshotClassName"], "csi");
 }
+
+#[test]
+fn deploy_or_restore_runs_in_an_earlier_argo_cd_wave_and_only_into_an_empty_volume() {
+    use crate::test::{Plan, env};
+    let objects = Plan::nightly()
+        .then(
+            "  restores:
+    - name: seed
+      from: web-data
+      pvc: web-data
+      create: {capacity: 10Gi}
+      onlyIfEmpty: true
+      argoCDSyncWave: -1
+      trigger: {manual: first-deploy}
+",
+        )
+        .objects();
+    let restore: Vec<&Value> = objects
+        .0
+        .iter()
+        .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/component"] == "restore")
+        .collect();
+    let kinds: Vec<&str> = restore.iter().filter_map(|o| o["kind"].as_str()).collect();
+    for kind in ["ServiceAccount", "PersistentVolumeClaim", "Job"] {
+        assert!(kinds.contains(&kind), "{kinds:?}");
+    }
+    for object in &restore {
+        assert_eq!(
+            object["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"], "-1",
+            "{}",
+            object["metadata"]["name"]
+        );
+    }
+    let job = restore
+        .iter()
+        .find(|o| o["kind"] == "Job")
+        .expect("the Job");
+    assert_eq!(env(job, "KOPIAPLAN_ONLY_IF_EMPTY"), "true");
+    // The backups keep Argo CD's default wave.
+    let backup = objects.named("CronJob", "nightly-web-data-backup");
+    assert!(backup["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"].is_null());
+    // Without onlyIfEmpty, the restore writes whatever the volume holds.
+    let objects = Plan::nightly()
+        .then("  restores:\n    - {name: seed, from: web-data, pvc: web-data, trigger: {manual: x}}\n")
+        .objects();
+    let job = objects.of_kind("Job");
+    assert_eq!(env(job[0], "KOPIAPLAN_ONLY_IF_EMPTY"), "false");
+}

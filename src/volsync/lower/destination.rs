@@ -200,6 +200,8 @@ impl Lowering<'_> {
             // VolSync's end-to-end contract: a restore that finds no
             // snapshot completes with nothing restored.
             on_missing_snapshot: Some(OnMissingSnapshot::Succeed),
+            only_if_empty: None,
+            argo_cd_sync_wave: None,
             list_all_hostnames: None,
             copy_method,
             volume_snapshot_class_name: kopia.common.volume_snapshot_class_name.clone(),
