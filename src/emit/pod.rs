@@ -117,7 +117,7 @@ pub enum DataVolume<'a> {
         sub_path: Option<&'a str>,
     },
     /// A generic ephemeral volume made from a PVC (a clone) or a
-    /// VolumeSnapshot, mounted read-only.
+    /// VolumeSnapshot, mounted read-write (it is the mover's own copy).
     Ephemeral {
         source: TypedLocalObjectReference,
         capacity: &'a str,
@@ -223,9 +223,12 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                 }),
                 ..Volume::default()
             });
+            // A clone or a snapshot's copy is the mover's own, thrown away
+            // with the pod: read-write, as VolSync mounted it, so that a
+            // `beforeSnapshot` action can write into it (a database dump).
             mounts.push(VolumeMount {
                 sub_path: sub_path.map(str::to_owned),
-                ..mount("data", data_path, true)
+                ..mount("data", data_path, false)
             });
         }
     }
@@ -338,6 +341,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         user_env(environment::HOSTNAME, spec.hostname),
         user_env(environment::SOURCE_PATH, spec.source_path),
         env(environment::CREATE, repository.create.as_str()),
+        env(environment::LAYOUT, repository.layout.as_str()),
         env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(
             environment::CONTENT_CACHE_MB,

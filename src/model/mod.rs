@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
     ResourceRequirements, SecretVolumeSource, Toleration,
 };
 
-pub use crate::plan::{CreatePolicy, OnMissingSnapshot};
+pub use crate::plan::{CreatePolicy, OnMissingSnapshot, RepositoryLayout};
 
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -91,6 +91,8 @@ pub struct Repository {
     pub location: RepositoryLocation,
     pub custom_ca: Option<CustomCa>,
     pub create: CreatePolicy,
+    /// Where in the storage the repository is: the URL's way or VolSync's.
+    pub layout: RepositoryLayout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

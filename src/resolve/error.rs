@@ -215,6 +215,16 @@ pub enum ResolveError {
         secret: String,
         problem: String,
     },
+    /// A GCS, B2 or Azure URL with a path, on a repository with VolSync's
+    /// layout: the repository is at the root, where VolSync put it.
+    UrlPathIgnored {
+        /// Where the URL is written: "the URL" or "`KOPIA_REPOSITORY` of Secret `x`".
+        place: String,
+        url: String,
+        /// The bucket (Azure: container) the repository is in.
+        bucket: String,
+        path: String,
+    },
     /// `credentials`, not supported yet.
     CredentialsNotSupported,
     /// A Kopia policy (in a plan, or a global policy file) that Kopia
@@ -498,6 +508,16 @@ impl std::fmt::Display for ResolveError {
                 secret,
                 problem,
             } => write!(f, "`{key}` of Secret `{secret}`: {problem}"),
+            Self::UrlPathIgnored {
+                place,
+                url,
+                bucket,
+                path,
+            } => write!(
+                f,
+                "the repository is at the root of `{bucket}`, not under `{path}/`: {place} is `{url}`, \
+                 and VolSync's Kopia mover ignored that path, so an existing VolSync repository is at the root"
+            ),
             Self::CredentialsNotSupported => f.write_str(
                 "`credentials` (a Secret made from the compile environment) is not supported yet",
             ),
@@ -609,6 +629,7 @@ impl DiagnosticKind for ResolveError {
             Self::CredentialInUrl { .. } | Self::CredentialInSecretUrl { .. } => {
                 Code::CredentialInUrl
             }
+            Self::UrlPathIgnored { .. } => Code::UrlPathIgnored,
             Self::CredentialsNotSupported => Code::NotSupportedYet,
             Self::InvalidPolicy { .. } => Code::InvalidPolicy,
             Self::InvalidRepositorySetting { .. } => Code::InvalidRepositorySetting,
@@ -631,7 +652,8 @@ impl DiagnosticKind for ResolveError {
             | Self::RepositoryClaimMayNotBeWritable { .. }
             | Self::CacheLimitsExceedVolume { .. }
             | Self::MaintenanceTimingDiffers { .. }
-            | Self::RestoreIgnoresGlobalPolicy => Severity::Warning,
+            | Self::RestoreIgnoresGlobalPolicy
+            | Self::UrlPathIgnored { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

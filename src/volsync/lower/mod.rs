@@ -24,7 +24,7 @@ use crate::load::{Document, PathSegment, display_path};
 use crate::model::identity::{hostname_for, username_for};
 use crate::parse::{ContextContent, ContextObject, DocId, Mapping, PlanInput, Provenance};
 use crate::plan::{
-    self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc,
+    self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc, RepositoryLayout,
     FilesystemRepository, MaintenanceSpec, MoverSpec, OnMissingSnapshot, PlanMetadata, PlanSpec,
     RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
 };
@@ -256,6 +256,13 @@ impl<'a> Lowering<'a> {
                 .at(&["metadata", "name"])
                 .report(LowerError::NoName, "set `metadata.name`");
             self.diagnostics.push(d);
+        }
+        // An object name may have 253 characters, an entry name (a label
+        // value, the start of object names) 63: a longer one is shortened
+        // with a digest. The Kopia identity is VolSync's, from the object's
+        // own name (`username_for`), whatever the entry is called.
+        if entry.len() > crate::model::names::NAME_LIMIT {
+            return crate::model::names::object_name(&[&entry], crate::model::names::NAME_LIMIT);
         }
         entry
     }
