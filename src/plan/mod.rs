@@ -173,7 +173,18 @@ pub struct CustomCa {
 
 /// Where in the storage a repository is (`RepositorySpec::layout`).
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
 )]
 pub enum RepositoryLayout {
     /// Where the URL says: its path is the prefix, for every backend.

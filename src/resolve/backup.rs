@@ -95,12 +95,12 @@ impl PlanResolver<'_, '_> {
                 && !identity::is_valid_explicit(value)
             {
                 let d = at.key(field).error(
-                        &ResolveError::InvalidIdentityPart {
-                            field: field.to_owned(),
-                            value: value.clone(),
-                        },
-                        "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
-                    );
+                    &ResolveError::InvalidIdentityPart {
+                        field: field.to_owned(),
+                        value: value.clone(),
+                    },
+                    "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+                );
                 self.report(d);
             }
         }

@@ -6,10 +6,10 @@ use super::defaults;
 use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::nearest;
+use crate::kopia::backend::{volsync_backend, volsync_ignored_path};
 use crate::load::PathSegment;
 use crate::model::{CaSource, CustomCa, Repository, RepositoryLocation};
 use crate::parse::ContextObject;
-use crate::kopia::backend::{volsync_backend, volsync_ignored_path};
 use crate::plan::{CreatePolicy, RepositoryLayout, RepositorySpec};
 
 /// How to leave VolSync's layout, for the warnings that a path is ignored.
@@ -328,7 +328,10 @@ impl PlanResolver<'_, '_> {
             .unwrap_or(url_bucket);
         let place = at.in_document(
             secret.doc,
-            vec![PathSegment::Key(file.field.into()), PathSegment::Key(key.into())],
+            vec![
+                PathSegment::Key(file.field.into()),
+                PathSegment::Key(key.into()),
+            ],
         );
         let problem = ResolveError::UrlPathIgnored {
             place: format!("`{key}` of Secret `{secret_name}`"),

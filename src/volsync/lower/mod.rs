@@ -24,9 +24,9 @@ use crate::load::{Document, PathSegment, display_path};
 use crate::model::identity::{hostname_for, username_for};
 use crate::parse::{ContextContent, ContextObject, DocId, Mapping, PlanInput, Provenance};
 use crate::plan::{
-    self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc, RepositoryLayout,
+    self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc,
     FilesystemRepository, MaintenanceSpec, MoverSpec, OnMissingSnapshot, PlanMetadata, PlanSpec,
-    RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
+    RepositoryLayout, RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
 };
 
 /// The name of every plan lowered from VolSync objects: objects are named
