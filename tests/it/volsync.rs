@@ -416,9 +416,8 @@ fn a_name_longer_than_63_characters_keeps_volsyncs_identity_with_shortened_objec
         let limit = if object["kind"] == "CronJob" { 52 } else { 63 };
         assert!(object_name.len() <= limit, "{object_name}");
     }
-    for label in [cron["metadata"]["labels"]["app.kubernetes.io/instance"].as_str()] {
-        assert!(label.is_some_and(|l| l.len() <= 63), "{label:?}");
-    }
+    let label = cron["metadata"]["labels"]["app.kubernetes.io/instance"].as_str();
+    assert!(label.is_some_and(|l| l.len() <= 63), "{label:?}");
 }
 
 #[test]
@@ -457,16 +456,15 @@ fn a_flag_and_its_value_in_two_arguments_are_one_argument() {
         "    - name: a\n      pvc: a\n      additionalArgs: ['--tags', 'a:b', '--bogus', 'x']\n",
     )
     .errors();
-    errors.has("`--bogus` is not a flag").has("additionalArgs[2]");
+    errors
+        .has("`--bogus` is not a flag")
+        .has("additionalArgs[2]");
 }
 
 #[test]
 fn parallel_in_volsync_additional_args_becomes_the_policys_upload_parallelism() {
     for args in [r#"["--parallel=8"]"#, r#"["--parallel", "8"]"#] {
-        let text = source_named(
-            "web-data",
-            &format!("    additionalArgs: {args}\n"),
-        );
+        let text = source_named("web-data", &format!("    additionalArgs: {args}\n"));
         let ran = crate::test::Test::new()
             .file("rs.yaml", text.clone())
             .args(["compile", "{dir}/rs.yaml"])
@@ -476,7 +474,11 @@ fn parallel_in_volsync_additional_args_becomes_the_policys_upload_parallelism() 
         let _ = ran;
         let objects = Plan::text(text).objects();
         let cron = objects.named("CronJob", "volsync-web-data-backup");
-        assert_eq!(pod_spec(cron)["containers"][0]["args"], Value::Null, "{args}");
+        assert_eq!(
+            pod_spec(cron)["containers"][0]["args"],
+            Value::Null,
+            "{args}"
+        );
         let policy = objects.named("ConfigMap", "volsync-web-data-backup-policy");
         let policies: Value =
             serde_json::from_str(policy["data"]["policy.json"].as_str().expect("policy.json"))
@@ -508,9 +510,7 @@ fn a_before_snapshot_action_writes_into_a_clone_but_not_into_a_direct_copy() {
         support::pod::chmod_path(&claim, 0o777);
         let text = source_named(
             "db",
-            &format!(
-                "    repositoryPVC: kopia-repo\n    actions:\n      beforeSnapshot: \"echo dumped > /data/dump.sql\"\n    capacity: 1Gi\n"
-            ),
+            "    repositoryPVC: kopia-repo\n    actions:\n      beforeSnapshot: \"echo dumped > /data/dump.sql\"\n    capacity: 1Gi\n",
         )
         .replace("copyMethod: Direct", &format!("copyMethod: {copy}"));
         let objects = support::compile_json(&format!("mounts-{name}"), &text);
@@ -535,7 +535,10 @@ fn a_before_snapshot_action_writes_into_a_clone_but_not_into_a_direct_copy() {
     assert_eq!(snapshots.len(), 1);
     let id = snapshots[0]["id"].as_str().expect("id");
     let listing = host.ok(&["ls", id]);
-    assert!(listing.contains("dump.sql"), "the dump was backed up:\n{listing}");
+    assert!(
+        listing.contains("dump.sql"),
+        "the dump was backed up:\n{listing}"
+    );
 
     let (direct, data, _) = run("direct", "Direct");
     assert_ne!(direct.exit_code, 0, "{}", direct.logs());
