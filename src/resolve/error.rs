@@ -220,7 +220,6 @@ pub enum ResolveError {
     UrlPathIgnored {
         /// Where the URL is written: "the URL" or "`KOPIA_REPOSITORY` of Secret `x`".
         place: String,
-        url: String,
         /// The bucket (Azure: container) the repository is in.
         bucket: String,
         path: String,
@@ -510,13 +509,12 @@ impl std::fmt::Display for ResolveError {
             } => write!(f, "`{key}` of Secret `{secret}`: {problem}"),
             Self::UrlPathIgnored {
                 place,
-                url,
                 bucket,
                 path,
             } => write!(
                 f,
-                "the repository is at the root of `{bucket}`, not under `{path}/`: {place} is `{url}`, \
-                 and VolSync's Kopia mover ignored that path, so an existing VolSync repository is at the root"
+                "the repository is at the root of `{bucket}`, not under `{path}/`: VolSync's Kopia \
+                 mover ignored the path of {place}, so an existing VolSync repository is at the root"
             ),
             Self::CredentialsNotSupported => f.write_str(
                 "`credentials` (a Secret made from the compile environment) is not supported yet",

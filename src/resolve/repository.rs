@@ -101,21 +101,22 @@ impl PlanResolver<'_, '_> {
                 }
                 match spec.layout {
                     // VolSync's layout keeps GCS, B2 and Azure at the root.
-                    Some(RepositoryLayout::VolSync) => match volsync_ignored_path(url) {
-                        Some((bucket, path)) => {
-                            let problem = ResolveError::UrlPathIgnored {
-                                place: "the URL".to_owned(),
-                                url: url.clone(),
-                                bucket: bucket.clone(),
-                                path,
-                            };
-                            let d = at.key("url").error(&problem, LAYOUT_HELP);
-                            self.report(d);
-                            let scheme = url.split(':').next().unwrap_or_default();
-                            RepositoryLocation::Url(format!("{scheme}://{bucket}"))
+                    Some(RepositoryLayout::VolSync) if checks::url_credential(url).is_none() => {
+                        match volsync_ignored_path(url) {
+                            Some((bucket, path)) => {
+                                let problem = ResolveError::UrlPathIgnored {
+                                    place: "the URL".to_owned(),
+                                    bucket: bucket.clone(),
+                                    path,
+                                };
+                                let d = at.key("url").error(&problem, LAYOUT_HELP);
+                                self.report(d);
+                                let scheme = url.split(':').next().unwrap_or_default();
+                                RepositoryLocation::Url(format!("{scheme}://{bucket}"))
+                            }
+                            None => RepositoryLocation::Url(url.clone()),
                         }
-                        None => RepositoryLocation::Url(url.clone()),
-                    },
+                    }
                     _ => RepositoryLocation::Url(url.clone()),
                 }
             }
@@ -304,7 +305,13 @@ impl PlanResolver<'_, '_> {
         let Some(file) = secret.file(key) else {
             return;
         };
-        let Some(url) = file.text.as_deref() else {
+        // A URL holding a credential is an error of its own, and no part
+        // of it is repeated in another message.
+        let Some(url) = file
+            .text
+            .as_deref()
+            .filter(|url| checks::url_credential(url).is_none())
+        else {
             return;
         };
         let keys = secret.data_keys();
@@ -335,7 +342,6 @@ impl PlanResolver<'_, '_> {
         );
         let problem = ResolveError::UrlPathIgnored {
             place: format!("`{key}` of Secret `{secret_name}`"),
-            url: url.to_owned(),
             bucket,
             path,
         };
