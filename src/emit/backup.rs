@@ -40,7 +40,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Direct { workload_selector } => (
             DataVolume::Claim {
                 claim_name: &backup.pvc,
-                read_only: true,
+                read_only: backup.read_only,
                 sub_path,
             },
             Some(workload_selector),
@@ -58,6 +58,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
                 sub_path,
+                read_only: backup.read_only,
             },
             None,
         ),
@@ -80,6 +81,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
                 sub_path,
+                read_only: backup.read_only,
             },
             None,
         ),

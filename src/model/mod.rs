@@ -315,6 +315,8 @@ pub struct Backup {
     pub repository: Repository,
     pub run: Run,
     pub copy: Copy,
+    /// `/data` is mounted read-only (by default only for `Direct`).
+    pub read_only: bool,
     /// Only this sub-directory of the volume is mounted and backed up.
     pub source_path: Option<String>,
     pub parallelism: Option<u32>,

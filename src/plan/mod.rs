@@ -417,6 +417,11 @@ pub struct BackupSpec {
     /// For `Direct` copies of ReadWriteOnce volumes: labels of the pod using
     /// the volume, so the mover runs on the same node.
     pub workload_selector: Option<BTreeMap<String, String>>,
+    /// Whether `/data` is mounted read-only. Default: `true` for `Direct`
+    /// (the application's live volume), `false` for `Clone` and `Snapshot`
+    /// (the mover's own copy, thrown away with the pod, so that a
+    /// `beforeSnapshot` action can write into it, as VolSync allowed).
+    pub read_only: Option<bool>,
     pub parallelism: Option<u32>,
     /// Back up only this sub-directory of the volume (relative).
     pub source_path: Option<String>,

@@ -245,6 +245,9 @@ impl PlanResolver<'_, '_> {
             identity,
             repository: repository?,
             run,
+            read_only: spec
+                .read_only
+                .unwrap_or(matches!(copy, Copy::Direct { .. })),
             copy,
             source_path: spec.source_path.clone(),
             parallelism,

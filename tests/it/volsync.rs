@@ -549,3 +549,31 @@ fn a_before_snapshot_action_writes_into_a_clone_but_not_into_a_direct_copy() {
     );
     assert!(!data.join("dump.sql").exists());
 }
+
+#[test]
+fn data_is_read_only_for_direct_and_read_write_for_copies_unless_the_plan_says() {
+    let objects = Plan::nightly_with_backups(
+        "    - {name: direct, pvc: a}
+    - {name: direct-rw, pvc: a, readOnly: false}
+    - {name: clone, pvc: a, copyMethod: Clone, capacity: 1Gi}
+    - {name: clone-ro, pvc: a, copyMethod: Clone, capacity: 1Gi, readOnly: true}
+",
+    )
+    .objects();
+    for (entry, read_only) in [
+        ("direct", true),
+        ("direct-rw", false),
+        ("clone", false),
+        ("clone-ro", true),
+    ] {
+        let cron = objects.named("CronJob", &format!("nightly-{entry}-backup"));
+        let mounts = pod_spec(cron)["containers"][0]["volumeMounts"]
+            .as_array()
+            .expect("mounts");
+        let data = mounts
+            .iter()
+            .find(|m| m["mountPath"] == "/data")
+            .expect("/data");
+        assert_eq!(data["readOnly"], read_only, "{entry}: {data}");
+    }
+}

@@ -95,6 +95,7 @@ impl Lowering<'_> {
                 .map(types::Quantity::as_string),
             storage_class_name: kopia.common.storage_class_name.clone(),
             workload_selector: None,
+            read_only: None,
             parallelism: kopia.parallelism.and_then(|p| u32::try_from(p).ok()),
             source_path: None,
             source_path_override: kopia.source_path_override.clone(),
