@@ -456,6 +456,11 @@ stringData:
     let objects = Plan::text(input.clone()).objects();
     let cron = objects.named("CronJob", "volsync-web-data-backup");
     assert_eq!(env(cron, "KOPIAPLAN_LAYOUT"), "VolSync");
+    crate::test::Test::new()
+        .file("volsync.yaml", input.clone())
+        .args(["explain", "{dir}/volsync.yaml"])
+        .stdout_has("KOPIA_REPOSITORY of Secret kopia-storage, where VolSync's mover put it")
+        .run();
 
     let converted = crate::test::Test::new()
         .file("volsync.yaml", replication_source(""))
