@@ -498,3 +498,54 @@ stringData:
     let cron = objects.named("CronJob", "nightly-web-data-backup");
     assert_eq!(env(cron, "KOPIAPLAN_STORAGE_FLAGS"), "--bucket=backups");
 }
+
+/// VolSync's mover chose the backend by the Secret's keys, first match
+/// wins: `KOPIA_GCS_BUCKET` comes before `KOPIA_B2_BUCKET` and before any
+/// scheme but `s3` and `filesystem`, so a Secret with it and a `b2://`
+/// URL connected to GCS. The mover does the same, and says so.
+#[test]
+fn the_secrets_keys_choose_the_backend_in_volsyncs_order() {
+    requires!(Namespaces, Tool("python3"));
+    let standin = Standin::new("layout-order");
+    let bucket = standin.storage().join("gcs").join("from-key");
+    std::fs::create_dir_all(&bucket).expect("bucket dir");
+    for dir in [standin.storage().join("gcs"), bucket] {
+        support::pod::chmod_path(&dir, 0o777);
+    }
+    let objects = support::compile_json("layout-order", &replication_source(""));
+    let result = Pod::from_compiled(&objects, "CronJob", NAMESPACE, "volsync-web-data-backup")
+        .secret(
+            SECRET,
+            &[
+                ("KOPIA_PASSWORD", PASSWORD),
+                ("KOPIA_REPOSITORY", "b2://other-bucket/backups"),
+                ("KOPIA_GCS_BUCKET", "from-key"),
+                ("KOPIA_B2_BUCKET", "other-bucket"),
+            ],
+        )
+        .pvc("web-data", data_volume("order"))
+        .standin(&standin)
+        .harness_env("KOPIA_STANDIN_NOW", "2026-11-26T02:00:00Z")
+        .run();
+    standin.print_log("KOPIA_GCS_BUCKET before a b2 URL");
+    assert!(
+        result
+            .logs()
+            .contains("the repository Secret's keys select the gcs backend"),
+        "{}",
+        result.logs()
+    );
+    let calls = standin.calls();
+    let connect = calls
+        .iter()
+        .find(|c| c.command().starts_with("repository connect"))
+        .expect("a connect");
+    assert_eq!(
+        connect.command(),
+        "repository connect gcs",
+        "{:?}",
+        connect.argv
+    );
+    assert!(connect.has("--bucket=from-key"), "{:?}", connect.argv);
+    assert!(connect.value("--prefix=").is_none(), "{:?}", connect.argv);
+}
