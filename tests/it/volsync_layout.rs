@@ -174,20 +174,30 @@ fn gcs_a_volsync_repository_at_the_bucket_root_is_connected_not_created() {
     let dir = support::scratch("layout-gcs");
     let server = servers::gcs(&dir, "backups");
     let emulator = server.address();
-    // VolSync's Secret: the URL has a path, and VolSync's mover used only
-    // KOPIA_GCS_BUCKET, at the bucket's root.
+    // The repository as VolSync's mover created it: `repository create gcs
+    // --bucket=$KOPIA_GCS_BUCKET`, no prefix, with one snapshot of the source.
+    let host = HostKopia::create(
+        "layout-gcs",
+        PASSWORD,
+        &["gcs", "--bucket=backups"],
+        &[("STORAGE_EMULATOR_HOST", &emulator)],
+    );
+    seed_snapshot(&host, "gcs");
+    // VolSync's Secret: the URL has a path, which VolSync's mover ignored.
     let secret = [
         ("KOPIA_REPOSITORY", "gcs://backups/cluster-a"),
         ("KOPIA_GCS_BUCKET", "backups"),
         ("STORAGE_EMULATOR_HOST", emulator.as_str()),
     ];
-    let result = seeded_then_volsync(
-        "gcs",
-        "      url: gcs://backups",
-        "",
+    let objects = support::compile_json("layout-gcs", &replication_source(""));
+    let result = run_backup(
+        &objects,
+        "volsync-web-data-backup",
+        &data_volume("gcs"),
         &secret,
         &Extras::default(),
     );
+    connected_not_created(&result);
     assert!(
         result
             .logs()
@@ -195,15 +205,12 @@ fn gcs_a_volsync_repository_at_the_bucket_root_is_connected_not_created() {
         "the log says where the repository is:\n{}",
         result.logs()
     );
+    // The pod's snapshot is in VolSync's repository, beside the seeded one.
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 2);
     let objects = gcs_objects(&server.address(), "backups");
     assert!(
         objects.iter().all(|o| !o.starts_with("cluster-a/")),
         "a second repository under the URL's path: {objects:#?}"
-    );
-    assert_eq!(
-        objects.iter().filter(|o| *o == "kopia.repository").count(),
-        1,
-        "{objects:#?}"
     );
 }
 
@@ -258,40 +265,48 @@ fn s3_a_volsync_repository_under_the_url_prefix_is_connected_not_created() {
     let dir = support::scratch("layout-s3");
     let server = servers::s3(&dir, "backups");
     let endpoint = format!("http://{}", server.address());
-    let secret = [
-        ("KOPIA_REPOSITORY", "s3://backups/team1"),
+    let keys = [
         ("AWS_ACCESS_KEY_ID", "test-access"),
         ("AWS_SECRET_ACCESS_KEY", "test-secret"),
-        ("AWS_S3_ENDPOINT", endpoint.as_str()),
     ];
     // VolSync's S3 prefix: the URL's path, with one trailing slash.
-    seeded_then_volsync(
-        "s3",
-        "      url: s3://backups/team1",
-        "",
+    let host = HostKopia::create(
+        "layout-s3",
+        PASSWORD,
+        &[
+            "s3",
+            "--bucket=backups",
+            "--prefix=team1/",
+            &format!("--endpoint={}", server.address()),
+            "--disable-tls",
+        ],
+        &keys,
+    );
+    seed_snapshot(&host, "s3");
+    let mut secret = vec![
+        ("KOPIA_REPOSITORY", "s3://backups/team1"),
+        ("AWS_S3_ENDPOINT", endpoint.as_str()),
+    ];
+    secret.extend_from_slice(&keys);
+    let objects = support::compile_json("layout-s3", &replication_source(""));
+    let result = run_backup(
+        &objects,
+        "volsync-web-data-backup",
+        &data_volume("s3"),
         &secret,
         &Extras::default(),
     );
+    connected_not_created(&result);
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 2);
     let objects = servers::s3_objects(&server, "backups");
     assert!(
         objects.iter().all(|o| o.starts_with("team1/")),
         "{objects:#?}"
     );
-    assert_eq!(
-        objects
-            .iter()
-            .filter(|o| *o == "team1/kopia.repository")
-            .count(),
-        1,
-        "{objects:#?}"
-    );
 }
 
-/// A filesystem repository made by Kopia on the host at `path` (where
-/// VolSync's mover made it) with one snapshot of `web-data@apps:/data`,
-/// then handed to the mover's user.
-fn filesystem_repository_with_a_snapshot(name: &str, claim: &Path, path: &Path) -> HostKopia {
-    let host = HostKopia::create_filesystem(name, path, PASSWORD);
+/// One snapshot of `web-data@apps:/data`, as VolSync's mover took it.
+fn seed_snapshot(host: &HostKopia, name: &str) {
     host.ok(&[
         "repository",
         "set-client",
@@ -306,6 +321,14 @@ fn filesystem_repository_with_a_snapshot(name: &str, claim: &Path, path: &Path) 
         data.to_str().expect("utf-8"),
         "--override-source=/data",
     ]);
+}
+
+/// A filesystem repository made by Kopia on the host at `path` (where
+/// VolSync's mover made it) with one snapshot of `web-data@apps:/data`,
+/// then handed to the mover's user.
+fn filesystem_repository_with_a_snapshot(name: &str, claim: &Path, path: &Path) -> HostKopia {
+    let host = HostKopia::create_filesystem(name, path, PASSWORD);
+    seed_snapshot(&host, name);
     owned_by_the_application(claim);
     host
 }
