@@ -7,9 +7,14 @@
 //! `moverVolumes` PVC at its root).
 //!
 //! GCS (fake-gcs-server), Azure (Azurite), S3 (gofakes3) and the
-//! filesystem cases run the real Kopia 0.23.1 in the pod harness. B2 has no
-//! local server: it runs against the stand-in (tests/standin/kopia), whose
-//! log shows that `repository create` never runs.
+//! filesystem cases run the real Kopia 0.23.1 in the pod harness. GCS, S3
+//! and the filesystem repositories are seeded by Kopia on the host with
+//! VolSync's own `repository create` command line and a snapshot of the
+//! source, and the pod's snapshot must land beside it. Azure is seeded by
+//! a backup pod writing to the container's root (only the pod resolves
+//! Azurite's account host name). B2 has no local server: it runs against
+//! the stand-in (tests/standin/kopia), whose log shows that
+//! `repository create` never runs.
 
 use crate::real_storage::{
     AZURITE_ACCOUNT, AZURITE_KEY, azure_blobs, create_azure_container, gcs_objects,
