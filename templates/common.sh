@@ -183,7 +183,6 @@ storage_arguments() {
   local url=${KOPIA_REPOSITORY:-}
   [ -n "$url" ] || fail "KOPIA_REPOSITORY is not set: put it in the repository Secret or the plan's repository url"
   BACKEND=${url%%:*}
-  STORAGE_PROVIDER=$BACKEND
   local rest=${url#*:}
   rest=${rest#//}
   # kopiaplan refuses these at compile time when it sees the URL.
@@ -194,6 +193,11 @@ storage_arguments() {
   else
     url_storage_flags "$rest"
   fi
+  local ignored_prefix=
+  if [ "${{ env.layout }}" = VolSync ]; then
+    volsync_layout
+  fi
+  STORAGE_PROVIDER=$BACKEND
   local no_bucket="the repository URL names no bucket or container: use $BACKEND://bucket/prefix"
   case "$BACKEND" in
     s3)
@@ -302,6 +306,68 @@ storage_arguments() {
       fail "the repository backend '$BACKEND' is not one kopiaplan knows: use s3, gcs, azure, b2, webdav, sftp, rclone, gdrive or filesystem"
       ;;
   esac
+  if [ -n "$ignored_prefix" ]; then
+    local bucket
+    bucket=$(flag_value --bucket)$(flag_value --container)
+    log "the repository is at the root of the $BACKEND bucket $bucket, where VolSync's mover put it: VolSync ignored the path '${ignored_prefix%/}' of KOPIA_REPOSITORY. To keep a repository under that prefix instead, convert to a BackupPlan (kopiaplan convert) and set the repository's layout: Url"
+  fi
+}
+
+# VolSync's layout (`layout: VolSync`, every VolSync object): the backend
+# the Secret's keys select, in the order VolSync's mover tested them, and
+# GCS, B2 and Azure at the root of their bucket or container, whatever path
+# KOPIA_REPOSITORY has: VolSync never made it a prefix. S3 keeps the URL's
+# path as its prefix, as VolSync did. Sets ignored_prefix (a local of
+# storage_arguments) to the prefix it dropped.
+volsync_layout() {
+  local scheme=$BACKEND chosen
+  chosen=$(volsync_backend "$scheme")
+  if [ -n "$chosen" ] && [ "$chosen" != "$scheme" ]; then
+    log "the repository Secret's keys select the $chosen backend, as they did for VolSync's mover; KOPIA_REPOSITORY ($scheme) is not used"
+    BACKEND=$chosen
+    STORAGE_ARGS=()
+  fi
+  case "$BACKEND" in
+    gcs | azure | b2)
+      ignored_prefix=$(flag_value --prefix)
+      [ -z "$ignored_prefix" ] || drop_flag --prefix
+      ;;
+  esac
+}
+
+# volsync_backend SCHEME: the backend VolSync's mover chose, first match
+# wins (kopia::backend::VOLSYNC_BACKEND_ORDER, held to this by a test);
+# nothing where VolSync found none.
+volsync_backend() {
+  local scheme=$1
+  if [ -n "${KOPIA_S3_BUCKET:-}" ] || [ "$scheme" = s3 ]; then
+    echo s3
+  elif [ -n "${KOPIA_AZURE_CONTAINER:-}" ]; then
+    echo azure
+  elif [ -n "${KOPIA_GCS_BUCKET:-}" ]; then
+    echo gcs
+  elif [ "$scheme" = filesystem ]; then
+    echo filesystem
+  elif [ -n "${KOPIA_B2_BUCKET:-}" ]; then
+    echo b2
+  elif [ -n "${WEBDAV_URL:-}" ]; then
+    echo webdav
+  elif [ -n "${SFTP_HOST:-}" ]; then
+    echo sftp
+  elif [ -n "${RCLONE_REMOTE_PATH:-}" ]; then
+    echo rclone
+  elif [ -n "${GOOGLE_DRIVE_FOLDER_ID:-}" ]; then
+    echo gdrive
+  fi
+}
+
+# drop_flag --name: removes --name=… from STORAGE_ARGS.
+drop_flag() {
+  local kept=() flag
+  for flag in "${STORAGE_ARGS[@]}"; do
+    [[ "$flag" == "$1="* ]] || kept+=("$flag")
+  done
+  STORAGE_ARGS=("${kept[@]}")
 }
 
 # url_storage_flags REST: the flags of a URL whose scheme is $BACKEND, from
@@ -473,7 +539,10 @@ connect_repository() {
   local output="$HOME/connect.log" status=0
   run_kopia repository connect "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" >"$output" 2>&1 || status=$?
   cat "$output" >&2
-  [ "$status" -eq 0 ] && return 0
+  if [ "$status" -eq 0 ]; then
+    log "connected to the existing repository"
+    return 0
+  fi
   if grep -q "repository not initialized in the provided storage" "$output"; then
     if [ "$create_policy" != "IfMissing" ]; then
       fail "the storage holds no repository, and this run does not create one (create: $create_policy)"

@@ -204,6 +204,9 @@ pub enum Code {
     UnknownRepositoryUrl,
     /// A credential in a repository URL.
     CredentialInUrl,
+    /// A GCS, B2 or Azure URL whose path VolSync's layout ignores: the
+    /// repository is at the bucket's root (warning).
+    UrlPathIgnored,
     /// A field of the plan that kopiaplan does not support yet.
     NotSupportedYet,
     /// A Kopia policy that Kopia would refuse.

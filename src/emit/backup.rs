@@ -32,7 +32,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Direct { workload_selector } => (
             DataVolume::Claim {
                 claim_name: &backup.pvc,
-                read_only: true,
+                read_only: backup.read_only,
                 sub_path,
             },
             Some(workload_selector),
@@ -50,6 +50,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
                 sub_path,
+                read_only: backup.read_only,
             },
             None,
         ),
@@ -72,6 +73,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
                 sub_path,
+                read_only: backup.read_only,
             },
             None,
         ),

@@ -117,12 +117,13 @@ pub enum DataVolume<'a> {
         sub_path: Option<&'a str>,
     },
     /// A generic ephemeral volume made from a PVC (a clone) or a
-    /// VolumeSnapshot, mounted read-only.
+    /// VolumeSnapshot (the mover's own copy; read-write by default).
     Ephemeral {
         source: TypedLocalObjectReference,
         capacity: &'a str,
         storage_class_name: Option<&'a str>,
         sub_path: Option<&'a str>,
+        read_only: bool,
     },
 }
 
@@ -194,6 +195,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             capacity,
             storage_class_name,
             sub_path,
+            read_only,
         } => {
             volumes.push(Volume {
                 name: "data".into(),
@@ -220,9 +222,13 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                 }),
                 ..Volume::default()
             });
+            // A clone or a snapshot's copy is the mover's own, thrown away
+            // with the pod: read-write unless the plan says otherwise, as
+            // VolSync mounted it, so that a `beforeSnapshot` action can
+            // write into it (a database dump).
             mounts.push(VolumeMount {
                 sub_path: sub_path.map(str::to_owned),
-                ..mount("data", data_path, true)
+                ..mount("data", data_path, *read_only)
             });
         }
     }
@@ -335,6 +341,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         user_env(environment::HOSTNAME, &identity.hostname),
         user_env(environment::SOURCE_PATH, &identity.path),
         env(environment::CREATE, repository.create.as_str()),
+        env(environment::LAYOUT, repository.layout.as_str()),
         env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(
             environment::CONTENT_CACHE_MB,

@@ -114,6 +114,15 @@ pub fn entries(model: &Model) -> Vec<Entry> {
 
 fn repository_ref(plan: &str, repository: &model::Repository) -> RepositoryRef {
     let location = match &repository.location {
+        // VolSync's layout is decided by the mover from the Secret's keys.
+        model::RepositoryLocation::FromSecret
+            if repository.layout == model::RepositoryLayout::VolSync =>
+        {
+            format!(
+                "KOPIA_REPOSITORY of Secret {}, where VolSync's mover put it",
+                repository.secret_name
+            )
+        }
         model::RepositoryLocation::FromSecret => {
             format!("KOPIA_REPOSITORY of Secret {}", repository.secret_name)
         }

@@ -140,6 +140,44 @@ fn flags_of(node: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+/// The arguments as Kopia reads them, one per flag, each with the index it
+/// was written at: a flag that takes a value, written without `=` and
+/// followed by an argument that is not a flag (`["--tags", "tier:gold"]`,
+/// as VolSync's users wrote them: Kopia's parser takes the next argument
+/// as the value), becomes `--tags=tier:gold`. Everything else is kept as
+/// written, for [`check`] to judge.
+pub fn join_values(command_path: &str, arguments: &[String]) -> Vec<(usize, String)> {
+    let takes_value = |name: &str| {
+        let global = cli().get("global_flags").and_then(Value::as_array);
+        command(command_path)
+            .map(flags_of)
+            .into_iter()
+            .flatten()
+            .chain(global.into_iter().flatten())
+            .find(|f| f.get("name").and_then(Value::as_str) == Some(name))
+            .is_some_and(|f| f.get("kind").and_then(Value::as_str).unwrap_or("string") != "bool")
+    };
+    let mut joined = Vec::new();
+    let mut index = 0;
+    while index < arguments.len() {
+        let argument = &arguments[index];
+        let next = arguments.get(index + 1);
+        match (argument.strip_prefix("--"), next) {
+            (Some(name), Some(value))
+                if !name.contains('=') && !value.starts_with('-') && takes_value(name) =>
+            {
+                joined.push((index, format!("{argument}={value}")));
+                index += 2;
+            }
+            _ => {
+                joined.push((index, argument.clone()));
+                index += 1;
+            }
+        }
+    }
+    joined
+}
+
 /// Checks `arguments` for `kopia <command_path> … <arguments>`.
 pub fn check(command_path: &str, arguments: &[String]) -> Vec<ArgumentProblem> {
     if arguments.is_empty() {

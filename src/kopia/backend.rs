@@ -254,6 +254,68 @@ pub fn storage_flags(url: &str) -> Option<Vec<String>> {
     (!flags.iter().any(|flag| flag.contains(['\n', '\r']))).then_some(flags)
 }
 
+/// How VolSync's Kopia mover chose the backend: the first of these that
+/// matches, a Secret key that is set or the scheme of `KOPIA_REPOSITORY`
+/// (reference/volsync-kopia/mover-script.md §2). templates/common.sh's
+/// `volsync_backend` applies the same order at run time.
+pub const VOLSYNC_BACKEND_ORDER: [(&str, VolSyncTrigger); 9] = [
+    ("s3", VolSyncTrigger::KeyOrScheme("KOPIA_S3_BUCKET")),
+    ("azure", VolSyncTrigger::Key("KOPIA_AZURE_CONTAINER")),
+    ("gcs", VolSyncTrigger::Key("KOPIA_GCS_BUCKET")),
+    ("filesystem", VolSyncTrigger::Scheme),
+    ("b2", VolSyncTrigger::Key("KOPIA_B2_BUCKET")),
+    ("webdav", VolSyncTrigger::Key("WEBDAV_URL")),
+    ("sftp", VolSyncTrigger::Key("SFTP_HOST")),
+    ("rclone", VolSyncTrigger::Key("RCLONE_REMOTE_PATH")),
+    ("gdrive", VolSyncTrigger::Key("GOOGLE_DRIVE_FOLDER_ID")),
+];
+
+/// What made VolSync's mover pick a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolSyncTrigger {
+    /// This Secret key, set.
+    Key(&'static str),
+    /// This Secret key, set, or `KOPIA_REPOSITORY` of this scheme.
+    KeyOrScheme(&'static str),
+    /// `KOPIA_REPOSITORY` of this scheme.
+    Scheme,
+}
+
+/// The backend VolSync's mover connected with, given the repository URL
+/// and which Secret keys are set; `None` where VolSync found none (it
+/// failed, so no VolSync repository exists there).
+pub fn volsync_backend(url: &str, has_key: impl Fn(&str) -> bool) -> Option<&'static str> {
+    let scheme = url.split_once(':').map(|(s, _)| s);
+    VOLSYNC_BACKEND_ORDER
+        .iter()
+        .find(|(backend, trigger)| match trigger {
+            VolSyncTrigger::Key(key) => has_key(key),
+            VolSyncTrigger::KeyOrScheme(key) => has_key(key) || scheme == Some(*backend),
+            VolSyncTrigger::Scheme => scheme == Some(*backend),
+        })
+        .map(|(backend, _)| *backend)
+}
+
+/// The backends whose URL path VolSync's mover never turned into a prefix:
+/// it connected at the root of the bucket (Azure: container).
+pub const VOLSYNC_AT_THE_ROOT: [&str; 3] = ["gcs", "azure", "b2"];
+
+/// For a URL of a backend VolSync kept at the root, with a path: the
+/// bucket and the path that VolSync's layout ignores (without slashes
+/// around it).
+pub fn volsync_ignored_path(url: &str) -> Option<(String, String)> {
+    let backend = backend(url)?;
+    if !VOLSYNC_AT_THE_ROOT.contains(&backend.scheme) {
+        return None;
+    }
+    let rest = url.split_once(':')?.1;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (bucket, path) = rest.split_once('/')?;
+    let path = normalize_prefix(path);
+    let path = path.strip_suffix('/')?;
+    Some((bucket.to_owned(), path.to_owned()))
+}
+
 /// S3-style prefixes are directories: no leading or doubled slashes, one
 /// trailing slash; empty stays empty.
 /// A repository URL in one spelling per location, for telling whether two
@@ -403,6 +465,61 @@ mod tests {
                     assert!(known.contains(&name), "{path} has no --{name}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn volsyncs_layout_chooses_by_keys_and_keeps_gcs_b2_azure_at_the_root() {
+        let none = |_: &str| false;
+        assert_eq!(volsync_backend("s3://b/p", none), Some("s3"));
+        assert_eq!(volsync_backend("filesystem:///r", none), Some("filesystem"));
+        // Without its key, VolSync's mover found no GCS backend at all.
+        assert_eq!(volsync_backend("gcs://b/p", none), None);
+        assert_eq!(
+            volsync_backend("gcs://b/p", |k| k == "KOPIA_GCS_BUCKET"),
+            Some("gcs")
+        );
+        // First match wins: an S3 URL beats a GCS key.
+        assert_eq!(
+            volsync_backend("s3://b", |k| k == "KOPIA_GCS_BUCKET"),
+            Some("s3")
+        );
+        assert_eq!(
+            volsync_ignored_path("gcs://bucket/backups"),
+            Some(("bucket".into(), "backups".into()))
+        );
+        assert_eq!(
+            volsync_ignored_path("b2://bucket//a/b/"),
+            Some(("bucket".into(), "a/b".into()))
+        );
+        assert_eq!(
+            volsync_ignored_path("azure://container/x"),
+            Some(("container".into(), "x".into()))
+        );
+        assert_eq!(volsync_ignored_path("gcs://bucket/"), None);
+        assert_eq!(volsync_ignored_path("s3://bucket/p"), None);
+    }
+
+    /// templates/common.sh's `volsync_backend` tests VolSync's keys in the
+    /// order of [`VOLSYNC_BACKEND_ORDER`].
+    #[test]
+    fn the_mover_chooses_in_volsyncs_order() {
+        let script = include_str!("../../templates/common.sh");
+        let body = script
+            .split("volsync_backend() {")
+            .nth(1)
+            .expect("common.sh has volsync_backend");
+        let body = body.split("\n}\n").next().unwrap_or(body);
+        let mut from = 0;
+        for (backend, trigger) in VOLSYNC_BACKEND_ORDER {
+            let needle = match trigger {
+                VolSyncTrigger::Key(key) | VolSyncTrigger::KeyOrScheme(key) => key,
+                VolSyncTrigger::Scheme => backend,
+            };
+            let at = body[from..]
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing or out of order in volsync_backend"));
+            from += at + needle.len();
         }
     }
 

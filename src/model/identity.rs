@@ -35,13 +35,15 @@ pub fn hostname_for(namespace: &str) -> String {
     }
 }
 
-/// VolSync's CRD pattern for explicit usernames and hostnames.
+/// An explicit username or hostname: VolSync's CRD pattern, and also
+/// what VolSync's own rule wrote without one. The pattern wants a letter or
+/// digit at both ends, but VolSync cuts a long name to 50 characters after
+/// trimming, so `aaaa…a-tail` became the username `aaaa…a-`: snapshots
+/// exist under it, and a plan (one `convert` wrote) must be able to name it.
+/// So only the first character must be a letter or digit.
 pub fn is_valid_explicit(value: &str) -> bool {
     let bytes = value.as_bytes();
-    let edge = |b: &u8| b.is_ascii_alphanumeric();
-    !bytes.is_empty()
-        && bytes.first().is_some_and(edge)
-        && bytes.last().is_some_and(edge)
+    bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
@@ -105,5 +107,9 @@ mod tests {
         assert!(!is_valid_explicit("user@domain.com"));
         assert!(!is_valid_explicit("-x"));
         assert!(!is_valid_explicit(""));
+        // What VolSync's truncation wrote is accepted back.
+        let truncated = username_for(&format!("{}-tail", "a".repeat(49)));
+        assert!(is_valid_explicit(&truncated), "{truncated}");
+        assert!(is_valid_explicit("app_"));
     }
 }

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
     ResourceRequirements, SecretVolumeSource, Toleration,
 };
 
-pub use crate::plan::{CreatePolicy, OnMissingSnapshot};
+pub use crate::plan::{CreatePolicy, OnMissingSnapshot, RepositoryLayout};
 
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -100,6 +100,8 @@ pub struct Repository {
     pub location: RepositoryLocation,
     pub custom_ca: Option<CustomCa>,
     pub create: CreatePolicy,
+    /// Where in the storage the repository is: the URL's way or VolSync's.
+    pub layout: RepositoryLayout,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -439,6 +441,8 @@ pub struct Backup {
     pub entry: Entry,
     pub pvc: String,
     pub copy: Copy,
+    /// `/data` is mounted read-only (by default only for `Direct`).
+    pub read_only: bool,
     /// Only this sub-directory of the volume is mounted and backed up.
     pub source_path: Option<String>,
     pub parallelism: Option<u32>,

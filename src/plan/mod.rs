@@ -197,6 +197,16 @@ pub struct RepositorySpec {
     /// Whether a missing repository may be created: `Never` or `IfMissing`.
     /// Creation happens only when Kopia reports the storage holds no repository.
     pub create: Option<CreatePolicy>,
+    /// Where in the storage the repository is. `Url` (the default): where
+    /// the URL says, its path the prefix for every backend that has one.
+    /// `VolSync`: where VolSync's Kopia mover put it, decided by the mover
+    /// from the Secret's keys as VolSync's did: the backend its keys select
+    /// (`KOPIA_S3_BUCKET`, `KOPIA_AZURE_CONTAINER`, `KOPIA_GCS_BUCKET`,
+    /// `KOPIA_B2_BUCKET`, …, in VolSync's order), GCS and B2 buckets and
+    /// Azure containers at their root (VolSync ignored the URL's path), S3
+    /// with the URL's path as prefix. VolSync input and `kopiaplan convert`
+    /// use `VolSync`.
+    pub layout: Option<RepositoryLayout>,
     /// Backend credentials to materialise as a Secret from the compile environment.
     pub credentials: Option<CredentialsSpec>,
     /// Repository maintenance (one owner per repository).
@@ -221,6 +231,39 @@ pub struct CustomCa {
     pub secret_name: Option<String>,
     /// The key of the CA bundle.
     pub key: Option<String>,
+}
+
+/// Where in the storage a repository is (`RepositorySpec::layout`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+)]
+pub enum RepositoryLayout {
+    /// Where the URL says: its path is the prefix, for every backend.
+    #[default]
+    Url,
+    /// Where VolSync's Kopia mover put it (see `RepositorySpec::layout`).
+    VolSync,
+}
+
+impl RepositoryLayout {
+    /// The spelling used in plans and passed to the mover scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepositoryLayout::Url => "Url",
+            RepositoryLayout::VolSync => "VolSync",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -436,6 +479,11 @@ pub struct BackupSpec {
     /// For `Direct` copies of ReadWriteOnce volumes: labels of the pod using
     /// the volume, so the mover runs on the same node.
     pub workload_selector: Option<BTreeMap<String, String>>,
+    /// Whether `/data` is mounted read-only. Default: `true` for `Direct`
+    /// (the application's live volume), `false` for `Clone` and `Snapshot`
+    /// (the mover's own copy, thrown away with the pod, so that a
+    /// `beforeSnapshot` action can write into it, as VolSync allowed).
+    pub read_only: Option<bool>,
     pub parallelism: Option<u32>,
     /// Back up only this sub-directory of the volume (relative).
     pub source_path: Option<String>,

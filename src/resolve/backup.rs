@@ -93,12 +93,12 @@ impl PlanResolver<'_, '_> {
                 && !identity::is_valid_explicit(value)
             {
                 let d = at.key(field).error(
-                        &ResolveError::InvalidIdentityPart {
-                            field: field.to_owned(),
-                            value: value.clone(),
-                        },
-                        "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
-                    );
+                    &ResolveError::InvalidIdentityPart {
+                        field: field.to_owned(),
+                        value: value.clone(),
+                    },
+                    "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+                );
                 self.report(d);
             }
         }
@@ -235,6 +235,9 @@ impl PlanResolver<'_, '_> {
         Some(Backup {
             entry,
             pvc: spec.pvc.clone(),
+            read_only: spec
+                .read_only
+                .unwrap_or(matches!(copy, Copy::Direct { .. })),
             copy,
             source_path: spec.source_path.clone(),
             parallelism,
@@ -337,9 +340,13 @@ impl PlanResolver<'_, '_> {
         at: &At<'_>,
         too_many_help: &str,
     ) -> Vec<String> {
-        let additional_args = written.cloned().unwrap_or_default();
+        let written = written.cloned().unwrap_or_default();
+        // `["--tags", "tier:gold"]` is one argument, `--tags=tier:gold`.
+        let joined = crate::kopia::args::join_values(command, &written);
+        let additional_args: Vec<String> = joined.iter().map(|(_, a)| a.clone()).collect();
         for problem in crate::kopia::args::check(command, &additional_args) {
-            let d = at.key("additionalArgs").index(problem.index).error(
+            let index = joined.get(problem.index).map_or(problem.index, |(i, _)| *i);
+            let d = at.key("additionalArgs").index(index).error(
                 &ResolveError::InvalidAdditionalArgument {
                     message: problem.message,
                 },
@@ -347,10 +354,10 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        if additional_args.len() > 20 {
+        if written.len() > 20 {
             let d = at.key("additionalArgs").error(
                 &ResolveError::TooManyArguments {
-                    count: additional_args.len(),
+                    count: written.len(),
                 },
                 too_many_help,
             );

@@ -217,6 +217,15 @@ pub enum ResolveError {
         secret: String,
         problem: String,
     },
+    /// A GCS, B2 or Azure URL with a path, on a repository with VolSync's
+    /// layout: the repository is at the root, where VolSync put it.
+    UrlPathIgnored {
+        /// Where the URL is written: "the URL" or "`KOPIA_REPOSITORY` of Secret `x`".
+        place: String,
+        /// The bucket (Azure: container) the repository is in.
+        bucket: String,
+        path: String,
+    },
     /// `credentials`, not supported yet.
     CredentialsNotSupported,
     /// A Kopia policy (in a plan, or a global policy file) that Kopia
@@ -504,6 +513,15 @@ impl std::fmt::Display for ResolveError {
                 secret,
                 problem,
             } => write!(f, "`{key}` of Secret `{secret}`: {problem}"),
+            Self::UrlPathIgnored {
+                place,
+                bucket,
+                path,
+            } => write!(
+                f,
+                "the repository is at the root of `{bucket}`, not under `{path}/`: VolSync's Kopia \
+                 mover ignored the path of {place}, so an existing VolSync repository is at the root"
+            ),
             Self::CredentialsNotSupported => f.write_str(
                 "`credentials` (a Secret made from the compile environment) is not supported yet",
             ),
@@ -616,6 +634,7 @@ impl DiagnosticKind for ResolveError {
             Self::CredentialInUrl { .. } | Self::CredentialInSecretUrl { .. } => {
                 Code::CredentialInUrl
             }
+            Self::UrlPathIgnored { .. } => Code::UrlPathIgnored,
             Self::CredentialsNotSupported => Code::NotSupportedYet,
             Self::InvalidPolicy { .. } => Code::InvalidPolicy,
             Self::InvalidRepositorySetting { .. } => Code::InvalidRepositorySetting,
@@ -638,7 +657,8 @@ impl DiagnosticKind for ResolveError {
             | Self::RepositoryClaimMayNotBeWritable { .. }
             | Self::CacheLimitsExceedVolume { .. }
             | Self::MaintenanceTimingDiffers { .. }
-            | Self::RestoreIgnoresGlobalPolicy => Severity::Warning,
+            | Self::RestoreIgnoresGlobalPolicy
+            | Self::UrlPathIgnored { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

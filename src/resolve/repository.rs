@@ -6,10 +6,15 @@ use super::defaults;
 use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::diagnostics::nearest;
+use crate::kopia::backend::{volsync_backend, volsync_ignored_path};
 use crate::load::PathSegment;
 use crate::model::{CaSource, CustomCa, Repository, RepositoryLocation};
 use crate::parse::ContextObject;
-use crate::plan::{CreatePolicy, RepositorySpec};
+use crate::plan::{CreatePolicy, RepositoryLayout, RepositorySpec};
+
+/// How to leave VolSync's layout, for the warnings that a path is ignored.
+const LAYOUT_HELP: &str = "to use the path as a prefix instead, convert to a BackupPlan \
+     (`kopiaplan convert`) and set the repository's `layout: Url`; to silence this, remove the path";
 
 impl PlanResolver<'_, '_> {
     pub(super) fn repositories(&mut self) -> BTreeMap<String, Repository> {
@@ -94,7 +99,26 @@ impl PlanResolver<'_, '_> {
                     );
                     self.report(d);
                 }
-                RepositoryLocation::Url(url.clone())
+                match spec.layout {
+                    // VolSync's layout keeps GCS, B2 and Azure at the root.
+                    Some(RepositoryLayout::VolSync) if checks::url_credential(url).is_none() => {
+                        match volsync_ignored_path(url) {
+                            Some((bucket, path)) => {
+                                let problem = ResolveError::UrlPathIgnored {
+                                    place: "the URL".to_owned(),
+                                    bucket: bucket.clone(),
+                                    path,
+                                };
+                                let d = at.key("url").error(&problem, LAYOUT_HELP);
+                                self.report(d);
+                                let scheme = url.split(':').next().unwrap_or_default();
+                                RepositoryLocation::Url(format!("{scheme}://{bucket}"))
+                            }
+                            None => RepositoryLocation::Url(url.clone()),
+                        }
+                    }
+                    _ => RepositoryLocation::Url(url.clone()),
+                }
             }
             (None, Some(fs)) => {
                 if let Err(e) = checks::dns_subdomain(&fs.claim_name) {
@@ -166,6 +190,7 @@ impl PlanResolver<'_, '_> {
             location,
             custom_ca,
             create: spec.create.unwrap_or(CreatePolicy::IfMissing),
+            layout: spec.layout.unwrap_or_default(),
         })
     }
 
@@ -254,6 +279,9 @@ impl PlanResolver<'_, '_> {
             && self.context.first_look(secret, "KOPIA_REPOSITORY")
         {
             self.check_secret_url(secret, &repository.secret_name, at);
+            if repository.layout == RepositoryLayout::VolSync {
+                self.check_volsync_layout(secret, &repository.secret_name, at);
+            }
         }
         for key in missing {
             if !keys.contains(&key) {
@@ -267,6 +295,58 @@ impl PlanResolver<'_, '_> {
                 self.report(d);
             }
         }
+    }
+
+    /// VolSync's layout with a Secret of the input whose `KOPIA_REPOSITORY`
+    /// has a path VolSync ignored (GCS, B2, Azure): the mover connects at
+    /// the root, and says so; so does the compile.
+    fn check_volsync_layout(&mut self, secret: &ContextObject, secret_name: &str, at: &At<'_>) {
+        let key = "KOPIA_REPOSITORY";
+        let Some(file) = secret.file(key) else {
+            return;
+        };
+        // A URL holding a credential is an error of its own, and no part
+        // of it is repeated in another message.
+        let Some(url) = file
+            .text
+            .as_deref()
+            .filter(|url| checks::url_credential(url).is_none())
+        else {
+            return;
+        };
+        let keys = secret.data_keys();
+        let chosen = volsync_backend(url, |k| keys.contains(&k));
+        let Some((url_bucket, path)) = volsync_ignored_path(url) else {
+            return;
+        };
+        if chosen.is_some_and(|c| !url.starts_with(&format!("{c}:"))) {
+            // Another backend's key wins; the URL is not used at all.
+            return;
+        }
+        let bucket_key = match url.split(':').next() {
+            Some("gcs") => "KOPIA_GCS_BUCKET",
+            Some("b2") => "KOPIA_B2_BUCKET",
+            _ => "KOPIA_AZURE_CONTAINER",
+        };
+        let bucket = secret
+            .file(bucket_key)
+            .and_then(|f| f.text.clone())
+            .filter(|b| !b.is_empty())
+            .unwrap_or(url_bucket);
+        let place = at.in_document(
+            secret.doc,
+            vec![
+                PathSegment::Key(file.field.into()),
+                PathSegment::Key(key.into()),
+            ],
+        );
+        let problem = ResolveError::UrlPathIgnored {
+            place: format!("`{key}` of Secret `{secret_name}`"),
+            bucket,
+            path,
+        };
+        let d = place.error(&problem, LAYOUT_HELP);
+        self.report(d);
     }
 
     /// The repository URL a Secret of the input holds (`KOPIA_REPOSITORY`,

@@ -310,7 +310,7 @@ impl PlanResolver<'_, '_> {
                                 field: field.to_owned(),
                                 value: value.clone(),
                             },
-                            "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit",
+                            "use letters, digits, `.`, `_` and `-`, starting with a letter or digit",
                         );
                         self.report(d);
                     }

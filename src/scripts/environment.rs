@@ -36,6 +36,10 @@ pub const GLOBAL_POLICY_FILE: &str = "KOPIAPLAN_GLOBAL_POLICY_FILE";
 pub const HOSTNAME: &str = "KOPIAPLAN_HOSTNAME";
 /// `true`: a missing snapshot lists every hostname's sources.
 pub const LIST_ALL_HOSTNAMES: &str = "KOPIAPLAN_LIST_ALL_HOSTNAMES";
+/// Where in the storage the repository is: `Url` or `VolSync`
+/// (`plan::RepositoryLayout`); `VolSync` makes the mover choose the backend
+/// from the Secret's keys and keep GCS, B2 and Azure at the root.
+pub const LAYOUT: &str = "KOPIAPLAN_LAYOUT";
 /// Kopia's `--file-log-level`.
 pub const LOG_LEVEL: &str = "KOPIAPLAN_LOG_LEVEL";
 /// `--metadata-cache-size-limit-mb`.
@@ -80,6 +84,7 @@ pub const SETTINGS: &[&str] = &[
     ENABLE_ACTIONS,
     GLOBAL_POLICY_FILE,
     HOSTNAME,
+    LAYOUT,
     LIST_ALL_HOSTNAMES,
     LOG_LEVEL,
     METADATA_CACHE_MB,

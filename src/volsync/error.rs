@@ -92,6 +92,7 @@ pub enum LowerError {
     // Warnings: a setting kopiaplan carries out differently.
     NoNamespace,
     PolicyFlag { flag: String, field: String },
+    ParallelFlag { value: u32 },
     MaintenanceMonthly { days: i64 },
     // Errors: a setting the object needs.
     NoName,
@@ -123,6 +124,7 @@ impl fmt::Display for LowerError {
             Self::ContainerSecurityContextIgnored => f.write_str("`containerSecurityContext` is not used: kopiaplan's maintenance container always runs with the restricted settings (no privilege escalation, all capabilities dropped, read-only root)"),
             Self::NoNamespace => f.write_str("this object names no namespace; it is compiled for the namespace `default`"),
             Self::PolicyFlag { flag, field } => write!(f, "`{flag}` is a policy setting, not a flag of `kopia snapshot create`; it becomes the source's policy `files.{field}`"),
+            Self::ParallelFlag { value } => write!(f, "`--parallel={value}` is not passed to `kopia snapshot create` (kopiaplan sets `--parallel` from `parallelism`); it becomes the source's upload parallelism, policy `upload.maxParallelFileReads: {value}`"),
             Self::MaintenanceMonthly { days } => write!(f, "maintenance every {days} days is run monthly instead"),
             Self::NoName => f.write_str("this object has no name"),
             Self::NoTrigger { kind } => write!(f, "this {kind} has no trigger: VolSync would run it back to back, forever"),
@@ -152,9 +154,10 @@ impl DiagnosticKind for LowerError {
             | Self::ShallowIgnored { .. }
             | Self::CustomCaWithoutKey
             | Self::ContainerSecurityContextIgnored => Code::VolsyncFieldIgnored,
-            Self::NoNamespace | Self::PolicyFlag { .. } | Self::MaintenanceMonthly { .. } => {
-                Code::VolsyncFieldTranslated
-            }
+            Self::NoNamespace
+            | Self::PolicyFlag { .. }
+            | Self::ParallelFlag { .. }
+            | Self::MaintenanceMonthly { .. } => Code::VolsyncFieldTranslated,
             Self::NoName
             | Self::NoTrigger { .. }
             | Self::NoSourcePvc

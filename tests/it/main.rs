@@ -30,3 +30,4 @@ mod volsync;
 mod volsync_corpus;
 mod volsync_corpus_schema;
 mod volsync_docs;
+mod volsync_layout;

@@ -29,8 +29,8 @@ const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
 const SECRET: &str = "kopia-storage";
 /// Azurite's well-known development account.
-const AZURITE_ACCOUNT: &str = "devstoreaccount1";
-const AZURITE_KEY: &str =
+pub(crate) const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+pub(crate) const AZURITE_KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 /// A plan with one repository (the YAML lines after `- name: remote`), one
@@ -433,7 +433,7 @@ fn gcs_through_the_storage_emulator_host() {
 }
 
 /// The object names fake-gcs-server lists in `bucket`, through its JSON API.
-fn gcs_objects(address: &str, bucket: &str) -> Vec<String> {
+pub(crate) fn gcs_objects(address: &str, bucket: &str) -> Vec<String> {
     let out = Command::new(servers::require_binary("curl", "curl (Debian)"))
         .args(["-sSf"])
         .arg(format!(
@@ -562,7 +562,7 @@ curl -sSf --cacert "$CA" --resolve "$HOST:$PORT:127.0.0.1" -X "$VERB" \
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn create_azure_container(tls: &Tls, host: &str, port: u16, container: &str) {
+pub(crate) fn create_azure_container(tls: &Tls, host: &str, port: u16, container: &str) {
     azure_request(
         tls,
         host,
@@ -574,7 +574,7 @@ fn create_azure_container(tls: &Tls, host: &str, port: u16, container: &str) {
 }
 
 /// The blob names of a container, listed through Azurite's API.
-fn azure_blobs(tls: &Tls, host: &str, port: u16, container: &str) -> Vec<String> {
+pub(crate) fn azure_blobs(tls: &Tls, host: &str, port: u16, container: &str) -> Vec<String> {
     let xml = azure_request(
         tls,
         host,

@@ -344,3 +344,236 @@ data:
     error.has("spec.kopia.policyConfig.repositoryConfig");
     error.has("error[invalid-repository-setting]:");
 }
+
+// Identities VolSync really wrote (issue 14, point 6).
+
+/// A ReplicationSource named `name` in `apps`, Direct, with `extra` lines
+/// in its `spec.kopia`.
+fn source_named(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata:
+  name: {name}
+  namespace: apps
+spec:
+  sourcePVC: web-data
+  trigger:
+    schedule: \"0 2 * * *\"
+  kopia:
+    repository: kopia-secret
+    copyMethod: Direct
+{extra}"
+    )
+}
+
+#[test]
+fn a_username_volsync_cut_to_end_in_a_dash_is_reachable_and_survives_convert() {
+    // VolSync cuts the sanitised name to 50 characters after trimming:
+    // 49 `a`s and `-tail` became 49 `a`s and `-`.
+    let name = format!("{}-tail", "a".repeat(49));
+    let expected = format!("{}-", "a".repeat(49));
+    let objects = Plan::text(source_named(&name, "")).objects();
+    let cron = objects
+        .of_kind("CronJob")
+        .into_iter()
+        .find(|c| env(c, "KOPIAPLAN_USERNAME") != "maintenance")
+        .expect("the backup CronJob");
+    assert_eq!(env(cron, "KOPIAPLAN_USERNAME"), expected);
+
+    // The converted plan names that username explicitly, and compiles.
+    let converted = crate::test::Test::new()
+        .file("rs.yaml", source_named(&name, ""))
+        .args(["convert", "{dir}/rs.yaml"])
+        .stdout_has(&format!("username: {expected}\n"))
+        .run();
+    let objects = Plan::text(converted.stdout).objects();
+    let cron = objects
+        .of_kind("CronJob")
+        .into_iter()
+        .find(|c| env(c, "KOPIAPLAN_USERNAME") != "maintenance")
+        .expect("the backup CronJob");
+    assert_eq!(env(cron, "KOPIAPLAN_USERNAME"), expected);
+}
+
+#[test]
+fn a_name_longer_than_63_characters_keeps_volsyncs_identity_with_shortened_object_names() {
+    let name = "nightly-backup-of-the-postgres-primary-database-volume-in-the-payments-cluster";
+    assert!(name.len() > 63);
+    let objects = Plan::text(source_named(name, "")).objects();
+    let crons = objects.of_kind("CronJob");
+    assert_eq!(crons.len(), 2, "a backup and its maintenance");
+    let cron = crons
+        .iter()
+        .find(|c| env(c, "KOPIAPLAN_USERNAME") != "maintenance")
+        .expect("the backup CronJob");
+    // VolSync's username: the first 50 characters of the name.
+    assert_eq!(env(cron, "KOPIAPLAN_USERNAME"), &name[..50]);
+    assert_eq!(env(cron, "KOPIAPLAN_HOSTNAME"), "apps");
+    // Every object name fits Kubernetes' limits.
+    for object in objects.iter() {
+        let object_name = object["metadata"]["name"].as_str().expect("name");
+        let limit = if object["kind"] == "CronJob" { 52 } else { 63 };
+        assert!(object_name.len() <= limit, "{object_name}");
+    }
+    let label = cron["metadata"]["labels"]["app.kubernetes.io/instance"].as_str();
+    assert!(label.is_some_and(|l| l.len() <= 63), "{label:?}");
+}
+
+#[test]
+fn an_explicit_username_volsync_accepted_is_used_verbatim() {
+    for username in ["db.backup_1", "A", "x--y", &"u".repeat(70)] {
+        let objects = Plan::text(source_named(
+            "web-data",
+            &format!("    username: \"{username}\"\n"),
+        ))
+        .objects();
+        let cron = objects.named("CronJob", "volsync-web-data-backup");
+        assert_eq!(env(cron, "KOPIAPLAN_USERNAME"), username);
+    }
+}
+
+// Arguments as VolSync users wrote them (issue 14, point 7).
+
+#[test]
+fn a_flag_and_its_value_in_two_arguments_are_one_argument() {
+    let objects = Plan::nightly_with_backups(
+        "    - name: a\n      pvc: a\n      additionalArgs: ['--tags', 'tier:gold', '--description', 'nightly run']\n",
+    )
+    .objects();
+    let cron = objects.named("CronJob", "nightly-a-backup");
+    assert_eq!(
+        pod_spec(cron)["containers"][0]["args"],
+        serde_json::json!(["--tags=tier:gold", "--description=nightly run"])
+    );
+    // A flag that takes no value stays alone; a missing value is still an error
+    // pointing at the flag.
+    Plan::nightly_with_backups("    - name: a\n      pvc: a\n      additionalArgs: ['--tags']\n")
+        .errors()
+        .has("`--tags` needs a value")
+        .has("additionalArgs[0]");
+    let errors = Plan::nightly_with_backups(
+        "    - name: a\n      pvc: a\n      additionalArgs: ['--tags', 'a:b', '--bogus', 'x']\n",
+    )
+    .errors();
+    errors
+        .has("`--bogus` is not a flag")
+        .has("additionalArgs[2]");
+}
+
+#[test]
+fn parallel_in_volsync_additional_args_becomes_the_policys_upload_parallelism() {
+    for args in [r#"["--parallel=8"]"#, r#"["--parallel", "8"]"#] {
+        let text = source_named("web-data", &format!("    additionalArgs: {args}\n"));
+        let ran = crate::test::Test::new()
+            .file("rs.yaml", text.clone())
+            .args(["compile", "{dir}/rs.yaml"])
+            .stderr_has("warning[volsync-field-translated]: `--parallel=8` is not passed to `kopia snapshot create`")
+            .stderr_has("upload.maxParallelFileReads: 8")
+            .run();
+        let _ = ran;
+        let objects = Plan::text(text).objects();
+        let cron = objects.named("CronJob", "volsync-web-data-backup");
+        assert_eq!(
+            pod_spec(cron)["containers"][0]["args"],
+            Value::Null,
+            "{args}"
+        );
+        let policy = objects.named("ConfigMap", "volsync-web-data-backup-policy");
+        let policies: Value =
+            serde_json::from_str(policy["data"]["policy.json"].as_str().expect("policy.json"))
+                .expect("JSON");
+        assert_eq!(
+            policies["web-data@apps:/data"]["upload"]["maxParallelFileReads"], 8,
+            "{policies}"
+        );
+    }
+}
+
+// VolSync's mount semantics (issue 14, point 3).
+
+/// The docs' database example: a `beforeSnapshot` action dumps into
+/// `/data`. A Clone copy is the mover's own, mounted read-write, so the
+/// dump is written there and backed up, and the application's volume is
+/// untouched; a Direct copy stays read-only, and the same action fails.
+#[test]
+fn a_before_snapshot_action_writes_into_a_clone_but_not_into_a_direct_copy() {
+    use crate::support::kopia::HostKopia;
+    use crate::support::pod::Pod;
+    use crate::support::requires::requires;
+    requires!(Namespaces, Kopia);
+    let run = |name: &str, copy: &str| {
+        let data = support::scratch(&format!("mounts-{name}-data"));
+        std::fs::write(data.join("table.csv"), "1,2,3\n").expect("write");
+        support::tree::owned_by_the_application(&data);
+        let claim = support::scratch(&format!("mounts-{name}-repo"));
+        support::pod::chmod_path(&claim, 0o777);
+        let text = source_named(
+            "db",
+            "    repositoryPVC: kopia-repo\n    actions:\n      beforeSnapshot: \"echo dumped > /data/dump.sql\"\n    capacity: 1Gi\n",
+        )
+        .replace("copyMethod: Direct", &format!("copyMethod: {copy}"));
+        let objects = support::compile_json(&format!("mounts-{name}"), &text);
+        let result = Pod::from_compiled(&objects, "CronJob", "apps", "volsync-db-backup")
+            .secret("kopia-secret", &[("KOPIA_PASSWORD", "pw")])
+            .pvc("web-data", &data)
+            .pvc("kopia-repo", &claim)
+            .real_kopia()
+            .timeout(std::time::Duration::from_secs(120))
+            .run();
+        (result, data, claim)
+    };
+
+    let (clone, data, claim) = run("clone", "Clone");
+    assert_eq!(clone.exit_code, 0, "{}", clone.logs());
+    assert!(
+        !data.join("dump.sql").exists(),
+        "the action wrote into the application's volume, not its clone"
+    );
+    let host = HostKopia::filesystem("mounts-clone", &claim.join("repository"), "pw");
+    let snapshots = host.snapshots("db@apps:/data");
+    assert_eq!(snapshots.len(), 1);
+    let id = snapshots[0]["id"].as_str().expect("id");
+    let listing = host.ok(&["ls", id]);
+    assert!(
+        listing.contains("dump.sql"),
+        "the dump was backed up:\n{listing}"
+    );
+
+    let (direct, data, _) = run("direct", "Direct");
+    assert_ne!(direct.exit_code, 0, "{}", direct.logs());
+    assert!(
+        direct.logs().contains("Read-only file system"),
+        "{}",
+        direct.logs()
+    );
+    assert!(!data.join("dump.sql").exists());
+}
+
+#[test]
+fn data_is_read_only_for_direct_and_read_write_for_copies_unless_the_plan_says() {
+    let objects = Plan::nightly_with_backups(
+        "    - {name: direct, pvc: a}
+    - {name: direct-rw, pvc: a, readOnly: false}
+    - {name: clone, pvc: a, copyMethod: Clone, capacity: 1Gi}
+    - {name: clone-ro, pvc: a, copyMethod: Clone, capacity: 1Gi, readOnly: true}
+",
+    )
+    .objects();
+    for (entry, read_only) in [
+        ("direct", true),
+        ("direct-rw", false),
+        ("clone", false),
+        ("clone-ro", true),
+    ] {
+        let cron = objects.named("CronJob", &format!("nightly-{entry}-backup"));
+        let mounts = pod_spec(cron)["containers"][0]["volumeMounts"]
+            .as_array()
+            .expect("mounts");
+        let data = mounts
+            .iter()
+            .find(|m| m["mountPath"] == "/data")
+            .expect("/data");
+        assert_eq!(data["readOnly"], read_only, "{entry}: {data}");
+    }
+}

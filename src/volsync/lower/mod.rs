@@ -26,7 +26,7 @@ use crate::parse::{ContextContent, ContextObject, DocId, Mapping, PlanInput, Pro
 use crate::plan::{
     self, BackupPlan, BackupSpec, CacheSpec, CopyMethod, CreatePolicy, CreatePvc,
     FilesystemRepository, MaintenanceSpec, MoverSpec, OnMissingSnapshot, PlanMetadata, PlanSpec,
-    RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
+    RepositoryLayout, RepositorySpec, RestoreCopyMethod, RestoreSpec, Trigger,
 };
 
 /// The name of every plan lowered from VolSync objects: objects are named
@@ -256,6 +256,13 @@ impl<'a> Lowering<'a> {
                 .at(&["metadata", "name"])
                 .report(LowerError::NoName, "set `metadata.name`");
             self.diagnostics.push(d);
+        }
+        // An object name may have 253 characters, an entry name (a label
+        // value, the start of object names) 63: a longer one is shortened
+        // with a digest. The Kopia identity is VolSync's, from the object's
+        // own name (`username_for`), whatever the entry is called.
+        if entry.len() > crate::model::names::NAME_LIMIT {
+            return crate::model::names::object_name(&[&entry], crate::model::names::NAME_LIMIT);
         }
         entry
     }

@@ -110,6 +110,9 @@ impl Lowering<'_> {
             } else {
                 CreatePolicy::Never
             }),
+            // Where VolSync's mover connected: decided at run time from the
+            // Secret's keys, as VolSync did (GCS, B2 and Azure at the root).
+            layout: Some(RepositoryLayout::VolSync),
             credentials: None,
             // Sources' repositories are maintained (daily unless a
             // KopiaMaintenance or maintenanceIntervalDays says otherwise)

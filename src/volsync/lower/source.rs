@@ -95,6 +95,7 @@ impl Lowering<'_> {
                 .map(types::Quantity::as_string),
             storage_class_name: kopia.common.storage_class_name.clone(),
             workload_selector: None,
+            read_only: None,
             parallelism: kopia.parallelism.and_then(|p| u32::try_from(p).ok()),
             source_path: None,
             source_path_override: kopia.source_path_override.clone(),
@@ -201,11 +202,28 @@ impl Lowering<'_> {
         };
         let mut kept = Vec::new();
         let mut files = serde_json::Map::new();
-        for (index, arg) in args.iter().enumerate() {
+        let mut upload = serde_json::Map::new();
+        // `["--tags", "tier:gold"]` is one argument, as Kopia read it.
+        for (index, arg) in crate::kopia::args::join_values("snapshot create", args) {
+            let mut here = self.here(doc).at(&["spec", "kopia", "additionalArgs"]);
+            here.path.push(PathSegment::Index(index));
             let (flag, value) = match arg.split_once('=') {
                 Some((flag, value)) => (flag, Some(value)),
                 None => (arg.as_str(), None),
             };
+            // kopiaplan passes `--parallel` from `parallelism`; Kopia's
+            // policy has the same setting (`--parallel` overrides it).
+            if flag == "--parallel"
+                && let Some(parallel) = value.and_then(|v| v.parse::<u32>().ok()).filter(|p| *p > 0)
+            {
+                upload.insert("maxParallelFileReads".to_owned(), parallel.into());
+                let d = here.report(
+                    LowerError::ParallelFlag { value: parallel },
+                    format!("write `parallelism: {parallel}` instead (a BackupPlan's `parallelism`, or policy `upload.maxParallelFileReads`) to silence this"),
+                );
+                self.diagnostics.push(d);
+                continue;
+            }
             let field = match flag {
                 "--one-file-system" => "oneFileSystem",
                 "--ignore-cache-dirs" => "ignoreCacheDirs",
@@ -223,15 +241,20 @@ impl Lowering<'_> {
                 }
             };
             files.insert(field.to_owned(), serde_json::Value::Bool(enabled));
-            let mut here = self.here(doc).at(&["spec", "kopia", "additionalArgs"]);
-            here.path.push(PathSegment::Index(index));
             let d = here.report(
                 LowerError::PolicyFlag { flag: flag.to_owned(), field: field.to_owned() },
                 format!("write it as policy `files.{field}: {enabled}` (a BackupPlan's `policy`) to silence this"),
             );
             self.diagnostics.push(d);
         }
-        let policy = (!files.is_empty()).then(|| serde_json::json!({ "files": files }));
+        let mut policy = serde_json::Map::new();
+        if !files.is_empty() {
+            policy.insert("files".to_owned(), files.into());
+        }
+        if !upload.is_empty() {
+            policy.insert("upload".to_owned(), upload.into());
+        }
+        let policy = (!policy.is_empty()).then_some(serde_json::Value::Object(policy));
         (Some(kept).filter(|k| !k.is_empty()), policy)
     }
 }

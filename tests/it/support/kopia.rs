@@ -83,6 +83,8 @@ impl RealKopia {
 pub struct HostKopia {
     home: PathBuf,
     password: String,
+    /// Extra variables for every call (a storage emulator's address, keys).
+    env: Vec<(String, String)>,
 }
 
 impl HostKopia {
@@ -93,6 +95,7 @@ impl HostKopia {
         let host = HostKopia {
             home: super::scratch(&format!("host-kopia-{name}")),
             password: password.to_owned(),
+            env: Vec::new(),
         };
         host.ok(&[
             "repository",
@@ -111,6 +114,7 @@ impl HostKopia {
         let host = HostKopia {
             home: super::scratch(&format!("host-kopia-{name}")),
             password: password.to_owned(),
+            env: Vec::new(),
         };
         host.ok(&[
             "repository",
@@ -118,6 +122,24 @@ impl HostKopia {
             "filesystem",
             &format!("--path={}", path.display()),
         ]);
+        host
+    }
+
+    /// Creates a repository with `kopia repository create ARGS` (the
+    /// backend and its flags), with `env` for this and every later call.
+    #[track_caller]
+    pub fn create(name: &str, password: &str, args: &[&str], env: &[(&str, &str)]) -> HostKopia {
+        let host = HostKopia {
+            home: super::scratch(&format!("host-kopia-{name}")),
+            password: password.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        let mut all = vec!["repository", "create"];
+        all.extend_from_slice(args);
+        host.ok(&all);
         host
     }
 
@@ -133,6 +155,7 @@ impl HostKopia {
             .env("KOPIA_LOG_DIR", self.home.join("logs"))
             .env("KOPIA_PASSWORD", &self.password)
             .env("KOPIA_CHECK_FOR_UPDATES", "false")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .expect("run kopia")
     }
