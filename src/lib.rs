@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod kopia;
 pub mod load;
 pub mod model;
+pub mod monitoring;
 pub mod output;
 pub mod parse;
 pub mod plan;

@@ -172,6 +172,8 @@ pub enum Code {
     InvalidIdentity,
     /// A `restoreAsOf` that is not an RFC 3339 instant.
     InvalidInstant,
+    /// `monitoring.pushgateway.url` is not a plain http(s) URL.
+    InvalidPushgatewayUrl,
     /// A number, size or length outside what kopiaplan or Kopia accepts.
     OutOfRange,
     /// Two mover volumes mounted at one path.

@@ -21,6 +21,8 @@ pub enum Component {
     Restore,
     Maintenance,
     Verify,
+    /// Alert rules and dashboards (`spec.monitoring`).
+    Monitoring,
 }
 
 impl Component {
@@ -30,6 +32,7 @@ impl Component {
             Component::Restore => "restore",
             Component::Maintenance => "maintenance",
             Component::Verify => "verify",
+            Component::Monitoring => "monitoring",
         }
     }
 }

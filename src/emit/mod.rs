@@ -112,6 +112,7 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
             &name,
         ));
     }
+    objects.extend(crate::monitoring::objects(model));
     objects.extend(model.passthrough.iter().cloned().map(Object::passthrough));
     Ok(objects)
 }

@@ -44,6 +44,29 @@ pub struct Plan {
     /// Resources of each launcher container (kubectl).
     pub launcher_resources: k8s_openapi::api::core::v1::ResourceRequirements,
     pub logging: Logging,
+    pub monitoring: Monitoring,
+}
+
+/// `spec.monitoring`, checked; every part is off unless the plan asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Monitoring {
+    pub prometheus_rule: Option<PrometheusRuleSettings>,
+    /// The Pushgateway's base URL, without a trailing slash.
+    pub pushgateway_url: Option<String>,
+    pub dashboard: Option<DashboardSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusRuleSettings {
+    pub labels: BTreeMap<String, String>,
+    pub severity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardSettings {
+    pub labels: BTreeMap<String, String>,
+    /// Where the ConfigMap goes (`dashboard.namespace`, else the plan's).
+    pub namespace: String,
 }
 
 /// Index of a plan in [`Model::plans`].

@@ -13,6 +13,7 @@ pub mod error;
 mod jobs;
 mod location;
 mod maintenance;
+mod monitoring;
 mod mover;
 mod mover_volumes;
 mod policy;
@@ -166,6 +167,7 @@ impl PlanResolver<'_, '_> {
                 .clone()
                 .unwrap_or_else(defaults::default_launcher_resources),
             logging: self.logging(),
+            monitoring: self.monitoring(),
         };
         let repositories = self.repositories();
         let backups = self.backups(&repositories);

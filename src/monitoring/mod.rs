@@ -1,0 +1,123 @@
+//! Monitoring with nothing running in the cluster but Prometheus: alert
+//! rules fitted to each entry's schedule (a PrometheusRule per namespace),
+//! a Grafana dashboard, and the names of the gauges the movers push to a
+//! Pushgateway. The rules and the dashboard read kube-state-metrics series
+//! only (v2.5.0 or later: `kube_cronjob_status_last_successful_time`).
+
+pub mod dashboard;
+pub mod metrics;
+pub mod rules;
+pub mod staleness;
+
+use std::collections::BTreeMap;
+
+use crate::emit::labels::Component;
+use crate::model::{Jobs, Model, Names, Plan, PlanId, Run};
+use crate::output::Object;
+
+/// One entry the alerts and the dashboard watch.
+#[derive(Debug, Clone)]
+pub struct Watched<'a> {
+    pub plan: &'a Plan,
+    pub namespace: &'a str,
+    pub entry: &'a str,
+    pub component: Component,
+    pub run: &'a Run,
+    pub jobs: &'a Jobs,
+    pub names: &'a Names,
+}
+
+impl Watched<'_> {
+    /// Seconds without a success after which the entry is stale; `None`
+    /// for entries that are paused, manual or on demand (never stale).
+    pub fn stale_after_seconds(&self) -> Option<i64> {
+        match self.run {
+            Run::Scheduled(schedule) if !schedule.suspended => staleness::threshold(
+                &schedule.cron,
+                schedule.time_zone.as_deref(),
+                self.jobs.starting_deadline_seconds,
+                self.jobs.active_deadline_seconds,
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Every entry of `plan`, by namespace, in the model's order.
+pub fn watched<'a>(model: &'a Model, plan_id: PlanId) -> BTreeMap<&'a str, Vec<Watched<'a>>> {
+    let plan = &model.plans[plan_id.0];
+    let mut by_namespace: BTreeMap<&str, Vec<Watched<'_>>> = BTreeMap::new();
+    let mut add = |namespace: &'a str, entry: &'a str, component, run, jobs, names| {
+        by_namespace.entry(namespace).or_default().push(Watched {
+            plan,
+            namespace,
+            entry,
+            component,
+            run,
+            jobs,
+            names,
+        });
+    };
+    for backup in model.backups.iter().filter(|b| b.plan == plan_id) {
+        add(
+            &backup.namespace,
+            &backup.name,
+            Component::Backup,
+            &backup.run,
+            &backup.jobs,
+            &backup.names,
+        );
+    }
+    for entry in model.maintenance.iter().filter(|m| m.plan == plan_id) {
+        add(
+            &entry.namespace,
+            &entry.name,
+            Component::Maintenance,
+            &entry.run,
+            &entry.jobs,
+            &entry.names,
+        );
+    }
+    for verify in model.verifies.iter().filter(|v| v.plan == plan_id) {
+        add(
+            &verify.namespace,
+            &verify.name,
+            Component::Verify,
+            &verify.run,
+            &verify.jobs,
+            &verify.names,
+        );
+    }
+    for restore in model.restores.iter().filter(|r| r.plan == plan_id) {
+        add(
+            &restore.namespace,
+            &restore.name,
+            Component::Restore,
+            &restore.run,
+            &restore.jobs,
+            &restore.names,
+        );
+    }
+    by_namespace
+}
+
+/// The PrometheusRules and dashboards the plans ask for.
+pub fn objects(model: &Model) -> Vec<Object> {
+    let mut objects = Vec::new();
+    for (index, plan) in model.plans.iter().enumerate() {
+        let watched = watched(model, PlanId(index));
+        if let Some(settings) = &plan.monitoring.prometheus_rule {
+            for (namespace, entries) in &watched {
+                objects.push(Object::from_resource(&rules::prometheus_rule(
+                    plan, settings, namespace, entries,
+                )));
+            }
+        }
+        if let Some(settings) = &plan.monitoring.dashboard {
+            objects.push(Object::from_resource(&dashboard::config_map(
+                plan, settings, &watched,
+            )));
+        }
+    }
+    objects
+}
