@@ -11,14 +11,17 @@ use crate::explain::runs::Starts;
 /// Where the search starts: a fixed instant, so the output never depends on
 /// the clock.
 const SEARCH_FROM: &str = "2026-01-01T00:00:00Z";
-/// Gaps repeat within a year (daylight-saving changes included); a year and
-/// a month after the first start covers the gap around the turn of the year.
-const CYCLE_DAYS: i64 = 400;
+/// Gaps repeat within four years (a leap year, daylight-saving changes);
+/// four years and a month after the first start covers every gap, the one
+/// around the turn of a year included.
+const CYCLE_DAYS: i64 = 4 * 365 + 31;
 /// A schedule on 29 February repeats every 4 years, 8 across 2100.
 const SEARCH_YEARS: i64 = 9;
 /// A schedule this dense (every few minutes) shows its longest gap in the
-/// starts seen: its pattern repeats daily or weekly.
-const MAX_STARTS: usize = 100_000;
+/// starts seen (more than 50 a day: its pattern repeats daily or weekly,
+/// and a daylight-saving change adds no gap to a schedule that runs in
+/// every hour).
+const MAX_STARTS: usize = 20_000;
 const WINDOW_DAYS: i64 = 30;
 
 /// The longest time between two consecutive starts of `cron` (resolved, no
@@ -29,6 +32,11 @@ pub fn longest_gap(cron: &str, time_zone: Option<&str>) -> Option<i64> {
     let from: DateTime<Utc> = DateTime::parse_from_rfc3339(SEARCH_FROM)
         .ok()?
         .with_timezone(&Utc);
+    // One search first: a schedule that never matches (31 February) would
+    // make every window below search the calendar to its end.
+    if starts.next(from, 2).len() < 2 {
+        return None;
+    }
     let last_window = from + TimeDelta::days(365 * SEARCH_YEARS);
     let mut window = from;
     let mut first: Option<DateTime<Utc>> = None;

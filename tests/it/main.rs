@@ -16,6 +16,7 @@ mod explain;
 mod golden;
 mod integrations;
 mod maintenance;
+mod monitoring;
 mod mover_volumes;
 mod output_dir;
 mod policy_config;

@@ -1,0 +1,335 @@
+//! Monitoring (`spec.monitoring`): the generated PrometheusRules checked and
+//! unit-tested by the real promtool on synthetic kube-state-metrics series,
+//! the dashboard's queries, and a mover's push to a real Pushgateway.
+
+use serde_json::{Value, json};
+
+use crate::support::{self, requires::requires};
+use crate::test::{Objects, Plan};
+
+fn example() -> Objects {
+    let text = std::fs::read_to_string(support::root().join("examples/monitoring.yaml"))
+        .expect("examples/monitoring.yaml");
+    Plan::text(text).objects()
+}
+
+/// The rule file Prometheus would load from a PrometheusRule's spec.
+fn rule_file(rule: &Value) -> String {
+    serde_json::to_string_pretty(&json!({"groups": rule["spec"]["groups"]})).expect("JSON")
+}
+
+fn promtool(args: &[&str], dir: &std::path::Path) -> std::process::Output {
+    support::run(
+        std::process::Command::new("promtool")
+            .args(args)
+            .current_dir(dir),
+        None,
+    )
+}
+
+#[test]
+fn promtool_accepts_every_generated_rule_file() {
+    requires!(Tool("promtool"));
+    let dir = support::scratch("check-rules");
+    let mut files = Vec::new();
+    for example in support::examples() {
+        let text = std::fs::read_to_string(&example).expect("example");
+        let Ok(objects) = support::compile_text(&text) else {
+            continue;
+        };
+        for (index, rule) in objects
+            .iter()
+            .filter(|o| o["kind"] == "PrometheusRule")
+            .enumerate()
+        {
+            let stem = example.file_stem().and_then(|s| s.to_str()).expect("name");
+            let file = format!("{stem}-{index}.json");
+            std::fs::write(dir.join(&file), rule_file(rule)).expect("write rules");
+            files.push(file);
+        }
+    }
+    assert!(!files.is_empty(), "no example has a PrometheusRule");
+    let mut args = vec!["check", "rules"];
+    args.extend(files.iter().map(String::as_str));
+    let out = promtool(&args, &dir);
+    assert!(
+        out.status.success(),
+        "promtool check rules:\n{}{}",
+        support::stdout(&out),
+        support::stderr(&out)
+    );
+}
+
+/// A series of kube-state-metrics for `promtool test rules`.
+fn series(name: &str, labels: &[(&str, &str)], values: &str) -> Value {
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    json!({"series": format!("{name}{{{}}}", labels.join(", ")), "values": values})
+}
+
+/// The CronJob series of an entry: created at 0, suspended or not, last
+/// success at `last_success` (a promtool value expression, one value per
+/// [`STEP`]).
+fn cron_job(name: &str, suspended: bool, last_success: Option<&str>) -> Vec<Value> {
+    let at = [("namespace", "shop"), ("cronjob", name)];
+    let mut out = vec![
+        series("kube_cronjob_created", &at, "0+0x3000"),
+        series(
+            "kube_cronjob_spec_suspend",
+            &at,
+            if suspended { "1+0x3000" } else { "0+0x3000" },
+        ),
+    ];
+    if let Some(values) = last_success {
+        out.push(series("kube_cronjob_status_last_successful_time", &at, values));
+    }
+    out
+}
+
+/// A Job of `owner` (a CronJob; `None` for a manual Job) that started at
+/// `start` seconds and failed.
+fn failed_job(job: &str, owner: Option<&str>, start: u64) -> Vec<Value> {
+    let at = [("namespace", "shop"), ("job_name", job)];
+    let mut out = vec![
+        series(
+            "kube_job_failed",
+            &[("namespace", "shop"), ("job_name", job), ("condition", "true")],
+            "1+0x3000",
+        ),
+        series(
+            "kube_job_status_start_time",
+            &at,
+            &format!("{start}+0x3000"),
+        ),
+    ];
+    if let Some(owner) = owner {
+        out.push(series(
+            "kube_job_owner",
+            &[
+                ("namespace", "shop"),
+                ("job_name", job),
+                ("owner_kind", "CronJob"),
+                ("owner_name", owner),
+                ("owner_is_controller", "true"),
+            ],
+            "1+0x3000",
+        ));
+    }
+    out
+}
+
+fn alert(name: &str, at: &str, firing: Vec<Value>) -> Value {
+    json!({"eval_time": at, "alertname": name, "exp_alerts": firing})
+}
+
+/// An expected alert of the example's plan: its labels and annotations.
+fn firing(entry: &str, component: &str, summary: &str, runbook_entry: &str) -> Value {
+    json!({
+        "exp_labels": {
+            "namespace": "shop",
+            "kopiaplan_plan": "watched",
+            "kopiaplan_entry": entry,
+            "kopiaplan_component": component,
+            "severity": "warning",
+        },
+        "exp_annotations": {
+            "summary": summary,
+            "runbook": format!(
+                "kubectl -n shop get pods -l app.kubernetes.io/component={component},\
+                 app.kubernetes.io/instance={runbook_entry},app.kubernetes.io/part-of=watched \
+                 --sort-by=.metadata.creationTimestamp -o custom-columns=POD:.metadata.name,\
+                 RESULT:.status.containerStatuses[0].state.terminated.message"
+            ),
+        }
+    })
+}
+
+/// Runs `promtool test rules` on the example's rules with these cases.
+#[track_caller]
+fn promtool_test(name: &str, tests: Vec<Value>) {
+    let objects = example();
+    let rules = objects.of_kind("PrometheusRule");
+    assert_eq!(rules.len(), 1, "one namespace, one PrometheusRule");
+    let dir = support::scratch(name);
+    std::fs::write(dir.join("rules.json"), rule_file(rules[0])).expect("write rules");
+    let test = json!({
+        "rule_files": ["rules.json"],
+        "evaluation_interval": STEP,
+        "tests": tests,
+    });
+    std::fs::write(
+        dir.join("test.json"),
+        serde_json::to_string_pretty(&test).expect("JSON"),
+    )
+    .expect("write tests");
+    let out = promtool(&["test", "rules", "test.json"], &dir);
+    assert!(
+        out.status.success(),
+        "promtool test rules ({}):\n{}{}",
+        dir.display(),
+        support::stdout(&out),
+        support::stderr(&out)
+    );
+}
+
+const DAY: u64 = 86_400;
+/// Samples and rule evaluations every 10 minutes: eval times are multiples,
+/// so each finds a sample within Prometheus's 5-minute lookback.
+const STEP: &str = "10m";
+
+#[test]
+fn a_weekly_backup_nine_days_old_fires_and_a_fifteen_minute_backup_ten_minutes_old_does_not() {
+    requires!(Tool("promtool"));
+    // The weekly `archive` last succeeded at 0; `orders-db` (every 15
+    // minutes) always 10 minutes ago. The weekly threshold is 7 days and
+    // both deadlines (8d 2h); the 15-minute one is 15 minutes plus the
+    // same deadlines (1d 1h 15m).
+    let mut input = cron_job("watched-archive-backup", false, Some("0+0x3000"));
+    input.extend(cron_job(
+        "watched-orders-db-backup",
+        false,
+        Some("-600+600x3000"),
+    ));
+    let stale_archive = firing(
+        "archive",
+        "backup",
+        "The backup archive of plan watched in namespace shop has not succeeded for 9d 0h 0m 0s; \
+         its schedule allows 8d 2h",
+        "archive",
+    );
+    promtool_test(
+        "weekly-and-frequent",
+        vec![json!({
+            "interval": STEP,
+            "input_series": input,
+            "alert_rule_test": [
+                alert("KopiaplanBackupStale", "8d", vec![]),
+                alert("KopiaplanBackupStale", "9d", vec![stale_archive]),
+                alert("KopiaplanBackupFailed", "9d", vec![]),
+            ],
+        })],
+    );
+}
+
+#[test]
+fn a_fifteen_minute_backup_fires_once_its_own_threshold_is_passed() {
+    requires!(Tool("promtool"));
+    // Last success at 0: silent at 25h, stale after 1d 1h 15m.
+    let input = cron_job("watched-orders-db-backup", false, Some("0+0x3000"));
+    promtool_test(
+        "frequent-stale",
+        vec![json!({
+            "interval": STEP,
+            "input_series": input,
+            "alert_rule_test": [
+                alert("KopiaplanBackupStale", "25h", vec![]),
+                alert("KopiaplanBackupStale", "26h", vec![firing(
+                    "orders-db",
+                    "backup",
+                    "The backup orders-db of plan watched in namespace shop has not succeeded for \
+                     1d 2h 0m 0s; its schedule allows 1d 1h 15m",
+                    "orders-db",
+                )]),
+            ],
+        })],
+    );
+}
+
+#[test]
+fn a_paused_entry_never_fires_and_one_that_never_succeeded_does() {
+    requires!(Tool("promtool"));
+    // `legacy` is paused in the plan (no staleness rule) and `archive` is
+    // suspended in the cluster: neither fires, however old. `orders-db`
+    // never succeeded: it is stale once its threshold has passed since
+    // the CronJob was created.
+    let mut input = cron_job("watched-legacy-backup", true, Some("0+0x3000"));
+    input.extend(cron_job("watched-archive-backup", true, Some("0+0x3000")));
+    input.extend(cron_job("watched-orders-db-backup", false, None));
+    promtool_test(
+        "paused",
+        vec![json!({
+            "interval": STEP,
+            "input_series": input,
+            "alert_rule_test": [
+                alert("KopiaplanBackupStale", "13d", vec![firing(
+                    "orders-db",
+                    "backup",
+                    "The backup orders-db of plan watched in namespace shop has not succeeded for \
+                     13d 0h 0m 0s; its schedule allows 1d 1h 15m",
+                    "orders-db",
+                )]),
+            ],
+        })],
+    );
+}
+
+#[test]
+fn a_failed_job_fires_until_a_later_success() {
+    requires!(Tool("promtool"));
+    // The archive's Job started at 2d and failed; the last success was at
+    // 1d until 3d, then at 3d (a later Job succeeded). The manual
+    // `migration` Job failed, and so did the maintenance and verify Jobs
+    // and a run of the on-demand restore.
+    let mut input = cron_job(
+        "watched-archive-backup",
+        false,
+        Some(&format!("{DAY}+0x431 {}+0x3000", 3 * DAY)),
+    );
+    input.extend(failed_job(
+        "watched-archive-backup-1",
+        Some("watched-archive-backup"),
+        2 * DAY,
+    ));
+    input.extend(failed_job(
+        "watched-migration-backup-50282632e3",
+        None,
+        DAY,
+    ));
+    input.extend(failed_job(
+        "watched-main-maintenance-1",
+        Some("watched-main-maintenance"),
+        DAY,
+    ));
+    input.extend(failed_job(
+        "watched-archive-verify-1",
+        Some("watched-archive-verify"),
+        DAY,
+    ));
+    input.extend(failed_job(
+        "drill-now",
+        Some("watched-orders-drill-restore"),
+        DAY,
+    ));
+    let failed = |entry: &str, component: &str, what: &str| {
+        firing(
+            entry,
+            component,
+            &format!("The {what} {entry} of plan watched in namespace shop failed"),
+            entry,
+        )
+    };
+    promtool_test(
+        "failed",
+        vec![json!({
+            "interval": STEP,
+            "input_series": input,
+            "alert_rule_test": [
+                alert("KopiaplanBackupFailed", "2d1h", vec![
+                    failed("archive", "backup", "backup"),
+                    failed("migration", "backup", "backup"),
+                ]),
+                alert("KopiaplanBackupFailed", "3d1h", vec![
+                    failed("migration", "backup", "backup"),
+                ]),
+                alert("KopiaplanMaintenanceFailed", "2d", vec![
+                    failed("main", "maintenance", "maintenance of repository"),
+                ]),
+                alert("KopiaplanVerifyFailed", "2d", vec![
+                    failed("archive", "verify", "verify"),
+                ]),
+                alert("KopiaplanRestoreFailed", "2d", vec![
+                    failed("orders-drill", "restore", "restore"),
+                ]),
+            ],
+        })],
+    );
+}
