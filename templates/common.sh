@@ -53,8 +53,13 @@ write_result() {
   line="{\"result\":$(json_string "$result"),\"operation\":$(json_string "$OPERATION")"
   line+=",\"identity\":$(json_string "${ {{- env.username }}}@${ {{- env.hostname }}}:${ {{- env.source_path }}}")"
   line+=",\"durationSeconds\":$SECONDS"
+  RESULT_STATUS=$result
   while [ "$#" -ge 2 ]; do
     line+=",$(json_string "$1"):$2"
+    case $1 in
+      bytes) RESULT_BYTES=$2 ;;
+      files) RESULT_FILES=$2 ;;
+    esac
     shift 2
   done
   line+=",\"message\":$(json_string "$message")}"
@@ -90,7 +95,10 @@ on_exit() {
     kill -TERM "$KOPIA_PID" 2>/dev/null
     wait "$KOPIA_PID" 2>/dev/null
   fi
-  [ "$RESULT_WRITTEN" = false ] || return 0
+  if [ "$RESULT_WRITTEN" = true ]; then
+    push_metrics "$status"
+    return 0
+  fi
   local message
   if [ -s "$FAILURE_NOTE" ]; then
     message=$(head -n 1 "$FAILURE_NOTE")
@@ -102,8 +110,11 @@ on_exit() {
   log "error: $message"
   write_result failure "$message"
   [ "$status" -ne 0 ] || status=1
+  push_metrics "$status"
   exit "$status"
 }
+# shellcheck source=metrics.sh
+source "{{ paths.scripts }}/metrics.sh"
 trap on_exit EXIT
 # Signals that end the run; TERM and INT are passed on to Kopia below.
 stop_on_signal() {

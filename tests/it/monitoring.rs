@@ -333,3 +333,142 @@ fn a_failed_job_fires_until_a_later_success() {
         })],
     );
 }
+
+/// A plan whose backup writes to a filesystem repository on a claim and
+/// pushes its metrics to `pushgateway`.
+fn pushing_plan(pushgateway: &str) -> String {
+    format!(
+        r#"apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: pushed
+  namespace: apps
+spec:
+  monitoring:
+    pushgateway: {{url: "{pushgateway}"}}
+  repositories:
+    - name: local
+      secretName: kopia-local
+      filesystem: {{claimName: backup-repo, path: /repository}}
+      create: IfMissing
+  defaults:
+    repository: local
+    copyMethod: Direct
+    schedule: "0 2 * * *"
+  backups:
+    - {{name: web, pvc: web-data}}
+"#
+    )
+}
+
+/// Runs the backup of [`pushing_plan`] with the real Kopia.
+fn run_backup(name: &str, pushgateway: &str) -> support::pod::PodResult {
+    let objects = support::compile_json(name, &pushing_plan(pushgateway));
+    let repository = support::scratch(&format!("{name}-repo"));
+    support::pod::chmod_path(&repository, 0o777);
+    let data = support::scratch(&format!("{name}-data"));
+    std::fs::write(data.join("index.html"), b"<h1>hello</h1>\n").expect("write data");
+    std::fs::write(data.join("big.bin"), vec![7u8; 100_000]).expect("write data");
+    support::tree::owned_by_the_application(&data);
+    support::pod::Pod::from_compiled(&objects, "CronJob", "apps", "pushed-web-backup")
+        .secret("kopia-local", &[("KOPIA_PASSWORD", "correct horse")])
+        .pvc("backup-repo", &repository)
+        .pvc("web-data", &data)
+        .real_kopia()
+        .timeout(std::time::Duration::from_secs(120))
+        .run()
+}
+
+/// The value of one series in Prometheus's text format.
+fn gauge(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with(&format!("{name}{{")))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+}
+
+#[test]
+fn a_mover_pushes_its_result_to_a_real_pushgateway() {
+    requires!(Namespaces, Kopia, Tool("pushgateway"), Tool("curl"));
+    let dir = support::scratch("pushgateway");
+    let server = support::servers::pushgateway(&dir);
+    let result = run_backup("pushed", &format!("http://{}", server.address()));
+    assert_eq!(result.exit_code, 0, "the backup failed:\n{}", result.logs());
+    let line = result.result_line();
+    let metrics = support::run(
+        std::process::Command::new("curl")
+            .arg("-sSf")
+            .arg(format!("http://{}/metrics", server.address())),
+        None,
+    );
+    let metrics = support::stdout(&metrics);
+    let pushed: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("kopiaplan_"))
+        .collect();
+    assert!(!pushed.is_empty(), "nothing pushed:\n{}", result.logs());
+    // Every gauge carries the grouping key.
+    for series in &pushed {
+        for label in [
+            "job=\"kopiaplan\"",
+            "namespace=\"apps\"",
+            "kopiaplan_plan=\"pushed\"",
+            "kopiaplan_component=\"backup\"",
+            "kopiaplan_entry=\"web\"",
+        ] {
+            assert!(series.contains(label), "{series} lacks {label}");
+        }
+    }
+    assert_eq!(gauge(&metrics, "kopiaplan_last_run_success"), Some(1.0));
+    assert_eq!(
+        gauge(&metrics, "kopiaplan_last_snapshot_bytes"),
+        line["bytes"].as_f64(),
+        "the pushed size is the result line's"
+    );
+    assert_eq!(
+        gauge(&metrics, "kopiaplan_last_snapshot_files"),
+        line["files"].as_f64()
+    );
+    assert_eq!(
+        gauge(&metrics, "kopiaplan_last_run_duration_seconds"),
+        line["durationSeconds"].as_f64()
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    for stamp in [
+        "kopiaplan_last_success_timestamp_seconds",
+        "kopiaplan_last_snapshot_timestamp_seconds",
+        "kopiaplan_last_run_timestamp_seconds",
+    ] {
+        let value = gauge(&metrics, stamp).unwrap_or_else(|| panic!("no {stamp}"));
+        assert!((now - value).abs() < 300.0, "{stamp} is {value}, now {now}");
+    }
+    // Every pushed name is one the dashboard may read.
+    for series in &pushed {
+        let name = series.split('{').next().unwrap_or_default();
+        assert!(
+            kopiaplan::monitoring::metrics::PUSHED.contains(&name),
+            "{name} is not in monitoring::metrics::PUSHED"
+        );
+    }
+}
+
+#[test]
+fn a_failed_push_is_logged_and_the_run_still_succeeds() {
+    requires!(Namespaces, Kopia, Tool("curl"));
+    // A port nothing listens on.
+    let port = support::servers::free_port();
+    let result = run_backup("closed-port", &format!("http://127.0.0.1:{port}"));
+    assert_eq!(result.exit_code, 0, "the backup failed:\n{}", result.logs());
+    assert_eq!(result.result_line()["result"], "success");
+    assert!(
+        result
+            .logs()
+            .contains("warning: pushing the run's metrics to the Pushgateway failed"),
+        "{}",
+        result.logs()
+    );
+}
