@@ -1,7 +1,7 @@
 //! The series kopiaplan's rules, dashboard and movers agree on: the
 //! kube-state-metrics series the expressions read, the recording rule that
 //! carries each entry's staleness threshold, and the gauges a mover pushes
-//! to a Pushgateway (named in templates/metrics.sh through these constants).
+//! to a Pushgateway (named in templates/common.sh through these constants).
 
 /// kube-state-metrics series (v2.5.0 or later).
 pub const KUBE_STATE_METRICS: &[&str] = &[

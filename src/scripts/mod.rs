@@ -22,7 +22,6 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/maintenance.sh"),
     ),
     ("verify.sh", include_str!("../../templates/verify.sh")),
-    ("metrics.sh", include_str!("../../templates/metrics.sh")),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.

@@ -472,3 +472,182 @@ fn a_failed_push_is_logged_and_the_run_still_succeeds() {
         result.logs()
     );
 }
+
+/// The metric names a PromQL expression reads: identifiers that are not
+/// functions, keywords, label names or strings.
+fn series_names(expr: &str) -> Vec<String> {
+    let strings = regex::Regex::new(r#""[^"]*""#).expect("regex");
+    let matchers = regex::Regex::new(r"\{[^}]*\}").expect("regex");
+    let groupings =
+        regex::Regex::new(r"\b(by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)")
+            .expect("regex");
+    let expr = strings.replace_all(expr, "\"\"");
+    let expr = matchers.replace_all(&expr, "");
+    let expr = groupings.replace_all(&expr, "");
+    let identifier = regex::Regex::new(r"[A-Za-z_:][A-Za-z0-9_:]*(\s*\()?").expect("regex");
+    identifier
+        .find_iter(&expr)
+        .map(|m| m.as_str())
+        .filter(|token| !token.ends_with('('))
+        .filter(|token| !["and", "or", "unless", "bool", "offset"].contains(token))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_dashboard_is_json_and_reads_only_series_the_rules_or_the_pushgateway_provide() {
+    let objects = example();
+    let config_map = objects.named("ConfigMap", "watched-dashboard");
+    assert_eq!(config_map["metadata"]["namespace"], "monitoring");
+    assert_eq!(
+        config_map["metadata"]["labels"]["grafana_dashboard"], "1",
+        "the Grafana sidecar's label"
+    );
+    let json = config_map["data"]["kopiaplan-watched.json"]
+        .as_str()
+        .expect("the dashboard JSON");
+    let dashboard: Value = serde_json::from_str(json).expect("the dashboard is valid JSON");
+    let queries = kopiaplan::monitoring::dashboard::queries(&dashboard);
+    assert!(queries.len() >= 6, "{queries:#?}");
+    // What the rules record and alert, what kube-state-metrics exports and
+    // the rules read, and what movers push.
+    let rules = objects.of_kind("PrometheusRule");
+    let mut provided: Vec<String> = vec!["ALERTS".into()];
+    for rule in &rules {
+        for group in rule["spec"]["groups"].as_array().expect("groups") {
+            for rule in group["rules"].as_array().expect("rules") {
+                if let Some(record) = rule["record"].as_str() {
+                    provided.push(record.to_owned());
+                }
+                provided.extend(series_names(rule["expr"].as_str().expect("expr")));
+            }
+        }
+    }
+    provided.extend(
+        kopiaplan::monitoring::metrics::PUSHED
+            .iter()
+            .map(|s| (*s).to_owned()),
+    );
+    for query in &queries {
+        let names = series_names(query);
+        assert!(!names.is_empty(), "{query} reads no series");
+        for name in names {
+            assert!(
+                provided.contains(&name),
+                "the dashboard query\n{query}\nreads {name}, which neither the rules, \
+                 kube-state-metrics (as the rules use it) nor the Pushgateway provide"
+            );
+        }
+    }
+    // Per entry: last success, age against the threshold, duration, size,
+    // failures, and the maintenance and verify state.
+    let titles: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    for wanted in [
+        "Last success",
+        "threshold",
+        "duration",
+        "size",
+        "Failed",
+        "Maintenance and verify",
+    ] {
+        assert!(
+            titles.iter().any(|t| t.contains(wanted)),
+            "no panel about {wanted}: {titles:?}"
+        );
+    }
+}
+
+#[test]
+fn series_names_are_read_from_expressions() {
+    assert_eq!(
+        series_names(
+            "max by (namespace) (time() - a_b{x=\"y\"} > 3 unless on (namespace) b:c == 1)"
+        ),
+        ["a_b", "b:c"]
+    );
+}
+
+#[test]
+fn a_prometheus_rule_in_each_namespace_with_entries_and_the_contract_labels() {
+    let plan = Plan::nightly_with_backups(
+        "    - {name: web, pvc: web, schedule: \"*/15 * * * *\"}\n    - {name: db, pvc: db, namespace: data, schedule: \"0 3 * * 0\"}\n",
+    )
+    .replace(
+        "spec:\n",
+        "spec:\n  monitoring:\n    prometheusRule: {labels: {release: prom}, severity: critical}\n",
+    );
+    let objects = plan.objects();
+    let rules = objects.of_kind("PrometheusRule");
+    let namespaces: Vec<&str> = rules
+        .iter()
+        .filter_map(|r| r["metadata"]["namespace"].as_str())
+        .collect();
+    assert_eq!(namespaces, ["apps", "data"]);
+    for rule in &rules {
+        assert_eq!(rule["apiVersion"], "monitoring.coreos.com/v1");
+        assert_eq!(rule["metadata"]["labels"]["release"], "prom");
+        for alert in rule["spec"]["groups"][0]["rules"]
+            .as_array()
+            .expect("rules")
+            .iter()
+            .filter(|r| r["alert"].is_string())
+        {
+            let labels = alert["labels"].as_object().expect("labels");
+            let mut keys: Vec<&str> = labels.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    "kopiaplan_component",
+                    "kopiaplan_entry",
+                    "kopiaplan_plan",
+                    "severity"
+                ]
+            );
+            assert_eq!(labels["severity"], "critical");
+            let expr = alert["expr"].as_str().expect("expr");
+            assert!(expr.starts_with("max by (namespace)"), "{expr}");
+            assert!(
+                alert["annotations"]["runbook"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("kubectl -n ")),
+                "{alert}"
+            );
+        }
+    }
+    // The thresholds follow each schedule: 15 minutes and a week, plus the
+    // same deadlines.
+    let threshold = |rule: &Value| -> i64 {
+        rule["spec"]["groups"][0]["rules"][0]["expr"]
+            .as_str()
+            .and_then(|e| e.strip_prefix("vector(")?.strip_suffix(')')?.parse().ok())
+            .expect("a threshold record first")
+    };
+    assert_eq!(threshold(rules[1]) - threshold(rules[0]), 7 * 86_400 - 15 * 60);
+}
+
+#[test]
+fn a_pushgateway_url_that_is_not_http_is_an_error() {
+    Plan::nightly()
+        .replace(
+            "spec:\n",
+            "spec:\n  monitoring:\n    pushgateway: {url: \"pushgateway:9091\"}\n",
+        )
+        .errors()
+        .has("invalid-pushgateway-url")
+        .has("does not start with `http://` or `https://`")
+        .has("spec.monitoring.pushgateway.url");
+}
+
+#[test]
+fn without_monitoring_nothing_is_emitted_and_no_mover_pushes() {
+    let objects = Plan::nightly().objects();
+    assert!(objects.of_kind("PrometheusRule").is_empty());
+    let cron_job = objects.named("CronJob", "nightly-web-data-backup");
+    assert_eq!(crate::test::env(cron_job, "KOPIAPLAN_PUSHGATEWAY_URL"), "");
+}
