@@ -20,6 +20,7 @@ pub mod plan;
 pub mod resolve;
 pub mod schema;
 pub mod scripts;
+pub mod status;
 pub mod volsync;
 
 use std::path::PathBuf;

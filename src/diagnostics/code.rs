@@ -174,6 +174,9 @@ pub enum Code {
     InvalidInstant,
     /// `monitoring.pushgateway.url` is not a plain http(s) URL.
     InvalidPushgatewayUrl,
+    /// `kopiaplan status`: kubectl failed, or its output (or `--from`) is
+    /// not the JSON of `kubectl get -o json`.
+    ClusterStateUnreadable,
     /// A number, size or length outside what kopiaplan or Kopia accepts.
     OutOfRange,
     /// Two mover volumes mounted at one path.

@@ -25,6 +25,7 @@ mod real_storage;
 mod restore;
 mod security;
 mod standin;
+mod status;
 mod validity;
 mod volsync;
 mod volsync_corpus;
