@@ -75,9 +75,7 @@ pub fn exec(args: StatusArgs) -> Outcome {
     let colour = match args.color {
         Colour::Always => true,
         Colour::Never => false,
-        Colour::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-        }
+        Colour::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let stdout = match args.format {
         StatusFormat::Text => render::text(&entries, colour),
@@ -102,7 +100,14 @@ fn failure(error: &StatusError) -> Outcome {
 /// `kubectl get cronjobs,jobs,pods -l app.kubernetes.io/managed-by=kopiaplan -o json`.
 fn kubectl(args: &StatusArgs) -> Result<String, StatusError> {
     let mut command = Command::new("kubectl");
-    command.args(["get", "cronjobs,jobs,pods", "-l", status::SELECTOR, "-o", "json"]);
+    command.args([
+        "get",
+        "cronjobs,jobs,pods",
+        "-l",
+        status::SELECTOR,
+        "-o",
+        "json",
+    ]);
     match &args.namespace {
         Some(namespace) => command.args(["--namespace", namespace]),
         None => command.arg("--all-namespaces"),

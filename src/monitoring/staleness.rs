@@ -113,6 +113,9 @@ mod tests {
 
     #[test]
     fn the_threshold_adds_both_deadlines() {
-        assert_eq!(threshold("0 3 * * 0", None, 600, 3600), Some(7 * DAY + 4200));
+        assert_eq!(
+            threshold("0 3 * * 0", None, 600, 3600),
+            Some(7 * DAY + 4200)
+        );
     }
 }

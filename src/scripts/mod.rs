@@ -72,9 +72,9 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
     templates
         .iter()
         .map(|(name, _)| {
-            let text = environment
-                .get_template(name)?
-                .render(context! { paths => paths.clone(), env => env.clone(), metrics => metrics.clone() })?;
+            let text = environment.get_template(name)?.render(
+                context! { paths => paths.clone(), env => env.clone(), metrics => metrics.clone() },
+            )?;
             Ok(Script { name, text })
         })
         .collect()

@@ -163,8 +163,12 @@ impl Cluster {
                 "CronJob" => cluster
                     .cron_jobs
                     .push(serde_json::from_value(item).map_err(bad)?),
-                "Job" => cluster.jobs.push(serde_json::from_value(item).map_err(bad)?),
-                "Pod" => cluster.pods.push(serde_json::from_value(item).map_err(bad)?),
+                "Job" => cluster
+                    .jobs
+                    .push(serde_json::from_value(item).map_err(bad)?),
+                "Pod" => cluster
+                    .pods
+                    .push(serde_json::from_value(item).map_err(bad)?),
                 _ => {}
             }
         }
@@ -172,7 +176,10 @@ impl Cluster {
     }
 }
 
-fn label<'a>(meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str) -> &'a str {
+fn label<'a>(
+    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    key: &str,
+) -> &'a str {
     meta.labels
         .as_ref()
         .and_then(|l| l.get(key))
@@ -297,7 +304,11 @@ pub fn status(text: &str, now: DateTime<Utc>) -> Result<Vec<EntryStatus>, Status
             .and_then(|s| s.last_successful_time.as_ref())
             .and_then(utc)
             .into_iter()
-            .chain(jobs.iter().filter(|j| job_succeeded(j)).filter_map(|j| job_completion(j)))
+            .chain(
+                jobs.iter()
+                    .filter(|j| job_succeeded(j))
+                    .filter_map(|j| job_completion(j)),
+            )
             .max();
         let since = last_success.or(cron_job.metadata.creation_timestamp.as_ref().and_then(utc));
         let next_run = (!suspended)

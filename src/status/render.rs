@@ -45,9 +45,7 @@ pub fn text(entries: &[EntryStatus], colour: bool) -> String {
                     format!(
                         "{}/{}",
                         e.age_seconds.map(short).unwrap_or_else(dash),
-                        e.threshold_seconds
-                            .map(short)
-                            .unwrap_or_else(dash)
+                        e.threshold_seconds.map(short).unwrap_or_else(dash)
                     ),
                     e.last_result.clone().unwrap_or_else(dash),
                     e.snapshot_id.clone().unwrap_or_else(dash),

@@ -80,7 +80,11 @@ fn cron_job(name: &str, suspended: bool, last_success: Option<&str>) -> Vec<Valu
         ),
     ];
     if let Some(values) = last_success {
-        out.push(series("kube_cronjob_status_last_successful_time", &at, values));
+        out.push(series(
+            "kube_cronjob_status_last_successful_time",
+            &at,
+            values,
+        ));
     }
     out
 }
@@ -92,7 +96,11 @@ fn failed_job(job: &str, owner: Option<&str>, start: u64) -> Vec<Value> {
     let mut out = vec![
         series(
             "kube_job_failed",
-            &[("namespace", "shop"), ("job_name", job), ("condition", "true")],
+            &[
+                ("namespace", "shop"),
+                ("job_name", job),
+                ("condition", "true"),
+            ],
             "1+0x3000",
         ),
         series(
@@ -279,11 +287,7 @@ fn a_failed_job_fires_until_a_later_success() {
         Some("watched-archive-backup"),
         2 * DAY,
     ));
-    input.extend(failed_job(
-        "watched-migration-backup-50282632e3",
-        None,
-        DAY,
-    ));
+    input.extend(failed_job("watched-migration-backup-50282632e3", None, DAY));
     input.extend(failed_job(
         "watched-main-maintenance-1",
         Some("watched-main-maintenance"),
@@ -628,7 +632,10 @@ fn a_prometheus_rule_in_each_namespace_with_entries_and_the_contract_labels() {
             .and_then(|e| e.strip_prefix("vector(")?.strip_suffix(')')?.parse().ok())
             .expect("a threshold record first")
     };
-    assert_eq!(threshold(rules[1]) - threshold(rules[0]), 7 * 86_400 - 15 * 60);
+    assert_eq!(
+        threshold(rules[1]) - threshold(rules[0]),
+        7 * 86_400 - 15 * 60
+    );
 }
 
 #[test]

@@ -13,7 +13,13 @@ const NOW: &str = "2026-12-10T12:00:00Z";
 #[test]
 fn one_line_per_entry_with_its_state_and_a_non_zero_exit_for_stale_and_failed() {
     let ran = Test::new()
-        .args(["status", "--from", "tests/fixtures/status/shop.json", "--now", NOW])
+        .args([
+            "status",
+            "--from",
+            "tests/fixtures/status/shop.json",
+            "--now",
+            NOW,
+        ])
         .status(3)
         .stdout_lacks("\x1b[")
         .run();
@@ -61,7 +67,13 @@ fn one_line_per_entry_with_its_state_and_a_non_zero_exit_for_stale_and_failed() 
 #[test]
 fn all_ok_exits_zero() {
     Test::new()
-        .args(["status", "--from", "tests/fixtures/status/healthy.json", "--now", NOW])
+        .args([
+            "status",
+            "--from",
+            "tests/fixtures/status/healthy.json",
+            "--now",
+            NOW,
+        ])
         .stdout_has("PAUSED")
         .stdout_lacks("STALE")
         .run();
@@ -112,7 +124,10 @@ fn json_has_every_field_of_every_entry() {
         .expect("migration");
     assert_eq!(migration["state"], "FAILED");
     assert_eq!(migration["lastResult"], "failure");
-    assert_eq!(migration["message"], "kopia snapshot create failed (exit 1)");
+    assert_eq!(
+        migration["message"],
+        "kopia snapshot create failed (exit 1)"
+    );
     assert_eq!(migration["thresholdSeconds"], Value::Null);
 }
 
@@ -179,7 +194,12 @@ fn without_from_it_asks_kubectl_for_kopiaplans_objects() {
             .env("PATH", &path),
         None,
     );
-    assert_eq!(output.status.code(), Some(0), "{}", support::stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&output)
+    );
     assert!(support::stdout(&output).contains("archive"));
     let args = std::fs::read_to_string(&args_file).expect("kubectl ran");
     assert_eq!(

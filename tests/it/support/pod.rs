@@ -508,7 +508,10 @@ impl Pod {
                         Some("metadata.namespace") => self.namespace.clone(),
                         Some("metadata.name") => self.pod_name.clone(),
                         other => {
-                            return Err(format!("env {}: fieldRef {other:?} is not modelled", var.name));
+                            return Err(format!(
+                                "env {}: fieldRef {other:?} is not modelled",
+                                var.name
+                            ));
                         }
                     }
                 }
