@@ -196,3 +196,51 @@ pub fn queries(dashboard: &Value) -> Vec<String> {
         .filter_map(|target| target["expr"].as_str().map(str::to_owned))
         .collect()
 }
+
+/// A picture of the dashboard's layout, drawn from its JSON: each panel at
+/// its grid position with its title, type and the first line of its query
+/// (for the README; Grafana draws the real thing).
+pub fn preview_svg(dashboard: &Value) -> String {
+    use crate::explain::svg::escape;
+    const CELL_WIDTH: u64 = 40;
+    const ROW_HEIGHT: u64 = 22;
+    let panels = dashboard["panels"].as_array().cloned().unwrap_or_default();
+    let bottom = panels
+        .iter()
+        .map(|p| p["gridPos"]["y"].as_u64().unwrap_or(0) + p["gridPos"]["h"].as_u64().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let width = 24 * CELL_WIDTH + 20;
+    let height = bottom * ROW_HEIGHT + 60;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\">\n\
+         <rect width=\"{width}\" height=\"{height}\" fill=\"#181b1f\"/>\n\
+         <text x=\"10\" y=\"30\" fill=\"#d8d9da\" font-size=\"18\">{}</text>\n",
+        escape(dashboard["title"].as_str().unwrap_or_default())
+    );
+    for panel in &panels {
+        let grid = &panel["gridPos"];
+        let number = |key: &str| grid[key].as_u64().unwrap_or(0);
+        let (x, y) = (10 + number("x") * CELL_WIDTH, 44 + number("y") * ROW_HEIGHT);
+        let (w, h) = (number("w") * CELL_WIDTH - 8, number("h") * ROW_HEIGHT - 8);
+        let query = queries(&json!({"panels": [panel]}))
+            .first()
+            .and_then(|q| q.lines().next().map(str::to_owned))
+            .unwrap_or_default();
+        svg.push_str(&format!(
+            "<rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" rx=\"4\" fill=\"#22252b\" stroke=\"#34373d\"/>\n\
+             <text x=\"{}\" y=\"{}\" fill=\"#d8d9da\" font-size=\"14\">{}</text>\n\
+             <text x=\"{}\" y=\"{}\" fill=\"#8e8e8e\" font-size=\"11\">{} · {}</text>\n",
+            x + 10,
+            y + 22,
+            escape(panel["title"].as_str().unwrap_or_default()),
+            x + 10,
+            y + 42,
+            escape(panel["type"].as_str().unwrap_or_default()),
+            escape(&query),
+        ));
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

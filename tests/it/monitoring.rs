@@ -658,3 +658,23 @@ fn without_monitoring_nothing_is_emitted_and_no_mover_pushes() {
     let cron_job = objects.named("CronJob", "nightly-web-data-backup");
     assert_eq!(crate::test::env(cron_job, "KOPIAPLAN_PUSHGATEWAY_URL"), "");
 }
+
+#[test]
+fn the_readme_picture_of_the_dashboard_is_drawn_from_its_json() {
+    let objects = example();
+    let json = objects.named("ConfigMap", "watched-dashboard")["data"]["kopiaplan-watched.json"]
+        .as_str()
+        .expect("the dashboard JSON")
+        .to_owned();
+    let dashboard: Value = serde_json::from_str(&json).expect("JSON");
+    let svg = kopiaplan::monitoring::dashboard::preview_svg(&dashboard);
+    roxmltree::Document::parse(&svg).expect("the picture is well-formed SVG");
+    let path = support::root().join("docs/dashboard.svg");
+    if std::env::var_os("KOPIAPLAN_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &svg).expect("write docs/dashboard.svg");
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == svg,
+        "docs/dashboard.svg is stale: run `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test it monitoring::`"
+    );
+}
