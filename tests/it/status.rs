@@ -239,7 +239,13 @@ fn without_from_it_asks_kubectl_for_kopiaplans_objects() {
 #[test]
 fn the_readme_shows_what_status_prints() {
     let ran = Test::new()
-        .args(["status", "--from", "tests/fixtures/status/shop.json", "--now", NOW])
+        .args([
+            "status",
+            "--from",
+            "tests/fixtures/status/shop.json",
+            "--now",
+            NOW,
+        ])
         .status(3)
         .run();
     let readme = std::fs::read_to_string(support::root().join("README.md")).expect("README.md");
