@@ -243,7 +243,7 @@ fn a_fifteen_minute_backup_fires_once_its_own_threshold_is_passed() {
 }
 
 #[test]
-fn a_paused_entry_never_fires_and_one_that_never_succeeded_does() {
+fn a_paused_entry_never_fires_and_one_that_never_succeeded_does_as_does_stale_maintenance() {
     requires!(Tool("promtool"));
     // `legacy` is paused in the plan (no staleness rule) and `archive` is
     // suspended in the cluster: neither fires, however old. `orders-db`
@@ -252,12 +252,26 @@ fn a_paused_entry_never_fires_and_one_that_never_succeeded_does() {
     let mut input = cron_job("watched-legacy-backup", true, Some("0+0x3000"));
     input.extend(cron_job("watched-archive-backup", true, Some("0+0x3000")));
     input.extend(cron_job("watched-orders-db-backup", false, None));
+    // Maintenance (daily, at a hashed time) last ran at 0.
+    input.extend(cron_job(
+        "watched-main-maintenance",
+        false,
+        Some("0+0x3000"),
+    ));
     promtool_test(
         "paused",
         vec![json!({
             "interval": STEP,
             "input_series": input,
             "alert_rule_test": [
+                alert("KopiaplanMaintenanceStale", "2d", vec![]),
+                alert("KopiaplanMaintenanceStale", "3d", vec![firing(
+                    "main",
+                    "maintenance",
+                    "The maintenance of repository main of plan watched in namespace shop has not \
+                     succeeded for 3d 0h 0m 0s; its schedule allows 2d 2h",
+                    "main",
+                )]),
                 alert("KopiaplanBackupStale", "13d", vec![firing(
                     "orders-db",
                     "backup",
@@ -676,5 +690,36 @@ fn the_readme_picture_of_the_dashboard_is_drawn_from_its_json() {
     assert!(
         std::fs::read_to_string(&path).unwrap_or_default() == svg,
         "docs/dashboard.svg is stale: run `KOPIAPLAN_UPDATE_GOLDEN=1 cargo test --test it monitoring::`"
+    );
+}
+
+#[test]
+fn every_dashboard_query_is_valid_promql() {
+    requires!(Tool("promtool"));
+    // promtool parses each query as the expression of a recording rule.
+    let objects = example();
+    let json = objects.named("ConfigMap", "watched-dashboard")["data"]["kopiaplan-watched.json"]
+        .as_str()
+        .expect("the dashboard JSON")
+        .to_owned();
+    let dashboard: Value = serde_json::from_str(&json).expect("JSON");
+    let rules: Vec<Value> = kopiaplan::monitoring::dashboard::queries(&dashboard)
+        .iter()
+        .enumerate()
+        .map(|(index, expr)| json!({"record": format!("dashboard:query_{index}"), "expr": expr}))
+        .collect();
+    let dir = support::scratch("dashboard-promql");
+    std::fs::write(
+        dir.join("queries.json"),
+        serde_json::to_string_pretty(&json!({"groups": [{"name": "dashboard", "rules": rules}]}))
+            .expect("JSON"),
+    )
+    .expect("write queries");
+    let out = promtool(&["check", "rules", "queries.json"], &dir);
+    assert!(
+        out.status.success(),
+        "promtool check rules on the dashboard's queries:\n{}{}",
+        support::stdout(&out),
+        support::stderr(&out)
     );
 }
