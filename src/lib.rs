@@ -13,12 +13,14 @@ pub mod integrations;
 pub mod kopia;
 pub mod load;
 pub mod model;
+pub mod monitoring;
 pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod resolve;
 pub mod schema;
 pub mod scripts;
+pub mod status;
 pub mod volsync;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ mod explain;
 mod krm;
 mod post_render;
 mod schema;
+mod status;
 mod validate;
 
 use std::io::IsTerminal;
@@ -46,6 +47,9 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Print the JSON Schema of the BackupPlan format.
     Schema(schema::SchemaArgs),
+    /// What is backed up and how it went: one line per entry, read from
+    /// the cluster (kubectl) or a file; exit 3 when one is STALE or FAILED.
+    Status(status::StatusArgs),
     /// Helm post-renderer: compile the plans in a stream on stdin, pass everything else through.
     PostRender(post_render::PostRenderArgs),
     /// KRM function (ResourceList on stdin/stdout) or, with a file, a kustomize exec plugin.
@@ -124,6 +128,7 @@ pub fn run(cli: Cli) -> Outcome {
         Some(Command::Explain(args)) => explain::exec(args),
         Some(Command::Convert(args)) => convert::exec(args),
         Some(Command::Schema(args)) => schema::exec(args),
+        Some(Command::Status(args)) => status::exec(args),
         Some(Command::PostRender(args)) => post_render::exec(args),
         Some(Command::Krm(args)) => krm::exec(args),
         // Helm 3 runs `--post-renderer kopiaplan` with no arguments, and

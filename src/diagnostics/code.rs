@@ -177,6 +177,11 @@ pub enum Code {
     InvalidIdentity,
     /// A `restoreAsOf` that is not an RFC 3339 instant.
     InvalidInstant,
+    /// `monitoring.pushgateway.url` is not a plain http(s) URL.
+    InvalidPushgatewayUrl,
+    /// `kopiaplan status`: kubectl failed, or its output (or `--from`) is
+    /// not the JSON of `kubectl get -o json`.
+    ClusterStateUnreadable,
     /// A number, size or length outside what kopiaplan or Kopia accepts.
     OutOfRange,
     /// Two mover volumes mounted at one path.

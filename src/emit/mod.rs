@@ -98,6 +98,7 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
         let (plan, scripts) = scripts_of(&maintenance.entry, &mut objects);
         objects.extend(maintenance::objects(plan, maintenance, &scripts));
     }
+    objects.extend(crate::monitoring::objects(model));
     objects.extend(model.passthrough.iter().cloned().map(Object::passthrough));
     Ok(objects)
 }

@@ -378,6 +378,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         ));
     }
     env_vars.extend(spec.env);
+    env_vars.extend(pushgateway_env(plan, &spec.labels));
     close_environment(&mut env_vars);
     super::mover_volumes::add(&spec.entry.mover, &mut volumes, &mut mounts);
 
@@ -479,6 +480,36 @@ pub fn default_mover_resources(cache: &Cache) -> ResourceRequirements {
 fn storage_flags(url: &str) -> Option<EnvVar> {
     let flags = crate::kopia::backend::storage_flags(url)?;
     Some(user_env(environment::STORAGE_FLAGS, &flags.join("\n")))
+}
+
+/// Where the mover pushes its run metrics (`spec.monitoring.pushgateway`):
+/// the grouping URL up to the namespace, which the downward API gives.
+fn pushgateway_env(plan: &Plan, labels: &BTreeMap<String, String>) -> Vec<EnvVar> {
+    let Some(base) = &plan.monitoring.pushgateway_url else {
+        return Vec::new();
+    };
+    let label = |key: &str| labels.get(key).map(String::as_str).unwrap_or_default();
+    let url = format!(
+        "{base}/metrics/job/{}/kopiaplan_plan/{}/kopiaplan_component/{}/kopiaplan_entry/{}",
+        crate::monitoring::metrics::PUSH_JOB,
+        plan.name,
+        label(super::labels::COMPONENT),
+        label(super::labels::INSTANCE),
+    );
+    vec![
+        user_env(environment::PUSHGATEWAY_URL, &url),
+        EnvVar {
+            name: environment::NAMESPACE.to_owned(),
+            value: None,
+            value_from: Some(EnvVarSource {
+                field_ref: Some(k8s_openapi::api::core::v1::ObjectFieldSelector {
+                    api_version: Some("v1".into()),
+                    field_path: "metadata.namespace".into(),
+                }),
+                ..EnvVarSource::default()
+            }),
+        },
+    ]
 }
 
 /// Sets every variable of the scripts' environment contract that is not

@@ -151,7 +151,7 @@ fn fill(count: usize, scale: usize) -> String {
 }
 
 /// Escapes text for XML content and attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

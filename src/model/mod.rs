@@ -46,6 +46,7 @@ pub struct Plan {
     pub logging: Logging,
     /// Dangerous changes the plan makes on purpose (`kopiaplan diff --guard`).
     pub acknowledged: Vec<Acknowledged>,
+    pub monitoring: Monitoring,
 }
 
 /// One `acknowledge` item of a plan and where it is written.
@@ -53,6 +54,28 @@ pub struct Plan {
 pub struct Acknowledged {
     pub change: crate::plan::AcknowledgedChange,
     pub span: crate::diagnostics::Span,
+}
+
+/// `spec.monitoring`, checked; every part is off unless the plan asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Monitoring {
+    pub prometheus_rule: Option<PrometheusRuleSettings>,
+    /// The Pushgateway's base URL, without a trailing slash.
+    pub pushgateway_url: Option<String>,
+    pub dashboard: Option<DashboardSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusRuleSettings {
+    pub labels: BTreeMap<String, String>,
+    pub severity: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DashboardSettings {
+    pub labels: BTreeMap<String, String>,
+    /// Where the ConfigMap goes (`dashboard.namespace`, else the plan's).
+    pub namespace: String,
 }
 
 /// Index of a plan in [`Model::plans`].
@@ -342,6 +365,8 @@ pub enum Component {
     Restore,
     Verify,
     Maintenance,
+    /// Not an entry: the alert rules and dashboards of `spec.monitoring`.
+    Monitoring,
 }
 
 impl Component {
@@ -351,6 +376,7 @@ impl Component {
             Component::Restore => "restore",
             Component::Verify => "verify",
             Component::Maintenance => "maintenance",
+            Component::Monitoring => "monitoring",
         }
     }
 
@@ -361,6 +387,7 @@ impl Component {
             Component::Restore => "restore",
             Component::Verify => "verify entry",
             Component::Maintenance => "maintenance of repository",
+            Component::Monitoring => "monitoring of plan",
         }
     }
 }

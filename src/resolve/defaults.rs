@@ -7,6 +7,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 /// `spec.kopia.image`.
 pub const KOPIA_IMAGE: &str = crate::kopia::DEFAULT_IMAGE;
+/// `spec.monitoring.prometheusRule.severity`.
+pub const ALERT_SEVERITY: &str = "warning";
 /// `spec.kopia.logging.fileLevel`.
 pub const LOG_FILE_LEVEL: &str = "info";
 /// `spec.kopia.logging.maxFiles`.
@@ -100,6 +102,7 @@ pub fn schema_defaults() -> Vec<SchemaDefault> {
     vec![
         entry("KopiaSettings", "image", code(&KOPIA_IMAGE)),
         entry("LoggingSpec", "fileLevel", code(&LOG_FILE_LEVEL)),
+        entry("PrometheusRuleSpec", "severity", code(&ALERT_SEVERITY)),
         entry("LoggingSpec", "maxFiles", plain(&LOG_MAX_FILES)),
         entry("LoggingSpec", "maxAge", code(&LOG_MAX_AGE)),
         entry("LauncherSettings", "image", code(&DEFAULT_LAUNCHER_IMAGE)),

@@ -149,6 +149,9 @@ pub enum ResolveError {
     InvalidMaintenanceOwner { written: String },
     /// A `restoreAsOf` that is not an RFC 3339 instant.
     InvalidInstant { written: String, reason: String },
+    /// `monitoring.pushgateway.url` is not an http(s) URL the mover can
+    /// append a grouping path to.
+    InvalidPushgatewayUrl { url: String, problem: String },
     /// An access mode Kubernetes does not have.
     NotAnAccessMode { mode: String },
     /// Two verify entries with one name.
@@ -427,6 +430,9 @@ impl std::fmt::Display for ResolveError {
             Self::InvalidInstant { written, reason } => {
                 write!(f, "`{written}` is not an RFC 3339 instant ({reason})")
             }
+            Self::InvalidPushgatewayUrl { url, problem } => {
+                write!(f, "the Pushgateway URL `{url}` {problem}")
+            }
             Self::NotAnAccessMode { mode } => write!(f, "`{mode}` is not an access mode"),
             Self::DuplicateVerify { name, first } => write!(
                 f,
@@ -608,6 +614,7 @@ impl DiagnosticKind for ResolveError {
                 Code::InvalidIdentity
             }
             Self::InvalidInstant { .. } => Code::InvalidInstant,
+            Self::InvalidPushgatewayUrl { .. } => Code::InvalidPushgatewayUrl,
             Self::NotAnAccessMode { .. } => Code::ValueNotAllowed,
             Self::DuplicateVerify { .. } => Code::DuplicateName,
             Self::NotAPercentage { .. }

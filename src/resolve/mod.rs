@@ -14,6 +14,7 @@ pub mod error;
 mod jobs;
 mod location;
 mod maintenance;
+mod monitoring;
 mod mover;
 mod mover_volumes;
 mod policy;
@@ -197,6 +198,7 @@ impl PlanResolver<'_, '_> {
                 .unwrap_or_else(defaults::default_launcher_resources),
             logging: self.logging(),
             acknowledged: self.acknowledged(),
+            monitoring: self.monitoring(),
         };
         let repositories = self.repositories();
         let backups = self.backups(&repositories);

@@ -48,10 +48,17 @@ pub const METADATA_CACHE_MB: &str = "KOPIAPLAN_METADATA_CACHE_MB";
 pub const ON_MISSING_SNAPSHOT: &str = "KOPIAPLAN_ON_MISSING_SNAPSHOT";
 /// `true`: a restore writes only into an empty volume (`onlyIfEmpty`).
 pub const ONLY_IF_EMPTY: &str = "KOPIAPLAN_ONLY_IF_EMPTY";
+/// The mover's namespace (downward API) when it pushes metrics; the
+/// Pushgateway groups by it.
+pub const NAMESPACE: &str = "KOPIAPLAN_NAMESPACE";
 /// `snapshot create --parallel`.
 pub const PARALLELISM: &str = "KOPIAPLAN_PARALLELISM";
 /// How many snapshots before the newest a restore takes.
 pub const PREVIOUS: &str = "KOPIAPLAN_PREVIOUS";
+/// Where the mover pushes its run metrics: the Pushgateway's grouping URL
+/// up to the namespace (`…/metrics/job/kopiaplan/kopiaplan_plan/P/…`);
+/// empty: no push.
+pub const PUSHGATEWAY_URL: &str = "KOPIAPLAN_PUSHGATEWAY_URL";
 /// `policyConfig`'s repository settings file.
 pub const REPOSITORY_CONFIG_FILE: &str = "KOPIAPLAN_REPOSITORY_CONFIG_FILE";
 /// A restore's time bound, as written (UTC).
@@ -88,10 +95,12 @@ pub const SETTINGS: &[&str] = &[
     LIST_ALL_HOSTNAMES,
     LOG_LEVEL,
     METADATA_CACHE_MB,
+    NAMESPACE,
     ON_MISSING_SNAPSHOT,
     ONLY_IF_EMPTY,
     PARALLELISM,
     PREVIOUS,
+    PUSHGATEWAY_URL,
     REPOSITORY_CONFIG_FILE,
     RESTORE_AS_OF,
     RESTORE_AS_OF_NANOS,

@@ -57,12 +57,24 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
         termination_log => paths::TERMINATION_LOG,
     };
     let env = environment::template_names();
+    let metrics = {
+        use crate::monitoring::metrics::*;
+        context! {
+            last_run_timestamp => LAST_RUN_TIMESTAMP,
+            last_run_success => LAST_RUN_SUCCESS,
+            last_run_duration => LAST_RUN_DURATION,
+            last_success_timestamp => LAST_SUCCESS_TIMESTAMP,
+            last_snapshot_timestamp => LAST_SNAPSHOT_TIMESTAMP,
+            last_snapshot_bytes => LAST_SNAPSHOT_BYTES,
+            last_snapshot_files => LAST_SNAPSHOT_FILES,
+        }
+    };
     templates
         .iter()
         .map(|(name, _)| {
-            let text = environment
-                .get_template(name)?
-                .render(context! { paths => paths.clone(), env => env.clone() })?;
+            let text = environment.get_template(name)?.render(
+                context! { paths => paths.clone(), env => env.clone(), metrics => metrics.clone() },
+            )?;
             Ok(Script { name, text })
         })
         .collect()

@@ -501,6 +501,20 @@ impl Pod {
                     };
                     expand(value, lookup)
                 }
+                // The downward API: the fields the kubelet fills in.
+                (_, Some(from)) if from.field_ref.is_some() => {
+                    let path = from.field_ref.as_ref().map(|f| f.field_path.as_str());
+                    match path {
+                        Some("metadata.namespace") => self.namespace.clone(),
+                        Some("metadata.name") => self.pod_name.clone(),
+                        other => {
+                            return Err(format!(
+                                "env {}: fieldRef {other:?} is not modelled",
+                                var.name
+                            ));
+                        }
+                    }
+                }
                 (_, Some(from)) => {
                     let (data, key, optional, what, name) = if let Some(r) = &from.secret_key_ref {
                         (

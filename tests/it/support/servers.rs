@@ -423,3 +423,16 @@ pub fn files_below(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// The Prometheus Pushgateway (Go module `github.com/prometheus/pushgateway`
+/// v1.11.1), metrics in memory, on loopback.
+pub fn pushgateway(dir: &Path) -> Server {
+    let binary = require_binary("pushgateway", "the Pushgateway from the Go module proxy");
+    let port = free_port();
+    Server::start(
+        "pushgateway",
+        dir,
+        port,
+        Command::new(binary).arg(format!("--web.listen-address=127.0.0.1:{port}")),
+    )
+}

@@ -1,0 +1,102 @@
+//! Monitoring with nothing running in the cluster but Prometheus: alert
+//! rules fitted to each entry's schedule (a PrometheusRule per namespace),
+//! a Grafana dashboard, and the names of the gauges the movers push to a
+//! Pushgateway. The rules and the dashboard read kube-state-metrics series
+//! only (v2.5.0 or later: `kube_cronjob_status_last_successful_time`).
+
+pub mod dashboard;
+pub mod metrics;
+pub mod rules;
+pub mod staleness;
+
+use std::collections::BTreeMap;
+
+use crate::model::Component;
+use crate::model::{Jobs, Model, Names, Plan, PlanId, Run};
+use crate::output::Object;
+
+/// One entry the alerts and the dashboard watch.
+#[derive(Debug, Clone)]
+pub struct Watched<'a> {
+    pub plan: &'a Plan,
+    pub namespace: &'a str,
+    pub entry: &'a str,
+    pub component: Component,
+    pub run: &'a Run,
+    pub jobs: &'a Jobs,
+    pub names: &'a Names,
+}
+
+impl Watched<'_> {
+    /// Seconds without a success after which the entry is stale; `None`
+    /// for entries that are paused, manual or on demand (never stale).
+    pub fn stale_after_seconds(&self) -> Option<i64> {
+        match self.run {
+            Run::Scheduled(schedule) if !schedule.suspended => staleness::threshold(
+                &schedule.cron,
+                schedule.time_zone.as_deref(),
+                self.jobs.starting_deadline_seconds,
+                self.jobs.active_deadline_seconds,
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Every entry of `plan`, by namespace, in the model's order.
+pub fn watched<'a>(model: &'a Model, plan_id: PlanId) -> BTreeMap<&'a str, Vec<Watched<'a>>> {
+    let plan = &model.plans[plan_id.0];
+    let mut by_namespace: BTreeMap<&str, Vec<Watched<'_>>> = BTreeMap::new();
+    let mut add = |namespace: &'a str, entry: &'a str, component, run, jobs, names| {
+        by_namespace.entry(namespace).or_default().push(Watched {
+            plan,
+            namespace,
+            entry,
+            component,
+            run,
+            jobs,
+            names,
+        });
+    };
+    let backups = model.backups.iter().map(|b| &b.entry);
+    let maintenance = model.maintenance.iter().map(|m| &m.entry);
+    let verifies = model.verifies.iter().map(|v| &v.entry);
+    let restores = model.restores.iter().map(|r| &r.entry);
+    for common in backups
+        .chain(maintenance)
+        .chain(verifies)
+        .chain(restores)
+        .filter(|e| e.plan == plan_id)
+    {
+        add(
+            &common.namespace,
+            &common.name,
+            common.component,
+            &common.run,
+            &common.jobs,
+            &common.names,
+        );
+    }
+    by_namespace
+}
+
+/// The PrometheusRules and dashboards the plans ask for.
+pub fn objects(model: &Model) -> Vec<Object> {
+    let mut objects = Vec::new();
+    for (index, plan) in model.plans.iter().enumerate() {
+        let watched = watched(model, PlanId(index));
+        if let Some(settings) = &plan.monitoring.prometheus_rule {
+            for (namespace, entries) in &watched {
+                objects.push(Object::from_resource(&rules::prometheus_rule(
+                    plan, settings, namespace, entries,
+                )));
+            }
+        }
+        if let Some(settings) = &plan.monitoring.dashboard {
+            objects.push(Object::from_resource(&dashboard::config_map(
+                plan, settings, &watched,
+            )));
+        }
+    }
+    objects
+}
