@@ -46,7 +46,18 @@ pub fn compile_paths_with(
     inputs: &[PathBuf],
     options: &volsync::Options,
 ) -> (SourceMap, Result<Compiled, Diagnostics>) {
-    match load::read_inputs(inputs) {
+    compile_paths_in_context(inputs, &[], options)
+}
+
+/// [`compile_paths_with`] and cluster context files (`--context`): their
+/// objects answer what VolSync looked up in the cluster, and are never
+/// written to the output.
+pub fn compile_paths_in_context(
+    inputs: &[PathBuf],
+    context: &[PathBuf],
+    options: &volsync::Options,
+) -> (SourceMap, Result<Compiled, Diagnostics>) {
+    match load::read_inputs_with_context(inputs, context) {
         Ok(sources) => {
             let (documents, diagnostics) = load::parse(&sources);
             let result = compile_documents_with(&sources, &documents, diagnostics, options);
@@ -69,7 +80,13 @@ pub fn read_plans(
     options: &volsync::Options,
 ) -> (parse::Inputs, Diagnostics) {
     let (mut inputs, mut diagnostics) = parse::parse(documents, options);
-    let lowered = volsync::lower(documents, &inputs.volsync, &inputs.context, options);
+    let lowered = volsync::lower(
+        documents,
+        &inputs.volsync,
+        &inputs.cluster_sources,
+        &inputs.context,
+        options,
+    );
     diagnostics.extend(lowered.diagnostics);
     inputs.plans.extend(lowered.plans);
     (inputs, diagnostics)

@@ -13,16 +13,17 @@ pub struct ConvertArgs {
 
 pub fn exec(args: ConvertArgs) -> Outcome {
     let format = args.input.diagnostics;
-    let sources = match kopiaplan::load::read_inputs(&args.input.inputs) {
-        Ok(sources) => sources,
-        Err((sources, diagnostics)) => {
-            return Outcome {
-                stdout: None,
-                stderr: render_diagnostics(&diagnostics, &sources, format),
-                exit_code: 1,
-            };
-        }
-    };
+    let sources =
+        match kopiaplan::load::read_inputs_with_context(&args.input.inputs, &args.input.context) {
+            Ok(sources) => sources,
+            Err((sources, diagnostics)) => {
+                return Outcome {
+                    stdout: None,
+                    stderr: render_diagnostics(&diagnostics, &sources, format),
+                    exit_code: 1,
+                };
+            }
+        };
     let (documents, diagnostics) = kopiaplan::load::parse(&sources);
     match kopiaplan::volsync::convert::convert(
         &sources,

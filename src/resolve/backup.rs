@@ -288,6 +288,7 @@ impl PlanResolver<'_, '_> {
                     Some(ContextContent::PersistentVolumeClaim {
                         size,
                         storage_class_name,
+                        ..
                     }) => (size.clone(), storage_class_name.clone()),
                     _ => (None, None),
                 };
@@ -316,7 +317,7 @@ impl PlanResolver<'_, '_> {
                                 what: what.to_owned(),
                                 pvc: spec.pvc.clone(),
                             },
-                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
+                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input (or to `--context`: `kubectl get pvc -A -o yaml > cluster.yaml`)",
                         );
                         self.report(d);
                         String::new()

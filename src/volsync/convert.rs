@@ -60,7 +60,8 @@ pub fn convert(
     }
     let lowered: BTreeSet<DocId> = inputs.volsync.iter().map(|o| o.doc).collect();
     for (index, document) in documents.iter().enumerate() {
-        if lowered.contains(&DocId(index)) {
+        // The cluster context is never written.
+        if lowered.contains(&DocId(index)) || document.cluster {
             continue;
         }
         yaml.push_str("---\n");

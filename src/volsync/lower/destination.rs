@@ -146,7 +146,7 @@ impl Lowering<'_> {
                     } else if discover && repository_secret.is_none() {
                         let d = here.at(&["spec", "kopia", "sourceIdentity"]).report(
                             LowerError::SourceNotInInput { name: source_name.clone(), namespace: source_namespace.clone() },
-                            "add that ReplicationSource to the input, or set `spec.kopia.repository` to its repository Secret",
+                            "add that ReplicationSource to the input or to `--context` (`kubectl get replicationsources.volsync.backube -A -o yaml > cluster.yaml`), or set `spec.kopia.repository` to its repository Secret",
                         );
                         self.diagnostics.push(d);
                         discovery_failed = true;
