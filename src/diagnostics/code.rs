@@ -210,6 +210,12 @@ pub enum Code {
     InvalidPolicyJson,
     /// A global policy file on a restore, which never applies it (warning).
     RestoreIgnoresGlobalPolicy,
+    /// A key of VolSync's global policy format imported as the Kopia field
+    /// it is (`keepYearly` as `keepAnnual`, …) (warning).
+    PolicyTranslated,
+    /// The ConfigMap or Secret of `policyConfig` is in neither the input
+    /// nor the cluster context, so its files are not checked (warning).
+    PolicyObjectNotInInput,
 
     // emit: the resolved model → Kubernetes objects
     /// A mover script template of kopiaplan does not render: a bug in kopiaplan.

@@ -25,12 +25,20 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     if backup.mover.service_account_name.is_none() {
         objects.push(service_account(meta(&backup.names.service_account)));
     }
+    let mut policy_data = BTreeMap::from([("policy.json".to_owned(), policy_document(backup))]);
+    if let Some(global) = backup
+        .policy_files
+        .as_ref()
+        .and_then(|files| files.translated_global_policy.clone())
+    {
+        policy_data.insert(
+            crate::model::paths::TRANSLATED_GLOBAL_POLICY.to_owned(),
+            global,
+        );
+    }
     objects.push(Object::from_resource(&ConfigMap {
         metadata: meta(&backup.names.policy_config_map),
-        data: Some(BTreeMap::from([(
-            "policy.json".to_owned(),
-            policy_document(backup),
-        )])),
+        data: Some(policy_data),
         ..ConfigMap::default()
     }));
     objects.extend(cache_claim(&backup.cache, &meta));

@@ -339,6 +339,10 @@ pub struct PolicyFiles {
     pub repository_config_filename: String,
     /// The inline `repositoryConfig`, checked; its values win over the file's.
     pub settings: RepositorySettings,
+    /// The global policy file translated from VolSync's format into
+    /// Kopia's (when the object is in the input or the context and the
+    /// file needed it): imported instead of the mounted file.
+    pub translated_global_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -489,6 +493,9 @@ pub mod paths {
     pub const RESTORE_PARENT: &str = "/kopiaplan/restore";
     pub const SCRIPTS: &str = "/kopiaplan/scripts";
     pub const POLICY: &str = "/kopiaplan/policy";
+    /// The key (and file in [`POLICY`]) of a global policy translated from
+    /// VolSync's format.
+    pub const TRANSLATED_GLOBAL_POLICY: &str = "global-policy.json";
     /// The ConfigMap or Secret of `policyConfig`.
     pub const POLICY_FILES: &str = "/kopiaplan/policy-config";
     /// Kopia's cache and logs.
