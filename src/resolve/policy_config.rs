@@ -488,8 +488,17 @@ impl<'a> PlanResolver<'a, '_> {
         };
         for (key, value) in object {
             let path = vec![PathSegment::Key(key.clone())];
-            match value.as_object() {
-                Some(children) if !REPOSITORY_SETTINGS.contains(&key.as_str()) => {
+            // A section of VolSync's documented format: one that holds a
+            // repository setting or a key it documents.
+            let section = value.as_object().filter(|children| {
+                !REPOSITORY_SETTINGS.contains(&key.as_str())
+                    && children.keys().any(|child| {
+                        REPOSITORY_SETTINGS.contains(&child.as_str())
+                            || crate::kopia::policy::volsync_equivalent(child).is_some()
+                    })
+            });
+            match section {
+                Some(children) => {
                     for (child, value) in children {
                         let mut path = path.clone();
                         path.push(PathSegment::Key(child.clone()));
