@@ -73,7 +73,9 @@ fn named<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
 
 /// The examples of VolSync's documentation that fail without the cluster
 /// (clone size unknown; repository not discoverable for `sourceIdentity`).
-pub const NEED_THE_CLUSTER: [&str; 13] = [
+/// (restore-configuration_27 needs the cluster too, and then fails for its
+/// repository settings: see `volsync_corpus`.)
+pub const NEED_THE_CLUSTER: [&str; 12] = [
     "database_example_01",
     "database_example_02",
     "database_example_04",
@@ -85,7 +87,6 @@ pub const NEED_THE_CLUSTER: [&str; 13] = [
     "restore-configuration_07",
     "restore-configuration_09",
     "restore-configuration_11",
-    "restore-configuration_27",
     "restore-configuration_28",
 ];
 
