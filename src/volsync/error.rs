@@ -83,19 +83,40 @@ impl DiagnosticKind for VolSyncError {
 pub enum LowerError {
     // Warnings: a setting kopiaplan does not use.
     ScheduleOverriddenByManual,
-    AccessModesUnused { modes: Vec<String> },
+    AccessModesUnused {
+        modes: Vec<String>,
+    },
     CleanupTempPvcUnsupported,
     CleanupCachePvcUnsupported,
-    ShallowIgnored { shallow: i64 },
+    ShallowIgnored {
+        shallow: i64,
+    },
     CustomCaWithoutKey,
     ContainerSecurityContextIgnored,
     // Warnings: a setting kopiaplan carries out differently.
     NoNamespace,
-    PolicyFlag { flag: String, field: String },
-    MaintenanceMonthly { days: i64 },
+    PolicyFlag {
+        flag: String,
+        field: String,
+    },
+    MaintenanceMonthly {
+        days: i64,
+    },
+    SecretSettingRead {
+        secret: String,
+        key: String,
+        field: String,
+    },
+    SecretSettingOverridden {
+        secret: String,
+        key: String,
+        instead: String,
+    },
     // Errors: a setting the object needs.
     NoName,
-    NoTrigger { kind: String },
+    NoTrigger {
+        kind: String,
+    },
     NoSourcePvc,
     SourceCopyMethodUnset,
     DestinationCopyMethodUnset,
@@ -103,12 +124,22 @@ pub enum LowerError {
     HalfIdentity,
     NoRepository,
     // Errors: a value VolSync would fail on.
-    NegativeCacheLimit { field: String, value: i64 },
-    MaintenanceIntervalTooShort { days: i64 },
+    NegativeCacheLimit {
+        field: String,
+        value: i64,
+    },
+    MaintenanceIntervalTooShort {
+        days: i64,
+    },
     CloneOnDestination,
-    NegativePrevious { previous: i64 },
+    NegativePrevious {
+        previous: i64,
+    },
     BothMaintenanceTriggers,
-    SourceNotInInput { name: String, namespace: String },
+    SourceNotInInput {
+        name: String,
+        namespace: String,
+    },
 }
 
 impl fmt::Display for LowerError {
@@ -124,6 +155,8 @@ impl fmt::Display for LowerError {
             Self::NoNamespace => f.write_str("this object names no namespace; it is compiled for the namespace `default`"),
             Self::PolicyFlag { flag, field } => write!(f, "`{flag}` is a policy setting, not a flag of `kopia snapshot create`; it becomes the source's policy `files.{field}`"),
             Self::MaintenanceMonthly { days } => write!(f, "maintenance every {days} days is run monthly instead"),
+            Self::SecretSettingRead { secret, key, field } => write!(f, "the repository Secret `{secret}` sets `{key}`: it becomes the plan's `spec.kopia.logging.{field}` (VolSync's backup and restore movers never received it)"),
+            Self::SecretSettingOverridden { secret, key, instead } => write!(f, "the repository Secret `{secret}` sets `{key}`, which kopiaplan does not take from the Secret: {instead}"),
             Self::NoName => f.write_str("this object has no name"),
             Self::NoTrigger { kind } => write!(f, "this {kind} has no trigger: VolSync would run it back to back, forever"),
             Self::NoSourcePvc => f.write_str("this ReplicationSource names no `sourcePVC`"),
@@ -152,9 +185,11 @@ impl DiagnosticKind for LowerError {
             | Self::ShallowIgnored { .. }
             | Self::CustomCaWithoutKey
             | Self::ContainerSecurityContextIgnored => Code::VolsyncFieldIgnored,
-            Self::NoNamespace | Self::PolicyFlag { .. } | Self::MaintenanceMonthly { .. } => {
-                Code::VolsyncFieldTranslated
-            }
+            Self::NoNamespace
+            | Self::PolicyFlag { .. }
+            | Self::MaintenanceMonthly { .. }
+            | Self::SecretSettingRead { .. } => Code::VolsyncFieldTranslated,
+            Self::SecretSettingOverridden { .. } => Code::VolsyncFieldIgnored,
             Self::NoName
             | Self::NoTrigger { .. }
             | Self::NoSourcePvc

@@ -214,6 +214,7 @@ impl Lowering<'_> {
         if self.diagnostics.error_count() > errors_before {
             return;
         }
+        self.secret_settings(doc, &namespace, common.repository.as_deref());
         let builder = self.plan(&namespace, doc);
         let index = builder.plan.spec.restores.len();
         builder.plan.spec.restores.push(spec);

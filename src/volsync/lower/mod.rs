@@ -8,6 +8,7 @@
 mod destination;
 mod maintenance;
 mod repository;
+mod secret_settings;
 mod source;
 mod translate;
 
