@@ -9,6 +9,11 @@ use super::{InputArgs, Outcome, render_diagnostics};
 pub struct ConvertArgs {
     #[command(flatten)]
     input: InputArgs,
+    /// Instead of the plan: per VolSync object, every place where the
+    /// compiled objects behave differently from VolSync (layout, defaults,
+    /// mounts, identities, deletions), and every warning it gave.
+    #[arg(long)]
+    report: bool,
 }
 
 pub fn exec(args: ConvertArgs) -> Outcome {
@@ -32,7 +37,11 @@ pub fn exec(args: ConvertArgs) -> Outcome {
         &args.input.volsync.options(),
     ) {
         Ok(converted) => Outcome {
-            stdout: Some(converted.yaml),
+            stdout: Some(if args.report {
+                converted.report
+            } else {
+                converted.yaml
+            }),
             stderr: render_diagnostics(&converted.diagnostics, &sources, format),
             exit_code: 0,
         },

@@ -16,6 +16,9 @@ use crate::parse::{DocId, Provenance};
 /// The converted stream, and the warnings converting gave.
 pub struct Converted {
     pub yaml: String,
+    /// Where the compiled objects differ from VolSync, per object
+    /// (`convert --report`).
+    pub report: String,
     pub diagnostics: Diagnostics,
 }
 
@@ -74,8 +77,10 @@ pub fn convert(
             })?,
         );
     }
+    let report = super::report::report(sources, documents, &compiled);
     Ok(Converted {
         yaml,
+        report,
         diagnostics: compiled.diagnostics,
     })
 }

@@ -431,3 +431,76 @@ fn log_settings_whose_value_is_unknown_are_a_warning_and_the_default_stays() {
     assert_eq!(env(cron, "KOPIAPLAN_LOG_LEVEL"), "info");
     assert!(!ran.stdout.contains("kind: Secret"), "{}", ran.stdout);
 }
+
+/// `convert --report`: per VolSync object, where the compiled objects
+/// behave differently from VolSync, by area, with the object's warnings.
+#[test]
+fn convert_report_lists_the_differences_per_object() {
+    let input = "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata: {name: web, namespace: apps}
+spec:
+  sourcePVC: web
+  trigger: {schedule: \"0 2 * * *\"}
+  kopia:
+    repository: kopia-secret
+    copyMethod: Clone
+    capacity: 2Gi
+    username: web-team
+    sourcePathOverride: /srv/web
+    retain: {daily: 7}
+    additionalArgs: [\"--tags=tier:gold\"]
+---
+apiVersion: volsync.backube/v1alpha1
+kind: ReplicationDestination
+metadata: {name: web-restore, namespace: apps}
+spec:
+  trigger: {manual: once}
+  kopia:
+    repository: kopia-secret
+    copyMethod: Direct
+    capacity: 1Gi
+    accessModes: [ReadWriteOnce]
+    enableFileDeletion: true
+    shallow: 1
+    sourceIdentity: {sourceName: web}
+";
+    let ran = Test::new()
+        .stdin(input)
+        .args(["convert", "--report", "-"])
+        .stdout_lacks("kind: BackupPlan")
+        .run();
+    let report = ran.stdout;
+    let (source, destination) = report
+        .split_once("## ReplicationDestination apps/web-restore")
+        .expect("a section per object, in input order");
+    assert!(
+        source.contains("## ReplicationSource apps/web (<stdin>:1)"),
+        "{report}"
+    );
+    for expected in [
+        "identity: web-team@apps:/srv/web",
+        "- [layout] VolSync: any failure to connect created a new, empty repository",
+        "- [defaults] VolSync: retention set on `/data`",
+        "- [defaults] VolSync: `additionalArgs` appended to `repository connect/create` too",
+        "- [mounts] VolSync: a clone of the PVC mounted read-write",
+        "- [deletions] VolSync: the temporary PVC (and VolumeSnapshot) deleted by the operator",
+    ] {
+        assert!(source.contains(expected), "lacks {expected:?}:\n{source}");
+    }
+    for expected in [
+        "identity: web@apps:/srv/web",
+        "kopiaplan: a restore never creates a repository",
+        "- [deletions] VolSync: `enableFileDeletion` deleted files not in the snapshot, even when no snapshot was found",
+        "- [deletions] VolSync: the provisioned destination PVC deleted after the restore",
+        "- [volsync-field-ignored] `shallow: 1` has no effect",
+    ] {
+        assert!(
+            destination.contains(expected),
+            "lacks {expected:?}:\n{destination}"
+        );
+    }
+    // The identities are VolSync's (its explicit `username`, the source's
+    // for `sourceIdentity`): no identity difference.
+    assert!(!report.contains("[identities]"), "{report}");
+}
