@@ -120,7 +120,7 @@ pub fn report(sources: &SourceMap, documents: &[Document], compiled: &Compiled) 
         for diagnostic in compiled
             .diagnostics
             .iter()
-            .filter(|d| d.severity == Severity::Warning && d.span.is_some_and(|s| within(s)))
+            .filter(|d| d.severity == Severity::Warning && d.span.is_some_and(&within))
         {
             let _ = writeln!(out, "- [{}] {}", diagnostic.code, diagnostic.message);
         }
@@ -128,7 +128,7 @@ pub fn report(sources: &SourceMap, documents: &[Document], compiled: &Compiled) 
             && !compiled
                 .diagnostics
                 .iter()
-                .any(|d| d.span.is_some_and(|s| within(s)))
+                .any(|d| d.span.is_some_and(&within))
         {
             out.push_str("- no difference\n");
         }
