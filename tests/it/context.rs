@@ -133,12 +133,18 @@ fn the_input_wins_over_the_cluster() {
             "{dir}/input.yaml",
             "--context",
             "{dir}/cluster.yaml",
+            "--format",
+            "json",
         ])
-        .stdout_has("storage: 3Gi")
-        .stdout_lacks("storage: 20Gi")
         .run();
+    let list: Value = serde_json::from_str(&ran.stdout).expect("a JSON List");
+    let objects = list["items"].as_array().expect("items").clone();
+    let cron = named(&objects, "CronJob", "volsync-database-source-backup");
+    let text = serde_json::to_string(&support::pod_spec(cron)["volumes"]).expect("JSON");
+    // The clone takes the input's size, not the cluster's 20Gi.
+    assert!(text.contains("\"storage\":\"3Gi\""), "{text}");
     // The input's PVC is written (it is part of what is applied).
-    assert!(ran.stdout.contains("kind: PersistentVolumeClaim"));
+    named(&objects, "PersistentVolumeClaim", "mysql-pv-claim");
 }
 
 #[test]
@@ -205,6 +211,25 @@ fn secrets_of_the_cluster_give_their_key_names() {
         .stderr_has("error[repository-secret-missing-key]")
         .stderr_has("KOPIA_PASSWORD")
         .run();
+    // KOPIA_REPOSITORY is among the names read: it is not reported.
+    let ran = Test::new()
+        .file(
+            "cluster.yaml",
+            cluster_text().replace("    KOPIA_PASSWORD:", "    OTHER_KEY:"),
+        )
+        .args([
+            "validate",
+            &example("database_example_01"),
+            "--context",
+            "{dir}/cluster.yaml",
+        ])
+        .status(1)
+        .run();
+    assert!(
+        !ran.stderr.contains("no `KOPIA_REPOSITORY`"),
+        "{}",
+        ran.stderr
+    );
 }
 
 /// Every mode that reads inputs, given the cluster context: nothing of it
