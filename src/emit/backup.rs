@@ -56,6 +56,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Clone {
             capacity,
             storage_class_name,
+            access_modes,
         } => (
             DataVolume::Ephemeral {
                 source: TypedLocalObjectReference {
@@ -65,6 +66,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 },
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
+                access_modes,
                 sub_path,
             },
             None,
@@ -72,6 +74,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Snapshot {
             capacity,
             storage_class_name,
+            access_modes,
             ..
         } => (
             DataVolume::Ephemeral {
@@ -87,6 +90,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 },
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
+                access_modes,
                 sub_path,
             },
             None,

@@ -163,6 +163,9 @@ pub enum Copy {
     Clone {
         capacity: String,
         storage_class_name: Option<String>,
+        /// The source PVC's access modes when it is known (VolSync's
+        /// choice); empty: ReadWriteOnce.
+        access_modes: Vec<String>,
     },
     /// A launcher takes a VolumeSnapshot of the PVC and runs the mover on a
     /// generic ephemeral volume restored from it.
@@ -170,6 +173,8 @@ pub enum Copy {
         capacity: String,
         storage_class_name: Option<String>,
         volume_snapshot_class_name: Option<String>,
+        /// As for `Clone`.
+        access_modes: Vec<String>,
     },
 }
 

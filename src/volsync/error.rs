@@ -146,7 +146,7 @@ impl fmt::Display for LowerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ScheduleOverriddenByManual => f.write_str("`trigger.manual` is set, so the schedule is not used (VolSync does the same while a manual tag is set)"),
-            Self::AccessModesUnused { modes } => write!(f, "`accessModes` ({}) is not used: the point-in-time copy gets the access modes kopiaplan gives it (ReadWriteOnce)", modes.join(", ")),
+            Self::AccessModesUnused { modes } => write!(f, "`accessModes` ({}) is not used: the point-in-time copy gets the source PVC's access modes when the PVC is in the input or the cluster context, else ReadWriteOnce", modes.join(", ")),
             Self::CleanupTempPvcUnsupported => f.write_str("`cleanupTempPVC` is not supported: the provisioned destination PVC is kept after each restore"),
             Self::CleanupCachePvcUnsupported => f.write_str("`cleanupCachePVC` is not supported: a cache PVC is kept between runs"),
             Self::ShallowIgnored { shallow } => write!(f, "`shallow: {shallow}` has no effect: the snapshot is chosen by `previous` and `restoreAsOf` alone (VolSync's `shallow` only repeats `previous`)"),

@@ -386,3 +386,46 @@ fn post_render_and_krm_read_the_context_and_never_write_it() {
         assert_no_cluster_text(&format!("{args:?}"), &out);
     }
 }
+
+#[test]
+fn a_clone_takes_the_access_modes_of_the_cluster_pvc() {
+    let shared = cluster_text().replacen(
+        "  spec:\n    accessModes:\n    - ReadWriteOnce\n    resources:\n      requests:\n        storage: 10Gi",
+        "  spec:\n    accessModes:\n    - ReadWriteMany\n    resources:\n      requests:\n        storage: 10Gi",
+        1,
+    );
+    assert_ne!(shared, cluster_text());
+    let ran = Test::new()
+        .file("cluster.yaml", shared)
+        .args([
+            "compile",
+            &example("database_example_01"),
+            "--context",
+            "{dir}/cluster.yaml",
+            "--format",
+            "json",
+        ])
+        .run();
+    let list: Value = serde_json::from_str(&ran.stdout).expect("a JSON List");
+    let objects = list["items"].as_array().expect("items").clone();
+    let cron = named(&objects, "CronJob", "volsync-database-source-backup");
+    let data = support::pod_spec(cron)["volumes"]
+        .as_array()
+        .expect("volumes")
+        .iter()
+        .find(|v| v["name"] == "data")
+        .expect("the data volume")
+        .clone();
+    assert_eq!(
+        data["ephemeral"]["volumeClaimTemplate"]["spec"]["accessModes"],
+        serde_json::json!(["ReadWriteMany"]),
+        "{data}"
+    );
+    // Without the PVC: ReadWriteOnce, as before.
+    let objects = compile_json(&[&example("database_example_04"), "--context", &cluster()]);
+    let text = serde_json::to_string(&objects).expect("JSON");
+    assert!(
+        text.contains("\"accessModes\":[\"ReadWriteOnce\"]"),
+        "{text}"
+    );
+}
