@@ -29,7 +29,8 @@ pub fn exec(args: ConvertArgs) -> Outcome {
                 };
             }
         };
-    let (documents, diagnostics) = kopiaplan::load::parse(&sources);
+    let (documents, mut diagnostics) = kopiaplan::load::parse(&sources);
+    kopiaplan::list_items_not_compiled(&sources, &documents, &mut diagnostics);
     match kopiaplan::volsync::convert::convert(
         &sources,
         &documents,

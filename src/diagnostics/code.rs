@@ -100,6 +100,9 @@ pub enum Code {
     /// A document of the input that is neither a BackupPlan nor a VolSync
     /// object, left out of the output (warning).
     DocumentNotCompiled,
+    /// A `kind: List` input holds BackupPlans or VolSync objects, which are
+    /// read as cluster context and not compiled (warning).
+    ListItemsNotCompiled,
 
     // lower: VolSync objects → plans
     /// A VolSync field or annotation that kopiaplan does not use (warning).

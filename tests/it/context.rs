@@ -278,7 +278,7 @@ fn the_cluster_context_is_never_written_in_any_mode() {
         assert_no_cluster_text(&format!("{args:?} stdout"), &support::stdout(&output));
         assert_no_cluster_text(&format!("{args:?} stderr"), &support::stderr(&output));
         assert!(
-            !support::stderr(&output).contains("not-compiled"),
+            !support::stderr(&output).contains("document-not-compiled"),
             "{args:?}: {}",
             support::stderr(&output)
         );
@@ -428,4 +428,32 @@ fn a_clone_takes_the_access_modes_of_the_cluster_pvc() {
         text.contains("\"accessModes\":[\"ReadWriteOnce\"]"),
         "{text}"
     );
+}
+
+#[test]
+fn a_list_given_as_input_is_context_and_says_its_objects_are_not_compiled() {
+    // `kubectl get replicationsources -o yaml` writes a List: given as an
+    // input, its objects are looked up, not compiled, and a warning says so.
+    let source = std::fs::read_to_string(example("database_example_01")).expect("example");
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}",
+        source.trim_end().replace('\n', "\n  ")
+    );
+    let ran = Test::new()
+        .file("rs.yaml", list)
+        .args(["convert", "{dir}/rs.yaml"])
+        .stderr_has("warning[list-items-not-compiled]: this `List` is read as cluster context: its 1 VolSync object(s) or plan(s) are looked up, not compiled")
+        .stderr_has("pass the file with `--context`")
+        .stdout_lacks("kind: BackupPlan")
+        .run();
+    assert!(!ran.stdout.contains("database-source"), "{}", ran.stdout);
+    // A --context file gives no such warning.
+    let output = support::kopiaplan(&[
+        "validate",
+        &example("database_example_01"),
+        "--context",
+        &cluster(),
+    ]);
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    assert!(!support::stderr(&output).contains("list-items-not-compiled"));
 }
