@@ -48,9 +48,21 @@ pub fn compile_paths_with(
     inputs: &[PathBuf],
     options: &volsync::Options,
 ) -> (SourceMap, Result<Compiled, Diagnostics>) {
-    match load::read_inputs(inputs) {
+    compile_paths_in_context(inputs, &[], options)
+}
+
+/// [`compile_paths_with`] and cluster context files (`--context`): their
+/// objects answer what VolSync looked up in the cluster, and are never
+/// written to the output.
+pub fn compile_paths_in_context(
+    inputs: &[PathBuf],
+    context: &[PathBuf],
+    options: &volsync::Options,
+) -> (SourceMap, Result<Compiled, Diagnostics>) {
+    match load::read_inputs_with_context(inputs, context) {
         Ok(sources) => {
-            let (documents, diagnostics) = load::parse(&sources);
+            let (documents, mut diagnostics) = load::parse(&sources);
+            list_items_not_compiled(&sources, &documents, &mut diagnostics);
             let result = compile_documents_with(&sources, &documents, diagnostics, options);
             (sources, result)
         }
@@ -60,7 +72,8 @@ pub fn compile_paths_with(
 
 /// Runs the pipeline on sources already in memory.
 pub fn compile_sources(sources: &SourceMap) -> Result<Compiled, Diagnostics> {
-    let (documents, diagnostics) = load::parse(sources);
+    let (documents, mut diagnostics) = load::parse(sources);
+    list_items_not_compiled(sources, &documents, &mut diagnostics);
     compile_documents(sources, &documents, diagnostics)
 }
 
@@ -71,7 +84,13 @@ pub fn read_plans(
     options: &volsync::Options,
 ) -> (parse::Inputs, Diagnostics) {
     let (mut inputs, mut diagnostics) = parse::parse(documents, options);
-    let lowered = volsync::lower(documents, &inputs.volsync, &inputs.context, options);
+    let lowered = volsync::lower(
+        documents,
+        &inputs.volsync,
+        &inputs.cluster_sources,
+        &inputs.context,
+        options,
+    );
     diagnostics.extend(lowered.diagnostics);
     inputs.plans.extend(lowered.plans);
     (inputs, diagnostics)
@@ -152,4 +171,39 @@ pub fn compile_documents_with(
         inputs,
         diagnostics: diagnostics.sorted(),
     })
+}
+
+/// A `kind: List` among the ordinary inputs is cluster context: a warning
+/// for each one that holds what kopiaplan would otherwise compile, so that
+/// `kubectl get replicationsources -o yaml > rs.yaml; kopiaplan convert
+/// rs.yaml` does not silently convert nothing.
+/// The command-line paths call it (a ResourceList's `List` item is
+/// documented as context, so the KRM function does not).
+pub fn list_items_not_compiled(
+    sources: &SourceMap,
+    documents: &[load::Document],
+    diagnostics: &mut Diagnostics,
+) {
+    let mut per_list: std::collections::BTreeMap<
+        (diagnostics::FileId, usize),
+        (usize, &load::Document),
+    > = std::collections::BTreeMap::new();
+    for document in documents {
+        if document.cluster
+            && !sources.file(document.file).context
+            && parse::role_of(&document.root) == parse::Role::Compiled
+        {
+            per_list
+                .entry((document.file, document.index))
+                .or_insert((0, document))
+                .0 += 1;
+        }
+    }
+    for (count, first) in per_list.into_values() {
+        diagnostics.push(
+            Diagnostic::new(&plan::error::ParseError::ListItemsNotCompiled { count })
+                .at(Some(load::span_of_node(first.file, &first.root)))
+                .help("to compile them, give them as separate documents, not in a `kind: List`; to use them as cluster context only, pass the file with `--context`"),
+        );
+    }
 }

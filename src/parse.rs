@@ -18,6 +18,9 @@ pub struct Inputs {
     pub context: Vec<ContextObject>,
     /// VolSync objects, lowered into plans by [`crate::volsync::lower`].
     pub volsync: Vec<VolSyncInput>,
+    /// ReplicationSources of the cluster context, read for destinations'
+    /// `sourceIdentity` discovery only: never lowered or written.
+    pub cluster_sources: Vec<VolSyncInput>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
 }
@@ -78,6 +81,10 @@ impl Provenance {
 #[derive(Debug, Clone)]
 pub struct ContextObject {
     pub doc: DocId,
+    /// Read from the cluster context (`--context`, a `kind: List`): never
+    /// written to the output, and an object of the input of the same kind,
+    /// namespace and name wins over it.
+    pub cluster: bool,
     pub namespace: Option<String>,
     pub name: String,
     pub content: ContextContent,
@@ -101,6 +108,8 @@ pub enum ContextContent {
         size: Option<String>,
         /// `spec.storageClassName`.
         storage_class_name: Option<String>,
+        /// `spec.accessModes`.
+        access_modes: Vec<String>,
     },
     Namespace {
         /// The annotations with a text value.
@@ -133,8 +142,10 @@ impl std::fmt::Debug for ObjectFile {
 }
 
 impl ContextObject {
-    /// Reads a context object of `kind` from its JSON.
-    fn read(doc: DocId, kind: &str, value: &serde_json::Value) -> Option<Self> {
+    /// Reads a context object of `kind` from its JSON. The Secrets of the
+    /// cluster context give their key names only: their values are not
+    /// even kept in memory.
+    fn read(doc: DocId, kind: &str, value: &serde_json::Value, cluster: bool) -> Option<Self> {
         let metadata = value.get("metadata");
         let text =
             |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(str::to_owned);
@@ -145,13 +156,28 @@ impl ContextObject {
                 let (keys, files) = read_files(value, "data", "binaryData");
                 ContextContent::ConfigMap { keys, files }
             }
+            "Secret" if cluster => ContextContent::Secret {
+                keys: key_names(value),
+                files: Files::new(),
+            },
             "Secret" => {
                 let (keys, files) = read_files(value, "stringData", "data");
                 ContextContent::Secret { keys, files }
             }
             "PersistentVolumeClaim" => ContextContent::PersistentVolumeClaim {
-                size: text(value.pointer("/spec/resources/requests/storage")),
+                // A bound claim's real size (`status.capacity`, which a
+                // cluster object has) is what VolSync gives a clone, else
+                // the request.
+                size: text(value.pointer("/status/capacity/storage"))
+                    .or_else(|| text(value.pointer("/spec/resources/requests/storage"))),
                 storage_class_name: text(value.pointer("/spec/storageClassName")),
+                access_modes: value
+                    .pointer("/spec/accessModes")
+                    .and_then(|m| m.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.as_str().map(str::to_owned))
+                    .collect(),
             },
             "Namespace" => ContextContent::Namespace {
                 annotations: metadata
@@ -166,6 +192,7 @@ impl ContextObject {
         };
         Some(Self {
             doc,
+            cluster,
             namespace,
             name,
             content,
@@ -202,6 +229,15 @@ impl ContextObject {
     }
 }
 
+/// The keys of `data`, `stringData` and `binaryData`, in that order.
+fn key_names(value: &serde_json::Value) -> Vec<String> {
+    ["data", "stringData", "binaryData"]
+        .iter()
+        .filter_map(|field| value.get(field)?.as_object())
+        .flat_map(|map| map.keys().cloned())
+        .collect()
+}
+
 /// The keys (of `data`, `stringData`, `binaryData`, in that order) and the
 /// files of a ConfigMap or Secret: a key of the `plain` field wins over the
 /// same key of the base64 `encoded` one.
@@ -210,11 +246,7 @@ fn read_files(
     plain: &'static str,
     encoded: &'static str,
 ) -> (Vec<String>, Files) {
-    let keys = ["data", "stringData", "binaryData"]
-        .iter()
-        .filter_map(|field| value.get(field)?.as_object())
-        .flat_map(|map| map.keys().cloned())
-        .collect();
+    let keys = key_names(value);
     let mut files = Files::new();
     for (field, is_plain) in [(encoded, false), (plain, true)] {
         let Some(map) = value.get(field).and_then(|d| d.as_object()) else {
@@ -287,6 +319,7 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         plans: Vec::new(),
         context: Vec::new(),
         volsync: Vec::new(),
+        cluster_sources: Vec::new(),
         others: Vec::new(),
     };
     let mut diagnostics = Diagnostics::default();
@@ -295,6 +328,10 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         let root = &document.root;
         let api_version = root.get("apiVersion").and_then(|n| n.as_str());
         let kind = root.get("kind").and_then(|n| n.as_str());
+        if document.cluster {
+            read_cluster_object(id, document, options, &mut inputs);
+            continue;
+        }
         match (api_version, kind) {
             (Some(plan::API_VERSION), Some(plan::KIND)) => {
                 // Every structural problem at once; serde reads the plan
@@ -345,12 +382,49 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
             (_, Some(kind)) if role(api_version, Some(kind)) == Role::Context => {
                 inputs
                     .context
-                    .extend(ContextObject::read(id, kind, &root.to_json()));
+                    .extend(ContextObject::read(id, kind, &root.to_json(), false));
             }
             _ => inputs.others.push(id),
         }
     }
     (inputs, diagnostics)
+}
+
+/// Reads an object of the cluster context: the kinds of context objects,
+/// and ReplicationSources (for destinations' `sourceIdentity`). Whatever
+/// else the cluster holds is not kopiaplan's business, and what it thinks
+/// of a cluster object (an unknown field of a newer VolSync) is not the
+/// user's problem here: no diagnostic comes from the cluster context.
+fn read_cluster_object(
+    id: DocId,
+    document: &Document,
+    options: &volsync::Options,
+    inputs: &mut Inputs,
+) {
+    let root = &document.root;
+    let api_version = root.get("apiVersion").and_then(|n| n.as_str());
+    let Some(kind) = root.get("kind").and_then(|n| n.as_str()) else {
+        return;
+    };
+    if role(api_version, Some(kind)) == Role::Context {
+        inputs
+            .context
+            .extend(ContextObject::read(id, kind, &root.to_json(), true));
+    } else if api_version.is_some_and(|v| v.starts_with(VOLSYNC_GROUP))
+        && kind == "ReplicationSource"
+        && let Some(object) = volsync::parse::parse(
+            document,
+            &volsync::Options {
+                strict: false,
+                ..options.clone()
+            },
+            &mut Diagnostics::default(),
+        )
+    {
+        inputs
+            .cluster_sources
+            .push(VolSyncInput { doc: id, object });
+    }
 }
 
 /// Typed deserialization with the failing field's path and position.

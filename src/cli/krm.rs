@@ -10,7 +10,7 @@ use clap::Args;
 use kopiaplan::diagnostics;
 use kopiaplan::integrations::krm;
 
-use super::{DiagnosticsFormat, Outcome, post_render, read_text, render_diagnostics};
+use super::{DiagnosticsFormat, Outcome, post_render, read_context, read_text, render_diagnostics};
 
 #[derive(Debug, Args)]
 pub struct KrmArgs {
@@ -22,25 +22,42 @@ pub struct KrmArgs {
     /// How to print diagnostics on standard error.
     #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Human)]
     diagnostics: DiagnosticsFormat,
+    /// Cluster context (repeatable), as for `compile --context`: read,
+    /// never written to the output. (A `kind: List` item of the
+    /// ResourceList is read the same way, and dropped from the items.)
+    #[arg(long = "context", value_name = "FILE")]
+    context: Vec<PathBuf>,
 }
 
 pub fn exec(args: KrmArgs) -> Outcome {
+    let context = match read_context(&args.context, args.diagnostics) {
+        Ok(context) => context,
+        Err(outcome) => return outcome,
+    };
     match &args.plugin_config {
-        Some(path) => legacy_plugin(path, args.diagnostics),
-        None => function(args.diagnostics),
+        Some(path) => legacy_plugin(path, context, args.diagnostics),
+        None => function(context, args.diagnostics),
     }
 }
 
-fn function(format: DiagnosticsFormat) -> Outcome {
+fn function(context: Vec<(String, String)>, format: DiagnosticsFormat) -> Outcome {
     match read_text(&PathBuf::from("-"), format) {
-        Ok(text) => function_on(text, format),
+        Ok(text) => function_in_context(text, context, format),
         Err(outcome) => outcome,
     }
 }
 
 /// The KRM function on a ResourceList already read.
 pub fn function_on(text: String, format: DiagnosticsFormat) -> Outcome {
-    let result = krm::resource_list(text);
+    function_in_context(text, Vec::new(), format)
+}
+
+fn function_in_context(
+    text: String,
+    context: Vec<(String, String)>,
+    format: DiagnosticsFormat,
+) -> Outcome {
+    let result = krm::resource_list_in_context(text, context);
     let failed = result.failed();
     let mut stderr = String::new();
     match format {
@@ -67,7 +84,11 @@ pub fn function_on(text: String, format: DiagnosticsFormat) -> Outcome {
     }
 }
 
-fn legacy_plugin(config: &std::path::Path, format: DiagnosticsFormat) -> Outcome {
+fn legacy_plugin(
+    config: &std::path::Path,
+    context: Vec<(String, String)>,
+    format: DiagnosticsFormat,
+) -> Outcome {
     let config = match read_text(config, format) {
         Ok(text) => text,
         Err(outcome) => return outcome,
@@ -81,5 +102,8 @@ fn legacy_plugin(config: &std::path::Path, format: DiagnosticsFormat) -> Outcome
             Err(outcome) => return outcome,
         }
     };
-    post_render::outcome(krm::kustomize_plugin(config, resources), format)
+    post_render::outcome(
+        krm::kustomize_plugin_in_context(config, resources, context),
+        format,
+    )
 }

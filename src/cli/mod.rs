@@ -65,6 +65,11 @@ pub struct InputArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Human)]
     pub diagnostics: DiagnosticsFormat,
+    /// Cluster context (repeatable): `kubectl get … -o yaml` output whose
+    /// PVCs, ReplicationSources, Namespaces and Secrets' key names answer
+    /// what VolSync looked up in the cluster. Never written to the output.
+    #[arg(long = "context", value_name = "FILE")]
+    pub context: Vec<PathBuf>,
     #[command(flatten)]
     pub volsync: VolSyncArgs,
 }
@@ -103,7 +108,7 @@ impl InputArgs {
         SourceMap,
         Result<kopiaplan::Compiled, kopiaplan::diagnostics::Diagnostics>,
     ) {
-        kopiaplan::compile_paths_with(&self.inputs, &self.volsync.options())
+        kopiaplan::compile_paths_in_context(&self.inputs, &self.context, &self.volsync.options())
     }
 }
 
@@ -151,6 +156,25 @@ pub fn read_text(path: &std::path::Path, format: DiagnosticsFormat) -> Result<St
             .next()
             .map(|(_, file)| file.text.clone())
             .unwrap_or_default()),
+        Err((sources, diagnostics)) => Err(Outcome {
+            stdout: None,
+            stderr: render_diagnostics(&diagnostics, &sources, format),
+            exit_code: 1,
+        }),
+    }
+}
+
+/// Reads the cluster context files (`--context`) as names and texts, within
+/// the input limits; a failure is the outcome to print.
+pub fn read_context(
+    paths: &[PathBuf],
+    format: DiagnosticsFormat,
+) -> Result<Vec<(String, String)>, Outcome> {
+    match kopiaplan::load::read_inputs_with_context(&[], paths) {
+        Ok(sources) => Ok(sources
+            .files()
+            .map(|(_, file)| (file.name.clone(), file.text.clone()))
+            .collect()),
         Err((sources, diagnostics)) => Err(Outcome {
             stdout: None,
             stderr: render_diagnostics(&diagnostics, &sources, format),

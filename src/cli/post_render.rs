@@ -8,18 +8,29 @@ use clap::Args;
 use kopiaplan::integrations::krm;
 use kopiaplan::integrations::post_render::{self, PostRendered};
 
-use super::{DiagnosticsFormat, Outcome, read_text, render_diagnostics};
+use super::{DiagnosticsFormat, Outcome, read_context, read_text, render_diagnostics};
 
 #[derive(Debug, Args)]
 pub struct PostRenderArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value_t = DiagnosticsFormat::Human)]
     diagnostics: DiagnosticsFormat,
+    /// Cluster context (repeatable), as for `compile --context`: read,
+    /// never written to the stream.
+    #[arg(long = "context", value_name = "FILE")]
+    context: Vec<PathBuf>,
 }
 
 pub fn exec(args: PostRenderArgs) -> Outcome {
+    let context = match read_context(&args.context, args.diagnostics) {
+        Ok(context) => context,
+        Err(outcome) => return outcome,
+    };
     match read_text(&PathBuf::from("-"), args.diagnostics) {
-        Ok(stream) => outcome(post_render::post_render(stream), args.diagnostics),
+        Ok(stream) => outcome(
+            post_render::post_render_in_context(stream, context),
+            args.diagnostics,
+        ),
         Err(outcome) => outcome,
     }
 }

@@ -103,6 +103,9 @@ pub enum Code {
     /// A document of the input that is neither a BackupPlan nor a VolSync
     /// object, left out of the output (warning).
     DocumentNotCompiled,
+    /// A `kind: List` input holds BackupPlans or VolSync objects, which are
+    /// read as cluster context and not compiled (warning).
+    ListItemsNotCompiled,
 
     // lower: VolSync objects → plans
     /// A VolSync field or annotation that kopiaplan does not use (warning).
@@ -223,6 +226,12 @@ pub enum Code {
     InvalidPolicyJson,
     /// A global policy file on a restore, which never applies it (warning).
     RestoreIgnoresGlobalPolicy,
+    /// A key of VolSync's global policy format imported as the Kopia field
+    /// it is (`keepYearly` as `keepAnnual`, …) (warning).
+    PolicyTranslated,
+    /// The ConfigMap or Secret of `policyConfig` is in neither the input
+    /// nor the cluster context, so its files are not checked (warning).
+    PolicyObjectNotInInput,
 
     // emit: the resolved model → Kubernetes objects
     /// A mover script template of kopiaplan does not render: a bug in kopiaplan.

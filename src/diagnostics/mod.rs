@@ -36,6 +36,9 @@ pub struct SourceFile {
     /// same checkout compiled anywhere gives the same bytes.
     pub relative_name: String,
     pub text: String,
+    /// A cluster context file (`--context`): its documents are read as
+    /// context only, never compiled or written.
+    pub context: bool,
     /// The byte offset at which each line starts, so that quoting a line is
     /// a lookup, not a scan: thousands of diagnostics in one large file
     /// stay linear.
@@ -79,6 +82,15 @@ pub struct FileId(pub usize);
 
 impl SourceMap {
     pub fn add(&mut self, name: String, text: String) -> FileId {
+        self.add_file(name, text, false)
+    }
+
+    /// Adds a cluster context file (`--context`).
+    pub fn add_context(&mut self, name: String, text: String) -> FileId {
+        self.add_file(name, text, true)
+    }
+
+    fn add_file(&mut self, name: String, text: String, context: bool) -> FileId {
         let relative_name = relative_to_working_directory(&name);
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
@@ -87,6 +99,7 @@ impl SourceMap {
             name,
             relative_name,
             text,
+            context,
             line_starts,
         });
         FileId(self.files.len() - 1)

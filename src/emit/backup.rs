@@ -18,12 +18,20 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     let entry = &backup.entry;
     let frame = Frame::new(plan, entry);
     let mut objects = frame.common_objects();
+    let mut policy_data = BTreeMap::from([("policy.json".to_owned(), policy_document(backup))]);
+    if let Some(global) = backup
+        .policy_files
+        .as_ref()
+        .and_then(|files| files.translated_global_policy.clone())
+    {
+        policy_data.insert(
+            crate::model::paths::TRANSLATED_GLOBAL_POLICY.to_owned(),
+            global,
+        );
+    }
     objects.push(Object::from_resource(&ConfigMap {
         metadata: frame.meta(&entry.names.policy_config_map),
-        data: Some(BTreeMap::from([(
-            "policy.json".to_owned(),
-            policy_document(backup),
-        )])),
+        data: Some(policy_data),
         ..ConfigMap::default()
     }));
 
@@ -40,6 +48,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Clone {
             capacity,
             storage_class_name,
+            access_modes,
         } => (
             DataVolume::Ephemeral {
                 source: TypedLocalObjectReference {
@@ -49,6 +58,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 },
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
+                access_modes,
                 sub_path,
                 read_only: backup.read_only,
             },
@@ -57,6 +67,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         Copy::Snapshot {
             capacity,
             storage_class_name,
+            access_modes,
             ..
         } => (
             DataVolume::Ephemeral {
@@ -72,6 +83,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 },
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
+                access_modes,
                 sub_path,
                 read_only: backup.read_only,
             },

@@ -122,6 +122,8 @@ pub enum DataVolume<'a> {
         source: TypedLocalObjectReference,
         capacity: &'a str,
         storage_class_name: Option<&'a str>,
+        /// Empty: ReadWriteOnce.
+        access_modes: &'a [String],
         sub_path: Option<&'a str>,
         read_only: bool,
     },
@@ -194,6 +196,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
             source,
             capacity,
             storage_class_name,
+            access_modes,
             sub_path,
             read_only,
         } => {
@@ -206,7 +209,11 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
                             ..ObjectMeta::default()
                         }),
                         spec: PersistentVolumeClaimSpec {
-                            access_modes: Some(vec!["ReadWriteOnce".into()]),
+                            access_modes: Some(if access_modes.is_empty() {
+                                vec!["ReadWriteOnce".into()]
+                            } else {
+                                access_modes.to_vec()
+                            }),
                             data_source: Some(source.clone()),
                             resources: Some(VolumeResourceRequirements {
                                 requests: Some(

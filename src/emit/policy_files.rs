@@ -13,10 +13,13 @@ pub fn environment(files: &PolicyFiles, with_global_policy: bool) -> Vec<EnvVar>
     let mut variables = Vec::new();
     if files.source.is_some() {
         if with_global_policy {
-            variables.push(user_env(
-                environment::GLOBAL_POLICY_FILE,
-                &format!("{}/{}", paths::POLICY_FILES, files.global_policy_filename),
-            ));
+            // The translated file, from the backup's own policy ConfigMap,
+            // or the mounted file as it is.
+            let file = match &files.translated_global_policy {
+                Some(_) => format!("{}/{}", paths::POLICY, paths::TRANSLATED_GLOBAL_POLICY),
+                None => format!("{}/{}", paths::POLICY_FILES, files.global_policy_filename),
+            };
+            variables.push(user_env(environment::GLOBAL_POLICY_FILE, &file));
         }
         variables.push(user_env(
             environment::REPOSITORY_CONFIG_FILE,

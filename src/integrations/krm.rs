@@ -118,8 +118,18 @@ impl Layout {
 
 /// Runs the KRM function on a ResourceList.
 pub fn resource_list(text: String) -> KrmOutput {
+    resource_list_in_context(text, Vec::new())
+}
+
+/// [`resource_list`] with cluster context files (name and text), read like
+/// `compile --context` and never written. A `kind: List` item of the
+/// ResourceList is cluster context too: read, and dropped from the items.
+pub fn resource_list_in_context(text: String, context: Vec<(String, String)>) -> KrmOutput {
     let mut sources = SourceMap::default();
     let file = sources.add(STDIN.to_owned(), text);
+    for (name, text) in context {
+        sources.add_context(name, text);
+    }
     let root = match read_resource_list(&sources, file) {
         Ok(root) => root,
         Err(diagnostic) => {
@@ -169,7 +179,7 @@ pub fn resource_list(text: String) -> KrmOutput {
             Role::Compiled => Fate::Compile {
                 keep: is_local_config(item),
             },
-            _ if is_previous_output(item, &plan_names) => Fate::Drop,
+            _ if is_previous_output(item, &plan_names) || load::is_list(item) => Fate::Drop,
             _ => Fate::Keep,
         })
         .collect();
@@ -222,6 +232,7 @@ pub fn resource_list(text: String) -> KrmOutput {
             file,
             index,
             root: node.clone(),
+            cluster: false,
         };
         diagnostics.extend(load::check_ambiguities(&document, text));
         take_bookkeeping(&mut document.root);
@@ -233,11 +244,17 @@ pub fn resource_list(text: String) -> KrmOutput {
                 file,
                 index,
                 root: item.clone(),
+                cluster: false,
             };
             diagnostics.extend(load::check_ambiguities(&document, text));
             documents.push(document);
+        } else if load::is_list(item) {
+            load::push_document(&mut documents, file, index, item.clone(), true);
         }
     }
+    let (context, context_diagnostics) = load::parse_context(&sources);
+    documents.extend(context);
+    diagnostics.extend(context_diagnostics);
 
     let reference = |diagnostic: &Diagnostic| {
         let span = diagnostic.span.filter(|span| span.file == file)?;
@@ -246,7 +263,11 @@ pub fn resource_list(text: String) -> KrmOutput {
     let (owned, diagnostics) = match compile_owned(&sources, &documents, diagnostics, &owners) {
         Ok((owned, warnings)) => (owned, warnings),
         Err(diagnostics) => {
-            let unchanged = items.iter().map(Node::to_json).collect();
+            let unchanged = items
+                .iter()
+                .filter(|item| !load::is_list(item))
+                .map(Node::to_json)
+                .collect();
             let output = write_list(&api_version, unchanged, &diagnostics, reference);
             return KrmOutput {
                 sources,
@@ -335,9 +356,21 @@ pub fn is_resource_list(text: &str) -> bool {
 /// (`config`), and for a transformer the current resources on standard input
 /// (a YAML stream, which is post-rendered: plans in it are compiled too).
 pub fn kustomize_plugin(config: String, resources: String) -> post_render::PostRendered {
+    kustomize_plugin_in_context(config, resources, Vec::new())
+}
+
+/// [`kustomize_plugin`] with cluster context files (name and text).
+pub fn kustomize_plugin_in_context(
+    config: String,
+    resources: String,
+    context: Vec<(String, String)>,
+) -> post_render::PostRendered {
     let mut sources = SourceMap::default();
     let stream = sources.add(STDIN.to_owned(), resources);
     let plan = sources.add(PLUGIN_CONFIG.to_owned(), config);
+    for (name, text) in context {
+        sources.add_context(name, text);
+    }
     post_render::render(sources, stream, Some(plan))
 }
 

@@ -31,8 +31,17 @@ pub struct PostRendered {
 
 /// Post-renders a stream read from standard input.
 pub fn post_render(stream: String) -> PostRendered {
+    post_render_in_context(stream, Vec::new())
+}
+
+/// [`post_render`] with cluster context files (name and text): read like
+/// `compile --context`, never written to the stream.
+pub fn post_render_in_context(stream: String, context: Vec<(String, String)>) -> PostRendered {
     let mut sources = SourceMap::default();
     let file = sources.add(STDIN.to_owned(), stream);
+    for (name, text) in context {
+        sources.add_context(name, text);
+    }
     render(sources, file, None)
 }
 
@@ -126,6 +135,11 @@ pub(super) fn render(
             documents.push(document);
         }
     }
+    // The cluster context: read, never written (the stream is written from
+    // its own documents and the generated objects only).
+    let (context, context_diagnostics) = load::parse_context(&sources);
+    documents.extend(context);
+    diagnostics.extend(context_diagnostics);
     let extra_owner = extra_plan.and_then(|file| {
         let document = plugin_plan(&sources, file, &mut diagnostics)?;
         documents.push(document);
@@ -247,6 +261,7 @@ fn plugin_plan(
         file,
         index: 0,
         root,
+        cluster: false,
     };
     diagnostics.extend(load::check_ambiguities(&document, text));
     take_bookkeeping(&mut document.root);

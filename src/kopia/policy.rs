@@ -145,6 +145,144 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
+/// Keys of VolSync's own global policy format (what its mover read and
+/// its docs show) and the Kopia policy field each one is.
+pub const VOLSYNC_RENAMES: [(&str, &str); 4] = [
+    ("retention.keepYearly", "retention.keepAnnual"),
+    ("compression.compressor", "compression.compressorName"),
+    ("scheduling.interval", "scheduling.intervalSeconds"),
+    ("files.dotIgnoreFiles", "files.ignoreDotFiles"),
+];
+
+/// Keys VolSync's documented policy files and repository config show that
+/// are no Kopia policy field or repository setting, by their last key, and
+/// where Kopia's equivalent lives.
+pub const VOLSYNC_EQUIVALENTS: [(&str, &str); 14] = [
+    (
+        "compressionLevel",
+        "Kopia has no compression level: choose a compressor that names it in `compression.compressorName` (`zstd-fastest`, `zstd-better-compression`, `zstd-best-compression`)",
+    ),
+    (
+        "uploadParallelism",
+        "Kopia's `upload.maxParallelFileReads` policy field, or the backup's `parallelism` (`snapshot create --parallel`)",
+    ),
+    (
+        "downloadParallelism",
+        "Kopia's `snapshot restore --parallel`: `additionalArgs: [\"--parallel=8\"]` on the restore",
+    ),
+    (
+        "maxCacheSize",
+        "Kopia's cache limits (`kopia cache set`): `metadataCacheSizeLimitMB` and `contentCacheSizeLimitMB` (the entry's `cache`)",
+    ),
+    (
+        "metadataCacheSize",
+        "Kopia's `kopia cache set --metadata-cache-size-limit-mb`: `metadataCacheSizeLimitMB` (the entry's `cache`)",
+    ),
+    (
+        "contentCacheSize",
+        "Kopia's `kopia cache set --content-cache-size-limit-mb`: `contentCacheSizeLimitMB` (the entry's `cache`)",
+    ),
+    (
+        "cacheDirectory",
+        "Kopia's `--cache-directory`, which kopiaplan sets to the cache volume (the entry's `cache`)",
+    ),
+    (
+        "encryptionAlgorithm",
+        "fixed when the repository is created (`kopia repository create --encryption`)",
+    ),
+    (
+        "hashingAlgorithm",
+        "fixed when the repository is created (`kopia repository create --block-hash`)",
+    ),
+    (
+        "ecc",
+        "fixed when the repository is created (`kopia repository create --ecc`)",
+    ),
+    (
+        "verifyData",
+        "Kopia's `snapshot verify --verify-files-percent`: a `verify` entry of a BackupPlan",
+    ),
+    (
+        "verifyChecksums",
+        "Kopia's `snapshot verify`: a `verify` entry of a BackupPlan",
+    ),
+    ("bufferSize", "none, Kopia sizes its buffers itself"),
+    (
+        "actionCommandTimeout",
+        "the timeout of kopiaplan's actions: `actions.timeoutSeconds` of a BackupPlan entry",
+    ),
+];
+
+/// Where Kopia's equivalent of a key of VolSync's documented formats lives
+/// (by the path's last key), when it is no field of its own.
+pub fn volsync_equivalent(path: &str) -> Option<&'static str> {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let last = last.split('[').next().unwrap_or(last);
+    VOLSYNC_EQUIVALENTS
+        .iter()
+        .find(|(key, _)| *key == last)
+        .map(|(_, equivalent)| *equivalent)
+}
+
+/// A global policy in VolSync's format, in Kopia's: each key of
+/// [`VOLSYNC_RENAMES`] moved to its Kopia field (a Go duration such as
+/// `24h` becomes seconds), when the Kopia field is not also set. Returns
+/// the policy and the renames made (VolSync path, Kopia path).
+pub fn from_volsync(policy: &Value) -> (Value, Vec<(&'static str, &'static str)>) {
+    let mut translated = policy.clone();
+    let mut renamed = Vec::new();
+    for (from, to) in VOLSYNC_RENAMES {
+        let (section, key) = from.split_once('.').unwrap_or(("", from));
+        let (_, new_key) = to.split_once('.').unwrap_or(("", to));
+        let Some(object) = translated.get_mut(section).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if object.contains_key(new_key) {
+            continue;
+        }
+        let Some(value) = object.get(key) else {
+            continue;
+        };
+        let value = if new_key == "intervalSeconds" {
+            match value.as_str().and_then(duration_seconds) {
+                Some(seconds) => Value::from(seconds),
+                None => continue,
+            }
+        } else {
+            value.clone()
+        };
+        object.remove(key);
+        object.insert(new_key.to_owned(), value);
+        renamed.push((from, to));
+    }
+    (translated, renamed)
+}
+
+/// A Go duration of hours, minutes and seconds (`24h`, `1h30m`, `90s`) in
+/// whole seconds.
+fn duration_seconds(text: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    let mut any = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let value: u64 = number.parse().ok()?;
+        total = total.checked_add(value.checked_mul(unit)?)?;
+        number.clear();
+        any = true;
+    }
+    (any && number.is_empty() && total > 0).then_some(total)
+}
+
 /// Deep-merges `over` onto `base`: mappings merge key by key, anything else
 /// in `over` replaces what `base` had.
 pub fn merge(base: &mut Value, over: &Value) {
@@ -190,6 +328,42 @@ mod tests {
         assert_eq!(problems[0].help, "did you mean `keepDaily`?");
         assert_eq!(problems[1].path, "retention.keepLatest");
         assert_eq!(problems[2].path, "files.ignore[0]");
+    }
+
+    #[test]
+    fn volsync_policy_keys_become_kopia_fields() {
+        let (policy, renamed) = from_volsync(&json!({
+            "retention": {"keepDaily": 7, "keepYearly": 2},
+            "compression": {"compressor": "zstd"},
+            "scheduling": {"interval": "1h30m"},
+            "files": {"ignore": ["*.tmp"], "dotIgnoreFiles": [".kopiaignore"]}
+        }));
+        assert_eq!(
+            policy,
+            json!({
+                "retention": {"keepDaily": 7, "keepAnnual": 2},
+                "compression": {"compressorName": "zstd"},
+                "scheduling": {"intervalSeconds": 5400},
+                "files": {"ignore": ["*.tmp"], "ignoreDotFiles": [".kopiaignore"]}
+            })
+        );
+        assert_eq!(renamed.len(), 4);
+        assert_eq!(check(&policy), vec![]);
+        // Kopia's own format is left as it is.
+        let kopia = json!({"retention": {"keepAnnual": 1}, "scheduling": {"intervalSeconds": 60}});
+        assert_eq!(from_volsync(&kopia), (kopia.clone(), vec![]));
+        // A duration Kopia's flag would refuse is not guessed at.
+        let (_, renamed) = from_volsync(&json!({"scheduling": {"interval": "7d"}}));
+        assert!(renamed.is_empty());
+    }
+
+    #[test]
+    fn volsync_keys_without_a_field_name_the_kopia_equivalent() {
+        assert!(
+            volsync_equivalent("compression.compressionLevel")
+                .is_some_and(|e| e.contains("compressorName"))
+        );
+        assert!(volsync_equivalent("retention.keepDaily").is_none());
     }
 
     #[test]

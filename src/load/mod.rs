@@ -27,6 +27,10 @@ pub struct Document {
     /// 0-based position of the document in its file.
     pub index: usize,
     pub root: Node,
+    /// Cluster context (a `--context` file, or an item of a `kind: List`):
+    /// read to answer what VolSync looked up in the cluster, never compiled
+    /// and never written to any output.
+    pub cluster: bool,
 }
 
 impl Document {
@@ -57,13 +61,27 @@ pub fn span_of_node(file: FileId, node: &Node) -> Span {
 /// back with the diagnostics: a file that is not UTF-8 is kept (decoded
 /// lossily) so that its diagnostic can quote the line of the first bad byte.
 pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, (SourceMap, Diagnostics)> {
+    read_inputs_with_context(inputs, &[])
+}
+
+/// [`read_inputs`], then the cluster context files (`--context`), which are
+/// marked as such in the source map: their documents are read as context
+/// only. The limits apply to inputs and context together.
+pub fn read_inputs_with_context(
+    inputs: &[PathBuf],
+    context: &[PathBuf],
+) -> Result<SourceMap, (SourceMap, Diagnostics)> {
     let mut sources = SourceMap::default();
     let mut diagnostics = Diagnostics::default();
     let mut total: u64 = 0;
     let mut files = Vec::new();
-    for input in inputs {
+    let given = inputs
+        .iter()
+        .map(|input| (input, false))
+        .chain(context.iter().map(|input| (input, true)));
+    for (input, is_context) in given {
         if input.as_os_str() == "-" {
-            files.push(None);
+            files.push((None, is_context));
             continue;
         }
         match std::fs::metadata(input) {
@@ -74,13 +92,13 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, (SourceMap, Diagnost
                     })
                     .help("name the files to compile, or a directory that contains them"),
                 ),
-                Ok(found) => files.extend(found.into_iter().map(Some)),
+                Ok(found) => files.extend(found.into_iter().map(|f| (Some(f), is_context))),
                 Err(error) => diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
                     name: format!("the directory {}", input.display()),
                     reason: error.to_string(),
                 })),
             },
-            Ok(_) => files.push(Some(input.clone())),
+            Ok(_) => files.push((Some(input.clone()), is_context)),
             Err(error) => diagnostics.push(
                 Diagnostic::new(&LoadError::Unreadable {
                     name: input.display().to_string(),
@@ -90,7 +108,7 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, (SourceMap, Diagnost
             ),
         }
     }
-    for file in files {
+    for (file, is_context) in files {
         let (name, bytes) = match &file {
             None => ("<stdin>".to_owned(), read_limited(std::io::stdin().lock())),
             Some(path) => (
@@ -119,6 +137,9 @@ pub fn read_inputs(inputs: &[PathBuf]) -> Result<SourceMap, (SourceMap, Diagnost
             break;
         }
         match String::from_utf8(bytes) {
+            Ok(text) if is_context => {
+                sources.add_context(name, text);
+            }
             Ok(text) => {
                 sources.add(name, text);
             }
@@ -200,30 +221,97 @@ fn parse_options() -> serde_saphyr::Options {
 pub fn parse(sources: &SourceMap) -> (Vec<Document>, Diagnostics) {
     let mut documents = Vec::new();
     let mut diagnostics = Diagnostics::default();
-    for (file, source) in sources.files() {
-        match serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(
-            &source.text,
-            parse_options(),
-        ) {
-            Ok(roots) => {
-                for (index, root) in roots.into_iter().enumerate() {
-                    let Some(root) = root else { continue };
-                    if matches!(root.value, Value::Null) {
-                        continue;
-                    }
-                    let complex = complex_keys(file, &root);
-                    if !complex.is_empty() {
-                        diagnostics.extend(complex);
-                        continue;
-                    }
-                    check_ambiguous_scalars(file, &source.text, &root, &mut diagnostics);
-                    documents.push(Document { file, index, root });
-                }
-            }
-            Err(error) => diagnostics.push(yaml_error(file, &error)),
-        }
+    for (file, _) in sources.files() {
+        let (parsed, problems) = parse_file(sources, file);
+        documents.extend(parsed);
+        diagnostics.extend(problems);
     }
     (documents, diagnostics)
+}
+
+/// The cluster context files of `sources` (`--context`), parsed as
+/// [`parse`] parses every file.
+pub fn parse_context(sources: &SourceMap) -> (Vec<Document>, Diagnostics) {
+    let mut documents = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    for (file, _) in sources.files().filter(|(_, source)| source.context) {
+        let (parsed, problems) = parse_file(sources, file);
+        documents.extend(parsed);
+        diagnostics.extend(problems);
+    }
+    (documents, diagnostics)
+}
+
+/// Parses one file of `sources` into documents.
+fn parse_file(sources: &SourceMap, file: FileId) -> (Vec<Document>, Diagnostics) {
+    let mut documents = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    let source = sources.file(file);
+    match serde_saphyr::from_str_multiple_with_options::<Option<Node>, Vec<_>>(
+        &source.text,
+        parse_options(),
+    ) {
+        Ok(roots) => {
+            for (index, root) in roots.into_iter().enumerate() {
+                let Some(root) = root else { continue };
+                if matches!(root.value, Value::Null) {
+                    continue;
+                }
+                let complex = complex_keys(file, &root);
+                if !complex.is_empty() {
+                    diagnostics.extend(complex);
+                    continue;
+                }
+                check_ambiguous_scalars(file, &source.text, &root, &mut diagnostics);
+                push_document(&mut documents, file, index, root, source.context);
+            }
+        }
+        Err(error) => diagnostics.push(yaml_error(file, &error)),
+    }
+    (documents, diagnostics)
+}
+
+/// Adds a document, or the items of a `kind: List` (what `kubectl get -o
+/// yaml` writes) as cluster context: a List is never compiled or written.
+pub fn push_document(
+    documents: &mut Vec<Document>,
+    file: FileId,
+    index: usize,
+    root: Node,
+    cluster: bool,
+) {
+    if is_list(&root)
+        && let Some(Node {
+            value: Value::Sequence(items),
+            ..
+        }) = root.get("items")
+    {
+        documents.extend(
+            items
+                .iter()
+                .filter(|item| matches!(item.value, Value::Mapping(_)))
+                .map(|item| Document {
+                    file,
+                    index,
+                    root: item.clone(),
+                    cluster: true,
+                }),
+        );
+        return;
+    }
+    documents.push(Document {
+        file,
+        index,
+        root,
+        cluster,
+    });
+}
+
+/// A Kubernetes `List` (`apiVersion: v1`, `kind: List`), as kubectl writes
+/// several objects.
+pub fn is_list(root: &Node) -> bool {
+    root.get("apiVersion").and_then(Node::as_str) == Some("v1")
+        && root.get("kind").and_then(Node::as_str) == Some("List")
 }
 
 /// Parses the documents of one range of a stream (see [`stream::split`]).
@@ -256,7 +344,7 @@ pub fn parse_range(
                     diagnostics.extend(complex);
                     continue;
                 }
-                documents.push(Document { file, index, root });
+                push_document(&mut documents, file, index, root, false);
             }
         }
         Err(error) => {

@@ -219,6 +219,9 @@ pub enum Copy {
     Clone {
         capacity: String,
         storage_class_name: Option<String>,
+        /// The source PVC's access modes when it is known (VolSync's
+        /// choice); empty: ReadWriteOnce.
+        access_modes: Vec<String>,
     },
     /// A launcher takes a VolumeSnapshot of the PVC and runs the mover on a
     /// generic ephemeral volume restored from it.
@@ -226,6 +229,8 @@ pub enum Copy {
         capacity: String,
         storage_class_name: Option<String>,
         volume_snapshot_class_name: Option<String>,
+        /// As for `Clone`.
+        access_modes: Vec<String>,
     },
 }
 
@@ -492,6 +497,10 @@ pub struct PolicyFiles {
     pub repository_config_filename: String,
     /// The inline `repositoryConfig`, checked; its values win over the file's.
     pub settings: RepositorySettings,
+    /// The global policy file translated from VolSync's format into
+    /// Kopia's (when the object is in the input or the context and the
+    /// file needed it): imported instead of the mounted file.
+    pub translated_global_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -614,6 +623,9 @@ pub mod paths {
     pub const RESTORE_PARENT: &str = "/kopiaplan/restore";
     pub const SCRIPTS: &str = "/kopiaplan/scripts";
     pub const POLICY: &str = "/kopiaplan/policy";
+    /// The key (and file in [`POLICY`]) of a global policy translated from
+    /// VolSync's format.
+    pub const TRANSLATED_GLOBAL_POLICY: &str = "global-policy.json";
     /// The ConfigMap or Secret of `policyConfig`.
     pub const POLICY_FILES: &str = "/kopiaplan/policy-config";
     /// Kopia's cache and logs.

@@ -40,6 +40,12 @@ pub enum ParseError {
     NotCompiled {
         kind: String,
     },
+    /// A `kind: List` given as an ordinary input holds objects kopiaplan
+    /// compiles: a List is cluster context, so they are read, not compiled
+    /// (a warning).
+    ListItemsNotCompiled {
+        count: usize,
+    },
 }
 
 impl fmt::Display for ParseError {
@@ -57,6 +63,10 @@ impl fmt::Display for ParseError {
                 f,
                 "a `{kind}` document is not compiled and is left out of the output"
             ),
+            Self::ListItemsNotCompiled { count } => write!(
+                f,
+                "this `List` is read as cluster context: its {count} VolSync object(s) or plan(s) are looked up, not compiled"
+            ),
         }
     }
 }
@@ -72,12 +82,13 @@ impl DiagnosticKind for ParseError {
             Self::InvalidType { .. } => Code::WrongType,
             Self::Unreadable { .. } => Code::UnreadablePlan,
             Self::NotCompiled { .. } => Code::DocumentNotCompiled,
+            Self::ListItemsNotCompiled { .. } => Code::ListItemsNotCompiled,
         }
     }
 
     fn severity(&self) -> Severity {
         match self {
-            Self::NotCompiled { .. } => Severity::Warning,
+            Self::NotCompiled { .. } | Self::ListItemsNotCompiled { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -273,12 +273,20 @@ impl PlanResolver<'_, '_> {
                 let source = self
                     .context
                     .get("PersistentVolumeClaim", namespace, &spec.pvc);
-                let (source_size, source_class) = match source.map(|pvc| &pvc.content) {
+                // What VolSync read from the source PVC: its size, class and
+                // access modes (the input's or the cluster context's).
+                let (source_size, source_class, access_modes) = match source.map(|pvc| &pvc.content)
+                {
                     Some(ContextContent::PersistentVolumeClaim {
                         size,
                         storage_class_name,
-                    }) => (size.clone(), storage_class_name.clone()),
-                    _ => (None, None),
+                        access_modes,
+                    }) => (
+                        size.clone(),
+                        storage_class_name.clone(),
+                        access_modes.clone(),
+                    ),
+                    _ => (None, None, Vec::new()),
                 };
                 let what = match method {
                     CopyMethod::Snapshot => "the volume restored from the snapshot of",
@@ -305,7 +313,7 @@ impl PlanResolver<'_, '_> {
                                 what: what.to_owned(),
                                 pvc: spec.pvc.clone(),
                             },
-                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input",
+                            "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input (or to `--context`: `kubectl get pvc -A -o yaml > cluster.yaml`)",
                         );
                         self.report(d);
                         String::new()
@@ -320,11 +328,13 @@ impl PlanResolver<'_, '_> {
                             .volume_snapshot_class_name
                             .clone()
                             .or_else(|| inherited.volume_snapshot_class_name.clone()),
+                        access_modes,
                     }
                 } else {
                     Copy::Clone {
                         capacity,
                         storage_class_name,
+                        access_modes,
                     }
                 }
             }

@@ -14,22 +14,23 @@ pub(super) struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
+    /// An object of the input wins over the cluster context's object of
+    /// the same kind, namespace and name: the input is what will be applied.
     pub(super) fn new(objects: &'a [ContextObject]) -> Self {
+        let mut by_name = HashMap::new();
+        let (input, cluster): (Vec<_>, Vec<_>) = objects.iter().partition(|o| !o.cluster);
+        for o in input.into_iter().chain(cluster) {
+            by_name
+                .entry((
+                    o.kind(),
+                    o.namespace.as_deref().unwrap_or(""),
+                    o.name.as_str(),
+                ))
+                .or_insert(o);
+        }
         Self {
             looked_at: Default::default(),
-            objects: objects
-                .iter()
-                .map(|o| {
-                    (
-                        (
-                            o.kind(),
-                            o.namespace.as_deref().unwrap_or(""),
-                            o.name.as_str(),
-                        ),
-                        o,
-                    )
-                })
-                .collect(),
+            objects: by_name,
         }
     }
 

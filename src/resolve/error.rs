@@ -256,6 +256,21 @@ pub enum ResolveError {
     InvalidObjectKey { key: String, problem: String },
     /// A global policy file on a restore (a warning).
     RestoreIgnoresGlobalPolicy,
+    /// A key of VolSync's global policy format, imported as the Kopia
+    /// policy field it is (a warning).
+    PolicyTranslated {
+        place: String,
+        from: String,
+        to: String,
+    },
+    /// The ConfigMap or Secret `policyConfig` names is in neither the
+    /// input nor the cluster context: its files are checked only when the
+    /// mover runs (a warning).
+    PolicyObjectNotInInput {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
 }
 
 impl std::fmt::Display for ResolveError {
@@ -561,6 +576,18 @@ impl std::fmt::Display for ResolveError {
             Self::RestoreIgnoresGlobalPolicy => {
                 f.write_str("a restore does not apply a global policy")
             }
+            Self::PolicyTranslated { place, from, to } => write!(
+                f,
+                "{place}: `{from}` is VolSync's name for Kopia's `{to}`; it is imported as `{to}`"
+            ),
+            Self::PolicyObjectNotInInput {
+                kind,
+                namespace,
+                name,
+            } => write!(
+                f,
+                "the {kind} `{namespace}/{name}` of `policyConfig` is not in the input: its files are checked only when the mover runs"
+            ),
         }
     }
 }
@@ -651,6 +678,8 @@ impl DiagnosticKind for ResolveError {
             | Self::PolicyJsonInvalid { .. } => Code::InvalidPolicyJson,
             Self::InvalidObjectKey { .. } => Code::InvalidName,
             Self::RestoreIgnoresGlobalPolicy => Code::RestoreIgnoresGlobalPolicy,
+            Self::PolicyTranslated { .. } => Code::PolicyTranslated,
+            Self::PolicyObjectNotInInput { .. } => Code::PolicyObjectNotInInput,
         }
     }
 
@@ -665,7 +694,9 @@ impl DiagnosticKind for ResolveError {
             | Self::CacheLimitsExceedVolume { .. }
             | Self::MaintenanceTimingDiffers { .. }
             | Self::RestoreIgnoresGlobalPolicy
-            | Self::UrlPathIgnored { .. } => Severity::Warning,
+            | Self::UrlPathIgnored { .. }
+            | Self::PolicyTranslated { .. }
+            | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }

@@ -112,9 +112,11 @@ pub fn resolve(
     maintenance::deduplicate(&mut model.maintenance, &plan_names, &mut diagnostics);
     collisions::check_collisions(&model, &mut diagnostics);
     cache::check_shared_claims(&model, &mut diagnostics);
+    // The cluster context is never written.
     model.passthrough = inputs
         .context
         .iter()
+        .filter(|object| !object.cluster)
         .map(|object| documents[object.doc.0].root.to_json())
         .collect();
     (model, diagnostics)

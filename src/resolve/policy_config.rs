@@ -229,19 +229,23 @@ impl<'a> PlanResolver<'a, '_> {
             None => RepositorySettings::default(),
         };
         let source = source.map(|(source, _)| source);
-        if let Some(source) = &source {
-            self.check_policy_object(source, namespace, &at, spec, usage);
-        }
+        let translated_global_policy = source
+            .as_ref()
+            .and_then(|source| self.check_policy_object(source, namespace, &at, spec, usage));
         Some(PolicyFiles {
             source,
             global_policy_filename: global,
             repository_config_filename: repository_config,
             settings,
+            translated_global_policy,
         })
     }
 
-    /// When the ConfigMap or Secret is part of the input: the files it
-    /// holds, and the keys `policyConfig` names explicitly.
+    /// When the ConfigMap or Secret is part of the input (or of the
+    /// cluster context): the files it holds, and the keys `policyConfig`
+    /// names explicitly. Returns the global policy translated from
+    /// VolSync's format, when it was written in it. An object that is not
+    /// there is a warning: nothing can be checked before the mover runs.
     fn check_policy_object(
         &mut self,
         source: &PolicyFilesSource,
@@ -249,15 +253,28 @@ impl<'a> PlanResolver<'a, '_> {
         at: &At<'_>,
         spec: &PolicyConfig,
         usage: Usage,
-    ) {
+    ) -> Option<String> {
         let (global, repository_config) = filenames(spec);
-        let (kind, name) = match source {
-            PolicyFilesSource::ConfigMap(name) => ("ConfigMap", name),
-            PolicyFilesSource::Secret(name) => ("Secret", name),
+        let (kind, name, field) = match source {
+            PolicyFilesSource::ConfigMap(name) => ("ConfigMap", name, "configMapName"),
+            PolicyFilesSource::Secret(name) => ("Secret", name, "secretName"),
         };
         let Some(object) = self.context.get(kind, namespace, name) else {
-            return;
+            let d = at.key(field).error(
+                &ResolveError::PolicyObjectNotInInput {
+                    kind: kind.to_owned(),
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                },
+                format!(
+                    "add the {kind} to the input, or `kubectl get {} {name} -n {namespace} -o yaml` into a `--context` file",
+                    kind.to_lowercase()
+                ),
+            );
+            self.report(d);
+            return None;
         };
+        let mut translated = None;
         let keys = object.data_keys();
         let mut files = vec![(
             repository_config.as_str(),
@@ -278,6 +295,10 @@ impl<'a> PlanResolver<'a, '_> {
         }
         for (key, written, field, is_global) in files {
             let first_look = self.context.first_look(object, key);
+            // A Secret of the cluster context gives its key names only.
+            if object.cluster && kind == "Secret" && keys.contains(&key) {
+                continue;
+            }
             let Some((text, embedded)) = self.object_file(object, key) else {
                 if written {
                     let help = match nearest(key, keys.iter().copied()) {
@@ -296,8 +317,15 @@ impl<'a> PlanResolver<'a, '_> {
                 }
                 continue;
             };
-            // A file several entries use is reported once.
+            // A file several entries use is reported once (and
+            // translated for each).
             if !first_look {
+                if is_global
+                    && let Some(text) = &text
+                    && let Ok(value) = serde_json::from_str::<Value>(text)
+                {
+                    translated = translated_policy(&value);
+                }
                 continue;
             }
             let Some(text) = text else {
@@ -314,11 +342,12 @@ impl<'a> PlanResolver<'a, '_> {
                 continue;
             };
             if is_global {
-                self.check_global_policy(&value, &text, &embedded);
+                translated = self.check_global_policy(&value, &text, &embedded);
             } else {
                 self.repository_settings(&value, &text, &embedded);
             }
         }
+        translated
     }
 
     /// The text of a key of a ConfigMap or Secret in the input, with its
@@ -394,23 +423,59 @@ impl<'a> PlanResolver<'a, '_> {
         }
     }
 
-    /// A global policy: Kopia policy fields, as `kopia policy import` reads them.
-    fn check_global_policy(&mut self, value: &Value, text: &str, place: &Embedded<'_>) {
-        for problem in crate::kopia::policy::check(value) {
+    /// A global policy: Kopia policy fields, as `kopia policy import` reads
+    /// them, or VolSync's format, translated (each key with a warning).
+    /// Returns the translated policy when it differs from the file.
+    fn check_global_policy(
+        &mut self,
+        value: &Value,
+        text: &str,
+        place: &Embedded<'_>,
+    ) -> Option<String> {
+        let (policy, renamed) = crate::kopia::policy::from_volsync(value);
+        for (from, to) in &renamed {
+            let path = segments(from);
+            let d = Diagnostic::new(&ResolveError::PolicyTranslated {
+                place: place.what.clone(),
+                from: (*from).to_owned(),
+                to: (*to).to_owned(),
+            })
+            .at(Some(place.field_span(text, &path, true)))
+            .field(place.field(&path))
+            .help(format!(
+                "write `{to}` to say it in Kopia's words (VolSync's mover passed `{from}` to `kopia policy set --global`)"
+            ));
+            self.report(d);
+        }
+        for problem in crate::kopia::policy::check(&policy) {
             let path = segments(&problem.path);
+            let (message, help) = match crate::kopia::policy::volsync_equivalent(&problem.path) {
+                Some(equivalent) if problem.unknown_field => (
+                    format!(
+                        "`{}` (VolSync's documented format) is not a Kopia policy field",
+                        problem.path
+                    ),
+                    format!("remove it; Kopia's equivalent: {equivalent}"),
+                ),
+                _ => (problem.message, problem.help),
+            };
             let d = Diagnostic::new(&ResolveError::InvalidPolicy {
                 place: Some(place.what.clone()),
-                message: problem.message,
+                message,
             })
             .at(Some(place.field_span(text, &path, problem.unknown_field)))
             .field(place.field(&path))
-            .help(problem.help);
+            .help(help);
             self.report(d);
         }
+        translated_policy(value)
     }
 
     /// Repository settings: `enableActions` (a boolean), `uploadSpeed` and
-    /// `downloadSpeed` (bytes per second), nothing else.
+    /// `downloadSpeed` (bytes per second), nothing else. VolSync's docs nest
+    /// them (`performance.downloadSpeed`): such a setting is read, with a
+    /// warning; every other key of theirs is an error that names Kopia's
+    /// equivalent.
     fn repository_settings(
         &mut self,
         value: &Value,
@@ -422,59 +487,120 @@ impl<'a> PlanResolver<'a, '_> {
             return settings;
         };
         for (key, value) in object {
-            let path = [PathSegment::Key(key.clone())];
-            let known = REPOSITORY_SETTINGS.contains(&key.as_str());
-            let problem = match key.as_str() {
-                "enableActions" => match value.as_bool() {
-                    Some(enabled) => {
-                        settings.enable_actions = Some(enabled);
-                        None
-                    }
-                    None => Some((
-                        "expected true or false".to_owned(),
-                        "write `true` or `false`".to_owned(),
-                    )),
-                },
-                "uploadSpeed" | "downloadSpeed" => match value.as_f64() {
-                    Some(speed) if speed >= 0.0 && value.is_number() => {
-                        let written = Some(value.to_string());
-                        if key == "uploadSpeed" {
-                            settings.upload_speed = written;
-                        } else {
-                            settings.download_speed = written;
+            let path = vec![PathSegment::Key(key.clone())];
+            // A section of VolSync's documented format: one that holds a
+            // repository setting or a key it documents.
+            let section = value.as_object().filter(|children| {
+                !REPOSITORY_SETTINGS.contains(&key.as_str())
+                    && children.keys().any(|child| {
+                        REPOSITORY_SETTINGS.contains(&child.as_str())
+                            || crate::kopia::policy::volsync_equivalent(child).is_some()
+                    })
+            });
+            match section {
+                Some(children) => {
+                    for (child, value) in children {
+                        let mut path = path.clone();
+                        path.push(PathSegment::Key(child.clone()));
+                        if REPOSITORY_SETTINGS.contains(&child.as_str()) {
+                            let d = Diagnostic::new(&ResolveError::PolicyTranslated {
+                                place: place.what.clone(),
+                                from: format!("{key}.{child}"),
+                                to: child.clone(),
+                            })
+                            .at(Some(place.field_span(text, &path, true)))
+                            .field(place.field(&path))
+                            .help(format!(
+                                "write `{child}` at the top level of the repository settings"
+                            ));
+                            self.report(d);
                         }
-                        None
+                        self.repository_setting(child, value, &path, text, place, &mut settings);
                     }
-                    _ => Some((
-                        "expected a number of bytes per second".to_owned(),
-                        "write a number such as `10485760` (10 MiB/s)".to_owned(),
-                    )),
-                },
-                _ => Some((
-                    format!("`{key}` is not a repository setting kopiaplan applies"),
-                    match nearest(key, REPOSITORY_SETTINGS) {
-                        Some(name) => format!("did you mean `{name}`?"),
-                        None => "only `enableActions`, `uploadSpeed` and `downloadSpeed` \
-                                 (bytes per second) are read; the storage comes from the \
-                                 repository, policies from `policy` or the global policy \
-                                 file, the cache from `cache`"
-                            .to_owned(),
-                    },
-                )),
-            };
-            if let Some((message, help)) = problem {
-                let d = Diagnostic::new(&ResolveError::InvalidRepositorySetting {
-                    place: place.what.clone(),
-                    message,
-                })
-                .at(Some(place.field_span(text, &path, !known)))
-                .field(place.field(&path))
-                .help(help);
-                self.report(d);
+                }
+                _ => self.repository_setting(key, value, &path, text, place, &mut settings),
             }
         }
         settings
     }
+
+    /// One repository setting, read into `settings` or reported.
+    fn repository_setting(
+        &mut self,
+        key: &str,
+        value: &Value,
+        path: &[PathSegment],
+        text: &str,
+        place: &Embedded<'_>,
+        settings: &mut RepositorySettings,
+    ) {
+        let known = REPOSITORY_SETTINGS.contains(&key);
+        let problem = match key {
+            "enableActions" => match value.as_bool() {
+                Some(enabled) => {
+                    settings.enable_actions = Some(enabled);
+                    None
+                }
+                None => Some((
+                    "expected true or false".to_owned(),
+                    "write `true` or `false`".to_owned(),
+                )),
+            },
+            "uploadSpeed" | "downloadSpeed" => match value.as_f64() {
+                Some(speed) if speed >= 0.0 && value.is_number() => {
+                    let written = Some(value.to_string());
+                    if key == "uploadSpeed" {
+                        settings.upload_speed = written;
+                    } else {
+                        settings.download_speed = written;
+                    }
+                    None
+                }
+                _ => Some((
+                    "expected a number of bytes per second".to_owned(),
+                    "write a number such as `10485760` (10 MiB/s)".to_owned(),
+                )),
+            },
+            _ => {
+                let shown = display_path(path);
+                Some(match crate::kopia::policy::volsync_equivalent(key) {
+                    Some(equivalent) => (
+                        format!(
+                            "`{shown}` (VolSync's documented format) is not a repository setting"
+                        ),
+                        format!("remove it; Kopia's equivalent: {equivalent}"),
+                    ),
+                    None => (
+                        format!("`{shown}` is not a repository setting kopiaplan applies"),
+                        match nearest(key, REPOSITORY_SETTINGS) {
+                            Some(name) => format!("did you mean `{name}`?"),
+                            None => "only `enableActions`, `uploadSpeed` and `downloadSpeed` \
+                                     (bytes per second) are read; the storage comes from the \
+                                     repository, policies from `policy` or the global policy \
+                                     file, the cache from `cache`"
+                                .to_owned(),
+                        },
+                    ),
+                })
+            }
+        };
+        if let Some((message, help)) = problem {
+            let d = Diagnostic::new(&ResolveError::InvalidRepositorySetting {
+                place: place.what.clone(),
+                message,
+            })
+            .at(Some(place.field_span(text, path, !known)))
+            .field(place.field(path))
+            .help(help);
+            self.report(d);
+        }
+    }
+}
+
+/// The global policy in Kopia's format when it was written in VolSync's.
+fn translated_policy(value: &Value) -> Option<String> {
+    let (policy, renamed) = crate::kopia::policy::from_volsync(value);
+    (!renamed.is_empty()).then(|| serde_json::to_string_pretty(&policy).unwrap_or_default())
 }
 
 #[cfg(test)]

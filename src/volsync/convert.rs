@@ -16,6 +16,9 @@ use crate::parse::{DocId, Provenance};
 /// The converted stream, and the warnings converting gave.
 pub struct Converted {
     pub yaml: String,
+    /// Where the compiled objects differ from VolSync, per object
+    /// (`convert --report`).
+    pub report: String,
     pub diagnostics: Diagnostics,
 }
 
@@ -60,7 +63,8 @@ pub fn convert(
     }
     let lowered: BTreeSet<DocId> = inputs.volsync.iter().map(|o| o.doc).collect();
     for (index, document) in documents.iter().enumerate() {
-        if lowered.contains(&DocId(index)) {
+        // The cluster context is never written.
+        if lowered.contains(&DocId(index)) || document.cluster {
             continue;
         }
         yaml.push_str("---\n");
@@ -73,8 +77,10 @@ pub fn convert(
             })?,
         );
     }
+    let report = super::report::report(sources, documents, &compiled);
     Ok(Converted {
         yaml,
+        report,
         diagnostics: compiled.diagnostics,
     })
 }

@@ -83,20 +83,43 @@ impl DiagnosticKind for VolSyncError {
 pub enum LowerError {
     // Warnings: a setting kopiaplan does not use.
     ScheduleOverriddenByManual,
-    AccessModesUnused { modes: Vec<String> },
+    AccessModesUnused {
+        modes: Vec<String>,
+    },
     CleanupTempPvcUnsupported,
     CleanupCachePvcUnsupported,
-    ShallowIgnored { shallow: i64 },
+    ShallowIgnored {
+        shallow: i64,
+    },
     CustomCaWithoutKey,
     ContainerSecurityContextIgnored,
     // Warnings: a setting kopiaplan carries out differently.
     NoNamespace,
-    PolicyFlag { flag: String, field: String },
-    ParallelFlag { value: u32 },
-    MaintenanceMonthly { days: i64 },
+    PolicyFlag {
+        flag: String,
+        field: String,
+    },
+    ParallelFlag {
+        value: u32,
+    },
+    MaintenanceMonthly {
+        days: i64,
+    },
+    SecretSettingRead {
+        secret: String,
+        key: String,
+        field: String,
+    },
+    SecretSettingOverridden {
+        secret: String,
+        key: String,
+        instead: String,
+    },
     // Errors: a setting the object needs.
     NoName,
-    NoTrigger { kind: String },
+    NoTrigger {
+        kind: String,
+    },
     NoSourcePvc,
     SourceCopyMethodUnset,
     DestinationCopyMethodUnset,
@@ -104,19 +127,29 @@ pub enum LowerError {
     HalfIdentity,
     NoRepository,
     // Errors: a value VolSync would fail on.
-    NegativeCacheLimit { field: String, value: i64 },
-    MaintenanceIntervalTooShort { days: i64 },
+    NegativeCacheLimit {
+        field: String,
+        value: i64,
+    },
+    MaintenanceIntervalTooShort {
+        days: i64,
+    },
     CloneOnDestination,
-    NegativePrevious { previous: i64 },
+    NegativePrevious {
+        previous: i64,
+    },
     BothMaintenanceTriggers,
-    SourceNotInInput { name: String, namespace: String },
+    SourceNotInInput {
+        name: String,
+        namespace: String,
+    },
 }
 
 impl fmt::Display for LowerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::ScheduleOverriddenByManual => f.write_str("`trigger.manual` is set, so the schedule is not used (VolSync does the same while a manual tag is set)"),
-            Self::AccessModesUnused { modes } => write!(f, "`accessModes` ({}) is not used: the point-in-time copy gets the access modes kopiaplan gives it (ReadWriteOnce)", modes.join(", ")),
+            Self::AccessModesUnused { modes } => write!(f, "`accessModes` ({}) is not used: the point-in-time copy gets the source PVC's access modes when the PVC is in the input or the cluster context, else ReadWriteOnce", modes.join(", ")),
             Self::CleanupTempPvcUnsupported => f.write_str("`cleanupTempPVC` is not supported: the provisioned destination PVC is kept after each restore"),
             Self::CleanupCachePvcUnsupported => f.write_str("`cleanupCachePVC` is not supported: a cache PVC is kept between runs"),
             Self::ShallowIgnored { shallow } => write!(f, "`shallow: {shallow}` has no effect: the snapshot is chosen by `previous` and `restoreAsOf` alone (VolSync's `shallow` only repeats `previous`)"),
@@ -126,6 +159,8 @@ impl fmt::Display for LowerError {
             Self::PolicyFlag { flag, field } => write!(f, "`{flag}` is a policy setting, not a flag of `kopia snapshot create`; it becomes the source's policy `files.{field}`"),
             Self::ParallelFlag { value } => write!(f, "`--parallel={value}` is not passed to `kopia snapshot create` (kopiaplan sets `--parallel` from `parallelism`); it becomes the source's upload parallelism, policy `upload.maxParallelFileReads: {value}`"),
             Self::MaintenanceMonthly { days } => write!(f, "maintenance every {days} days is run monthly instead"),
+            Self::SecretSettingRead { secret, key, field } => write!(f, "the repository Secret `{secret}` sets `{key}`: it becomes the plan's `spec.kopia.logging.{field}` (VolSync's backup and restore movers never received it)"),
+            Self::SecretSettingOverridden { secret, key, instead } => write!(f, "the repository Secret `{secret}` sets `{key}`, which kopiaplan does not take from the Secret: {instead}"),
             Self::NoName => f.write_str("this object has no name"),
             Self::NoTrigger { kind } => write!(f, "this {kind} has no trigger: VolSync would run it back to back, forever"),
             Self::NoSourcePvc => f.write_str("this ReplicationSource names no `sourcePVC`"),
@@ -157,7 +192,9 @@ impl DiagnosticKind for LowerError {
             Self::NoNamespace
             | Self::PolicyFlag { .. }
             | Self::ParallelFlag { .. }
-            | Self::MaintenanceMonthly { .. } => Code::VolsyncFieldTranslated,
+            | Self::MaintenanceMonthly { .. }
+            | Self::SecretSettingRead { .. } => Code::VolsyncFieldTranslated,
+            Self::SecretSettingOverridden { .. } => Code::VolsyncFieldIgnored,
             Self::NoName
             | Self::NoTrigger { .. }
             | Self::NoSourcePvc

@@ -8,6 +8,7 @@ pub mod crd;
 pub mod error;
 mod lower;
 pub mod parse;
+pub mod report;
 pub mod types;
 
 pub use lower::{Lowered, lower};

@@ -10,6 +10,7 @@ mod cache;
 mod ci;
 mod cli;
 mod compile;
+mod context;
 mod contract;
 mod diff;
 mod explain;

@@ -261,7 +261,7 @@ fn the_inline_repository_config_is_always_checked() {
 
 #[test]
 fn a_secrets_files_are_decoded_and_checked() {
-    // VolSync's own policy schema (`compressor`) is not Kopia's.
+    // VolSync's own policy schema (`compressor`) is translated to Kopia's.
     let encoded = "eyJjb21wcmVzc2lvbiI6IHsiY29tcHJlc3NvciI6ICJ6c3RkIn19";
     let text = plan(&format!(
         "  backups:
@@ -275,13 +275,14 @@ data:
 "
     ));
     let diagnostics = diagnostics(&text);
-    let unknown = the(&diagnostics, Code::InvalidPolicy, "`compressor`");
-    assert_eq!(
-        unknown.help.as_deref(),
-        Some("did you mean `compressorName`?")
+    let translated = the(
+        &diagnostics,
+        Code::PolicyTranslated,
+        "`compression.compressor`",
     );
+    assert!(translated.message.contains("`compression.compressorName`"));
     // Inside base64, the value itself is the best position there is.
-    assert_eq!(line_column(unknown), position_of(&text, encoded));
+    assert_eq!(line_column(translated), position_of(&text, encoded));
 }
 
 #[test]
@@ -343,5 +344,200 @@ fn a_misspelt_policy_config_field_is_refused_with_a_suggestion() {
     assert_eq!(
         unknown.help.as_deref(),
         Some("did you mean `globalPolicyFilename`?")
+    );
+}
+
+/// A global policy file written in VolSync's format (the keys its mover
+/// passed to `kopia policy set --global`), in a ConfigMap of the input.
+const VOLSYNC_FORMAT: &str = "  backups:
+    - {name: web, pvc: web, policyConfig: {configMapName: volsync-policies}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: volsync-policies, namespace: apps}
+data:
+  global-policy.json: |
+    {
+      \"retention\": {\"keepDaily\": 7, \"keepYearly\": 2},
+      \"compression\": {\"compressor\": \"zstd\"},
+      \"scheduling\": {\"interval\": \"24h\"},
+      \"files\": {\"ignore\": [\"*.tmp\"], \"dotIgnoreFiles\": [\".nobackup\"]}
+    }
+";
+
+#[test]
+fn a_global_policy_in_volsyncs_format_is_translated_to_kopias_at_compile_time() {
+    let text = plan(VOLSYNC_FORMAT);
+    let diagnostics = diagnostics(&text);
+    for (from, to) in [
+        ("retention.keepYearly", "retention.keepAnnual"),
+        ("compression.compressor", "compression.compressorName"),
+        ("scheduling.interval", "scheduling.intervalSeconds"),
+        ("files.dotIgnoreFiles", "files.ignoreDotFiles"),
+    ] {
+        let d = the(&diagnostics, Code::PolicyTranslated, from);
+        assert!(d.message.contains(to), "{d:#?}");
+    }
+    assert_eq!(
+        line_column(the(&diagnostics, Code::PolicyTranslated, "keepYearly")),
+        position_of(&text, "\"keepYearly\"")
+    );
+    assert!(
+        diagnostics.iter().all(|d| d.code == Code::PolicyTranslated),
+        "{diagnostics:#?}"
+    );
+    // The mover imports the translated policy, from the backup's own
+    // policy ConfigMap; the user's ConfigMap is still mounted for the
+    // repository settings.
+    let objects = compile(&text);
+    let web = pod_spec(cron_job(&objects, "p-web-backup"));
+    assert_eq!(
+        env_value(web, "KOPIAPLAN_GLOBAL_POLICY_FILE"),
+        Some("/kopiaplan/policy/global-policy.json")
+    );
+    let policy = objects
+        .iter()
+        .find(|o| o["kind"] == "ConfigMap" && o["metadata"]["name"] == "p-web-backup-policy")
+        .expect("the backup's policy ConfigMap");
+    let global: Value = serde_json::from_str(
+        policy["data"]["global-policy.json"]
+            .as_str()
+            .expect("the translated global policy"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        global,
+        serde_json::json!({
+            "retention": {"keepDaily": 7, "keepAnnual": 2},
+            "compression": {"compressorName": "zstd"},
+            "scheduling": {"intervalSeconds": 86400},
+            "files": {"ignore": ["*.tmp"], "ignoreDotFiles": [".nobackup"]}
+        })
+    );
+    // A file in Kopia's format is imported as it is, from the mount.
+    let kopia_format = plan(
+        "  backups:
+    - {name: web, pvc: web, policyConfig: {configMapName: kopia-policies}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kopia-policies, namespace: apps}
+data:
+  global-policy.json: '{\"retention\": {\"keepAnnual\": 2}}'
+",
+    );
+    let objects = compile(&kopia_format);
+    let web = pod_spec(cron_job(&objects, "p-web-backup"));
+    assert_eq!(
+        env_value(web, "KOPIAPLAN_GLOBAL_POLICY_FILE"),
+        Some("/kopiaplan/policy-config/global-policy.json")
+    );
+}
+
+#[test]
+fn a_volsync_key_with_no_kopia_field_is_an_error_naming_the_equivalent() {
+    let text = plan(&VOLSYNC_FORMAT.replace(
+        "\"compressor\": \"zstd\"",
+        "\"compressor\": \"zstd\", \"compressionLevel\": 3",
+    ));
+    let found = diagnostics(&text);
+    let d = the(&found, Code::InvalidPolicy, "compressionLevel");
+    assert_eq!(d.severity, kopiaplan::diagnostics::Severity::Error);
+    assert!(d.message.contains("VolSync's documented format"), "{d:#?}");
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(help.contains("compression.compressorName"), "{help}");
+    assert!(help.contains("zstd-better-compression"), "{help}");
+
+    // Repository settings as VolSync's docs nest them: the speeds are
+    // read (with a warning), the rest names Kopia's equivalent.
+    let text = plan(
+        "  restores:
+    - name: back
+      from: web
+      pvc: web-copy
+      trigger: {onDemand: true}
+      policyConfig:
+        repositoryConfig: |
+          {
+            \"performance\": {\"downloadSpeed\": 2097152, \"downloadParallelism\": 8},
+            \"caching\": {\"maxCacheSize\": 5368709120}
+          }
+  backups:
+    - {name: web, pvc: web}
+",
+    );
+    let found = diagnostics(&text);
+    the(&found, Code::PolicyTranslated, "performance.downloadSpeed");
+    let parallel = the(
+        &found,
+        Code::InvalidRepositorySetting,
+        "downloadParallelism",
+    );
+    assert!(
+        parallel
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("--parallel"),
+        "{parallel:#?}"
+    );
+    let cache = the(&found, Code::InvalidRepositorySetting, "maxCacheSize");
+    assert!(
+        cache
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("contentCacheSizeLimitMB"),
+        "{cache:#?}"
+    );
+    let without_errors = text.replace(", \"downloadParallelism\": 8", "").replace(
+        ",\n            \"caching\": {\"maxCacheSize\": 5368709120}",
+        "",
+    );
+    assert_ne!(without_errors, text);
+    let objects = compile(&without_errors);
+    let back = pod_spec(cron_job(&objects, "p-back-restore"));
+    assert_eq!(env_value(back, "KOPIAPLAN_DOWNLOAD_SPEED"), Some("2097152"));
+}
+
+#[test]
+fn a_policy_object_in_neither_input_nor_context_is_a_warning_and_the_context_checks_it() {
+    let text = plan(
+        "  backups:\n    - {name: web, pvc: web, policyConfig: {configMapName: volsync-policies}}\n",
+    );
+    let found = diagnostics(&text);
+    let d = the(&found, Code::PolicyObjectNotInInput, "volsync-policies");
+    assert_eq!(d.severity, kopiaplan::diagnostics::Severity::Warning);
+    assert!(d.help.as_deref().unwrap_or_default().contains("--context"));
+    // Given in a context file, the ConfigMap is checked and translated
+    // (and not written).
+    let config_map = VOLSYNC_FORMAT.split_once("---\n").expect("the ConfigMap").1;
+    let ran = crate::test::Test::new()
+        .file("plan.yaml", text)
+        .file(
+            "cluster.yaml",
+            format!(
+                "apiVersion: v1\nkind: List\nitems:\n- {}",
+                config_map.replace('\n', "\n  ")
+            ),
+        )
+        .args([
+            "compile",
+            "{dir}/plan.yaml",
+            "--context",
+            "{dir}/cluster.yaml",
+        ])
+        .stderr_has("warning[policy-translated]")
+        .stdout_has("global-policy.json: |-")
+        .run();
+    assert!(
+        !ran.stderr.contains("policy-object-not-in-input"),
+        "{}",
+        ran.stderr
+    );
+    assert!(
+        !ran.stdout.contains("name: volsync-policies\n  namespace"),
+        "{}",
+        ran.stdout
     );
 }

@@ -547,6 +547,56 @@ fn the_plan_policy_and_the_global_policy_file_are_the_effective_policy() {
     );
 }
 
+/// A global policy file in VolSync's format (`keepYearly`, `compressor`,
+/// `interval`), its ConfigMap in the input: translated at compile time, and
+/// Kopia really holds the translated values as the repository's global
+/// policy after a backup.
+#[test]
+fn a_global_policy_in_volsyncs_format_becomes_kopias_global_policy() {
+    requires!(Namespaces, Kopia);
+    let global = r#"{"retention": {"keepDaily": 4, "keepYearly": 2}, "compression": {"compressor": "zstd"}, "scheduling": {"interval": "12h"}}"#;
+    let mut cluster = Cluster::new(
+        "volsync-policy",
+        &format!(
+            r#"  backups:
+    - name: web-data
+      pvc: web-data
+      policyConfig:
+        configMapName: volsync-policies
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: volsync-policies, namespace: apps}}
+data:
+  global-policy.json: '{global}'
+"#
+        ),
+    );
+    volume_with(&mut cluster, "web-data", &[("keep.txt", "kept")]);
+    let pod = cluster
+        .pod("rk-web-data-backup")
+        .config_map("volsync-policies", &[("global-policy.json", global)]);
+    let result = pod.run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let global_policy = cluster.host().json(&["policy", "show", "--global"]);
+    assert_eq!(
+        global_policy["retention"]["keepAnnual"], 2,
+        "{global_policy:#}"
+    );
+    assert_eq!(
+        global_policy["retention"]["keepDaily"], 4,
+        "{global_policy:#}"
+    );
+    assert_eq!(
+        global_policy["compression"]["compressorName"], "zstd",
+        "{global_policy:#}"
+    );
+    assert_eq!(
+        global_policy["scheduling"]["intervalSeconds"], 43200,
+        "{global_policy:#}"
+    );
+}
+
 #[test]
 fn every_policy_config_map_in_the_golden_files_is_accepted_by_kopia_policy_import() {
     requires!(Namespaces, Kopia);

@@ -577,3 +577,173 @@ fn data_is_read_only_for_direct_and_read_write_for_copies_unless_the_plan_says()
         assert_eq!(data["readOnly"], read_only, "{entry}: {data}");
     }
 }
+
+/// A ReplicationSource and its repository Secret holding the mover
+/// settings VolSync's docs put there.
+const SECRET_SETTINGS: &str = "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata: {name: web, namespace: apps}
+spec:
+  sourcePVC: web
+  trigger: {schedule: \"0 2 * * *\"}
+  kopia: {repository: kopia-secret, copyMethod: Direct}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: kopia-secret, namespace: apps}
+stringData:
+  KOPIA_REPOSITORY: s3://bucket/backups
+  KOPIA_PASSWORD: pw
+  KOPIA_FILE_LOG_LEVEL: debug
+  KOPIA_LOG_DIR_MAX_FILES: \"10\"
+  KOPIA_LOG_DIR_MAX_AGE: 24h
+  KOPIA_FORCE_CACHE_REBUILD: \"true\"
+";
+
+#[test]
+fn the_log_settings_of_the_repository_secret_are_honoured() {
+    let objects = Plan::text(SECRET_SETTINGS).objects();
+    let cron = objects.named("CronJob", "volsync-web-backup");
+    assert_eq!(env(cron, "KOPIAPLAN_LOG_LEVEL"), "debug");
+    assert_eq!(env(cron, "KOPIA_LOG_DIR_MAX_FILES"), "10");
+    assert_eq!(env(cron, "KOPIA_LOG_DIR_MAX_AGE"), "24h");
+    assert_eq!(env(cron, "KOPIA_CONTENT_LOG_DIR_MAX_FILES"), "10");
+    let ran = Test::new()
+        .stdin(SECRET_SETTINGS)
+        .args(["validate", "-"])
+        .stderr_has("warning[volsync-field-translated]: the repository Secret `kopia-secret` sets `KOPIA_LOG_DIR_MAX_FILES`: it becomes the plan's `spec.kopia.logging.maxFiles`")
+        .stderr_has("warning[volsync-field-ignored]: the repository Secret `kopia-secret` sets `KOPIA_FORCE_CACHE_REBUILD`")
+        .run();
+    assert!(ran.stderr.contains("deleting its volume"), "{}", ran.stderr);
+    // convert writes them into the plan.
+    let converted = Test::new()
+        .stdin(SECRET_SETTINGS)
+        .args(["convert", "-"])
+        .stdout_has("fileLevel: debug")
+        .stdout_has("maxFiles: 10")
+        .run();
+    assert!(
+        converted.stdout.contains("maxAge: 24h"),
+        "{}",
+        converted.stdout
+    );
+    // A value Kopia would refuse is reported at the Secret's key.
+    Test::new()
+        .stdin(SECRET_SETTINGS.replace("KOPIA_FILE_LOG_LEVEL: debug", "KOPIA_FILE_LOG_LEVEL: warn"))
+        .args(["validate", "-"])
+        .status(1)
+        .stderr_has("KOPIA_FILE_LOG_LEVEL: warn")
+        .run();
+}
+
+#[test]
+fn log_settings_whose_value_is_unknown_are_a_warning_and_the_default_stays() {
+    // The Secret from the cluster context: key names only.
+    let (source, secret) = SECRET_SETTINGS.split_once("---\n").expect("two documents");
+    let cluster = format!(
+        "apiVersion: v1\nkind: List\nitems:\n- {}",
+        secret.trim_end().replace('\n', "\n  ")
+    );
+    let ran = Test::new()
+        .file("source.yaml", source)
+        .file("cluster.yaml", cluster)
+        .args(["compile", "{dir}/source.yaml", "--context", "{dir}/cluster.yaml"])
+        .stderr_has("warning[volsync-field-ignored]: the repository Secret `kopia-secret` sets `KOPIA_LOG_DIR_MAX_FILES`")
+        .stderr_has("add the Secret to the input")
+        .run();
+    let objects: Vec<Value> = ran
+        .stdout
+        .split("\n---\n")
+        .filter_map(|doc| serde_saphyr::from_str::<Value>(doc).ok())
+        .collect();
+    let cron = objects
+        .iter()
+        .find(|o| o["kind"] == "CronJob")
+        .expect("a CronJob");
+    assert_eq!(env(cron, "KOPIA_LOG_DIR_MAX_FILES"), "3");
+    assert_eq!(env(cron, "KOPIAPLAN_LOG_LEVEL"), "info");
+    assert!(!ran.stdout.contains("kind: Secret"), "{}", ran.stdout);
+}
+
+/// `convert --report`: per VolSync object, where the compiled objects
+/// behave differently from VolSync, by area, with the object's warnings.
+#[test]
+fn convert_report_lists_the_differences_per_object() {
+    let input = "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata: {name: web, namespace: apps}
+spec:
+  sourcePVC: web
+  trigger: {schedule: \"0 2 * * *\"}
+  kopia:
+    repository: kopia-secret
+    copyMethod: Clone
+    capacity: 2Gi
+    username: web-team
+    sourcePathOverride: /srv/web
+    retain: {daily: 7}
+    additionalArgs: [\"--tags=tier:gold\"]
+---
+apiVersion: volsync.backube/v1alpha1
+kind: ReplicationDestination
+metadata: {name: web-restore, namespace: apps}
+spec:
+  trigger: {manual: once}
+  kopia:
+    repository: kopia-secret
+    copyMethod: Direct
+    capacity: 1Gi
+    accessModes: [ReadWriteOnce]
+    enableFileDeletion: true
+    shallow: 1
+    sourceIdentity: {sourceName: web}
+";
+    let ran = Test::new()
+        .stdin(input)
+        .args(["convert", "--report", "-"])
+        .stdout_lacks("kind: BackupPlan")
+        .run();
+    let report = ran.stdout;
+    let (source, destination) = report
+        .split_once("## ReplicationDestination apps/web-restore")
+        .expect("a section per object, in input order");
+    assert!(
+        source.contains("## ReplicationSource apps/web (<stdin>:1)"),
+        "{report}"
+    );
+    for expected in [
+        "identity: web-team@apps:/srv/web",
+        "- [layout] VolSync: any failure to connect created a new, empty repository",
+        "- [defaults] VolSync: retention set on `/data`",
+        "- [defaults] VolSync: `additionalArgs` appended to `repository connect/create` too",
+        "- [deletions] VolSync: the temporary PVC (and VolumeSnapshot) deleted by the operator",
+    ] {
+        assert!(source.contains(expected), "lacks {expected:?}:\n{source}");
+    }
+    // Clone copies are mounted read-write and the repository is where
+    // VolSync's mover put it, as VolSync did: no difference is reported.
+    for same in [
+        "[mounts] VolSync: a clone of the PVC mounted read-write",
+        "connected to the repository its mover script derived",
+    ] {
+        assert!(
+            !source.contains(same),
+            "{same:?} is no difference:\n{source}"
+        );
+    }
+    for expected in [
+        "identity: web@apps:/srv/web",
+        "kopiaplan: a restore never creates a repository",
+        "- [deletions] VolSync: `enableFileDeletion` deleted files not in the snapshot, even when no snapshot was found",
+        "- [deletions] VolSync: the provisioned destination PVC deleted after the restore",
+        "- [volsync-field-ignored] `shallow: 1` has no effect",
+    ] {
+        assert!(
+            destination.contains(expected),
+            "lacks {expected:?}:\n{destination}"
+        );
+    }
+    // The identities are VolSync's (its explicit `username`, the source's
+    // for `sourceIdentity`): no identity difference.
+    assert!(!report.contains("[identities]"), "{report}");
+}

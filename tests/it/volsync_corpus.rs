@@ -10,7 +10,7 @@ use crate::support;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use kopiaplan::diagnostics::{Severity, SourceMap};
+use kopiaplan::diagnostics::Severity;
 use serde_json::Value;
 
 fn corpus() -> PathBuf {
@@ -37,21 +37,17 @@ const KNOWN_REASONS: [(&str, &str); 6] = [
 
 /// Failures the INDEX cannot list, because they are not VolSync's problems
 /// with the example but kopiaplan's: each is a decision of the issue that
-/// specifies the VolSync front end, or something VolSync reads from the
-/// cluster at run time and a compiler can only read from its input. Each
-/// message says how to fix it (checked below).
-const KOPIAPLAN_REASONS: [(&str, &str); 4] = [
+/// specifies the VolSync front end. (What VolSync read from the cluster at
+/// run time comes from the cluster context, so it is no reason to fail.)
+/// Each message says how to fix it (checked below).
+const KOPIAPLAN_REASONS: [(&str, &str); 3] = [
     (
         "ReplicationSource has no trigger",
         "RS without trigger: VolSync syncs back to back; issue 5 makes it an error",
     ),
     (
-        "which is not in the input",
-        "RD sourceIdentity: the ReplicationSource to discover the repository from is in the cluster, not the input",
-    ),
-    (
-        "is unknown",
-        "Clone/Snapshot size: the source PVC is in the cluster, not the input",
+        "(VolSync's documented format)",
+        "a key VolSync's docs show and its mover dropped silently: issue 14 makes it an error naming Kopia's equivalent",
     ),
     (
         "the namespace `$",
@@ -64,9 +60,43 @@ struct Outcome {
     compiled: Result<Vec<Value>, Vec<(String, String)>>,
 }
 
+/// What VolSync read from the cluster at run time, as `kubectl get … -o
+/// yaml` gives it: the PVCs, ReplicationSources and Namespaces the
+/// documentation's examples refer to.
+fn cluster() -> PathBuf {
+    support::root().join("tests/fixtures/volsync/context/cluster.yaml")
+}
+
+/// The codes of the failures that only the cluster can answer.
+const NEEDS_THE_CLUSTER: [&str; 2] = ["volsync-source-not-in-input", "unknown-pvc-size"];
+
 fn compile(file: &str) -> Outcome {
+    compile_in(file, &[])
+}
+
+/// An example compiled as it is, or, when it fails only for what the
+/// cluster would answer, with the cluster context.
+fn compile_with_cluster(file: &str) -> (Outcome, bool) {
+    let (_, result) = kopiaplan::compile_paths(&[corpus().join(file)]);
+    let needs_cluster = result.as_ref().is_err_and(|diagnostics| {
+        diagnostics
+            .iter()
+            .any(|d| NEEDS_THE_CLUSTER.contains(&d.code.as_str().as_str()))
+    });
+    if needs_cluster {
+        (compile_in(file, &[cluster()]), true)
+    } else {
+        (compile(file), false)
+    }
+}
+
+fn compile_in(file: &str, context: &[PathBuf]) -> Outcome {
     let path = corpus().join(file);
-    let (_, result) = kopiaplan::compile_paths(&[path]);
+    let (_, result) = kopiaplan::compile_paths_in_context(
+        &[path],
+        context,
+        &kopiaplan::volsync::Options::default(),
+    );
     Outcome {
         file: file.to_owned(),
         compiled: match result {
@@ -96,9 +126,15 @@ fn every_documented_example_compiles_or_fails_for_a_listed_reason() {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-        let outcome = compile(file);
+        let (outcome, with_cluster) = compile_with_cluster(file);
         let schema_valid = validation["validates"].as_bool().expect("validates");
         match (&outcome.compiled, schema_valid) {
+            (Ok(objects), true) if with_cluster => {
+                *counts
+                    .entry("schema-valid, compiles with the cluster context")
+                    .or_default() += 1;
+                assert!(!objects.is_empty(), "{file}: no objects");
+            }
             (Ok(objects), true) => {
                 *counts.entry("schema-valid, compiles").or_default() += 1;
                 assert!(!objects.is_empty(), "{file}: no objects");
@@ -143,7 +179,11 @@ fn every_documented_example_compiles_or_fails_for_a_listed_reason() {
     // Pinned, so a change in what compiles is a decision, not an accident.
     let expected: BTreeMap<&str, usize> = [
         ("schema-valid, compiles", COMPILING),
-        ("schema-valid, fails for a listed reason", 86),
+        (
+            "schema-valid, compiles with the cluster context",
+            COMPILING_WITH_CLUSTER,
+        ),
+        ("schema-valid, fails for a listed reason", FAILING),
         ("schema-invalid, rejected", 1),
     ]
     .into();
@@ -152,6 +192,15 @@ fn every_documented_example_compiles_or_fails_for_a_listed_reason() {
 
 /// How many examples compile as they are.
 const COMPILING: usize = 39;
+
+/// How many compile once the cluster context (`--context`) answers what
+/// VolSync looked up in the cluster: clone sizes, and the repository of a
+/// destination's `sourceIdentity`.
+const COMPILING_WITH_CLUSTER: usize = 12;
+
+/// How many schema-valid examples fail, each for a reason its INDEX entry
+/// lists or one of kopiaplan's documented decisions, with a fix.
+const FAILING: usize = 74;
 
 /// The objects compiled from an example, without the annotation that
 /// names the input file and line (a converted plan is another file).
@@ -193,12 +242,19 @@ fn strip_source(value: &mut Value) {
 #[test]
 fn converting_an_example_and_compiling_the_plan_gives_the_same_objects() {
     let mut converted_count = 0;
+    let cluster = cluster();
     for entry in index() {
         let file = entry["file"].as_str().expect("file");
-        let Ok(original) = compile(file).compiled else {
+        let (outcome, with_cluster) = compile_with_cluster(file);
+        let Ok(original) = outcome.compiled else {
             continue;
         };
-        let output = support::kopiaplan(&["convert", corpus().join(file).to_str().expect("path")]);
+        let path = corpus().join(file);
+        let mut args = vec!["convert", path.to_str().expect("path")];
+        if with_cluster {
+            args.extend(["--context", cluster.to_str().expect("path")]);
+        }
+        let output = support::kopiaplan(&args);
         assert!(
             output.status.success(),
             "{file}: convert failed: {}",
@@ -207,9 +263,21 @@ fn converting_an_example_and_compiling_the_plan_gives_the_same_objects() {
         let plan = support::stdout(&output);
         assert!(plan.contains("kind: BackupPlan"), "{file}: {plan}");
         assert!(!plan.contains("volsync.backube"), "{file}: {plan}");
-        let mut sources = SourceMap::default();
-        sources.add(format!("converted/{file}"), plan.clone());
-        let recompiled = kopiaplan::compile_sources(&sources).unwrap_or_else(|d| {
+        let converted = support::scratch(&format!("converted-{file}"));
+        std::fs::create_dir_all(&converted).expect("scratch");
+        let converted = converted.join(file);
+        std::fs::write(&converted, &plan).expect("write the converted plan");
+        let context = if with_cluster {
+            vec![cluster.clone()]
+        } else {
+            Vec::new()
+        };
+        let (_, result) = kopiaplan::compile_paths_in_context(
+            &[converted],
+            &context,
+            &kopiaplan::volsync::Options::default(),
+        );
+        let recompiled = result.unwrap_or_else(|d| {
             panic!("{file}: the converted plan does not compile: {d:?}\n{plan}")
         });
         let recompiled: Vec<Value> = recompiled.objects.into_iter().map(|o| o.value).collect();
@@ -220,5 +288,5 @@ fn converting_an_example_and_compiling_the_plan_gives_the_same_objects() {
         );
         converted_count += 1;
     }
-    assert_eq!(converted_count, COMPILING);
+    assert_eq!(converted_count, COMPILING + COMPILING_WITH_CLUSTER);
 }

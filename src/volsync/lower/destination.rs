@@ -146,7 +146,7 @@ impl Lowering<'_> {
                     } else if discover && repository_secret.is_none() {
                         let d = here.at(&["spec", "kopia", "sourceIdentity"]).report(
                             LowerError::SourceNotInInput { name: source_name.clone(), namespace: source_namespace.clone() },
-                            "add that ReplicationSource to the input, or set `spec.kopia.repository` to its repository Secret",
+                            "add that ReplicationSource to the input or to `--context` (`kubectl get replicationsources.volsync.backube -A -o yaml > cluster.yaml`), or set `spec.kopia.repository` to its repository Secret",
                         );
                         self.diagnostics.push(d);
                         discovery_failed = true;
@@ -216,6 +216,7 @@ impl Lowering<'_> {
         if self.diagnostics.error_count() > errors_before {
             return;
         }
+        self.secret_settings(doc, &namespace, common.repository.as_deref());
         let builder = self.plan(&namespace, doc);
         let index = builder.plan.spec.restores.len();
         builder.plan.spec.restores.push(spec);

@@ -8,6 +8,7 @@
 mod destination;
 mod maintenance;
 mod repository;
+mod secret_settings;
 mod source;
 mod translate;
 
@@ -58,6 +59,7 @@ pub struct Lowered {
 pub fn lower(
     documents: &[Document],
     objects: &[VolSyncInput],
+    cluster_sources: &[VolSyncInput],
     context: &[ContextObject],
     options: &Options,
 ) -> Lowered {
@@ -84,6 +86,16 @@ pub fn lower(
         lowering.source(*doc, source);
     }
     lowering.sources = sources;
+    // The cluster's ReplicationSources, after the input's (which win):
+    // looked up by destinations, never lowered.
+    lowering.sources.extend(
+        cluster_sources
+            .iter()
+            .filter_map(|input| match &input.object {
+                VolSyncObject::Source(source) => Some((input.doc, source.clone())),
+                _ => None,
+            }),
+    );
     for (doc, destination) in &destinations {
         lowering.destination(*doc, destination);
     }

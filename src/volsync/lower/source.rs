@@ -125,6 +125,7 @@ impl Lowering<'_> {
             // Reported; resolving the entry would only repeat it.
             return;
         }
+        self.secret_settings(doc, &namespace, kopia.common.repository.as_deref());
         let builder = self.plan(&namespace, doc);
         let index = builder.plan.spec.backups.len();
         builder.plan.spec.backups.push(spec);
