@@ -39,13 +39,7 @@ impl<'a> Frame<'a> {
     pub fn new(plan: &'a Plan, entry: &'a Entry) -> Self {
         let labels = labels::labels(plan, entry.component, &entry.name);
         let mut annotations = labels::annotations(plan, &entry.origin);
-        annotations.insert(
-            labels::REPOSITORY.into(),
-            entry
-                .repository
-                .location
-                .described(&entry.repository.secret_name),
-        );
+        annotations.insert(labels::REPOSITORY.into(), entry.repository.described());
         // Maintenance works on the whole repository, as its owner: it has
         // no snapshot source.
         if entry.component == Component::Maintenance {

@@ -127,6 +127,39 @@ pub struct Repository {
     pub layout: RepositoryLayout,
 }
 
+impl Repository {
+    /// The repository for reviewers and for `diff --guard`: its
+    /// [`place`](Self::place), or `secret:<name>` when the Secret's
+    /// `KOPIA_REPOSITORY` holds it, or `pvc:<claim>:<path>`.
+    pub fn described(&self) -> String {
+        match &self.location {
+            RepositoryLocation::FromSecret => match self.layout {
+                RepositoryLayout::Url => format!("secret:{}", self.secret_name),
+                RepositoryLayout::VolSync => {
+                    format!("secret:{} (VolSync's layout)", self.secret_name)
+                }
+            },
+            RepositoryLocation::Url(_) => self.place(),
+            RepositoryLocation::Claim { .. } => format!("pvc:{}", self.location.normalised()),
+        }
+    }
+
+    /// Where the repository is, in one spelling, for telling whether two
+    /// declarations are one repository (maintenance, collisions). A URL
+    /// in the plan is already where the layout puts it (VolSync's keeps a
+    /// GCS, B2 or Azure repository at the bucket's root); a URL only the
+    /// Secret holds may land in another place under each layout, so the
+    /// layout is part of it then.
+    pub fn place(&self) -> String {
+        match (&self.location, self.layout) {
+            (RepositoryLocation::FromSecret, RepositoryLayout::VolSync) => {
+                "KOPIA_REPOSITORY (VolSync's layout)".to_owned()
+            }
+            _ => self.location.normalised(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RepositoryLocation {
     /// `KOPIA_REPOSITORY` from the Secret.
@@ -149,17 +182,6 @@ impl Model {
 }
 
 impl RepositoryLocation {
-    /// The location for reviewers and for `diff --guard`: the normalised
-    /// URL, `secret:<name>` when the Secret's `KOPIA_REPOSITORY` holds it,
-    /// or `pvc:<claim>:<path>`.
-    pub fn described(&self, secret_name: &str) -> String {
-        match self {
-            RepositoryLocation::FromSecret => format!("secret:{secret_name}"),
-            RepositoryLocation::Url(_) => self.normalised(),
-            RepositoryLocation::Claim { .. } => format!("pvc:{}", self.normalised()),
-        }
-    }
-
     /// The location in one spelling, for comparing repositories: URLs and
     /// paths with doubled and trailing slashes removed. Collision checks,
     /// maintenance ownership and `explain` compare this.

@@ -34,11 +34,7 @@ fn check_sources(model: &Model, diagnostics: &mut Diagnostics) {
             RepositoryLocation::Claim { .. } => entry.namespace.clone(),
             RepositoryLocation::Url(_) => String::new(),
         };
-        let key = (
-            repo_key,
-            entry.repository.location.normalised(),
-            &entry.identity,
-        );
+        let key = (repo_key, entry.repository.place(), &entry.identity);
         if let Some(first) = sources.insert(key, backup) {
             diagnostics.push(
                 Diagnostic::new(&ResolveError::SourceCollision {

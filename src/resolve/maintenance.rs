@@ -24,9 +24,13 @@ pub const OWNER_HOSTNAME: &str = "kopiaplan";
 /// or the same Secret (or PVC) in the same namespace.
 pub fn repository_key(namespace: &str, repository: &Repository) -> String {
     match &repository.location {
-        RepositoryLocation::Url(_) => format!("url {}", repository.location.normalised()),
+        RepositoryLocation::Url(_) => format!("url {}", repository.place()),
         RepositoryLocation::FromSecret => {
-            format!("secret {namespace}/{}", repository.secret_name)
+            format!(
+                "secret {namespace}/{} {}",
+                repository.secret_name,
+                repository.layout.as_str()
+            )
         }
         RepositoryLocation::Claim { claim_name, path } => {
             format!(

@@ -422,3 +422,53 @@ fn urls_that_differ_only_in_slashes_are_one_repository() {
         .count();
     assert_eq!(crons, 2);
 }
+
+/// Two plans in one namespace with one backup each on `repository`.
+fn two_plans(first: &str, second: &str) -> String {
+    let one = |name: &str, repository: &str| {
+        format!(
+            "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata: {{name: {name}, namespace: apps}}
+spec:
+  repositories:
+    - {{name: main, secretName: kopia-config, {repository}}}
+  backups:
+    - {{name: {name}-data, pvc: {name}-data, copyMethod: Direct}}
+"
+        )
+    };
+    format!("{}---\n{}", one("one", first), one("two", second))
+}
+
+#[test]
+fn the_layout_decides_whether_two_declarations_are_one_repository() {
+    let maintained = |text: &str| {
+        let objects = compile(text).expect("compiles");
+        objects
+            .iter()
+            .filter(|o| {
+                o["kind"] == "CronJob"
+                    && o["metadata"]["labels"]["app.kubernetes.io/component"] == "maintenance"
+            })
+            .count()
+    };
+    // VolSync's layout keeps a GCS repository at the bucket's root: the
+    // URL's path is not part of where it is.
+    assert_eq!(
+        maintained(&two_plans(
+            "url: gcs://bucket/team-a, layout: VolSync",
+            "url: gcs://bucket, layout: VolSync"
+        )),
+        1
+    );
+    // The URL's layout makes the path a prefix: two repositories.
+    assert_eq!(
+        maintained(&two_plans("url: gcs://bucket/team-a", "url: gcs://bucket")),
+        2
+    );
+    // A URL only the Secret holds may land in two places under the two
+    // layouts: each is maintained.
+    assert_eq!(maintained(&two_plans("layout: VolSync", "layout: Url")), 2);
+    assert_eq!(maintained(&two_plans("layout: Url", "layout: Url")), 1);
+}
