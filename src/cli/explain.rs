@@ -29,6 +29,12 @@ pub struct ExplainArgs {
     /// Time zone of the week (default: the one all schedules share, else UTC).
     #[arg(long, value_name = "ZONE", value_parser = parse_time_zone)]
     time_zone: Option<Tz>,
+    /// The cluster's state as `kopiaplan status --from` reads it
+    /// (`kubectl get cronjobs,jobs,pods -l app.kubernetes.io/managed-by=kopiaplan -A -o json`):
+    /// the last maintenance results add their warnings, such as a
+    /// repository with too many index blobs.
+    #[arg(long, value_name = "FILE")]
+    from: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,7 +75,35 @@ pub fn exec(args: ExplainArgs) -> Outcome {
     let mut options = Options::at(args.now.unwrap_or_else(Utc::now));
     options.max_starts_per_hour = args.max_starts_per_hour;
     options.time_zone = args.time_zone;
-    let report = explain::explain(&compiled.model, &options);
+    let mut report = explain::explain(&compiled.model, &options);
+    if let Some(path) = &args.from {
+        let state = std::fs::read_to_string(path)
+            .map_err(
+                |error| kopiaplan::status::StatusError::ClusterStateUnreadable {
+                    reason: format!("{}: {error}", path.display()),
+                },
+            )
+            .and_then(|text| kopiaplan::status::status(&text, options.now));
+        match state {
+            Ok(entries) => {
+                for entry in entries.iter().filter(|e| e.component == "maintenance") {
+                    if let Some(warning) = &entry.warning {
+                        report.warnings.push(format!(
+                            "repository {}/{} (plan {}): {warning}, in its last maintenance result; Kopia's memory in every mover grows with them",
+                            entry.namespace, entry.entry, entry.plan
+                        ));
+                    }
+                }
+            }
+            Err(error) => {
+                return Outcome {
+                    stdout: None,
+                    stderr: stderr + &render_failure(&error, format),
+                    exit_code: 1,
+                };
+            }
+        }
+    }
     let text = match args.format {
         ExplainFormat::Text => explain::text::render(&report),
         ExplainFormat::Svg => explain::svg::render(&report),

@@ -2,6 +2,12 @@
 //! policy fields of Kopia v0.23.1 (vendored JSON, see `data/README.md`), the
 //! log settings Kopia accepts, and its storage backends (`backend`).
 
+/// More index blobs than this after full maintenance and the maintenance
+/// result warns: every Kopia run reads every index blob into memory, and so
+/// many usually mean maintenance has fallen behind or another owner runs it
+/// (Kopia's own compaction keeps a healthy repository far below).
+pub const INDEX_BLOBS_WARNING: u64 = 1000;
+
 pub mod args;
 pub mod backend;
 pub mod policy;

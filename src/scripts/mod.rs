@@ -69,12 +69,18 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
             last_snapshot_files => LAST_SNAPSHOT_FILES,
         }
     };
+    let limits = context! {
+        index_blobs_warning => crate::kopia::INDEX_BLOBS_WARNING,
+    };
     templates
         .iter()
         .map(|(name, _)| {
-            let text = environment.get_template(name)?.render(
-                context! { paths => paths.clone(), env => env.clone(), metrics => metrics.clone() },
-            )?;
+            let text = environment.get_template(name)?.render(context! {
+                paths => paths.clone(),
+                env => env.clone(),
+                metrics => metrics.clone(),
+                limits => limits.clone(),
+            })?;
             Ok(Script { name, text })
         })
         .collect()

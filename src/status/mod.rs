@@ -72,6 +72,8 @@ pub struct EntryStatus {
     pub bytes: Option<u64>,
     pub duration_seconds: Option<u64>,
     pub message: Option<String>,
+    /// The result line's warning: for maintenance, too many index blobs.
+    pub warning: Option<String>,
     #[serde(serialize_with = "rfc3339")]
     pub next_run: Option<DateTime<Utc>>,
 }
@@ -386,6 +388,7 @@ pub fn status(text: &str, now: DateTime<Utc>) -> Result<Vec<EntryStatus>, Status
             entry.bytes = line["bytes"].as_u64();
             entry.duration_seconds = line["durationSeconds"].as_u64();
             entry.message = line["message"].as_str().map(str::to_owned);
+            entry.warning = line["warning"].as_str().map(str::to_owned);
         }
     }
     Ok(entries.into_values().collect())
@@ -450,6 +453,7 @@ fn entry_status(
         last_result: None,
         snapshot_id: None,
         bytes: None,
+        warning: None,
         duration_seconds: None,
         message: None,
         next_run,

@@ -84,6 +84,14 @@ pub fn text(entries: &[EntryStatus], colour: bool) -> String {
     for (state, row) in &rows {
         out.push_str(&line(row, Some(*state)));
     }
+    for entry in entries {
+        if let Some(warning) = &entry.warning {
+            out.push_str(&format!(
+                "warning: {} {}/{}: {warning}\n",
+                entry.component, entry.namespace, entry.entry
+            ));
+        }
+    }
     out
 }
 

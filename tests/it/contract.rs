@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::pod::{Call, Pod, PodResult, Standin, find_object};
 
 const NAMESPACE: &str = "apps";
@@ -1295,6 +1295,9 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
             ("maintenance info", 0),
             ("maintenance set", 0),
             ("maintenance run", 0),
+            ("blob stats", 0),
+            ("blob stats", 0),
+            ("blob stats", 0),
         ],
     );
     let connect = the_call(&calls, "repository connect filesystem");
@@ -1319,6 +1322,49 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
     let line = result.result_line();
     assert_eq!(line["result"], "success", "{line}");
     assert_eq!(line["operation"], "maintenance");
+    // The size as `kopia blob stats` gives it (the stand-in's default).
+    assert_eq!(
+        (&line["bytes"], &line["blobCount"], &line["indexBlobCount"]),
+        (&json!(10240), &json!(10), &json!(2)),
+        "{line}"
+    );
+    assert!(line["warning"].is_null(), "{line}");
+
+    // More index blobs than the threshold: a warning in the result line
+    // and the log; maintenance itself succeeded.
+    let result = rt
+        .pod("rt-local-maintenance", LATER, None)
+        .harness_env("KOPIA_STANDIN_BLOBS", "5000:900000:1500")
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["indexBlobCount"], 1500, "{line}");
+    assert_eq!(
+        line["warning"],
+        "1500 index blobs: more than 1000",
+        "{}",
+        result.logs()
+    );
+    assert!(
+        result
+            .stderr
+            .contains("warning: 1500 index blobs (more than 1000)")
+    );
+
+    // Statistics Kopia cannot give do not fail maintenance.
+    let result = rt
+        .pod("rt-local-maintenance", LATER, None)
+        .harness_env("KOPIA_STANDIN_FAIL", "blob stats=storage unavailable")
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["result"], "success", "{line}");
+    assert!(line["bytes"].is_null(), "{line}");
+    assert!(
+        result
+            .stderr
+            .contains("could not read the repository's blob statistics")
+    );
 }
 
 #[test]

@@ -440,3 +440,45 @@ fn bad_input_and_bad_flags() {
     let output = kopiaplan(&["explain", example, "--format", "png"]);
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// With the cluster's state (`--from`, as `kopiaplan status` reads it),
+/// a maintenance result that warns about the repository's index blobs is
+/// one of explain's warnings; without a warning there, nothing is added.
+#[test]
+fn explain_warns_about_a_large_repository_from_the_last_maintenance_result() {
+    use crate::test::Test;
+    let fixture =
+        std::fs::read_to_string(support::root().join("tests/fixtures/status/healthy.json"))
+            .expect("fixture");
+    let before = r#"\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#;
+    assert!(
+        fixture.contains(before),
+        "the fixture's maintenance result line"
+    );
+    let warned = fixture.replacen(
+        before,
+        r#"\"indexBlobCount\":1500,\"warning\":\"1500 index blobs: more than 1000\",\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#,
+        1,
+    );
+    let warning = "repository shop/main (plan watched): 1500 index blobs: more than 1000";
+    Test::new()
+        .file("cluster.json", warned)
+        .args([
+            "explain",
+            "examples/monitoring.yaml",
+            "--from",
+            "{dir}/cluster.json",
+        ])
+        .stdout_has(warning)
+        .run();
+    Test::new()
+        .file("cluster.json", fixture)
+        .args([
+            "explain",
+            "examples/monitoring.yaml",
+            "--from",
+            "{dir}/cluster.json",
+        ])
+        .stdout_lacks("index blobs")
+        .run();
+}

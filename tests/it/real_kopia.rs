@@ -688,6 +688,36 @@ fn maintenance_claims_the_repository_and_runs_full_maintenance() {
     );
     let after = cluster.host().json(&["maintenance", "info"]);
     assert_eq!(after["owner"], "maintenance@kopiaplan", "{after:#}");
+    // The result line reports the repository's size as the storage holds
+    // it: every file of the filesystem repository is a blob, and index
+    // blobs are the ones named `x…`.
+    let line = result.result_line();
+    let (mut bytes, mut blobs, mut index_blobs) = (0, 0, 0);
+    let repository = cluster.repository();
+    for (path, node) in tree(&repository) {
+        if let Node::File { content, .. } = node {
+            // A blob's ID is its path, shards joined, without `.f`.
+            let relative = path.strip_prefix(&repository).unwrap_or(&path);
+            let id: String = relative
+                .iter()
+                .map(|part| part.to_string_lossy().into_owned())
+                .collect();
+            let Some(id) = id.strip_suffix(".f") else {
+                continue;
+            };
+            bytes += content.len() as u64;
+            blobs += 1;
+            index_blobs += u64::from(id.starts_with('x'));
+        }
+    }
+    assert!(
+        index_blobs > 0 && blobs > index_blobs,
+        "{blobs} {index_blobs}"
+    );
+    assert_eq!(line["bytes"], bytes, "{}", result.logs());
+    assert_eq!(line["blobCount"], blobs, "{}", result.logs());
+    assert_eq!(line["indexBlobCount"], index_blobs, "{}", result.logs());
+    assert!(line["warning"].is_null(), "a small repository: {line}");
     // Snapshot garbage collection runs only in full maintenance.
     let newest_gc = |info: &Value| {
         info["schedule"]["runs"]["snapshot-gc"]

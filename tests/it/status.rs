@@ -255,3 +255,52 @@ fn the_readme_shows_what_status_prints() {
         ran.stdout
     );
 }
+
+/// A maintenance result line that warns about its index blobs: the size is
+/// the repository's, and the warning follows the table (and is in the
+/// JSON).
+#[test]
+fn a_maintenance_warning_about_index_blobs_is_shown() {
+    let fixture =
+        std::fs::read_to_string(support::root().join("tests/fixtures/status/healthy.json"))
+            .expect("fixture");
+    let before = r#"\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#;
+    assert!(
+        fixture.contains(before),
+        "the fixture's maintenance result line"
+    );
+    let warned = fixture.replacen(
+        before,
+        r#"\"bytes\":5368709120,\"blobCount\":5000,\"indexBlobCount\":1500,\"warning\":\"1500 index blobs: more than 1000\",\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#,
+        1,
+    );
+    let ran = Test::new()
+        .file("cluster.json", warned.clone())
+        .args(["status", "--from", "{dir}/cluster.json", "--now", NOW])
+        .stdout_has("warning: maintenance shop/main: 1500 index blobs: more than 1000\n")
+        .run();
+    let line = ran
+        .stdout
+        .lines()
+        .find(|l| l.contains(" maintenance "))
+        .expect("the maintenance line");
+    assert!(line.contains("5.0 GiB"), "{line}");
+    let ran = Test::new()
+        .file("cluster.json", warned)
+        .args([
+            "status",
+            "--from",
+            "{dir}/cluster.json",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ])
+        .run();
+    let entries: Value = serde_json::from_str(&ran.stdout).expect("json");
+    let maintenance = entries
+        .as_array()
+        .and_then(|a| a.iter().find(|e| e["component"] == "maintenance"))
+        .expect("the maintenance entry");
+    assert_eq!(maintenance["warning"], "1500 index blobs: more than 1000");
+}
