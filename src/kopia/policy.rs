@@ -115,7 +115,9 @@ fn check_value(value: &Value, field: &Value, path: &str, problems: &mut Vec<Poli
         "string" => value.is_string(),
         _ => true,
     };
-    if !ok {
+    if ok {
+        check_domain(value, path, problems);
+    } else {
         let expected_text = match expected {
             "bool" => "true or false",
             "integer" => "a whole number",
@@ -130,6 +132,101 @@ fn check_value(value: &Value, field: &Value, path: &str, problems: &mut Vec<Poli
             help: format!("Kopia reads `{path}` as {expected_text}"),
             unknown_field: false,
         });
+    }
+}
+
+/// What Kopia accepts of a field beyond its JSON type.
+enum Domain {
+    /// One of these names (from Kopia 0.23.1's `policy set` flags).
+    OneOf(Vec<&'static str>),
+    /// A whole number in this range.
+    Range(i64, i64),
+}
+
+/// The domain of the field at `path` (list indices left out).
+fn domain(path: &str) -> Option<Domain> {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    // `inherit` is the flag's way to unset a field; in a policy file the
+    // field is left out instead.
+    let enum_of = |flag| {
+        let mut names = crate::kopia::flag_enum("policy set", flag);
+        names.retain(|name| *name != "inherit");
+        Domain::OneOf(names)
+    };
+    Some(match path {
+        "compression.compressorName" | "metadataCompression.compressorName" => {
+            Domain::OneOf(crate::kopia::compressors())
+        }
+        "splitter.algorithm" => enum_of("splitter"),
+        _ if path.starts_with("actions.") && last == "mode" => enum_of("action-command-mode"),
+        // Kopia's OSSnapshotMode: never, always, when-available.
+        "osSnapshots.volumeShadowCopy.enable" => Domain::Range(0, 2),
+        // Kopia's LogDetail: none (0) to max (10).
+        _ if path.starts_with("logging.") => Domain::Range(0, 10),
+        "scheduling.timeOfDay.hour" => Domain::Range(0, 23),
+        "scheduling.timeOfDay.min" => Domain::Range(0, 59),
+        // Counts, sizes, seconds: never negative.
+        _ => Domain::Range(0, i64::MAX),
+    })
+}
+
+fn check_domain(value: &Value, path: &str, problems: &mut Vec<PolicyProblem>) {
+    let plain: String = {
+        // `scheduling.timeOfDay[0].hour` → `scheduling.timeOfDay.hour`.
+        let mut plain = String::with_capacity(path.len());
+        let mut in_index = false;
+        for c in path.chars() {
+            match c {
+                '[' => in_index = true,
+                ']' => in_index = false,
+                _ if !in_index => plain.push(c),
+                _ => {}
+            }
+        }
+        plain
+    };
+    let Some(domain) = domain(&plain) else {
+        return;
+    };
+    match (domain, value) {
+        (Domain::OneOf(names), Value::String(name))
+            if !names.is_empty() && !names.contains(&name.as_str()) =>
+        {
+            let help = match nearest(name, names.iter().copied()) {
+                Some(near) => format!(
+                    "did you mean `{near}`? Kopia 0.23.1 accepts {}",
+                    names.join(", ")
+                ),
+                None => format!("Kopia 0.23.1 accepts {}", names.join(", ")),
+            };
+            problems.push(PolicyProblem {
+                path: path.to_owned(),
+                message: format!("`{name}` is not a value Kopia accepts for `{path}`"),
+                help,
+                unknown_field: false,
+            });
+        }
+        (Domain::Range(low, high), Value::Number(number)) => {
+            let inside = match number.as_i64() {
+                Some(n) => (low..=high).contains(&n),
+                // Above i64: only the open range takes it.
+                None => number.as_u64().is_some() && high == i64::MAX,
+            };
+            if !inside {
+                let range = if high == i64::MAX {
+                    format!("{low} or more")
+                } else {
+                    format!("from {low} to {high}")
+                };
+                problems.push(PolicyProblem {
+                    path: path.to_owned(),
+                    message: format!("`{path}` is {number}, out of range"),
+                    help: format!("Kopia reads `{path}` as a whole number {range}"),
+                    unknown_field: false,
+                });
+            }
+        }
+        _ => {}
     }
 }
 

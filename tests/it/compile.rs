@@ -695,3 +695,60 @@ fn a_retention_that_keeps_nothing_is_refused() {
     ))
     .objects();
 }
+
+#[test]
+fn policy_values_are_checked_against_what_kopia_accepts() {
+    let with_policy = |policy: &str| {
+        Plan::nightly_with_backups(&format!(
+            "    - name: web-data\n      pvc: web-data\n      policy: {policy}\n"
+        ))
+    };
+    // Names from Kopia 0.23.1's `policy set` flags, with the nearest one.
+    with_policy("{splitter: {algorithm: DYNAMIC-4M-BUZHAS}}")
+        .errors()
+        .has("error[invalid-policy]: `DYNAMIC-4M-BUZHAS` is not a value Kopia accepts for `splitter.algorithm`")
+        .has("did you mean `DYNAMIC-4M-BUZHASH`?")
+        .lacks("inherit");
+    with_policy("{metadataCompression: {compressorName: zstd-fastest-ever}}")
+        .errors()
+        .has("is not a value Kopia accepts for `metadataCompression.compressorName`");
+    with_policy("{actions: {beforeSnapshotRoot: {script: x, mode: sometimes}}}")
+        .errors()
+        .has("`sometimes` is not a value Kopia accepts for `actions.beforeSnapshotRoot.mode`")
+        .has("essential, optional, async");
+    // Ranges: counts and sizes never negative, modes and times within theirs.
+    for (policy, message) in [
+        (
+            "{retention: {keepDaily: -3}}",
+            "`retention.keepDaily` is -3, out of range",
+        ),
+        (
+            "{files: {maxFileSize: -1}}",
+            "`files.maxFileSize` is -1, out of range",
+        ),
+        (
+            "{osSnapshots: {volumeShadowCopy: {enable: 3}}}",
+            "`osSnapshots.volumeShadowCopy.enable` is 3, out of range",
+        ),
+        (
+            "{scheduling: {timeOfDay: [{hour: 24, min: 0}]}}",
+            "`scheduling.timeOfDay[0].hour` is 24, out of range",
+        ),
+        (
+            "{logging: {entries: {snapshotted: 11}}}",
+            "`logging.entries.snapshotted` is 11, out of range",
+        ),
+    ] {
+        with_policy(policy)
+            .errors()
+            .has(message)
+            .has("error[invalid-policy]");
+    }
+    // What Kopia accepts passes.
+    with_policy(
+        "{splitter: {algorithm: FIXED-4M}, osSnapshots: {volumeShadowCopy: {enable: 2}}, \
+         scheduling: {timeOfDay: [{hour: 23, min: 59}]}, logging: {entries: {snapshotted: 10}}, \
+         retention: {keepLatest: 0, keepDaily: 7}, compression: {compressorName: none}}",
+    )
+    .objects();
+}
