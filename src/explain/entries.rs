@@ -43,6 +43,8 @@ pub struct Entry {
     pub object_name: String,
     /// Empty when the policy leaves retention to the repository's global policy.
     pub retention: Vec<Retention>,
+    /// Every field of a backup's policy, and where the plan sets it.
+    pub policy: Vec<model::PolicySetting>,
 }
 
 impl Entry {
@@ -77,15 +79,18 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             run: common.run.clone(),
             object_name: common.run_object_name().to_owned(),
             retention,
+            policy: Vec::new(),
         }
     };
     let mut entries = Vec::new();
     for backup in &model.backups {
-        entries.push(entry(
+        let mut explained = entry(
             &backup.entry,
             Some(backup.copy.method()),
             retention(&backup.policy),
-        ));
+        );
+        explained.policy = backup.policy_sources.clone();
+        entries.push(explained);
     }
     for restore in &model.restores {
         let copy_method = if restore.snapshot_after.is_some() {

@@ -93,6 +93,9 @@ pub struct EntryReport {
     /// The same retention in the plan's words, for the text view.
     #[serde(skip)]
     pub retention_labels: Vec<(&'static str, u64)>,
+    /// Every field of a backup's policy, its value and the place of the
+    /// plan that sets it.
+    pub policy: Vec<crate::model::PolicySetting>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -364,5 +367,6 @@ fn entry_report(entry: &Entry, next_runs: &[DateTime<Tz>]) -> EntryReport {
             .collect(),
         title: entry.title(),
         retention_labels: entry.retention.iter().map(|r| (r.label, r.count)).collect(),
+        policy: entry.policy.clone(),
     }
 }

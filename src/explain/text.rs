@@ -94,6 +94,30 @@ pub fn render(report: &Report) -> String {
                 .join(", ")
         };
         field(&mut out, "retention", &retention);
+        if entry.component == crate::model::Component::Backup {
+            let mut policy = entry.policy.iter();
+            let line = |s: &crate::model::PolicySetting| {
+                format!("{} = {}  ({})", s.field, s.value, s.from)
+            };
+            match policy.next() {
+                Some(first) => {
+                    field(&mut out, "policy", &line(first));
+                    for setting in policy {
+                        field(&mut out, "", &line(setting));
+                    }
+                    field(
+                        &mut out,
+                        "",
+                        "every other field: the repository's global policy",
+                    );
+                }
+                None => field(
+                    &mut out,
+                    "policy",
+                    "the repository's global policy, every field",
+                ),
+            }
+        }
         out.push('\n');
     }
     for repository in &report.repositories {

@@ -503,10 +503,23 @@ pub struct Backup {
     pub actions: Actions,
     /// The resolved Kopia policy of this source (`kopia policy import` value).
     pub policy: serde_json::Value,
+    /// Each field of `policy` and the place of the plan it comes from.
+    pub policy_sources: Vec<PolicySetting>,
     /// Extra `kopia snapshot create` arguments, verbatim.
     pub additional_args: Vec<String>,
     /// VolSync-style policy files (`policyConfig`).
     pub policy_files: Option<PolicyFiles>,
+}
+
+/// One field of a source's resolved policy, and where the plan sets it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicySetting {
+    /// Kopia's path, such as `retention.keepDaily`.
+    pub field: String,
+    /// The value, as JSON.
+    pub value: String,
+    /// The place, such as ``the entry's `retain` `` or `` `defaults.policy` ``.
+    pub from: String,
 }
 
 /// VolSync-style policy files of an entry (`policyConfig`).

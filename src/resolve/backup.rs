@@ -147,6 +147,7 @@ impl PlanResolver<'_, '_> {
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
         let policy = policy::resolve(inherited, spec, &at_defaults, at, self.diagnostics);
+        let policy_sources = policy::sources(inherited, spec, &policy);
         let policy_files = self.policy_files(
             spec.policy_config.as_ref(),
             at,
@@ -243,6 +244,7 @@ impl PlanResolver<'_, '_> {
             parallelism,
             actions,
             policy,
+            policy_sources,
             additional_args,
             policy_files,
         })

@@ -9,6 +9,7 @@ use super::At;
 use super::error::ResolveError;
 use crate::diagnostics::{Diagnostics, nearest};
 use crate::kopia::policy::{check, merge};
+use crate::model::PolicySetting;
 use crate::plan::{BackupSpec, Defaults, Retain};
 
 pub(super) fn resolve(
@@ -181,6 +182,71 @@ pub(super) fn resolve(
         }
     }
     policy
+}
+
+/// Where each field of the resolved `policy` comes from, in the plan's
+/// words: the nearest level that sets it, a shortcut before the `policy`
+/// block of its level (they may not disagree). Every field left out is the
+/// repository's global policy's.
+pub(super) fn sources(
+    defaults: &Defaults,
+    spec: &BackupSpec,
+    policy: &Value,
+) -> Vec<PolicySetting> {
+    let sets = |policy: &Option<Value>, path: &str| {
+        policy
+            .as_ref()
+            .and_then(|p| path.split('.').try_fold(p, |v, key| v.get(key)))
+            .is_some()
+    };
+    let shortcut = |retain: &Option<Retain>, compression: &Option<String>, path: &str| match path
+        .strip_prefix("retention.")
+    {
+        Some(key) => retention_of(retain.as_ref())
+            .contains_key(key)
+            .then_some("retain"),
+        None => {
+            (path == "compression.compressorName" && compression.is_some()).then_some("compression")
+        }
+    };
+    let mut settings = Vec::new();
+    let mut leaves = Vec::new();
+    flatten(policy, String::new(), &mut leaves);
+    for (field, value) in leaves {
+        let from = if let Some(name) = shortcut(&spec.retain, &spec.compression, &field) {
+            format!("the entry's `{name}`")
+        } else if sets(&spec.policy, &field) {
+            "the entry's `policy`".to_owned()
+        } else if let Some(name) = shortcut(&defaults.retain, &defaults.compression, &field) {
+            format!("`defaults.{name}`")
+        } else {
+            "`defaults.policy`".to_owned()
+        };
+        settings.push(PolicySetting {
+            field,
+            value: value.to_string(),
+            from,
+        });
+    }
+    settings
+}
+
+/// The leaves of a policy: `retention.keepDaily` and its value; a list is
+/// one leaf.
+fn flatten(value: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    match value.as_object() {
+        Some(object) => {
+            for (key, child) in object {
+                let child_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                flatten(child, child_path, out);
+            }
+        }
+        None => out.push((path, value.clone())),
+    }
 }
 
 /// A `retain` block as Kopia's `retention` fields, the periods it sets only.

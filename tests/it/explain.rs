@@ -482,3 +482,80 @@ fn explain_warns_about_a_large_repository_from_the_last_maintenance_result() {
         .stdout_lacks("index blobs")
         .run();
 }
+
+/// Every field of a backup's policy, with the place of the plan that sets
+/// it: the nearest level wins, a shortcut is named as such, and what the
+/// plan leaves out is the repository's global policy.
+#[test]
+fn every_effective_policy_field_is_shown_with_where_it_comes_from() {
+    let plan = crate::test::Plan::nightly_with_backups(
+        "    - name: web-data
+      pvc: web-data
+      retain: {daily: 14}
+      policy: {retention: {keepWeekly: 8}, files: {ignore: [cache/]}}
+    - name: logs
+      pvc: logs
+",
+    )
+    .replace(
+        "  defaults:\n    copyMethod: Direct\n",
+        "  defaults:\n    copyMethod: Direct\n    retain: {daily: 7, monthly: 6}\n    compression: zstd\n    policy: {splitter: {algorithm: FIXED-4M}}\n",
+    )
+    .to_string();
+    let report = explain_json(&plan, &["--now", "2026-03-27T12:00:00Z"]);
+    let from = |entry_name: &str| -> Vec<(String, String, String)> {
+        entry(&report, entry_name)["policy"]
+            .as_array()
+            .expect("policy")
+            .iter()
+            .map(|s| {
+                (
+                    s["field"].as_str().unwrap_or_default().to_owned(),
+                    s["value"].as_str().unwrap_or_default().to_owned(),
+                    s["from"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let web = from("web-data");
+    for expected in [
+        ("retention.keepDaily", "14", "the entry's `retain`"),
+        ("retention.keepWeekly", "8", "the entry's `policy`"),
+        ("retention.keepMonthly", "6", "`defaults.retain`"),
+        ("files.ignore", "[\"cache/\"]", "the entry's `policy`"),
+        (
+            "compression.compressorName",
+            "\"zstd\"",
+            "`defaults.compression`",
+        ),
+        ("splitter.algorithm", "\"FIXED-4M\"", "`defaults.policy`"),
+    ] {
+        let expected = (
+            expected.0.to_owned(),
+            expected.1.to_owned(),
+            expected.2.to_owned(),
+        );
+        assert!(web.contains(&expected), "{expected:?} not in {web:?}");
+    }
+    assert_eq!(web.len(), 6, "{web:?}");
+    let logs = from("logs");
+    assert!(logs.contains(&(
+        "retention.keepDaily".to_owned(),
+        "7".to_owned(),
+        "`defaults.retain`".to_owned()
+    )));
+    let output = kopiaplan_with_stdin(
+        &["explain", "-", "--now", "2026-03-27T12:00:00Z"],
+        Some(&plan),
+    );
+    let text = stdout(&output);
+    assert!(
+        text.contains("  policy       splitter.algorithm = \"FIXED-4M\"  (`defaults.policy`)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n               retention.keepDaily = 14  (the entry's `retain`)\n"),
+        "{text}"
+    );
+    assert!(text.contains("every other field: the repository's global policy"));
+}
