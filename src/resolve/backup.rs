@@ -416,8 +416,9 @@ impl PlanResolver<'_, '_> {
                     &ResolveError::ActionsNotEnabled {
                         name: spec.name.clone(),
                     },
-                    "use the entry's `actions` (beforeSnapshot, afterSnapshot; run with \
-                     `timeoutSeconds`), or enable Kopia's actions on purpose with \
+                    "to run commands around the snapshot, use the entry's `actions` \
+                     (beforeSnapshot, afterSnapshot, timeoutSeconds); to run Kopia's policy \
+                     actions, enable them with \
                      `policyConfig.repositoryConfig: '{\"enableActions\": true}'`",
                 );
                 self.report(d);

@@ -183,6 +183,10 @@ pub enum ResolveError {
     /// An additional argument Kopia's grammar refuses (in `kopia`'s words).
     InvalidAdditionalArgument { message: String },
     /// `policy.actions` where actions are not enabled.
+    /// `policy.actions` that would never run, Kopia's actions being off:
+    /// refused (issue 16, "no back door for hooks"), though issue 15 asked
+    /// for a warning: a policy action written here would run wherever the
+    /// repository is connected with actions on.
     ActionsNotEnabled { name: String },
     /// Kopia's cache limits larger than the cache volume (a warning).
     CacheLimitsExceedVolume {
@@ -488,7 +492,7 @@ impl std::fmt::Display for ResolveError {
             Self::InvalidAdditionalArgument { message } => f.write_str(message),
             Self::ActionsNotEnabled { name } => write!(
                 f,
-                "`policy.actions` runs commands, but actions are not enabled for `{name}`"
+                "the `policy.actions` of `{name}` would never run here: Kopia's actions are not enabled for its repository (and the policy would carry them to any client that enables them)"
             ),
             Self::CacheLimitsExceedVolume {
                 total,
