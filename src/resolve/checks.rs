@@ -160,7 +160,14 @@ pub fn dns_subdomain(value: &str) -> Result<(), String> {
         ));
     }
     for part in value.split('.') {
-        dns_label(part).map_err(|e| format!("`{part}` {e}"))?;
+        // Name the part only when there are several: `a` `a` is too long.
+        dns_label(part).map_err(|e| {
+            if part == value {
+                e
+            } else {
+                format!("has a part `{part}` that {e}")
+            }
+        })?;
     }
     Ok(())
 }
