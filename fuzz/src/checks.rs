@@ -114,10 +114,19 @@ pub fn post_render(data: &[u8]) {
 pub fn krm(data: &[u8]) {
     let result = kopiaplan::integrations::krm::resource_list(text_of(data));
     render_all(&result.diagnostics, &result.sources);
-    if result.failed() {
+    assert!(
+        !result.failed() || result.diagnostics.has_errors(),
+        "a failed run without an error"
+    );
+    // Whatever happened, kustomize and kpt get a ResourceList back.
+    if let Some(output) = result.output {
+        let sources = sources_of(output);
+        let (documents, diagnostics) = kopiaplan::load::parse(&sources);
+        assert!(!diagnostics.has_errors(), "the output does not read back");
         assert!(
-            result.diagnostics.has_errors() || result.output.is_none(),
-            "a failed run without an error"
+            documents.len() == 1
+                && documents[0].root.get("kind").and_then(|k| k.as_str()) == Some("ResourceList"),
+            "the output is not one ResourceList"
         );
     }
 }
