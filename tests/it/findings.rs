@@ -24,3 +24,27 @@ fn a_too_long_name_is_quoted_once() {
             "the PVC name `web.{long}` has a part `{long}` that is 64 characters long"
         ));
 }
+
+/// Found by the `convert` fuzz target: a string that only starts like a
+/// timestamp (`2024-01-20T15:00x:00Z`) was refused as YAML-1.1-ambiguous,
+/// though YAML 1.1 tools read it as text too; `convert` writes it unquoted,
+/// so kopiaplan refused its own output.
+#[test]
+fn only_a_whole_timestamp_is_ambiguous() {
+    let with_value = |value: &str| {
+        Plan::nightly().then(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: apps\ndata:\n  at: {value}\n"
+        ))
+    };
+    with_value("2024-01-20T15:00x:00Z").objects();
+    with_value("2024-01-20T15:00").objects();
+    for timestamp in [
+        "2024-01-20T15:00:00Z",
+        "2024-1-2 3:04:05.5 +01:00",
+        "2024-01-20",
+    ] {
+        with_value(timestamp)
+            .errors()
+            .has("is a timestamp to kubectl and other YAML 1.1 tools");
+    }
+}
