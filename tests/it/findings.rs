@@ -48,3 +48,16 @@ fn only_a_whole_timestamp_is_ambiguous() {
             .has("is a timestamp to kubectl and other YAML 1.1 tools");
     }
 }
+
+/// Found by the `schedule` fuzz target: `*/5sun` passed the cron parser
+/// kopiaplan uses and reached the CronJob, whose controller refuses the step.
+#[test]
+fn a_step_is_a_number() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"0 2 * * */5sun\"\n",
+        )
+        .errors()
+        .has("the day of week field `*/5sun` has the step `5sun`, which is not a number");
+}
