@@ -125,8 +125,9 @@ pub fn krm(data: &[u8]) {
         !result.failed() || result.diagnostics.has_errors(),
         "a failed run without an error"
     );
-    // Whatever happened, kustomize and kpt get a ResourceList back.
-    if let Some(output) = result.output {
+    // A compiled ResourceList reads back. (On an error the items come back
+    // as they were, with whatever the user wrote in them.)
+    if let (false, Some(output)) = (result.diagnostics.has_errors(), result.output) {
         let sources = sources_of(output);
         let (documents, diagnostics) = kopiaplan::load::parse(&sources);
         assert!(!diagnostics.has_errors(), "the output does not read back");
