@@ -61,3 +61,15 @@ fn a_step_is_a_number() {
         .errors()
         .has("the day of week field `*/5sun` has the step `5sun`, which is not a number");
 }
+
+/// Found by the `schedule` fuzz target: `JAN-MAR` as the day of month.
+#[test]
+fn only_month_and_day_of_week_take_names() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"0 2 JAN-MAR * *\"\n",
+        )
+        .errors()
+        .has("the day of month field `JAN-MAR` has a name");
+}
