@@ -1,30 +1,47 @@
-//! Compile benchmark: a generated plan with 10,000 backups across 500
-//! namespaces, compiled and serialised three times.
+//! Compile benchmark (issue 17, points 6 and 7): where a compile spends its
+//! time and memory, as ratios measured in one run.
 //!
-//! Run with `cargo bench --bench compile` (release profile). It prints the
-//! min and median wall time of `compile_sources` and of `to_yaml`, the number
-//! of objects, the output size and the process's peak resident memory
-//! (`VmHWM` from /proc/self/status, "unknown" when unavailable).
+//! Run with `cargo bench --bench compile` (release profile). For 1,000 and
+//! 10,000 backups across 50 and 500 namespaces it times, in this process,
+//! each stage on the previous stage's result (`load+parse`, `resolve`,
+//! `emit`, `serialize`: writing the already-built objects as YAML) and the
+//! whole compile (all four), and prints the whole compile as a multiple of
+//! `serialize`, the floor. Each figure is the median of `RUNS` runs.
 //!
-//! Then the cost of diagnostics: plans with 5,000 and 20,000 entries that
-//! all share one name, compiled and every diagnostic rendered. The ratio of
-//! the two times is about 4 while the cost stays linear (it was about 10
-//! when each rendered line was found by scanning the file).
+//! Then it runs the `kopiaplan` binary as a user would (`compile`, `krm`
+//! on a ResourceList of the same plan, `post-render` on a stream of 100,000
+//! small pass-through documents and the plan) and prints each run's peak
+//! resident memory (from `getrusage` of the child) as a multiple of the
+//! output's size.
+//!
+//! Then post-render's cost on a 5,000-document Helm stream without a plan,
+//! against reading and writing the same bytes (`cat`); and the cost of
+//! diagnostics: plans with 5,000 and 20,000 entries that all share one
+//! name, compiled and every diagnostic rendered. The ratio of the two times
+//! is about 4 while the cost stays linear (it was about 10 when each
+//! rendered line was found by scanning the file).
+//!
+//! The figures are for reading, not asserting: nothing here fails on a
+//! slow machine.
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use kopiaplan::diagnostics::{self, SourceMap};
 
-const BACKUPS: usize = 10_000;
-const NAMESPACES: usize = 500;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
+/// Pass-through documents in front of the plan in the post-render stream:
+/// about 19 MB, under the 32 MiB limit of one input.
+const STREAM_DOCUMENTS: usize = 100_000;
+const SIZES: [(usize, usize); 4] = [(1_000, 50), (1_000, 500), (10_000, 50), (10_000, 500)];
 
-/// The plan document: one BackupPlan with `BACKUPS` entries spread
-/// round-robin over `NAMESPACES` namespaces.
-fn generate_plan() -> String {
-    let mut yaml = String::with_capacity(BACKUPS * 64 + 1024);
+/// The plan document: one BackupPlan with `backups` entries spread
+/// round-robin over `namespaces` namespaces.
+fn generate_plan(backups: usize, namespaces: usize) -> String {
+    let mut yaml = String::with_capacity(backups * 64 + 1024);
     yaml.push_str(
         "apiVersion: kopiaplan.dev/v1alpha1
 kind: BackupPlan
@@ -45,8 +62,8 @@ spec:
   backups:
 ",
     );
-    for i in 0..BACKUPS {
-        let ns = i % NAMESPACES;
+    for i in 0..backups {
+        let ns = i % namespaces;
         let _ = write!(
             yaml,
             "    - name: app-{i:05}\n      pvc: data-{i:05}\n      namespace: ns-{ns:03}\n"
@@ -55,96 +72,349 @@ spec:
     yaml
 }
 
-/// Peak resident set size as reported by the kernel, e.g. "123456 kB".
-fn peak_rss() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .map(|value| value.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-/// Min and median of the samples (sorted in place).
-fn min_median(samples: &mut [Duration]) -> (Duration, Duration) {
+fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
-    (samples[0], samples[samples.len() / 2])
+    samples[samples.len() / 2]
+}
+
+/// The stage times of one compile, and the output's size.
+struct Stages {
+    load_parse: Duration,
+    resolve: Duration,
+    emit: Duration,
+    serialize: Duration,
+    output_bytes: usize,
+    objects: usize,
+}
+
+fn stages(sources: &SourceMap) -> Result<Stages, String> {
+    let options = kopiaplan::volsync::Options::default();
+    let start = Instant::now();
+    let (documents, load_diagnostics) = kopiaplan::load::parse(sources);
+    let (inputs, parse_diagnostics) = kopiaplan::read_plans(&documents, &options);
+    let load_parse = start.elapsed();
+    if load_diagnostics.has_errors() || parse_diagnostics.has_errors() {
+        return Err("the generated plan does not parse".to_owned());
+    }
+
+    let start = Instant::now();
+    let (model, resolve_diagnostics) = kopiaplan::resolve::resolve(&inputs, &documents, sources);
+    let resolve = start.elapsed();
+    if resolve_diagnostics.has_errors() {
+        let shown: String = resolve_diagnostics
+            .iter()
+            .take(3)
+            .map(|d| diagnostics::render(d, sources))
+            .collect();
+        return Err(format!("the generated plan does not resolve:\n{shown}"));
+    }
+
+    let start = Instant::now();
+    let mut objects =
+        kopiaplan::emit::emit(&model).map_err(|_| "the model does not emit".to_owned())?;
+    kopiaplan::output::sort(&mut objects);
+    let emit = start.elapsed();
+
+    let start = Instant::now();
+    let text = kopiaplan::output::to_yaml(&objects)?;
+    let serialize = start.elapsed();
+    Ok(Stages {
+        load_parse,
+        resolve,
+        emit,
+        serialize,
+        output_bytes: text.len(),
+        objects: objects.len(),
+    })
+}
+
+/// The whole library compile as `compile` runs it: sources → YAML text.
+fn whole_compile(sources: &SourceMap) -> Result<(Duration, usize), String> {
+    let start = Instant::now();
+    let compiled = kopiaplan::compile_sources(sources).map_err(|errors| {
+        errors
+            .iter()
+            .take(5)
+            .map(|d| diagnostics::render(d, sources))
+            .collect::<String>()
+    })?;
+    let text = kopiaplan::output::to_yaml(&compiled.objects)?;
+    Ok((start.elapsed(), text.len()))
+}
+
+fn stage_ratios(backups: usize, namespaces: usize) -> Result<Duration, String> {
+    let mut sources = SourceMap::default();
+    sources.add(
+        "generated.yaml".to_owned(),
+        generate_plan(backups, namespaces),
+    );
+    let mut runs = Vec::with_capacity(RUNS);
+    let mut wholes = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        runs.push(stages(&sources)?);
+        wholes.push(whole_compile(&sources)?.0);
+    }
+    let pick = |f: fn(&Stages) -> Duration| median(runs.iter().map(f).collect());
+    let (load_parse, resolve, emit, serialize) = (
+        pick(|s| s.load_parse),
+        pick(|s| s.resolve),
+        pick(|s| s.emit),
+        pick(|s| s.serialize),
+    );
+    let whole = median(wholes);
+    let floor = serialize.as_secs_f64();
+    println!(
+        "{backups:>6} backups, {namespaces:>3} namespaces: {} objects, {:.1} MB output",
+        runs[0].objects,
+        runs[0].output_bytes as f64 / 1e6
+    );
+    println!(
+        "    load+parse {:>8.1} ms ({:.2}x serialize)\n    resolve    {:>8.1} ms ({:.2}x)\n    emit       {:>8.1} ms ({:.2}x)\n    serialize  {:>8.1} ms (1.00x, the floor)\n    compile    {:>8.1} ms ({:.2}x serialize; goal at most 1.5x)",
+        millis(load_parse),
+        load_parse.as_secs_f64() / floor,
+        millis(resolve),
+        resolve.as_secs_f64() / floor,
+        millis(emit),
+        emit.as_secs_f64() / floor,
+        millis(serialize),
+        millis(whole),
+        whole.as_secs_f64() / floor,
+    );
+    Ok(whole)
+}
+
+/// Peak resident memory, in bytes, of the children waited for so far
+/// (`getrusage(RUSAGE_CHILDREN)`): the largest child's. Each measurement
+/// runs in a fresh copy of this benchmark (see `measure_child`), whose one
+/// child is the run measured.
+fn children_peak_rss() -> Option<u64> {
+    #[repr(C)]
+    struct Rusage {
+        user_time: [i64; 2],
+        system_time: [i64; 2],
+        max_rss_kib: i64,
+        rest: [i64; 13],
+    }
+    unsafe extern "C" {
+        fn getrusage(who: i32, usage: *mut Rusage) -> i32;
+    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut usage = Rusage {
+        user_time: [0; 2],
+        system_time: [0; 2],
+        max_rss_kib: 0,
+        rest: [0; 13],
+    };
+    // SAFETY: `usage` is a live, writable struct with the layout of Linux's
+    // `struct rusage` on 64-bit targets.
+    let status = unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
+    (status == 0 && cfg!(target_os = "linux"))
+        .then(|| u64::try_from(usage.max_rss_kib).unwrap_or(0) * 1024)
+}
+
+/// In a child copy of the benchmark: runs `kopiaplan` with `args`, stdin
+/// from `stdin`, stdout to `stdout`, and prints its peak memory in bytes.
+fn measure_child(args: &[String]) -> ExitCode {
+    let [stdin, stdout, rest @ ..] = args else {
+        return ExitCode::FAILURE;
+    };
+    let status = Command::new(env!("CARGO_BIN_EXE_kopiaplan"))
+        .args(rest)
+        .stdin(std::fs::File::open(stdin).map_or(Stdio::null(), Stdio::from))
+        .stdout(std::fs::File::create(stdout).map_or(Stdio::null(), Stdio::from))
+        .stderr(Stdio::null())
+        .status();
+    match (status, children_peak_rss()) {
+        (Ok(status), Some(peak)) if status.success() => {
+            println!("{peak}");
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Runs `kopiaplan args` (stdin from `stdin`, stdout into `stdout`) in a
+/// fresh copy of this benchmark; the child's peak memory and the output's
+/// size.
+fn peak_of_cli_run(stdin: &Path, stdout: &Path, args: &[&str]) -> Result<(u64, u64), String> {
+    let current = std::env::current_exe().map_err(|e| e.to_string())?;
+    let output = Command::new(current)
+        .arg("--measure-child")
+        .arg(stdin)
+        .arg(stdout)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!("kopiaplan {} failed", args.join(" ")));
+    }
+    let peak = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| "no peak memory reported".to_owned())?;
+    let size = std::fs::metadata(stdout).map_err(|e| e.to_string())?.len();
+    Ok((peak, size))
+}
+
+fn scratch() -> Result<PathBuf, String> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("compile-bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+/// The plan as a KRM ResourceList, as kustomize hands it to `krm`.
+fn resource_list(plan: &str) -> String {
+    let mut list =
+        String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    let mut first = true;
+    for line in plan.lines() {
+        list.push_str(if first { "  - " } else { "    " });
+        list.push_str(line);
+        list.push('\n');
+        first = false;
+    }
+    list
+}
+
+/// A Helm-like stream: `documents` small ConfigMaps, each after `---` and
+/// a `# Source:` line, then (when given) the plan.
+fn helm_stream(documents: usize, plan: Option<&str>) -> String {
+    let mut stream = String::with_capacity(documents * 220);
+    for i in 0..documents {
+        let _ = write!(
+            stream,
+            "---\n# Source: app/templates/settings-{i}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-{i}\n  labels:\n    app.kubernetes.io/name: app\ndata:\n  mode: \"0644\"\n  level: info\n"
+        );
+    }
+    if let Some(plan) = plan {
+        stream.push_str("---\n# Source: app/templates/plan.yaml\n");
+        stream.push_str(plan);
+    }
+    stream
+}
+
+fn memory_ratios() -> Result<(), String> {
+    let dir = scratch()?;
+    let null = Path::new("/dev/null");
+    for (backups, namespaces) in SIZES {
+        let plan = generate_plan(backups, namespaces);
+        let plan_path = dir.join(format!("plan-{backups}-{namespaces}.yaml"));
+        let list_path = dir.join(format!("list-{backups}-{namespaces}.yaml"));
+        let stream_path = dir.join(format!("stream-{backups}-{namespaces}.yaml"));
+        let out = dir.join("out.yaml");
+        std::fs::write(&plan_path, &plan).map_err(|e| e.to_string())?;
+        std::fs::write(&list_path, resource_list(&plan)).map_err(|e| e.to_string())?;
+        std::fs::write(&stream_path, helm_stream(STREAM_DOCUMENTS, Some(&plan)))
+            .map_err(|e| e.to_string())?;
+        let plan_arg = plan_path.to_string_lossy().into_owned();
+        let runs: [(&str, &Path, Vec<&str>); 3] = [
+            ("compile", null, vec!["compile", &plan_arg]),
+            ("krm", &list_path, vec!["krm"]),
+            ("post-render", &stream_path, vec!["post-render"]),
+        ];
+        println!("{backups:>6} backups, {namespaces:>3} namespaces, peak memory of the CLI run:");
+        for (name, stdin, args) in runs {
+            let (peak, size) = peak_of_cli_run(stdin, &out, &args)?;
+            println!(
+                "    {name:<12} {:>7.1} MB for {:>6.1} MB of output: {:.1}x (goal at most 4x)",
+                peak as f64 / 1e6,
+                size as f64 / 1e6,
+                peak as f64 / size.max(1) as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+/// post-render of a stream without plans against reading and writing it.
+fn post_render_passthrough() -> Result<(), String> {
+    const DOCUMENTS: usize = 5_000;
+    let dir = scratch()?;
+    let path = dir.join("helm-5000.yaml");
+    std::fs::write(&path, helm_stream(DOCUMENTS, None)).map_err(|e| e.to_string())?;
+    let sink = || std::fs::OpenOptions::new().write(true).open("/dev/null");
+    let mut cats = Vec::with_capacity(RUNS * 4);
+    let mut renders = Vec::with_capacity(RUNS * 4);
+    for _ in 0..RUNS * 4 {
+        let start = Instant::now();
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        sink()
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| e.to_string())?;
+        cats.push(start.elapsed());
+
+        let start = Instant::now();
+        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let rendered = kopiaplan::integrations::post_render::post_render(text);
+        let output = rendered.output.ok_or("post-render failed")?;
+        sink()
+            .and_then(|mut f| f.write_all(output.as_bytes()))
+            .map_err(|e| e.to_string())?;
+        renders.push(start.elapsed());
+    }
+    let (cat, render) = (median(cats), median(renders));
+    println!(
+        "post-render of {DOCUMENTS} documents without a plan: {:.2} ms, cat {:.2} ms: {:.2}x (goal at most 1.2x)",
+        millis(render),
+        millis(cat),
+        render.as_secs_f64() / cat.as_secs_f64()
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {
-    let yaml = generate_plan();
-    println!(
-        "kopiaplan compile bench: {BACKUPS} backups, {NAMESPACES} namespaces, input {} bytes, {RUNS} runs",
-        yaml.len()
-    );
-
-    let mut sources = SourceMap::default();
-    sources.add("generated.yaml".to_string(), yaml);
-
-    let mut compile_times = Vec::with_capacity(RUNS);
-    let mut serialise_times = Vec::with_capacity(RUNS);
-    let mut objects = 0;
-    let mut output_bytes = 0;
-
-    for run in 1..=RUNS {
-        let start = Instant::now();
-        let compiled = match kopiaplan::compile_sources(&sources) {
-            Ok(compiled) => compiled,
-            Err(errors) => {
-                eprintln!("the generated plan does not compile:");
-                for diagnostic in errors.iter().take(10) {
-                    eprint!("{}", diagnostics::render(diagnostic, &sources));
-                }
-                return ExitCode::FAILURE;
-            }
-        };
-        let compile_time = start.elapsed();
-
-        let start = Instant::now();
-        let text = match kopiaplan::output::to_yaml(&compiled.objects) {
-            Ok(text) => text,
-            Err(error) => {
-                eprintln!("serialising failed: {error}");
-                return ExitCode::FAILURE;
-            }
-        };
-        let serialise_time = start.elapsed();
-
-        println!(
-            "run {run}: compile {:.1} ms, to_yaml {:.1} ms",
-            millis(compile_time),
-            millis(serialise_time)
-        );
-        compile_times.push(compile_time);
-        serialise_times.push(serialise_time);
-        objects = compiled.objects.len();
-        output_bytes = text.len();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(rest) = args.strip_prefix(&["--measure-child".to_owned()]) {
+        return measure_child(rest);
     }
-
-    let (compile_min, compile_median) = min_median(&mut compile_times);
-    let (serialise_min, serialise_median) = min_median(&mut serialise_times);
-    println!(
-        "compile_sources: min {:.1} ms, median {:.1} ms",
-        millis(compile_min),
-        millis(compile_median)
-    );
-    println!(
-        "to_yaml:         min {:.1} ms, median {:.1} ms",
-        millis(serialise_min),
-        millis(serialise_median)
-    );
-    println!("objects:         {objects}");
-    println!("output size:     {output_bytes} bytes");
-    println!("peak RSS:        {}", peak_rss());
-    diagnostics_scaling();
-    ExitCode::SUCCESS
+    // `cargo bench` passes `--bench`; a filter selects parts.
+    let only = args.iter().find(|a| !a.starts_with("--")).cloned();
+    let wanted = |part: &str| only.as_deref().is_none_or(|o| part.contains(o));
+    println!("kopiaplan compile bench, medians of {RUNS} runs");
+    let mut result = Ok(());
+    if wanted("stages") {
+        let mut wholes = Vec::new();
+        for (backups, namespaces) in SIZES {
+            match stage_ratios(backups, namespaces) {
+                Ok(whole) => wholes.push(((backups, namespaces), whole)),
+                Err(error) => result = Err(error),
+            }
+        }
+        for namespaces in [50, 500] {
+            let time = |backups| {
+                wholes
+                    .iter()
+                    .find(|(size, _)| *size == (backups, namespaces))
+                    .map(|(_, whole)| whole.as_secs_f64())
+            };
+            if let (Some(small), Some(large)) = (time(1_000), time(10_000)) {
+                println!(
+                    "scaling, {namespaces} namespaces: 10,000 backups take {:.1}x the time of 1,000 (linear: 10)",
+                    large / small
+                );
+            }
+        }
+    }
+    if wanted("memory") {
+        result = result.and_then(|()| memory_ratios());
+    }
+    if wanted("post-render") {
+        result = result.and_then(|()| post_render_passthrough());
+    }
+    if wanted("diagnostics") {
+        diagnostics_scaling();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("compile bench: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// A plan whose `entries` backups all have the same name: one diagnostic

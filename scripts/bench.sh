@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the compile benchmark in release mode and runs it once.
-# The bench itself prints per-phase wall times, object count, output size
-# and peak RSS (VmHWM from /proc/self/status). When GNU time is available
+# The bench itself prints per-stage wall times as multiples of serialising
+# the output, and the peak memory of CLI runs as multiples of their output. When GNU time is available
 # the bench binary is also run under `/usr/bin/time -v` for the
 # whole-process wall time and maximum RSS.
 set -euo pipefail

@@ -91,7 +91,42 @@ fn is_timestamp(text: &str) -> bool {
     (1..=2).contains(&month.len())
         && month.bytes().all(|b| b.is_ascii_digit())
         && (1..=2).contains(&day.len())
-        && (after_day.is_empty() || after_day.starts_with(['T', 't', ' ', '\t']))
+        && (after_day.is_empty() || is_time_of_timestamp(after_day))
+}
+
+/// What may follow the date of a YAML 1.1 timestamp, all of it: `T` or
+/// blanks, `h:mm:ss`, a fraction, then `Z` or an offset, blanks allowed
+/// before it. `2024-01-20T15:00x:00Z` is text to YAML 1.1 tools too.
+fn is_time_of_timestamp(text: &str) -> bool {
+    fn digits(text: &str, min: usize, max: usize) -> Option<&str> {
+        let count = text.bytes().take_while(u8::is_ascii_digit).count();
+        (min..=max).contains(&count).then(|| &text[count..])
+    }
+    let rest = match text.strip_prefix(['T', 't']) {
+        Some(rest) => rest,
+        None if text.starts_with([' ', '\t']) => text.trim_start_matches([' ', '\t']),
+        None => return false,
+    };
+    let time = digits(rest, 1, 2)
+        .and_then(|r| r.strip_prefix(':'))
+        .and_then(|r| digits(r, 2, 2))
+        .and_then(|r| r.strip_prefix(':'))
+        .and_then(|r| digits(r, 2, 2));
+    let Some(mut rest) = time else {
+        return false;
+    };
+    if let Some(fraction) = rest.strip_prefix('.') {
+        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let zone = rest.trim_start_matches([' ', '\t']);
+    zone.is_empty()
+        || zone == "Z"
+        || zone
+            .strip_prefix(['+', '-'])
+            .and_then(|r| digits(r, 1, 2))
+            .is_some_and(|r| {
+                r.is_empty() || r.strip_prefix(':').and_then(|m| digits(m, 2, 2)) == Some("")
+            })
 }
 
 #[cfg(test)]

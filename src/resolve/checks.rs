@@ -160,6 +160,7 @@ pub fn dns_subdomain(value: &str) -> Result<(), String> {
         ));
     }
     for part in value.split('.') {
+        // Name the part only when there are several: `a` `a` is too long.
         dns_label(part).map_err(|e| {
             if part == value {
                 e

@@ -98,6 +98,30 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
         let (name, low, _) = FIELDS[index];
         let high = if index == 2 { 31 } else { FIELDS[index].2 };
         for element in field.split(',') {
+            // Only month and day of week take names (croner also takes
+            // `JAN` as a day of month; Kubernetes does not).
+            if index < 3 && element.bytes().any(|b| b.is_ascii_alphabetic()) {
+                return Err(error(
+                    format!(
+                        "the {name} field `{}` has a name; only month and day of week take names",
+                        fields[index]
+                    ),
+                    format!("use numbers from {low} to {high} in the {name} field"),
+                ));
+            }
+            // Kubernetes reads a step as a plain number; croner also takes
+            // `*/5sun`, which the CronJob controller refuses.
+            if let Some((_, step)) = element.split_once('/')
+                && (step.is_empty() || !step.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return Err(error(
+                    format!(
+                        "the {name} field `{}` has the step `{step}`, which is not a number",
+                        fields[index]
+                    ),
+                    "write a step as a number, such as `*/15`",
+                ));
+            }
             let range = element.split('/').next().unwrap_or("");
             for number in range.split('-').filter_map(|n| n.parse::<u32>().ok()) {
                 if number < low || number > high {

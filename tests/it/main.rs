@@ -5,6 +5,10 @@
 mod support;
 mod test;
 
+// The fuzz targets' checks, shared with fuzz/ (fuzz_corpus replays them).
+#[path = "../../fuzz/src/checks.rs"]
+mod fuzz_checks;
+
 mod apiserver;
 mod cache;
 mod ci;
@@ -14,6 +18,8 @@ mod context;
 mod contract;
 mod diff;
 mod explain;
+mod findings;
+mod fuzz_corpus;
 mod golden;
 mod integrations;
 mod issued;
@@ -22,6 +28,7 @@ mod monitoring;
 mod mover_volumes;
 mod output_dir;
 mod policy_config;
+mod properties;
 mod real_kopia;
 mod real_storage;
 mod restore;

@@ -1,0 +1,75 @@
+//! Defects the fuzz targets and the property tests found (issue 17), one
+//! regression test each. Crashing inputs of the fuzzers are kept as files in
+//! fuzz/regressions/ and replayed by fuzz_corpus; the cases here are the
+//! ones better said as a plan.
+
+use crate::test::Plan;
+
+/// Found by `properties::every_generated_name_is_dns_1123_and_within_its_limit`:
+/// a name without dots that is too long was quoted twice ("the PVC name
+/// `x…` `x…` is 64 characters long").
+#[test]
+fn a_too_long_name_is_quoted_once() {
+    let long = format!("{}-data", "a".repeat(59));
+    Plan::nightly()
+        .replace("pvc: web-data", &format!("pvc: {long}"))
+        .errors()
+        .has(&format!(
+            "error[invalid-name]: the PVC name `{long}` is 64 characters long; the limit is 63\n"
+        ));
+    Plan::nightly()
+        .replace("pvc: web-data", &format!("pvc: web.{long}"))
+        .errors()
+        .has(&format!(
+            "the PVC name `web.{long}` has a part `{long}` that is 64 characters long"
+        ));
+}
+
+/// Found by the `convert` fuzz target: a string that only starts like a
+/// timestamp (`2024-01-20T15:00x:00Z`) was refused as YAML-1.1-ambiguous,
+/// though YAML 1.1 tools read it as text too; `convert` writes it unquoted,
+/// so kopiaplan refused its own output.
+#[test]
+fn only_a_whole_timestamp_is_ambiguous() {
+    let with_value = |value: &str| {
+        Plan::nightly().then(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: apps\ndata:\n  at: {value}\n"
+        ))
+    };
+    with_value("2024-01-20T15:00x:00Z").objects();
+    with_value("2024-01-20T15:00").objects();
+    for timestamp in [
+        "2024-01-20T15:00:00Z",
+        "2024-1-2 3:04:05.5 +01:00",
+        "2024-01-20",
+    ] {
+        with_value(timestamp)
+            .errors()
+            .has("is a timestamp to kubectl and other YAML 1.1 tools");
+    }
+}
+
+/// Found by the `schedule` fuzz target: `*/5sun` passed the cron parser
+/// kopiaplan uses and reached the CronJob, whose controller refuses the step.
+#[test]
+fn a_step_is_a_number() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"0 2 * * */5sun\"\n",
+        )
+        .errors()
+        .has("the day of week field `*/5sun` has the step `5sun`, which is not a number");
+}
+
+/// Found by the `schedule` fuzz target: `JAN-MAR` as the day of month.
+#[test]
+fn only_month_and_day_of_week_take_names() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"0 2 JAN-MAR * *\"\n",
+        )
+        .errors()
+        .has("the day of month field `JAN-MAR` has a name");
+}
