@@ -4,8 +4,13 @@
 //! types (`kopiaplan schema`); the "Default:" sentences of fields whose
 //! default is a value come from `resolve::defaults`.
 
+mod acknowledge;
 pub mod check;
 pub mod error;
+mod monitoring;
+
+pub use acknowledge::{AcknowledgedChange, GuardedChange};
+pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -81,62 +86,6 @@ pub struct PlanSpec {
     /// matches nothing is a warning).
     #[serde(default)]
     pub acknowledge: Vec<AcknowledgedChange>,
-}
-
-/// One change `kopiaplan diff --guard` lets pass: its kind, the entry, and
-/// the values before and after, exactly as the guard prints them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AcknowledgedChange {
-    pub change: GuardedChange,
-    /// `<component>/<name>` of an entry of this plan, such as
-    /// `backup/web-data` or `maintenance/main` (maintenance is named after
-    /// its repository).
-    pub entry: String,
-    /// The value before, as the guard prints it (absent for a removal).
-    pub from: Option<String>,
-    /// The value after, as the guard prints it (absent for a removal).
-    pub to: Option<String>,
-}
-
-/// The changes `kopiaplan diff --guard` stops.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum GuardedChange {
-    /// A backup's Kopia source (`user@host:path`) changes: its history
-    /// stops getting retention, and restores by the new identity miss it.
-    IdentityChanges,
-    /// A backup writes to another repository: its history stays behind.
-    RepositoryChanges,
-    /// A retention count decreases: history is deleted at the next
-    /// maintenance.
-    RetentionDecreases,
-    /// A backup entry disappears: its backups stop without a sound.
-    BackupRemoved,
-    /// A manual Job's pod template changes under the same name: applying
-    /// fails on the immutable field.
-    ManualJobChanges,
-    /// Another identity owns a repository's maintenance.
-    MaintenanceOwnerChanges,
-    /// A claim kopiaplan creates changes beyond a larger size: applying
-    /// fails on the immutable field.
-    ClaimChanges,
-}
-
-impl GuardedChange {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GuardedChange::IdentityChanges => "identity-changes",
-            GuardedChange::RepositoryChanges => "repository-changes",
-            GuardedChange::RetentionDecreases => "retention-decreases",
-            GuardedChange::BackupRemoved => "backup-removed",
-            GuardedChange::ManualJobChanges => "manual-job-changes",
-            GuardedChange::MaintenanceOwnerChanges => "maintenance-owner-changes",
-            GuardedChange::ClaimChanges => "claim-changes",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -733,48 +682,4 @@ pub fn json_schema() -> serde_json::Value {
         );
     }
     value
-}
-
-/// What kopiaplan emits so that a stopped backup is noticed. Each part is
-/// opt-in; the alerts and the dashboard read kube-state-metrics series only.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MonitoringSpec {
-    /// A `monitoring.coreos.com/v1` PrometheusRule in each namespace that
-    /// has entries: staleness and failure alerts per entry.
-    pub prometheus_rule: Option<PrometheusRuleSpec>,
-    /// After every run the mover pushes its result to this Pushgateway.
-    pub pushgateway: Option<PushgatewaySpec>,
-    /// A Grafana dashboard in a ConfigMap, for the Grafana sidecar.
-    pub dashboard: Option<DashboardSpec>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PrometheusRuleSpec {
-    /// Labels on the PrometheusRule, for the Prometheus operator's
-    /// `ruleSelector` (such as `release: kube-prometheus-stack`).
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// The `severity` label of every alert.
-    pub severity: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PushgatewaySpec {
-    /// The Pushgateway's base URL, `http://` or `https://`, such as
-    /// `http://pushgateway.monitoring:9091`.
-    pub url: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct DashboardSpec {
-    /// Labels on the ConfigMap, the ones the Grafana sidecar looks for
-    /// (such as `grafana_dashboard: "1"`).
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-    /// The ConfigMap's namespace. Default: the plan's `metadata.namespace`.
-    pub namespace: Option<String>,
 }

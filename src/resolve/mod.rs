@@ -11,6 +11,7 @@ mod context;
 pub mod defaults;
 mod entry;
 pub mod error;
+mod error_kind;
 mod jobs;
 mod location;
 mod maintenance;
