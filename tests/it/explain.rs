@@ -447,18 +447,9 @@ fn bad_input_and_bad_flags() {
 #[test]
 fn explain_warns_about_a_large_repository_from_the_last_maintenance_result() {
     use crate::test::Test;
-    let fixture =
-        std::fs::read_to_string(support::root().join("tests/fixtures/status/healthy.json"))
-            .expect("fixture");
-    let before = r#"\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#;
-    assert!(
-        fixture.contains(before),
-        "the fixture's maintenance result line"
-    );
-    let warned = fixture.replacen(
-        before,
-        r#"\"indexBlobCount\":1500,\"warning\":\"1500 index blobs: more than 1000\",\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#,
-        1,
+    let fixture = support::cluster_state_with_maintenance_fields("");
+    let warned = support::cluster_state_with_maintenance_fields(
+        r#""indexBlobCount":1500,"warning":"1500 index blobs: more than 1000","#,
     );
     let warning = "repository shop/main (plan watched): 1500 index blobs: more than 1000";
     Test::new()

@@ -261,18 +261,8 @@ fn the_readme_shows_what_status_prints() {
 /// JSON).
 #[test]
 fn a_maintenance_warning_about_index_blobs_is_shown() {
-    let fixture =
-        std::fs::read_to_string(support::root().join("tests/fixtures/status/healthy.json"))
-            .expect("fixture");
-    let before = r#"\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#;
-    assert!(
-        fixture.contains(before),
-        "the fixture's maintenance result line"
-    );
-    let warned = fixture.replacen(
-        before,
-        r#"\"bytes\":5368709120,\"blobCount\":5000,\"indexBlobCount\":1500,\"warning\":\"1500 index blobs: more than 1000\",\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#,
-        1,
+    let warned = support::cluster_state_with_maintenance_fields(
+        r#""bytes":5368709120,"blobCount":5000,"indexBlobCount":1500,"warning":"1500 index blobs: more than 1000","#,
     );
     let ran = Test::new()
         .file("cluster.json", warned.clone())

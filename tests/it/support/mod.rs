@@ -193,3 +193,18 @@ pub fn env_value<'a>(pod: &'a serde_json::Value, name: &str) -> Option<&'a str> 
         .get("value")?
         .as_str()
 }
+
+/// tests/fixtures/status/healthy.json (the cluster's state as `kubectl get
+/// -o json` gives it) with `fields` (`"key":value,` JSON pairs) added to its
+/// maintenance result line; without fields, the fixture as it is.
+pub fn cluster_state_with_maintenance_fields(fields: &str) -> String {
+    let fixture = std::fs::read_to_string(root().join("tests/fixtures/status/healthy.json"))
+        .expect("the status fixture");
+    let message = r#"\"message\":\"full maintenance done as maintenance@kopiaplan\"}"#;
+    assert!(
+        fixture.contains(message),
+        "the fixture's maintenance result line"
+    );
+    let fields = fields.replace('"', "\\\"");
+    fixture.replacen(message, &format!("{fields}{message}"), 1)
+}
