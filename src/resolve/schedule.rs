@@ -123,6 +123,32 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
                 ));
             }
             let range = element.split('/').next().unwrap_or("");
+            // Kubernetes reads each end of a range as a number or, in the
+            // month and day-of-week fields, as exactly a name (`JAN`,
+            // `sun`); croner also takes `0JAN`, which the controller refuses.
+            let names: &[&str] = match index {
+                3 => &[
+                    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                    "dec",
+                ],
+                4 => &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+                _ => &[],
+            };
+            // (An empty list item, `,1`, is dropped by Kubernetes' parser.)
+            for token in range.split('-').filter(|_| !element.is_empty()) {
+                let readable = matches!(token, "*" | "?")
+                    || (!token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()))
+                    || names.contains(&token.to_ascii_lowercase().as_str());
+                if !readable {
+                    return Err(error(
+                        format!(
+                            "the {name} field `{}` has `{token}`, which is neither a number nor a name Kubernetes reads",
+                            fields[index]
+                        ),
+                        format!("use numbers from {low} to {high} in the {name} field"),
+                    ));
+                }
+            }
             for number in range.split('-').filter_map(|n| n.parse::<u32>().ok()) {
                 if number < low || number > high {
                     return Err(error(

@@ -73,3 +73,31 @@ fn only_month_and_day_of_week_take_names() {
         .errors()
         .has("the day of month field `JAN-MAR` has a name");
 }
+
+/// Found by the schedule fuzz target in CI's short run: croner reads
+/// `0JAN` as January, the CronJob controller refuses it.
+#[test]
+fn a_name_is_exactly_a_name() {
+    for (schedule, token) in [
+        ("0 2 * 0JAN-MAR *", "0JAN"),
+        ("0 2 * * MONDAY", "MONDAY"),
+        ("0 2 * * 1x", "1x"),
+    ] {
+        Plan::nightly()
+            .replace(
+                "pvc: web-data\n",
+                &format!("pvc: web-data\n      schedule: \"{schedule}\"\n"),
+            )
+            .errors()
+            .has(&format!(
+                "has `{token}`, which is neither a number nor a name Kubernetes reads"
+            ));
+    }
+    // What Kubernetes reads still passes.
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"*/5 1-3 ,1,7 jan-MAR sun-Sat\"\n",
+        )
+        .objects();
+}
