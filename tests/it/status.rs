@@ -10,19 +10,20 @@ use crate::test::Test;
 
 const NOW: &str = "2026-12-10T12:00:00Z";
 
+/// `kopiaplan status --from tests/fixtures/status/<fixture>.json --now NOW`.
+fn status_of(fixture: &str) -> Test {
+    Test::new().args([
+        "status",
+        "--from",
+        &format!("tests/fixtures/status/{fixture}.json"),
+        "--now",
+        NOW,
+    ])
+}
+
 #[test]
 fn one_line_per_entry_with_its_state_and_a_non_zero_exit_for_stale_and_failed() {
-    let ran = Test::new()
-        .args([
-            "status",
-            "--from",
-            "tests/fixtures/status/shop.json",
-            "--now",
-            NOW,
-        ])
-        .status(3)
-        .stdout_lacks("\x1b[")
-        .run();
+    let ran = status_of("shop").status(3).stdout_lacks("\x1b[").run();
     let lines: Vec<Vec<&str>> = ran
         .stdout
         .lines()
@@ -66,14 +67,7 @@ fn one_line_per_entry_with_its_state_and_a_non_zero_exit_for_stale_and_failed() 
 
 #[test]
 fn all_ok_exits_zero() {
-    Test::new()
-        .args([
-            "status",
-            "--from",
-            "tests/fixtures/status/healthy.json",
-            "--now",
-            NOW,
-        ])
+    status_of("healthy")
         .stdout_has("PAUSED")
         .stdout_lacks("STALE")
         .run();
@@ -97,18 +91,7 @@ fn the_same_entry_ages_into_stale() {
 
 #[test]
 fn json_has_every_field_of_every_entry() {
-    let ran = Test::new()
-        .args([
-            "status",
-            "--from",
-            "tests/fixtures/status/shop.json",
-            "--now",
-            NOW,
-            "--format",
-            "json",
-        ])
-        .status(3)
-        .run();
+    let ran = status_of("shop").args(["--format", "json"]).status(3).run();
     let entries: Vec<Value> = serde_json::from_str(&ran.stdout).expect("JSON");
     let orders = entries
         .iter()
@@ -133,16 +116,8 @@ fn json_has_every_field_of_every_entry() {
 
 #[test]
 fn colour_only_when_asked_or_on_a_terminal() {
-    Test::new()
-        .args([
-            "status",
-            "--from",
-            "tests/fixtures/status/shop.json",
-            "--now",
-            NOW,
-            "--color",
-            "always",
-        ])
+    status_of("shop")
+        .args(["--color", "always"])
         .status(3)
         .stdout_has("\x1b[1;31mFAILED")
         .stdout_has("\x1b[32mOK")
@@ -238,16 +213,7 @@ fn without_from_it_asks_kubectl_for_kopiaplans_objects() {
 
 #[test]
 fn the_readme_shows_what_status_prints() {
-    let ran = Test::new()
-        .args([
-            "status",
-            "--from",
-            "tests/fixtures/status/shop.json",
-            "--now",
-            NOW,
-        ])
-        .status(3)
-        .run();
+    let ran = status_of("shop").status(3).run();
     let readme = std::fs::read_to_string(support::root().join("README.md")).expect("README.md");
     assert!(
         readme.contains(&ran.stdout),
