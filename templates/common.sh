@@ -95,6 +95,7 @@ on_exit() {
     kill -TERM "$KOPIA_PID" 2>/dev/null
     wait "$KOPIA_PID" 2>/dev/null
   fi
+  stream_release
   if [ "$RESULT_WRITTEN" = true ]; then
     push_metrics "$status"
     return 0
@@ -166,6 +167,8 @@ push_metrics() {
   return 0
 }
 trap on_exit EXIT
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 # Signals that end the run; TERM and INT are passed on to Kopia below.
 stop_on_signal() {
   STOPPED_BY=$1

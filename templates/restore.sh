@@ -63,6 +63,10 @@ if [ -z "$snapshot_id" ]; then
   exit 1
 fi
 
+if [ -n "${ {{- env.stream_file }}:-}" ]; then
+  stream_restore "$snapshot_id" "$source_id" "$list"
+fi
+
 restore_args=(--write-files-atomically)
 if [ "${ {{- env.delete_extra }}:-false}" = "true" ]; then
   restore_args+=(--delete-extra)
