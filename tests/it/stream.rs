@@ -1,0 +1,251 @@
+//! Stream sources, stream restores and restore checks (issue 19): the
+//! plan's command runs in a second container of the mover pod, beside
+//! Kopia's. The pods run with both containers at once
+//! (`Pod::run_together`), the real Kopia 0.23.1 and a filesystem
+//! repository on a claim; the host's `kopia` then looks at what they left.
+
+use crate::support;
+use crate::support::requires::requires;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::kopia::HostKopia;
+use support::pod::{Pod, PodResult};
+
+const NAMESPACE: &str = "apps";
+const PASSWORD: &str = "correct horse battery staple";
+/// Rows the test dump writes: a few megabytes, more than a pipe buffers.
+const ROWS: usize = 200_000;
+/// A label with characters a shell or Kubernetes would like to expand, as
+/// the plan writes it in the dump container's `env`...
+const LABEL: &str = "it's $(HOME) \"quoted\" $$";
+/// ...and as the dump sees it: Kubernetes' rules for a container's `env`
+/// (`$$` is `$`; `$(HOME)` names no earlier variable and stays).
+const LABEL_SEEN: &str = "it's $(HOME) \"quoted\" $";
+
+/// The dump: `ROWS` numbered lines carrying the label from the dump
+/// container's environment, then `exit EXIT`.
+fn dump_command(exit: u8) -> String {
+    format!(
+        r#"["sh", "-c", "awk 'BEGIN {{ for (i = 0; i < {ROWS}; i++) printf \"%d row %s\\n\", i, ENVIRON[\"DUMP_LABEL\"] }}'; exit {exit}"]"#
+    )
+}
+
+/// What the dump writes.
+fn dump_bytes() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for i in 0..ROWS {
+        bytes.extend_from_slice(format!("{i} row {LABEL_SEEN}\n").as_bytes());
+    }
+    bytes
+}
+
+fn plan(entries: &str) -> String {
+    format!(
+        r#"apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: st
+  namespace: apps
+spec:
+  repositories:
+    - name: local
+      secretName: kopia-local
+      filesystem: {{claimName: backup-repo, path: /repository}}
+  defaults:
+    repository: local
+    schedule: "0 2 * * *"
+{entries}"#
+    )
+}
+
+/// A stream backup `db` whose dump exits `exit`.
+fn stream_backup(exit: u8) -> String {
+    format!(
+        r#"  backups:
+    - name: db
+      stream:
+        image: registry.example/postgres:17
+        command: {}
+        env: [{{name: DUMP_LABEL, value: {}}}]
+        fileName: dump.sql
+"#,
+        dump_command(exit),
+        serde_json::to_string(LABEL).expect("JSON"),
+    )
+}
+
+struct Cluster {
+    name: String,
+    objects: Value,
+    repository_claim: PathBuf,
+}
+
+impl Cluster {
+    fn new(name: &str, entries: &str) -> Cluster {
+        let repository_claim = support::scratch(&format!("stream-{name}-repo"));
+        support::pod::chmod_path(&repository_claim, 0o777);
+        Cluster {
+            name: name.to_owned(),
+            objects: support::compile_json(name, &plan(entries)),
+            repository_claim,
+        }
+    }
+
+    /// Runs every container of a CronJob's pod together.
+    fn run(&self, cron_job: &str) -> BTreeMap<String, PodResult> {
+        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .pvc("backup-repo", &self.repository_claim)
+            .real_kopia()
+            .timeout(Duration::from_secs(120))
+            .run_together()
+            .into_iter()
+            .collect()
+    }
+
+    fn host(&self) -> HostKopia {
+        HostKopia::filesystem(
+            &self.name,
+            &self.repository_claim.join("repository"),
+            PASSWORD,
+        )
+    }
+}
+
+fn logs(results: &BTreeMap<String, PodResult>) -> String {
+    results
+        .iter()
+        .map(|(name, result)| format!("=== container {name} ===\n{}\n", result.logs()))
+        .collect()
+}
+
+#[test]
+fn a_stream_backup_round_trips_through_real_kopia_into_a_command() {
+    requires!(Namespaces, Kopia);
+    let cluster = Cluster::new(
+        "round-trip",
+        &format!(
+            r#"{}  restores:
+    - name: load
+      from: db
+      trigger: {{onDemand: true}}
+      stream:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "cat > /tmp/restored"]
+"#,
+            stream_backup(0)
+        ),
+    );
+
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+    assert_eq!(backup["dump"].exit_code, 0, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&backup));
+
+    // The repository holds one snapshot of the stream's own source, whose
+    // one file is the dump, byte for byte.
+    let host = cluster.host();
+    let snapshots = host.snapshots("db@apps:/stream/dump.sql");
+    assert_eq!(snapshots.len(), 1, "{snapshots:#?}");
+    assert_eq!(line["snapshotId"], snapshots[0]["id"]);
+    let root = snapshots[0]["rootEntry"]["obj"]
+        .as_str()
+        .expect("root object");
+    let stored = host.run(&["show", &format!("{root}/dump.sql")]);
+    assert!(stored.status.success(), "kopia show failed");
+    assert!(
+        stored.stdout == dump_bytes(),
+        "the snapshot's file is not the dump ({} bytes, expected {})",
+        stored.stdout.len(),
+        dump_bytes().len()
+    );
+
+    // The restore feeds that file to the command, which keeps it.
+    let restore = cluster.run("st-load-restore");
+    assert_eq!(restore["kopia"].exit_code, 0, "{}", logs(&restore));
+    assert_eq!(restore["load"].exit_code, 0, "{}", logs(&restore));
+    let line = restore["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&restore));
+    assert_eq!(line["commandExitCode"], 0);
+    assert_eq!(line["snapshotId"], snapshots[0]["id"]);
+    let restored = std::fs::read(restore["load"].volume("side-tmp").join("restored"))
+        .expect("the command wrote /tmp/restored");
+    assert!(
+        restored == dump_bytes(),
+        "the command read other bytes than the dump ({} bytes, expected {})",
+        restored.len(),
+        dump_bytes().len()
+    );
+}
+
+#[test]
+fn a_dump_that_fails_leaves_no_snapshot_and_the_result_says_so() {
+    requires!(Namespaces, Kopia);
+    let cluster = Cluster::new("failed-dump", &stream_backup(3));
+
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["dump"].exit_code, 3, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&backup));
+    assert_eq!(line["dumpExitCode"], 3, "{line}");
+    assert_eq!(line["snapshotDeleted"], true, "{line}");
+    assert!(
+        !line["snapshotId"].as_str().unwrap_or_default().is_empty(),
+        "the deleted snapshot is named: {line}"
+    );
+    assert_eq!(
+        cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
+        0,
+        "the snapshot of the failed dump is gone"
+    );
+}
+
+#[test]
+fn a_restore_check_reads_the_restored_snapshot_and_reports_its_verdict() {
+    requires!(Namespaces, Kopia);
+    // The check passes when the dump is complete and the volume it reads is
+    // read-only; the second check looks for a row the dump never wrote.
+    let cluster = Cluster::new(
+        "restore-check",
+        &format!(
+            r#"{}  verify:
+    - name: good
+      from: db
+      restoreCheck:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "test \"$(wc -l < dump.sql)\" -eq {ROWS} && ! touch probe 2>/dev/null"]
+        capacity: 1Gi
+    - name: bad
+      from: db
+      restoreCheck:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "grep -q '^{ROWS} row' dump.sql"]
+        capacity: 1Gi
+"#,
+            stream_backup(0)
+        ),
+    );
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+
+    let good = cluster.run("st-good-verify");
+    assert_eq!(good["check"].exit_code, 0, "{}", logs(&good));
+    assert_eq!(good["kopia"].exit_code, 0, "{}", logs(&good));
+    let line = good["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&good));
+    assert_eq!(line["checkPassed"], true, "{line}");
+
+    let bad = cluster.run("st-bad-verify");
+    assert_eq!(bad["check"].exit_code, 1, "{}", logs(&bad));
+    assert_eq!(bad["kopia"].exit_code, 1, "{}", logs(&bad));
+    let line = bad["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&bad));
+    assert_eq!(line["checkPassed"], false, "{line}");
+    assert_eq!(line["checkExitCode"], 1, "{line}");
+}
