@@ -5,6 +5,8 @@
 OPERATION=backup
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 {{ env.source_path }}=${ {{- env.source_path }}:-{{ paths.data }}}
 

@@ -95,7 +95,10 @@ on_exit() {
     kill -TERM "$KOPIA_PID" 2>/dev/null
     wait "$KOPIA_PID" 2>/dev/null
   fi
-  stream_release
+  # A container of the plan's beside this one (stream.sh) is let go.
+  if declare -F stream_release >/dev/null; then
+    stream_release
+  fi
   if [ "$RESULT_WRITTEN" = true ]; then
     push_metrics "$status"
     return 0
@@ -167,8 +170,6 @@ push_metrics() {
   return 0
 }
 trap on_exit EXIT
-# shellcheck source=stream.sh
-source "{{ paths.scripts }}/stream.sh"
 # Signals that end the run; TERM and INT are passed on to Kopia below.
 stop_on_signal() {
   STOPPED_BY=$1

@@ -9,6 +9,8 @@
 OPERATION=restore
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 
 prepare_directories

@@ -127,12 +127,12 @@ restore_check() {
   mkdir -p "$target" || fail "could not make $target"
   # Kopia removes "<target>.kopia-entry" beside its target when it ends: the
   # scratch volume's root is writable.
-  cd "$target"
+  cd "$target" || fail "could not enter $target"
   log "restoring snapshot $id of $source into the scratch volume for the check"
   local status=0
   run_kopia restore "$id" "$target" || status=$?
   [ "$status" -eq 0 ] || fail "kopia restore of snapshot $id into the scratch volume failed (exit $status); the check did not run" "$status"
-  cd /
+  cd / || fail "could not leave $target"
   stream_ready
   log "the check container checks the restored snapshot"
   stream_status

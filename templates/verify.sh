@@ -5,6 +5,8 @@
 OPERATION=verify
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 
 prepare_directories
