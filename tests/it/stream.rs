@@ -6,6 +6,7 @@
 
 use crate::support;
 use crate::support::requires::requires;
+use crate::test::{Plan, env};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -248,4 +249,225 @@ fn a_restore_check_reads_the_restored_snapshot_and_reports_its_verdict() {
     assert_eq!(line["result"], "failure", "{}", logs(&bad));
     assert_eq!(line["checkPassed"], false, "{line}");
     assert_eq!(line["checkExitCode"], 1, "{line}");
+}
+
+// What the compiler makes of a stream entry, and what it refuses.
+
+/// `nightly` with a stream backup `db` (line 13) and what `extra` adds
+/// to the backup (`      key: value` lines).
+fn nightly_stream(extra: &str) -> Plan {
+    Plan::nightly_with_backups(&format!(
+        "    - name: db
+      stream:
+        image: registry.example/postgres:17
+        command: [pg_dumpall, -h, orders-db]
+        envFrom: [{{secretRef: {{name: db-credentials}}}}]
+        fileName: dump.sql
+{extra}"
+    ))
+}
+
+fn containers(workload: &Value) -> &Vec<Value> {
+    support::pod_spec(workload)["containers"]
+        .as_array()
+        .expect("containers")
+}
+
+#[test]
+fn a_stream_backup_is_a_dump_container_beside_kopia_without_the_repository_secret() {
+    let objects = nightly_stream("").objects();
+    let cron_job = objects.named("CronJob", "nightly-db-backup");
+    let containers = containers(cron_job);
+    let names: Vec<&str> = containers
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["kopia", "dump"]);
+    assert_eq!(env(cron_job, "KOPIAPLAN_STREAM_FILE"), "dump.sql");
+    assert_eq!(env(cron_job, "KOPIAPLAN_SOURCE_PATH"), "/stream/dump.sql");
+
+    let dump = &containers[1];
+    assert_eq!(dump["image"], "registry.example/postgres:17");
+    assert_eq!(
+        dump["command"],
+        serde_json::json!(["/bin/sh", "/kopiaplan/scripts/side.sh", "dump"])
+    );
+    assert_eq!(
+        dump["args"],
+        serde_json::json!(["pg_dumpall", "-h", "orders-db"])
+    );
+    // The plan's credentials only: never the repository's Secret.
+    assert_eq!(
+        dump["envFrom"],
+        serde_json::json!([{"secretRef": {"name": "db-credentials"}}])
+    );
+    assert!(dump.get("env").is_none(), "{dump:#}");
+    assert_eq!(dump["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(dump["securityContext"]["allowPrivilegeEscalation"], false);
+    let mounts: Vec<&str> = dump["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(mounts, ["stream", "scripts", "side-tmp"]);
+
+    // No volume is read: there is no data volume at all.
+    let volumes = support::pod_spec(cron_job)["volumes"]
+        .as_array()
+        .expect("volumes");
+    assert!(volumes.iter().all(|v| v["name"] != "data"), "{volumes:#?}");
+    assert!(
+        containers[0]["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .any(|m| m["name"] == "stream" && m["mountPath"] == "/kopiaplan/stream"),
+        "Kopia's container shares the stream emptyDir"
+    );
+}
+
+#[test]
+fn a_restore_check_reads_a_scratch_volume_and_never_mounts_the_live_claim() {
+    let objects = Plan::nightly()
+        .then(
+            "  verify:
+    - from: web-data
+      restoreCheck:
+        image: registry.example/checker:1
+        command: [sh, -c, 'test -f index.html']
+        capacity: 3Gi
+",
+        )
+        .objects();
+    let cron_job = objects.named("CronJob", "nightly-web-data-verify");
+    assert_eq!(env(cron_job, "KOPIAPLAN_RESTORE_CHECK"), "true");
+    let spec = support::pod_spec(cron_job);
+    let volumes = spec["volumes"].as_array().expect("volumes");
+    assert!(
+        volumes
+            .iter()
+            .all(|v| v.get("persistentVolumeClaim").is_none() && v.get("ephemeral").is_none()),
+        "a drill mounts no claim: {volumes:#?}"
+    );
+    let scratch = volumes
+        .iter()
+        .find(|v| v["name"] == "scratch")
+        .expect("the scratch volume");
+    assert_eq!(scratch["emptyDir"]["sizeLimit"], "3Gi");
+    let check = &containers(cron_job)[1];
+    assert_eq!(check["name"], "check");
+    let data = check["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == "/data")
+        .expect("the check's /data");
+    assert_eq!(data["name"], "scratch");
+    assert_eq!(data["readOnly"], true);
+    assert_eq!(data["subPath"], "data");
+}
+
+#[test]
+fn a_stream_restore_feeds_a_command_and_creates_no_claim() {
+    let objects = nightly_stream("")
+        .then(
+            "  restores:
+    - name: load
+      from: db
+      trigger: {manual: one}
+      stream:
+        image: registry.example/postgres:17
+        command: [psql, -h, staging]
+",
+        )
+        .objects();
+    assert!(objects.of_kind("PersistentVolumeClaim").is_empty());
+    let job = objects.of_kind("Job")[0];
+    assert_eq!(env(job, "KOPIAPLAN_STREAM_FILE"), "dump.sql");
+    assert_eq!(env(job, "KOPIAPLAN_SOURCE_PATH"), "/stream/dump.sql");
+    let load = &containers(job)[1];
+    assert_eq!(load["name"], "load");
+    assert_eq!(load["args"], serde_json::json!(["psql", "-h", "staging"]));
+}
+
+#[test]
+fn stream_entries_refuse_what_does_not_apply_to_them() {
+    Plan::nightly_with_backups(
+        "    - name: db
+      pvc: db-data
+      stream: {image: pg, command: [pg_dumpall], fileName: dump.sql}
+",
+    )
+    .errors()
+    .has("error[conflicting-fields]: the backup `db` names both `pvc` and `stream`")
+    .has("field: spec.backups[0].stream");
+    Plan::nightly_with_backups("    - name: db\n      schedule: \"@daily\"\n")
+        .errors()
+        .has("error[missing-setting]: the backup `db` names nothing to back up")
+        .has("plan.yaml:13");
+    nightly_stream("      copyMethod: Snapshot\n      sourcePath: sub\n")
+        .errors()
+        .has("error[field-not-applicable]: `copyMethod` is about a volume")
+        .has("field: spec.backups[0].copyMethod")
+        .has("field: spec.backups[0].sourcePath");
+    nightly_stream("")
+        .replace("fileName: dump.sql", "fileName: ../dump.sql")
+        .errors()
+        .has("error[invalid-path]")
+        .has("field: spec.backups[0].stream.fileName");
+    nightly_stream("")
+        .replace("command: [pg_dumpall, -h, orders-db]", "command: []")
+        .errors()
+        .has("error[missing-setting]: `command` is empty")
+        .has("field: spec.backups[0].stream.command");
+    Plan::nightly()
+        .then(
+            "  restores:
+    - name: load
+      from: web-data
+      pvc: web-data
+      trigger: {manual: one}
+      stream: {image: pg, command: [psql]}
+",
+        )
+        .errors()
+        .has("error[field-not-applicable]: the backup `web-data` backs up a volume")
+        .has("error[field-not-applicable]: `pvc` is about a volume");
+    Plan::nightly()
+        .then(
+            "  restores:
+    - name: load
+      sourceIdentity: {sourceName: db}
+      trigger: {manual: one}
+      stream: {image: pg, command: [psql]}
+",
+        )
+        .errors()
+        .has("error[missing-setting]: the stream restore `load` does not say which file");
+    Plan::nightly()
+        .then(
+            "  verify:
+    - from: web-data
+      restoreCheck: {image: checker, command: ['true'], capacity: lots}
+",
+        )
+        .errors()
+        .has("error[invalid-quantity]")
+        .has("field: spec.verify[0].restoreCheck.capacity");
+}
+
+#[test]
+fn explain_shows_a_stream_backups_stable_identity() {
+    let dir = support::scratch("stream-explain");
+    let plan = dir.join("plan.yaml");
+    std::fs::write(&plan, nightly_stream("").to_string()).expect("write plan");
+    let output = support::kopiaplan(&["explain", plan.to_str().expect("path")]);
+    let text = support::stdout(&output);
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    assert!(
+        text.contains("identity     db@apps:/stream/dump.sql"),
+        "{text}"
+    );
+    assert!(text.contains("copy method  Stream"), "{text}");
 }
