@@ -471,3 +471,41 @@ fn explain_shows_a_stream_backups_stable_identity() {
     );
     assert!(text.contains("copy method  Stream"), "{text}");
 }
+
+#[test]
+fn a_stream_backup_gets_the_schedule_retention_and_alerts_a_volume_backup_gets() {
+    let objects = nightly_stream("      schedule: \"H 2 * * *\"\n      retain: {daily: 7}\n")
+        .replace(
+            "spec:\n",
+            "spec:\n  monitoring:\n    prometheusRule: {labels: {release: prom}}\n",
+        )
+        .objects();
+    let cron_job = objects.named("CronJob", "nightly-db-backup");
+    let schedule = cron_job["spec"]["schedule"].as_str().expect("schedule");
+    let minute: u32 = schedule
+        .split(' ')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("`H` is replaced by a minute: {schedule}"));
+    assert!(minute < 60 && schedule.ends_with(" 2 * * *"), "{schedule}");
+    // Kopia's policy for exactly the stream's source.
+    let policy = objects.named("ConfigMap", "nightly-db-backup-policy");
+    let document: Value =
+        serde_json::from_str(policy["data"]["policy.json"].as_str().expect("policy.json"))
+            .expect("JSON");
+    assert_eq!(
+        document["db@apps:/stream/dump.sql"]["retention"]["keepDaily"],
+        7
+    );
+    let rules = objects.of_kind("PrometheusRule");
+    let alerts: Vec<&Value> = rules
+        .iter()
+        .flat_map(|r| r["spec"]["groups"][0]["rules"].as_array().expect("rules"))
+        .filter(|r| r["alert"].is_string())
+        .collect();
+    assert!(
+        alerts.iter().any(|a| a["labels"]["kopiaplan_entry"] == "db"
+            && a["labels"]["kopiaplan_component"] == "backup"),
+        "{alerts:#?}"
+    );
+}
