@@ -509,3 +509,32 @@ fn a_stream_backup_gets_the_schedule_retention_and_alerts_a_volume_backup_gets()
         "{alerts:#?}"
     );
 }
+
+#[test]
+fn the_dump_container_is_let_go_when_kopias_container_fails_first() {
+    requires!(Namespaces, Kopia);
+    // No repository, and this plan may not create one: Kopia's container
+    // fails before the pipe exists, and the dump never runs.
+    let cluster = Cluster::new("kopia-first", &stream_backup(0));
+    let cluster = Cluster {
+        objects: support::compile_json(
+            "kopia-first-never",
+            &plan(&stream_backup(0)).replace(
+                "      filesystem: {claimName: backup-repo, path: /repository}\n",
+                "      filesystem: {claimName: backup-repo, path: /repository}\n      create: Never\n",
+            ),
+        ),
+        ..cluster
+    };
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].result_line()["result"], "failure");
+    assert_eq!(backup["dump"].exit_code, 1, "{}", logs(&backup));
+    assert!(
+        backup["dump"]
+            .stderr
+            .contains("Kopia's container ended before it was ready; the command did not run"),
+        "{}",
+        logs(&backup)
+    );
+}
