@@ -5,6 +5,8 @@
 OPERATION=backup
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 {{ env.source_path }}=${ {{- env.source_path }}:-{{ paths.data }}}
 
@@ -35,7 +37,9 @@ log "applying the policy of $target"
 run_kopia policy import --from-file="{{ paths.policy }}/policy.json" "$target" ||
   fail "could not apply the policy of $target"
 
-if [ -z "$(ls -A "{{ paths.data }}")" ]; then
+if [ -n "${ {{- env.stream_file }}:-}" ]; then
+  empty_source=false
+elif [ -z "$(ls -A "{{ paths.data }}")" ]; then
   log "warning: the source volume is empty; the snapshot will hold no files"
   empty_source=true
 else
@@ -52,7 +56,7 @@ elif [ -n "${ {{- env.before_snapshot }}:-}" ]; then
 fi
 
 snapshot_args=()
-if [ "${{ env.source_path }}" != "{{ paths.data }}" ]; then
+if [ "${{ env.source_path }}" != "{{ paths.data }}" ] || [ -n "${ {{- env.stream_file }}:-}" ]; then
   snapshot_args+=(--override-source="${{ env.source_path }}")
 fi
 if [ -n "${ {{- env.parallelism }}:-}" ]; then
@@ -62,7 +66,11 @@ fi
 log "snapshotting $target"
 manifest_file="$HOME/snapshot.json"
 status=0
-run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >"$manifest_file" || status=$?
+if [ -n "${ {{- env.stream_file }}:-}" ]; then
+  stream_snapshot "$manifest_file" "${snapshot_args[@]}" --json "$@" || status=$?
+else
+  run_kopia snapshot create "{{ paths.data }}" "${snapshot_args[@]}" --json "$@" >"$manifest_file" || status=$?
+fi
 [ "$status" -eq 0 ] || fail "kopia snapshot create failed (exit $status)" "$status"
 # The manifest Kopia printed: one compact JSON object. Its root entry's
 # summary holds the only "size" and "files" keys.
@@ -73,6 +81,10 @@ if [ "$TERMINATED" = true ] || [ -n "$incomplete" ]; then
   fail "the backup was interrupted; Kopia kept an incomplete snapshot" 143
 fi
 [ -n "$snapshot_id" ] || fail "kopia snapshot create reported no snapshot id; see the log above"
+# A stream's snapshot is kept only if the dump exited 0.
+if [ -n "${ {{- env.stream_file }}:-}" ]; then
+  stream_keep_only_a_good_dump "$snapshot_id"
+fi
 
 if [ -n "${ {{- env.after_snapshot }}:-}" ] && [ "$ACTIONS_ENABLED" = false ]; then
   log "the afterSnapshot action is skipped: the repository settings say enableActions: false"

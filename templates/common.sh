@@ -95,6 +95,10 @@ on_exit() {
     kill -TERM "$KOPIA_PID" 2>/dev/null
     wait "$KOPIA_PID" 2>/dev/null
   fi
+  # A container of the plan's beside this one (stream.sh) is let go.
+  if declare -F stream_release >/dev/null; then
+    stream_release
+  fi
   if [ "$RESULT_WRITTEN" = true ]; then
     push_metrics "$status"
     return 0

@@ -9,6 +9,8 @@
 OPERATION=restore
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 
 prepare_directories
@@ -61,6 +63,10 @@ if [ -z "$snapshot_id" ]; then
   write_result failure "$message; nothing was restored" \
     availableIdentities "$AVAILABLE_IDENTITIES"
   exit 1
+fi
+
+if [ -n "${ {{- env.stream_file }}:-}" ]; then
+  stream_restore "$snapshot_id" "$source_id" "$list"
 fi
 
 restore_args=(--write-files-atomically)

@@ -5,6 +5,8 @@
 OPERATION=verify
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
+# shellcheck source=stream.sh
+source "{{ paths.scripts }}/stream.sh"
 
 
 prepare_directories
@@ -27,5 +29,8 @@ log "verifying snapshot $snapshot_id of $source_id (${ {{- env.verify_files_perc
 status=0
 run_kopia snapshot verify --verify-files-percent="${{ env.verify_files_percent }}" "$snapshot_id" || status=$?
 [ "$status" -eq 0 ] || fail "snapshot $snapshot_id of $source_id failed verification (exit $status)" "$status"
+if [ "${ {{- env.restore_check }}:-false}" = true ]; then
+  restore_check "$snapshot_id" "$source_id"
+fi
 write_result success "snapshot $snapshot_id of $source_id verified" \
   snapshotId "$(json_string "$snapshot_id")"

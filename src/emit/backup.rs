@@ -9,8 +9,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 use super::entry::{Frame, Mover};
 use super::launcher::Steps;
 use super::pod::{DataVolume, env, user_env};
+use super::stream::{self, Side};
 use super::{policy_files, volume_snapshot};
-use crate::model::{Backup, Copy, Plan};
+use crate::model::{Backup, Copy, Plan, Source, VolumeSource};
 use crate::output::Object;
 use crate::scripts::environment;
 
@@ -35,12 +36,83 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         ..ConfigMap::default()
     }));
 
-    let sub_path = backup.source_path.as_deref();
-    let (data, workload_selector) = match &backup.copy {
+    let (data, workload_selector) = match &backup.source {
+        Source::Volume(volume) => volume_data(entry, volume),
+        Source::Stream(_) => (DataVolume::None, None),
+    };
+    let mut extra = vec![env(
+        environment::ACTION_TIMEOUT,
+        backup.actions.timeout_seconds.to_string(),
+    )];
+    if let Some(parallelism) = backup.parallelism {
+        extra.push(env(environment::PARALLELISM, parallelism.to_string()));
+    }
+    if let Some(command) = &backup.actions.before_snapshot {
+        extra.push(user_env(environment::BEFORE_SNAPSHOT, command));
+    }
+    if let Some(command) = &backup.actions.after_snapshot {
+        extra.push(user_env(environment::AFTER_SNAPSHOT, command));
+    }
+    if let Some(files) = &backup.policy_files {
+        extra.extend(policy_files::environment(files, true));
+    }
+    if let Source::Stream(stream) = &backup.source {
+        extra.push(user_env(environment::STREAM_FILE, &stream.file_name));
+    }
+    let mut pod = frame.mover_pod(
+        scripts_config_map,
+        Mover {
+            script: "backup.sh",
+            data,
+            workload_selector,
+            policy_config_map: Some(&entry.names.policy_config_map),
+            env: extra,
+            args: &backup.additional_args,
+            writes_data: false,
+        },
+    );
+    if let Some(source) = backup.policy_files.as_ref().and_then(|f| f.source.as_ref()) {
+        policy_files::mount_source(&mut pod, source);
+    }
+    let pod = match &backup.source {
+        Source::Volume(volume) => {
+            let volume_snapshot_class_name = match &volume.copy {
+                Copy::Snapshot {
+                    volume_snapshot_class_name,
+                    ..
+                } => volume_snapshot_class_name.as_deref(),
+                _ => None,
+            };
+            frame.launched(
+                Steps::Backup {
+                    claim_name: &volume.pvc,
+                },
+                volume_snapshot_class_name,
+                pod,
+                &mut objects,
+            )
+        }
+        Source::Stream(stream) => {
+            stream::attach(&mut pod, Side::Dump, &stream.container, None);
+            pod
+        }
+    };
+    objects.push(frame.run_object(pod));
+    objects
+}
+
+/// The mover's `/data`: the volume, its clone or the volume restored from
+/// its snapshot; and the workload a `Direct` copy runs beside.
+fn volume_data<'a>(
+    entry: &'a crate::model::Entry,
+    volume: &'a VolumeSource,
+) -> (DataVolume<'a>, Option<&'a BTreeMap<String, String>>) {
+    let sub_path = volume.source_path.as_deref();
+    match &volume.copy {
         Copy::Direct { workload_selector } => (
             DataVolume::Claim {
-                claim_name: &backup.pvc,
-                read_only: backup.read_only,
+                claim_name: &volume.pvc,
+                read_only: volume.read_only,
                 sub_path,
             },
             Some(workload_selector),
@@ -54,13 +126,13 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 source: TypedLocalObjectReference {
                     api_group: None,
                     kind: "PersistentVolumeClaim".into(),
-                    name: backup.pvc.clone(),
+                    name: volume.pvc.clone(),
                 },
                 capacity,
                 storage_class_name: storage_class_name.as_deref(),
                 access_modes,
                 sub_path,
-                read_only: backup.read_only,
+                read_only: volume.read_only,
             },
             None,
         ),
@@ -85,59 +157,11 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
                 storage_class_name: storage_class_name.as_deref(),
                 access_modes,
                 sub_path,
-                read_only: backup.read_only,
+                read_only: volume.read_only,
             },
             None,
         ),
-    };
-    let mut extra = vec![env(
-        environment::ACTION_TIMEOUT,
-        backup.actions.timeout_seconds.to_string(),
-    )];
-    if let Some(parallelism) = backup.parallelism {
-        extra.push(env(environment::PARALLELISM, parallelism.to_string()));
     }
-    if let Some(command) = &backup.actions.before_snapshot {
-        extra.push(user_env(environment::BEFORE_SNAPSHOT, command));
-    }
-    if let Some(command) = &backup.actions.after_snapshot {
-        extra.push(user_env(environment::AFTER_SNAPSHOT, command));
-    }
-    if let Some(files) = &backup.policy_files {
-        extra.extend(policy_files::environment(files, true));
-    }
-    let mut pod = frame.mover_pod(
-        scripts_config_map,
-        Mover {
-            script: "backup.sh",
-            data,
-            workload_selector,
-            policy_config_map: Some(&entry.names.policy_config_map),
-            env: extra,
-            args: &backup.additional_args,
-            writes_data: false,
-        },
-    );
-    if let Some(source) = backup.policy_files.as_ref().and_then(|f| f.source.as_ref()) {
-        policy_files::mount_source(&mut pod, source);
-    }
-    let volume_snapshot_class_name = match &backup.copy {
-        Copy::Snapshot {
-            volume_snapshot_class_name,
-            ..
-        } => volume_snapshot_class_name.as_deref(),
-        _ => None,
-    };
-    let pod = frame.launched(
-        Steps::Backup {
-            claim_name: &backup.pvc,
-        },
-        volume_snapshot_class_name,
-        pod,
-        &mut objects,
-    );
-    objects.push(frame.run_object(pod));
-    objects
 }
 
 /// The `kopia policy import` file: the source's policy keyed by exactly the

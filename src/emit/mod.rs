@@ -13,6 +13,7 @@ pub mod pod;
 pub mod policy_files;
 pub mod restore;
 pub mod run;
+pub mod stream;
 pub mod verify;
 pub mod volume_snapshot;
 

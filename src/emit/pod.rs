@@ -587,7 +587,7 @@ fn pod_security_context(mover: &Mover, group_writes: bool) -> PodSecurityContext
     context
 }
 
-fn container_security_context(privileged: bool) -> SecurityContext {
+pub(super) fn container_security_context(privileged: bool) -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities {

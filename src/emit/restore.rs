@@ -12,9 +12,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::entry::{Frame, Mover};
 use super::labels;
 use super::launcher::Steps;
-use super::pod::{DataVolume, env};
+use super::pod::{DataVolume, env, user_env};
 use super::policy_files;
-use crate::model::{OnMissingSnapshot, Plan, Restore};
+use super::stream::{self, Side};
+use crate::model::{OnMissingSnapshot, Plan, Restore, RestoreTarget};
 use crate::output::Object;
 use crate::scripts::environment;
 
@@ -26,9 +27,12 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
             .insert(labels::ARGO_CD_SYNC_WAVE.into(), wave.to_string());
     }
     let mut objects = frame.common_objects();
-    if let Some(create) = &restore.destination.create {
+    let volume = restore.destination.volume();
+    if let Some((destination, create)) =
+        volume.and_then(|d| d.create.as_ref().map(|create| (d, create)))
+    {
         objects.push(Object::from_resource(&PersistentVolumeClaim {
-            metadata: frame.meta(&restore.destination.claim_name),
+            metadata: frame.meta(&destination.claim_name),
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(create.access_modes.clone()),
                 resources: Some(VolumeResourceRequirements {
@@ -82,20 +86,26 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
     if let Some(files) = &restore.policy_files {
         extra.extend(policy_files::environment(files, false));
     }
+    if let RestoreTarget::Stream(stream) = &restore.destination {
+        extra.push(user_env(environment::STREAM_FILE, &stream.file_name));
+    }
     let mut pod = frame.mover_pod(
         scripts_config_map,
         Mover {
             script: "restore.sh",
-            data: DataVolume::Claim {
-                claim_name: &restore.destination.claim_name,
-                read_only: false,
-                sub_path: None,
+            data: match volume {
+                Some(destination) => DataVolume::Claim {
+                    claim_name: &destination.claim_name,
+                    read_only: false,
+                    sub_path: None,
+                },
+                None => DataVolume::None,
             },
             workload_selector: None,
             policy_config_map: None,
             env: extra,
             args: &restore.additional_args,
-            writes_data: true,
+            writes_data: volume.is_some(),
         },
     );
     if let Some(source) = restore
@@ -105,16 +115,19 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
     {
         policy_files::mount_source(&mut pod, source);
     }
-    let pod = match &restore.snapshot_after {
-        Some(after) => frame.launched(
+    if let RestoreTarget::Stream(stream) = &restore.destination {
+        stream::attach(&mut pod, Side::Load, &stream.container, None);
+    }
+    let pod = match (&restore.snapshot_after, volume) {
+        (Some(after), Some(destination)) => frame.launched(
             Steps::Restore {
-                claim_name: &restore.destination.claim_name,
+                claim_name: &destination.claim_name,
             },
             after.volume_snapshot_class_name.as_deref(),
             pod,
             &mut objects,
         ),
-        None => pod,
+        _ => pod,
     };
     objects.push(frame.run_object(pod));
     objects

@@ -86,17 +86,17 @@ pub fn entries(model: &Model) -> Vec<Entry> {
     for backup in &model.backups {
         let mut explained = entry(
             &backup.entry,
-            Some(backup.copy.method()),
+            Some(backup.source.method()),
             retention(&backup.policy),
         );
         explained.policy = backup.policy_sources.clone();
         entries.push(explained);
     }
     for restore in &model.restores {
-        let copy_method = if restore.snapshot_after.is_some() {
-            "Snapshot"
-        } else {
-            "Direct"
+        let copy_method = match (&restore.destination, &restore.snapshot_after) {
+            (model::RestoreTarget::Stream(_), _) => "Stream",
+            (_, Some(_)) => "Snapshot",
+            (_, None) => "Direct",
         };
         entries.push(entry(&restore.entry, Some(copy_method), Vec::new()));
     }

@@ -4,6 +4,11 @@
 
 pub mod identity;
 pub mod names;
+mod source;
+
+pub use source::{
+    RestoreCheck, RestoreTarget, Source, StreamSource, StreamTarget, UserContainer, VolumeSource,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -493,12 +498,7 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backup {
     pub entry: Entry,
-    pub pvc: String,
-    pub copy: Copy,
-    /// `/data` is mounted read-only (by default only for `Direct`).
-    pub read_only: bool,
-    /// Only this sub-directory of the volume is mounted and backed up.
-    pub source_path: Option<String>,
+    pub source: Source,
     pub parallelism: Option<u32>,
     pub actions: Actions,
     /// The resolved Kopia policy of this source (`kopia policy import` value).
@@ -561,7 +561,8 @@ pub struct RepositorySettings {
 pub struct Restore {
     /// Its identity is the source restored from, resolved at compile time.
     pub entry: Entry,
-    pub destination: Destination,
+    /// A PVC, or a command that reads the snapshot's file (`stream`).
+    pub destination: RestoreTarget,
     pub selection: Selection,
     /// `kopia restore --delete-extra`, once a snapshot has been chosen.
     pub delete_extra: bool,
@@ -628,6 +629,7 @@ pub struct Verify {
     pub files_percent: f64,
     /// List the sources of every hostname when there is no snapshot.
     pub list_all_hostnames: bool,
+    pub restore_check: Option<RestoreCheck>,
 }
 
 /// Full maintenance of one repository, owned by one identity.
@@ -678,4 +680,9 @@ pub mod paths {
     /// Where `mover.volumes` are mounted, each at `/mnt/<mountPath>`.
     pub const MOVER_VOLUMES: &str = "/mnt";
     pub const TERMINATION_LOG: &str = "/dev/termination-log";
+    /// The emptyDir Kopia's container shares with a container of the
+    /// user's (stream sources, restore checks): the pipe and the markers.
+    pub const STREAM: &str = "/kopiaplan/stream";
+    /// A restore check's scratch volume, where Kopia restores the snapshot.
+    pub const SCRATCH: &str = "/kopiaplan/scratch";
 }

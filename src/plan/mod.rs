@@ -8,9 +8,11 @@ mod acknowledge;
 pub mod check;
 pub mod error;
 mod monitoring;
+mod stream;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
+pub use stream::{RestoreCheckSpec, RestoreStreamSpec, StreamSpec};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -410,8 +412,10 @@ pub struct JobSettings {
 pub struct BackupSpec {
     /// The entry's name (DNS-1123 label); also the Kopia username, sanitised.
     pub name: String,
-    /// The PersistentVolumeClaim to back up.
-    pub pvc: String,
+    /// The PersistentVolumeClaim to back up (or `stream`).
+    pub pvc: Option<String>,
+    /// A command's output to back up instead of a volume (or `pvc`).
+    pub stream: Option<StreamSpec>,
     /// The namespace of the PVC and of the generated objects.
     pub namespace: Option<String>,
     pub repository: Option<String>,
@@ -438,7 +442,7 @@ pub struct BackupSpec {
     pub parallelism: Option<u32>,
     /// Back up only this sub-directory of the volume (relative).
     pub source_path: Option<String>,
-    /// The path recorded in Kopia for this source (absolute).
+    /// The path recorded in Kopia for this source (absolute); a stream's is `/stream/<fileName>`.
     pub source_path_override: Option<String>,
     pub actions: Option<Actions>,
     /// Kopia policy fields for this source, over the defaults.
@@ -511,6 +515,8 @@ pub struct RestoreSpec {
     pub pvc: Option<String>,
     /// Create the destination PVC.
     pub create: Option<CreatePvc>,
+    /// Pipe the snapshot's file into a command instead of writing a PVC.
+    pub stream: Option<RestoreStreamSpec>,
     /// When the restore runs: `manual`, `schedule` or `onDemand`.
     pub trigger: Option<Trigger>,
     pub time_zone: Option<String>,
@@ -634,6 +640,9 @@ pub struct VerifySpec {
     /// this is `true`. A repository shared by tenants does not show one
     /// tenant's sources to another. Default: `false`.
     pub list_all_hostnames: Option<bool>,
+    /// Also restore the newest snapshot into a scratch volume and run a
+    /// check on it.
+    pub restore_check: Option<RestoreCheckSpec>,
     /// Run once per token, or on demand, instead of on the schedule.
     pub trigger: Option<Trigger>,
     pub paused: Option<bool>,

@@ -7,7 +7,7 @@ use super::entry::Common;
 use super::error::ResolveError;
 use super::{At, PlanResolver, Timing, checks, identity, policy, policy_config};
 use crate::model::Component;
-use crate::model::{self, Actions, Backup, Copy, Identity, Repository, RepositoryLocation};
+use crate::model::{self, Actions, Backup, Copy, Identity, Repository, RepositoryLocation, Source};
 use crate::parse::ContextContent;
 use crate::plan::{BackupSpec, CopyMethod};
 
@@ -51,15 +51,6 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        if let Err(e) = checks::dns_subdomain(&spec.pvc) {
-            let d = at.key("pvc").invalid_name(
-                "PVC name",
-                &spec.pvc,
-                e,
-                "use the name of the PersistentVolumeClaim to back up",
-            );
-            self.report(d);
-        }
         let namespace = self.namespace("backup", &spec.name, spec.namespace.as_ref(), at);
         let repository = self.repository_for(
             "backup",
@@ -72,11 +63,19 @@ impl PlanResolver<'_, '_> {
             self.check_repository_secret(repository, &namespace, at);
         }
 
-        // Identity.
+        let source = self.backup_source(spec, at, &namespace);
+
+        // Identity. A stream's path names its file, so that a volume
+        // backup and a stream backup of one name are two sources.
         let path = spec
             .source_path_override
             .clone()
-            .unwrap_or_else(|| defaults::SOURCE_PATH.to_owned());
+            .unwrap_or_else(|| match &source {
+                Some(Source::Stream(stream)) => {
+                    format!("{}/{}", defaults::STREAM_SOURCE_PATH, stream.file_name)
+                }
+                _ => defaults::SOURCE_PATH.to_owned(),
+            });
         if let Err(e) = checks::absolute_path(&path) {
             let d = at.key("sourcePathOverride").error(
                 &ResolveError::InvalidPath {
@@ -114,20 +113,6 @@ impl PlanResolver<'_, '_> {
             path,
         };
 
-        if let Some(source_path) = &spec.source_path
-            && let Err(e) = checks::relative_path(source_path)
-        {
-            let d = at.key("sourcePath").error(
-                &ResolveError::InvalidPath {
-                    what: "".to_owned(),
-                    value: source_path.to_string(),
-                    problem: e.to_string(),
-                },
-                "name a sub-directory of the volume, such as `uploads`",
-            );
-            self.report(d);
-        }
-
         let run = self.run(
             &Timing {
                 component: "backup",
@@ -141,7 +126,10 @@ impl PlanResolver<'_, '_> {
             at,
             &namespace,
         );
-        let copy = self.copy(spec, at, &namespace);
+        let copy = source
+            .as_ref()
+            .and_then(Source::volume)
+            .map(|v| v.copy.clone());
         let cache = self.cache(spec.cache.as_ref(), at);
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
@@ -163,7 +151,7 @@ impl PlanResolver<'_, '_> {
                 .as_ref()
                 .and_then(|c| c.fs_group)
                 .is_none();
-        if matches!(copy, Copy::Clone { .. }) && cache.persistent.is_some() && without_group {
+        if matches!(copy, Some(Copy::Clone { .. })) && cache.persistent.is_some() && without_group {
             self.report(at.error(
                 &ResolveError::CacheMayNotBeWritable {
                     name: spec.name.clone(),
@@ -174,7 +162,7 @@ impl PlanResolver<'_, '_> {
             ));
         }
 
-        if !matches!(copy, Copy::Direct { .. })
+        if matches!(copy, Some(Copy::Clone { .. } | Copy::Snapshot { .. }))
             && matches!(
                 repository.as_ref().map(|r| &r.location),
                 Some(RepositoryLocation::Claim { .. })
@@ -217,6 +205,7 @@ impl PlanResolver<'_, '_> {
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
+        let source = source?;
         let entry = self.entry(
             Common {
                 component: Component::Backup,
@@ -229,18 +218,13 @@ impl PlanResolver<'_, '_> {
                 mover,
                 jobs,
                 has_policy: true,
-                has_launcher: matches!(copy, Copy::Snapshot { .. }),
+                has_launcher: matches!(copy, Some(Copy::Snapshot { .. })),
             },
             at,
         );
         Some(Backup {
             entry,
-            pvc: spec.pvc.clone(),
-            read_only: spec
-                .read_only
-                .unwrap_or(matches!(copy, Copy::Direct { .. })),
-            copy,
-            source_path: spec.source_path.clone(),
+            source,
             parallelism,
             actions,
             policy,
@@ -250,7 +234,13 @@ impl PlanResolver<'_, '_> {
         })
     }
 
-    pub(super) fn copy(&mut self, spec: &BackupSpec, at: &At<'_>, namespace: &str) -> Copy {
+    pub(super) fn copy(
+        &mut self,
+        spec: &BackupSpec,
+        pvc: &str,
+        at: &At<'_>,
+        namespace: &str,
+    ) -> Copy {
         let inherited = &self.input.spec.defaults;
         let method = spec
             .copy_method
@@ -272,9 +262,7 @@ impl PlanResolver<'_, '_> {
                 }
             }
             CopyMethod::Clone | CopyMethod::Snapshot => {
-                let source = self
-                    .context
-                    .get("PersistentVolumeClaim", namespace, &spec.pvc);
+                let source = self.context.get("PersistentVolumeClaim", namespace, pvc);
                 // What VolSync read from the source PVC: its size, class and
                 // access modes (the input's or the cluster context's).
                 let (source_size, source_class, access_modes) = match source.map(|pvc| &pvc.content)
@@ -313,7 +301,7 @@ impl PlanResolver<'_, '_> {
                         let d = at.error(
                             &ResolveError::UnknownPvcSize {
                                 what: what.to_owned(),
-                                pvc: spec.pvc.clone(),
+                                pvc: pvc.to_owned(),
                             },
                             "set `capacity` to the PVC's size (for example `capacity: 10Gi`), or add the PVC to the input (or to `--context`: `kubectl get pvc -A -o yaml > cluster.yaml`)",
                         );

@@ -56,13 +56,11 @@ fn check_sources(model: &Model, diagnostics: &mut Diagnostics) {
 /// second entry to claim a name is reported, at its own position.
 fn check_object_names(model: &Model, diagnostics: &mut Diagnostics) {
     let created_claims = model.restores.iter().filter_map(|restore| {
-        restore.destination.create.as_ref().map(|_| {
+        let destination = restore.destination.volume()?;
+        destination.create.as_ref().map(|_| {
             (
                 &restore.entry,
-                (
-                    "PersistentVolumeClaim",
-                    restore.destination.claim_name.as_str(),
-                ),
+                ("PersistentVolumeClaim", destination.claim_name.as_str()),
             )
         })
     });

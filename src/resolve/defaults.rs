@@ -56,6 +56,8 @@ pub const FAILED_JOBS_HISTORY_LIMIT: i32 = 3;
 pub const ACTION_TIMEOUT_SECONDS: u32 = 300;
 /// The path Kopia records for a volume's data.
 pub const SOURCE_PATH: &str = crate::model::paths::DATA;
+/// A stream backup's source path is `<this>/<fileName>`.
+pub const STREAM_SOURCE_PATH: &str = "/stream";
 /// The key of the global policy in a `policyConfig` ConfigMap or Secret.
 pub const DEFAULT_GLOBAL_POLICY_FILENAME: &str = "global-policy.json";
 /// The key of the repository settings in a `policyConfig` ConfigMap or Secret.

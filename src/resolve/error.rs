@@ -90,6 +90,18 @@ pub enum ResolveError {
     NoTrigger { name: String },
     /// A restore that names its source more than one way.
     SourceNamedTwice { name: String },
+    /// A backup with both `pvc` and `stream`.
+    BackupSourceTwice { name: String },
+    /// A backup with neither `pvc` nor `stream`.
+    NoBackupSource { name: String },
+    /// A field about volumes on an entry that streams.
+    VolumeFieldOnStream { field: String },
+    /// A container of the user's without an image or a command.
+    EmptyContainerField { field: String },
+    /// A stream restore `from` a backup of a volume.
+    StreamRestoreOfVolume { backup: String },
+    /// A stream restore that cannot tell which file to read.
+    NoStreamFileName { name: String },
     /// `configMapName` and `secretName` of a `policyConfig` both set.
     ConfigMapAndSecret,
     /// A repository with both `url` and `filesystem`.
@@ -368,6 +380,25 @@ impl std::fmt::Display for ResolveError {
                 "the {kind} `{namespace}/{name}` would be generated twice"
             ),
             Self::NoTrigger { name } => write!(f, "the restore `{name}` has no trigger"),
+            Self::BackupSourceTwice { name } => {
+                write!(f, "the backup `{name}` names both `pvc` and `stream`")
+            }
+            Self::NoBackupSource { name } => {
+                write!(f, "the backup `{name}` names nothing to back up")
+            }
+            Self::VolumeFieldOnStream { field } => write!(
+                f,
+                "`{field}` is about a volume, and this entry streams through a command"
+            ),
+            Self::EmptyContainerField { field } => write!(f, "`{field}` is empty"),
+            Self::StreamRestoreOfVolume { backup } => write!(
+                f,
+                "the backup `{backup}` backs up a volume: there is no file to feed a command"
+            ),
+            Self::NoStreamFileName { name } => write!(
+                f,
+                "the stream restore `{name}` does not say which file of the snapshot to read"
+            ),
             Self::SourceNamedTwice { name } => {
                 write!(f, "the restore `{name}` names its source more than once")
             }

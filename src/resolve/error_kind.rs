@@ -27,6 +27,7 @@ impl DiagnosticKind for ResolveError {
             Self::NoTrigger { .. } => Code::NoTrigger,
             Self::KeepsNothing => Code::KeepsNothing,
             Self::SourceNamedTwice { .. }
+            | Self::BackupSourceTwice { .. }
             | Self::ConfigMapAndSecret
             | Self::UrlAndFilesystem
             | Self::CustomCaSource
@@ -42,12 +43,17 @@ impl DiagnosticKind for ResolveError {
             | Self::WorkloadSelectorWithoutDirect
             | Self::CacheSettingWithClaim { .. }
             | Self::PolicyFileWithoutObject { .. }
-            | Self::OnDemandFalse => Code::FieldNotApplicable,
+            | Self::OnDemandFalse
+            | Self::VolumeFieldOnStream { .. }
+            | Self::StreamRestoreOfVolume { .. } => Code::FieldNotApplicable,
             Self::NoRestoreSource { .. }
             | Self::NoDestination { .. }
             | Self::HalfIdentity { .. }
             | Self::EmptyPolicyConfig
-            | Self::EmptyNfsServer => Code::MissingSetting,
+            | Self::EmptyNfsServer
+            | Self::NoBackupSource { .. }
+            | Self::EmptyContainerField { .. }
+            | Self::NoStreamFileName { .. } => Code::MissingSetting,
             Self::UnknownBackup { .. } => Code::UnknownBackup,
             Self::InvalidIdentityPart { .. } | Self::InvalidMaintenanceOwner { .. } => {
                 Code::InvalidIdentity

@@ -24,6 +24,7 @@ mod repository;
 mod restore;
 mod run;
 pub mod schedule;
+mod stream;
 mod verify;
 
 use crate::model::{identity, names};

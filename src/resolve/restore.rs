@@ -13,8 +13,8 @@ use super::{At, PlanResolver, Timing, checks, identity};
 use crate::diagnostics::nearest;
 use crate::model::Component;
 use crate::model::{
-    self, AsOf, Backup, CreatedPvc, Destination, Identity, Repository, Restore, Run, Selection,
-    SnapshotAfter,
+    self, AsOf, Backup, CreatedPvc, Destination, Identity, Repository, Restore, RestoreTarget, Run,
+    Selection, SnapshotAfter,
 };
 use crate::plan::{OnMissingSnapshot, RestoreCopyMethod, RestoreSpec};
 
@@ -67,7 +67,10 @@ impl PlanResolver<'_, '_> {
         if let Some(repository) = &repository {
             self.check_repository_secret(repository, &namespace, at);
         }
-        let destination = self.destination(spec, at);
+        let destination = match self.stream_target(spec, at, backups) {
+            Some(stream) => Some(RestoreTarget::Stream(stream)),
+            None => self.destination(spec, at).map(RestoreTarget::Volume),
+        };
 
         if spec.trigger.is_none() {
             let d = at.error(

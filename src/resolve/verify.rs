@@ -95,6 +95,10 @@ impl PlanResolver<'_, '_> {
             at,
             &namespace,
         );
+        let restore_check = spec
+            .restore_check
+            .as_ref()
+            .map(|check| self.restore_check(check, &at.key("restoreCheck")));
         let cache = self.cache(spec.cache.as_ref(), at);
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
@@ -123,6 +127,7 @@ impl PlanResolver<'_, '_> {
             backup: backup.entry.name.clone(),
             files_percent,
             list_all_hostnames: spec.list_all_hostnames.unwrap_or(false),
+            restore_check,
         })
     }
 }

@@ -65,6 +65,12 @@ pub const REPOSITORY_CONFIG_FILE: &str = "KOPIAPLAN_REPOSITORY_CONFIG_FILE";
 pub const RESTORE_AS_OF: &str = "KOPIAPLAN_RESTORE_AS_OF";
 /// The same bound in nanoseconds since the epoch.
 pub const RESTORE_AS_OF_NANOS: &str = "KOPIAPLAN_RESTORE_AS_OF_NANOS";
+/// `true`: a restore drill restores the newest snapshot into the scratch
+/// volume and waits for the check container's verdict (`restoreCheck`).
+pub const RESTORE_CHECK: &str = "KOPIAPLAN_RESTORE_CHECK";
+/// The file a stream backup stores the dump container's output as, or a
+/// stream restore feeds to the command container; empty: not a stream.
+pub const STREAM_FILE: &str = "KOPIAPLAN_STREAM_FILE";
 /// The identity's path (`--override-source` when not `/data`).
 pub const SOURCE_PATH: &str = "KOPIAPLAN_SOURCE_PATH";
 /// The storage flags the repository URL gives, one per line, when the plan
@@ -104,8 +110,10 @@ pub const SETTINGS: &[&str] = &[
     REPOSITORY_CONFIG_FILE,
     RESTORE_AS_OF,
     RESTORE_AS_OF_NANOS,
+    RESTORE_CHECK,
     SOURCE_PATH,
     STORAGE_FLAGS,
+    STREAM_FILE,
     UPLOAD_SPEED,
     USERNAME,
     VERIFY_FILES_PERCENT,

@@ -22,6 +22,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/maintenance.sh"),
     ),
     ("verify.sh", include_str!("../../templates/verify.sh")),
+    ("stream.sh", include_str!("../../templates/stream.sh")),
+    ("side.sh", include_str!("../../templates/side.sh")),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.
@@ -55,6 +57,8 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
         policy => paths::POLICY,
         credentials => paths::CREDENTIALS,
         termination_log => paths::TERMINATION_LOG,
+        stream => paths::STREAM,
+        scratch => paths::SCRATCH,
     };
     let env = environment::template_names();
     let metrics = {

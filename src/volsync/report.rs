@@ -313,10 +313,11 @@ fn source_differences(
             "`additionalArgs` go to `snapshot create` only, each checked against Kopia's grammar",
         ));
     }
-    let (copy, pit) = match &backup.copy {
-        Copy::Direct { .. } => ("the PVC itself", false),
-        Copy::Clone { .. } => ("a clone of the PVC", true),
-        Copy::Snapshot { .. } => ("a volume restored from a VolumeSnapshot of the PVC", true),
+    // VolSync input always backs up a volume.
+    let (copy, pit) = match backup.source.volume().map(|volume| &volume.copy) {
+        Some(Copy::Direct { .. }) | None => ("the PVC itself", false),
+        Some(Copy::Clone { .. }) => ("a clone of the PVC", true),
+        Some(Copy::Snapshot { .. }) => ("a volume restored from a VolumeSnapshot of the PVC", true),
     };
     // VolSync mounted the data read-only only for a PVC whose one access
     // mode is ReadOnlyMany.
@@ -387,7 +388,10 @@ fn destination_differences(
         "the destination mounted read-write at `/restore/data`",
         format!(
             "the destination `{}` mounted read-write at `{}`",
-            restore.destination.claim_name,
+            restore
+                .destination
+                .volume()
+                .map_or("", |d| d.claim_name.as_str()),
             paths::DATA
         ),
     ));
@@ -398,7 +402,11 @@ fn destination_differences(
             "files not in the snapshot are deleted only when a snapshot was chosen",
         ));
     }
-    if restore.destination.create.is_some() {
+    if restore
+        .destination
+        .volume()
+        .is_some_and(|d| d.create.is_some())
+    {
         found.push(diff(
             Area::Deletions,
             "the provisioned destination PVC deleted after the restore when `cleanupTempPVC` is set",

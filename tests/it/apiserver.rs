@@ -467,6 +467,7 @@ fn examples_with_manual_jobs_apply_again_after_an_unrelated_edit() {
     assert_eq!(
         applied,
         [
+            "database-stream.yaml",
             "deploy-or-restore.yaml",
             "monitoring.yaml",
             "paused-and-manual.yaml",

@@ -35,6 +35,7 @@ mod restore;
 mod security;
 mod standin;
 mod status;
+mod stream;
 mod validity;
 mod volsync;
 mod volsync_corpus;

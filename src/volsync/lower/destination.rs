@@ -191,6 +191,7 @@ impl Lowering<'_> {
             source_path_override,
             repository,
             pvc,
+            stream: None,
             create,
             trigger,
             time_zone: None,

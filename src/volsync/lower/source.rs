@@ -80,7 +80,8 @@ impl Lowering<'_> {
             self.policy_flags(doc, kopia.common.additional_args.as_deref());
         let spec = BackupSpec {
             name,
-            pvc,
+            pvc: Some(pvc),
+            stream: None,
             namespace: None,
             repository: repository.clone(),
             schedule: None,

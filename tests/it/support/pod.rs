@@ -41,6 +41,11 @@
 //!   the only additions to the pod's environment. The stand-in is for fault
 //!   injection, where a real server cannot be made to fail on cue.
 //!
+//! [`Pod::run_together`] runs every container of the pod at once, as the
+//! kubelet starts them (in order, without waiting), over one set of
+//! volumes: an emptyDir two containers mount is one directory, so a FIFO
+//! in it connects them.
+//!
 //! A missing `unshare`, `chroot` or `setpriv`, or a machine that does not
 //! allow namespaces, fails the run loudly: there is no fallback.
 
@@ -130,6 +135,9 @@ pub struct Pod {
     service_account: Option<ServiceAccountMount>,
     timeout: Duration,
     host_aliases: Vec<(String, String)>,
+    /// The pod's volumes, shared by the containers of one pod run
+    /// together; `None`: the container's own run directory holds them.
+    shared_volumes: Option<PathBuf>,
 }
 
 /// What the kubelet gives a pod for its ServiceAccount: the token volume
@@ -262,6 +270,7 @@ impl Pod {
             service_account: None,
             timeout: Duration::from_secs(60),
             host_aliases: Vec::new(),
+            shared_volumes: None,
         };
         for object in items(objects) {
             if object["kind"] == "ConfigMap"
@@ -600,6 +609,43 @@ impl Pod {
         self.start().wait()
     }
 
+    /// Runs every container of the pod at once, over the same volumes
+    /// (materialised once, when the first container that mounts each one
+    /// starts), and waits for each; the results are in the pod's order.
+    pub fn run_together(self) -> Vec<(String, PodResult)> {
+        let seq = RUNS.fetch_add(1, Ordering::SeqCst);
+        let shared = super::root()
+            .join("target")
+            .join("test-scratch")
+            .join("pods")
+            .join(format!(
+                "{}-{}-{seq}-volumes",
+                self.pod_name,
+                std::process::id()
+            ));
+        let _ = std::fs::remove_dir_all(&shared);
+        std::fs::create_dir_all(&shared).expect("shared volumes dir");
+        let names: Vec<String> = self
+            .spec
+            .containers
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
+        let running: Vec<(String, RunningPod)> = names
+            .into_iter()
+            .map(|name| {
+                let mut pod = self.clone();
+                pod.container = Some(name.clone());
+                pod.shared_volumes = Some(shared.clone());
+                (name, pod.start())
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|(name, container)| (name, container.wait()))
+            .collect()
+    }
+
     /// Starts the container; see [`RunningPod`].
     pub fn start(self) -> RunningPod {
         let container = self.the_container().clone();
@@ -619,7 +665,16 @@ impl Pod {
         let run_dir = pods.join(format!("{}-{}-{seq}", self.pod_name, std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
         std::fs::create_dir_all(run_dir.join("root")).expect("run dir");
-        std::fs::create_dir_all(run_dir.join("volumes")).expect("volumes dir");
+        let volumes_dir = match &self.shared_volumes {
+            Some(shared) => {
+                std::os::unix::fs::symlink(shared, run_dir.join("volumes")).expect("volumes link");
+                shared.clone()
+            }
+            None => {
+                std::fs::create_dir_all(run_dir.join("volumes")).expect("volumes dir");
+                run_dir.join("volumes")
+            }
+        };
 
         let security = self.identity(&container);
         let mut script = String::from("set -eu\n");
@@ -697,10 +752,18 @@ impl Pod {
                     .find(|v| v.name == mount.name)
                     .unwrap_or_else(|| panic!("volume mount {} names no volume", mount.name))
                     .clone();
-                let dir = run_dir.join("volumes").join(&volume.name);
-                let read_only = match self.prepare_volume(&volume, &dir, &security) {
-                    Ok(read_only) => read_only,
-                    Err(e) => panic!("MountVolume.SetUp failed for volume {:?}: {e}", volume.name),
+                let dir = volumes_dir.join(&volume.name);
+                let prepared_by_another_container =
+                    self.shared_volumes.is_some() && dir.symlink_metadata().is_ok();
+                let read_only = if prepared_by_another_container {
+                    volume_read_only(&volume)
+                } else {
+                    match self.prepare_volume(&volume, &dir, &security) {
+                        Ok(read_only) => read_only,
+                        Err(e) => {
+                            panic!("MountVolume.SetUp failed for volume {:?}: {e}", volume.name)
+                        }
+                    }
                 };
                 prepared.insert(mount.name.clone(), (dir, read_only));
             }
@@ -1056,6 +1119,18 @@ impl Pod {
             volume.name
         ))
     }
+}
+
+/// Whether a volume is read-only whoever mounts it: what `prepare_volume`
+/// returns, for a volume another container of the pod prepared.
+fn volume_read_only(volume: &Volume) -> bool {
+    if volume.config_map.is_some() || volume.secret.is_some() {
+        return true;
+    }
+    volume
+        .persistent_volume_claim
+        .as_ref()
+        .is_some_and(|claim| claim.read_only == Some(true))
 }
 
 struct Security {

@@ -1,0 +1,540 @@
+//! Stream sources, stream restores and restore checks (issue 19): the
+//! plan's command runs in a second container of the mover pod, beside
+//! Kopia's. The pods run with both containers at once
+//! (`Pod::run_together`), the real Kopia 0.23.1 and a filesystem
+//! repository on a claim; the host's `kopia` then looks at what they left.
+
+use crate::support;
+use crate::support::requires::requires;
+use crate::test::{Plan, env};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::kopia::HostKopia;
+use support::pod::{Pod, PodResult};
+
+const NAMESPACE: &str = "apps";
+const PASSWORD: &str = "correct horse battery staple";
+/// Rows the test dump writes: a few megabytes, more than a pipe buffers.
+const ROWS: usize = 200_000;
+/// A label with characters a shell or Kubernetes would like to expand, as
+/// the plan writes it in the dump container's `env`...
+const LABEL: &str = "it's $(HOME) \"quoted\" $$";
+/// ...and as the dump sees it: Kubernetes' rules for a container's `env`
+/// (`$$` is `$`; `$(HOME)` names no earlier variable and stays).
+const LABEL_SEEN: &str = "it's $(HOME) \"quoted\" $";
+
+/// The dump: `ROWS` numbered lines carrying the label from the dump
+/// container's environment, then `exit EXIT`.
+fn dump_command(exit: u8) -> String {
+    format!(
+        r#"["sh", "-c", "awk 'BEGIN {{ for (i = 0; i < {ROWS}; i++) printf \"%d row %s\\n\", i, ENVIRON[\"DUMP_LABEL\"] }}'; exit {exit}"]"#
+    )
+}
+
+/// What the dump writes.
+fn dump_bytes() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for i in 0..ROWS {
+        bytes.extend_from_slice(format!("{i} row {LABEL_SEEN}\n").as_bytes());
+    }
+    bytes
+}
+
+fn plan(entries: &str) -> String {
+    format!(
+        r#"apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: st
+  namespace: apps
+spec:
+  repositories:
+    - name: local
+      secretName: kopia-local
+      filesystem: {{claimName: backup-repo, path: /repository}}
+  defaults:
+    repository: local
+    schedule: "0 2 * * *"
+{entries}"#
+    )
+}
+
+/// A stream backup `db` whose dump exits `exit`.
+fn stream_backup(exit: u8) -> String {
+    format!(
+        r#"  backups:
+    - name: db
+      stream:
+        image: registry.example/postgres:17
+        command: {}
+        env: [{{name: DUMP_LABEL, value: {}}}]
+        fileName: dump.sql
+"#,
+        dump_command(exit),
+        serde_json::to_string(LABEL).expect("JSON"),
+    )
+}
+
+struct Cluster {
+    name: String,
+    objects: Value,
+    repository_claim: PathBuf,
+}
+
+impl Cluster {
+    fn new(name: &str, entries: &str) -> Cluster {
+        let repository_claim = support::scratch(&format!("stream-{name}-repo"));
+        support::pod::chmod_path(&repository_claim, 0o777);
+        Cluster {
+            name: name.to_owned(),
+            objects: support::compile_json(name, &plan(entries)),
+            repository_claim,
+        }
+    }
+
+    /// Runs every container of a CronJob's pod together.
+    fn run(&self, cron_job: &str) -> BTreeMap<String, PodResult> {
+        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .pvc("backup-repo", &self.repository_claim)
+            .real_kopia()
+            .timeout(Duration::from_secs(120))
+            .run_together()
+            .into_iter()
+            .collect()
+    }
+
+    fn host(&self) -> HostKopia {
+        HostKopia::filesystem(
+            &self.name,
+            &self.repository_claim.join("repository"),
+            PASSWORD,
+        )
+    }
+}
+
+fn logs(results: &BTreeMap<String, PodResult>) -> String {
+    results
+        .iter()
+        .map(|(name, result)| format!("=== container {name} ===\n{}\n", result.logs()))
+        .collect()
+}
+
+#[test]
+fn a_stream_backup_round_trips_through_real_kopia_into_a_command() {
+    requires!(Namespaces, Kopia);
+    let cluster = Cluster::new(
+        "round-trip",
+        &format!(
+            r#"{}  restores:
+    - name: load
+      from: db
+      trigger: {{onDemand: true}}
+      stream:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "cat > /tmp/restored"]
+"#,
+            stream_backup(0)
+        ),
+    );
+
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+    assert_eq!(backup["dump"].exit_code, 0, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&backup));
+
+    // The repository holds one snapshot of the stream's own source, whose
+    // one file is the dump, byte for byte.
+    let host = cluster.host();
+    let snapshots = host.snapshots("db@apps:/stream/dump.sql");
+    assert_eq!(snapshots.len(), 1, "{snapshots:#?}");
+    assert_eq!(line["snapshotId"], snapshots[0]["id"]);
+    let root = snapshots[0]["rootEntry"]["obj"]
+        .as_str()
+        .expect("root object");
+    let stored = host.run(&["show", &format!("{root}/dump.sql")]);
+    assert!(stored.status.success(), "kopia show failed");
+    assert!(
+        stored.stdout == dump_bytes(),
+        "the snapshot's file is not the dump ({} bytes, expected {})",
+        stored.stdout.len(),
+        dump_bytes().len()
+    );
+
+    // The restore feeds that file to the command, which keeps it.
+    let restore = cluster.run("st-load-restore");
+    assert_eq!(restore["kopia"].exit_code, 0, "{}", logs(&restore));
+    assert_eq!(restore["load"].exit_code, 0, "{}", logs(&restore));
+    let line = restore["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&restore));
+    assert_eq!(line["commandExitCode"], 0);
+    assert_eq!(line["snapshotId"], snapshots[0]["id"]);
+    let restored = std::fs::read(restore["load"].volume("side-tmp").join("restored"))
+        .expect("the command wrote /tmp/restored");
+    assert!(
+        restored == dump_bytes(),
+        "the command read other bytes than the dump ({} bytes, expected {})",
+        restored.len(),
+        dump_bytes().len()
+    );
+}
+
+#[test]
+fn a_dump_that_fails_leaves_no_snapshot_and_the_result_says_so() {
+    requires!(Namespaces, Kopia);
+    let cluster = Cluster::new("failed-dump", &stream_backup(3));
+
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["dump"].exit_code, 3, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&backup));
+    assert_eq!(line["dumpExitCode"], 3, "{line}");
+    assert_eq!(line["snapshotDeleted"], true, "{line}");
+    assert!(
+        !line["snapshotId"].as_str().unwrap_or_default().is_empty(),
+        "the deleted snapshot is named: {line}"
+    );
+    assert_eq!(
+        cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
+        0,
+        "the snapshot of the failed dump is gone"
+    );
+}
+
+#[test]
+fn a_restore_check_reads_the_restored_snapshot_and_reports_its_verdict() {
+    requires!(Namespaces, Kopia);
+    // The check passes when the dump is complete and the volume it reads is
+    // read-only; the second check looks for a row the dump never wrote.
+    let cluster = Cluster::new(
+        "restore-check",
+        &format!(
+            r#"{}  verify:
+    - name: good
+      from: db
+      restoreCheck:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "test \"$(wc -l < dump.sql)\" -eq {ROWS} && ! touch probe 2>/dev/null"]
+        capacity: 1Gi
+    - name: bad
+      from: db
+      restoreCheck:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", "grep -q '^{ROWS} row' dump.sql"]
+        capacity: 1Gi
+"#,
+            stream_backup(0)
+        ),
+    );
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+
+    let good = cluster.run("st-good-verify");
+    assert_eq!(good["check"].exit_code, 0, "{}", logs(&good));
+    assert_eq!(good["kopia"].exit_code, 0, "{}", logs(&good));
+    let line = good["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&good));
+    assert_eq!(line["checkPassed"], true, "{line}");
+
+    let bad = cluster.run("st-bad-verify");
+    assert_eq!(bad["check"].exit_code, 1, "{}", logs(&bad));
+    assert_eq!(bad["kopia"].exit_code, 1, "{}", logs(&bad));
+    let line = bad["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&bad));
+    assert_eq!(line["checkPassed"], false, "{line}");
+    assert_eq!(line["checkExitCode"], 1, "{line}");
+}
+
+// What the compiler makes of a stream entry, and what it refuses.
+
+/// `nightly` with a stream backup `db` (line 13) and what `extra` adds
+/// to the backup (`      key: value` lines).
+fn nightly_stream(extra: &str) -> Plan {
+    Plan::nightly_with_backups(&format!(
+        "    - name: db
+      stream:
+        image: registry.example/postgres:17
+        command: [pg_dumpall, -h, orders-db]
+        envFrom: [{{secretRef: {{name: db-credentials}}}}]
+        fileName: dump.sql
+{extra}"
+    ))
+}
+
+fn containers(workload: &Value) -> &Vec<Value> {
+    support::pod_spec(workload)["containers"]
+        .as_array()
+        .expect("containers")
+}
+
+#[test]
+fn a_stream_backup_is_a_dump_container_beside_kopia_without_the_repository_secret() {
+    let objects = nightly_stream("").objects();
+    let cron_job = objects.named("CronJob", "nightly-db-backup");
+    let containers = containers(cron_job);
+    let names: Vec<&str> = containers
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["kopia", "dump"]);
+    assert_eq!(env(cron_job, "KOPIAPLAN_STREAM_FILE"), "dump.sql");
+    assert_eq!(env(cron_job, "KOPIAPLAN_SOURCE_PATH"), "/stream/dump.sql");
+
+    let dump = &containers[1];
+    assert_eq!(dump["image"], "registry.example/postgres:17");
+    assert_eq!(
+        dump["command"],
+        serde_json::json!(["/bin/sh", "/kopiaplan/scripts/side.sh", "dump"])
+    );
+    assert_eq!(
+        dump["args"],
+        serde_json::json!(["pg_dumpall", "-h", "orders-db"])
+    );
+    // The plan's credentials only: never the repository's Secret.
+    assert_eq!(
+        dump["envFrom"],
+        serde_json::json!([{"secretRef": {"name": "db-credentials"}}])
+    );
+    assert!(dump.get("env").is_none(), "{dump:#}");
+    assert_eq!(dump["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(dump["securityContext"]["allowPrivilegeEscalation"], false);
+    let mounts: Vec<&str> = dump["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .map(|m| m["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(mounts, ["stream", "scripts", "side-tmp"]);
+
+    // No volume is read: there is no data volume at all.
+    let volumes = support::pod_spec(cron_job)["volumes"]
+        .as_array()
+        .expect("volumes");
+    assert!(volumes.iter().all(|v| v["name"] != "data"), "{volumes:#?}");
+    assert!(
+        containers[0]["volumeMounts"]
+            .as_array()
+            .expect("mounts")
+            .iter()
+            .any(|m| m["name"] == "stream" && m["mountPath"] == "/kopiaplan/stream"),
+        "Kopia's container shares the stream emptyDir"
+    );
+}
+
+#[test]
+fn a_restore_check_reads_a_scratch_volume_and_never_mounts_the_live_claim() {
+    let objects = Plan::nightly()
+        .then(
+            "  verify:
+    - from: web-data
+      restoreCheck:
+        image: registry.example/checker:1
+        command: [sh, -c, 'test -f index.html']
+        capacity: 3Gi
+",
+        )
+        .objects();
+    let cron_job = objects.named("CronJob", "nightly-web-data-verify");
+    assert_eq!(env(cron_job, "KOPIAPLAN_RESTORE_CHECK"), "true");
+    let spec = support::pod_spec(cron_job);
+    let volumes = spec["volumes"].as_array().expect("volumes");
+    assert!(
+        volumes
+            .iter()
+            .all(|v| v.get("persistentVolumeClaim").is_none() && v.get("ephemeral").is_none()),
+        "a drill mounts no claim: {volumes:#?}"
+    );
+    let scratch = volumes
+        .iter()
+        .find(|v| v["name"] == "scratch")
+        .expect("the scratch volume");
+    assert_eq!(scratch["emptyDir"]["sizeLimit"], "3Gi");
+    let check = &containers(cron_job)[1];
+    assert_eq!(check["name"], "check");
+    let data = check["volumeMounts"]
+        .as_array()
+        .expect("mounts")
+        .iter()
+        .find(|m| m["mountPath"] == "/data")
+        .expect("the check's /data");
+    assert_eq!(data["name"], "scratch");
+    assert_eq!(data["readOnly"], true);
+    assert_eq!(data["subPath"], "data");
+}
+
+#[test]
+fn a_stream_restore_feeds_a_command_and_creates_no_claim() {
+    let objects = nightly_stream("")
+        .then(
+            "  restores:
+    - name: load
+      from: db
+      trigger: {manual: one}
+      stream:
+        image: registry.example/postgres:17
+        command: [psql, -h, staging]
+",
+        )
+        .objects();
+    assert!(objects.of_kind("PersistentVolumeClaim").is_empty());
+    let job = objects.of_kind("Job")[0];
+    assert_eq!(env(job, "KOPIAPLAN_STREAM_FILE"), "dump.sql");
+    assert_eq!(env(job, "KOPIAPLAN_SOURCE_PATH"), "/stream/dump.sql");
+    let load = &containers(job)[1];
+    assert_eq!(load["name"], "load");
+    assert_eq!(load["args"], serde_json::json!(["psql", "-h", "staging"]));
+}
+
+#[test]
+fn stream_entries_refuse_what_does_not_apply_to_them() {
+    Plan::nightly_with_backups(
+        "    - name: db
+      pvc: db-data
+      stream: {image: pg, command: [pg_dumpall], fileName: dump.sql}
+",
+    )
+    .errors()
+    .has("error[conflicting-fields]: the backup `db` names both `pvc` and `stream`")
+    .has("field: spec.backups[0].stream");
+    Plan::nightly_with_backups("    - name: db\n      schedule: \"@daily\"\n")
+        .errors()
+        .has("error[missing-setting]: the backup `db` names nothing to back up")
+        .has("plan.yaml:13");
+    nightly_stream("      copyMethod: Snapshot\n      sourcePath: sub\n")
+        .errors()
+        .has("error[field-not-applicable]: `copyMethod` is about a volume")
+        .has("field: spec.backups[0].copyMethod")
+        .has("field: spec.backups[0].sourcePath");
+    nightly_stream("")
+        .replace("fileName: dump.sql", "fileName: ../dump.sql")
+        .errors()
+        .has("error[invalid-path]")
+        .has("field: spec.backups[0].stream.fileName");
+    nightly_stream("")
+        .replace("command: [pg_dumpall, -h, orders-db]", "command: []")
+        .errors()
+        .has("error[missing-setting]: `command` is empty")
+        .has("field: spec.backups[0].stream.command");
+    Plan::nightly()
+        .then(
+            "  restores:
+    - name: load
+      from: web-data
+      pvc: web-data
+      trigger: {manual: one}
+      stream: {image: pg, command: [psql]}
+",
+        )
+        .errors()
+        .has("error[field-not-applicable]: the backup `web-data` backs up a volume")
+        .has("error[field-not-applicable]: `pvc` is about a volume");
+    Plan::nightly()
+        .then(
+            "  restores:
+    - name: load
+      sourceIdentity: {sourceName: db}
+      trigger: {manual: one}
+      stream: {image: pg, command: [psql]}
+",
+        )
+        .errors()
+        .has("error[missing-setting]: the stream restore `load` does not say which file");
+    Plan::nightly()
+        .then(
+            "  verify:
+    - from: web-data
+      restoreCheck: {image: checker, command: ['true'], capacity: lots}
+",
+        )
+        .errors()
+        .has("error[invalid-quantity]")
+        .has("field: spec.verify[0].restoreCheck.capacity");
+}
+
+#[test]
+fn explain_shows_a_stream_backups_stable_identity() {
+    let dir = support::scratch("stream-explain");
+    let plan = dir.join("plan.yaml");
+    std::fs::write(&plan, nightly_stream("").to_string()).expect("write plan");
+    let output = support::kopiaplan(&["explain", plan.to_str().expect("path")]);
+    let text = support::stdout(&output);
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    assert!(
+        text.contains("identity     db@apps:/stream/dump.sql"),
+        "{text}"
+    );
+    assert!(text.contains("copy method  Stream"), "{text}");
+}
+
+#[test]
+fn a_stream_backup_gets_the_schedule_retention_and_alerts_a_volume_backup_gets() {
+    let objects = nightly_stream("      schedule: \"H 2 * * *\"\n      retain: {daily: 7}\n")
+        .replace(
+            "spec:\n",
+            "spec:\n  monitoring:\n    prometheusRule: {labels: {release: prom}}\n",
+        )
+        .objects();
+    let cron_job = objects.named("CronJob", "nightly-db-backup");
+    let schedule = cron_job["spec"]["schedule"].as_str().expect("schedule");
+    let minute: u32 = schedule
+        .split(' ')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("`H` is replaced by a minute: {schedule}"));
+    assert!(minute < 60 && schedule.ends_with(" 2 * * *"), "{schedule}");
+    // Kopia's policy for exactly the stream's source.
+    let policy = objects.named("ConfigMap", "nightly-db-backup-policy");
+    let document: Value =
+        serde_json::from_str(policy["data"]["policy.json"].as_str().expect("policy.json"))
+            .expect("JSON");
+    assert_eq!(
+        document["db@apps:/stream/dump.sql"]["retention"]["keepDaily"],
+        7
+    );
+    let rules = objects.of_kind("PrometheusRule");
+    let alerts: Vec<&Value> = rules
+        .iter()
+        .flat_map(|r| r["spec"]["groups"][0]["rules"].as_array().expect("rules"))
+        .filter(|r| r["alert"].is_string())
+        .collect();
+    assert!(
+        alerts.iter().any(|a| a["labels"]["kopiaplan_entry"] == "db"
+            && a["labels"]["kopiaplan_component"] == "backup"),
+        "{alerts:#?}"
+    );
+}
+
+#[test]
+fn the_dump_container_is_let_go_when_kopias_container_fails_first() {
+    requires!(Namespaces, Kopia);
+    // No repository, and this plan may not create one: Kopia's container
+    // fails before the pipe exists, and the dump never runs.
+    let cluster = Cluster::new("kopia-first", &stream_backup(0));
+    let cluster = Cluster {
+        objects: support::compile_json(
+            "kopia-first-never",
+            &plan(&stream_backup(0)).replace(
+                "      filesystem: {claimName: backup-repo, path: /repository}\n",
+                "      filesystem: {claimName: backup-repo, path: /repository}\n      create: Never\n",
+            ),
+        ),
+        ..cluster
+    };
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].result_line()["result"], "failure");
+    assert_eq!(backup["dump"].exit_code, 1, "{}", logs(&backup));
+    assert!(
+        backup["dump"]
+            .stderr
+            .contains("Kopia's container ended before it was ready; the command did not run"),
+        "{}",
+        logs(&backup)
+    );
+}
