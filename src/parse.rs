@@ -273,10 +273,30 @@ fn read_files(
     (keys, files)
 }
 
+/// kopiaplan's API group: its objects are compiled.
+const PLAN_GROUP: &str = "kopiaplan.dev/";
+
 /// VolSync's API group: its objects are compiled (or reported).
 const VOLSYNC_GROUP: &str = "volsync.backube/";
 
 const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim", "Namespace"];
+
+/// Whether `text` (a document, or a whole stream) may hold a document
+/// that [`role`] calls `Compiled`. `false` only when none can be there: the
+/// text holds neither API group's name nor a backslash. A scalar's
+/// characters are its text's, except in double-quoted escapes (which need a
+/// backslash) and where lines are folded (which leaves a space or a line
+/// break, so a group's name cannot be split over lines). The post-renderer
+/// passes such text through without reading it.
+pub fn may_be_compiled(text: &str) -> bool {
+    // Three vector scans, each about as fast as checking the text is UTF-8:
+    // looking for slashes instead, where both names end, is slower on
+    // Kubernetes YAML, which is full of them.
+    let bytes = text.as_bytes();
+    memchr::memchr(b'\\', bytes).is_some()
+        || memchr::memmem::find(bytes, PLAN_GROUP.as_bytes()).is_some()
+        || memchr::memmem::find(bytes, VOLSYNC_GROUP.as_bytes()).is_some()
+}
 
 /// What kopiaplan does with a document, decided by its `apiVersion` and
 /// `kind` alone. [`parse`] sorts documents by it, and the post-renderer and
@@ -297,7 +317,7 @@ pub enum Role {
 
 pub fn role(api_version: Option<&str>, kind: Option<&str>) -> Role {
     match (api_version, kind) {
-        (Some(version), Some(_)) if version.starts_with("kopiaplan.dev/") => Role::Compiled,
+        (Some(version), Some(_)) if version.starts_with(PLAN_GROUP) => Role::Compiled,
         (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => Role::Compiled,
         (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => Role::Context,
         _ => Role::Other,
@@ -529,6 +549,24 @@ fn explain_serde_error(message: &str) -> (ParseError, String) {
 mod tests {
     use super::*;
     use crate::diagnostics::SourceMap;
+
+    #[test]
+    fn only_text_that_names_a_group_or_escapes_a_character_may_be_compiled() {
+        let config_map =
+            "apiVersion: v1\nkind: ConfigMap\ndata: {url: 'https://x/kopiaplan.dev'}\n";
+        assert!(!may_be_compiled(config_map));
+        assert!(!may_be_compiled(
+            "apiVersion: kopiaplan.dev\n  /v1\nkind: BackupPlan\n"
+        ));
+        assert!(may_be_compiled(
+            "apiVersion: kopiaplan.dev/v1alpha1\nkind: BackupPlan\n"
+        ));
+        assert!(may_be_compiled("apiVersion: volsync.backube/v1alpha1\n"));
+        // `\x2e` is a dot: the text does not hold the name, the value does.
+        assert!(may_be_compiled(
+            "apiVersion: \"kopiaplan\\x2edev/v1alpha1\"\n"
+        ));
+    }
 
     /// `parse` and `role` must agree: the post-renderer decides by `role`
     /// what `parse` will compile.

@@ -41,8 +41,9 @@ pub struct SourceFile {
     pub context: bool,
     /// The byte offset at which each line starts, so that quoting a line is
     /// a lookup, not a scan: thousands of diagnostics in one large file
-    /// stay linear.
-    line_starts: Vec<usize>,
+    /// stay linear. Found on the first quote: a file nothing is said about
+    /// (a post-rendered stream without plans) is never scanned for it.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// `name` relative to the working directory when it is an absolute path
@@ -92,17 +93,23 @@ impl SourceMap {
 
     fn add_file(&mut self, name: String, text: String, context: bool) -> FileId {
         let relative_name = relative_to_working_directory(&name);
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
         self.files.push(SourceFile {
             name,
             relative_name,
             text,
             context,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         });
         FileId(self.files.len() - 1)
+    }
+
+    /// Moves a file's text out, leaving it empty: for output that is the
+    /// input unchanged, when there is nothing to say about the file.
+    pub fn take_text(&mut self, id: FileId) -> String {
+        self.files
+            .get_mut(id.0)
+            .map(|file| std::mem::take(&mut file.text))
+            .unwrap_or_default()
     }
 
     pub fn file(&self, id: FileId) -> &SourceFile {
@@ -117,9 +124,13 @@ impl SourceMap {
     pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
         let file = self.files.get(id.0)?;
         let index = line.checked_sub(1)? as usize;
-        let start = *file.line_starts.get(index)?;
-        let end = file
-            .line_starts
+        let line_starts = file.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', file.text.as_bytes()).map(|i| i + 1))
+                .collect()
+        });
+        let start = *line_starts.get(index)?;
+        let end = line_starts
             .get(index + 1)
             .map_or(file.text.len(), |next| next - 1);
         let line = file.text.get(start..end)?;

@@ -54,26 +54,36 @@ pub(super) fn render(
     extra_plan: Option<FileId>,
 ) -> PostRendered {
     let text = sources.file(stream_file).text.as_str();
+    let unchanged = |mut sources: SourceMap| {
+        let output = Some(sources.take_text(stream_file));
+        PostRendered {
+            sources,
+            output,
+            diagnostics: Diagnostics::default(),
+        }
+    };
+    // Most streams hold no plan: they are passed through unread.
+    if extra_plan.is_none() && !parse::may_be_compiled(text) {
+        return unchanged(sources);
+    }
     let raws = stream::split(text);
+    let compiled = |heads: &[stream::Head]| {
+        heads.iter().any(|head| {
+            parse::role(head.api_version.as_deref(), head.kind.as_deref()) == Role::Compiled
+        })
+    };
+    // Only documents that may be compiled are read to tell.
+    let nothing_to_compile = raws.iter().all(|raw| {
+        let text = raw.text(text);
+        !parse::may_be_compiled(text) || stream::peek(text).is_some_and(|heads| !compiled(&heads))
+    });
+    if nothing_to_compile && extra_plan.is_none() {
+        return unchanged(sources);
+    }
     let heads: Vec<Option<Vec<stream::Head>>> = raws
         .iter()
         .map(|raw| stream::peek(raw.text(text)))
         .collect();
-    let nothing_to_compile = heads.iter().all(|heads| {
-        heads.as_ref().is_some_and(|heads| {
-            heads.iter().all(|head| {
-                parse::role(head.api_version.as_deref(), head.kind.as_deref()) != Role::Compiled
-            })
-        })
-    });
-    if nothing_to_compile && extra_plan.is_none() {
-        let output = Some(text.to_owned());
-        return PostRendered {
-            sources,
-            output,
-            diagnostics: Diagnostics::default(),
-        };
-    }
 
     let mut documents = Vec::new();
     let mut diagnostics = Diagnostics::default();

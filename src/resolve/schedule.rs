@@ -171,13 +171,36 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
             "use 0 for Sunday",
         ));
     }
-    parser().parse(&cron).map_err(|e| {
+    parses(&cron).map_err(|e| {
         error(
             format!("invalid schedule `{written}`: {e}"),
             "write five fields like `30 2 * * *`, or `@daily`",
         )
     })?;
     Ok(cron)
+}
+
+/// Whether croner parses `cron`, remembered per thread: thousands of
+/// entries share a few hundred schedules, and parsing one is most of what
+/// checking it costs. Bounded: a long-lived caller (a fuzzer) starts over
+/// after 4,096 schedules.
+fn parses(cron: &str) -> Result<(), String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static PARSED: RefCell<HashMap<String, Result<(), String>>> = RefCell::new(HashMap::new());
+    }
+    if let Some(known) = PARSED.with_borrow(|parsed| parsed.get(cron).cloned()) {
+        return known;
+    }
+    let result = parser().parse(cron).map(drop).map_err(|e| e.to_string());
+    PARSED.with_borrow_mut(|parsed| {
+        if parsed.len() >= 4096 {
+            parsed.clear();
+        }
+        parsed.insert(cron.to_owned(), result.clone())
+    });
+    result
 }
 
 fn parser() -> CronParser {

@@ -400,6 +400,24 @@ fn empty_input_and_input_without_plans_come_back_unchanged() {
     }
 }
 
+/// A stream without plans is passed through unread: the post-renderer
+/// decides by looking for the API groups' names in the text. A name spelled
+/// with an escape is not in the text, and the plan must still be compiled.
+#[test]
+fn a_plan_whose_api_version_is_spelled_with_escapes_is_still_compiled() {
+    let plan = plan("nightly", "web-data").replace(
+        "apiVersion: kopiaplan.dev/v1alpha1",
+        "apiVersion: \"kopiaplan\\x2edev\\u002Fv1alpha1\"",
+    );
+    assert!(!plan.contains("kopiaplan.dev/"), "{plan}");
+    let stream = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: before\n---\n{plan}");
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_success(&output, "post-render");
+    let out = text(&output.stdout);
+    assert!(out.contains("kind: CronJob"), "{out}");
+    assert!(!out.contains("kind: BackupPlan"), "{out}");
+}
+
 #[test]
 fn old_mac_line_endings_pass_through_byte_for_byte_around_a_plan() {
     let before = "apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: before\r";
