@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 
 use super::entry::{Frame, Mover};
+use super::hooks::Hooked;
 use super::launcher::Steps;
 use super::pod::{DataVolume, env, user_env};
 use super::{policy_files, volume_snapshot};
@@ -131,6 +132,10 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
     let pod = frame.launched(
         Steps::Backup {
             claim_name: &backup.pvc,
+            hooks: backup.hooks.as_ref().map(|hooks| Hooked {
+                hooks,
+                copy_method: backup.copy.method(),
+            }),
         },
         volume_snapshot_class_name,
         pod,

@@ -146,6 +146,7 @@ impl PlanResolver<'_, '_> {
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
+        let hooks = self.hooks(spec.hooks.as_ref(), at);
         let policy = policy::resolve(inherited, spec, &at_defaults, at, self.diagnostics);
         let policy_sources = policy::sources(inherited, spec, &policy);
         let policy_files = self.policy_files(
@@ -229,7 +230,8 @@ impl PlanResolver<'_, '_> {
                 mover,
                 jobs,
                 has_policy: true,
-                has_launcher: matches!(copy, Copy::Snapshot { .. }),
+                // Workload hooks run in the launcher, whatever the copy.
+                has_launcher: matches!(copy, Copy::Snapshot { .. }) || hooks.is_some(),
             },
             at,
         );
@@ -243,6 +245,7 @@ impl PlanResolver<'_, '_> {
             source_path: spec.source_path.clone(),
             parallelism,
             actions,
+            hooks,
             policy,
             policy_sources,
             additional_args,

@@ -47,7 +47,10 @@ impl DiagnosticKind for ResolveError {
             | Self::NoDestination { .. }
             | Self::HalfIdentity { .. }
             | Self::EmptyPolicyConfig
-            | Self::EmptyNfsServer => Code::MissingSetting,
+            | Self::EmptyNfsServer
+            | Self::HooksWithoutCommand => Code::MissingSetting,
+            Self::HookCommandEmpty { .. } => Code::EmptyHookCommand,
+            Self::HookSelectorEmpty => Code::EmptyHookSelector,
             Self::UnknownBackup { .. } => Code::UnknownBackup,
             Self::InvalidIdentityPart { .. } | Self::InvalidMaintenanceOwner { .. } => {
                 Code::InvalidIdentity
@@ -59,6 +62,7 @@ impl DiagnosticKind for ResolveError {
             Self::NotAPercentage { .. }
             | Self::ParallelismBelowOne
             | Self::ActionTimeoutZero
+            | Self::HookTimeoutZero { .. }
             | Self::NoLogFiles
             | Self::ManualTokenLength
             | Self::CacheTooSmall { .. }

@@ -10,6 +10,7 @@ mod collisions;
 mod context;
 pub mod defaults;
 mod entry;
+mod hooks;
 pub mod error;
 mod error_kind;
 mod jobs;
@@ -199,6 +200,13 @@ impl PlanResolver<'_, '_> {
                 .resources
                 .clone()
                 .unwrap_or_else(defaults::default_launcher_resources),
+            launcher_hooks_image: self
+                .input
+                .spec
+                .launcher
+                .hooks_image
+                .clone()
+                .unwrap_or_else(|| defaults::HOOKS_LAUNCHER_IMAGE.to_owned()),
             logging: self.logging(),
             acknowledged: self.acknowledged(),
             monitoring: self.monitoring(),
