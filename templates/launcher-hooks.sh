@@ -166,7 +166,7 @@ fi
 wait_for_mover() {
   # The Job's last condition is Complete or Failed once it has ended.
   k wait "--for=jsonpath={.status.conditions[-1:].status}=True" "$job_ref" \
-    "--timeout=${{ env.mover_timeout }}s" >&2 || fail "the mover Job did not finish in time"
+    "--timeout=${ {{- env.mover_timeout }}}s" >&2 || fail "the mover Job did not finish in time"
 }
 
 case $COPY_METHOD in
@@ -175,11 +175,11 @@ case $COPY_METHOD in
       fail "could not create the VolumeSnapshot"
     # The cut: the snapshot has a creation time once the storage took it.
     k wait "--for=jsonpath={.status.creationTime}" "${{ env.volume_snapshot }}" \
-      "--timeout=${{ env.ready_timeout }}s" >&2 || fail "the VolumeSnapshot was not taken in time"
+      "--timeout=${ {{- env.ready_timeout }}}s" >&2 || fail "the VolumeSnapshot was not taken in time"
     log "the snapshot is cut"
     run_after
     k wait "--for=jsonpath={.status.readyToUse}=true" "${{ env.volume_snapshot }}" \
-      "--timeout=${{ env.ready_timeout }}s" >&2 || fail "the VolumeSnapshot did not become ready in time"
+      "--timeout=${ {{- env.ready_timeout }}}s" >&2 || fail "the VolumeSnapshot did not become ready in time"
     k create --filename="$MANIFESTS/mover-job.json" >&2 || fail "could not create the mover Job"
     wait_for_mover
     k delete "${{ env.volume_snapshot }}" --ignore-not-found --wait=false >&2
