@@ -44,9 +44,8 @@ pub fn container(
     let hooks = hooked.hooks;
     let before = hooks.before.as_ref();
     let after = hooks.after.as_ref();
-    let count = |hook: Option<&crate::model::hooks::Hook>| {
-        hook.map_or(0, |h| h.command.len()).to_string()
-    };
+    let count =
+        |hook: Option<&crate::model::hooks::Hook>| hook.map_or(0, |h| h.command.len()).to_string();
     let on_error = |hook: Option<&crate::model::hooks::Hook>| {
         if hook.is_some_and(|h| h.fail_on_error) {
             "Fail"

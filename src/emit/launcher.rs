@@ -262,7 +262,10 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                     hooked,
                     namespace,
                     MANIFESTS,
-                    mover_job.spec.as_ref().and_then(|s| s.template.spec.as_ref()),
+                    mover_job
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.template.spec.as_ref()),
                     spec.jobs.active_deadline_seconds + 600,
                 )
             })

@@ -114,7 +114,11 @@ pub fn schema_defaults() -> Vec<SchemaDefault> {
         entry("LoggingSpec", "maxFiles", plain(&LOG_MAX_FILES)),
         entry("LoggingSpec", "maxAge", code(&LOG_MAX_AGE)),
         entry("LauncherSettings", "image", code(&DEFAULT_LAUNCHER_IMAGE)),
-        entry("LauncherSettings", "hooksImage", code(&HOOKS_LAUNCHER_IMAGE)),
+        entry(
+            "LauncherSettings",
+            "hooksImage",
+            code(&HOOKS_LAUNCHER_IMAGE),
+        ),
         entry("HookSpec", "timeoutSeconds", plain(&HOOK_TIMEOUT_SECONDS)),
         entry(
             "LauncherSettings",

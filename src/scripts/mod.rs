@@ -129,7 +129,10 @@ mod tests {
         let set: std::collections::BTreeSet<&str> =
             environment::launcher::SETTINGS.iter().copied().collect();
         assert_eq!(read, set);
-        assert!(name.find(LAUNCHER_HOOKS).is_none(), "write `{{{{ env.… }}}}`");
+        assert!(
+            name.find(LAUNCHER_HOOKS).is_none(),
+            "write `{{{{ env.… }}}}`"
+        );
         let misspelt = render_launcher_template("${{ env.hook_selectr }}", "/launcher");
         assert!(misspelt.is_err());
     }

@@ -6,9 +6,9 @@
 
 use serde_json::{Value, json};
 
-use crate::support::requires::requires;
 use crate::support::kubectl::{KUBECTL_STANDIN_MOUNT, KubectlStandin};
 use crate::support::pod::{Pod, PodResult};
+use crate::support::requires::requires;
 use crate::test::Plan;
 
 const DB: &[(&str, &str)] = &[("app", "db")];
@@ -108,7 +108,10 @@ fn snapshot_before_runs_before_the_snapshot_and_after_once_it_is_cut() {
         .rposition(|s| s == "create")
         .expect("creates the mover");
     assert!(
-        before < create_snapshot && create_snapshot < cut && cut < after && after < ready
+        before < create_snapshot
+            && create_snapshot < cut
+            && cut < after
+            && after < ready
             && ready < create_mover,
         "{steps:#?}"
     );
@@ -195,7 +198,11 @@ fn after_runs_when_the_copy_fails_at_any_step() {
     for (index, (method, cues, message)) in cases.iter().enumerate() {
         let standin = two_db_pods(&format!("copy-fails-{index}"));
         let result = run_launcher(&plan(method, &tracing_hooks("")), &standin, cues);
-        let context = format!("{method} {cues:?}: {:#?}\n{}", standin.steps(), result.logs());
+        let context = format!(
+            "{method} {cues:?}: {:#?}\n{}",
+            standin.steps(),
+            result.logs()
+        );
         assert_eq!(result.exit_code, 1, "{context}");
         assert_eq!(
             standin.trace(),
@@ -222,7 +229,10 @@ fn after_runs_when_the_copy_fails_at_any_step() {
 #[test]
 fn a_failing_before_takes_no_copy_and_still_runs_after() {
     requires!(Namespaces, Tool("python3"), Tool("bash"));
-    let hooks = tracing_hooks("").replace("before: {command: [sh, -c, '", "before: {command: [sh, -c, 'exit 3; ");
+    let hooks = tracing_hooks("").replace(
+        "before: {command: [sh, -c, '",
+        "before: {command: [sh, -c, 'exit 3; ",
+    );
     for method in ["Snapshot", "Clone", "Direct"] {
         let standin = two_db_pods(&format!("before-fails-{method}"));
         let result = run_launcher(&plan(method, &hooks), &standin, &[]);
@@ -236,8 +246,7 @@ fn a_failing_before_takes_no_copy_and_still_runs_after() {
         let line = result.result_line();
         assert_eq!(line["hooks"][0]["exitCode"], 3, "{context}");
         assert_eq!(
-            line["message"],
-            "the before hook failed: no copy was taken",
+            line["message"], "the before hook failed: no copy was taken",
             "{context}"
         );
     }
@@ -246,14 +255,19 @@ fn a_failing_before_takes_no_copy_and_still_runs_after() {
 #[test]
 fn on_error_continue_warns_and_takes_the_copy() {
     requires!(Namespaces, Tool("python3"), Tool("bash"));
-    let hooks = tracing_hooks("")
-        .replace("before: {command: [sh, -c, '", "before: {onError: Continue, command: [sh, -c, 'exit 5; ");
+    let hooks = tracing_hooks("").replace(
+        "before: {command: [sh, -c, '",
+        "before: {onError: Continue, command: [sh, -c, 'exit 5; ",
+    );
     let standin = two_db_pods("continue");
     let result = run_launcher(&plan("Snapshot", &hooks), &standin, &[]);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     let line = result.result_line();
     assert_eq!(line["result"], "success");
-    assert_eq!(line["warning"], "the before hook failed (onError: Continue)");
+    assert_eq!(
+        line["warning"],
+        "the before hook failed (onError: Continue)"
+    );
     assert_eq!(line["hooks"][0]["exitCode"], 5);
     assert!(standin.calls().iter().any(|c| c.verb() == "create"));
 }
@@ -280,11 +294,7 @@ fn a_hook_that_outlives_its_timeout_is_stopped() {
 fn pods_all_runs_in_every_matching_pod_and_after_in_the_same_ones() {
     requires!(Namespaces, Tool("python3"), Tool("bash"));
     let standin = two_db_pods("all");
-    let result = run_launcher(
-        &plan("Clone", &tracing_hooks(", pods: All")),
-        &standin,
-        &[],
-    );
+    let result = run_launcher(&plan("Clone", &tracing_hooks(", pods: All")), &standin, &[]);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     assert_eq!(
         standin.trace(),
@@ -313,14 +323,24 @@ fn clone_after_runs_once_the_clone_claim_is_bound() {
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     let steps = step_names(&standin);
     let create = position(&steps, "create");
-    let claim = position(&steps, "get persistentvolumeclaim/nightly-db-backup-mover-standin-data");
+    let claim = position(
+        &steps,
+        "get persistentvolumeclaim/nightly-db-backup-mover-standin-data",
+    );
     let after = steps
         .iter()
         .rposition(|s| s.starts_with("exec db-0"))
         .expect("after");
     let mover = position(&steps, "wait job.batch/nightly-db-backup-mover");
-    assert!(create < claim && claim < after && after < mover, "{steps:#?}");
-    assert!(!steps.iter().any(|s| s.contains("volumesnapshot") && !s.starts_with("delete")));
+    assert!(
+        create < claim && claim < after && after < mover,
+        "{steps:#?}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s.contains("volumesnapshot") && !s.starts_with("delete"))
+    );
 }
 
 #[test]
@@ -337,7 +357,10 @@ fn direct_after_runs_once_the_mover_has_finished() {
         .iter()
         .rposition(|s| s.starts_with("exec db-0"))
         .expect("after");
-    assert!(before < create && create < finished && finished < after, "{steps:#?}");
+    assert!(
+        before < create && create < finished && finished < after,
+        "{steps:#?}"
+    );
 }
 
 #[test]
@@ -394,7 +417,11 @@ fn the_launcher_role_is_the_minimum_with_and_without_workload_hooks() {
             hooks.as_str(),
             Some(concat(&[&job_rules, &hook_rules, &claim_rule])),
         ),
-        ("Direct", hooks.as_str(), Some(concat(&[&job_rules, &hook_rules]))),
+        (
+            "Direct",
+            hooks.as_str(),
+            Some(concat(&[&job_rules, &hook_rules])),
+        ),
         ("Clone", "", None),
         ("Direct", "", None),
     ];
@@ -404,7 +431,12 @@ fn the_launcher_role_is_the_minimum_with_and_without_workload_hooks() {
         match expected {
             Some(rules) => {
                 assert_eq!(roles.len(), 1, "{method} {hooks}");
-                assert_eq!(roles[0]["rules"], rules, "{method} hooks: {}", !hooks.is_empty());
+                assert_eq!(
+                    roles[0]["rules"],
+                    rules,
+                    "{method} hooks: {}",
+                    !hooks.is_empty()
+                );
             }
             None => assert!(roles.is_empty(), "{method}: {roles:#?}"),
         }
@@ -475,7 +507,11 @@ fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
             "kubectl {command}"
         );
     }
-    assert_eq!(as_list(&grammar["global"]), real(&["options"]), "kubectl options");
+    assert_eq!(
+        as_list(&grammar["global"]),
+        real(&["options"]),
+        "kubectl options"
+    );
 
     // And it refuses what kubectl refuses.
     let dir = crate::support::scratch("kubectl-standin-grammar");
@@ -490,10 +526,19 @@ fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
             .expect("run")
     };
     for (args, message) in [
-        (&["exec", "db-0", "--containr=c", "--", "true"][..], "unknown flag: --containr"),
+        (
+            &["exec", "db-0", "--containr=c", "--", "true"][..],
+            "unknown flag: --containr",
+        ),
         (&["exec", "db-0", "true"][..], "Use exec [POD] -- [COMMAND]"),
-        (&["wait", "--for=condition=Complete", "job/x", "--timeout=60"][..], "missing unit"),
-        (&["delete", "job/x", "--cascade=sometimes"][..], "invalid cascade value"),
+        (
+            &["wait", "--for=condition=Complete", "job/x", "--timeout=60"][..],
+            "missing unit",
+        ),
+        (
+            &["delete", "job/x", "--cascade=sometimes"][..],
+            "invalid cascade value",
+        ),
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -503,6 +548,66 @@ fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(run(&["exec", "db-0", "-c", "c", "--", "true"]).status.code(), Some(0));
-    assert_eq!(run(&["exec", "db-0", "--", "sh", "-c", "exit 7"]).status.code(), Some(7));
+    assert_eq!(
+        run(&["exec", "db-0", "-c", "c", "--", "true"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["exec", "db-0", "--", "sh", "-c", "exit 7"])
+            .status
+            .code(),
+        Some(7)
+    );
+}
+
+/// `explain` lists, for an entry with hooks, each step in order and where
+/// it runs; `after` right after the cut for a snapshot, after the mover for
+/// Direct.
+#[test]
+fn explain_shows_the_order_of_steps_and_where_each_runs() {
+    use crate::test::Test;
+    let ran = Test::new()
+        .args(["explain", "examples/workload-hooks.yaml"])
+        .run();
+    let text = ran.stdout;
+    let entry = |name: &str| -> String {
+        let start = text
+            .find(&format!("backup store/{name} "))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        text[start..].split("\n\n").next().unwrap_or("").to_owned()
+    };
+    let uploads = entry("uploads");
+    let order = [
+        "1. launcher pod of store-uploads-backup: delete",
+        "2. before, in every running pod with labels app=uploads, container app, by kubectl exec: `fsfreeze --freeze /srv/uploads`",
+        "3. launcher pod of store-uploads-backup: create VolumeSnapshot store-uploads-backup-snapshot; the copy is cut at its creationTime",
+        "4. after, in the same pods: `fsfreeze --unfreeze /srv/uploads`",
+        "5. launcher pod of store-uploads-backup: wait until the snapshot is ready",
+        "6. mover Job store-uploads-backup-mover: kopia snapshot create",
+    ];
+    let mut at = 0;
+    for step in order {
+        let found = uploads[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step:?} not after position {at} in:\n{uploads}"));
+        at += found + step.len();
+    }
+    let dump = entry("orders-dump");
+    let finished = dump
+        .find("the copy is cut when it has finished")
+        .expect("Direct cut");
+    let after = dump.find("after, in the same pods").expect("after");
+    assert!(finished < after, "{dump}");
+    let catalog = entry("catalog-db");
+    assert!(
+        catalog.contains("cut when its clone claim of catalog-mysql is bound"),
+        "{catalog}"
+    );
+    // An entry without hooks shows no steps.
+    let ran = Test::new()
+        .args(["explain", "examples/snapshot-copy.yaml"])
+        .run();
+    assert!(!ran.stdout.contains("  steps "), "{}", ran.stdout);
 }

@@ -820,7 +820,10 @@ impl Pod {
                 sh(&bin),
                 sh(state)
             );
-            env.push(("KUBECTL_STANDIN_STATE".into(), format!("{mount}/state.json")));
+            env.push((
+                "KUBECTL_STANDIN_STATE".into(),
+                format!("{mount}/state.json"),
+            ));
             env.push(("KUBECTL_STANDIN_LOG".into(), format!("{mount}/log.jsonl")));
         }
         env.extend(self.harness_env.iter().cloned());
