@@ -29,18 +29,31 @@ pub fn script(manifests: &str) -> String {
     scripts::render_launcher_hooks(manifests).unwrap_or_default()
 }
 
+/// What the one container of a launcher with hooks is made of.
+pub struct Launcher<'a> {
+    pub plan: &'a Plan,
+    pub names: &'a LauncherNames,
+    pub hooked: Hooked<'a>,
+    pub namespace: &'a str,
+    /// Where the manifests ConfigMap (and the script) is mounted.
+    pub manifests: &'a str,
+    /// The mover Job's pod, whose ephemeral volume is the clone.
+    pub mover_pod: Option<&'a PodSpec>,
+    pub mover_timeout_seconds: i64,
+}
+
 /// Turns `base` (a launcher step container) into the one container of a
 /// launcher with hooks.
-pub fn container(
-    mut base: Container,
-    plan: &Plan,
-    names: &LauncherNames,
-    hooked: Hooked<'_>,
-    namespace: &str,
-    manifests: &str,
-    mover_pod: Option<&PodSpec>,
-    mover_timeout_seconds: i64,
-) -> Container {
+pub fn container(mut base: Container, launcher: &Launcher<'_>) -> Container {
+    let Launcher {
+        plan,
+        names,
+        hooked,
+        namespace,
+        manifests,
+        mover_pod,
+        mover_timeout_seconds,
+    } = *launcher;
     let hooks = hooked.hooks;
     let before = hooks.before.as_ref();
     let after = hooks.after.as_ref();

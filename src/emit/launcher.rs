@@ -252,23 +252,21 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         })
         .collect();
     if let Some(hooked) = hooked {
+        let launcher = hooks::Launcher {
+            plan: spec.plan,
+            names,
+            hooked,
+            namespace,
+            manifests: MANIFESTS,
+            mover_pod: mover_job
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref()),
+            mover_timeout_seconds: spec.jobs.active_deadline_seconds + 600,
+        };
         containers = containers
             .into_iter()
-            .map(|base| {
-                hooks::container(
-                    base,
-                    spec.plan,
-                    names,
-                    hooked,
-                    namespace,
-                    MANIFESTS,
-                    mover_job
-                        .spec
-                        .as_ref()
-                        .and_then(|s| s.template.spec.as_ref()),
-                    spec.jobs.active_deadline_seconds + 600,
-                )
-            })
+            .map(|base| hooks::container(base, &launcher))
             .collect();
     }
     // The last step is the main container: its exit code is the result.

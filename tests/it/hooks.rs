@@ -148,7 +148,8 @@ fn snapshot_before_runs_before_the_snapshot_and_after_once_it_is_cut() {
 #[test]
 fn after_runs_when_the_copy_fails_at_any_step() {
     requires!(Namespaces, Tool("python3"), Tool("bash"));
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         (
             "Snapshot",
             &[("KUBECTL_STANDIN_FAIL", "create volumesnapshots")],

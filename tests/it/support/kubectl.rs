@@ -13,6 +13,9 @@ use super::pod::chmod_path;
 /// Where the stand-in's state directory appears inside the pod.
 pub const KUBECTL_STANDIN_MOUNT: &str = "/kubectl-standin";
 
+/// An application pod: its name, labels and containers.
+pub type AppPod<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+
 pub struct KubectlStandin {
     pub dir: PathBuf,
 }
@@ -61,7 +64,7 @@ impl KubectlStandin {
     /// A fresh state with the application's running pods: (name, labels,
     /// containers).
     #[track_caller]
-    pub fn new(name: &str, pods: &[(&str, &[(&str, &str)], &[&str])]) -> KubectlStandin {
+    pub fn new(name: &str, pods: &[AppPod<'_>]) -> KubectlStandin {
         let dir = super::scratch_at(
             std::panic::Location::caller(),
             &format!("kubectl-standin-{name}"),
