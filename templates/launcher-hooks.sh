@@ -20,7 +20,7 @@ RESULT_FILE={{ paths.termination_log }}
 MANIFESTS={{ paths.manifests }}
 
 before=("${@:1:${{ env.before_argc }}}")
-after=("${@:$((${{ env.before_argc }} + 1)):${{ env.after_argc }}}")
+after=("${@:$(({{ env.before_argc }} + 1)):${{ env.after_argc }}}")
 
 count() { printf '%s' "$#"; }
 log() { printf '%s launcher: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
@@ -48,10 +48,10 @@ select_pods() {
   listed=$(k get pods --selector="${{ env.hook_selector }}" \
     --field-selector=status.phase=Running --output=name) || return 1
   mapfile -t targets < <(printf '%s\n' "$listed" | sed -n 's|^pod/||p' | sort)
-  if [ "${{ env.hook_pods }}" = One ] && [ $(count "${targets[@]}") -gt 1 ]; then
+  if [ "${{ env.hook_pods }}" = One ] && [ "$(count "${targets[@]}")" -gt 1 ]; then
     targets=("${targets[0]}")
   fi
-  [ $(count "${targets[@]}") -gt 0 ]
+  [ "$(count "${targets[@]}")" -gt 0 ]
 }
 
 # run_hook NAME TIMEOUT ON_ERROR COMMAND...: in every target pod, in turn.
@@ -91,7 +91,7 @@ run_hook() {
 }
 
 run_before() {
-  [ ${{ env.before_argc }} -gt 0 ] || return 0
+  [ "${{ env.before_argc }}" -gt 0 ] || return 0
   if ! select_pods; then
     hook_runs+=("{\"hook\":\"before\",\"pod\":\"\",\"container\":\"\",\"exitCode\":null,\"timedOut\":false}")
     log "no running pod matches ${{ env.hook_selector }}"
@@ -110,11 +110,11 @@ run_before() {
 run_after() {
   [ "$after_done" = false ] || return 0
   after_done=true
-  [ ${{ env.after_argc }} -gt 0 ] || return 0
-  if [ ${{ env.before_argc }} -gt 0 ] && [ "$before_ran" = false ]; then
+  [ "${{ env.after_argc }}" -gt 0 ] || return 0
+  if [ "${{ env.before_argc }}" -gt 0 ] && [ "$before_ran" = false ]; then
     return 0
   fi
-  if [ $(count "${targets[@]}") -eq 0 ] && ! select_pods; then
+  if [ "$(count "${targets[@]}")" -eq 0 ] && ! select_pods; then
     hook_runs+=("{\"hook\":\"after\",\"pod\":\"\",\"container\":\"\",\"exitCode\":null,\"timedOut\":false}")
     log "no running pod matches ${{ env.hook_selector }}"
     hook_warning="no running pod for the after hook"
@@ -129,7 +129,8 @@ finish() {
   local result=$1 message=$2 hooks joined
   joined=$(IFS=,; printf '%s' "${hook_runs[*]}")
   hooks="[$joined]"
-  local line="{\"result\":$(json_string "$result"),\"operation\":\"backup\",\"copyMethod\":$(json_string "$COPY_METHOD"),\"message\":$(json_string "$message"),\"warning\":$(json_string "$hook_warning"),\"hooks\":$hooks,\"durationSeconds\":$(($(date +%s) - started))}"
+  local line
+  line="{\"result\":$(json_string "$result"),\"operation\":\"backup\",\"copyMethod\":$(json_string "$COPY_METHOD"),\"message\":$(json_string "$message"),\"warning\":$(json_string "$hook_warning"),\"hooks\":$hooks,\"durationSeconds\":$(($(date +%s) - started))}"
   printf '%s\n' "$line" >"$RESULT_FILE"
   printf '%s\n' "$line"
   [ "$result" = success ] && exit 0
@@ -187,7 +188,7 @@ case $COPY_METHOD in
   Clone)
     k create --filename="$MANIFESTS/mover-job.json" >&2 || fail "could not create the mover Job"
     # The cut: the clone claim of the mover's pod (`<pod>-<volume>`) is bound.
-    deadline=$(($(date +%s) + ${{ env.ready_timeout }}))
+    deadline=$(($(date +%s) + {{ env.ready_timeout }}))
     while :; do
       pod=$(k get pods --selector="batch.kubernetes.io/job-name=$MOVER_JOB" --output=name | sed -n 's|^pod/||p' | head -n 1)
       if [ -n "$pod" ]; then

@@ -81,6 +81,10 @@ fn rendered_scripts_pass_shellcheck() {
         std::fs::write(dir.join(script.name), &script.text).expect("write script");
         names.push(script.name);
     }
+    // The launcher of backups with workload hooks (templates/launcher-hooks.sh).
+    let launcher = kopiaplan::scripts::render_launcher_hooks("/launcher").expect("renders");
+    std::fs::write(dir.join("launcher-hooks.sh"), launcher).expect("write script");
+    names.push("launcher-hooks.sh");
     let output = Command::new(tool)
         .current_dir(&dir)
         .args([
