@@ -612,3 +612,26 @@ fn explain_shows_the_order_of_steps_and_where_each_runs() {
         .run();
     assert!(!ran.stdout.contains("  steps "), "{}", ran.stdout);
 }
+
+/// `after` with `onError: Fail`: the copy is kept (the mover ran), the run
+/// is failed and says why.
+#[test]
+fn a_failing_after_with_on_error_fail_fails_the_run_but_keeps_the_copy() {
+    requires!(Namespaces, Tool("python3"), Tool("bash"));
+    let hooks = tracing_hooks("").replace(
+        "after: {command: [sh, -c, '",
+        "after: {onError: Fail, command: [sh, -c, 'exit 4; ",
+    );
+    let standin = two_db_pods("after-fails");
+    let result = run_launcher(&plan("Snapshot", &hooks), &standin, &[]);
+    assert_eq!(result.exit_code, 1, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["message"], "the after hook failed", "{line}");
+    assert_eq!(line["hooks"][1]["exitCode"], 4, "{line}");
+    let creates = standin
+        .calls()
+        .iter()
+        .filter(|c| c.verb() == "create")
+        .count();
+    assert_eq!(creates, 2, "the snapshot and the mover Job were created");
+}
