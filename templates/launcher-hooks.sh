@@ -60,13 +60,14 @@ run_hook() {
   shift 3
   local failed=false
   container=${{ env.hook_container }}
+  # `timeout -s -k`: the short options coreutils and busybox share.
   for pod in "${targets[@]}"; do
     log "running the $name hook in pod $pod (timeout ${seconds}s)"
     if [ -n "$container" ]; then
-      timeout --signal=TERM --kill-after=10 "$seconds" \
+      timeout -s TERM -k 10 "$seconds" \
         kubectl --namespace="$NAMESPACE" exec "$pod" --container="$container" -- "$@"
     else
-      timeout --signal=TERM --kill-after=10 "$seconds" \
+      timeout -s TERM -k 10 "$seconds" \
         kubectl --namespace="$NAMESPACE" exec "$pod" -- "$@"
     fi
     code=$?

@@ -135,8 +135,8 @@ fn clone_volume(mover_pod: Option<&PodSpec>) -> String {
 /// RBAC cannot limit a verb to pods with some labels, and the application's
 /// pod names (and the mover's, whose clone claim is `<pod>-<volume>`) are
 /// not known when the plan is compiled, so `resourceNames` cannot be used.
-/// `pods/exec` needs `get` as well as `create`: kubectl 1.31 and later
-/// exec over WebSockets, an HTTP GET, which API servers before 1.35
+/// `pods/exec` needs `get` as well as `create`: current kubectl (1.33
+/// does) execs over WebSockets, an HTTP GET, which API servers before 1.35
 /// authorise as `get` (1.35 checks `create` too).
 pub fn rules(copy_method: &str) -> Vec<PolicyRule> {
     let rule = |resource: &str, verbs: &[&str]| PolicyRule {

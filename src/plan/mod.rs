@@ -127,7 +127,7 @@ pub struct LauncherSettings {
     /// Resources of each launcher container.
     pub resources: Option<ResourceRequirements>,
     /// The image of launchers that run workload hooks: it needs a shell
-    /// (bash), `timeout` and kubectl 1.31 or later.
+    /// (bash), `timeout` and kubectl 1.28 or later.
     pub hooks_image: Option<String>,
 }
 

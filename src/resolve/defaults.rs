@@ -19,7 +19,7 @@ pub const LOG_MAX_AGE: &str = "4h";
 /// command per container.
 pub const DEFAULT_LAUNCHER_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.0";
 /// Launchers that run workload hooks need a shell, `timeout` and kubectl
-/// (1.31 or later, for `wait --for=jsonpath` without a value): the
+/// (1.28 or later, for `wait --for=jsonpath` without a value): the
 /// official kubectl image has no shell, so this one (Alpine, bash, kubectl
 /// of the same minor version) is chosen on purpose. Overridable with
 /// `spec.launcher.hooksImage`.
