@@ -174,6 +174,10 @@ pub enum Code {
     /// An entry lacks a setting it needs: a restore's source or
     /// destination, half of an identity, an NFS server.
     MissingSetting,
+    /// A workload hook (`hooks.before`, `hooks.after`) with no command.
+    EmptyHookCommand,
+    /// `hooks.workload.selector` names no label: it would match every pod.
+    EmptyHookSelector,
     /// A restore or verify entry names a backup the plan does not declare.
     UnknownBackup,
     /// A Kopia username, hostname or `user@host` owner Kopia would refuse.

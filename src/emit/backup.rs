@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 
 use super::entry::{Frame, Mover};
+use super::hooks::Hooked;
 use super::launcher::Steps;
 use super::pod::{DataVolume, env, user_env};
 use super::stream::{self, Side};
@@ -86,6 +87,10 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
             frame.launched(
                 Steps::Backup {
                     claim_name: &volume.pvc,
+                    hooks: backup.hooks.as_ref().map(|hooks| Hooked {
+                        hooks,
+                        copy_method: volume.copy.method(),
+                    }),
                 },
                 volume_snapshot_class_name,
                 pod,

@@ -12,6 +12,9 @@
 //!          stop unless it succeeded → replace the destination's snapshot →
 //!          wait until the new snapshot is ready.
 //!
+//! backup with workload hooks: one bash container (`hooks.rs`) runs the
+//!          same steps and the hooks around the cut, whatever the copy.
+//!
 //! A launcher that dies midway leaves its snapshot and mover Job behind
 //! until its next run, whose first step deletes them.
 
@@ -28,19 +31,24 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::admission;
+use super::hooks::{self, Hooked};
 use super::pod::MOVER_USER;
 use super::volume_snapshot::{self, VolumeSnapshot};
 use crate::model::{Jobs, LauncherNames, Mover, Plan};
 use crate::output::Object;
 
-const MANIFESTS: &str = "/launcher";
+pub(super) const MANIFESTS: &str = "/launcher";
 const SNAPSHOT_FILE: &str = "volumesnapshot.json";
 const MOVER_FILE: &str = "mover-job.json";
 
 /// What one launcher does.
 pub enum Steps<'a> {
-    /// Snapshot `claim_name`, back up the snapshot, delete it.
-    Backup { claim_name: &'a str },
+    /// Snapshot `claim_name`, back up the snapshot, delete it; or, with
+    /// workload hooks, run them around the copy the entry's method makes.
+    Backup {
+        claim_name: &'a str,
+        hooks: Option<Hooked<'a>>,
+    },
     /// Restore, then replace the snapshot of `claim_name`.
     Restore { claim_name: &'a str },
 }
@@ -71,7 +79,11 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         ..ObjectMeta::default()
     };
     let claim_name = match spec.steps {
-        Steps::Backup { claim_name } | Steps::Restore { claim_name } => claim_name,
+        Steps::Backup { claim_name, .. } | Steps::Restore { claim_name } => claim_name,
+    };
+    let hooked = match spec.steps {
+        Steps::Backup { hooks, .. } => hooks,
+        Steps::Restore { .. } => None,
     };
     let snapshot = VolumeSnapshot::of_claim(
         meta(&names.volume_snapshot),
@@ -91,12 +103,16 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         ..Job::default()
     };
     let empty_pod = PodSpec::default();
+    let mut manifests_data = BTreeMap::from([
+        (MOVER_FILE.to_owned(), to_json(&mover_job)),
+        (SNAPSHOT_FILE.to_owned(), to_json(&snapshot)),
+    ]);
+    if hooked.is_some() {
+        manifests_data.insert(hooks::SCRIPT_FILE.to_owned(), hooks::script(MANIFESTS));
+    }
     let manifests = ConfigMap {
         metadata: meta(&names.manifests_config_map),
-        data: Some(BTreeMap::from([
-            (MOVER_FILE.to_owned(), to_json(&mover_job)),
-            (SNAPSHOT_FILE.to_owned(), to_json(&snapshot)),
-        ])),
+        data: Some(manifests_data),
         ..ConfigMap::default()
     };
 
@@ -120,6 +136,8 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
     let finished = "--for=jsonpath={.status.conditions[-1:].status}=True";
     let succeeded = "--for=condition=Complete";
     let steps: Vec<(&str, Vec<String>)> = match spec.steps {
+        // The script does every step (hooks.rs).
+        Steps::Backup { hooks: Some(_), .. } => vec![("launcher", Vec::new())],
         Steps::Backup { .. } => vec![
             (
                 "clean-up",
@@ -233,6 +251,24 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
             ..Container::default()
         })
         .collect();
+    if let Some(hooked) = hooked {
+        let launcher = hooks::Launcher {
+            plan: spec.plan,
+            names,
+            hooked,
+            namespace,
+            manifests: MANIFESTS,
+            mover_pod: mover_job
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref()),
+            mover_timeout_seconds: spec.jobs.active_deadline_seconds + 600,
+        };
+        containers = containers
+            .into_iter()
+            .map(|base| hooks::container(base, &launcher))
+            .collect();
+    }
     // The last step is the main container: its exit code is the result.
     let main = containers.pop().into_iter().collect();
     let pod = PodTemplateSpec {
@@ -244,7 +280,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         spec: Some(PodSpec {
             automount_service_account_token: Some(true),
             containers: main,
-            init_containers: Some(containers),
+            init_containers: (!containers.is_empty() || hooked.is_none()).then_some(containers),
             node_selector: (!spec.mover.node_selector.is_empty())
                 .then(|| spec.mover.node_selector.clone()),
             priority_class_name: spec.mover.priority_class_name.clone(),
@@ -294,7 +330,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         }),
         Object::from_resource(&Role {
             metadata: meta(&names.role),
-            rules: Some(rules(names)),
+            rules: Some(rules(names, hooked.map(|h| h.copy_method))),
         }),
         Object::from_resource(&RoleBinding {
             metadata: meta(&names.role_binding),
@@ -339,8 +375,10 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
 }
 
 /// Exactly what the steps do: create the two objects (creation cannot be
-/// limited by name), and read, watch and delete only those two names.
-pub fn rules(names: &LauncherNames) -> Vec<PolicyRule> {
+/// limited by name), and read, watch and delete only those two names. A
+/// launcher with workload hooks (`hooked`: its copy method) creates a
+/// VolumeSnapshot only for `Snapshot` copies, and adds the hooks' rules.
+pub fn rules(names: &LauncherNames, hooked: Option<&str>) -> Vec<PolicyRule> {
     let rule = |group: &str, resource: &str, verbs: &[&str], name: Option<&str>| PolicyRule {
         api_groups: Some(vec![group.to_owned()]),
         resources: Some(vec![resource.to_owned()]),
@@ -348,14 +386,19 @@ pub fn rules(names: &LauncherNames) -> Vec<PolicyRule> {
         resource_names: name.map(|n| vec![n.to_owned()]),
         non_resource_urls: None,
     };
-    vec![
-        rule(volume_snapshot::GROUP, "volumesnapshots", &["create"], None),
-        rule(
-            volume_snapshot::GROUP,
-            "volumesnapshots",
-            &["get", "list", "watch", "delete"],
-            Some(&names.volume_snapshot),
-        ),
+    let mut rules = Vec::new();
+    if hooked.is_none_or(|method| method == "Snapshot") {
+        rules.extend([
+            rule(volume_snapshot::GROUP, "volumesnapshots", &["create"], None),
+            rule(
+                volume_snapshot::GROUP,
+                "volumesnapshots",
+                &["get", "list", "watch", "delete"],
+                Some(&names.volume_snapshot),
+            ),
+        ]);
+    }
+    rules.extend([
         rule("batch", "jobs", &["create"], None),
         rule(
             "batch",
@@ -363,7 +406,11 @@ pub fn rules(names: &LauncherNames) -> Vec<PolicyRule> {
             &["get", "list", "watch", "delete"],
             Some(&names.mover_job),
         ),
-    ]
+    ]);
+    if let Some(method) = hooked {
+        rules.extend(hooks::rules(method));
+    }
+    rules
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -5,6 +5,7 @@ pub mod admission;
 pub mod backup;
 mod entry;
 pub mod error;
+pub mod hooks;
 pub mod labels;
 pub mod launcher;
 pub mod maintenance;
@@ -34,6 +35,11 @@ use crate::scripts;
 
 pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     let scripts = scripts::render_all().map_err(|error| {
+        Diagnostics::from(Diagnostic::new(&error::EmitError::TemplateDoesNotRender {
+            reason: error.to_string(),
+        }))
+    })?;
+    scripts::render_launcher_hooks(launcher::MANIFESTS).map_err(|error| {
         Diagnostics::from(Diagnostic::new(&error::EmitError::TemplateDoesNotRender {
             reason: error.to_string(),
         }))

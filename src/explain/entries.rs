@@ -45,6 +45,8 @@ pub struct Entry {
     pub retention: Vec<Retention>,
     /// Every field of a backup's policy, and where the plan sets it.
     pub policy: Vec<model::PolicySetting>,
+    /// With workload hooks: each step in order, and where it runs.
+    pub steps: Vec<String>,
 }
 
 impl Entry {
@@ -80,6 +82,7 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             object_name: common.run_object_name().to_owned(),
             retention,
             policy: Vec::new(),
+            steps: Vec::new(),
         }
     };
     let mut entries = Vec::new();
@@ -90,6 +93,7 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             retention(&backup.policy),
         );
         explained.policy = backup.policy_sources.clone();
+        explained.steps = super::steps::steps(backup);
         entries.push(explained);
     }
     for restore in &model.restores {

@@ -7,6 +7,7 @@
 pub mod entries;
 pub mod report;
 pub mod runs;
+pub mod steps;
 pub mod svg;
 pub mod text;
 

@@ -96,6 +96,9 @@ pub struct EntryReport {
     /// Every field of a backup's policy, its value and the place of the
     /// plan that sets it.
     pub policy: Vec<crate::model::PolicySetting>,
+    /// With workload hooks: each step in order, and where it runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -368,5 +371,6 @@ fn entry_report(entry: &Entry, next_runs: &[DateTime<Tz>]) -> EntryReport {
         title: entry.title(),
         retention_labels: entry.retention.iter().map(|r| (r.label, r.count)).collect(),
         policy: entry.policy.clone(),
+        steps: entry.steps.clone(),
     }
 }

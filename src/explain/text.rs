@@ -94,6 +94,10 @@ pub fn render(report: &Report) -> String {
                 .join(", ")
         };
         field(&mut out, "retention", &retention);
+        for (index, step) in entry.steps.iter().enumerate() {
+            let name = if index == 0 { "steps" } else { "" };
+            field(&mut out, name, &format!("{}. {step}", index + 1));
+        }
         if entry.component == crate::model::Component::Backup {
             let mut policy = entry.policy.iter();
             let line = |s: &crate::model::PolicySetting| {

@@ -2,6 +2,7 @@
 //! schedule and policy decided. Emission reads only this; nothing here is
 //! left for a controller (or for `emit`) to decide.
 
+pub mod hooks;
 pub mod identity;
 pub mod names;
 mod source;
@@ -48,6 +49,8 @@ pub struct Plan {
     pub launcher_admission_policy: bool,
     /// Resources of each launcher container (kubectl).
     pub launcher_resources: k8s_openapi::api::core::v1::ResourceRequirements,
+    /// The image (bash and kubectl) of launchers that run workload hooks.
+    pub launcher_hooks_image: String,
     pub logging: Logging,
     /// Dangerous changes the plan makes on purpose (`kopiaplan diff --guard`).
     pub acknowledged: Vec<Acknowledged>,
@@ -501,6 +504,8 @@ pub struct Backup {
     pub source: Source,
     pub parallelism: Option<u32>,
     pub actions: Actions,
+    /// Commands the launcher runs in the application's pods.
+    pub hooks: Option<hooks::WorkloadHooks>,
     /// The resolved Kopia policy of this source (`kopia policy import` value).
     pub policy: serde_json::Value,
     /// Each field of `policy` and the place of the plan it comes from.

@@ -7,10 +7,12 @@
 mod acknowledge;
 pub mod check;
 pub mod error;
+mod hooks;
 mod monitoring;
 mod stream;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
+pub use hooks::{HookOnError, HookPods, HookSpec, HooksSpec, WorkloadSpec};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 pub use stream::{RestoreCheckSpec, RestoreStreamSpec, StreamSpec};
 
@@ -126,6 +128,9 @@ pub struct LauncherSettings {
     pub admission_policy: Option<bool>,
     /// Resources of each launcher container.
     pub resources: Option<ResourceRequirements>,
+    /// The image of launchers that run workload hooks: it needs a shell
+    /// (bash), `timeout` and kubectl 1.28 or later.
+    pub hooks_image: Option<String>,
 }
 
 /// A Kopia repository. Its password (`KOPIA_PASSWORD`) and backend
@@ -445,6 +450,9 @@ pub struct BackupSpec {
     /// The path recorded in Kopia for this source (absolute); a stream's is `/stream/<fileName>`.
     pub source_path_override: Option<String>,
     pub actions: Option<Actions>,
+    /// Commands run in the application's pods around the copy (see
+    /// `HooksSpec`); the launcher runs them.
+    pub hooks: Option<HooksSpec>,
     /// Kopia policy fields for this source, over the defaults.
     pub policy: Option<serde_json::Value>,
     /// VolSync-style policy files: a global policy and repository settings.

@@ -134,6 +134,7 @@ impl PlanResolver<'_, '_> {
         let mover = self.mover(spec.mover.as_ref(), at);
         let jobs = self.jobs(spec.jobs.as_ref(), at);
         let actions = self.actions(spec, at);
+        let hooks = self.hooks(spec.hooks.as_ref(), at);
         let policy = policy::resolve(inherited, spec, &at_defaults, at, self.diagnostics);
         let policy_sources = policy::sources(inherited, spec, &policy);
         let policy_files = self.policy_files(
@@ -218,7 +219,9 @@ impl PlanResolver<'_, '_> {
                 mover,
                 jobs,
                 has_policy: true,
-                has_launcher: matches!(copy, Some(Copy::Snapshot { .. })),
+                // Workload hooks run in the launcher, whatever the copy
+                // (a stream backup refuses them).
+                has_launcher: matches!(copy, Some(Copy::Snapshot { .. })) || hooks.is_some(),
             },
             at,
         );
@@ -227,6 +230,7 @@ impl PlanResolver<'_, '_> {
             source,
             parallelism,
             actions,
+            hooks,
             policy,
             policy_sources,
             additional_args,

@@ -18,6 +18,14 @@ pub const LOG_MAX_AGE: &str = "4h";
 /// The official kubectl image: distroless, so launchers run one kubectl
 /// command per container.
 pub const DEFAULT_LAUNCHER_IMAGE: &str = "registry.k8s.io/kubectl:v1.33.0";
+/// Launchers that run workload hooks need a shell, `timeout` and kubectl
+/// (1.28 or later, for `wait --for=jsonpath` without a value): the
+/// official kubectl image has no shell, so this one (Alpine, bash, kubectl
+/// of the same minor version) is chosen on purpose. Overridable with
+/// `spec.launcher.hooksImage`.
+pub const HOOKS_LAUNCHER_IMAGE: &str = "docker.io/alpine/k8s:1.33.4";
+/// How long a workload hook may run in each pod, unless it says.
+pub const HOOK_TIMEOUT_SECONDS: u32 = 60;
 /// `spec.launcher.snapshotReadyTimeoutSeconds`.
 pub const SNAPSHOT_READY_TIMEOUT_SECONDS: u32 = 600;
 /// `spec.launcher.admissionPolicy`.
@@ -108,6 +116,12 @@ pub fn schema_defaults() -> Vec<SchemaDefault> {
         entry("LoggingSpec", "maxFiles", plain(&LOG_MAX_FILES)),
         entry("LoggingSpec", "maxAge", code(&LOG_MAX_AGE)),
         entry("LauncherSettings", "image", code(&DEFAULT_LAUNCHER_IMAGE)),
+        entry(
+            "LauncherSettings",
+            "hooksImage",
+            code(&HOOKS_LAUNCHER_IMAGE),
+        ),
+        entry("HookSpec", "timeoutSeconds", plain(&HOOK_TIMEOUT_SECONDS)),
         entry(
             "LauncherSettings",
             "snapshotReadyTimeoutSeconds",

@@ -151,6 +151,14 @@ pub enum ResolveError {
     EmptyPolicyConfig,
     /// An `nfs` mover volume with an empty server.
     EmptyNfsServer,
+    /// `hooks` with neither `before` nor `after`.
+    HooksWithoutCommand,
+    /// A workload hook whose command is empty.
+    HookCommandEmpty { hook: String },
+    /// `hooks.workload.selector` is empty: it would match every pod.
+    HookSelectorEmpty,
+    /// A workload hook with `timeoutSeconds: 0`.
+    HookTimeoutZero { hook: String },
     /// A `from` that names no backup of the plan.
     UnknownBackup { name: String },
     /// An explicit `username` or `hostname` Kopia would refuse.
@@ -467,6 +475,18 @@ impl std::fmt::Display for ResolveError {
                 "`policyConfig` names no ConfigMap, no Secret and no `repositoryConfig`",
             ),
             Self::EmptyNfsServer => f.write_str("the NFS server is empty"),
+            Self::HooksWithoutCommand => {
+                f.write_str("`hooks` names a workload but neither a `before` nor an `after` hook")
+            }
+            Self::HookCommandEmpty { hook } => {
+                write!(f, "the `{hook}` hook has no command to run")
+            }
+            Self::HookSelectorEmpty => f.write_str(
+                "`hooks.workload.selector` is empty: it would run the hooks in every pod of the namespace",
+            ),
+            Self::HookTimeoutZero { hook } => {
+                write!(f, "the `{hook}` hook needs a timeout of at least 1 second")
+            }
             Self::UnknownBackup { name } => write!(f, "no backup of this plan is named `{name}`"),
             Self::InvalidIdentityPart { field, value } => {
                 write!(f, "the {field} `{value}` is not a valid Kopia identity part")

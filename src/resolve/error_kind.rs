@@ -53,7 +53,10 @@ impl DiagnosticKind for ResolveError {
             | Self::EmptyNfsServer
             | Self::NoBackupSource { .. }
             | Self::EmptyContainerField { .. }
-            | Self::NoStreamFileName { .. } => Code::MissingSetting,
+            | Self::NoStreamFileName { .. }
+            | Self::HooksWithoutCommand => Code::MissingSetting,
+            Self::HookCommandEmpty { .. } => Code::EmptyHookCommand,
+            Self::HookSelectorEmpty => Code::EmptyHookSelector,
             Self::UnknownBackup { .. } => Code::UnknownBackup,
             Self::InvalidIdentityPart { .. } | Self::InvalidMaintenanceOwner { .. } => {
                 Code::InvalidIdentity
@@ -65,6 +68,7 @@ impl DiagnosticKind for ResolveError {
             Self::NotAPercentage { .. }
             | Self::ParallelismBelowOne
             | Self::ActionTimeoutZero
+            | Self::HookTimeoutZero { .. }
             | Self::NoLogFiles
             | Self::ManualTokenLength
             | Self::CacheTooSmall { .. }

@@ -12,6 +12,7 @@ pub mod defaults;
 mod entry;
 pub mod error;
 mod error_kind;
+mod hooks;
 mod jobs;
 mod location;
 mod maintenance;
@@ -200,6 +201,13 @@ impl PlanResolver<'_, '_> {
                 .resources
                 .clone()
                 .unwrap_or_else(defaults::default_launcher_resources),
+            launcher_hooks_image: self
+                .input
+                .spec
+                .launcher
+                .hooks_image
+                .clone()
+                .unwrap_or_else(|| defaults::HOOKS_LAUNCHER_IMAGE.to_owned()),
             logging: self.logging(),
             acknowledged: self.acknowledged(),
             monitoring: self.monitoring(),

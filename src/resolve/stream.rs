@@ -26,6 +26,7 @@ fn volume_fields(spec: &BackupSpec) -> Vec<&'static str> {
         ("readOnly", spec.read_only.is_some()),
         ("sourcePath", spec.source_path.is_some()),
         ("actions", spec.actions.is_some()),
+        ("hooks", spec.hooks.is_some()),
     ]
     .into_iter()
     .filter_map(|(field, set)| set.then_some(field))

@@ -178,3 +178,63 @@ pub const SHELL: &[(&str, &str)] = &[
     ("GCONV_PATH", ""),
     ("GLIBC_TUNABLES", ""),
 ];
+
+/// The environment of a launcher that runs workload hooks
+/// (templates/launcher-hooks.sh). The hooks' commands are its argv.
+pub mod launcher {
+    /// `Direct`, `Clone` or `Snapshot`: where the copy is cut.
+    pub const COPY_METHOD: &str = "KOPIAPLAN_COPY_METHOD";
+    /// The mover Job the launcher creates.
+    pub const MOVER_JOB: &str = "KOPIAPLAN_MOVER_JOB";
+    /// The VolumeSnapshot, as `volumesnapshot.<group>/<name>`.
+    pub const VOLUME_SNAPSHOT: &str = "KOPIAPLAN_VOLUME_SNAPSHOT";
+    /// The mover pod's volume whose claim is the clone (`<pod>-<volume>`).
+    pub const CLONE_VOLUME: &str = "KOPIAPLAN_CLONE_VOLUME";
+    /// Seconds to wait for the snapshot or clone.
+    pub const READY_TIMEOUT: &str = "KOPIAPLAN_READY_TIMEOUT";
+    /// Seconds to wait for the mover Job.
+    pub const MOVER_TIMEOUT: &str = "KOPIAPLAN_MOVER_TIMEOUT";
+    /// `kubectl get pods --selector` of the application's pods.
+    pub const HOOK_SELECTOR: &str = "KOPIAPLAN_HOOK_SELECTOR";
+    /// The container hooks run in; empty: `kubectl exec`'s default.
+    pub const HOOK_CONTAINER: &str = "KOPIAPLAN_HOOK_CONTAINER";
+    /// `One` or `All`.
+    pub const HOOK_PODS: &str = "KOPIAPLAN_HOOK_PODS";
+    /// How many words of argv are the `before` command (0: none).
+    pub const BEFORE_ARGC: &str = "KOPIAPLAN_BEFORE_ARGC";
+    /// How many words of argv, after `before`'s, are the `after` command.
+    pub const AFTER_ARGC: &str = "KOPIAPLAN_AFTER_ARGC";
+    pub const BEFORE_TIMEOUT: &str = "KOPIAPLAN_BEFORE_TIMEOUT";
+    pub const AFTER_TIMEOUT: &str = "KOPIAPLAN_AFTER_TIMEOUT";
+    /// `Fail` or `Continue`.
+    pub const BEFORE_ON_ERROR: &str = "KOPIAPLAN_BEFORE_ON_ERROR";
+    pub const AFTER_ON_ERROR: &str = "KOPIAPLAN_AFTER_ON_ERROR";
+
+    /// Every launcher setting; the namespace is the movers' [`super::NAMESPACE`].
+    pub const SETTINGS: &[&str] = &[
+        super::NAMESPACE,
+        COPY_METHOD,
+        MOVER_JOB,
+        VOLUME_SNAPSHOT,
+        CLONE_VOLUME,
+        READY_TIMEOUT,
+        MOVER_TIMEOUT,
+        HOOK_SELECTOR,
+        HOOK_CONTAINER,
+        HOOK_PODS,
+        BEFORE_ARGC,
+        AFTER_ARGC,
+        BEFORE_TIMEOUT,
+        AFTER_TIMEOUT,
+        BEFORE_ON_ERROR,
+        AFTER_ON_ERROR,
+    ];
+
+    /// The settings by the key the template writes (`env.hook_selector`).
+    pub fn template_names() -> std::collections::BTreeMap<String, &'static str> {
+        SETTINGS
+            .iter()
+            .map(|name| (super::template_key(name), *name))
+            .collect()
+    }
+}

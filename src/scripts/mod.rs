@@ -90,9 +90,56 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
         .collect()
 }
 
+/// The launcher of a backup with workload hooks (`templates/launcher-hooks.sh`):
+/// it names only the launcher's own settings.
+pub fn render_launcher_hooks(manifests: &str) -> Result<String, minijinja::Error> {
+    render_launcher_template(LAUNCHER_HOOKS, manifests)
+}
+
+const LAUNCHER_HOOKS: &str = include_str!("../../templates/launcher-hooks.sh");
+
+fn render_launcher_template(source: &str, manifests: &str) -> Result<String, minijinja::Error> {
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    environment.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()?,
+    );
+    environment.render_str(
+        source,
+        context! {
+            paths => context! {
+                manifests => manifests,
+                termination_log => paths::TERMINATION_LOG,
+            },
+            env => environment::launcher::template_names(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hooks launcher reads exactly the settings the emitter sets, and
+    /// a misspelt one fails to render.
+    #[test]
+    fn the_hooks_launcher_and_the_emitter_share_one_list_of_settings() {
+        let text = render_launcher_hooks("/launcher").expect("renders");
+        let name = regex::Regex::new(r"KOPIAPLAN_[A-Z0-9_]+").expect("regex");
+        let read: std::collections::BTreeSet<&str> =
+            name.find_iter(&text).map(|m| m.as_str()).collect();
+        let set: std::collections::BTreeSet<&str> =
+            environment::launcher::SETTINGS.iter().copied().collect();
+        assert_eq!(read, set);
+        assert!(
+            name.find(LAUNCHER_HOOKS).is_none(),
+            "write `{{{{ env.… }}}}`"
+        );
+        let misspelt = render_launcher_template("${{ env.hook_selectr }}", "/launcher");
+        assert!(misspelt.is_err());
+    }
 
     #[test]
     fn renders_every_template_with_paths_filled_in() {

@@ -21,6 +21,7 @@ mod explain;
 mod findings;
 mod fuzz_corpus;
 mod golden;
+mod hooks;
 mod integrations;
 mod issued;
 mod maintenance;

@@ -89,6 +89,10 @@ fn rendered_scripts_pass_shellcheck() {
         }
     }
     assert!(!posix.is_empty(), "side.sh is not among the scripts");
+    // The launcher of backups with workload hooks (templates/launcher-hooks.sh).
+    let launcher = kopiaplan::scripts::render_launcher_hooks("/launcher").expect("renders");
+    std::fs::write(dir.join("launcher-hooks.sh"), launcher).expect("write script");
+    bash.push("launcher-hooks.sh");
     for (shell, names) in [("--shell=bash", bash), ("--shell=sh", posix)] {
         let output = Command::new(&tool)
             .current_dir(&dir)

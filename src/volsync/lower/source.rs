@@ -109,6 +109,8 @@ impl Lowering<'_> {
                     timeout_seconds: None,
                 })
             }),
+            // VolSync has no workload hooks: its actions run in the mover.
+            hooks: None,
             policy,
             additional_args,
             paused: object.spec.paused,

@@ -3,6 +3,7 @@
 
 pub mod apiserver;
 pub mod kopia;
+pub mod kubectl;
 pub mod pod;
 pub mod requires;
 pub mod servers;

@@ -131,6 +131,8 @@ pub struct Pod {
     image_env: Vec<(String, String)>,
     harness_env: Vec<(String, String)>,
     standin: Option<PathBuf>,
+    /// The kubectl stand-in's state directory (`tests/standin/kubectl`).
+    kubectl_standin: Option<PathBuf>,
     real_kopia: bool,
     service_account: Option<ServiceAccountMount>,
     timeout: Duration,
@@ -266,6 +268,7 @@ impl Pod {
                 .collect(),
             harness_env: Vec::new(),
             standin: None,
+            kubectl_standin: None,
             real_kopia: false,
             service_account: None,
             timeout: Duration::from_secs(60),
@@ -337,6 +340,13 @@ impl Pod {
             "a pod runs either the stand-in or the real Kopia"
         );
         self.standin = Some(standin.dir.clone());
+        self
+    }
+
+    /// Puts the kubectl stand-in on `/usr/local/bin` (before `/usr/bin` on
+    /// the image's PATH) and its state at `/kubectl-standin`.
+    pub fn kubectl_standin(mut self, standin: &super::kubectl::KubectlStandin) -> Pod {
+        self.kubectl_standin = Some(standin.dir.clone());
         self
     }
 
@@ -856,6 +866,28 @@ impl Pod {
             ] {
                 env.push((k.to_owned(), v));
             }
+        }
+        if let Some(state) = &self.kubectl_standin {
+            let bin = run_dir.join("kubectl-standin-bin");
+            std::fs::create_dir_all(&bin).expect("kubectl stand-in bin");
+            std::fs::copy(
+                super::root().join("tests/standin/kubectl"),
+                bin.join("kubectl"),
+            )
+            .expect("copy the kubectl stand-in");
+            chmod(&bin.join("kubectl"), 0o755);
+            chmod(&bin, 0o755);
+            let mount = super::kubectl::KUBECTL_STANDIN_MOUNT;
+            script += &format!(
+                "/usr/bin/mount --bind {} {r}/usr/local/bin\n/usr/bin/mount -o remount,bind,ro {r}/usr/local/bin\n/usr/bin/mkdir -p {r}{mount}\n/usr/bin/mount --bind {} {r}{mount}\n",
+                sh(&bin),
+                sh(state)
+            );
+            env.push((
+                "KUBECTL_STANDIN_STATE".into(),
+                format!("{mount}/state.json"),
+            ));
+            env.push(("KUBECTL_STANDIN_LOG".into(), format!("{mount}/log.jsonl")));
         }
         env.extend(self.harness_env.iter().cloned());
 
