@@ -4,6 +4,8 @@
 
 pub mod identity;
 pub mod names;
+mod selection;
+pub use selection::{Expansion, Inferred};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -509,6 +511,10 @@ pub struct Backup {
     pub additional_args: Vec<String>,
     /// VolSync-style policy files (`policyConfig`).
     pub policy_files: Option<PolicyFiles>,
+    /// The `pvcSelector` or `statefulSet` entry it was expanded from.
+    pub expansion: Option<Expansion>,
+    /// Mover settings taken from the workload that mounts the claim.
+    pub inferred: Vec<Inferred>,
 }
 
 /// One field of a source's resolved policy, and where the plan sets it.

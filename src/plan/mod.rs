@@ -8,13 +8,16 @@ mod acknowledge;
 pub mod check;
 pub mod error;
 mod monitoring;
+mod selection;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
+pub use selection::AccessMode;
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::api::core::v1::{
     Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
     ResourceRequirements, SecretVolumeSource, Toleration,
@@ -410,8 +413,21 @@ pub struct JobSettings {
 pub struct BackupSpec {
     /// The entry's name (DNS-1123 label); also the Kopia username, sanitised.
     pub name: String,
-    /// The PersistentVolumeClaim to back up.
+    /// The PersistentVolumeClaim to back up (or `pvcSelector`, or
+    /// `statefulSet`: exactly one of the three).
+    #[serde(default)]
     pub pvc: String,
+    /// Back up every PVC of the namespace (of the input, or of `--context`)
+    /// whose labels match: one backup per claim, named after it.
+    pub pvc_selector: Option<LabelSelector>,
+    /// Back up every claim this StatefulSet of the input makes
+    /// (`<template>-<statefulset>-<ordinal>` for each replica): one backup
+    /// per claim, named after it.
+    pub stateful_set: Option<String>,
+    /// Access modes of the volume a `Clone` or `Snapshot` copy mounts
+    /// (such as `[ReadOnlyMany]` for a ReadWriteMany claim on CephFS-like
+    /// drivers). Default: the source claim's.
+    pub staging_access_modes: Option<Vec<AccessMode>>,
     /// The namespace of the PVC and of the generated objects.
     pub namespace: Option<String>,
     pub repository: Option<String>,

@@ -92,6 +92,7 @@ impl DiagnosticKind for ResolveError {
             Self::RestoreIgnoresGlobalPolicy => Code::RestoreIgnoresGlobalPolicy,
             Self::PolicyTranslated { .. } => Code::PolicyTranslated,
             Self::PolicyObjectNotInInput { .. } => Code::PolicyObjectNotInInput,
+            Self::Selection(problem) => problem.code(),
         }
     }
 
@@ -109,6 +110,7 @@ impl DiagnosticKind for ResolveError {
             | Self::UrlPathIgnored { .. }
             | Self::PolicyTranslated { .. }
             | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
+            Self::Selection(problem) => problem.severity(),
             _ => Severity::Error,
         }
     }

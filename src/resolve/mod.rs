@@ -10,6 +10,10 @@ mod collisions;
 mod context;
 pub mod defaults;
 mod entry;
+mod expand;
+mod infer;
+mod access_modes;
+mod selection_error;
 pub mod error;
 mod error_kind;
 mod jobs;
@@ -86,7 +90,15 @@ pub fn resolve(
 ) -> (Model, Diagnostics) {
     let mut model = Model::default();
     let mut diagnostics = Diagnostics::default();
-    let context = Context::new(&inputs.context);
+    // The claims StatefulSets make are context too (a claim of the input or
+    // the cluster context of the same name wins).
+    let claims: Vec<_> = inputs
+        .context
+        .iter()
+        .cloned()
+        .chain(expand::stateful_set_claims(&inputs.workloads))
+        .collect();
+    let context = Context::new(&claims).with_workloads(&inputs.workloads, inputs.infer);
     for crate::parse::PlanInput {
         plan: input,
         provenance,

@@ -81,6 +81,9 @@ impl Lowering<'_> {
         let spec = BackupSpec {
             name,
             pvc,
+            pvc_selector: None,
+            stateful_set: None,
+            staging_access_modes: None,
             namespace: None,
             repository: repository.clone(),
             schedule: None,
