@@ -45,6 +45,10 @@ pub struct Entry {
     pub retention: Vec<Retention>,
     /// Every field of a backup's policy, and where the plan sets it.
     pub policy: Vec<model::PolicySetting>,
+    /// The `pvcSelector` or `statefulSet` entry a backup was expanded from.
+    pub expansion: Option<model::Expansion>,
+    /// Mover settings taken from a workload, with the object.
+    pub inferred: Vec<model::Inferred>,
 }
 
 impl Entry {
@@ -80,6 +84,8 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             object_name: common.run_object_name().to_owned(),
             retention,
             policy: Vec::new(),
+            expansion: None,
+            inferred: Vec::new(),
         }
     };
     let mut entries = Vec::new();
@@ -90,6 +96,8 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             retention(&backup.policy),
         );
         explained.policy = backup.policy_sources.clone();
+        explained.expansion = backup.expansion.clone();
+        explained.inferred = backup.inferred.clone();
         entries.push(explained);
     }
     for restore in &model.restores {

@@ -96,6 +96,12 @@ pub struct EntryReport {
     /// Every field of a backup's policy, its value and the place of the
     /// plan that sets it.
     pub policy: Vec<crate::model::PolicySetting>,
+    /// The `pvcSelector` or `statefulSet` entry a backup was expanded from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expanded_from: Option<crate::model::Expansion>,
+    /// Mover settings taken from the workload that mounts the claim.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<crate::model::Inferred>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -368,5 +374,7 @@ fn entry_report(entry: &Entry, next_runs: &[DateTime<Tz>]) -> EntryReport {
         title: entry.title(),
         retention_labels: entry.retention.iter().map(|r| (r.label, r.count)).collect(),
         policy: entry.policy.clone(),
+        expanded_from: entry.expansion.clone(),
+        inferred: entry.inferred.clone(),
     }
 }

@@ -94,6 +94,20 @@ pub fn render(report: &Report) -> String {
                 .join(", ")
         };
         field(&mut out, "retention", &retention);
+        if let Some(expansion) = &entry.expanded_from {
+            field(
+                &mut out,
+                "expanded",
+                &format!("from entry `{}`: {}", expansion.entry, expansion.by),
+            );
+        }
+        for (index, inferred) in entry.inferred.iter().enumerate() {
+            field(
+                &mut out,
+                if index == 0 { "inferred" } else { "" },
+                &format!("{} = {}  (from {})", inferred.field, inferred.value, inferred.from),
+            );
+        }
         if entry.component == crate::model::Component::Backup {
             let mut policy = entry.policy.iter();
             let line = |s: &crate::model::PolicySetting| {
