@@ -33,6 +33,7 @@ mod real_kopia;
 mod real_storage;
 mod restore;
 mod security;
+mod selection;
 mod standin;
 mod status;
 mod validity;
