@@ -105,7 +105,10 @@ pub fn render(report: &Report) -> String {
             field(
                 &mut out,
                 if index == 0 { "inferred" } else { "" },
-                &format!("{} = {}  (from {})", inferred.field, inferred.value, inferred.from),
+                &format!(
+                    "{} = {}  (from {})",
+                    inferred.field, inferred.value, inferred.from
+                ),
             );
         }
         if entry.component == crate::model::Component::Backup {

@@ -273,22 +273,23 @@ pub fn resource_list_in_context(
         let span = diagnostic.span.filter(|span| span.file == file)?;
         node_of(layout.part_at(span.line)?)
     };
-    let (owned, diagnostics) = match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
-        Ok((owned, warnings)) => (owned, warnings),
-        Err(diagnostics) => {
-            let unchanged = items
-                .iter()
-                .filter(|item| !load::is_list(item))
-                .map(Node::to_json)
-                .collect();
-            let output = write_list(&api_version, unchanged, &diagnostics, reference);
-            return KrmOutput {
-                sources,
-                output,
-                diagnostics,
-            };
-        }
-    };
+    let (owned, diagnostics) =
+        match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
+            Ok((owned, warnings)) => (owned, warnings),
+            Err(diagnostics) => {
+                let unchanged = items
+                    .iter()
+                    .filter(|item| !load::is_list(item))
+                    .map(Node::to_json)
+                    .collect();
+                let output = write_list(&api_version, unchanged, &diagnostics, reference);
+                return KrmOutput {
+                    sources,
+                    output,
+                    diagnostics,
+                };
+            }
+        };
 
     // The items that stay, then the generated objects at their plans' places.
     let mut next_index: BTreeMap<String, u64> = BTreeMap::new();

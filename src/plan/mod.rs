@@ -11,17 +11,17 @@ mod monitoring;
 mod selection;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
-pub use selection::AccessMode;
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
+pub use selection::AccessMode;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::api::core::v1::{
     Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
     ResourceRequirements, SecretVolumeSource, Toleration,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -420,13 +420,11 @@ pub struct BackupSpec {
     /// Back up every PVC of the namespace (of the input, or of `--context`)
     /// whose labels match: one backup per claim, named after it.
     pub pvc_selector: Option<LabelSelector>,
-    /// Back up every claim this StatefulSet of the input makes
-    /// (`<template>-<statefulset>-<ordinal>` for each replica): one backup
-    /// per claim, named after it.
+    /// Back up every claim (`<template>-<statefulset>-<ordinal>`) this
+    /// StatefulSet makes: one backup per claim, named after it.
     pub stateful_set: Option<String>,
-    /// Access modes of the volume a `Clone` or `Snapshot` copy mounts
-    /// (such as `[ReadOnlyMany]` for a ReadWriteMany claim on CephFS-like
-    /// drivers). Default: the source claim's.
+    /// Access modes of a `Clone` or `Snapshot` copy's volume (such as
+    /// `[ReadOnlyMany]` for a ReadWriteMany claim). Default: the claim's.
     pub staging_access_modes: Option<Vec<AccessMode>>,
     /// The namespace of the PVC and of the generated objects.
     pub namespace: Option<String>,

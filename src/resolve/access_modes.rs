@@ -53,7 +53,11 @@ impl PlanResolver<'_, '_> {
 
     /// The access modes of a `Clone` or `Snapshot` copy's volume: the
     /// plan's `stagingAccessModes`, else the source claim's (`source`).
-    pub(super) fn staging_access_modes(&self, spec: &BackupSpec, source: Vec<String>) -> Vec<String> {
+    pub(super) fn staging_access_modes(
+        &self,
+        spec: &BackupSpec,
+        source: Vec<String>,
+    ) -> Vec<String> {
         match &spec.staging_access_modes {
             Some(modes) if !modes.is_empty() => {
                 modes.iter().map(|m| m.as_str().to_owned()).collect()

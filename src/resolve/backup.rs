@@ -23,7 +23,7 @@ impl PlanResolver<'_, '_> {
         let mut backups = Vec::new();
         for expanded in self.expand_backups(&unique) {
             let at = at_list.index(expanded.index);
-            let (spec, inferred) = self.infer(expanded.spec, &at);
+            let (spec, inferred) = self.infer(expanded.spec);
             if let Some(mut backup) = self.backup(&spec, &at, repositories) {
                 backup.expansion = expanded.selection;
                 backup.inferred = inferred;

@@ -41,7 +41,11 @@ impl<'a> Context<'a> {
     }
 
     /// The context with the workloads settings may be inferred from.
-    pub(super) fn with_workloads(self, workloads: &'a [crate::parse::Workload], infer: bool) -> Self {
+    pub(super) fn with_workloads(
+        self,
+        workloads: &'a [crate::parse::Workload],
+        infer: bool,
+    ) -> Self {
         Self {
             workloads,
             infer,

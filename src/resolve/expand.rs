@@ -52,7 +52,9 @@ pub(super) fn stateful_set_claims(workloads: &[Workload]) -> Vec<ContextObject> 
                         .and_then(|r| r.get("storage"))
                         .map(|q| q.0.clone()),
                     storage_class_name: spec.and_then(|s| s.storage_class_name.clone()),
-                    access_modes: spec.and_then(|s| s.access_modes.clone()).unwrap_or_default(),
+                    access_modes: spec
+                        .and_then(|s| s.access_modes.clone())
+                        .unwrap_or_default(),
                     labels,
                 },
             });
@@ -148,13 +150,10 @@ impl PlanResolver<'_, '_> {
         let at_selector = at.key("pvcSelector");
         for (index, requirement) in selector.match_expressions.iter().flatten().enumerate() {
             if let Err(problem) = check_requirement(requirement) {
-                let d = at_selector
-                    .key("matchExpressions")
-                    .index(index)
-                    .error(
-                        &ResolveError::Selection(SelectionError::InvalidSelector { problem }),
-                        "use `In` or `NotIn` with `values`, or `Exists` or `DoesNotExist` without",
-                    );
+                let d = at_selector.key("matchExpressions").index(index).error(
+                    &ResolveError::Selection(SelectionError::InvalidSelector { problem }),
+                    "use `In` or `NotIn` with `values`, or `Exists` or `DoesNotExist` without",
+                );
                 self.report(d);
                 return Vec::new();
             }
@@ -166,7 +165,9 @@ impl PlanResolver<'_, '_> {
         let Some(namespace) = self.claim_namespace(spec, at) else {
             return Vec::new();
         };
-        let claims = self.context.in_namespace("PersistentVolumeClaim", &namespace);
+        let claims = self
+            .context
+            .in_namespace("PersistentVolumeClaim", &namespace);
         let text = selector_text(selector);
         let mut found = Vec::new();
         for claim in &claims {
@@ -339,10 +340,9 @@ fn check_requirement(
             "`{}` needs at least one value",
             requirement.operator
         )),
-        "Exists" | "DoesNotExist" if !values.is_empty() => Err(format!(
-            "`{}` takes no values",
-            requirement.operator
-        )),
+        "Exists" | "DoesNotExist" if !values.is_empty() => {
+            Err(format!("`{}` takes no values", requirement.operator))
+        }
         "In" | "NotIn" | "Exists" | "DoesNotExist" => Ok(()),
         other => Err(format!("unknown operator `{other}`")),
     }

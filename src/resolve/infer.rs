@@ -6,9 +6,9 @@
 //! affinity (it must be allowed on that node). Each value is recorded with
 //! the object it comes from, for `explain`. `--no-infer` turns it off.
 
-use k8s_openapi::api::core::v1::{Affinity, PodSecurityContext, PodSpec};
+use k8s_openapi::api::core::v1::{Affinity, PodSpec};
 
-use super::{At, PlanResolver};
+use super::PlanResolver;
 use crate::model::Inferred;
 use crate::parse::{ContextContent, Workload};
 use crate::plan::{BackupSpec, CopyMethod, MoverSpec};
@@ -19,7 +19,7 @@ const POD_NAME_LABEL: &str = "statefulset.kubernetes.io/pod-name";
 impl PlanResolver<'_, '_> {
     /// `spec` with the settings it leaves unset filled from the workload
     /// that mounts its claim, and what was filled.
-    pub(super) fn infer(&self, mut spec: BackupSpec, _at: &At<'_>) -> (BackupSpec, Vec<Inferred>) {
+    pub(super) fn infer(&self, mut spec: BackupSpec) -> (BackupSpec, Vec<Inferred>) {
         let mut inferred = Vec::new();
         if !self.context.infer || spec.pvc.is_empty() {
             return (spec, inferred);
@@ -67,10 +67,7 @@ impl PlanResolver<'_, '_> {
                 {
                     *slot = Some(value);
                     changed = true;
-                    record(
-                        &format!("mover.securityContext.{field}"),
-                        value.to_string(),
-                    );
+                    record(&format!("mover.securityContext.{field}"), value.to_string());
                 }
             }
             if changed {
@@ -176,7 +173,7 @@ impl PlanResolver<'_, '_> {
 /// The pod's user, group and fsGroup: the pod's security context, else
 /// that of the (first) container mounting the claim's volume.
 fn pod_identity(pod: &PodSpec, claim: &str) -> (Option<i64>, Option<i64>, Option<i64>) {
-    let pod_context = pod.security_context.clone().unwrap_or(PodSecurityContext::default());
+    let pod_context = pod.security_context.clone().unwrap_or_default();
     let volume = pod.volumes.iter().flatten().find(|v| {
         v.persistent_volume_claim
             .as_ref()

@@ -3,6 +3,7 @@
 //! cross-entry rules checked (unknown references, collisions). Every problem
 //! is reported with the field path and position of the input that caused it.
 
+mod access_modes;
 mod backup;
 mod cache;
 pub(crate) mod checks;
@@ -10,12 +11,10 @@ mod collisions;
 mod context;
 pub mod defaults;
 mod entry;
-mod expand;
-mod infer;
-mod access_modes;
-mod selection_error;
 pub mod error;
 mod error_kind;
+mod expand;
+mod infer;
 mod jobs;
 mod location;
 mod maintenance;
@@ -28,6 +27,7 @@ mod repository;
 mod restore;
 mod run;
 pub mod schedule;
+mod selection_error;
 mod verify;
 
 use crate::model::{identity, names};

@@ -196,7 +196,9 @@ fn assert_seven_backups(objects: &[Value], how: &str) {
             .as_array()
             .into_iter()
             .flatten()
-            .find_map(|v| v["ephemeral"]["volumeClaimTemplate"]["spec"]["dataSource"]["name"].as_str());
+            .find_map(|v| {
+                v["ephemeral"]["volumeClaimTemplate"]["spec"]["dataSource"]["name"].as_str()
+            });
         assert_eq!(claim_of_clone, Some(claim), "{how}: the clone's source");
     }
     assert!(
@@ -220,7 +222,11 @@ fn a_chart_with_a_selector_compiles_to_a_backup_per_claim() {
     assert_seven_backups(&objects, "compile");
     // `compile` writes the backups: the chart's workloads are applied by
     // the chart, and are neither written nor warned about.
-    assert!(objects.iter().all(|o| o["kind"] != "StatefulSet" && o["kind"] != "Deployment"));
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["kind"] != "StatefulSet" && o["kind"] != "Deployment")
+    );
     assert!(
         !text(&output.stderr).contains("Deployment"),
         "{}",
@@ -236,7 +242,9 @@ fn helm3_post_renders_the_chart_and_every_other_document_passes_byte_for_byte() 
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let out = text(&output.stdout);
     // Everything before the plan comes back as it was, byte for byte.
-    let plan_starts = stream.find("---\n# Source: shop/templates/backup.yaml").expect("plan");
+    let plan_starts = stream
+        .find("---\n# Source: shop/templates/backup.yaml")
+        .expect("plan");
     assert_eq!(&out[..plan_starts], &stream[..plan_starts]);
     let objects = documents(&out);
     assert_seven_backups(&objects, "Helm 3 post-render");
@@ -442,7 +450,9 @@ fn explain_lists_the_expansion_and_each_inferred_value_with_its_object() {
     Test::new()
         .args(["explain", "-"])
         .stdin(chart_with(CHART[4].1))
-        .stdout_has("expanded     from entry `shop`: pvcSelector {app.kubernetes.io/instance: shop}")
+        .stdout_has(
+            "expanded     from entry `shop`: pvcSelector {app.kubernetes.io/instance: shop}",
+        )
         .stdout_has("mover.securityContext.fsGroup = 2000  (from Deployment/web)")
         .stdout_has("mover.securityContext.runAsUser = 999  (from StatefulSet/db)")
         .run();
@@ -463,7 +473,11 @@ fn the_workloads_fs_group_settles_the_may_not_be_writable_warning_and_no_infer_b
         .stdin(input.clone())
         .stdout_has("fsGroup: 2000")
         .run();
-    assert!(!ran.stderr.contains("may not be writable"), "{}", ran.stderr);
+    assert!(
+        !ran.stderr.contains("may not be writable"),
+        "{}",
+        ran.stderr
+    );
     Test::new()
         .args(["compile", "--no-infer", "-"])
         .stdin(input)
@@ -495,7 +509,10 @@ fn no_infer_works_in_post_render_and_krm_too() {
         })
         .collect();
     let list = format!("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n{items}");
-    for (args, fs_group) in [(&["krm"][..], Value::from(2000)), (&["krm", "--no-infer"][..], Value::Null)] {
+    for (args, fs_group) in [
+        (&["krm"][..], Value::from(2000)),
+        (&["krm", "--no-infer"][..], Value::Null),
+    ] {
         let output = run(kopiaplan().args(args), Some(list.as_bytes()));
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
         let list: Value = serde_saphyr::from_str(&text(&output.stdout)).expect("YAML");
@@ -505,7 +522,11 @@ fn no_infer_works_in_post_render_and_krm_too() {
             .flatten()
             .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == "shop-web-uploads-backup")
             .expect("CronJob");
-        assert_eq!(support::pod_spec(cron_job)["securityContext"]["fsGroup"], fs_group, "{args:?}");
+        assert_eq!(
+            support::pod_spec(cron_job)["securityContext"]["fsGroup"],
+            fs_group,
+            "{args:?}"
+        );
     }
 }
 
@@ -575,13 +596,16 @@ fn a_direct_copy_of_a_read_write_once_claim_runs_beside_its_pod() {
     // A StatefulSet's replica is found by its own pod name.
     let pod = support::pod_spec(objects.named("CronJob", "shop-db-backup"));
     assert_eq!(
-        pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"]["matchLabels"],
+        pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"]
+            ["matchLabels"],
         serde_json::json!({"app": "db", "statefulset.kubernetes.io/pod-name": "db-1"})
     );
     Test::new()
         .args(["explain", "-"])
         .stdin(input)
-        .stdout_has("workloadSelector = {\"app\":\"web\",\"tier\":\"front\"}  (from Deployment/web)")
+        .stdout_has(
+            "workloadSelector = {\"app\":\"web\",\"tier\":\"front\"}  (from Deployment/web)",
+        )
         .stdout_has("mover.tolerations = ")
         .run();
 }
@@ -620,7 +644,10 @@ fn staging_access_modes_set_the_access_modes_of_the_copy() {
         .cloned();
     assert_eq!(modes, Some(vec![Value::from("ReadOnlyMany")]));
     input
-        .replace("stagingAccessModes", "copyMethod: Direct\n      stagingAccessModes")
+        .replace(
+            "stagingAccessModes",
+            "copyMethod: Direct\n      stagingAccessModes",
+        )
         .errors()
         .has("`stagingAccessModes` are the access modes of a `Clone` or `Snapshot` copy");
 }
@@ -634,7 +661,12 @@ fn the_guard_says_a_replicas_backup_stops_because_the_stateful_set_shrank() {
     write(&dir.join("after.yaml"), &after);
     let previous = dir.join("previous.yaml");
     let output = run(
-        kopiaplan().args(["compile", path(&dir.join("before.yaml")), "-o", path(&previous)]),
+        kopiaplan().args([
+            "compile",
+            path(&dir.join("before.yaml")),
+            "-o",
+            path(&previous),
+        ]),
         None,
     );
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
@@ -652,7 +684,9 @@ fn the_guard_says_a_replicas_backup_stops_because_the_stateful_set_shrank() {
     assert_eq!(output.status.code(), Some(4), "{stderr}");
     for claim in ["data-db-2", "wal-db-2"] {
         assert!(
-            stderr.contains(&format!("`backup/{claim}` of plan `shop` is removed: its backups stop")),
+            stderr.contains(&format!(
+                "`backup/{claim}` of plan `shop` is removed: its backups stop"
+            )),
             "{stderr}"
         );
     }
