@@ -489,18 +489,23 @@ fn the_workloads_fs_group_settles_the_may_not_be_writable_warning_and_no_infer_b
 #[test]
 fn no_infer_works_in_post_render_and_krm_too() {
     let stream = helm3_stream();
-    let output = run(
-        kopiaplan().args(["post-render", "--no-infer"]),
-        Some(stream.as_bytes()),
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let objects = documents(&text(&output.stdout));
-    let cron_job = objects
-        .iter()
-        .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == "shop-web-uploads-backup")
-        .expect("CronJob");
-    assert!(support::pod_spec(cron_job)["securityContext"]["fsGroup"].is_null());
-    assert!(!support::pod_spec(cron_job)["containers"].is_null());
+    for (args, fs_group) in [
+        (&["post-render"][..], Value::from(2000)),
+        (&["post-render", "--no-infer"][..], Value::Null),
+    ] {
+        let output = run(kopiaplan().args(args), Some(stream.as_bytes()));
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let objects = documents(&text(&output.stdout));
+        let cron_job = objects
+            .iter()
+            .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == "shop-web-uploads-backup")
+            .expect("CronJob");
+        assert_eq!(
+            support::pod_spec(cron_job)["securityContext"]["fsGroup"],
+            fs_group,
+            "{args:?}"
+        );
+    }
     let items: String = CHART
         .iter()
         .map(|(_, text)| {
