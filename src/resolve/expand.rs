@@ -387,3 +387,76 @@ fn selector_text(selector: &LabelSelector) -> String {
     }
     format!("{{{}}}", parts.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn expression(key: &str, operator: &str, values: &[&str]) -> LabelSelectorRequirement {
+        LabelSelectorRequirement {
+            key: key.to_owned(),
+            operator: operator.to_owned(),
+            values: (!values.is_empty()).then(|| values.iter().map(|v| (*v).to_owned()).collect()),
+        }
+    }
+
+    #[test]
+    fn selectors_match_as_kubernetes_decides() {
+        let claim = labels(&[("app", "db"), ("tier", "gold")]);
+        let selector = |match_labels: &[(&str, &str)], expressions| LabelSelector {
+            match_labels: Some(labels(match_labels)),
+            match_expressions: Some(expressions),
+        };
+        assert!(matches(&selector(&[("app", "db")], vec![]), &claim));
+        assert!(!matches(&selector(&[("app", "web")], vec![]), &claim));
+        assert!(matches(&selector(&[], vec![]), &claim), "empty: everything");
+        for (requirement, expected) in [
+            (expression("tier", "In", &["gold", "silver"]), true),
+            (expression("tier", "In", &["silver"]), false),
+            (expression("tier", "NotIn", &["silver"]), true),
+            (expression("zone", "NotIn", &["a"]), true),
+            (expression("tier", "Exists", &[]), true),
+            (expression("zone", "Exists", &[]), false),
+            (expression("zone", "DoesNotExist", &[]), true),
+            (expression("tier", "DoesNotExist", &[]), false),
+            (expression("tier", "Equals", &["gold"]), false),
+        ] {
+            let text = format!("{requirement:?}");
+            assert_eq!(
+                matches(&selector(&[("app", "db")], vec![requirement]), &claim),
+                expected,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn requirements_are_checked_as_kubernetes_checks_them() {
+        assert!(check_requirement(&expression("a", "In", &["x"])).is_ok());
+        assert!(check_requirement(&expression("a", "In", &[])).is_err());
+        assert!(check_requirement(&expression("a", "Exists", &["x"])).is_err());
+        assert!(check_requirement(&expression("a", "Equals", &["x"])).is_err());
+    }
+
+    #[test]
+    fn entry_names_are_dns_labels_derived_from_the_claim() {
+        assert_eq!(entry_name("data-db-0"), "data-db-0");
+        assert_eq!(entry_name("data.db-0"), "data-db-0");
+        let long = "d".repeat(80);
+        let name = entry_name(&long);
+        assert!(name.len() <= 63, "{name}");
+        assert_ne!(
+            name,
+            entry_name(&"d".repeat(81)),
+            "distinct long names stay distinct"
+        );
+    }
+}
