@@ -76,6 +76,19 @@ impl PlanResolver<'_, '_> {
     pub(super) fn expand_backups(&mut self, unique: &[bool]) -> Vec<Expanded> {
         let at_list = self.root.key("spec").key("backups");
         let input = self.input;
+        let plan_namespace = input.metadata.namespace.clone().unwrap_or_default();
+        // A claim an entry names with `pvc` is backed up by that entry (its
+        // settings win): selectors of the plan pass over it.
+        let named: std::collections::BTreeSet<(String, &str)> = input
+            .spec
+            .backups
+            .iter()
+            .filter(|spec| !spec.pvc.is_empty())
+            .map(|spec| {
+                let namespace = spec.namespace.clone().unwrap_or(plan_namespace.clone());
+                (namespace, spec.pvc.as_str())
+            })
+            .collect();
         let mut expanded = Vec::new();
         for (index, spec) in input.spec.backups.iter().enumerate() {
             if !unique[index] {
@@ -118,7 +131,11 @@ impl PlanResolver<'_, '_> {
                 });
                 continue;
             };
+            let namespace = spec.namespace.clone().unwrap_or(plan_namespace.clone());
             for (claim, selection) in matches {
+                if named.contains(&(namespace.clone(), claim.as_str())) {
+                    continue;
+                }
                 let mut one = spec.clone();
                 one.name = entry_name(&claim);
                 one.pvc = claim;

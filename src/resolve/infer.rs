@@ -37,6 +37,7 @@ impl PlanResolver<'_, '_> {
         };
         let from = workload.reference();
         let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
+        let written = spec.mover.clone();
         let mut mover = spec.mover.take().unwrap_or_default();
         let mut record = |field: &str, value: String| {
             inferred.push(Inferred {
@@ -102,7 +103,10 @@ impl PlanResolver<'_, '_> {
             }
             self.infer_placement(&mut mover, &defaults, pod, &mut record);
         }
-        spec.mover = Some(mover);
+        // Untouched, the entry keeps its own `mover` (or none), so that
+        // diagnostics of the defaults' mover still point there.
+        let changed = inferred.iter().any(|i| i.field.starts_with("mover."));
+        spec.mover = if changed { Some(mover) } else { written };
         (spec, inferred)
     }
 

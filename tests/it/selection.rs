@@ -403,6 +403,59 @@ fn a_stateful_set_entry_backs_up_each_replicas_claims() {
 }
 
 #[test]
+fn an_entry_naming_a_claim_wins_over_a_selector_matching_it() {
+    let objects = chart_with(&shop_plan(
+        "    - name: uploads\n      pvc: web-uploads\n      schedule: \"0 4 * * *\"\n    - name: shop\n      pvcSelector: {matchLabels: {app.kubernetes.io/instance: shop}}\n",
+    ))
+    .objects();
+    let backups: Vec<&str> = objects
+        .of_kind("CronJob")
+        .iter()
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .filter(|n| n.ends_with("-backup"))
+        .collect();
+    assert_eq!(backups.len(), 7, "{backups:?}");
+    assert!(backups.contains(&"shop-uploads-backup"), "{backups:?}");
+    assert!(!backups.contains(&"shop-web-uploads-backup"), "{backups:?}");
+}
+
+#[test]
+fn a_stateful_set_of_the_cluster_context_is_expanded_and_never_written() {
+    // `kubectl get statefulsets -o yaml`: a List, with the server's fields.
+    let items: String = CHART[0]
+        .1
+        .replace(
+            "metadata:\n  name: db\n",
+            "metadata:\n  name: db\n  uid: 5e1f-cluster-only\n",
+        )
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    let list = format!(
+        "apiVersion: v1\nkind: List\nitems:\n  - {}",
+        items.trim_start()
+    );
+    let ran = Test::new()
+        .args([
+            "compile",
+            "{dir}/plan.yaml",
+            "--context",
+            "{dir}/cluster.yaml",
+        ])
+        .file(
+            "plan.yaml",
+            shop_plan("    - name: db\n      statefulSet: db\n"),
+        )
+        .file("cluster.yaml", list)
+        .stdout_has("name: shop-data-db-2-backup")
+        .stdout_has("fsGroup: 999")
+        .stdout_lacks("5e1f-cluster-only")
+        .stdout_lacks("kind: StatefulSet")
+        .run();
+    assert!(ran.stderr.is_empty(), "{}", ran.stderr);
+}
+
+#[test]
 fn a_selector_that_matches_nothing_shows_what_it_looked_at() {
     chart_with(&shop_plan(
         "    - name: shop\n      pvcSelector: {matchLabels: {tier: gold}}\n",
