@@ -24,6 +24,10 @@ pub fn is_workload(api_version: &str, kind: &str) -> bool {
     KINDS.contains(&(api_version, kind))
 }
 
+/// The most replicas whose claims are read: each claim is a backup, and a
+/// count beyond this is a typo (or an attempt to exhaust memory).
+pub const MAX_REPLICAS: i32 = 1000;
+
 /// A workload: its pod template and, for a StatefulSet, the claims it makes.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -126,7 +130,7 @@ impl Workload {
     /// The claims a StatefulSet makes, by ordinal and then template.
     pub fn claims(&self) -> Vec<StatefulClaim<'_>> {
         let mut claims = Vec::new();
-        for ordinal in 0..self.replicas.max(0) {
+        for ordinal in 0..self.replicas.clamp(0, MAX_REPLICAS) {
             for template in &self.claim_templates {
                 let Some(template_name) = template.metadata.name.as_deref() else {
                     continue;

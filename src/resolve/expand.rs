@@ -264,6 +264,18 @@ impl PlanResolver<'_, '_> {
             self.report(d);
             return Vec::new();
         };
+        if workload.replicas > crate::parse::workload::MAX_REPLICAS {
+            let d = at_field.error(
+                &ResolveError::Selection(SelectionError::TooManyReplicas {
+                    name: name.to_owned(),
+                    replicas: workload.replicas,
+                    limit: crate::parse::workload::MAX_REPLICAS,
+                }),
+                "check the StatefulSet's `replicas`; back up its claims with `pvcSelector` or `pvc` entries",
+            );
+            self.report(d);
+            return Vec::new();
+        }
         let claims = workload.claims();
         if claims.is_empty() {
             let d = at_field.error(

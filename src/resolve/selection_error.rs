@@ -28,6 +28,12 @@ pub enum SelectionError {
         templates: usize,
         replicas: i32,
     },
+    /// A StatefulSet with more replicas than kopiaplan expands.
+    TooManyReplicas {
+        name: String,
+        replicas: i32,
+        limit: i32,
+    },
     /// A `matchExpressions` item Kubernetes would refuse.
     InvalidSelector { problem: String },
     /// Two backups of one plan and namespace expanded to one name.
@@ -93,6 +99,14 @@ impl std::fmt::Display for SelectionError {
                 f,
                 "StatefulSet `{name}` makes no claim: {templates} volumeClaimTemplates × {replicas} replicas"
             ),
+            Self::TooManyReplicas {
+                name,
+                replicas,
+                limit,
+            } => write!(
+                f,
+                "StatefulSet `{name}` has {replicas} replicas; kopiaplan backs up the claims of at most {limit}"
+            ),
             Self::InvalidSelector { problem } => write!(f, "invalid `pvcSelector`: {problem}"),
             Self::Collision {
                 name,
@@ -121,6 +135,7 @@ impl SelectionError {
             | Self::UnknownStatefulSet { .. }
             | Self::StatefulSetWithoutClaims { .. } => Code::NothingSelected,
             Self::InvalidSelector { .. } => Code::InvalidSelector,
+            Self::TooManyReplicas { .. } => Code::OutOfRange,
             Self::Collision { .. } => Code::SelectionCollision,
             Self::DirectOnReadWriteOncePod { .. } => Code::DirectOnReadWriteOncePod,
             Self::StagingWithDirect => Code::FieldNotApplicable,

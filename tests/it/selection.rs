@@ -456,6 +456,15 @@ fn a_stateful_set_of_the_cluster_context_is_expanded_and_never_written() {
 }
 
 #[test]
+fn a_stateful_set_with_absurd_replicas_is_refused_without_exhausting_memory() {
+    chart_with(&shop_plan("    - name: db\n      statefulSet: db\n"))
+        .replace("replicas: 3", "replicas: 2147483647")
+        .errors()
+        .has("StatefulSet `db` has 2147483647 replicas; kopiaplan backs up the claims of at most 1000")
+        .has("field: spec.backups[0].statefulSet");
+}
+
+#[test]
 fn a_selector_that_matches_nothing_shows_what_it_looked_at() {
     chart_with(&shop_plan(
         "    - name: shop\n      pvcSelector: {matchLabels: {tier: gold}}\n",
