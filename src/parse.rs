@@ -8,6 +8,9 @@ use crate::plan::error::ParseError;
 use crate::plan::{self, BackupPlan};
 use crate::volsync::{self, VolSyncInput};
 
+pub mod workload;
+pub use workload::Workload;
+
 /// The index of a document in the list `load::parse` returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DocId(pub usize);
@@ -23,6 +26,11 @@ pub struct Inputs {
     pub cluster_sources: Vec<VolSyncInput>,
     /// Documents kopiaplan does not compile or use.
     pub others: Vec<DocId>,
+    /// Workloads of the input and of the cluster context: what
+    /// `statefulSet` expands and what settings are inferred from.
+    pub workloads: Vec<Workload>,
+    /// Whether settings are inferred from workloads (`--no-infer`: not).
+    pub infer: bool,
 }
 
 /// A plan to resolve, and where its fields were written.
@@ -110,6 +118,8 @@ pub enum ContextContent {
         storage_class_name: Option<String>,
         /// `spec.accessModes`.
         access_modes: Vec<String>,
+        /// `metadata.labels`, for `pvcSelector`.
+        labels: std::collections::BTreeMap<String, String>,
     },
     Namespace {
         /// The annotations with a text value.
@@ -178,15 +188,10 @@ impl ContextObject {
                     .flatten()
                     .filter_map(|m| m.as_str().map(str::to_owned))
                     .collect(),
+                labels: string_map(metadata.and_then(|m| m.get("labels"))),
             },
             "Namespace" => ContextContent::Namespace {
-                annotations: metadata
-                    .and_then(|m| m.get("annotations"))
-                    .and_then(|a| a.as_object())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                    .collect(),
+                annotations: string_map(metadata.and_then(|m| m.get("annotations"))),
             },
             _ => return None,
         };
@@ -227,6 +232,16 @@ impl ContextObject {
             _ => None,
         }
     }
+}
+
+/// The entries of a map of text (labels, annotations) with a text value.
+fn string_map(value: Option<&serde_json::Value>) -> std::collections::BTreeMap<String, String> {
+    value
+        .and_then(|a| a.as_object())
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+        .collect()
 }
 
 /// The keys of `data`, `stringData` and `binaryData`, in that order.
@@ -310,6 +325,11 @@ pub enum Role {
     /// A Kubernetes object read for compile-time cross-checks and passed
     /// through unchanged.
     Context,
+    /// A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob,
+    /// Pod): read for `statefulSet` and for the settings inferred from it,
+    /// passed through by the post-renderer and the KRM function, left out
+    /// (without a warning) by `compile`.
+    Workload,
     /// Anything else: passed through by the post-renderer and the KRM
     /// function, left out (with a warning) by `compile`.
     Other,
@@ -320,6 +340,7 @@ pub fn role(api_version: Option<&str>, kind: Option<&str>) -> Role {
         (Some(version), Some(_)) if version.starts_with(PLAN_GROUP) => Role::Compiled,
         (Some(version), Some(_)) if version.starts_with(VOLSYNC_GROUP) => Role::Compiled,
         (Some("v1"), Some(kind)) if CONTEXT_KINDS.contains(&kind) => Role::Context,
+        (Some(version), Some(kind)) if workload::is_workload(version, kind) => Role::Workload,
         _ => Role::Other,
     }
 }
@@ -341,6 +362,8 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         volsync: Vec::new(),
         cluster_sources: Vec::new(),
         others: Vec::new(),
+        workloads: Vec::new(),
+        infer: !options.no_infer,
     };
     let mut diagnostics = Diagnostics::default();
     for (index, document) in documents.iter().enumerate() {
@@ -404,6 +427,13 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
                     .context
                     .extend(ContextObject::read(id, kind, &root.to_json(), false));
             }
+            (_, Some(kind)) if role(api_version, Some(kind)) == Role::Workload => {
+                match Workload::read(id, &root.to_json(), false) {
+                    Some(workload) => inputs.workloads.push(workload),
+                    // Not a workload Kubernetes would accept: not used.
+                    None => inputs.others.push(id),
+                }
+            }
             _ => inputs.others.push(id),
         }
     }
@@ -430,6 +460,10 @@ fn read_cluster_object(
         inputs
             .context
             .extend(ContextObject::read(id, kind, &root.to_json(), true));
+    } else if role(api_version, Some(kind)) == Role::Workload {
+        inputs
+            .workloads
+            .extend(Workload::read(id, &root.to_json(), true));
     } else if api_version.is_some_and(|v| v.starts_with(VOLSYNC_GROUP))
         && kind == "ReplicationSource"
         && let Some(object) = volsync::parse::parse(
@@ -601,7 +635,11 @@ mod tests {
                 Role::Compiled,
             ),
             ("v1", "ServiceAccount", Role::Other),
-            ("apps/v1", "Deployment", Role::Other),
+            ("apps/v1", "Deployment", Role::Workload),
+            ("apps/v1", "StatefulSet", Role::Workload),
+            ("batch/v1", "Job", Role::Workload),
+            ("v1", "Pod", Role::Workload),
+            ("apps/v1beta1", "Deployment", Role::Other),
             ("example.com/v1", "Secret", Role::Other),
         ];
         let text: String = documents
@@ -623,6 +661,8 @@ mod tests {
                 Role::Other
             } else if inputs.context.iter().any(|c| c.doc == id) {
                 Role::Context
+            } else if inputs.workloads.iter().any(|w| w.doc == id) {
+                Role::Workload
             } else {
                 Role::Compiled
             };

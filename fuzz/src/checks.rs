@@ -89,7 +89,8 @@ pub fn compile(data: &[u8]) {
 }
 
 /// `post-render`: every document that is not a plan (nor context a plan
-/// reads) comes out byte for byte, in order.
+/// reads) comes out byte for byte, in order; workloads, which plans read
+/// too, as well.
 pub fn post_render(data: &[u8]) {
     let text = text_of(data);
     let result = kopiaplan::integrations::post_render::post_render(text.clone());
@@ -104,7 +105,10 @@ pub fn post_render(data: &[u8]) {
         let document = raw.text(&text);
         let passes_through = stream::peek(document).is_some_and(|heads| {
             heads.iter().all(|head| {
-                parse::role(head.api_version.as_deref(), head.kind.as_deref()) == Role::Other
+                matches!(
+                    parse::role(head.api_version.as_deref(), head.kind.as_deref()),
+                    Role::Other | Role::Workload
+                )
             })
         });
         if !passes_through {

@@ -27,6 +27,9 @@ pub struct KrmArgs {
     /// ResourceList is read the same way, and dropped from the items.)
     #[arg(long = "context", value_name = "FILE")]
     context: Vec<PathBuf>,
+    /// Take no mover settings from the workloads of the input.
+    #[arg(long)]
+    no_infer: bool,
 }
 
 pub fn exec(args: KrmArgs) -> Outcome {
@@ -35,29 +38,30 @@ pub fn exec(args: KrmArgs) -> Outcome {
         Err(outcome) => return outcome,
     };
     match &args.plugin_config {
-        Some(path) => legacy_plugin(path, context, args.diagnostics),
-        None => function(context, args.diagnostics),
+        Some(path) => legacy_plugin(path, context, args.diagnostics, !args.no_infer),
+        None => function(context, args.diagnostics, !args.no_infer),
     }
 }
 
-fn function(context: Vec<(String, String)>, format: DiagnosticsFormat) -> Outcome {
+fn function(context: Vec<(String, String)>, format: DiagnosticsFormat, infer: bool) -> Outcome {
     match read_text(&PathBuf::from("-"), format) {
-        Ok(text) => function_in_context(text, context, format),
+        Ok(text) => function_in_context(text, context, format, infer),
         Err(outcome) => outcome,
     }
 }
 
 /// The KRM function on a ResourceList already read.
 pub fn function_on(text: String, format: DiagnosticsFormat) -> Outcome {
-    function_in_context(text, Vec::new(), format)
+    function_in_context(text, Vec::new(), format, true)
 }
 
 fn function_in_context(
     text: String,
     context: Vec<(String, String)>,
     format: DiagnosticsFormat,
+    infer: bool,
 ) -> Outcome {
-    let result = krm::resource_list_in_context(text, context);
+    let result = krm::resource_list_in_context(text, context, infer);
     let failed = result.failed();
     let mut stderr = String::new();
     match format {
@@ -88,6 +92,7 @@ fn legacy_plugin(
     config: &std::path::Path,
     context: Vec<(String, String)>,
     format: DiagnosticsFormat,
+    infer: bool,
 ) -> Outcome {
     let config = match read_text(config, format) {
         Ok(text) => text,
@@ -103,7 +108,7 @@ fn legacy_plugin(
         }
     };
     post_render::outcome(
-        krm::kustomize_plugin_in_context(config, resources, context),
+        krm::kustomize_plugin_in_context(config, resources, context, infer),
         format,
     )
 }

@@ -72,6 +72,10 @@ pub struct InputArgs {
     pub context: Vec<PathBuf>,
     #[command(flatten)]
     pub volsync: VolSyncArgs,
+    /// Take no mover settings (user, groups, placement) from the workloads
+    /// of the input that mount the backed-up claims.
+    #[arg(long)]
+    pub no_infer: bool,
 }
 
 /// How VolSync objects in the input are read.
@@ -96,6 +100,7 @@ impl VolSyncArgs {
             strict: self.strict,
             privileged_namespaces: self.privileged_movers.clone(),
             default_namespace: self.namespace.clone(),
+            no_infer: false,
         }
     }
 }
@@ -108,7 +113,11 @@ impl InputArgs {
         SourceMap,
         Result<kopiaplan::Compiled, kopiaplan::diagnostics::Diagnostics>,
     ) {
-        kopiaplan::compile_paths_in_context(&self.inputs, &self.context, &self.volsync.options())
+        let options = kopiaplan::volsync::Options {
+            no_infer: self.no_infer,
+            ..self.volsync.options()
+        };
+        kopiaplan::compile_paths_in_context(&self.inputs, &self.context, &options)
     }
 }
 

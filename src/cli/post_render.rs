@@ -19,6 +19,9 @@ pub struct PostRenderArgs {
     /// never written to the stream.
     #[arg(long = "context", value_name = "FILE")]
     context: Vec<PathBuf>,
+    /// Take no mover settings from the workloads of the stream.
+    #[arg(long)]
+    no_infer: bool,
 }
 
 pub fn exec(args: PostRenderArgs) -> Outcome {
@@ -28,7 +31,7 @@ pub fn exec(args: PostRenderArgs) -> Outcome {
     };
     match read_text(&PathBuf::from("-"), args.diagnostics) {
         Ok(stream) => outcome(
-            post_render::post_render_in_context(stream, context),
+            post_render::post_render_in_context(stream, context, !args.no_infer),
             args.diagnostics,
         ),
         Err(outcome) => outcome,

@@ -236,6 +236,14 @@ pub enum Code {
     /// The ConfigMap or Secret of `policyConfig` is in neither the input
     /// nor the cluster context, so its files are not checked (warning).
     PolicyObjectNotInInput,
+    /// A `pvcSelector` or `statefulSet` that matches no claim.
+    NothingSelected,
+    /// A `pvcSelector` Kubernetes would refuse.
+    InvalidSelector,
+    /// Two backups expanded from selectors or StatefulSets with one name.
+    SelectionCollision,
+    /// A `Direct` copy of a ReadWriteOncePod claim.
+    DirectOnReadWriteOncePod,
 
     // emit: the resolved model → Kubernetes objects
     /// A mover script template of kopiaplan does not render: a bug in kopiaplan.

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, TypedLocalObjectReference};
 
 use super::entry::{Frame, Mover};
 use super::hooks::Hooked;
+use super::labels;
 use super::launcher::Steps;
 use super::pod::{DataVolume, env, user_env};
 use super::stream::{self, Side};
@@ -18,7 +19,13 @@ use crate::scripts::environment;
 
 pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Object> {
     let entry = &backup.entry;
-    let frame = Frame::new(plan, entry);
+    let mut frame = Frame::new(plan, entry);
+    // What the guard names when a replica's backup stops.
+    if let Some(expansion) = &backup.expansion {
+        frame
+            .annotations
+            .insert(labels::EXPANDED_FROM.into(), expansion.by.clone());
+    }
     let mut objects = frame.common_objects();
     let mut policy_data = BTreeMap::from([("policy.json".to_owned(), policy_document(backup))]);
     if let Some(global) = backup

@@ -17,6 +17,9 @@ pub const KOPIA_SOURCE: &str = "kopiaplan.dev/kopia-source";
 /// The repository an entry's objects work on, in one spelling
 /// (`RepositoryLocation::described`).
 pub const REPOSITORY: &str = "kopiaplan.dev/repository";
+/// How a backup was expanded from a `pvcSelector` or `statefulSet` entry
+/// (``StatefulSet/db, claim template `data`, replica 2``).
+pub const EXPANDED_FROM: &str = "kopiaplan.dev/expanded-from";
 /// Argo CD's sync wave of an object.
 pub const ARGO_CD_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// The identity that maintains a repository (`user@host`).

@@ -47,6 +47,10 @@ pub struct Entry {
     pub policy: Vec<model::PolicySetting>,
     /// With workload hooks: each step in order, and where it runs.
     pub steps: Vec<String>,
+    /// The `pvcSelector` or `statefulSet` entry a backup was expanded from.
+    pub expansion: Option<model::Expansion>,
+    /// Mover settings taken from a workload, with the object.
+    pub inferred: Vec<model::Inferred>,
 }
 
 impl Entry {
@@ -83,6 +87,8 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             retention,
             policy: Vec::new(),
             steps: Vec::new(),
+            expansion: None,
+            inferred: Vec::new(),
         }
     };
     let mut entries = Vec::new();
@@ -94,6 +100,8 @@ pub fn entries(model: &Model) -> Vec<Entry> {
         );
         explained.policy = backup.policy_sources.clone();
         explained.steps = super::steps::steps(backup);
+        explained.expansion = backup.expansion.clone();
+        explained.inferred = backup.inferred.clone();
         entries.push(explained);
     }
     for restore in &model.restores {

@@ -99,6 +99,12 @@ pub struct EntryReport {
     /// With workload hooks: each step in order, and where it runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<String>,
+    /// The `pvcSelector` or `statefulSet` entry a backup was expanded from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expanded_from: Option<crate::model::Expansion>,
+    /// Mover settings taken from the workload that mounts the claim.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred: Vec<crate::model::Inferred>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -372,5 +378,7 @@ fn entry_report(entry: &Entry, next_runs: &[DateTime<Tz>]) -> EntryReport {
         retention_labels: entry.retention.iter().map(|r| (r.label, r.count)).collect(),
         policy: entry.policy.clone(),
         steps: entry.steps.clone(),
+        expanded_from: entry.expansion.clone(),
+        inferred: entry.inferred.clone(),
     }
 }

@@ -98,6 +98,23 @@ pub fn render(report: &Report) -> String {
             let name = if index == 0 { "steps" } else { "" };
             field(&mut out, name, &format!("{}. {step}", index + 1));
         }
+        if let Some(expansion) = &entry.expanded_from {
+            field(
+                &mut out,
+                "expanded",
+                &format!("from entry `{}`: {}", expansion.entry, expansion.by),
+            );
+        }
+        for (index, inferred) in entry.inferred.iter().enumerate() {
+            field(
+                &mut out,
+                if index == 0 { "inferred" } else { "" },
+                &format!(
+                    "{} = {}  (from {})",
+                    inferred.field, inferred.value, inferred.from
+                ),
+            );
+        }
         if entry.component == crate::model::Component::Backup {
             let mut policy = entry.policy.iter();
             let line = |s: &crate::model::PolicySetting| {

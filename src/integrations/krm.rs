@@ -118,13 +118,18 @@ impl Layout {
 
 /// Runs the KRM function on a ResourceList.
 pub fn resource_list(text: String) -> KrmOutput {
-    resource_list_in_context(text, Vec::new())
+    resource_list_in_context(text, Vec::new(), true)
 }
 
 /// [`resource_list`] with cluster context files (name and text), read like
 /// `compile --context` and never written. A `kind: List` item of the
 /// ResourceList is cluster context too: read, and dropped from the items.
-pub fn resource_list_in_context(text: String, context: Vec<(String, String)>) -> KrmOutput {
+/// `infer: false` is `--no-infer`.
+pub fn resource_list_in_context(
+    text: String,
+    context: Vec<(String, String)>,
+    infer: bool,
+) -> KrmOutput {
     let mut sources = SourceMap::default();
     let file = sources.add(STDIN.to_owned(), text);
     for (name, text) in context {
@@ -248,6 +253,14 @@ pub fn resource_list_in_context(text: String, context: Vec<(String, String)>) ->
             };
             diagnostics.extend(load::check_ambiguities(&document, text));
             documents.push(document);
+        } else if fates[index] == Fate::Keep && parse::role_of(item) == Role::Workload {
+            // Read for what plans take from it; kept as it is.
+            documents.push(Document {
+                file,
+                index,
+                root: item.clone(),
+                cluster: false,
+            });
         } else if load::is_list(item) {
             load::push_document(&mut documents, file, index, item.clone(), true);
         }
@@ -260,22 +273,23 @@ pub fn resource_list_in_context(text: String, context: Vec<(String, String)>) ->
         let span = diagnostic.span.filter(|span| span.file == file)?;
         node_of(layout.part_at(span.line)?)
     };
-    let (owned, diagnostics) = match compile_owned(&sources, &documents, diagnostics, &owners) {
-        Ok((owned, warnings)) => (owned, warnings),
-        Err(diagnostics) => {
-            let unchanged = items
-                .iter()
-                .filter(|item| !load::is_list(item))
-                .map(Node::to_json)
-                .collect();
-            let output = write_list(&api_version, unchanged, &diagnostics, reference);
-            return KrmOutput {
-                sources,
-                output,
-                diagnostics,
-            };
-        }
-    };
+    let (owned, diagnostics) =
+        match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
+            Ok((owned, warnings)) => (owned, warnings),
+            Err(diagnostics) => {
+                let unchanged = items
+                    .iter()
+                    .filter(|item| !load::is_list(item))
+                    .map(Node::to_json)
+                    .collect();
+                let output = write_list(&api_version, unchanged, &diagnostics, reference);
+                return KrmOutput {
+                    sources,
+                    output,
+                    diagnostics,
+                };
+            }
+        };
 
     // The items that stay, then the generated objects at their plans' places.
     let mut next_index: BTreeMap<String, u64> = BTreeMap::new();
@@ -356,7 +370,7 @@ pub fn is_resource_list(text: &str) -> bool {
 /// (`config`), and for a transformer the current resources on standard input
 /// (a YAML stream, which is post-rendered: plans in it are compiled too).
 pub fn kustomize_plugin(config: String, resources: String) -> post_render::PostRendered {
-    kustomize_plugin_in_context(config, resources, Vec::new())
+    kustomize_plugin_in_context(config, resources, Vec::new(), true)
 }
 
 /// [`kustomize_plugin`] with cluster context files (name and text).
@@ -364,6 +378,7 @@ pub fn kustomize_plugin_in_context(
     config: String,
     resources: String,
     context: Vec<(String, String)>,
+    infer: bool,
 ) -> post_render::PostRendered {
     let mut sources = SourceMap::default();
     let stream = sources.add(STDIN.to_owned(), resources);
@@ -371,7 +386,7 @@ pub fn kustomize_plugin_in_context(
     for (name, text) in context {
         sources.add_context(name, text);
     }
-    post_render::render(sources, stream, Some(plan))
+    post_render::render(sources, stream, Some(plan), infer)
 }
 
 fn read_resource_list(sources: &SourceMap, file: FileId) -> Result<Node, Diagnostic> {

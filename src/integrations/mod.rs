@@ -108,8 +108,13 @@ fn compile_owned(
     documents: &[Document],
     diagnostics: Diagnostics,
     owners: &[Owner],
+    infer: bool,
 ) -> Result<(Vec<Vec<Object>>, Diagnostics), Diagnostics> {
-    let compiled = crate::compile_documents(sources, documents, diagnostics)?;
+    let options = crate::volsync::Options {
+        no_infer: !infer,
+        ..Default::default()
+    };
+    let compiled = crate::compile_documents_with(sources, documents, diagnostics, &options)?;
     let mut owned: Vec<Vec<Object>> = vec![Vec::new(); owners.len()];
     for mut object in compiled.objects.into_iter().filter(|o| o.generated) {
         let owner = source_of(&object)

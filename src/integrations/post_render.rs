@@ -31,18 +31,23 @@ pub struct PostRendered {
 
 /// Post-renders a stream read from standard input.
 pub fn post_render(stream: String) -> PostRendered {
-    post_render_in_context(stream, Vec::new())
+    post_render_in_context(stream, Vec::new(), true)
 }
 
 /// [`post_render`] with cluster context files (name and text): read like
-/// `compile --context`, never written to the stream.
-pub fn post_render_in_context(stream: String, context: Vec<(String, String)>) -> PostRendered {
+/// `compile --context`, never written to the stream; `infer: false` is
+/// `--no-infer`.
+pub fn post_render_in_context(
+    stream: String,
+    context: Vec<(String, String)>,
+    infer: bool,
+) -> PostRendered {
     let mut sources = SourceMap::default();
     let file = sources.add(STDIN.to_owned(), stream);
     for (name, text) in context {
         sources.add_context(name, text);
     }
-    render(sources, file, None)
+    render(sources, file, None, infer)
 }
 
 /// The stream in `sources`' file `stream`, post-rendered; the objects of the
@@ -52,6 +57,7 @@ pub(super) fn render(
     sources: SourceMap,
     stream_file: FileId,
     extra_plan: Option<FileId>,
+    infer: bool,
 ) -> PostRendered {
     let text = sources.file(stream_file).text.as_str();
     let unchanged = |mut sources: SourceMap| {
@@ -101,11 +107,26 @@ pub(super) fn render(
         if readable_and_other {
             continue;
         }
+        // A workload is only read, for what plans take from it: one that
+        // does not parse passes through unread, as any other document.
+        let only_workloads = heads[index].as_ref().is_some_and(|heads| {
+            heads.iter().all(|head| {
+                parse::role(head.api_version.as_deref(), head.kind.as_deref()) != Role::Compiled
+                    && parse::role(head.api_version.as_deref(), head.kind.as_deref())
+                        != Role::Context
+            })
+        });
         let (parsed, parse_diagnostics) = load::parse_range(stream_file, text, raw, index);
-        diagnostics.extend(parse_diagnostics);
+        if !only_workloads {
+            diagnostics.extend(parse_diagnostics);
+        }
         for mut document in parsed {
             match parse::role_of(&document.root) {
                 Role::Other => continue,
+                Role::Workload => {
+                    documents.push(document);
+                    continue;
+                }
                 Role::Context => {}
                 Role::Compiled => {
                     let bookkeeping = take_bookkeeping(&mut document.root);
@@ -166,7 +187,7 @@ pub(super) fn render(
     });
 
     let (mut owned, mut diagnostics) =
-        match compile_owned(&sources, &documents, diagnostics, &owners) {
+        match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
             Ok(result) => result,
             Err(diagnostics) => {
                 return PostRendered {
@@ -306,7 +327,7 @@ fn check_passed_through_names(
                 continue;
             };
             let role = parse::role(head.api_version.as_deref(), Some(kind));
-            if role == Role::Other
+            if matches!(role, Role::Other | Role::Workload)
                 && generated.contains_key(&(kind.as_str(), namespace.as_str(), name.as_str()))
             {
                 diagnostics.push(

@@ -11,6 +11,9 @@ pub use source::{
     RestoreCheck, RestoreTarget, Source, StreamSource, StreamTarget, UserContainer, VolumeSource,
 };
 
+mod selection;
+pub use selection::{Expansion, Inferred};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -514,6 +517,10 @@ pub struct Backup {
     pub additional_args: Vec<String>,
     /// VolSync-style policy files (`policyConfig`).
     pub policy_files: Option<PolicyFiles>,
+    /// The `pvcSelector` or `statefulSet` entry it was expanded from.
+    pub expansion: Option<Expansion>,
+    /// Mover settings taken from the workload that mounts the claim.
+    pub inferred: Vec<Inferred>,
 }
 
 /// One field of a source's resolved policy, and where the plan sets it.

@@ -30,6 +30,9 @@ pub struct Finding {
     pub entry: String,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Why the change happens, when the objects tell (not part of the
+    /// acknowledgement): the StatefulSet replica a removed backup was for.
+    pub because: Option<String>,
 }
 
 impl Finding {
@@ -85,10 +88,23 @@ impl fmt::Display for GuardError {
                         f,
                         "{entry} keeps fewer snapshots ({from} becomes {to}): the next maintenance deletes the ones beyond"
                     ),
-                    GuardedChange::BackupRemoved => write!(
-                        f,
-                        "{entry} is removed: its backups stop, and nothing reports it"
-                    ),
+                    GuardedChange::BackupRemoved => {
+                        write!(
+                            f,
+                            "{entry} is removed: its backups stop, and nothing reports it"
+                        )?;
+                        match &finding.because {
+                            Some(expanded) if expanded.starts_with("StatefulSet/") => write!(
+                                f,
+                                " (it backed up {expanded}: the StatefulSet has fewer replicas or claim templates now)"
+                            ),
+                            Some(expanded) => write!(
+                                f,
+                                " (it was selected by {expanded}, which no longer matches its claim)"
+                            ),
+                            None => Ok(()),
+                        }
+                    }
                     GuardedChange::ManualJobChanges => write!(
                         f,
                         "{entry} changes the pod template of its Job `{from}` under the same name: `kubectl apply` of an output compiled without the previous one fails on the immutable field (`compile --previous` or `--output-dir` keeps the issued Job as it was; a new token runs the entry again)"
@@ -190,6 +206,7 @@ pub fn guard(previous: &[Object], compiled: &[Object], model: &Model) -> Verdict
                 entry: item.change.entry.clone(),
                 from: item.change.from.clone(),
                 to: item.change.to.clone(),
+                because: None,
             }
             .acknowledgement();
             diagnostics.push(
@@ -233,6 +250,8 @@ struct Seen<'a> {
     kopia_source: Option<String>,
     repository: Option<String>,
     owner: Option<String>,
+    /// How it was expanded from a `pvcSelector` or `statefulSet` entry.
+    expanded_from: Option<String>,
     /// `keepLatest` … `keepAnnual` of its policy ConfigMap (backups).
     retention: BTreeMap<String, Option<u64>>,
     /// The claims it creates (a cache, a restore's destination), by name.
@@ -267,6 +286,7 @@ fn entries(objects: &[Object]) -> BTreeMap<EntryKey, Seen<'_>> {
                 seen.kopia_source = annotation(labels::KOPIA_SOURCE);
                 seen.repository = annotation(labels::REPOSITORY);
                 seen.owner = annotation(labels::MAINTENANCE_OWNER);
+                seen.expanded_from = annotation(labels::EXPANDED_FROM);
             }
             "PersistentVolumeClaim" => {
                 let seen = entries.entry(key).or_default();
@@ -318,10 +338,14 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
             entry: entry.clone(),
             from,
             to,
+            because: None,
         };
         let Some(new) = after.get(&(plan.clone(), entry.clone())) else {
             if entry.starts_with("backup/") {
-                findings.push(finding(GuardedChange::BackupRemoved, None, None));
+                findings.push(Finding {
+                    because: old.expanded_from.clone(),
+                    ..finding(GuardedChange::BackupRemoved, None, None)
+                });
             }
             continue;
         };

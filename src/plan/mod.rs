@@ -10,11 +10,13 @@ pub mod error;
 mod hooks;
 mod monitoring;
 mod stream;
+mod selection;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use hooks::{HookOnError, HookPods, HookSpec, HooksSpec, WorkloadSpec};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 pub use stream::{RestoreCheckSpec, RestoreStreamSpec, StreamSpec};
+pub use selection::AccessMode;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -23,6 +25,7 @@ use k8s_openapi::api::core::v1::{
     Affinity, NFSVolumeSource, PersistentVolumeClaimVolumeSource, PodSecurityContext,
     ResourceRequirements, SecretVolumeSource, Toleration,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -417,10 +420,20 @@ pub struct JobSettings {
 pub struct BackupSpec {
     /// The entry's name (DNS-1123 label); also the Kopia username, sanitised.
     pub name: String,
-    /// The PersistentVolumeClaim to back up (or `stream`).
+    /// The PersistentVolumeClaim to back up (or `pvcSelector`, or
+    /// `statefulSet`, or `stream`: exactly one of the four).
     pub pvc: Option<String>,
-    /// A command's output to back up instead of a volume (or `pvc`).
+    /// A command's output to back up instead of a volume.
     pub stream: Option<StreamSpec>,
+    /// Back up every PVC of the namespace (of the input, or of `--context`)
+    /// whose labels match: one backup per claim, named after it.
+    pub pvc_selector: Option<LabelSelector>,
+    /// Back up every claim (`<template>-<statefulset>-<ordinal>`) this
+    /// StatefulSet makes: one backup per claim, named after it.
+    pub stateful_set: Option<String>,
+    /// Access modes of a `Clone` or `Snapshot` copy's volume (such as
+    /// `[ReadOnlyMany]` for a ReadWriteMany claim). Default: the claim's.
+    pub staging_access_modes: Option<Vec<AccessMode>>,
     /// The namespace of the PVC and of the generated objects.
     pub namespace: Option<String>,
     pub repository: Option<String>,

@@ -21,12 +21,12 @@ impl PlanResolver<'_, '_> {
             input.spec.backups.iter().map(|b| b.name.as_str()),
         );
         let mut backups = Vec::new();
-        for (index, spec) in input.spec.backups.iter().enumerate() {
-            let at = at_list.index(index);
-            if !unique[index] {
-                continue;
-            }
-            if let Some(backup) = self.backup(spec, &at, repositories) {
+        for expanded in self.expand_backups(&unique) {
+            let at = at_list.index(expanded.index);
+            let (spec, inferred) = self.infer(expanded.spec);
+            if let Some(mut backup) = self.backup(&spec, &at, repositories) {
+                backup.expansion = expanded.selection;
+                backup.inferred = inferred;
                 backups.push(backup);
             }
         }
@@ -235,6 +235,8 @@ impl PlanResolver<'_, '_> {
             policy_sources,
             additional_args,
             policy_files,
+            expansion: None,
+            inferred: Vec::new(),
         })
     }
 
@@ -259,6 +261,7 @@ impl PlanResolver<'_, '_> {
         }
         match method {
             CopyMethod::Direct => {
+                self.check_direct_access(spec, at, namespace);
                 let selector = spec.workload_selector.clone().unwrap_or_default();
                 self.check_labels(&selector, &at.key("workloadSelector"));
                 Copy::Direct {
@@ -275,6 +278,7 @@ impl PlanResolver<'_, '_> {
                         size,
                         storage_class_name,
                         access_modes,
+                        ..
                     }) => (
                         size.clone(),
                         storage_class_name.clone(),
@@ -314,6 +318,7 @@ impl PlanResolver<'_, '_> {
                     }
                 };
                 let storage_class_name = spec.storage_class_name.clone().or(source_class);
+                let access_modes = self.staging_access_modes(spec, access_modes);
                 if method == CopyMethod::Snapshot {
                     Copy::Snapshot {
                         capacity,

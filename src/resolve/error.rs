@@ -293,6 +293,8 @@ pub enum ResolveError {
         namespace: String,
         name: String,
     },
+    /// Choosing the volumes of a backup, and its copy's access modes.
+    Selection(super::selection_error::SelectionError),
 }
 
 impl std::fmt::Display for ResolveError {
@@ -641,6 +643,7 @@ impl std::fmt::Display for ResolveError {
                 f,
                 "the {kind} `{namespace}/{name}` of `policyConfig` is not in the input: its files are checked only when the mover runs"
             ),
+            Self::Selection(problem) => problem.fmt(f),
         }
     }
 }

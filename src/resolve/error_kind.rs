@@ -102,6 +102,7 @@ impl DiagnosticKind for ResolveError {
             Self::RestoreIgnoresGlobalPolicy => Code::RestoreIgnoresGlobalPolicy,
             Self::PolicyTranslated { .. } => Code::PolicyTranslated,
             Self::PolicyObjectNotInInput { .. } => Code::PolicyObjectNotInInput,
+            Self::Selection(problem) => problem.code(),
         }
     }
 
@@ -119,6 +120,7 @@ impl DiagnosticKind for ResolveError {
             | Self::UrlPathIgnored { .. }
             | Self::PolicyTranslated { .. }
             | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
+            Self::Selection(problem) => problem.severity(),
             _ => Severity::Error,
         }
     }

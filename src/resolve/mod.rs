@@ -3,6 +3,7 @@
 //! cross-entry rules checked (unknown references, collisions). Every problem
 //! is reported with the field path and position of the input that caused it.
 
+mod access_modes;
 mod backup;
 mod cache;
 pub(crate) mod checks;
@@ -13,6 +14,8 @@ mod entry;
 pub mod error;
 mod error_kind;
 mod hooks;
+mod expand;
+mod infer;
 mod jobs;
 mod location;
 mod maintenance;
@@ -26,6 +29,7 @@ mod restore;
 mod run;
 pub mod schedule;
 mod stream;
+mod selection_error;
 mod verify;
 
 use crate::model::{identity, names};
@@ -88,7 +92,15 @@ pub fn resolve(
 ) -> (Model, Diagnostics) {
     let mut model = Model::default();
     let mut diagnostics = Diagnostics::default();
-    let context = Context::new(&inputs.context);
+    // The claims StatefulSets make are context too (a claim of the input or
+    // the cluster context of the same name wins).
+    let claims: Vec<_> = inputs
+        .context
+        .iter()
+        .cloned()
+        .chain(expand::stateful_set_claims(&inputs.workloads))
+        .collect();
+    let context = Context::new(&claims).with_workloads(&inputs.workloads, inputs.infer);
     for crate::parse::PlanInput {
         plan: input,
         provenance,

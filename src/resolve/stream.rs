@@ -113,7 +113,7 @@ impl PlanResolver<'_, '_> {
                     &ResolveError::NoBackupSource {
                         name: spec.name.clone(),
                     },
-                    "add `pvc: <claim>` to back up a volume, or `stream: {image, command, fileName}` to back up a command's output",
+                    "add `pvc: <claim>` to back up a volume (`pvcSelector` or `statefulSet` for several), or `stream: {image, command, fileName}` to back up a command's output",
                 );
                 self.report(d);
                 None

@@ -25,6 +25,9 @@ pub struct Options {
     pub privileged_namespaces: Vec<String>,
     /// The namespace of VolSync objects that name none (as `kubectl -n`).
     pub default_namespace: Option<String>,
+    /// Settings are not inferred from the workloads of the input
+    /// (`--no-infer`). (Not VolSync's alone: every input reads it.)
+    pub no_infer: bool,
 }
 
 /// The kinds of the VolSync API group kopiaplan compiles.

@@ -34,6 +34,7 @@ mod real_kopia;
 mod real_storage;
 mod restore;
 mod security;
+mod selection;
 mod standin;
 mod status;
 mod stream;
