@@ -206,6 +206,9 @@ pub enum Code {
     SharedCacheClaim,
     /// One repository declared with two maintenance owners.
     MaintenanceOwnerConflict,
+    /// A repository with replicas has no full maintenance in the plan to
+    /// run them beside.
+    ReplicaWithoutMaintenance,
     /// One repository declared with two maintenance schedules or triggers (warning).
     MaintenanceTimingDiffers,
     /// A repository URL whose scheme kopiaplan does not know.

@@ -1,10 +1,12 @@
-//! The maintenance CronJob (or manual Job) of one repository, running as
-//! the repository's maintenance owner, its ServiceAccount and cache.
+//! The quick or full maintenance CronJob (or manual Job) of one
+//! repository, running as the repository's maintenance owner, its
+//! ServiceAccount and cache.
 
 use super::entry::{Frame, Mover};
-use super::pod::DataVolume;
+use super::pod::{DataVolume, env};
 use crate::model::{Maintenance, Plan};
 use crate::output::Object;
+use crate::scripts::environment;
 
 /// Lists the entries a maintenance job serves, for reviewers.
 pub const SERVES: &str = "kopiaplan.dev/serves";
@@ -24,7 +26,10 @@ pub fn objects(plan: &Plan, maintenance: &Maintenance, scripts_config_map: &str)
             data: DataVolume::None,
             workload_selector: None,
             policy_config_map: None,
-            env: Vec::new(),
+            env: vec![
+                env(environment::MAINTENANCE_MODE, maintenance.mode.as_str()),
+                env(environment::OWNERSHIP, maintenance.ownership.as_str()),
+            ],
             args: &[],
             writes_data: false,
         },

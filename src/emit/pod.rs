@@ -348,6 +348,18 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         user_env(environment::HOSTNAME, &identity.hostname),
         user_env(environment::SOURCE_PATH, &identity.path),
         env(environment::CREATE, repository.create.as_str()),
+        user_env(
+            environment::CREATE_FLAGS,
+            &repository.options.create_flags.join("\n"),
+        ),
+        user_env(
+            environment::PARAMETER_FLAGS,
+            &repository.options.parameter_flags.join("\n"),
+        ),
+        user_env(
+            environment::THROTTLE_FLAGS,
+            &repository.options.throttle_flags.join("\n"),
+        ),
         env(environment::LAYOUT, repository.layout.as_str()),
         env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(

@@ -8,9 +8,13 @@ mod acknowledge;
 pub mod check;
 pub mod error;
 mod monitoring;
+mod repository;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
+pub use repository::{
+    CreationSpec, MaintenanceRunSpec, Ownership, ReplicaMode, ReplicaSpec, ThrottleSpec,
+};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -162,6 +166,13 @@ pub struct RepositorySpec {
     pub credentials: Option<CredentialsSpec>,
     /// Repository maintenance (one owner per repository).
     pub maintenance: Option<MaintenanceSpec>,
+    /// Options applied only when kopiaplan creates the repository.
+    pub creation: Option<CreationSpec>,
+    /// Limits set with `kopia repository throttle set` on every run.
+    pub throttle: Option<ThrottleSpec>,
+    /// Off-site copies, each made by its own CronJob.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -244,8 +255,16 @@ pub struct CredentialsSpec {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MaintenanceSpec {
-    /// When full maintenance runs (cron; `H` tokens allowed).
+    /// When full maintenance runs (cron; `H` tokens allowed); the same as
+    /// `full.schedule`.
     pub schedule: Option<String>,
+    /// Quick maintenance (index compaction, cheap): hourly by default.
+    pub quick: Option<MaintenanceRunSpec>,
+    /// Full maintenance (snapshot garbage collection): daily by default.
+    pub full: Option<MaintenanceRunSpec>,
+    /// `Claim` (default): take the owner role. `Yield`: run only while
+    /// `owner` holds it.
+    pub ownership: Option<Ownership>,
     /// Set to `false` when the repository is maintained elsewhere.
     pub enabled: Option<bool>,
     /// Suspend the maintenance CronJob.

@@ -20,7 +20,9 @@ mod mover;
 mod mover_volumes;
 mod policy;
 mod policy_config;
+mod replica;
 mod repository;
+mod repository_options;
 mod restore;
 mod run;
 pub mod schedule;
@@ -46,6 +48,7 @@ struct Resolved {
     restores: Vec<Restore>,
     verifies: Vec<Verify>,
     maintenance: Vec<Maintenance>,
+    replicas: Vec<crate::model::Replica>,
 }
 
 impl PlanResolver<'_, '_> {
@@ -58,14 +61,14 @@ impl PlanResolver<'_, '_> {
             let at = at.index(index);
             let entry = change.entry.split_once('/').filter(|(component, name)| {
                 !name.is_empty()
-                    && ["backup", "restore", "verify", "maintenance"].contains(component)
+                    && ["backup", "restore", "verify", "maintenance", "replica"].contains(component)
             });
             if entry.is_none() {
                 let d = at.key("entry").error(
                     &error::ResolveError::InvalidAcknowledgedEntry {
                         written: change.entry.clone(),
                     },
-                    "write `<component>/<name>`: `backup/web-data`, `restore/…`, `verify/…`, or `maintenance/<repository>`",
+                    "write `<component>/<name>`: `backup/web-data`, `restore/…`, `verify/…`, `maintenance/<repository>-full` (or `-quick`), or `replica/<repository>-<replica>`",
                 );
                 self.report(d);
             }
@@ -107,6 +110,7 @@ pub fn resolve(
             model.restores.extend(resolved.restores);
             model.verifies.extend(resolved.verifies);
             model.maintenance.extend(resolved.maintenance);
+            model.replicas.extend(resolved.replicas);
         }
     }
     let plan_names: Vec<String> = model.plans.iter().map(|p| p.name.clone()).collect();
@@ -208,6 +212,7 @@ impl PlanResolver<'_, '_> {
         let restores = self.restores(&repositories, &backups);
         let verifies = self.verifies(&backups);
         let maintenance = self.maintenance(&backups, &repositories);
+        let replicas = self.replicas(&maintenance, &repositories);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -217,6 +222,7 @@ impl PlanResolver<'_, '_> {
             restores,
             verifies,
             maintenance,
+            replicas,
         })
     }
 

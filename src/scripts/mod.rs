@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/maintenance.sh"),
     ),
     ("verify.sh", include_str!("../../templates/verify.sh")),
+    ("replica.sh", include_str!("../../templates/replica.sh")),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.
@@ -69,6 +70,12 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
             last_snapshot_files => LAST_SNAPSHOT_FILES,
         }
     };
+    // A replica's destination keys: the backends' Secret keys, and the
+    // prefix they arrive with.
+    let replica = context! {
+        destination_prefix => environment::DESTINATION_PREFIX,
+        backend_keys => crate::kopia::backend::secret_keys().join(" "),
+    };
     let limits = context! {
         index_blobs_warning => crate::kopia::INDEX_BLOBS_WARNING,
     };
@@ -80,6 +87,7 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
                 env => env.clone(),
                 metrics => metrics.clone(),
                 limits => limits.clone(),
+                replica => replica.clone(),
             })?;
             Ok(Script { name, text })
         })
