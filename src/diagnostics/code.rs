@@ -257,6 +257,9 @@ pub enum Code {
     MaintenanceOwnerChanges,
     /// A generated claim's spec changes beyond a larger size.
     ClaimChanges,
+    /// A repository's creation options change: they apply only when a
+    /// backup creates the repository, never to an existing one.
+    CreationOptionsChange,
     /// An acknowledged change that matches no change (warning).
     UnmatchedAcknowledgement,
 }

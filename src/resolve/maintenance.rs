@@ -211,6 +211,12 @@ impl PlanResolver<'_, '_> {
             if run_spec.and_then(|r| r.enabled) == Some(false) {
                 continue;
             }
+            // A written `trigger` decides when maintenance runs: full
+            // maintenance (which does what quick does) runs by it, and
+            // quick maintenance only when its own block asks for it.
+            if mode == MaintenanceMode::Quick && spec.trigger.is_some() && run_spec.is_none() {
+                continue;
+            }
             let at_run = if maintenance_written && at_maintenance.key(field).exists() {
                 at_maintenance.key(field)
             } else {

@@ -1,0 +1,217 @@
+//! A repository's whole life against the real Kopia 0.23.1, through the pod
+//! harness: quick maintenance, ownership that yields, creation options,
+//! throttle, off-site copies with `sync-to` and `snapshot migrate`, and the
+//! compiled shape of each (names, schedules, checks).
+//!
+//! The real-Kopia cases need root (mount namespaces) and `kopia` 0.23.1.
+
+use crate::real_kopia::{Cluster, PASSWORD, plan_with, volume_with};
+use crate::support;
+use crate::support::requires::requires;
+
+use serde_json::Value;
+use support::kopia::HostKopia;
+
+/// The filesystem repository on `backup-repo`, with `extra` lines under it.
+fn repository(extra: &str) -> String {
+    format!(
+        "    - name: local\n      secretName: kopia-local\n      filesystem: {{claimName: backup-repo, path: /repository}}\n{extra}"
+    )
+}
+
+const ONE_BACKUP: &str = "  backups:\n    - {name: web-data, pvc: web-data}\n";
+
+/// A cluster whose one backup has run once.
+fn backed_up(name: &str, extra: &str) -> Cluster {
+    let mut cluster = Cluster::with_plan(name, &plan_with(&repository(extra), ONE_BACKUP));
+    volume_with(&mut cluster, "web-data", &[("file", "data")]);
+    cluster.run_ok("rk-web-data-backup");
+    cluster
+}
+
+/// The start times of the successful runs of a maintenance task.
+fn runs(info: &Value, task: &str) -> Vec<String> {
+    info["schedule"]["runs"][task]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|run| run["success"] == true)
+        .filter_map(|run| run["start"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn quick_maintenance_compacts_indexes_without_collecting_snapshots() {
+    requires!(Namespaces, Kopia);
+    let cluster = backed_up("quick", "");
+    let before = cluster.host().json(&["maintenance", "info"]);
+    let result = cluster.run_ok("rk-local-maintenance-quick");
+    let line = result.result_line();
+    assert_eq!(line["result"], "success", "{}", result.logs());
+    assert_eq!(line["yielded"], false);
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("quick maintenance done")),
+        "{line}"
+    );
+    assert!(line["indexBlobCount"].as_u64().is_some(), "{line}");
+    let after = cluster.host().json(&["maintenance", "info"]);
+    assert_eq!(after["owner"], "maintenance@kopiaplan", "{after:#}");
+    // Quick maintenance ran its tasks (epochs, indexes, logs); only full
+    // maintenance collects snapshot contents and rewrites them.
+    let all_runs = |info: &Value| -> usize {
+        info["schedule"]["runs"]
+            .as_object()
+            .map(|tasks| tasks.keys().map(|task| runs(info, task).len()).sum())
+            .unwrap_or(0)
+    };
+    assert!(
+        all_runs(&after) > all_runs(&before),
+        "no maintenance ran:\n{after:#}"
+    );
+    for full_only in ["snapshot-gc", "full-rewrite-contents"] {
+        assert_eq!(
+            runs(&after, full_only),
+            runs(&before, full_only),
+            "quick maintenance ran {full_only}:\n{after:#}"
+        );
+    }
+}
+
+#[test]
+fn yield_leaves_maintenance_to_its_owner_and_runs_once_it_is_the_owner() {
+    requires!(Namespaces, Kopia);
+    let mut cluster = backed_up(
+        "yield",
+        "      maintenance: {ownership: Yield, owner: maintenance@cluster-a}\n",
+    );
+    // The backup created the repository, so its identity owns maintenance.
+    let result = cluster.run_ok("rk-local-maintenance-full");
+    let line = result.result_line();
+    assert_eq!(line["result"], "success", "{}", result.logs());
+    assert_eq!(line["yielded"], true, "{line}");
+    assert_eq!(line["owner"], "web-data@apps", "{line}");
+    assert!(line["indexBlobCount"].is_null(), "nothing ran: {line}");
+    let info = cluster.host().json(&["maintenance", "info"]);
+    assert_eq!(info["owner"], "web-data@apps", "Yield changed the owner");
+    assert!(runs(&info, "snapshot-gc").is_empty(), "{info:#}");
+
+    // Cluster A claims the role; the yielding plan then runs as it.
+    cluster.objects = support::compile_json(
+        "yield-claim",
+        &plan_with(
+            &repository("      maintenance: {owner: maintenance@cluster-a}\n"),
+            ONE_BACKUP,
+        ),
+    );
+    cluster.run_ok("rk-local-maintenance-quick");
+    cluster.objects = support::compile_json(
+        "yield-again",
+        &plan_with(
+            &repository("      maintenance: {ownership: Yield, owner: maintenance@cluster-a}\n"),
+            ONE_BACKUP,
+        ),
+    );
+    let result = cluster.run_ok("rk-local-maintenance-full");
+    let line = result.result_line();
+    assert_eq!(line["yielded"], false, "{}", result.logs());
+    let info = cluster.host().json(&["maintenance", "info"]);
+    assert_eq!(info["owner"], "maintenance@cluster-a");
+    assert_eq!(runs(&info, "snapshot-gc").len(), 1, "{info:#}");
+}
+
+#[test]
+fn creation_options_shape_the_repository_a_backup_creates() {
+    requires!(Namespaces, Kopia);
+    let cluster = backed_up(
+        "creation",
+        "      creation: {hash: BLAKE3-256, encryption: CHACHA20-POLY1305-HMAC-SHA256, splitter: DYNAMIC-1M-BUZHASH, epochMinDuration: 2h, epochAdvanceOnCount: 30}\n",
+    );
+    let status = cluster.host().json(&["repository", "status"]);
+    let format = &status["contentFormat"];
+    assert_eq!(format["hash"], "BLAKE3-256", "{status:#}");
+    assert_eq!(format["encryption"], "CHACHA20-POLY1305-HMAC-SHA256");
+    assert_eq!(status["splitter"], "DYNAMIC-1M-BUZHASH", "{status:#}");
+    let epochs = &format["epochParameters"];
+    assert_eq!(epochs["MinEpochDuration"], 7_200_000_000_000_i64, "{status:#}");
+    assert_eq!(epochs["EpochAdvanceOnCountThreshold"], 30, "{status:#}");
+}
+
+#[test]
+fn throttle_is_set_on_every_run() {
+    requires!(Namespaces, Kopia);
+    let cluster = backed_up(
+        "throttle",
+        "      throttle: {uploadBytesPerSecond: 4000000, downloadBytesPerSecond: 8000000, readsPerSecond: 50, writesPerSecond: 20}\n",
+    );
+    // Kopia keeps the throttle in the connection's config, which the
+    // mover holds in memory: each run (here: maintenance) sets it again.
+    let result = cluster.run_ok("rk-local-maintenance-quick");
+    let config = std::fs::read_to_string(result.volume("config").join("repository.config"))
+        .expect("the mover's Kopia config");
+    let config: Value = serde_json::from_str(&config).expect("JSON config");
+    let limits = &config["throttlingLimits"];
+    assert_eq!(limits["uploadBytesPerSecond"], 4_000_000.0, "{config:#}");
+    assert_eq!(limits["downloadBytesPerSecond"], 8_000_000.0, "{config:#}");
+    assert_eq!(limits["readsPerSecond"], 50.0, "{config:#}");
+    assert_eq!(limits["writesPerSecond"], 20.0, "{config:#}");
+}
+
+/// A plan whose repository has one replica on the claim `offsite-repo`.
+fn with_replica(name: &str, replica: &str) -> Cluster {
+    let mut cluster = backed_up(
+        name,
+        &format!(
+            "      replicas:\n        - {{name: offsite, secretName: kopia-offsite, filesystem: {{claimName: offsite-repo, path: /copy}}{replica}}}\n"
+        ),
+    );
+    let offsite = cluster.claim("offsite-repo");
+    support::pod::chmod_path(&offsite, 0o777);
+    cluster
+}
+
+#[test]
+fn a_blobs_replica_copies_the_repository_with_sync_to() {
+    requires!(Namespaces, Kopia);
+    let mut cluster = with_replica("blobs", "");
+    let result = cluster
+        .pod("rk-local-replica-offsite")
+        .secret("kopia-offsite", &[("KOPIA_PASSWORD", "not the source's")])
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["result"], "success", "{}", result.logs());
+    assert_eq!(line["mode"], "Blobs");
+    assert_eq!(line["snapshotCount"], 1, "{line}");
+    // The copy is the same repository: the source's password opens it,
+    // and it holds the source's snapshot and every blob.
+    let copy = cluster.claim("offsite-repo").join("copy");
+    let host = HostKopia::filesystem("blobs-copy", &copy, PASSWORD);
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
+    let blobs = |dir: &std::path::Path| {
+        support::tree::tree(dir)
+            .into_iter()
+            .filter(|(path, _)| path.extension().is_some_and(|e| e == "f"))
+            .count()
+    };
+    assert_eq!(line["blobCount"], blobs(&copy) as u64, "{line}");
+    assert!(blobs(&copy) >= blobs(&cluster.repository()));
+}
+
+#[test]
+fn a_snapshots_replica_migrates_into_a_repository_with_its_own_password() {
+    requires!(Namespaces, Kopia);
+    let mut cluster = with_replica("snapshots", ", mode: Snapshots");
+    let result = cluster
+        .pod("rk-local-replica-offsite")
+        .secret("kopia-offsite", &[("KOPIA_PASSWORD", "the offsite password")])
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["mode"], "Snapshots", "{line}");
+    assert_eq!(line["snapshotCount"], 1, "{line}");
+    let copy = cluster.claim("offsite-repo").join("copy");
+    let host = HostKopia::filesystem("snapshots-copy", &copy, "the offsite password");
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
+}
