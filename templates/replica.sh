@@ -45,23 +45,34 @@ fi
 {{ env.custom_ca }}=
 {{ env.layout }}=Url
 {{ env.repository_config_file }}=
+# The destination gets its own config and cache: Kopia caches a
+# repository's format blob in its cache directory, and the source's would
+# not open the destination. Each config records its cache directory, and
+# KOPIA_CACHE_DIRECTORY would override both: it is set only to connect.
+destination_cache="$KOPIA_CACHE_DIRECTORY-destination"
+unset KOPIA_CACHE_DIRECTORY
 export KOPIA_CONFIG_PATH
 KOPIA_CONFIG_PATH="$(dirname "$source_config")/destination.config"
 
 if [ "$mode" = Blobs ]; then
   storage_arguments
+  # A new filesystem destination (a fresh claim) has no directory yet.
+  if [ "$BACKEND" = filesystem ]; then
+    mkdir -p "$(flag_value --path)" || fail "could not make the destination directory $(flag_value --path)"
+  fi
   sync_flags=()
   [ "${ {{- env.delete_extra }}}" != true ] || sync_flags+=(--delete)
   log "copying the repository's blobs to $BACKEND ${sync_flags[*]}"
   status=0
   KOPIA_CONFIG_PATH=$source_config run_kopia repository sync-to "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${sync_flags[@]}" >&2 || status=$?
   [ "$status" -eq 0 ] || fail "kopia repository sync-to failed (exit $status)" "$status"
-  connect_repository Never
+  KOPIA_CACHE_DIRECTORY=$destination_cache connect_repository Never
 else
-  connect_repository IfMissing
+  KOPIA_CACHE_DIRECTORY=$destination_cache connect_repository IfMissing
   log "migrating every snapshot into the destination"
   status=0
-  run_kopia snapshot migrate --source-config="$source_config" --all >&2 || status=$?
+  # Kopia reads a persisted password only when persistence is on.
+  KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=true run_kopia snapshot migrate --source-config="$source_config" --all >&2 || status=$?
   [ "$status" -eq 0 ] || fail "kopia snapshot migrate failed (exit $status)" "$status"
 fi
 
