@@ -628,12 +628,10 @@ connect_repository() {
   fail "could not connect to the repository (exit $status); see the log above"
 }
 
-# flag_lines NAME TEXT: the array NAME holds TEXT's lines (compiler-made
-# flags, one per line), none when TEXT is empty.
+# flag_lines NAME TEXT: the caller's empty array NAME gets TEXT's lines
+# (compiler-made flags, one per line), none when TEXT is empty.
 flag_lines() {
-  local -n into=$1
-  into=()
-  [ -z "$2" ] || mapfile -t into <<<"$2"
+  [ -z "$2" ] || mapfile -t "$1" <<<"$2"
 }
 
 # The repository's throttle, set on every run: Kopia keeps it in the

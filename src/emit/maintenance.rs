@@ -4,7 +4,9 @@
 
 use super::entry::{Frame, Mover};
 use super::pod::{DataVolume, env};
-use crate::model::{Maintenance, Plan};
+use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, SecretKeySelector};
+
+use crate::model::{Maintenance, MaintenanceMode, Plan};
 use crate::output::Object;
 use crate::scripts::environment;
 
@@ -19,17 +21,37 @@ pub fn objects(plan: &Plan, maintenance: &Maintenance, scripts_config_map: &str)
             .insert(SERVES.into(), maintenance.serves.join(","));
     }
     let mut objects = frame.common_objects();
+    let mut env_vars = vec![
+        env(environment::MAINTENANCE_MODE, maintenance.mode.as_str()),
+        env(environment::OWNERSHIP, maintenance.ownership.as_str()),
+    ];
+    let script = match &maintenance.mode {
+        MaintenanceMode::Quick | MaintenanceMode::Full => "maintenance.sh",
+        // Kopia's own variable for `--new-password`, from the Secret.
+        MaintenanceMode::ChangePassword { new_password_key } => {
+            env_vars.push(EnvVar {
+                name: "KOPIA_NEW_PASSWORD".into(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: maintenance.entry.repository.secret_name.clone(),
+                        key: new_password_key.clone(),
+                        optional: Some(false),
+                    }),
+                    ..EnvVarSource::default()
+                }),
+            });
+            "change-password.sh"
+        }
+    };
     let pod = frame.mover_pod(
         scripts_config_map,
         Mover {
-            script: "maintenance.sh",
+            script,
             data: DataVolume::None,
             workload_selector: None,
             policy_config_map: None,
-            env: vec![
-                env(environment::MAINTENANCE_MODE, maintenance.mode.as_str()),
-                env(environment::OWNERSHIP, maintenance.ownership.as_str()),
-            ],
+            env: env_vars,
             args: &[],
             writes_data: false,
         },

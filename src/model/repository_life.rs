@@ -20,17 +20,21 @@ pub struct RepositoryOptions {
 }
 
 /// Which maintenance a maintenance entry runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MaintenanceMode {
     Quick,
     Full,
+    /// `kopia repository change-password`, the new password from this key
+    /// of the repository Secret.
+    ChangePassword { new_password_key: String },
 }
 
 impl MaintenanceMode {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             MaintenanceMode::Quick => "quick",
             MaintenanceMode::Full => "full",
+            MaintenanceMode::ChangePassword { .. } => "change-password",
         }
     }
 }

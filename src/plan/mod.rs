@@ -13,7 +13,8 @@ mod repository;
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 pub use repository::{
-    CreationSpec, MaintenanceRunSpec, Ownership, ReplicaMode, ReplicaSpec, ThrottleSpec,
+    CreationSpec, MaintenanceRunSpec, Ownership, PasswordChangeSpec, ReplicaMode, ReplicaSpec,
+    ThrottleSpec,
 };
 
 use std::collections::BTreeMap;
@@ -173,6 +174,8 @@ pub struct RepositorySpec {
     /// Off-site copies, each made by its own CronJob.
     #[serde(default)]
     pub replicas: Vec<ReplicaSpec>,
+    /// A manual Job that changes the repository's password.
+    pub password_change: Option<PasswordChangeSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

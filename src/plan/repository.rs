@@ -85,6 +85,18 @@ pub struct ThrottleSpec {
     pub writes_per_second: Option<u64>,
 }
 
+/// `kopia repository change-password`, run once per token by a Job beside
+/// the repository's maintenance. See the README for the order of steps.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PasswordChangeSpec {
+    /// Run once for this token (a Job); change the token to run again.
+    pub token: String,
+    /// The key of the repository Secret holding the new password.
+    /// Default: `KOPIA_NEW_PASSWORD`.
+    pub new_password_key: Option<String>,
+}
+
 /// How a replica copies the repository.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,

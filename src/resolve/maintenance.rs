@@ -17,6 +17,10 @@ use crate::model::{Component, MaintenanceMode, names};
 /// repository says otherwise.
 use super::defaults::{DEFAULT_MAINTENANCE_SCHEDULE, DEFAULT_QUICK_MAINTENANCE_SCHEDULE};
 
+/// The key of the repository Secret with the new password of a password
+/// change, unless the plan names another.
+pub const NEW_PASSWORD_KEY: &str = "KOPIA_NEW_PASSWORD";
+
 /// The identity that owns maintenance of repositories kopiaplan writes to.
 pub const OWNER_USERNAME: &str = "maintenance";
 pub const OWNER_HOSTNAME: &str = "kopiaplan";
@@ -203,10 +207,21 @@ impl PlanResolver<'_, '_> {
         let mover = self.mover(spec.mover.as_ref(), &at_maintenance);
         let jobs = self.jobs(spec.jobs.as_ref(), &at_maintenance);
         let mut result = Vec::new();
-        for mode in [MaintenanceMode::Quick, MaintenanceMode::Full] {
+        let password_change = self.input.spec.repositories[index].password_change.clone();
+        let mut modes = vec![MaintenanceMode::Quick, MaintenanceMode::Full];
+        if let Some(change) = &password_change {
+            modes.push(MaintenanceMode::ChangePassword {
+                new_password_key: change
+                    .new_password_key
+                    .clone()
+                    .unwrap_or_else(|| NEW_PASSWORD_KEY.to_owned()),
+            });
+        }
+        for mode in modes {
             let (run_spec, field) = match mode {
                 MaintenanceMode::Quick => (spec.quick.as_ref(), "quick"),
                 MaintenanceMode::Full => (spec.full.as_ref(), "full"),
+                MaintenanceMode::ChangePassword { .. } => (None, "passwordChange"),
             };
             if run_spec.and_then(|r| r.enabled) == Some(false) {
                 continue;
@@ -223,7 +238,27 @@ impl PlanResolver<'_, '_> {
                 at_maintenance.clone()
             };
             let own_schedule = run_spec.and_then(|r| r.schedule.as_ref());
-            let run = match mode {
+            let run = match &mode {
+                // Once per token, as a manual Job.
+                MaintenanceMode::ChangePassword { .. } => {
+                    let trigger = crate::plan::Trigger {
+                        manual: password_change.as_ref().map(|c| c.token.clone()),
+                        ..crate::plan::Trigger::default()
+                    };
+                    self.run(
+                        &Timing {
+                            component: "maintenance",
+                            name: &format!("{}/{key}/change-password", repository.name),
+                            schedule: None,
+                            default_schedule: None,
+                            trigger: Some(&trigger),
+                            paused: None,
+                            time_zone: None,
+                        },
+                        &at.key("passwordChange"),
+                        "",
+                    )
+                }
                 // Quick maintenance: its own schedule, hourly by default.
                 MaintenanceMode::Quick => self.run(
                     &Timing {

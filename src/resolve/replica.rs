@@ -85,6 +85,7 @@ impl PlanResolver<'_, '_> {
                     creation: None,
                     throttle: None,
                     replicas: Vec::new(),
+                    password_change: None,
                 };
                 let Some(destination) = self.repository(&destination, &at_replica) else {
                     continue;

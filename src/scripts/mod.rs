@@ -23,6 +23,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("verify.sh", include_str!("../../templates/verify.sh")),
     ("replica.sh", include_str!("../../templates/replica.sh")),
+    (
+        "change-password.sh",
+        include_str!("../../templates/change-password.sh"),
+    ),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.

@@ -5,7 +5,7 @@
 //!
 //! The real-Kopia cases need root (mount namespaces) and `kopia` 0.23.1.
 
-use crate::real_kopia::{Cluster, PASSWORD, plan_with, volume_with};
+use crate::real_kopia::{Cluster, NAMESPACE, PASSWORD, plan_with, volume_with};
 use crate::support;
 use crate::support::requires::requires;
 
@@ -221,4 +221,40 @@ fn a_snapshots_replica_migrates_into_a_repository_with_its_own_password() {
     let copy = cluster.claim("offsite-repo").join("copy");
     let host = HostKopia::filesystem("snapshots-copy", &copy, "the offsite password");
     assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
+}
+
+#[test]
+fn a_password_change_job_changes_the_password_and_backups_run_with_the_new_one() {
+    requires!(Namespaces, Kopia);
+    const NEW: &str = "a new and longer passphrase";
+    let mut cluster = backed_up(
+        "password",
+        "      passwordChange: {token: \"2026-12-01\"}\n",
+    );
+    let job = support::pod::items(&cluster.objects)
+        .iter()
+        .filter(|o| o["kind"] == "Job")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("rk-local-maintenance-change-password-"))
+        .expect("the password change Job")
+        .to_owned();
+    let repository = cluster.claim("backup-repo");
+    // Step 1: the new password is added to the Secret beside the old one.
+    let result = support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job)
+        .secret(
+            "kopia-local",
+            &[("KOPIA_PASSWORD", PASSWORD), ("KOPIA_NEW_PASSWORD", NEW)],
+        )
+        .real_kopia()
+        .pvc("backup-repo", &repository)
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    assert_eq!(result.result_line()["operation"], "change-password");
+    // A mover still on the old password fails: the order of steps matters.
+    cluster.run_failing("rk-web-data-backup");
+    // Step 3: the new password becomes KOPIA_PASSWORD; backups run again.
+    cluster.password = NEW.to_owned();
+    cluster.run_ok("rk-web-data-backup");
+    let host = HostKopia::filesystem("password-new", &cluster.repository(), NEW);
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 2);
 }

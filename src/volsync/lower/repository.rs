@@ -129,6 +129,7 @@ impl Lowering<'_> {
             creation: None,
             throttle: None,
             replicas: Vec::new(),
+            password_change: None,
         });
         let mut p = path(&["spec", "repositories"]);
         p.push(PathSegment::Index(index));
