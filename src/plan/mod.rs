@@ -91,6 +91,11 @@ pub struct PlanSpec {
     /// matches nothing is a warning).
     #[serde(default)]
     pub acknowledge: Vec<AcknowledgedChange>,
+    /// The cluster the plan runs in (a DNS-1123 label): part of every
+    /// default hostname (`<namespace>.<cluster>`) and of the default
+    /// maintenance owner (`maintenance@kopiaplan.<cluster>`), so that two
+    /// clusters sharing a repository never write one identity by accident.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -174,7 +174,10 @@ impl PlanResolver<'_, '_> {
             None => (
                 Identity {
                     username: OWNER_USERNAME.into(),
-                    hostname: OWNER_HOSTNAME.into(),
+                    hostname: match self.cluster() {
+                        Some(cluster) => format!("{OWNER_HOSTNAME}.{cluster}"),
+                        None => OWNER_HOSTNAME.into(),
+                    },
                     path: String::new(),
                 },
                 at_maintenance.clone(),

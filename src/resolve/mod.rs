@@ -140,6 +140,11 @@ impl PlanResolver<'_, '_> {
         self.diagnostics.push(diagnostic);
     }
 
+    /// `spec.cluster`, when the plan names its cluster.
+    fn cluster(&self) -> Option<&str> {
+        self.input.spec.cluster.as_deref()
+    }
+
     fn resolve(&mut self) -> Option<Resolved> {
         let errors_before = self.diagnostics.error_count();
         let metadata = &self.input.metadata;
@@ -207,6 +212,17 @@ impl PlanResolver<'_, '_> {
             acknowledged: self.acknowledged(),
             monitoring: self.monitoring(),
         };
+        if let Some(cluster) = &self.input.spec.cluster
+            && let Err(e) = checks::dns_label(cluster)
+        {
+            let d = self.root.key("spec").key("cluster").invalid_name(
+                "cluster name",
+                cluster,
+                e,
+                "use a DNS-1123 label, such as `cluster-a`",
+            );
+            self.report(d);
+        }
         let repositories = self.repositories();
         let backups = self.backups(&repositories);
         let restores = self.restores(&repositories, &backups);

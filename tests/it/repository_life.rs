@@ -258,3 +258,210 @@ fn a_password_change_job_changes_the_password_and_backups_run_with_the_new_one()
     let host = HostKopia::filesystem("password-new", &cluster.repository(), NEW);
     assert_eq!(host.snapshots("web-data@apps:/data").len(), 2);
 }
+
+/// A plan in `apps` with the S3 repository `main` (with `extra` under it)
+/// and one backup.
+fn s3_plan(name: &str, extra: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata:
+  name: {name}
+  namespace: apps
+spec:
+{spec}  repositories:
+    - name: main
+      secretName: kopia
+      url: s3://bucket/main
+{extra}  backups:
+    - {{name: web, pvc: web, copyMethod: Direct, schedule: \"0 1 * * *\"}}
+"
+    )
+}
+
+fn cron_job<'a>(objects: &'a [Value], name: &str) -> &'a Value {
+    objects
+        .iter()
+        .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no CronJob {name}"))
+}
+
+#[test]
+fn names_say_what_each_workload_does_and_are_shortened_only_when_too_long() {
+    let replica = "      replicas:\n        - {name: offsite, url: \"b2://offsite/main\", secretName: kopia-offsite}\n";
+    let objects = support::compile_text(&s3_plan("p", replica, "")).expect("compiles");
+    let names: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "CronJob")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "p-main-maintenance-full",
+            "p-main-maintenance-quick",
+            "p-main-replica-offsite",
+            "p-web-backup"
+        ]
+    );
+    let long = "r".repeat(40);
+    let objects = support::compile_text(&s3_plan(
+        "p",
+        &replica.replace("name: offsite", &format!("name: {long}")),
+        "",
+    ))
+    .expect("compiles");
+    let shortened: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["kind"] == "CronJob")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .filter(|n| n.starts_with("p-main-replica-"))
+        .collect();
+    assert_eq!(shortened.len(), 1);
+    assert_eq!(shortened[0].len(), 52, "{shortened:?}");
+    assert!(!shortened[0].contains(&long), "{shortened:?}");
+}
+
+#[test]
+fn a_replica_runs_after_full_maintenance_with_its_destination_under_a_prefix() {
+    let objects = support::compile_text(&s3_plan(
+        "p",
+        "      maintenance: {full: {schedule: \"30 3 * * *\"}, quick: {schedule: \"15 * * * *\"}}\n      replicas:\n        - {name: offsite, url: \"b2://offsite/main\", secretName: kopia-offsite, deleteExtra: true}\n        - {name: later, url: \"s3://other/main\", secretName: kopia-other, schedule: \"0 6 * * *\", mode: Snapshots}\n",
+        "",
+    ))
+    .expect("compiles");
+    assert_eq!(
+        cron_job(&objects, "p-main-maintenance-full")["spec"]["schedule"],
+        "30 3 * * *"
+    );
+    assert_eq!(
+        cron_job(&objects, "p-main-maintenance-quick")["spec"]["schedule"],
+        "15 * * * *"
+    );
+    let offsite = cron_job(&objects, "p-main-replica-offsite");
+    assert_eq!(offsite["spec"]["schedule"], "30 5 * * *");
+    assert_eq!(offsite["spec"]["concurrencyPolicy"], "Forbid");
+    let pod = support::pod_spec(offsite);
+    assert_eq!(support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"), Some("Blobs"));
+    assert_eq!(support::env_value(pod, "KOPIAPLAN_DELETE_EXTRA"), Some("true"));
+    assert_eq!(
+        support::env_value(pod, "KOPIAPLAN_REPLICA_URL"),
+        Some("b2://offsite/main")
+    );
+    assert_eq!(support::env_value(pod, "KOPIAPLAN_USERNAME"), Some("maintenance"));
+    let sources = pod["containers"][0]["envFrom"].as_array().expect("envFrom");
+    assert_eq!(sources[0]["secretRef"]["name"], "kopia");
+    assert!(sources[0]["prefix"].is_null());
+    assert_eq!(sources[1]["secretRef"]["name"], "kopia-offsite");
+    assert_eq!(sources[1]["prefix"], "REPLICA_DESTINATION_");
+    let later = cron_job(&objects, "p-main-replica-later");
+    assert_eq!(later["spec"]["schedule"], "0 6 * * *");
+    let pod = support::pod_spec(later);
+    assert_eq!(support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"), Some("Snapshots"));
+}
+
+#[test]
+fn a_replica_needs_the_repositorys_full_maintenance() {
+    let error = support::compile_text(&s3_plan(
+        "p",
+        "      maintenance: {full: {enabled: false}}\n      replicas:\n        - {name: offsite, url: \"b2://offsite/main\", secretName: kopia-offsite}\n",
+        "",
+    ))
+    .expect_err("no full maintenance");
+    assert!(error.contains("error[replica-without-maintenance]:"), "{error}");
+    assert!(error.contains("field: spec.repositories[0].replicas"), "{error}");
+}
+
+#[test]
+fn creation_options_are_checked_against_kopias_names() {
+    let objects = support::compile_text(&s3_plan(
+        "p",
+        "      creation: {hash: BLAKE3-256, splitter: DYNAMIC-4M-BUZHASH, ecc: REED-SOLOMON-CRC32, eccOverheadPercent: 2, retentionMode: GOVERNANCE, retentionPeriod: 720h, epochMinDuration: 1h}\n      throttle: {uploadBytesPerSecond: 1000}\n",
+        "",
+    ))
+    .expect("compiles");
+    let backup = support::pod_spec(cron_job(&objects, "p-web-backup"));
+    assert_eq!(
+        support::env_value(backup, "KOPIAPLAN_CREATE_FLAGS"),
+        Some(
+            "--block-hash=BLAKE3-256\n--object-splitter=DYNAMIC-4M-BUZHASH\n--ecc=REED-SOLOMON-CRC32\n--retention-mode=GOVERNANCE\n--ecc-overhead-percent=2\n--retention-period=720h"
+        )
+    );
+    assert_eq!(
+        support::env_value(backup, "KOPIAPLAN_PARAMETER_FLAGS"),
+        Some("--epoch-min-duration=1h")
+    );
+    // Only backups create; every mover throttles.
+    let maintenance = support::pod_spec(cron_job(&objects, "p-main-maintenance-full"));
+    assert_eq!(support::env_value(maintenance, "KOPIAPLAN_CREATE_FLAGS"), Some(""));
+    assert_eq!(
+        support::env_value(maintenance, "KOPIAPLAN_THROTTLE_FLAGS"),
+        Some("--upload-bytes-per-second=1000")
+    );
+    for (written, field, expected) in [
+        ("hash: BLAKE3", "hash", "did you mean `BLAKE3-256`?"),
+        ("encryption: AES256-GCM", "encryption", "Kopia accepts"),
+        ("splitter: DYNAMIC-4M-BUZHAS", "splitter", "did you mean `DYNAMIC-4M-BUZHASH`?"),
+        ("retentionMode: governance", "retentionMode", "GOVERNANCE"),
+        ("retentionPeriod: 30 days", "retentionPeriod", "Go duration"),
+        ("epochMinDuration: \"-1h\"", "epochMinDuration", "Go duration"),
+    ] {
+        let error = support::compile_text(&s3_plan(
+            "p",
+            &format!("      creation: {{{written}}}\n"),
+            "",
+        ))
+        .expect_err(written);
+        assert!(error.contains("error[not-a-kopia-value]:"), "{written}: {error}");
+        assert!(
+            error.contains(&format!("field: spec.repositories[0].creation.{field}")),
+            "{written}: {error}"
+        );
+        assert!(error.contains(expected), "{written}: {error}");
+    }
+}
+
+#[test]
+fn the_cluster_is_part_of_default_hostnames_and_of_the_default_owner() {
+    let objects =
+        support::compile_text(&s3_plan("p", "", "  cluster: cluster-a\n")).expect("compiles");
+    let backup = support::pod_spec(cron_job(&objects, "p-web-backup"));
+    assert_eq!(
+        support::env_value(backup, "KOPIAPLAN_HOSTNAME"),
+        Some("apps.cluster-a")
+    );
+    let maintenance = support::pod_spec(cron_job(&objects, "p-main-maintenance-full"));
+    assert_eq!(
+        support::env_value(maintenance, "KOPIAPLAN_HOSTNAME"),
+        Some("kopiaplan.cluster-a")
+    );
+    // Without it, VolSync's identities.
+    let objects = support::compile_text(&s3_plan("p", "", "")).expect("compiles");
+    let backup = support::pod_spec(cron_job(&objects, "p-web-backup"));
+    assert_eq!(support::env_value(backup, "KOPIAPLAN_HOSTNAME"), Some("apps"));
+    let error = support::compile_text(&s3_plan("p", "", "  cluster: Cluster_A\n"))
+        .expect_err("not a label");
+    assert!(error.contains("field: spec.cluster"), "{error}");
+}
+
+#[test]
+fn the_full_schedule_is_written_once() {
+    let error = support::compile_text(&s3_plan(
+        "p",
+        "      maintenance: {schedule: \"0 3 * * *\", full: {schedule: \"0 4 * * *\"}}\n",
+        "",
+    ))
+    .expect_err("two full schedules");
+    assert!(error.contains("error[conflicting-fields]:"), "{error}");
+    assert!(
+        error.contains("field: spec.repositories[0].maintenance.full.schedule"),
+        "{error}"
+    );
+    // The same value twice is no conflict.
+    support::compile_text(&s3_plan(
+        "p",
+        "      maintenance: {schedule: \"0 3 * * *\", full: {schedule: \"0 3 * * *\"}}\n",
+        "",
+    ))
+    .expect("compiles");
+}
