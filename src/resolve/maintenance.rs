@@ -222,9 +222,9 @@ impl PlanResolver<'_, '_> {
         }
         for mode in modes {
             let (run_spec, field) = match mode {
-                MaintenanceMode::Quick => (spec.quick.as_ref(), "quick"),
-                MaintenanceMode::Full => (spec.full.as_ref(), "full"),
-                MaintenanceMode::ChangePassword { .. } => (None, "passwordChange"),
+                MaintenanceMode::Quick => (spec.quick.as_ref(), Some("quick")),
+                MaintenanceMode::Full => (spec.full.as_ref(), Some("full")),
+                MaintenanceMode::ChangePassword { .. } => (None, None),
             };
             if run_spec.and_then(|r| r.enabled) == Some(false) {
                 continue;
@@ -235,10 +235,11 @@ impl PlanResolver<'_, '_> {
             if mode == MaintenanceMode::Quick && spec.trigger.is_some() && run_spec.is_none() {
                 continue;
             }
-            let at_run = if maintenance_written && at_maintenance.key(field).exists() {
-                at_maintenance.key(field)
-            } else {
-                at_maintenance.clone()
+            let at_run = match field {
+                Some(field) if maintenance_written && at_maintenance.key(field).exists() => {
+                    at_maintenance.key(field)
+                }
+                _ => at_maintenance.clone(),
             };
             let own_schedule = run_spec.and_then(|r| r.schedule.as_ref());
             let run = match &mode {
