@@ -73,8 +73,10 @@ pub fn entries(model: &Model) -> Vec<Entry> {
             namespace: common.namespace.clone(),
             origin: common.origin.clone(),
             repository: repository_ref(&plan.name, &common.repository),
-            // Maintenance runs as the repository's owner, on no source.
-            identity: (common.component != Component::Maintenance).then(|| common.identity.clone()),
+            // Maintenance and replicas run as the repository's owner, on no
+            // source.
+            identity: (!matches!(common.component, Component::Maintenance | Component::Replica))
+                .then(|| common.identity.clone()),
             copy_method,
             run: common.run.clone(),
             object_name: common.run_object_name().to_owned(),
@@ -105,6 +107,9 @@ pub fn entries(model: &Model) -> Vec<Entry> {
     }
     for maintenance in &model.maintenance {
         entries.push(entry(&maintenance.entry, None, Vec::new()));
+    }
+    for replica in &model.replicas {
+        entries.push(entry(&replica.entry, None, Vec::new()));
     }
     entries.sort_by(|a, b| {
         (&a.plan, &a.namespace, &a.name, a.component).cmp(&(

@@ -465,3 +465,41 @@ fn the_full_schedule_is_written_once() {
     ))
     .expect("compiles");
 }
+
+#[test]
+fn explain_warns_when_a_replica_starts_with_a_backup_or_full_maintenance() {
+    let replica = |schedule: &str| {
+        s3_plan(
+            "p",
+            &format!(
+                "      maintenance: {{full: {{schedule: \"30 3 * * *\"}}}}\n      replicas:\n        - {{name: offsite, url: \"b2://offsite/main\", secretName: kopia-offsite, schedule: \"{schedule}\"}}\n"
+            ),
+            "",
+        )
+    };
+    let explain = |plan: &str| {
+        let output = support::kopiaplan_with_stdin(
+            &["explain", "-", "--now", "2026-03-27T12:00:00Z"],
+            Some(plan),
+        );
+        assert!(output.status.success(), "{}", support::stderr(&output));
+        support::stdout(&output)
+    };
+    // The backup runs at 01:00, full maintenance at 03:30.
+    let text = explain(&replica("45 1 * * *"));
+    assert!(text.contains("replica apps/main-offsite  (<stdin>:"), "{text}");
+    assert!(
+        text.contains(
+            "warning: replica apps/main-offsite starts in the same hour as backup apps/web on repository `main` (plan p), between 01:00 and 01:59 UTC every day"
+        ),
+        "{text}"
+    );
+    let text = explain(&replica("0 3 * * 0"));
+    assert!(
+        text.contains("starts in the same hour as maintenance apps/main-full on repository `main` (plan p), between 03:00 and 03:59 UTC on Sun"),
+        "{text}"
+    );
+    // Quick maintenance (hourly) is no competitor; another hour, no warning.
+    let text = explain(&replica("0 5 * * *"));
+    assert!(!text.contains("starts in the same hour"), "{text}");
+}
