@@ -62,28 +62,30 @@ impl Entry {
 /// Every entry of the model, ordered by plan, namespace, name and component
 /// so that the report does not depend on the order of the inputs.
 pub fn entries(model: &Model) -> Vec<Entry> {
-    let entry = |common: &model::Entry,
-                 copy_method: Option<&'static str>,
-                 retention: Vec<Retention>| {
-        let plan = &model.plans[common.plan.0];
-        Entry {
-            component: common.component,
-            plan: plan.name.clone(),
-            name: common.name.clone(),
-            namespace: common.namespace.clone(),
-            origin: common.origin.clone(),
-            repository: repository_ref(&plan.name, &common.repository),
-            // Maintenance and replicas run as the repository's owner, on no
-            // source.
-            identity: (!matches!(common.component, Component::Maintenance | Component::Replica))
+    let entry =
+        |common: &model::Entry, copy_method: Option<&'static str>, retention: Vec<Retention>| {
+            let plan = &model.plans[common.plan.0];
+            Entry {
+                component: common.component,
+                plan: plan.name.clone(),
+                name: common.name.clone(),
+                namespace: common.namespace.clone(),
+                origin: common.origin.clone(),
+                repository: repository_ref(&plan.name, &common.repository),
+                // Maintenance and replicas run as the repository's owner, on no
+                // source.
+                identity: (!matches!(
+                    common.component,
+                    Component::Maintenance | Component::Replica
+                ))
                 .then(|| common.identity.clone()),
-            copy_method,
-            run: common.run.clone(),
-            object_name: common.run_object_name().to_owned(),
-            retention,
-            policy: Vec::new(),
-        }
-    };
+                copy_method,
+                run: common.run.clone(),
+                object_name: common.run_object_name().to_owned(),
+                retention,
+                policy: Vec::new(),
+            }
+        };
     let mut entries = Vec::new();
     for backup in &model.backups {
         let mut explained = entry(

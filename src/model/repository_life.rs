@@ -26,7 +26,9 @@ pub enum MaintenanceMode {
     Full,
     /// `kopia repository change-password`, the new password from this key
     /// of the repository Secret.
-    ChangePassword { new_password_key: String },
+    ChangePassword {
+        new_password_key: String,
+    },
 }
 
 impl MaintenanceMode {

@@ -381,8 +381,16 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
         if entry.starts_with("backup/") && old.creation != new.creation {
             findings.push(finding(
                 GuardedChange::CreationOptionsChange,
-                Some(old.creation.clone().unwrap_or_else(|| "Kopia's defaults".into())),
-                Some(new.creation.clone().unwrap_or_else(|| "Kopia's defaults".into())),
+                Some(
+                    old.creation
+                        .clone()
+                        .unwrap_or_else(|| "Kopia's defaults".into()),
+                ),
+                Some(
+                    new.creation
+                        .clone()
+                        .unwrap_or_else(|| "Kopia's defaults".into()),
+                ),
             ));
         }
         if let (Some(old_run), Some(new_run)) = (old.run, new.run)

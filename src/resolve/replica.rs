@@ -121,10 +121,8 @@ impl PlanResolver<'_, '_> {
                     "replica",
                     replica.name.as_str(),
                 ];
-                entry.names =
-                    names::named(&base, plan, &entry.namespace, &entry.run, false, false);
-                if let Some(persistent) = entry.cache.persistent.as_mut().filter(|p| !p.existing)
-                {
+                entry.names = names::named(&base, plan, &entry.namespace, &entry.run, false, false);
+                if let Some(persistent) = entry.cache.persistent.as_mut().filter(|p| !p.existing) {
                     persistent.claim_name =
                         names::object_name(&[&base[..], &["cache"]].concat(), names::NAME_LIMIT);
                 }

@@ -181,8 +181,7 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
-        let options =
-            self.repository_options(spec.creation.as_ref(), spec.throttle.as_ref(), at);
+        let options = self.repository_options(spec.creation.as_ref(), spec.throttle.as_ref(), at);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }

@@ -61,7 +61,11 @@ impl PlanResolver<'_, '_> {
                     .push(format!("--retention-period={period}"));
             }
             let durations = [
-                ("epochMinDuration", "epoch-min-duration", &creation.epoch_min_duration),
+                (
+                    "epochMinDuration",
+                    "epoch-min-duration",
+                    &creation.epoch_min_duration,
+                ),
                 (
                     "epochRefreshFrequency",
                     "epoch-refresh-frequency",
@@ -82,7 +86,10 @@ impl PlanResolver<'_, '_> {
             }
             for (flag, value) in [
                 ("epoch-advance-on-count", creation.epoch_advance_on_count),
-                ("epoch-advance-on-size-mb", creation.epoch_advance_on_size_mb),
+                (
+                    "epoch-advance-on-size-mb",
+                    creation.epoch_advance_on_size_mb,
+                ),
             ] {
                 if let Some(value) = value {
                     options.parameter_flags.push(format!("--{flag}={value}"));
@@ -92,7 +99,10 @@ impl PlanResolver<'_, '_> {
         if let Some(throttle) = throttle {
             for (flag, value) in [
                 ("upload-bytes-per-second", throttle.upload_bytes_per_second),
-                ("download-bytes-per-second", throttle.download_bytes_per_second),
+                (
+                    "download-bytes-per-second",
+                    throttle.download_bytes_per_second,
+                ),
                 ("read-requests-per-second", throttle.reads_per_second),
                 ("write-requests-per-second", throttle.writes_per_second),
             ] {
@@ -119,7 +129,10 @@ impl PlanResolver<'_, '_> {
             return true;
         }
         let help = match nearest(value, accepted.iter().copied()) {
-            Some(near) => format!("did you mean `{near}`? Kopia accepts {}", accepted.join(", ")),
+            Some(near) => format!(
+                "did you mean `{near}`? Kopia accepts {}",
+                accepted.join(", ")
+            ),
             None => format!("Kopia accepts {}", accepted.join(", ")),
         };
         let d = at.error(

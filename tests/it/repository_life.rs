@@ -96,7 +96,10 @@ fn yield_leaves_maintenance_to_its_owner_and_runs_once_it_is_the_owner() {
     assert!(line["indexBlobCount"].is_null(), "nothing ran: {line}");
     let info = cluster.host().json(&["maintenance", "info"]);
     assert_eq!(info["owner"], "web-data@apps", "Yield changed the owner");
-    assert_eq!(info["schedule"]["runs"], before["schedule"]["runs"], "{info:#}");
+    assert_eq!(
+        info["schedule"]["runs"], before["schedule"]["runs"],
+        "{info:#}"
+    );
 
     // Cluster A claims the role; the yielding plan then runs as it.
     cluster.objects = support::compile_json(
@@ -141,7 +144,10 @@ fn creation_options_shape_the_repository_a_backup_creates() {
         "{status:#}"
     );
     let epochs = &format["epochParameters"];
-    assert_eq!(epochs["MinEpochDuration"], 7_200_000_000_000_i64, "{status:#}");
+    assert_eq!(
+        epochs["MinEpochDuration"], 7_200_000_000_000_i64,
+        "{status:#}"
+    );
     assert_eq!(epochs["EpochAdvanceOnCountThreshold"], 30, "{status:#}");
 }
 
@@ -159,8 +165,14 @@ fn throttle_is_set_on_every_run() {
         .expect("the mover's Kopia config");
     let config: Value = serde_json::from_str(&config).expect("JSON config");
     let limits = &config["throttlingLimits"];
-    assert_eq!(limits["maxUploadSpeedBytesPerSecond"], 4_000_000, "{config:#}");
-    assert_eq!(limits["maxDownloadSpeedBytesPerSecond"], 8_000_000, "{config:#}");
+    assert_eq!(
+        limits["maxUploadSpeedBytesPerSecond"], 4_000_000,
+        "{config:#}"
+    );
+    assert_eq!(
+        limits["maxDownloadSpeedBytesPerSecond"], 8_000_000,
+        "{config:#}"
+    );
     assert_eq!(limits["readsPerSecond"], 50, "{config:#}");
     assert_eq!(limits["writesPerSecond"], 20, "{config:#}");
 }
@@ -212,7 +224,10 @@ fn a_snapshots_replica_migrates_into_a_repository_with_its_own_password() {
     let mut cluster = with_replica("snapshots", ", mode: Snapshots");
     let result = cluster
         .pod("rk-local-replica-offsite")
-        .secret("kopia-offsite", &[("KOPIA_PASSWORD", "the offsite password")])
+        .secret(
+            "kopia-offsite",
+            &[("KOPIA_PASSWORD", "the offsite password")],
+        )
         .run();
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     let line = result.result_line();
@@ -342,13 +357,22 @@ fn a_replica_runs_after_full_maintenance_with_its_destination_under_a_prefix() {
     assert_eq!(offsite["spec"]["schedule"], "30 5 * * *");
     assert_eq!(offsite["spec"]["concurrencyPolicy"], "Forbid");
     let pod = support::pod_spec(offsite);
-    assert_eq!(support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"), Some("Blobs"));
-    assert_eq!(support::env_value(pod, "KOPIAPLAN_DELETE_EXTRA"), Some("true"));
+    assert_eq!(
+        support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"),
+        Some("Blobs")
+    );
+    assert_eq!(
+        support::env_value(pod, "KOPIAPLAN_DELETE_EXTRA"),
+        Some("true")
+    );
     assert_eq!(
         support::env_value(pod, "KOPIAPLAN_REPLICA_URL"),
         Some("b2://offsite/main")
     );
-    assert_eq!(support::env_value(pod, "KOPIAPLAN_USERNAME"), Some("maintenance"));
+    assert_eq!(
+        support::env_value(pod, "KOPIAPLAN_USERNAME"),
+        Some("maintenance")
+    );
     let sources = pod["containers"][0]["envFrom"].as_array().expect("envFrom");
     assert_eq!(sources[0]["secretRef"]["name"], "kopia");
     assert!(sources[0]["prefix"].is_null());
@@ -357,7 +381,10 @@ fn a_replica_runs_after_full_maintenance_with_its_destination_under_a_prefix() {
     let later = cron_job(&objects, "p-main-replica-later");
     assert_eq!(later["spec"]["schedule"], "0 6 * * *");
     let pod = support::pod_spec(later);
-    assert_eq!(support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"), Some("Snapshots"));
+    assert_eq!(
+        support::env_value(pod, "KOPIAPLAN_REPLICA_MODE"),
+        Some("Snapshots")
+    );
 }
 
 #[test]
@@ -368,8 +395,14 @@ fn a_replica_needs_the_repositorys_full_maintenance() {
         "",
     ))
     .expect_err("no full maintenance");
-    assert!(error.contains("error[replica-without-maintenance]:"), "{error}");
-    assert!(error.contains("field: spec.repositories[0].replicas"), "{error}");
+    assert!(
+        error.contains("error[replica-without-maintenance]:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("field: spec.repositories[0].replicas"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -393,7 +426,10 @@ fn creation_options_are_checked_against_kopias_names() {
     );
     // Only backups create; every mover throttles.
     let maintenance = support::pod_spec(cron_job(&objects, "p-main-maintenance-full"));
-    assert_eq!(support::env_value(maintenance, "KOPIAPLAN_CREATE_FLAGS"), Some(""));
+    assert_eq!(
+        support::env_value(maintenance, "KOPIAPLAN_CREATE_FLAGS"),
+        Some("")
+    );
     assert_eq!(
         support::env_value(maintenance, "KOPIAPLAN_THROTTLE_FLAGS"),
         Some("--upload-bytes-per-second=1000")
@@ -401,10 +437,18 @@ fn creation_options_are_checked_against_kopias_names() {
     for (written, field, expected) in [
         ("hash: BLAKE3", "hash", "did you mean `BLAKE3-256`?"),
         ("encryption: AES256-GCM", "encryption", "Kopia accepts"),
-        ("splitter: DYNAMIC-4M-BUZHAS", "splitter", "did you mean `DYNAMIC-4M-BUZHASH`?"),
+        (
+            "splitter: DYNAMIC-4M-BUZHAS",
+            "splitter",
+            "did you mean `DYNAMIC-4M-BUZHASH`?",
+        ),
         ("retentionMode: governance", "retentionMode", "GOVERNANCE"),
         ("retentionPeriod: 30 days", "retentionPeriod", "Go duration"),
-        ("epochMinDuration: \"-1h\"", "epochMinDuration", "Go duration"),
+        (
+            "epochMinDuration: \"-1h\"",
+            "epochMinDuration",
+            "Go duration",
+        ),
     ] {
         let error = support::compile_text(&s3_plan(
             "p",
@@ -412,7 +456,10 @@ fn creation_options_are_checked_against_kopias_names() {
             "",
         ))
         .expect_err(written);
-        assert!(error.contains("error[not-a-kopia-value]:"), "{written}: {error}");
+        assert!(
+            error.contains("error[not-a-kopia-value]:"),
+            "{written}: {error}"
+        );
         assert!(
             error.contains(&format!("field: spec.repositories[0].creation.{field}")),
             "{written}: {error}"
@@ -438,7 +485,10 @@ fn the_cluster_is_part_of_default_hostnames_and_of_the_default_owner() {
     // Without it, VolSync's identities.
     let objects = support::compile_text(&s3_plan("p", "", "")).expect("compiles");
     let backup = support::pod_spec(cron_job(&objects, "p-web-backup"));
-    assert_eq!(support::env_value(backup, "KOPIAPLAN_HOSTNAME"), Some("apps"));
+    assert_eq!(
+        support::env_value(backup, "KOPIAPLAN_HOSTNAME"),
+        Some("apps")
+    );
     let error = support::compile_text(&s3_plan("p", "", "  cluster: Cluster_A\n"))
         .expect_err("not a label");
     assert!(error.contains("field: spec.cluster"), "{error}");
@@ -487,7 +537,10 @@ fn explain_warns_when_a_replica_starts_with_a_backup_or_full_maintenance() {
     };
     // The backup runs at 01:00, full maintenance at 03:30.
     let text = explain(&replica("45 1 * * *"));
-    assert!(text.contains("replica apps/main-offsite  (<stdin>:"), "{text}");
+    assert!(
+        text.contains("replica apps/main-offsite  (<stdin>:"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "warning: replica apps/main-offsite starts in the same hour as backup apps/web on repository `main` (plan p), between 01:00 and 01:59 UTC every day"

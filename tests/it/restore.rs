@@ -243,7 +243,10 @@ fn one_maintenance_cron_job_serves_every_backup_of_a_repository() {
     assert_eq!(maintenance.len(), 2);
     let cron = maintenance[0];
     assert_eq!(cron["metadata"]["name"], "p-main-maintenance-full");
-    assert_eq!(maintenance[1]["metadata"]["name"], "p-main-maintenance-quick");
+    assert_eq!(
+        maintenance[1]["metadata"]["name"],
+        "p-main-maintenance-quick"
+    );
     // The first namespace in order, which holds the repository Secret too.
     assert_eq!(cron["metadata"]["namespace"], "apps");
     assert_eq!(
@@ -270,7 +273,10 @@ fn one_maintenance_cron_job_serves_every_backup_of_a_repository() {
         .filter_map(|c| c["metadata"]["name"].as_str())
         .filter(|n| n.contains("-maintenance-"))
         .collect();
-    assert_eq!(names, ["p-main-maintenance-full", "p-main-maintenance-quick"]);
+    assert_eq!(
+        names,
+        ["p-main-maintenance-full", "p-main-maintenance-quick"]
+    );
 
     let objects = compile(&plan("  backups:\n    - {name: a, pvc: a}\n").replace(
         "url: s3://bucket/prefix\n",
