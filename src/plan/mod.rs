@@ -13,8 +13,8 @@ mod repository;
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 pub use repository::{
-    CreationSpec, MaintenanceRunSpec, Ownership, PasswordChangeSpec, ReplicaMode, ReplicaSpec,
-    ThrottleSpec,
+    CreationSpec, MaintenanceRunSpec, MaintenanceSpec, Ownership, PasswordChangeSpec, ReplicaMode,
+    ReplicaSpec, ThrottleSpec,
 };
 
 use std::collections::BTreeMap;
@@ -258,40 +258,6 @@ pub struct CredentialsSpec {
     /// Names of environment variables whose values become Secret keys.
     #[serde(default)]
     pub from_env: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MaintenanceSpec {
-    /// When full maintenance runs (cron; `H` tokens allowed); the same as
-    /// `full.schedule`.
-    pub schedule: Option<String>,
-    /// Quick maintenance (index compaction, cheap): hourly by default.
-    pub quick: Option<MaintenanceRunSpec>,
-    /// Full maintenance (snapshot garbage collection): daily by default.
-    pub full: Option<MaintenanceRunSpec>,
-    /// `Claim` (default): take the owner role. `Yield`: run only while
-    /// `owner` holds it.
-    pub ownership: Option<Ownership>,
-    /// Set to `false` when the repository is maintained elsewhere.
-    pub enabled: Option<bool>,
-    /// Suspend the maintenance CronJob.
-    pub paused: Option<bool>,
-    /// The identity that owns maintenance, `user@host`. Every plan that
-    /// maintains the repository must name the same owner.
-    /// Default: `maintenance@kopiaplan`.
-    pub owner: Option<String>,
-    /// Run once per token (a Job), on demand (a suspended CronJob) or on
-    /// `trigger.schedule`, instead of `schedule`.
-    pub trigger: Option<Trigger>,
-    /// IANA time zone of the schedule. Default: `spec.defaults.timeZone`.
-    pub time_zone: Option<String>,
-    /// Pod settings of the maintenance mover. Default: `spec.defaults.mover`.
-    pub mover: Option<MoverSpec>,
-    /// Kopia's cache for maintenance. Default: `spec.defaults.cache`.
-    pub cache: Option<CacheSpec>,
-    /// CronJob and Job timing. Default: `spec.defaults.jobs`.
-    pub jobs: Option<JobSettings>,
 }
 
 /// Settings inherited by every backup.
