@@ -1,87 +1,121 @@
 #!/bin/bash
-# kopiaplan replica mover: copy the repository to its destination as the
-# repository's maintenance owner. Blobs: `kopia repository sync-to` (the
-# same repository in a second place); Snapshots: `kopia snapshot migrate`
-# into a repository of the destination's own. Then connect to the
-# destination and report what it holds.
+# kopiaplan replica mover. copy: the repository to its destination, as the
+# repository's maintenance owner; seed (disaster recovery): the replica
+# back into the repository, new and empty. Blobs: `kopia repository
+# sync-to` (one repository in two places, one password); Snapshots: `kopia
+# snapshot migrate` into a repository of its own. Then the side copied to
+# is opened on its own and reports what it holds.
 # Rendered by kopiaplan from templates/replica.sh.
 OPERATION=replica
 # shellcheck source=common.sh
 source "{{ paths.scripts }}/common.sh"
 
 mode=${ {{- env.replica_mode }}}
+direction=${ {{- env.replica_direction }}}
 prepare_directories
-# Snapshots: `snapshot migrate` opens the source by its config file and
-# reads its password from beside it (a file in the memory-backed config
-# directory), since KOPIA_PASSWORD is the destination's by then.
-if [ "$mode" = Snapshots ]; then
-  export KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=true
-fi
-connect_repository Never
-export KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false
-source_config=$KOPIA_CONFIG_PATH
+config_dir=$(dirname "$KOPIA_CONFIG_PATH")
+# Each side has its own config and cache: Kopia caches a repository's
+# format blob in its cache directory, and one side's would not open the
+# other. Each config records its cache directory, and KOPIA_CACHE_DIRECTORY
+# would override both: it is set only to connect.
+cache_base=$KOPIA_CACHE_DIRECTORY
+unset KOPIA_CACHE_DIRECTORY
+side_cache=
 
 # The destination's credentials arrive with the prefix
-# {{ replica.destination_prefix }}: the source's backend keys, read by Kopia when it
-# connected (and kept in its config), are replaced by the destination's
-# keys of the same names, so no key of one backend reaches the other.
+# {{ replica.destination_prefix }}, the repository's without: no key collides. Kopia
+# reads a side's backend keys when it connects (and keeps them in that
+# side's config), so switching sides replaces every backend key by the
+# other side's key of the same name, or unsets it.
+declare -A repository_keys=()
 for key in {{ replica.backend_keys }}; do
-  prefixed="{{ replica.destination_prefix }}$key"
-  unset "$key"
-  if [ -n "${!prefixed+set}" ]; then
-    export "$key=${!prefixed}"
-  fi
+  [ -z "${!key+set}" ] || repository_keys[$key]=${!key}
 done
-# Blobs: one repository, one password. Snapshots: the destination's own.
-if [ "$mode" = Snapshots ]; then
-  prefixed="{{ replica.destination_prefix }}KOPIA_PASSWORD"
-  [ -n "${!prefixed:-}" ] || fail "the destination Secret has no KOPIA_PASSWORD (a Snapshots replica is a repository of its own)"
-  export KOPIA_PASSWORD="${!prefixed}"
-fi
-if [ -n "${ {{- env.replica_url }}}" ]; then
-  export KOPIA_REPOSITORY="${ {{- env.replica_url }}}"
-fi
-{{ env.storage_flags }}=${ {{- env.replica_storage_flags }}}
-{{ env.custom_ca }}=
-{{ env.layout }}=Url
-{{ env.repository_config_file }}=
-# The destination gets its own config and cache: Kopia caches a
-# repository's format blob in its cache directory, and the source's would
-# not open the destination. Each config records its cache directory, and
-# KOPIA_CACHE_DIRECTORY would override both: it is set only to connect.
-destination_cache="$KOPIA_CACHE_DIRECTORY-destination"
-unset KOPIA_CACHE_DIRECTORY
-export KOPIA_CONFIG_PATH
-KOPIA_CONFIG_PATH="$(dirname "$source_config")/destination.config"
+repository_password=${KOPIA_PASSWORD:-}
+repository_flags=${ {{- env.storage_flags }}}
+repository_ca=${ {{- env.custom_ca }}}
+repository_layout=${ {{- env.layout }}}
 
+use_repository() {
+  local key
+  for key in {{ replica.backend_keys }}; do unset "$key"; done
+  for key in "${!repository_keys[@]}"; do export "$key=${repository_keys[$key]}"; done
+  export KOPIA_PASSWORD=$repository_password
+  {{ env.storage_flags }}=$repository_flags
+  {{ env.custom_ca }}=$repository_ca
+  {{ env.layout }}=$repository_layout
+  export KOPIA_CONFIG_PATH="$config_dir/repository.config"
+  side_cache=$cache_base
+}
+
+use_destination() {
+  local key prefixed
+  for key in {{ replica.backend_keys }}; do
+    prefixed="{{ replica.destination_prefix }}$key"
+    unset "$key"
+    [ -z "${!prefixed+set}" ] || export "$key=${!prefixed}"
+  done
+  # Blobs: one repository, one password. Snapshots: the destination's own.
+  export KOPIA_PASSWORD=$repository_password
+  if [ "$mode" = Snapshots ]; then
+    prefixed="{{ replica.destination_prefix }}KOPIA_PASSWORD"
+    [ -n "${!prefixed:-}" ] || fail "the destination Secret has no KOPIA_PASSWORD (a Snapshots replica is a repository of its own)"
+    export KOPIA_PASSWORD="${!prefixed}"
+  fi
+  [ -z "${ {{- env.replica_url }}}" ] || export KOPIA_REPOSITORY="${ {{- env.replica_url }}}"
+  {{ env.storage_flags }}=${ {{- env.replica_storage_flags }}}
+  {{ env.custom_ca }}=
+  {{ env.layout }}=Url
+  {{ env.repository_config_file }}=
+  export KOPIA_CONFIG_PATH="$config_dir/destination.config"
+  side_cache="$cache_base-destination"
+}
+
+if [ "$direction" = seed ]; then
+  from_side=use_destination to_side=use_repository
+else
+  from_side=use_repository to_side=use_destination
+fi
+
+# The side copied from. Snapshots: `snapshot migrate` opens it by its
+# config file and reads its password from beside it (a file in the
+# memory-backed config directory): the other side's is in KOPIA_PASSWORD.
+$from_side
+[ "$mode" != Snapshots ] || export KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=true
+KOPIA_CACHE_DIRECTORY=$side_cache connect_repository Never
+export KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=false
+from_config=$KOPIA_CONFIG_PATH
+
+$to_side
 if [ "$mode" = Blobs ]; then
   storage_arguments
-  # A new filesystem destination (a fresh claim) has no directory yet.
+  # A new filesystem side (a fresh claim) has no directory yet.
   if [ "$BACKEND" = filesystem ]; then
-    mkdir -p "$(flag_value --path)" || fail "could not make the destination directory $(flag_value --path)"
+    mkdir -p "$(flag_value --path)" || fail "could not make the directory $(flag_value --path)"
   fi
   sync_flags=()
-  [ "${ {{- env.delete_extra }}}" != true ] || sync_flags+=(--delete)
-  log "copying the repository's blobs to $BACKEND ${sync_flags[*]}"
+  [ "${ {{- env.delete_extra }}}" != true ] || [ "$direction" = seed ] || sync_flags+=(--delete)
+  log "copying the repository's blobs ($direction) to $BACKEND ${sync_flags[*]}"
   status=0
-  KOPIA_CONFIG_PATH=$source_config run_kopia repository sync-to "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${sync_flags[@]}" >&2 || status=$?
+  KOPIA_CONFIG_PATH=$from_config run_kopia repository sync-to "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${sync_flags[@]}" >&2 || status=$?
   [ "$status" -eq 0 ] || fail "kopia repository sync-to failed (exit $status)" "$status"
-  KOPIA_CACHE_DIRECTORY=$destination_cache connect_repository Never
+  KOPIA_CACHE_DIRECTORY=$side_cache connect_repository Never
 else
-  KOPIA_CACHE_DIRECTORY=$destination_cache connect_repository IfMissing
-  log "migrating every snapshot into the destination"
+  KOPIA_CACHE_DIRECTORY=$side_cache connect_repository IfMissing
+  log "migrating every snapshot ($direction)"
   status=0
   # Kopia reads a persisted password only when persistence is on.
-  KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=true run_kopia snapshot migrate --source-config="$source_config" --all >&2 || status=$?
+  KOPIA_PERSIST_CREDENTIALS_ON_CONNECT=true run_kopia snapshot migrate --source-config="$from_config" --all >&2 || status=$?
   [ "$status" -eq 0 ] || fail "kopia snapshot migrate failed (exit $status)" "$status"
 fi
 
-# Verify: the destination, opened on its own, lists its snapshots and blobs.
-list="$HOME/destination-snapshots.json"
-run_kopia snapshot list --all --json >"$list" || fail "could not list the destination's snapshots"
+# Verify: the side copied to, opened on its own, lists its snapshots and blobs.
+list="$HOME/copied-snapshots.json"
+run_kopia snapshot list --all --json >"$list" || fail "could not list the snapshots copied"
 snapshots=$(json_fields id <"$list" | grep -c . || true)
-blob_out=$(run_kopia blob stats --raw) || fail "could not read the destination's blob statistics"
+blob_out=$(run_kopia blob stats --raw) || fail "could not read the blob statistics of the side copied to"
 blobs=$(printf '%s\n' "$blob_out" | sed -n 's/^Count: *\([0-9][0-9]*\)$/\1/p' | head -n 1)
-log "the destination holds $snapshots snapshots in ${blobs:-?} blobs"
-write_result success "$mode copy done: the destination holds $snapshots snapshots" \
-  mode "$(json_string "$mode")" snapshotCount "$snapshots" blobCount "${blobs:-null}"
+log "the side copied to holds $snapshots snapshots in ${blobs:-?} blobs"
+write_result success "$mode $direction done: $snapshots snapshots" \
+  mode "$(json_string "$mode")" direction "$(json_string "$direction")" \
+  snapshotCount "$snapshots" blobCount "${blobs:-null}"

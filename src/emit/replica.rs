@@ -40,6 +40,10 @@ pub fn objects(plan: &Plan, replica: &Replica, scripts_config_map: &str) -> Vec<
             policy_config_map: None,
             env: vec![
                 env(environment::REPLICA_MODE, replica.mode.as_str()),
+                env(
+                    environment::REPLICA_DIRECTION,
+                    if replica.seed { "seed" } else { "copy" },
+                ),
                 user_env(environment::REPLICA_URL, &url),
                 user_env(environment::REPLICA_STORAGE_FLAGS, &storage_flags),
                 env(environment::DELETE_EXTRA, replica.delete_extra.to_string()),

@@ -55,6 +55,9 @@ pub struct Replica {
     pub secret_name: String,
     /// Where the copy goes.
     pub destination: RepositoryLocation,
+    /// A disaster-recovery seed: the copy runs from the replica into the
+    /// (empty) repository.
+    pub seed: bool,
 }
 
 /// Quick or full maintenance of one repository, owned by one identity.

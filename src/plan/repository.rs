@@ -142,6 +142,17 @@ pub struct ReplicaSpec {
     /// `Blobs` only: delete blobs the source no longer has
     /// (`sync-to --delete`). Default: `false`.
     pub delete_extra: Option<bool>,
+    /// Disaster recovery: a Job, once per token, that fills the
+    /// repository (new and empty) from this replica, the other way round.
+    pub seed: Option<SeedSpec>,
+}
+
+/// `replicas[].seed`: fill an empty repository from the replica.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SeedSpec {
+    /// Run once for this token (a Job); change the token to run again.
+    pub token: String,
 }
 
 /// Repository maintenance (`repositories[].maintenance`).

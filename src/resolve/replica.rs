@@ -95,7 +95,7 @@ impl PlanResolver<'_, '_> {
                     Run::Scheduled(s) => s.time_zone.clone(),
                     _ => None,
                 };
-                let run = self.run(
+                let copy = self.run(
                     &Timing {
                         component: "replica",
                         name: &format!("{}/{}", spec.name, replica.name),
@@ -108,32 +108,68 @@ impl PlanResolver<'_, '_> {
                     &at_replica,
                     "",
                 );
-                let mut entry = full.entry.clone();
-                entry.component = Component::Replica;
-                entry.name = format!("{}-{}", spec.name, replica.name);
-                entry.origin = at_replica.origin();
-                entry.span = at_replica.value_span();
-                entry.run = run;
-                let plan = &input.metadata.name;
-                let base = [
-                    plan.as_str(),
-                    spec.name.as_str(),
-                    "replica",
-                    replica.name.as_str(),
-                ];
-                entry.names = names::named(&base, plan, &entry.namespace, &entry.run, false, false);
-                if let Some(persistent) = entry.cache.persistent.as_mut().filter(|p| !p.existing) {
-                    persistent.claim_name =
-                        names::object_name(&[&base[..], &["cache"]].concat(), names::NAME_LIMIT);
+                let mut runs = vec![(copy, false)];
+                // The seed: a manual Job per token, the copy reversed.
+                if let Some(seed) = &replica.seed {
+                    let trigger = crate::plan::Trigger {
+                        manual: Some(seed.token.clone()),
+                        ..crate::plan::Trigger::default()
+                    };
+                    let run = self.run(
+                        &Timing {
+                            component: "replica",
+                            name: &format!("{}/{}/seed", spec.name, replica.name),
+                            schedule: None,
+                            default_schedule: None,
+                            trigger: Some(&trigger),
+                            paused: None,
+                            time_zone: None,
+                        },
+                        &at_replica.key("seed"),
+                        "",
+                    );
+                    runs.push((run, true));
                 }
-                result.push(Replica {
-                    entry,
-                    replica: replica.name.clone(),
-                    mode: replica.mode.unwrap_or_default(),
-                    delete_extra: replica.delete_extra.unwrap_or(false),
-                    secret_name: replica.secret_name.clone(),
-                    destination: destination.location,
-                });
+                for (run, seed) in runs {
+                    let mut entry = full.entry.clone();
+                    entry.component = Component::Replica;
+                    entry.name = format!("{}-{}", spec.name, replica.name);
+                    if seed {
+                        entry.name.push_str("-seed");
+                    }
+                    entry.origin = at_replica.origin();
+                    entry.span = at_replica.value_span();
+                    entry.run = run;
+                    let plan = &input.metadata.name;
+                    let mut base = vec![
+                        plan.as_str(),
+                        spec.name.as_str(),
+                        "replica",
+                        replica.name.as_str(),
+                    ];
+                    if seed {
+                        base.push("seed");
+                    }
+                    entry.names =
+                        names::named(&base, plan, &entry.namespace, &entry.run, false, false);
+                    if let Some(persistent) =
+                        entry.cache.persistent.as_mut().filter(|p| !p.existing)
+                    {
+                        persistent.claim_name = names::object_name(
+                            &[&base[..], &["cache"]].concat(),
+                            names::NAME_LIMIT,
+                        );
+                    }
+                    result.push(Replica {
+                        entry,
+                        replica: replica.name.clone(),
+                        mode: replica.mode.unwrap_or_default(),
+                        delete_extra: replica.delete_extra.unwrap_or(false),
+                        secret_name: replica.secret_name.clone(),
+                        destination: destination.location.clone(),
+                        seed,
+                    });
+                }
             }
         }
         result

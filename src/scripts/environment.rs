@@ -92,6 +92,9 @@ pub const MAINTENANCE_MODE: &str = "KOPIAPLAN_MAINTENANCE_MODE";
 pub const OWNERSHIP: &str = "KOPIAPLAN_OWNERSHIP";
 /// A replica: `Blobs` or `Snapshots`.
 pub const REPLICA_MODE: &str = "KOPIAPLAN_REPLICA_MODE";
+/// A replica Job's direction: `copy` (to the destination) or `seed` (from
+/// it into the empty repository).
+pub const REPLICA_DIRECTION: &str = "KOPIAPLAN_REPLICA_DIRECTION";
 /// A replica's destination URL.
 pub const REPLICA_URL: &str = "KOPIAPLAN_REPLICA_URL";
 /// The storage flags of the destination URL, one per line.
@@ -128,6 +131,7 @@ pub const SETTINGS: &[&str] = &[
     PARAMETER_FLAGS,
     PREVIOUS,
     PUSHGATEWAY_URL,
+    REPLICA_DIRECTION,
     REPLICA_MODE,
     REPLICA_STORAGE_FLAGS,
     REPLICA_URL,

@@ -556,3 +556,40 @@ fn explain_warns_when_a_replica_starts_with_a_backup_or_full_maintenance() {
     let text = explain(&replica("0 5 * * *"));
     assert!(!text.contains("starts in the same hour"), "{text}");
 }
+
+#[test]
+fn a_seed_job_fills_a_new_empty_repository_from_its_replica() {
+    requires!(Namespaces, Kopia);
+    let mut cluster = with_replica("seed", ", seed: {token: lost-the-bucket}");
+    let copied = cluster
+        .pod("rk-local-replica-offsite")
+        .secret("kopia-offsite", &[("KOPIA_PASSWORD", "unused")])
+        .run();
+    assert_eq!(copied.exit_code, 0, "{}", copied.logs());
+    // Disaster: the repository is gone; its claim is new and empty.
+    std::fs::remove_dir_all(cluster.repository()).expect("lose the repository");
+    let job = support::pod::items(&cluster.objects)
+        .iter()
+        .filter(|o| o["kind"] == "Job")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("rk-local-replica-offsite-seed-"))
+        .expect("the seed Job")
+        .to_owned();
+    let offsite = cluster.claim("offsite-repo");
+    let repository = cluster.claim("backup-repo");
+    let result = support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job)
+        .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+        .secret("kopia-offsite", &[("KOPIA_PASSWORD", "unused")])
+        .real_kopia()
+        .pvc("backup-repo", &repository)
+        .pvc("offsite-repo", &offsite)
+        .run();
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let line = result.result_line();
+    assert_eq!(line["direction"], "seed", "{line}");
+    assert_eq!(line["snapshotCount"], 1, "{line}");
+    // The repository is back, with its snapshot, and backups go on.
+    assert_eq!(cluster.host().snapshots("web-data@apps:/data").len(), 1);
+    cluster.run_ok("rk-web-data-backup");
+    assert_eq!(cluster.host().snapshots("web-data@apps:/data").len(), 2);
+}
