@@ -202,4 +202,55 @@ mod tests {
         .to_vec();
         assert_eq!(check("repository throttle set", &throttle), vec![]);
     }
+
+    /// The command lines of the maintenance, replica and password-change
+    /// movers parse with Kopia 0.23.1's grammar.
+    #[test]
+    fn the_repository_life_commands_are_kopias() {
+        // Kopia's grammar only: `check` also refuses flags a plan may not
+        // pass itself (such as `--all`), which the movers do pass.
+        let ok = |command: &str, args: &[&str]| {
+            let node = crate::kopia::command(command).expect(command);
+            for arg in args {
+                let name = arg.trim_start_matches("--");
+                let name = name.split_once('=').map_or(name, |(n, _)| n);
+                assert!(
+                    node["flags"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|f| f["name"] == name),
+                    "{command} {arg}"
+                );
+            }
+        };
+        ok("maintenance run", &["--full", "--safety=full"]);
+        ok("maintenance run", &["--safety=full"]);
+        ok(
+            "maintenance set",
+            &["--owner=maintenance@kopiaplan.cluster-a"],
+        );
+        ok("maintenance info", &[]);
+        // `sync-to`'s own flags belong to the parent command (Kopia takes
+        // them after the backend too); the backend's to the backend.
+        ok("repository sync-to", &["--delete"]);
+        ok("repository sync-to filesystem", &["--path=/data"]);
+        ok("repository sync-to s3", &["--bucket=b", "--prefix=p/"]);
+        ok("repository sync-to b2", &["--bucket=b"]);
+        ok("repository sync-to from-config", &["--token-file=/t"]);
+        ok(
+            "snapshot migrate",
+            &[
+                "--source-config=/kopiaplan/config/repository.config",
+                "--all",
+            ],
+        );
+        ok("repository change-password", &[]);
+        ok("repository disconnect", &[]);
+        ok("blob stats", &["--raw", "--prefix=x"]);
+        ok("snapshot list", &["--all", "--json"]);
+        // The new password reaches Kopia through its own variable only.
+        let change = crate::kopia::command("repository change-password").expect("command");
+        assert_eq!(change["flags"][0]["envar"], "KOPIA_NEW_PASSWORD");
+    }
 }
