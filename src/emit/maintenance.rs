@@ -15,7 +15,11 @@ pub const SERVES: &str = "kopiaplan.dev/serves";
 
 pub fn objects(plan: &Plan, maintenance: &Maintenance, scripts_config_map: &str) -> Vec<Object> {
     let mut frame = Frame::new(plan, &maintenance.entry);
-    if !maintenance.serves.is_empty() {
+    // A password change is a Job issued once: its pod template may not
+    // change when a backup comes or goes.
+    if !maintenance.serves.is_empty()
+        && !matches!(maintenance.mode, MaintenanceMode::ChangePassword { .. })
+    {
         frame
             .annotations
             .insert(SERVES.into(), maintenance.serves.join(","));
