@@ -606,6 +606,7 @@ connect_repository() {
   cat "$output" >&2
   if [ "$status" -eq 0 ]; then
     log "connected to the existing repository"
+    apply_throttle
     return 0
   fi
   if grep -q "repository not initialized in the provided storage" "$output"; then
@@ -613,11 +614,39 @@ connect_repository() {
       fail "the storage holds no repository, and this run does not create one (create: $create_policy)"
     fi
     log "the storage holds no repository: creating one"
-    run_kopia repository create "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" ||
+    local creation=() parameters=()
+    flag_lines creation "${ {{- env.create_flags }}:-}"
+    flag_lines parameters "${ {{- env.parameter_flags }}:-}"
+    [ -z "${creation[*]}" ] || log "creating it with ${creation[*]}"
+    run_kopia repository create "$STORAGE_PROVIDER" "${STORAGE_ARGS[@]}" "${creation[@]}" "${REPOSITORY_SETTINGS[@]}" "${common[@]}" ||
       fail "could not create the repository"
+    # Epoch parameters exist only once the repository does.
+    if [ -n "${parameters[*]}" ]; then
+      run_kopia repository set-parameters "${parameters[@]}" ||
+        fail "could not set the new repository's parameters (${parameters[*]})"
+      log "set the new repository's parameters: ${parameters[*]}"
+    fi
+    apply_throttle
     return 0
   fi
   fail "could not connect to the repository (exit $status); see the log above"
+}
+
+# flag_lines NAME TEXT: the caller's empty array NAME gets TEXT's lines
+# (compiler-made flags, one per line), none when TEXT is empty.
+flag_lines() {
+  [ -z "$2" ] || mapfile -t "$1" <<<"$2"
+}
+
+# The repository's throttle, set on every run: Kopia keeps it in the
+# connection's config, which lives only as long as the pod.
+apply_throttle() {
+  local throttle=()
+  flag_lines throttle "${ {{- env.throttle_flags }}:-}"
+  [ -n "${throttle[*]}" ] || return 0
+  run_kopia repository throttle set "${throttle[@]}" >&2 ||
+    fail "could not set the repository's throttle (${throttle[*]})"
+  log "throttle set: ${throttle[*]}"
 }
 
 # json_fields KEY...: for each line of compact JSON on stdin, the values of

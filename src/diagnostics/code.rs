@@ -210,6 +210,9 @@ pub enum Code {
     SharedCacheClaim,
     /// One repository declared with two maintenance owners.
     MaintenanceOwnerConflict,
+    /// A repository with replicas has no full maintenance in the plan to
+    /// run them beside.
+    ReplicaWithoutMaintenance,
     /// One repository declared with two maintenance schedules or triggers (warning).
     MaintenanceTimingDiffers,
     /// A repository URL whose scheme kopiaplan does not know.
@@ -266,6 +269,9 @@ pub enum Code {
     MaintenanceOwnerChanges,
     /// A generated claim's spec changes beyond a larger size.
     ClaimChanges,
+    /// A repository's creation options change: they apply only when a
+    /// backup creates the repository, never to an existing one.
+    CreationOptionsChange,
     /// An acknowledged change that matches no change (warning).
     UnmatchedAcknowledgement,
 }

@@ -42,7 +42,7 @@ impl<'a> Frame<'a> {
         annotations.insert(labels::REPOSITORY.into(), entry.repository.described());
         // Maintenance works on the whole repository, as its owner: it has
         // no snapshot source.
-        if entry.component == Component::Maintenance {
+        if matches!(entry.component, Component::Maintenance | Component::Replica) {
             let owner = &entry.identity;
             annotations.insert(
                 labels::MAINTENANCE_OWNER.into(),
@@ -50,6 +50,16 @@ impl<'a> Frame<'a> {
             );
         } else {
             annotations.insert(labels::KOPIA_SOURCE.into(), entry.identity.to_string());
+        }
+        // Backups create the repository: the options they create it with,
+        // for reviewers and `diff --guard`.
+        let creation = &entry.repository.options.create_flags;
+        let parameters = &entry.repository.options.parameter_flags;
+        if entry.component == Component::Backup && !(creation.is_empty() && parameters.is_empty()) {
+            annotations.insert(
+                labels::CREATION.into(),
+                [&creation[..], &parameters[..]].concat().join(" "),
+            );
         }
         Frame {
             plan,

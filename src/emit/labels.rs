@@ -22,6 +22,9 @@ pub const REPOSITORY: &str = "kopiaplan.dev/repository";
 pub const EXPANDED_FROM: &str = "kopiaplan.dev/expanded-from";
 /// Argo CD's sync wave of an object.
 pub const ARGO_CD_SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+/// The options a backup creates its repository with (`creation`), as
+/// Kopia flags.
+pub const CREATION: &str = "kopiaplan.dev/creation";
 /// The identity that maintains a repository (`user@host`).
 pub const MAINTENANCE_OWNER: &str = "kopiaplan.dev/maintenance-owner";
 

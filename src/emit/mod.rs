@@ -12,6 +12,7 @@ pub mod maintenance;
 pub mod mover_volumes;
 pub mod pod;
 pub mod policy_files;
+pub mod replica;
 pub mod restore;
 pub mod run;
 pub mod stream;
@@ -104,6 +105,10 @@ pub fn emit(model: &Model) -> Result<Vec<Object>, Diagnostics> {
     for maintenance in &model.maintenance {
         let (plan, scripts) = scripts_of(&maintenance.entry, &mut objects);
         objects.extend(maintenance::objects(plan, maintenance, &scripts));
+    }
+    for replica in &model.replicas {
+        let (plan, scripts) = scripts_of(&replica.entry, &mut objects);
+        objects.extend(replica::objects(plan, replica, &scripts));
     }
     objects.extend(crate::monitoring::objects(model));
     objects.extend(model.passthrough.iter().cloned().map(Object::passthrough));

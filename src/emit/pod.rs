@@ -293,6 +293,10 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
     mounts.push(mount("credentials", paths::CREDENTIALS, true));
 
     let plan = spec.plan;
+    let creating = |flags: &[String]| match spec.entry.component {
+        crate::model::Component::Backup => flags.join("\n"),
+        _ => String::new(),
+    };
     let mut env_vars = vec![
         env("HOME", paths::HOME),
         env(
@@ -348,6 +352,19 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
         user_env(environment::HOSTNAME, &identity.hostname),
         user_env(environment::SOURCE_PATH, &identity.path),
         env(environment::CREATE, repository.create.as_str()),
+        // Only backups create a repository.
+        user_env(
+            environment::CREATE_FLAGS,
+            &creating(&repository.options.create_flags),
+        ),
+        user_env(
+            environment::PARAMETER_FLAGS,
+            &creating(&repository.options.parameter_flags),
+        ),
+        user_env(
+            environment::THROTTLE_FLAGS,
+            &repository.options.throttle_flags.join("\n"),
+        ),
         env(environment::LAYOUT, repository.layout.as_str()),
         env(environment::LOG_LEVEL, plan.logging.file_level.clone()),
         env(

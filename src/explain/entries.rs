@@ -68,29 +68,33 @@ impl Entry {
 /// Every entry of the model, ordered by plan, namespace, name and component
 /// so that the report does not depend on the order of the inputs.
 pub fn entries(model: &Model) -> Vec<Entry> {
-    let entry = |common: &model::Entry,
-                 copy_method: Option<&'static str>,
-                 retention: Vec<Retention>| {
-        let plan = &model.plans[common.plan.0];
-        Entry {
-            component: common.component,
-            plan: plan.name.clone(),
-            name: common.name.clone(),
-            namespace: common.namespace.clone(),
-            origin: common.origin.clone(),
-            repository: repository_ref(&plan.name, &common.repository),
-            // Maintenance runs as the repository's owner, on no source.
-            identity: (common.component != Component::Maintenance).then(|| common.identity.clone()),
-            copy_method,
-            run: common.run.clone(),
-            object_name: common.run_object_name().to_owned(),
-            retention,
-            policy: Vec::new(),
-            steps: Vec::new(),
-            expansion: None,
-            inferred: Vec::new(),
-        }
-    };
+    let entry =
+        |common: &model::Entry, copy_method: Option<&'static str>, retention: Vec<Retention>| {
+            let plan = &model.plans[common.plan.0];
+            Entry {
+                component: common.component,
+                plan: plan.name.clone(),
+                name: common.name.clone(),
+                namespace: common.namespace.clone(),
+                origin: common.origin.clone(),
+                repository: repository_ref(&plan.name, &common.repository),
+                // Maintenance and replicas run as the repository's owner, on no
+                // source.
+                identity: (!matches!(
+                    common.component,
+                    Component::Maintenance | Component::Replica
+                ))
+                .then(|| common.identity.clone()),
+                copy_method,
+                run: common.run.clone(),
+                object_name: common.run_object_name().to_owned(),
+                retention,
+                policy: Vec::new(),
+                steps: Vec::new(),
+                expansion: None,
+                inferred: Vec::new(),
+            }
+        };
     let mut entries = Vec::new();
     for backup in &model.backups {
         let mut explained = entry(
@@ -117,6 +121,9 @@ pub fn entries(model: &Model) -> Vec<Entry> {
     }
     for maintenance in &model.maintenance {
         entries.push(entry(&maintenance.entry, None, Vec::new()));
+    }
+    for replica in &model.replicas {
+        entries.push(entry(&replica.entry, None, Vec::new()));
     }
     entries.sort_by(|a, b| {
         (&a.plan, &a.namespace, &a.name, a.component).cmp(&(

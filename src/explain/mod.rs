@@ -5,6 +5,7 @@
 //! render it, and the report serialises as JSON.
 
 pub mod entries;
+mod replica_overlap;
 pub mod report;
 pub mod runs;
 pub mod steps;

@@ -244,6 +244,9 @@ pub fn report(entries: &[Entry], options: &Options) -> Report {
             }
         }
         warnings.extend(crowding_warnings(repository, &crowded, options, zone));
+        warnings.extend(super::replica_overlap::warnings(
+            repository, entries, &slots, zone,
+        ));
         repositories.push(RepositoryReport {
             plan: repository.plan.clone(),
             name: repository.name.clone(),

@@ -410,9 +410,10 @@ mod tests {
         assert!(output.starts_with(before), "{output}");
         assert!(output.ends_with(after), "{output}");
         assert!(!output.contains("kind: BackupPlan"));
-        // The backup's four objects and the repository's maintenance CronJob
-        // and ServiceAccount, each with the plan's `# Source:` line.
-        assert_eq!(output.matches("# Source: c/templates/plan.yaml").count(), 6);
+        // The backup's four objects and the repository's quick and full
+        // maintenance CronJobs and ServiceAccounts, each with the plan's
+        // `# Source:` line.
+        assert_eq!(output.matches("# Source: c/templates/plan.yaml").count(), 8);
         assert!(output.contains("kind: CronJob"));
         // Lines are counted in the template: the entry is on its line 13.
         assert!(

@@ -35,6 +35,15 @@ pub fn hostname_for(namespace: &str) -> String {
     }
 }
 
+/// The default hostname of a backup in `namespace`: VolSync's rule, with
+/// `.<cluster>` after it when the plan names its cluster.
+pub fn hostname_in(namespace: &str, cluster: Option<&str>) -> String {
+    match cluster {
+        Some(cluster) => format!("{}.{cluster}", hostname_for(namespace)),
+        None => hostname_for(namespace),
+    }
+}
+
 /// An explicit username or hostname: VolSync's CRD pattern, and also
 /// what VolSync's own rule wrote without one. The pattern wants a letter or
 /// digit at both ends, but VolSync cuts a long name to 50 characters after

@@ -14,6 +14,12 @@ pub use source::{
 mod selection;
 pub use selection::{Expansion, Inferred};
 
+mod repository_life;
+
+pub use repository_life::{
+    Maintenance, MaintenanceMode, Ownership, Replica, ReplicaMode, RepositoryOptions,
+};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -32,6 +38,8 @@ pub struct Model {
     pub verifies: Vec<Verify>,
     /// One per repository, across every plan of the input.
     pub maintenance: Vec<Maintenance>,
+    /// Off-site copies of repositories.
+    pub replicas: Vec<Replica>,
     /// Context objects passed through to the output unchanged.
     pub passthrough: Vec<serde_json::Value>,
 }
@@ -136,6 +144,8 @@ pub struct Repository {
     pub create: CreatePolicy,
     /// Where in the storage the repository is: the URL's way or VolSync's.
     pub layout: RepositoryLayout,
+    /// Creation options and throttle, as Kopia flags.
+    pub options: RepositoryOptions,
 }
 
 impl Repository {
@@ -188,7 +198,12 @@ impl Model {
         let restores = self.restores.iter().map(|r| &r.entry);
         let verifies = self.verifies.iter().map(|v| &v.entry);
         let maintenance = self.maintenance.iter().map(|m| &m.entry);
-        backups.chain(restores).chain(verifies).chain(maintenance)
+        let replicas = self.replicas.iter().map(|r| &r.entry);
+        backups
+            .chain(restores)
+            .chain(verifies)
+            .chain(maintenance)
+            .chain(replicas)
     }
 }
 
@@ -403,6 +418,8 @@ pub enum Component {
     Restore,
     Verify,
     Maintenance,
+    /// An off-site copy of a repository.
+    Replica,
     /// Not an entry: the alert rules and dashboards of `spec.monitoring`.
     Monitoring,
 }
@@ -414,6 +431,7 @@ impl Component {
             Component::Restore => "restore",
             Component::Verify => "verify",
             Component::Maintenance => "maintenance",
+            Component::Replica => "replica",
             Component::Monitoring => "monitoring",
         }
     }
@@ -424,7 +442,8 @@ impl Component {
             Component::Backup => "backup",
             Component::Restore => "restore",
             Component::Verify => "verify entry",
-            Component::Maintenance => "maintenance of repository",
+            Component::Maintenance => "maintenance",
+            Component::Replica => "replica",
             Component::Monitoring => "monitoring of plan",
         }
     }
@@ -642,20 +661,6 @@ pub struct Verify {
     /// List the sources of every hostname when there is no snapshot.
     pub list_all_hostnames: bool,
     pub restore_check: Option<RestoreCheck>,
-}
-
-/// Full maintenance of one repository, owned by one identity.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Maintenance {
-    /// Named after the repository; its identity is the maintenance owner
-    /// this job claims and runs as.
-    pub entry: Entry,
-    /// Where the owner is decided (`maintenance.owner`, else the block or
-    /// the repository), for diagnostics across plans.
-    pub owner_span: crate::diagnostics::Span,
-    pub owner_field: String,
-    /// The entries whose snapshots live in this repository (for reviewers).
-    pub serves: Vec<String>,
 }
 
 /// The mover's file layout: shared by the pod spec (emit) and the scripts.

@@ -54,22 +54,43 @@ pub fn entry(
     has_policy: bool,
     has_launcher: bool,
 ) -> Names {
-    let base = [plan, entry, component.as_str()];
-    let with = |suffix: &str| object_name(&[&base[..], &[suffix]].concat(), NAME_LIMIT);
+    named(
+        &[plan, entry, component.as_str()],
+        plan,
+        namespace,
+        run,
+        has_policy,
+        has_launcher,
+    )
+}
+
+/// The names of an entry whose CronJob is named `base` joined: what
+/// [`entry`] does, for the entries whose names say more than their
+/// component (`<plan>-<repository>-maintenance-quick`,
+/// `<plan>-<repository>-replica-<name>`).
+pub fn named(
+    base: &[&str],
+    plan: &str,
+    namespace: &str,
+    run: &Run,
+    has_policy: bool,
+    has_launcher: bool,
+) -> Names {
+    let with = |suffix: &str| object_name(&[base, &[suffix]].concat(), NAME_LIMIT);
     Names {
-        cron_job: object_name(&base, CRON_JOB_NAME_LIMIT),
+        cron_job: object_name(base, CRON_JOB_NAME_LIMIT),
         job: match run {
             Run::Manual { token } => Some(with(&short_digest(token))),
             _ => None,
         },
-        service_account: object_name(&base, NAME_LIMIT),
+        service_account: object_name(base, NAME_LIMIT),
         policy_config_map: if has_policy {
             with("policy")
         } else {
             String::new()
         },
         scripts_prefix: scripts_prefix(plan),
-        launcher: has_launcher.then(|| launcher(namespace, &base)),
+        launcher: has_launcher.then(|| launcher(namespace, base)),
     }
 }
 

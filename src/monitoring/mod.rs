@@ -62,8 +62,10 @@ pub fn watched<'a>(model: &'a Model, plan_id: PlanId) -> BTreeMap<&'a str, Vec<W
     let maintenance = model.maintenance.iter().map(|m| &m.entry);
     let verifies = model.verifies.iter().map(|v| &v.entry);
     let restores = model.restores.iter().map(|r| &r.entry);
+    let replicas = model.replicas.iter().map(|r| &r.entry);
     for common in backups
         .chain(maintenance)
+        .chain(replicas)
         .chain(verifies)
         .chain(restores)
         .filter(|e| e.plan == plan_id)

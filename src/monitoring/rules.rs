@@ -20,6 +20,7 @@ pub const BACKUP_STALE: &str = "KopiaplanBackupStale";
 pub const BACKUP_FAILED: &str = "KopiaplanBackupFailed";
 pub const MAINTENANCE_STALE: &str = "KopiaplanMaintenanceStale";
 pub const MAINTENANCE_FAILED: &str = "KopiaplanMaintenanceFailed";
+pub const REPLICA_FAILED: &str = "KopiaplanReplicaFailed";
 pub const VERIFY_FAILED: &str = "KopiaplanVerifyFailed";
 pub const RESTORE_FAILED: &str = "KopiaplanRestoreFailed";
 
@@ -166,6 +167,7 @@ fn entry_rules(entry: &Watched<'_>, severity: &str) -> Vec<Rule> {
     let failed = match entry.component {
         Component::Backup => BACKUP_FAILED,
         Component::Maintenance => MAINTENANCE_FAILED,
+        Component::Replica => REPLICA_FAILED,
         Component::Verify => VERIFY_FAILED,
         Component::Restore | Component::Monitoring => RESTORE_FAILED,
     };
@@ -185,7 +187,8 @@ fn entry_rules(entry: &Watched<'_>, severity: &str) -> Vec<Rule> {
 fn describe(entry: &Watched<'_>) -> String {
     let kind = match entry.component {
         Component::Backup => "backup",
-        Component::Maintenance => "maintenance of repository",
+        Component::Maintenance => "maintenance",
+        Component::Replica => "replica",
         Component::Verify => "verify",
         Component::Restore => "restore",
         Component::Monitoring => "monitoring",

@@ -113,6 +113,10 @@ impl fmt::Display for GuardError {
                         f,
                         "{entry} changes the maintenance owner from {from} to {to}: the new owner takes over maintenance of the repository"
                     ),
+                    GuardedChange::CreationOptionsChange => write!(
+                        f,
+                        "{entry} changes the options its repository is created with from {from} to {to}: they apply only when a backup creates the repository, never to an existing one"
+                    ),
                     GuardedChange::ClaimChanges => write!(
                         f,
                         "{entry} changes the spec of its PersistentVolumeClaim `{from}` beyond a larger size: `kubectl apply` fails on the immutable field (delete the claim first, or give it another name)"
@@ -138,6 +142,7 @@ impl DiagnosticKind for GuardError {
                 GuardedChange::ManualJobChanges => Code::ManualJobChanges,
                 GuardedChange::MaintenanceOwnerChanges => Code::MaintenanceOwnerChanges,
                 GuardedChange::ClaimChanges => Code::ClaimChanges,
+                GuardedChange::CreationOptionsChange => Code::CreationOptionsChange,
             },
             Self::UnmatchedAcknowledgement { .. } => Code::UnmatchedAcknowledgement,
         }
@@ -252,6 +257,8 @@ struct Seen<'a> {
     owner: Option<String>,
     /// How it was expanded from a `pvcSelector` or `statefulSet` entry.
     expanded_from: Option<String>,
+    /// The options a backup creates its repository with.
+    creation: Option<String>,
     /// `keepLatest` … `keepAnnual` of its policy ConfigMap (backups).
     retention: BTreeMap<String, Option<u64>>,
     /// The claims it creates (a cache, a restore's destination), by name.
@@ -287,6 +294,7 @@ fn entries(objects: &[Object]) -> BTreeMap<EntryKey, Seen<'_>> {
                 seen.repository = annotation(labels::REPOSITORY);
                 seen.owner = annotation(labels::MAINTENANCE_OWNER);
                 seen.expanded_from = annotation(labels::EXPANDED_FROM);
+                seen.creation = annotation(labels::CREATION);
             }
             "PersistentVolumeClaim" => {
                 let seen = entries.entry(key).or_default();
@@ -330,6 +338,7 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
     let before = entries(previous);
     let after = entries(compiled);
     let mut findings = Vec::new();
+    let mut owner_changes = BTreeSet::new();
     for ((plan, entry), old) in &before {
         let finding = |change, from: Option<String>, to: Option<String>| Finding {
             plan: plan.clone(),
@@ -381,11 +390,31 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
                 }
             }
         }
-        if entry.starts_with("maintenance/") && old.owner != new.owner {
+        // Quick and full maintenance of one repository change owner
+        // together: one finding, on the first of them.
+        if entry.starts_with("maintenance/")
+            && old.owner != new.owner
+            && owner_changes.insert((plan.clone(), old.namespace.clone(), old.repository.clone()))
+        {
             findings.push(finding(
                 GuardedChange::MaintenanceOwnerChanges,
                 old.owner.clone(),
                 new.owner.clone(),
+            ));
+        }
+        if entry.starts_with("backup/") && old.creation != new.creation {
+            findings.push(finding(
+                GuardedChange::CreationOptionsChange,
+                Some(
+                    old.creation
+                        .clone()
+                        .unwrap_or_else(|| "Kopia's defaults".into()),
+                ),
+                Some(
+                    new.creation
+                        .clone()
+                        .unwrap_or_else(|| "Kopia's defaults".into()),
+                ),
             ));
         }
         if let (Some(old_run), Some(new_run)) = (old.run, new.run)

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct AcknowledgedChange {
     pub change: GuardedChange,
     /// `<component>/<name>` of an entry of this plan, such as
-    /// `backup/web-data` or `maintenance/main` (maintenance is named after
-    /// its repository).
+    /// `backup/web-data` or `maintenance/main-full` (maintenance is named
+    /// after its repository and `quick` or `full`).
     pub entry: String,
     /// The value before, as the guard prints it (absent for a removal).
     pub from: Option<String>,
@@ -44,6 +44,9 @@ pub enum GuardedChange {
     /// A claim kopiaplan creates changes beyond a larger size: applying
     /// fails on the immutable field.
     ClaimChanges,
+    /// A repository's `creation` options change: they will not apply to
+    /// an existing repository.
+    CreationOptionsChange,
 }
 
 impl GuardedChange {
@@ -56,6 +59,7 @@ impl GuardedChange {
             GuardedChange::ManualJobChanges => "manual-job-changes",
             GuardedChange::MaintenanceOwnerChanges => "maintenance-owner-changes",
             GuardedChange::ClaimChanges => "claim-changes",
+            GuardedChange::CreationOptionsChange => "creation-options-change",
         }
     }
 }

@@ -11,12 +11,17 @@ mod hooks;
 mod monitoring;
 mod stream;
 mod selection;
+mod repository;
 
 pub use acknowledge::{AcknowledgedChange, GuardedChange};
 pub use hooks::{HookOnError, HookPods, HookSpec, HooksSpec, WorkloadSpec};
 pub use monitoring::{DashboardSpec, MonitoringSpec, PrometheusRuleSpec, PushgatewaySpec};
 pub use stream::{RestoreCheckSpec, RestoreStreamSpec, StreamSpec};
 pub use selection::AccessMode;
+pub use repository::{
+    CreationSpec, MaintenanceRunSpec, MaintenanceSpec, Ownership, PasswordChangeSpec, ReplicaMode,
+    ReplicaSpec, ThrottleSpec,
+};
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -93,6 +98,11 @@ pub struct PlanSpec {
     /// matches nothing is a warning).
     #[serde(default)]
     pub acknowledge: Vec<AcknowledgedChange>,
+    /// The cluster the plan runs in (a DNS-1123 label): part of every
+    /// default hostname (`<namespace>.<cluster>`) and of the default
+    /// maintenance owner (`maintenance@kopiaplan.<cluster>`), so that two
+    /// clusters sharing a repository never write one identity by accident.
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -172,6 +182,15 @@ pub struct RepositorySpec {
     pub credentials: Option<CredentialsSpec>,
     /// Repository maintenance (one owner per repository).
     pub maintenance: Option<MaintenanceSpec>,
+    /// Options applied only when kopiaplan creates the repository.
+    pub creation: Option<CreationSpec>,
+    /// Limits set with `kopia repository throttle set` on every run.
+    pub throttle: Option<ThrottleSpec>,
+    /// Off-site copies, each made by its own CronJob.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaSpec>,
+    /// A manual Job that changes the repository's password.
+    pub password_change: Option<PasswordChangeSpec>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -249,32 +268,6 @@ pub struct CredentialsSpec {
     /// Names of environment variables whose values become Secret keys.
     #[serde(default)]
     pub from_env: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct MaintenanceSpec {
-    /// When full maintenance runs (cron; `H` tokens allowed).
-    pub schedule: Option<String>,
-    /// Set to `false` when the repository is maintained elsewhere.
-    pub enabled: Option<bool>,
-    /// Suspend the maintenance CronJob.
-    pub paused: Option<bool>,
-    /// The identity that owns maintenance, `user@host`. Every plan that
-    /// maintains the repository must name the same owner.
-    /// Default: `maintenance@kopiaplan`.
-    pub owner: Option<String>,
-    /// Run once per token (a Job), on demand (a suspended CronJob) or on
-    /// `trigger.schedule`, instead of `schedule`.
-    pub trigger: Option<Trigger>,
-    /// IANA time zone of the schedule. Default: `spec.defaults.timeZone`.
-    pub time_zone: Option<String>,
-    /// Pod settings of the maintenance mover. Default: `spec.defaults.mover`.
-    pub mover: Option<MoverSpec>,
-    /// Kopia's cache for maintenance. Default: `spec.defaults.cache`.
-    pub cache: Option<CacheSpec>,
-    /// CronJob and Job timing. Default: `spec.defaults.jobs`.
-    pub jobs: Option<JobSettings>,
 }
 
 /// Settings inherited by every backup.

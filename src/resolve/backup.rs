@@ -109,7 +109,7 @@ impl PlanResolver<'_, '_> {
             hostname: spec
                 .hostname
                 .clone()
-                .unwrap_or_else(|| identity::hostname_for(&namespace)),
+                .unwrap_or_else(|| identity::hostname_in(&namespace, self.cluster())),
             path,
         };
 

@@ -185,12 +185,30 @@ impl PlanResolver<'_, '_> {
 
 /// An existing cache claim holds Kopia's config as well as its cache: two
 /// entries sharing one would overwrite each other's config when they run
-/// at the same time.
+/// at the same time. The quick and full maintenance and the replicas of
+/// one repository are one user: they share its maintenance settings, run
+/// as one owner on one repository, and Kopia's maintenance lease keeps
+/// them apart.
 pub fn check_shared_claims(model: &Model, diagnostics: &mut Diagnostics) {
     type User<'m> = (&'static str, &'m str, &'m Origin, Span);
     let mut users: BTreeMap<(&str, &str), Vec<User<'_>>> = BTreeMap::new();
+    let mut repository_users: Vec<(&str, &str, String)> = Vec::new();
     for entry in model.entries() {
         if let Some(claim) = entry.cache.persistent.as_ref().filter(|p| p.existing) {
+            if matches!(
+                entry.component,
+                crate::model::Component::Maintenance | crate::model::Component::Replica
+            ) {
+                let user = (
+                    entry.namespace.as_str(),
+                    claim.claim_name.as_str(),
+                    entry.repository.described(),
+                );
+                if repository_users.contains(&user) {
+                    continue;
+                }
+                repository_users.push(user);
+            }
             users
                 .entry((entry.namespace.as_str(), claim.claim_name.as_str()))
                 .or_default()

@@ -44,6 +44,8 @@ pub const DEFAULT_SCHEDULE: &str = "H H * * *";
 pub const DEFAULT_VERIFY_SCHEDULE: &str = "H H * * 0";
 /// The schedule of full maintenance.
 pub const DEFAULT_MAINTENANCE_SCHEDULE: &str = "H H * * *";
+/// The schedule of quick maintenance: hourly, at a stable minute.
+pub const DEFAULT_QUICK_MAINTENANCE_SCHEDULE: &str = "H * * * *";
 /// The size of Kopia's cache volume.
 pub const DEFAULT_CACHE_CAPACITY: &str = "8Gi";
 /// The access mode of a persistent cache.

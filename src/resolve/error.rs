@@ -123,6 +123,8 @@ pub enum ResolveError {
         shortcut: String,
         policy: String,
     },
+    /// `maintenance.schedule` and `maintenance.full.schedule` differ.
+    FullScheduleTwice,
     /// `paused` on a restore that has no schedule.
     PausedWithoutSchedule,
     /// `volumeSnapshotClassName` on a restore that takes no snapshot.
@@ -222,6 +224,8 @@ pub enum ResolveError {
     },
     /// Maintenance asked for, with no namespace to run it in.
     MaintenanceNoNamespace { repository: String },
+    /// Replicas of a repository that has no full maintenance in the plan.
+    ReplicaWithoutMaintenance { repository: String },
     /// One repository declared with two maintenance owners.
     MaintenanceOwnerConflict {
         repository: String,
@@ -431,6 +435,9 @@ impl std::fmt::Display for ResolveError {
             Self::KeepsNothing => f.write_str(
                 "this retention keeps no snapshot: the next maintenance would delete every snapshot of the source",
             ),
+            Self::FullScheduleTwice => f.write_str(
+                "the full maintenance schedule is set twice, by `schedule` and by `full.schedule`, to different values",
+            ),
             Self::SettingSetTwice {
                 setting,
                 shortcut,
@@ -561,6 +568,10 @@ impl std::fmt::Display for ResolveError {
             } => write!(
                 f,
                 "the cache claim `{namespace}/{claim}` is used by {first_kind} `{first_name}` ({first_origin}) and by {kind} `{name}` ({origin})"
+            ),
+            Self::ReplicaWithoutMaintenance { repository } => write!(
+                f,
+                "repository `{repository}` has replicas but no full maintenance in this plan to run them beside"
             ),
             Self::MaintenanceNoNamespace { repository } => write!(
                 f,

@@ -34,6 +34,7 @@ impl DiagnosticKind for ResolveError {
             | Self::MoverVolumeSource
             | Self::ScheduleAndTrigger
             | Self::TriggerKind
+            | Self::FullScheduleTwice
             | Self::SettingSetTwice { .. } => Code::ConflictingFields,
             Self::PausedWithoutSchedule
             | Self::SnapshotClassWithoutSnapshot
@@ -84,6 +85,7 @@ impl DiagnosticKind for ResolveError {
             Self::CacheLimitsExceedVolume { .. } => Code::CacheLimitsExceedVolume,
             Self::SharedCacheClaim { .. } => Code::SharedCacheClaim,
             Self::MaintenanceNoNamespace { .. } => Code::NoNamespace,
+            Self::ReplicaWithoutMaintenance { .. } => Code::ReplicaWithoutMaintenance,
             Self::MaintenanceOwnerConflict { .. } => Code::MaintenanceOwnerConflict,
             Self::MaintenanceTimingDiffers { .. } => Code::MaintenanceTimingDiffers,
             Self::UnknownRepositoryUrl { .. } => Code::UnknownRepositoryUrl,

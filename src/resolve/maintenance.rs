@@ -1,7 +1,7 @@
-//! Repository maintenance: one CronJob (or Job) per repository across the
-//! whole input, running `kopia maintenance run --full` as the repository's
-//! one maintenance owner. Backup clients never own maintenance, so Kopia's
-//! automatic maintenance stays with this job.
+//! Repository maintenance: a quick and a full CronJob (or Job) per
+//! repository across the whole input, running `kopia maintenance run` as
+//! the repository's one maintenance owner. Backup clients never own
+//! maintenance, so Kopia's automatic maintenance stays with these jobs.
 
 use std::collections::BTreeMap;
 
@@ -10,11 +10,16 @@ use super::error::ResolveError;
 use super::identity::is_valid_explicit;
 use super::{PlanResolver, Timing};
 use crate::diagnostics::{Diagnostic, Diagnostics};
-use crate::model::Component;
 use crate::model::{Backup, Identity, Maintenance, Repository, RepositoryLocation, Run};
+use crate::model::{Component, MaintenanceMode, names};
 
-/// Full maintenance runs daily unless the repository says otherwise.
-use super::defaults::DEFAULT_MAINTENANCE_SCHEDULE;
+/// Full maintenance runs daily and quick maintenance hourly unless the
+/// repository says otherwise.
+use super::defaults::{DEFAULT_MAINTENANCE_SCHEDULE, DEFAULT_QUICK_MAINTENANCE_SCHEDULE};
+
+/// The key of the repository Secret with the new password of a password
+/// change, unless the plan names another.
+pub const NEW_PASSWORD_KEY: &str = "KOPIA_NEW_PASSWORD";
 
 /// The identity that owns maintenance of repositories kopiaplan writes to.
 pub const OWNER_USERNAME: &str = "maintenance";
@@ -133,27 +138,30 @@ impl PlanResolver<'_, '_> {
         })
     }
 
-    /// The maintenance of `repository` in `namespace`, as its declaration
-    /// in this plan says; `None` when it is disabled.
+    /// The quick and full maintenance of `repository` in `namespace`, as
+    /// its declaration in this plan says; none when it is disabled.
     fn maintenance_entry(
         &mut self,
         repository: &Repository,
         namespace: String,
         key: &str,
         serves: Vec<String>,
-    ) -> Option<Maintenance> {
-        let index = self
+    ) -> Vec<Maintenance> {
+        let Some(index) = self
             .input
             .spec
             .repositories
             .iter()
-            .position(|r| r.name == repository.name)?;
+            .position(|r| r.name == repository.name)
+        else {
+            return Vec::new();
+        };
         let spec = self.input.spec.repositories[index]
             .maintenance
             .clone()
             .unwrap_or_default();
         if spec.enabled == Some(false) {
-            return None;
+            return Vec::new();
         }
         let at = self.root.key("spec").key("repositories").index(index);
         let maintenance_written = at.key("maintenance").exists();
@@ -166,7 +174,10 @@ impl PlanResolver<'_, '_> {
             None => (
                 Identity {
                     username: OWNER_USERNAME.into(),
-                    hostname: OWNER_HOSTNAME.into(),
+                    hostname: match self.cluster() {
+                        Some(cluster) => format!("{OWNER_HOSTNAME}.{cluster}"),
+                        None => OWNER_HOSTNAME.into(),
+                    },
                     path: String::new(),
                 },
                 at_maintenance.clone(),
@@ -194,45 +205,148 @@ impl PlanResolver<'_, '_> {
                 (owner, at_owner)
             }
         };
-        let seed_name = format!("{}/{key}", repository.name);
-        let run = self.run(
-            &Timing {
-                component: "maintenance",
-                name: &seed_name,
-                schedule: spec.schedule.as_ref(),
-                default_schedule: Some(DEFAULT_MAINTENANCE_SCHEDULE),
-                trigger: spec.trigger.as_ref(),
-                paused: spec.paused,
-                time_zone: spec.time_zone.as_ref(),
-            },
-            &at_maintenance,
-            "",
-        );
+        let ownership = spec.ownership.unwrap_or_default();
         let cache = self.cache(spec.cache.as_ref(), &at_maintenance);
         let mover = self.mover(spec.mover.as_ref(), &at_maintenance);
         let jobs = self.jobs(spec.jobs.as_ref(), &at_maintenance);
-        let entry = self.entry(
-            Common {
-                component: Component::Maintenance,
-                name: repository.name.clone(),
-                namespace,
-                identity: owner,
-                repository: repository.clone(),
-                run,
-                cache,
-                mover,
-                jobs,
-                has_policy: false,
-                has_launcher: false,
-            },
-            &at,
-        );
-        Some(Maintenance {
-            entry,
-            owner_span: at_owner.value_span(),
-            owner_field: at_owner.field_path(),
-            serves,
-        })
+        let mut result = Vec::new();
+        let password_change = self.input.spec.repositories[index].password_change.clone();
+        let mut modes = vec![MaintenanceMode::Quick, MaintenanceMode::Full];
+        if let Some(change) = &password_change {
+            modes.push(MaintenanceMode::ChangePassword {
+                new_password_key: change
+                    .new_password_key
+                    .clone()
+                    .unwrap_or_else(|| NEW_PASSWORD_KEY.to_owned()),
+            });
+        }
+        for mode in modes {
+            let (run_spec, field) = match mode {
+                MaintenanceMode::Quick => (spec.quick.as_ref(), Some("quick")),
+                MaintenanceMode::Full => (spec.full.as_ref(), Some("full")),
+                MaintenanceMode::ChangePassword { .. } => (None, None),
+            };
+            if run_spec.and_then(|r| r.enabled) == Some(false) {
+                continue;
+            }
+            // A written `trigger` decides when maintenance runs: full
+            // maintenance (which does what quick does) runs by it, and
+            // quick maintenance only when its own block asks for it.
+            if mode == MaintenanceMode::Quick && spec.trigger.is_some() && run_spec.is_none() {
+                continue;
+            }
+            let at_run = match field {
+                Some(field) if maintenance_written && at_maintenance.key(field).exists() => {
+                    at_maintenance.key(field)
+                }
+                _ => at_maintenance.clone(),
+            };
+            let own_schedule = run_spec.and_then(|r| r.schedule.as_ref());
+            let run = match &mode {
+                // Once per token, as a manual Job.
+                MaintenanceMode::ChangePassword { .. } => {
+                    let trigger = crate::plan::Trigger {
+                        manual: password_change.as_ref().map(|c| c.token.clone()),
+                        ..crate::plan::Trigger::default()
+                    };
+                    self.run(
+                        &Timing {
+                            component: "maintenance",
+                            name: &format!("{}/{key}/change-password", repository.name),
+                            schedule: None,
+                            default_schedule: None,
+                            trigger: Some(&trigger),
+                            paused: None,
+                            time_zone: None,
+                        },
+                        &at.key("passwordChange"),
+                        "",
+                    )
+                }
+                // Quick maintenance: its own schedule, hourly by default.
+                MaintenanceMode::Quick => self.run(
+                    &Timing {
+                        component: "maintenance",
+                        name: &format!("{}/{key}/quick", repository.name),
+                        schedule: own_schedule,
+                        default_schedule: Some(DEFAULT_QUICK_MAINTENANCE_SCHEDULE),
+                        trigger: None,
+                        paused: spec.paused,
+                        time_zone: spec.time_zone.as_ref(),
+                    },
+                    &at_run,
+                    "",
+                ),
+                // Full maintenance keeps the seed it always had, so its
+                // time never moves; `schedule` and `full.schedule` are one.
+                MaintenanceMode::Full => {
+                    if let (Some(written), Some(own)) = (&spec.schedule, own_schedule)
+                        && written != own
+                    {
+                        let d = at_run.key("schedule").error(
+                            &ResolveError::FullScheduleTwice,
+                            "keep one of them: both are the full maintenance schedule",
+                        );
+                        self.report(d);
+                    }
+                    let (schedule, at_schedule) = match own_schedule {
+                        Some(own) => (Some(own), at_run.clone()),
+                        None => (spec.schedule.as_ref(), at_maintenance.clone()),
+                    };
+                    self.run(
+                        &Timing {
+                            component: "maintenance",
+                            name: &format!("{}/{key}", repository.name),
+                            schedule,
+                            default_schedule: Some(DEFAULT_MAINTENANCE_SCHEDULE),
+                            trigger: spec.trigger.as_ref(),
+                            paused: spec.paused,
+                            time_zone: spec.time_zone.as_ref(),
+                        },
+                        &at_schedule,
+                        "",
+                    )
+                }
+            };
+            let mut entry = self.entry(
+                Common {
+                    component: Component::Maintenance,
+                    name: format!("{}-{}", repository.name, mode.as_str()),
+                    namespace: namespace.clone(),
+                    identity: owner.clone(),
+                    repository: repository.clone(),
+                    run,
+                    cache: cache.clone(),
+                    mover: mover.clone(),
+                    jobs: jobs.clone(),
+                    has_policy: false,
+                    has_launcher: false,
+                },
+                &at,
+            );
+            // `<plan>-<repository>-maintenance-quick|full`.
+            let plan = &self.input.metadata.name;
+            let base = [
+                plan.as_str(),
+                repository.name.as_str(),
+                "maintenance",
+                mode.as_str(),
+            ];
+            entry.names = names::named(&base, plan, &entry.namespace, &entry.run, false, false);
+            if let Some(persistent) = entry.cache.persistent.as_mut().filter(|p| !p.existing) {
+                persistent.claim_name =
+                    names::object_name(&[&base[..], &["cache"]].concat(), names::NAME_LIMIT);
+            }
+            result.push(Maintenance {
+                mode,
+                ownership,
+                entry,
+                owner_span: at_owner.value_span(),
+                owner_field: at_owner.field_path(),
+                serves: serves.clone(),
+            });
+        }
+        result
     }
 }
 
@@ -265,7 +379,11 @@ pub fn deduplicate(
     let mut kept: Vec<Maintenance> = Vec::new();
     let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
     for entry in maintenance.drain(..) {
-        let key = repository_key(&entry.entry.namespace, &entry.entry.repository);
+        let key = format!(
+            "{} {}",
+            repository_key(&entry.entry.namespace, &entry.entry.repository),
+            entry.mode.as_str()
+        );
         let Some(&index) = by_key.get(&key) else {
             by_key.insert(key, kept.len());
             kept.push(entry);

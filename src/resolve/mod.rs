@@ -24,7 +24,9 @@ mod mover;
 mod mover_volumes;
 mod policy;
 mod policy_config;
+mod replica;
 mod repository;
+mod repository_options;
 mod restore;
 mod run;
 pub mod schedule;
@@ -52,6 +54,7 @@ struct Resolved {
     restores: Vec<Restore>,
     verifies: Vec<Verify>,
     maintenance: Vec<Maintenance>,
+    replicas: Vec<crate::model::Replica>,
 }
 
 impl PlanResolver<'_, '_> {
@@ -64,14 +67,14 @@ impl PlanResolver<'_, '_> {
             let at = at.index(index);
             let entry = change.entry.split_once('/').filter(|(component, name)| {
                 !name.is_empty()
-                    && ["backup", "restore", "verify", "maintenance"].contains(component)
+                    && ["backup", "restore", "verify", "maintenance", "replica"].contains(component)
             });
             if entry.is_none() {
                 let d = at.key("entry").error(
                     &error::ResolveError::InvalidAcknowledgedEntry {
                         written: change.entry.clone(),
                     },
-                    "write `<component>/<name>`: `backup/web-data`, `restore/…`, `verify/…`, or `maintenance/<repository>`",
+                    "write `<component>/<name>`: `backup/web-data`, `restore/…`, `verify/…`, `maintenance/<repository>-full` (or `-quick`), or `replica/<repository>-<replica>`",
                 );
                 self.report(d);
             }
@@ -121,6 +124,7 @@ pub fn resolve(
             model.restores.extend(resolved.restores);
             model.verifies.extend(resolved.verifies);
             model.maintenance.extend(resolved.maintenance);
+            model.replicas.extend(resolved.replicas);
         }
     }
     let plan_names: Vec<String> = model.plans.iter().map(|p| p.name.clone()).collect();
@@ -148,6 +152,11 @@ struct PlanResolver<'a, 'd> {
 impl PlanResolver<'_, '_> {
     fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// `spec.cluster`, when the plan names its cluster.
+    fn cluster(&self) -> Option<&str> {
+        self.input.spec.cluster.as_deref()
     }
 
     fn resolve(&mut self) -> Option<Resolved> {
@@ -224,11 +233,23 @@ impl PlanResolver<'_, '_> {
             acknowledged: self.acknowledged(),
             monitoring: self.monitoring(),
         };
+        if let Some(cluster) = &self.input.spec.cluster
+            && let Err(e) = checks::dns_label(cluster)
+        {
+            let d = self.root.key("spec").key("cluster").invalid_name(
+                "cluster name",
+                cluster,
+                e,
+                "use a DNS-1123 label, such as `cluster-a`",
+            );
+            self.report(d);
+        }
         let repositories = self.repositories();
         let backups = self.backups(&repositories);
         let restores = self.restores(&repositories, &backups);
         let verifies = self.verifies(&backups);
         let maintenance = self.maintenance(&backups, &repositories);
+        let replicas = self.replicas(&maintenance, &repositories);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -238,6 +259,7 @@ impl PlanResolver<'_, '_> {
             restores,
             verifies,
             maintenance,
+            replicas,
         })
     }
 

@@ -181,6 +181,7 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
+        let options = self.repository_options(spec.creation.as_ref(), spec.throttle.as_ref(), at);
         if self.diagnostics.error_count() > errors_before {
             return None;
         }
@@ -191,6 +192,7 @@ impl PlanResolver<'_, '_> {
             custom_ca,
             create: spec.create.unwrap_or(CreatePolicy::IfMissing),
             layout: spec.layout.unwrap_or_default(),
+            options,
         })
     }
 

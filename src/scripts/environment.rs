@@ -84,6 +84,32 @@ pub const USERNAME: &str = "KOPIAPLAN_USERNAME";
 /// `snapshot verify --verify-files-percent`.
 pub const VERIFY_FILES_PERCENT: &str = "KOPIAPLAN_VERIFY_FILES_PERCENT";
 
+/// `kopia repository create` flags of the repository's `creation`, one
+/// per line.
+pub const CREATE_FLAGS: &str = "KOPIAPLAN_CREATE_FLAGS";
+/// `kopia repository set-parameters` flags applied right after creation,
+/// one per line.
+pub const PARAMETER_FLAGS: &str = "KOPIAPLAN_PARAMETER_FLAGS";
+/// `kopia repository throttle set` flags applied on every run, one per line.
+pub const THROTTLE_FLAGS: &str = "KOPIAPLAN_THROTTLE_FLAGS";
+/// Maintenance: `quick` or `full`.
+pub const MAINTENANCE_MODE: &str = "KOPIAPLAN_MAINTENANCE_MODE";
+/// Maintenance: `Claim` or `Yield`.
+pub const OWNERSHIP: &str = "KOPIAPLAN_OWNERSHIP";
+/// A replica: `Blobs` or `Snapshots`.
+pub const REPLICA_MODE: &str = "KOPIAPLAN_REPLICA_MODE";
+/// A replica Job's direction: `copy` (to the destination) or `seed` (from
+/// it into the empty repository).
+pub const REPLICA_DIRECTION: &str = "KOPIAPLAN_REPLICA_DIRECTION";
+/// A replica's destination URL.
+pub const REPLICA_URL: &str = "KOPIAPLAN_REPLICA_URL";
+/// The storage flags of the destination URL, one per line.
+pub const REPLICA_STORAGE_FLAGS: &str = "KOPIAPLAN_REPLICA_STORAGE_FLAGS";
+/// The prefix of the destination Secret's keys in a replica's environment
+/// (`envFrom` with a prefix): the source's keys keep their names, so the
+/// two never collide; the mover swaps them after connecting to the source.
+pub const DESTINATION_PREFIX: &str = "REPLICA_DESTINATION_";
+
 /// Every setting above.
 pub const SETTINGS: &[&str] = &[
     ACTION_TIMEOUT,
@@ -91,6 +117,7 @@ pub const SETTINGS: &[&str] = &[
     BEFORE_SNAPSHOT,
     CONTENT_CACHE_MB,
     CREATE,
+    CREATE_FLAGS,
     CUSTOM_CA,
     DELETE_EXTRA,
     DOWNLOAD_SPEED,
@@ -100,13 +127,20 @@ pub const SETTINGS: &[&str] = &[
     LAYOUT,
     LIST_ALL_HOSTNAMES,
     LOG_LEVEL,
+    MAINTENANCE_MODE,
     METADATA_CACHE_MB,
     NAMESPACE,
     ON_MISSING_SNAPSHOT,
     ONLY_IF_EMPTY,
+    OWNERSHIP,
     PARALLELISM,
+    PARAMETER_FLAGS,
     PREVIOUS,
     PUSHGATEWAY_URL,
+    REPLICA_DIRECTION,
+    REPLICA_MODE,
+    REPLICA_STORAGE_FLAGS,
+    REPLICA_URL,
     REPOSITORY_CONFIG_FILE,
     RESTORE_AS_OF,
     RESTORE_AS_OF_NANOS,
@@ -114,6 +148,7 @@ pub const SETTINGS: &[&str] = &[
     SOURCE_PATH,
     STORAGE_FLAGS,
     STREAM_FILE,
+    THROTTLE_FLAGS,
     UPLOAD_SPEED,
     USERNAME,
     VERIFY_FILES_PERCENT,

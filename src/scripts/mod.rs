@@ -24,6 +24,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("verify.sh", include_str!("../../templates/verify.sh")),
     ("stream.sh", include_str!("../../templates/stream.sh")),
     ("side.sh", include_str!("../../templates/side.sh")),
+    ("replica.sh", include_str!("../../templates/replica.sh")),
+    (
+        "change-password.sh",
+        include_str!("../../templates/change-password.sh"),
+    ),
 ];
 
 /// A rendered script: its file name in the scripts ConfigMap and its text.
@@ -73,6 +78,12 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
             last_snapshot_files => LAST_SNAPSHOT_FILES,
         }
     };
+    // A replica's destination keys: the backends' Secret keys, and the
+    // prefix they arrive with.
+    let replica = context! {
+        destination_prefix => environment::DESTINATION_PREFIX,
+        backend_keys => crate::kopia::backend::secret_keys().join(" "),
+    };
     let limits = context! {
         index_blobs_warning => crate::kopia::INDEX_BLOBS_WARNING,
     };
@@ -84,6 +95,7 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
                 env => env.clone(),
                 metrics => metrics.clone(),
                 limits => limits.clone(),
+                replica => replica.clone(),
             })?;
             Ok(Script { name, text })
         })

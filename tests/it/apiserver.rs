@@ -471,6 +471,7 @@ fn examples_with_manual_jobs_apply_again_after_an_unrelated_edit() {
             "deploy-or-restore.yaml",
             "monitoring.yaml",
             "paused-and-manual.yaml",
+            "replicas.yaml",
             "restore-same-namespace.yaml",
             "volsync-migration.yaml"
         ]

@@ -204,8 +204,9 @@ fn json_output_is_a_kubernetes_list() {
         .run();
     let list: serde_json::Value = serde_json::from_str(&ran.stdout).expect("JSON");
     assert_eq!(list["kind"], "List");
-    // The backup's four objects and its repository's maintenance CronJob and ServiceAccount.
-    assert_eq!(list["items"].as_array().map(Vec::len), Some(6));
+    // The backup's four objects and its repository's quick and full
+    // maintenance CronJobs and ServiceAccounts.
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(8));
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn every_object_carries_the_labels_and_its_source_line() {
         assert_eq!(labels["app.kubernetes.io/part-of"], "nightly");
         let expected = if object["metadata"]["name"]
             .as_str()
-            .is_some_and(|n| n.ends_with("-maintenance"))
+            .is_some_and(|n| n.ends_with("-maintenance-quick") || n.ends_with("-maintenance-full"))
         {
             "maintenance"
         } else {
@@ -532,7 +532,8 @@ spec:
         "nightly-direct-backup",
         "nightly-back-restore",
         "nightly-direct-verify",
-        "nightly-nfs-maintenance",
+        "nightly-nfs-maintenance-quick",
+        "nightly-nfs-maintenance-full",
     ] {
         assert_eq!(fs_group(name), 65532, "{name}");
     }

@@ -658,7 +658,7 @@ fn maintenance_can_write_a_repository_claim_it_did_not_create() {
             "--override-hostname=elsewhere",
         ],
     );
-    let result = fx.cron_job_pod("contract-local-maintenance").run();
+    let result = fx.cron_job_pod("contract-local-maintenance-full").run();
     fx.standin
         .print_log("maintenance of a repository claim created by root");
     assert_eq!(result.exit_code, 0, "{}", result.logs());
@@ -1284,7 +1284,7 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
     assert!(standin_kopia(&rt.standin, &["maintenance", "info"]).contains("Owner: web-data@apps"));
 
     rt.standin.clear_log();
-    let result = rt.pod("rt-local-maintenance", LATER, None).run();
+    let result = rt.pod("rt-local-maintenance-full", LATER, None).run();
     rt.standin.print_log("maintenance");
     assert_eq!(result.exit_code, 0, "{}", result.logs());
     let calls = rt.standin.calls();
@@ -1333,7 +1333,7 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
     // More index blobs than the threshold: a warning in the result line
     // and the log; maintenance itself succeeded.
     let result = rt
-        .pod("rt-local-maintenance", LATER, None)
+        .pod("rt-local-maintenance-full", LATER, None)
         .harness_env("KOPIA_STANDIN_BLOBS", "5000:900000:1500")
         .run();
     assert_eq!(result.exit_code, 0, "{}", result.logs());
@@ -1353,7 +1353,7 @@ fn maintenance_claims_ownership_explicitly_and_runs_full_maintenance() {
 
     // Statistics Kopia cannot give do not fail maintenance.
     let result = rt
-        .pod("rt-local-maintenance", LATER, None)
+        .pod("rt-local-maintenance-full", LATER, None)
         .harness_env("KOPIA_STANDIN_FAIL", "blob stats=storage unavailable")
         .run();
     assert_eq!(result.exit_code, 0, "{}", result.logs());

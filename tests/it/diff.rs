@@ -369,8 +369,17 @@ fn the_guard_stops_each_dangerous_change_with_exit_4() {
                 "      url: s3://acme-backups/kopia\n",
                 "      url: s3://acme-backups/kopia\n      maintenance: {owner: maintenance@cluster-b}\n",
             ),
-            "error[maintenance-owner-changes]: `maintenance/main` of plan `nightly` changes the maintenance owner from maintenance@kopiaplan to maintenance@cluster-b",
+            "error[maintenance-owner-changes]: `maintenance/main-full` of plan `nightly` changes the maintenance owner from maintenance@kopiaplan to maintenance@cluster-b",
             1,
+        ),
+        (
+            "creation",
+            edited(
+                "      url: s3://acme-backups/kopia\n",
+                "      url: s3://acme-backups/kopia\n      creation: {hash: BLAKE3-256}\n",
+            ),
+            "error[creation-options-change]: `backup/web-data` of plan `nightly` changes the options its repository is created with from Kopia's defaults to --block-hash=BLAKE3-256: they apply only when a backup creates the repository",
+            2,
         ),
         (
             "claim",

@@ -331,8 +331,9 @@ fn helm4_runs_the_plugin_command_and_the_template_file_annotation_is_carried() {
         .iter()
         .filter(|o| o["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kopiaplan")
         .collect();
-    // The backup's four objects, its repository's maintenance CronJob and ServiceAccount.
-    assert_eq!(generated.len(), 6);
+    // The backup's four objects, its repository's quick and full
+    // maintenance CronJobs and ServiceAccounts.
+    assert_eq!(generated.len(), 8);
     for object in &generated {
         assert_eq!(
             object["metadata"]["annotations"]["postrenderer.helm.sh/postrender-filename"],
@@ -556,9 +557,9 @@ fn kpt_fn_eval_with_the_plan_as_function_config_adds_its_objects_once() {
         generated
     );
     let all = read_package(&package);
-    // The backup's and the repository maintenance's, once each.
+    // The backup's and the repository's quick and full maintenance's, once each.
     let cron_jobs = all.iter().filter(|o| o["kind"] == "CronJob").count();
-    assert_eq!(cron_jobs, 2);
+    assert_eq!(cron_jobs, 3);
 }
 
 #[test]
@@ -950,13 +951,14 @@ items:
     assert_success(&output, "kopiaplan krm");
     let out: Value = serde_saphyr::from_str(&text(&output.stdout)).expect("ResourceList");
     let items = out["items"].as_array().expect("items");
-    // Plan, Secret, and six generated objects (maintenance included).
-    assert_eq!(items.len(), 8);
+    // Plan, Secret, and eight generated objects (quick and full
+    // maintenance included).
+    assert_eq!(items.len(), 10);
     assert_eq!(items[0]["kind"], "BackupPlan", "a local-config plan stays");
-    assert_eq!(items[7]["kind"], "Secret");
+    assert_eq!(items[9]["kind"], "Secret");
     // The generated objects follow their plan, numbered after the last
     // index of the plan's file.
-    let generated = &items[1..7];
+    let generated = &items[1..9];
     for (offset, object) in generated.iter().enumerate() {
         let annotations = &object["metadata"]["annotations"];
         assert_eq!(

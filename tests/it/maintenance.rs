@@ -56,11 +56,16 @@ fn a_repository_with_a_maintenance_block_is_maintained_without_backups() {
     assert_eq!(
         kinds(&maintenance),
         [
-            "ServiceAccount/p-main-maintenance",
-            "CronJob/p-main-maintenance"
+            "ServiceAccount/p-main-maintenance-full",
+            "ServiceAccount/p-main-maintenance-quick",
+            "CronJob/p-main-maintenance-full",
+            "CronJob/p-main-maintenance-quick"
         ]
     );
-    let cron = maintenance[1];
+    // Quick maintenance hourly at a stable minute; full as written.
+    let quick = maintenance[3]["spec"]["schedule"].as_str().expect("quick");
+    assert!(quick.ends_with(" * * * *"), "{quick}");
+    let cron = maintenance[2];
     assert_eq!(cron["metadata"]["namespace"], "apps");
     assert_eq!(cron["spec"]["schedule"], "0 3 * * *");
     // It serves no backup of the input.
@@ -101,7 +106,7 @@ fn the_owner_is_the_identity_maintenance_runs_as() {
         "",
     ))
     .expect("compiles");
-    let pod = pod_spec(maintenance_objects(&objects)[1]);
+    let pod = pod_spec(maintenance_objects(&objects)[2]);
     assert_eq!(env_value(pod, "KOPIAPLAN_USERNAME"), Some("admin"));
     assert_eq!(
         env_value(pod, "KOPIAPLAN_HOSTNAME"),
@@ -177,7 +182,8 @@ fn two_plans_may_not_name_different_owners_for_one_repository() {
         .into_iter()
         .filter(|o| o["kind"] == "CronJob")
         .collect();
-    assert_eq!(crons.len(), 1);
+    // One quick and one full job for the repository.
+    assert_eq!(crons.len(), 2);
     assert_eq!(
         crons[0]["metadata"]["annotations"]["kopiaplan.dev/serves"],
         "apps/a,apps/b"
@@ -285,12 +291,15 @@ fn mover_cache_and_job_settings_apply_to_the_maintenance_pod() {
     assert_eq!(
         kinds(&maintenance),
         [
-            "ServiceAccount/p-main-maintenance",
-            "PersistentVolumeClaim/p-main-maintenance-cache",
-            "CronJob/p-main-maintenance"
+            "ServiceAccount/p-main-maintenance-full",
+            "ServiceAccount/p-main-maintenance-quick",
+            "PersistentVolumeClaim/p-main-maintenance-full-cache",
+            "PersistentVolumeClaim/p-main-maintenance-quick-cache",
+            "CronJob/p-main-maintenance-full",
+            "CronJob/p-main-maintenance-quick"
         ]
     );
-    let cron = maintenance[2];
+    let cron = maintenance[4];
     assert_eq!(cron["spec"]["failedJobsHistoryLimit"], 1);
     assert_eq!(
         cron["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"],
@@ -348,8 +357,9 @@ fn a_maintenance_only_repository_joins_the_maintenance_of_backups_elsewhere() {
         .into_iter()
         .filter(|o| o["kind"] == "CronJob")
         .collect();
-    assert_eq!(crons.len(), 1);
-    assert_eq!(crons[0]["metadata"]["name"], "alpha-main-maintenance");
+    assert_eq!(crons.len(), 2);
+    assert_eq!(crons[0]["metadata"]["name"], "alpha-main-maintenance-full");
+    assert_eq!(crons[1]["metadata"]["name"], "alpha-main-maintenance-quick");
     assert_eq!(
         crons[0]["metadata"]["annotations"]["kopiaplan.dev/serves"],
         "apps/b"
@@ -382,7 +392,7 @@ fn urls_that_differ_only_in_slashes_are_one_repository() {
             .into_iter()
             .filter(|o| o["kind"] == "CronJob")
             .collect();
-        assert_eq!(crons.len(), 1, "{spelling}: one maintenance job");
+        assert_eq!(crons.len(), 2, "{spelling}: one quick and one full job");
         assert_eq!(
             crons[0]["metadata"]["annotations"]["kopiaplan.dev/serves"], "apps/a,apps/b",
             "{spelling}"
@@ -420,7 +430,8 @@ fn urls_that_differ_only_in_slashes_are_one_repository() {
         .into_iter()
         .filter(|o| o["kind"] == "CronJob")
         .count();
-    assert_eq!(crons, 2);
+    // Quick and full for each of the two repositories.
+    assert_eq!(crons, 4);
 }
 
 /// Two plans in one namespace with one backup each on `repository`.
@@ -443,6 +454,7 @@ spec:
 
 #[test]
 fn the_layout_decides_whether_two_declarations_are_one_repository() {
+    // Full maintenance jobs: one per repository.
     let maintained = |text: &str| {
         let objects = compile(text).expect("compiles");
         objects
@@ -450,6 +462,9 @@ fn the_layout_decides_whether_two_declarations_are_one_repository() {
             .filter(|o| {
                 o["kind"] == "CronJob"
                     && o["metadata"]["labels"]["app.kubernetes.io/component"] == "maintenance"
+                    && o["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.ends_with("-full"))
             })
             .count()
     };

@@ -252,9 +252,9 @@ fn a_paused_entry_never_fires_and_one_that_never_succeeded_does_as_does_stale_ma
     let mut input = cron_job("watched-legacy-backup", true, Some("0+0x3000"));
     input.extend(cron_job("watched-archive-backup", true, Some("0+0x3000")));
     input.extend(cron_job("watched-orders-db-backup", false, None));
-    // Maintenance (daily, at a hashed time) last ran at 0.
+    // Full maintenance (daily, at a hashed time) last ran at 0.
     input.extend(cron_job(
-        "watched-main-maintenance",
+        "watched-main-maintenance-full",
         false,
         Some("0+0x3000"),
     ));
@@ -266,11 +266,11 @@ fn a_paused_entry_never_fires_and_one_that_never_succeeded_does_as_does_stale_ma
             "alert_rule_test": [
                 alert("KopiaplanMaintenanceStale", "2d", vec![]),
                 alert("KopiaplanMaintenanceStale", "3d", vec![firing(
-                    "main",
+                    "main-full",
                     "maintenance",
-                    "The maintenance of repository main of plan watched in namespace shop has not \
+                    "The maintenance main-full of plan watched in namespace shop has not \
                      succeeded for 3d 0h 0m 0s; its schedule allows 2d 2h",
-                    "main",
+                    "main-full",
                 )]),
                 alert("KopiaplanBackupStale", "13d", vec![firing(
                     "orders-db",
@@ -303,8 +303,8 @@ fn a_failed_job_fires_until_a_later_success() {
     ));
     input.extend(failed_job("watched-migration-backup-50282632e3", None, DAY));
     input.extend(failed_job(
-        "watched-main-maintenance-1",
-        Some("watched-main-maintenance"),
+        "watched-main-maintenance-full-1",
+        Some("watched-main-maintenance-full"),
         DAY,
     ));
     input.extend(failed_job(
@@ -339,7 +339,7 @@ fn a_failed_job_fires_until_a_later_success() {
                     failed("migration", "backup", "backup"),
                 ]),
                 alert("KopiaplanMaintenanceFailed", "2d", vec![
-                    failed("main", "maintenance", "maintenance of repository"),
+                    failed("main-full", "maintenance", "maintenance"),
                 ]),
                 alert("KopiaplanVerifyFailed", "2d", vec![
                     failed("archive", "verify", "verify"),

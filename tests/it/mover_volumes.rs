@@ -74,7 +74,7 @@ fn every_kind_of_mover_gets_the_volumes() {
 ",
     ))
     .expect("compiles");
-    let names = ["p-web-backup", "p-web-verify", "p-main-maintenance"];
+    let names = ["p-web-backup", "p-web-verify", "p-main-maintenance-full"];
     let job = objects
         .iter()
         .find(|o| o["kind"] == "Job")

@@ -111,18 +111,22 @@ fn writes_one_file_per_object_in_the_documented_layout() {
             "_cluster/namespace-apps.yaml",
             "apps/configmap-nightly-scripts-HASH.yaml",
             "apps/configmap-nightly-web-data-backup-policy.yaml",
-            "apps/cronjob-nightly-main-maintenance.yaml",
+            "apps/cronjob-nightly-main-maintenance-full.yaml",
+            "apps/cronjob-nightly-main-maintenance-quick.yaml",
             "apps/cronjob-nightly-web-data-backup.yaml",
-            "apps/serviceaccount-nightly-main-maintenance.yaml",
+            "apps/serviceaccount-nightly-main-maintenance-full.yaml",
+            "apps/serviceaccount-nightly-main-maintenance-quick.yaml",
             "apps/serviceaccount-nightly-web-data-backup.yaml",
             "data/configmap-nightly-db-backup-policy.yaml",
             "data/configmap-nightly-scripts-HASH.yaml",
             "data/cronjob-nightly-db-backup.yaml",
             // `main` reads KOPIA_REPOSITORY from a Secret in each namespace:
             // two repositories as far as kopiaplan can tell, two maintenance jobs.
-            "data/cronjob-nightly-main-maintenance.yaml",
+            "data/cronjob-nightly-main-maintenance-full.yaml",
+            "data/cronjob-nightly-main-maintenance-quick.yaml",
             "data/serviceaccount-nightly-db-backup.yaml",
-            "data/serviceaccount-nightly-main-maintenance.yaml",
+            "data/serviceaccount-nightly-main-maintenance-full.yaml",
+            "data/serviceaccount-nightly-main-maintenance-quick.yaml",
             "kustomization.yaml",
         ]
     );

@@ -17,8 +17,8 @@ use support::kopia::HostKopia;
 use support::pod::{Pod, PodResult};
 use support::tree::{Node, owned_by_the_application, tree, write};
 
-const NAMESPACE: &str = "apps";
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const NAMESPACE: &str = "apps";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// A plan around one filesystem repository on the claim `backup-repo`.
 fn plan(entries: &str) -> String {
@@ -28,7 +28,7 @@ fn plan(entries: &str) -> String {
     )
 }
 
-fn plan_with(repositories: &str, entries: &str) -> String {
+pub(crate) fn plan_with(repositories: &str, entries: &str) -> String {
     format!(
         r#"apiVersion: kopiaplan.dev/v1alpha1
 kind: BackupPlan
@@ -46,11 +46,11 @@ spec:
 }
 
 /// One namespace's worth of claims and Secrets, and the compiled plan.
-struct Cluster {
-    name: String,
-    objects: Value,
+pub(crate) struct Cluster {
+    pub(crate) name: String,
+    pub(crate) objects: Value,
     claims: BTreeMap<String, PathBuf>,
-    password: String,
+    pub(crate) password: String,
 }
 
 impl Cluster {
@@ -58,7 +58,7 @@ impl Cluster {
         Cluster::with_plan(name, &plan(entries))
     }
 
-    fn with_plan(name: &str, plan: &str) -> Cluster {
+    pub(crate) fn with_plan(name: &str, plan: &str) -> Cluster {
         let mut cluster = Cluster {
             name: name.to_owned(),
             objects: support::compile_json(name, plan),
@@ -73,7 +73,7 @@ impl Cluster {
     }
 
     /// The host directory behind a claim, made on first use.
-    fn claim(&mut self, claim: &str) -> PathBuf {
+    pub(crate) fn claim(&mut self, claim: &str) -> PathBuf {
         if let Some(dir) = self.claims.get(claim) {
             return dir.clone();
         }
@@ -82,13 +82,13 @@ impl Cluster {
         dir
     }
 
-    fn repository(&self) -> PathBuf {
+    pub(crate) fn repository(&self) -> PathBuf {
         self.claims["backup-repo"].join("repository")
     }
 
     /// The pod of one of the plan's CronJobs, with every claim and the
     /// repository Secret, running the real Kopia.
-    fn pod(&self, cron_job: &str) -> Pod {
+    pub(crate) fn pod(&self, cron_job: &str) -> Pod {
         let mut pod = Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
             .secret("kopia-local", &[("KOPIA_PASSWORD", &self.password)])
             .real_kopia()
@@ -100,14 +100,14 @@ impl Cluster {
     }
 
     /// Runs a CronJob's pod; it must succeed.
-    fn run_ok(&self, cron_job: &str) -> PodResult {
+    pub(crate) fn run_ok(&self, cron_job: &str) -> PodResult {
         let result = self.pod(cron_job).run();
         assert_eq!(result.exit_code, 0, "{cron_job} failed:\n{}", result.logs());
         result
     }
 
     /// Kopia on the host, connected read-only to the repository.
-    fn host(&self) -> HostKopia {
+    pub(crate) fn host(&self) -> HostKopia {
         HostKopia::filesystem(&self.name, &self.repository(), PASSWORD)
     }
 }
@@ -208,7 +208,7 @@ impl Cluster {
     }
 
     /// Runs a CronJob's pod that must fail; returns what it did.
-    fn run_failing(&self, cron_job: &str) -> PodResult {
+    pub(crate) fn run_failing(&self, cron_job: &str) -> PodResult {
         let result = self.pod(cron_job).run();
         assert_ne!(
             result.exit_code,
@@ -221,7 +221,7 @@ impl Cluster {
 }
 
 /// A volume with one file, owned by the application.
-fn volume_with(cluster: &mut Cluster, claim: &str, files: &[(&str, &str)]) -> PathBuf {
+pub(crate) fn volume_with(cluster: &mut Cluster, claim: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = cluster.claim(claim);
     for (name, content) in files {
         write(&dir.join(name), content.as_bytes(), 0o644, 1_700_000_000);
@@ -679,7 +679,7 @@ fn maintenance_claims_the_repository_and_runs_full_maintenance() {
     let before = cluster.host().json(&["maintenance", "info"]);
     assert_eq!(before["owner"], "web-data@apps", "{before:#}");
 
-    let result = cluster.run_ok("rk-local-maintenance");
+    let result = cluster.run_ok("rk-local-maintenance-full");
     assert_eq!(
         result.result_line()["result"],
         "success",

@@ -239,9 +239,14 @@ fn one_maintenance_cron_job_serves_every_backup_of_a_repository() {
         .into_iter()
         .filter(|c| c["metadata"]["labels"]["app.kubernetes.io/component"] == "maintenance")
         .collect();
-    assert_eq!(maintenance.len(), 1);
+    // Quick and full, once each.
+    assert_eq!(maintenance.len(), 2);
     let cron = maintenance[0];
-    assert_eq!(cron["metadata"]["name"], "p-main-maintenance");
+    assert_eq!(cron["metadata"]["name"], "p-main-maintenance-full");
+    assert_eq!(
+        maintenance[1]["metadata"]["name"],
+        "p-main-maintenance-quick"
+    );
     // The first namespace in order, which holds the repository Secret too.
     assert_eq!(cron["metadata"]["namespace"], "apps");
     assert_eq!(
@@ -266,9 +271,12 @@ fn one_maintenance_cron_job_serves_every_backup_of_a_repository() {
     let names: Vec<&str> = of_kind(&objects, "CronJob")
         .iter()
         .filter_map(|c| c["metadata"]["name"].as_str())
-        .filter(|n| n.ends_with("-maintenance"))
+        .filter(|n| n.contains("-maintenance-"))
         .collect();
-    assert_eq!(names, ["p-main-maintenance"]);
+    assert_eq!(
+        names,
+        ["p-main-maintenance-full", "p-main-maintenance-quick"]
+    );
 
     let objects = compile(&plan("  backups:\n    - {name: a, pvc: a}\n").replace(
         "url: s3://bucket/prefix\n",
@@ -278,7 +286,7 @@ fn one_maintenance_cron_job_serves_every_backup_of_a_repository() {
     assert!(
         !of_kind(&objects, "CronJob")
             .iter()
-            .any(|c| c["metadata"]["name"] == "p-main-maintenance")
+            .any(|c| c["metadata"]["labels"]["app.kubernetes.io/component"] == "maintenance")
     );
 }
 
@@ -329,8 +337,9 @@ fn h_schedules_spread_entries_of_every_kind() {
         .iter()
         .filter_map(|c| c["spec"]["schedule"].as_str())
         .collect();
-    // Six CronJobs (three backups, two drills, maintenance), six times.
-    assert_eq!(schedules.len(), 6, "{schedules:?}");
+    // Seven CronJobs (three backups, two drills, quick and full
+    // maintenance), seven times.
+    assert_eq!(schedules.len(), 7, "{schedules:?}");
 }
 
 /// The launcher's Role, pinned: exactly the verbs its steps use, on exactly

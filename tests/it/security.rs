@@ -196,6 +196,10 @@ fn the_scripts_read_only_variables_the_compiler_sets_or_backend_keys() {
         .chain(backend_keys.iter().copied())
         // Bash's own: it ignores them in the environment.
         .chain(["BASHPID", "BASH_COMMAND"])
+        // The emitter sets both from the repository Secret by key
+        // (`secretKeyRef`): every mover's password, and the new one of a
+        // password change.
+        .chain(["KOPIA_PASSWORD", "KOPIA_NEW_PASSWORD"])
         .collect();
     let mut unexplained = BTreeSet::new();
     for script in scripts.iter().filter(|s| s.name != "common.sh") {

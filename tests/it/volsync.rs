@@ -105,7 +105,7 @@ fn maintenance_interval_days_schedules_maintenance_owned_by_volsync() {
         .find(|c| {
             c["metadata"]["name"]
                 .as_str()
-                .is_some_and(|n| n.ends_with("maintenance"))
+                .is_some_and(|n| n.ends_with("maintenance-full"))
         })
         .expect("a maintenance CronJob");
     let schedule = maintenance["spec"]["schedule"].as_str().expect("schedule");

@@ -73,6 +73,13 @@ impl Lowering<'_> {
             enabled: spec.enabled,
             paused: spec.suspend,
             owner: Some(MAINTENANCE_OWNER.to_owned()),
+            // VolSync runs full maintenance only.
+            quick: Some(crate::plan::MaintenanceRunSpec {
+                enabled: Some(false),
+                ..Default::default()
+            }),
+            full: None,
+            ownership: None,
             trigger: manual.map(|manual| Trigger {
                 manual: Some(manual),
                 ..Trigger::default()

@@ -119,8 +119,17 @@ impl Lowering<'_> {
             // by the owner VolSync's KopiaMaintenance claims.
             maintenance: creates.then(|| MaintenanceSpec {
                 owner: Some(MAINTENANCE_OWNER.to_owned()),
+                // VolSync runs full maintenance only.
+                quick: Some(crate::plan::MaintenanceRunSpec {
+                    enabled: Some(false),
+                    ..Default::default()
+                }),
                 ..MaintenanceSpec::default()
             }),
+            creation: None,
+            throttle: None,
+            replicas: Vec::new(),
+            password_change: None,
         });
         let mut p = path(&["spec", "repositories"]);
         p.push(PathSegment::Index(index));
