@@ -97,6 +97,15 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
     for (index, field) in resolved.iter().enumerate() {
         let (name, low, _) = FIELDS[index];
         let high = if index == 2 { 31 } else { FIELDS[index].2 };
+        // Empty list elements (`,15`) are skipped, as the CronJob
+        // controller skips them; but croner and the controller also accept
+        // a field of commas alone (`,`), which holds no value at all.
+        if field.split(',').all(str::is_empty) {
+            return Err(error(
+                format!("the {name} field `{}` has no value", fields[index]),
+                "write a value, a range, a list such as `1,15`, or `*`",
+            ));
+        }
         for element in field.split(',') {
             // Only month and day of week take names (croner also takes
             // `JAN` as a day of month; Kubernetes does not).

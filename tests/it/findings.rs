@@ -101,3 +101,16 @@ fn a_name_is_exactly_a_name() {
         )
         .objects();
 }
+
+/// Found by the schedule fuzz target in a long run: a field of commas alone
+/// (`,`) passed, and means no value at all.
+#[test]
+fn a_field_of_commas_alone_is_refused() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"*/5 1-2 , nov sun\"\n",
+        )
+        .errors()
+        .has("the day of month field `,` has no value");
+}
