@@ -455,6 +455,14 @@ fn plain_scalar_text<'a>(text: &'a str, node: &Node) -> Option<&'a str> {
     if rest.starts_with(['"', '\'', '|', '>', '&', '*', '!']) {
         return None;
     }
+    // A string that stands as written is its own text: in block context a
+    // plain scalar may hold `,`, `]` and `#` (`on,-app.yaml`, `a#b`).
+    if let Value::String(string) = &node.value
+        && !string.is_empty()
+        && rest.starts_with(string.as_str())
+    {
+        return rest.get(..string.len());
+    }
     let end = rest
         .find(['\n', '\r', '#', ',', ']', '}'])
         .unwrap_or(rest.len());

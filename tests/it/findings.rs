@@ -3,7 +3,7 @@
 //! fuzz/regressions/ and replayed by fuzz_corpus; the cases here are the
 //! ones better said as a plan.
 
-use crate::test::Plan;
+use crate::test::{Plan, Test};
 
 /// Found by `properties::every_generated_name_is_dns_1123_and_within_its_limit`:
 /// a name without dots that is too long was quoted twice ("the PVC name
@@ -113,4 +113,22 @@ fn a_field_of_commas_alone_is_refused() {
         )
         .errors()
         .has("the day of month field `,` has no value");
+}
+
+/// Found by the krm fuzz target in a long run: a plain scalar holding a
+/// comma (`on,-app.yaml`) was read as far as the comma, and refused as the
+/// YAML 1.1 boolean `on`; kopiaplan's own output did not read back. In a
+/// flow sequence the comma does end the scalar, and `on` is refused there.
+#[test]
+fn a_plain_scalar_with_a_comma_is_read_whole() {
+    let ran = Test::new()
+        .args(["validate", "-"])
+        .stdin(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: web\n\
+             data:\n  a: on,-app.yaml\n  b: on#not-a-comment\n  c: [on, x]\n",
+        )
+        .status(1)
+        .run();
+    assert_eq!(ran.stderr.matches("`on` is a boolean").count(), 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains(":9:7"), "{}", ran.stderr);
 }
