@@ -86,14 +86,16 @@ pub fn convert(
 }
 
 /// Drops what a plan author would not write: nulls, and empty lists and
-/// maps (every such field defaults to empty).
+/// maps (such fields default to empty). Empty `resources` stay: they mean
+/// no requests and no limits, where leaving them out means kopiaplan's
+/// defaults (VolSync's `moverResources: {}`).
 fn prune(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for child in map.values_mut() {
                 prune(child);
             }
-            map.retain(|_, child| !is_empty(child));
+            map.retain(|key, child| key == "resources" && child.is_object() || !is_empty(child));
         }
         Value::Array(items) => items.iter_mut().for_each(prune),
         _ => {}

@@ -129,6 +129,44 @@ fn a_plain_scalar_with_a_comma_is_read_whole() {
         )
         .status(1)
         .run();
-    assert_eq!(ran.stderr.matches("`on` is a boolean").count(), 1, "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr.matches("`on` is a boolean").count(),
+        1,
+        "{}",
+        ran.stderr
+    );
     assert!(ran.stderr.contains(":9:7"), "{}", ran.stderr);
+}
+
+/// Found by the convert fuzz target in a long run: VolSync's
+/// `moverResources: {}` (no requests, no limits) was dropped by `convert`
+/// as an empty map, so the converted plan got kopiaplan's default
+/// resources and compiled differently from the ReplicationSource.
+#[test]
+fn convert_keeps_empty_mover_resources() {
+    let source = "apiVersion: volsync.backube/v1alpha1
+kind: ReplicationSource
+metadata: {name: db, namespace: apps}
+spec:
+  sourcePVC: db
+  trigger: {schedule: \"0 2 * * *\"}
+  kopia:
+    repository: kopia-secret
+    copyMethod: Direct
+    moverResources: {}
+";
+    let converted = Test::new()
+        .args(["convert", "-"])
+        .stdin(source)
+        .run()
+        .stdout;
+    assert!(converted.contains("resources: {}"), "{converted}");
+    let compiled = |input: &str| {
+        let objects = Plan::text(input).objects();
+        objects.named("CronJob", "volsync-db-backup")["spec"]["jobTemplate"]["spec"]["template"]
+            ["spec"]["containers"][0]["resources"]
+            .clone()
+    };
+    assert_eq!(compiled(source), serde_json::json!({}));
+    assert_eq!(compiled(&converted), compiled(source));
 }
