@@ -202,6 +202,12 @@ trap 'forward_signal INT 130' INT
 run_kopia() {
   kopia --file-log-level="${{ env.log_level }}" "$@" &
   KOPIA_PID=$!
+  wait_kopia
+}
+
+# Waits for the Kopia started in the background as KOPIA_PID and returns its
+# status: a signal forwarded to it interrupts `wait`, not Kopia.
+wait_kopia() {
   local status=0
   wait "$KOPIA_PID" || status=$?
   while kill -0 "$KOPIA_PID" 2>/dev/null; do

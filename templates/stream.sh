@@ -50,15 +50,9 @@ run_kopia_reading() {
   local input=$1
   shift
   kopia --file-log-level="${{ env.log_level }}" "$@" <"$input" &
+  # shellcheck disable=SC2034 # read by wait_kopia (common.sh)
   KOPIA_PID=$!
-  local status=0
-  wait "$KOPIA_PID" || status=$?
-  while kill -0 "$KOPIA_PID" 2>/dev/null; do
-    status=0
-    wait "$KOPIA_PID" || status=$?
-  done
-  KOPIA_PID=
-  return "$status"
+  wait_kopia
 }
 
 # stream_snapshot MANIFEST ARGUMENTS...: snapshots what the dump container

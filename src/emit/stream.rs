@@ -5,12 +5,9 @@
 //! `stream` emptyDir both containers mount (with the pipe between them).
 //! It gets the user's environment only, never the repository Secret.
 
-use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, PodTemplateSpec, Volume, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::api::core::v1::{Container, PodTemplateSpec, VolumeMount};
 
-use super::pod::{container_security_context, mount};
+use super::pod::{container_security_context, empty_dir, mount};
 use crate::model::{UserContainer, paths};
 
 /// What the side container does with its command's standard streams.
@@ -37,17 +34,6 @@ impl Side {
 
 /// The script the side container runs, in the scripts ConfigMap.
 pub const SIDE_SCRIPT: &str = "side.sh";
-
-fn empty_dir(name: &str, size_limit: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            size_limit: Some(Quantity(size_limit.to_owned())),
-            ..EmptyDirVolumeSource::default()
-        }),
-        ..Volume::default()
-    }
-}
 
 /// Adds the side container to a mover pod whose first container is
 /// Kopia's, with the `stream` emptyDir they share; a check also gets the
