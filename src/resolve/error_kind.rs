@@ -86,6 +86,7 @@ impl DiagnosticKind for ResolveError {
             Self::SharedCacheClaim { .. } => Code::SharedCacheClaim,
             Self::MaintenanceNoNamespace { .. } => Code::NoNamespace,
             Self::ReplicaWithoutMaintenance { .. } => Code::ReplicaWithoutMaintenance,
+            Self::ReplicaCredentialFiles { .. } => Code::ReplicaCredentialFiles,
             Self::MaintenanceOwnerConflict { .. } => Code::MaintenanceOwnerConflict,
             Self::MaintenanceTimingDiffers { .. } => Code::MaintenanceTimingDiffers,
             Self::UnknownRepositoryUrl { .. } => Code::UnknownRepositoryUrl,
@@ -121,7 +122,8 @@ impl DiagnosticKind for ResolveError {
             | Self::RestoreIgnoresGlobalPolicy
             | Self::UrlPathIgnored { .. }
             | Self::PolicyTranslated { .. }
-            | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
+            | Self::PolicyObjectNotInInput { .. }
+            | Self::ReplicaCredentialFiles { .. } => Severity::Warning,
             Self::Selection(problem) => problem.severity(),
             _ => Severity::Error,
         }

@@ -405,6 +405,32 @@ fn a_replica_needs_the_repositorys_full_maintenance() {
     );
 }
 
+/// A destination whose credentials are files would get the source's: said
+/// at compile time, not found out at 5 in the morning.
+#[test]
+fn a_replica_to_a_backend_with_credential_files_is_a_warning() {
+    let plan = s3_plan(
+        "p",
+        "      replicas:\n        - {name: offsite, url: \"gcs://offsite/main\", secretName: kopia-offsite}\n",
+        "",
+    );
+    crate::test::Test::new()
+        .args(["compile", "-"])
+        .stdin(plan.clone())
+        .stderr_has("warning[replica-credential-files]: replica `offsite`: a `gcs` destination")
+        .stderr_has("field: spec.repositories[0].replicas[0].url")
+        .run();
+    let ran = crate::test::Test::new()
+        .args(["compile", "-"])
+        .stdin(plan.replace("gcs://offsite/main", "b2://offsite/main"))
+        .run();
+    assert!(
+        !ran.stderr.contains("replica-credential-files"),
+        "{}",
+        ran.stderr
+    );
+}
+
 #[test]
 fn creation_options_are_checked_against_kopias_names() {
     let objects = support::compile_text(&s3_plan(
