@@ -218,6 +218,13 @@ wait_kopia() {
   return "$status"
 }
 
+# The credential files (SFTP key, known_hosts, GCS and Drive JSON, rclone
+# config) of the storage being connected, and the Secret they come from: the
+# repository's. A replica's mover points both at its destination's while it
+# works on the destination, so neither side ever reads the other's files.
+CREDENTIAL_FILES_DIR="{{ paths.credentials }}"
+CREDENTIALS_SECRET="the repository Secret"
+
 # Kopia's cache and logs live on the cache volume, its config (which holds
 # the storage credentials Kopia was given) in memory; the root filesystem is
 # read-only.
@@ -227,8 +234,8 @@ prepare_directories() {
   # tools expect a path there, so point them at the mounted file instead.
   unset GOOGLE_APPLICATION_CREDENTIALS GOOGLE_DRIVE_CREDENTIALS SFTP_KEY_FILE RCLONE_CONFIG
   unset SFTP_KNOWN_HOSTS SFTP_KNOWN_HOSTS_DATA
-  if [ -f "{{ paths.credentials }}/gcs.json" ]; then
-    export GOOGLE_APPLICATION_CREDENTIALS="{{ paths.credentials }}/gcs.json"
+  if [ -f "$CREDENTIAL_FILES_DIR/gcs.json" ]; then
+    export GOOGLE_APPLICATION_CREDENTIALS="$CREDENTIAL_FILES_DIR/gcs.json"
   fi
   if [ -n "${ {{- env.custom_ca }}:-}" ]; then
     # The custom CA is added to the system roots, for every HTTPS backend.
@@ -293,8 +300,8 @@ storage_arguments() {
     gcs)
       override_flag --bucket "${KOPIA_GCS_BUCKET:-${GCS_BUCKET:-}}"
       require_flag --bucket "$no_bucket"
-      if [ -f "{{ paths.credentials }}/gcs.json" ]; then
-        STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gcs.json")
+      if [ -f "$CREDENTIAL_FILES_DIR/gcs.json" ]; then
+        STORAGE_ARGS+=(--credentials-file="$CREDENTIAL_FILES_DIR/gcs.json")
       fi
       ;;
     azure)
@@ -336,38 +343,42 @@ storage_arguments() {
       require_flag --username "the sftp URL names no user: use sftp://user@host/path"
       require_flag --path "the sftp URL names no path: use sftp://user@host/path"
       local known_hosts
-      if [ -f "{{ paths.credentials }}/known_hosts" ]; then
-        known_hosts="{{ paths.credentials }}/known_hosts"
-      elif [ -f "{{ paths.credentials }}/known_hosts_data" ]; then
-        known_hosts="{{ paths.credentials }}/known_hosts_data"
+      if [ -f "$CREDENTIAL_FILES_DIR/known_hosts" ]; then
+        known_hosts="$CREDENTIAL_FILES_DIR/known_hosts"
+      elif [ -f "$CREDENTIAL_FILES_DIR/known_hosts_data" ]; then
+        known_hosts="$CREDENTIAL_FILES_DIR/known_hosts_data"
       else
-        fail "sftp needs the server's host key: add SFTP_KNOWN_HOSTS (a known_hosts file) to the repository Secret"
+        fail "sftp needs the server's host key: add SFTP_KNOWN_HOSTS (a known_hosts file) to $CREDENTIALS_SECRET"
       fi
       STORAGE_ARGS+=(--known-hosts="$known_hosts")
-      if [ -f "{{ paths.credentials }}/sftp_key" ]; then
-        STORAGE_ARGS+=(--keyfile="{{ paths.credentials }}/sftp_key")
+      if [ -f "$CREDENTIAL_FILES_DIR/sftp_key" ]; then
+        STORAGE_ARGS+=(--keyfile="$CREDENTIAL_FILES_DIR/sftp_key")
       elif [ -n "${SFTP_PASSWORD:-}" ]; then
         local port
         port=$(flag_value --port)
         sftp_password_token "$(flag_value --host)" "${port:-22}" "$(flag_value --username)" "$(flag_value --path)" "$known_hosts"
       else
-        fail "sftp needs a key (SFTP_KEY_FILE) or a password (SFTP_PASSWORD) in the repository Secret"
+        fail "sftp needs a key (SFTP_KEY_FILE) or a password (SFTP_PASSWORD) in $CREDENTIALS_SECRET"
       fi
       ;;
     rclone)
       override_flag --remote-path "${RCLONE_REMOTE_PATH:-}"
       require_flag --remote-path "the rclone URL names no remote: use rclone://remote:path"
       [ -z "${RCLONE_EXE:-}" ] || STORAGE_ARGS+=(--rclone-exe="$RCLONE_EXE")
-      # rclone reads its configuration file from RCLONE_CONFIG (a path).
-      if [ -f "{{ paths.credentials }}/rclone.conf" ]; then
-        export RCLONE_CONFIG="{{ paths.credentials }}/rclone.conf"
+      # rclone's configuration file, named on rclone's command line: Kopia
+      # keeps the argument in this storage's config, and rclone prefers it
+      # to RCLONE_CONFIG, which is never set (a replica's other side would
+      # inherit it).
+      unset RCLONE_CONFIG
+      if [ -f "$CREDENTIAL_FILES_DIR/rclone.conf" ]; then
+        STORAGE_ARGS+=(--rclone-args=--config="$CREDENTIAL_FILES_DIR/rclone.conf")
       fi
       ;;
     gdrive)
       override_flag --folder-id "${GOOGLE_DRIVE_FOLDER_ID:-}"
       require_flag --folder-id "the gdrive URL names no folder: use gdrive://FOLDER_ID"
-      if [ -f "{{ paths.credentials }}/gdrive.json" ]; then
-        STORAGE_ARGS+=(--credentials-file="{{ paths.credentials }}/gdrive.json")
+      if [ -f "$CREDENTIAL_FILES_DIR/gdrive.json" ]; then
+        STORAGE_ARGS+=(--credentials-file="$CREDENTIAL_FILES_DIR/gdrive.json")
       fi
       ;;
     filesystem)

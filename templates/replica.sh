@@ -27,6 +27,16 @@ side_cache=
 # reads a side's backend keys when it connects (and keeps them in that
 # side's config), so switching sides replaces every backend key by the
 # other side's key of the same name, or unsets it.
+# Credential files are mounted once per side: the repository's at
+# {{ paths.credentials }}, the destination's at {{ paths.replica_credentials }}.
+# Each side's flags name its own files (--keyfile, --known-hosts,
+# --credentials-file, rclone's --config), and Kopia keeps them in that
+# side's config. No variable names a file: `sync-to` opens both sides in
+# one process, and Google's default credentials would read one side's
+# GOOGLE_APPLICATION_CREDENTIALS for the other. The destination's file
+# contents are not needed as variables either.
+unset GOOGLE_APPLICATION_CREDENTIALS RCLONE_CONFIG
+for key in {{ replica.credential_file_keys }}; do unset "{{ replica.destination_prefix }}$key"; done
 declare -A repository_keys=()
 for key in {{ replica.backend_keys }}; do
   [ -z "${!key+set}" ] || repository_keys[$key]=${!key}
@@ -45,6 +55,8 @@ use_repository() {
   {{ env.custom_ca }}=$repository_ca
   {{ env.layout }}=$repository_layout
   export KOPIA_CONFIG_PATH="$config_dir/repository.config"
+  CREDENTIAL_FILES_DIR="{{ paths.credentials }}"
+  CREDENTIALS_SECRET="the repository Secret"
   side_cache=$cache_base
 }
 
@@ -68,6 +80,8 @@ use_destination() {
   {{ env.layout }}=Url
   {{ env.repository_config_file }}=
   export KOPIA_CONFIG_PATH="$config_dir/destination.config"
+  CREDENTIAL_FILES_DIR="{{ paths.replica_credentials }}"
+  CREDENTIALS_SECRET="the replica's destination Secret"
   side_cache="$cache_base-destination"
 }
 

@@ -213,9 +213,6 @@ pub enum Code {
     /// A repository with replicas has no full maintenance in the plan to
     /// run them beside.
     ReplicaWithoutMaintenance,
-    /// A replica destination whose backend reads credential files, which
-    /// come from the repository's own Secret only (warning).
-    ReplicaCredentialFiles,
     /// One repository declared with two maintenance schedules or triggers (warning).
     MaintenanceTimingDiffers,
     /// A repository URL whose scheme kopiaplan does not know.

@@ -106,6 +106,38 @@ pub(super) fn config_map_volume(
     }
 }
 
+/// The volume of a Secret's credential files: each key that is present, as
+/// the file Kopia is pointed at. A key may be missing (a password instead
+/// of an SFTP key, workload identity instead of a GCS key): `optional`, and
+/// the mover fails with a clear message when it needs a file it lacks.
+/// Readable by the non-root mover without an `fsGroup` (kubelet writes the
+/// files as root); nothing else runs in the pod.
+pub(super) fn credential_files_volume(
+    name: &str,
+    secret_name: &str,
+    files: &[crate::kopia::backend::CredentialFile],
+) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret_name.to_owned()),
+            default_mode: Some(0o444),
+            items: Some(
+                files
+                    .iter()
+                    .map(|(key, file)| KeyToPath {
+                        key: (*key).to_owned(),
+                        path: (*file).to_owned(),
+                        mode: None,
+                    })
+                    .collect(),
+            ),
+            optional: Some(true),
+        }),
+        ..Volume::default()
+    }
+}
+
 /// Where the mover's `/data` comes from.
 pub enum DataVolume<'a> {
     /// No data volume (maintenance, verify).
@@ -271,25 +303,11 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
 
     // Credential files (GCS and Drive JSON, SFTP key, known_hosts, rclone
     // config), from the repository Secret, where present.
-    volumes.push(Volume {
-        name: "credentials".into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(repository.secret_name.clone()),
-            default_mode: Some(0o444),
-            items: Some(
-                CREDENTIAL_FILES
-                    .iter()
-                    .map(|(key, file)| KeyToPath {
-                        key: (*key).to_owned(),
-                        path: (*file).to_owned(),
-                        mode: None,
-                    })
-                    .collect(),
-            ),
-            optional: Some(true),
-        }),
-        ..Volume::default()
-    });
+    volumes.push(credential_files_volume(
+        "credentials",
+        &repository.secret_name,
+        CREDENTIAL_FILES,
+    ));
     mounts.push(mount("credentials", paths::CREDENTIALS, true));
 
     let plan = spec.plan;

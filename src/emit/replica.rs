@@ -1,13 +1,18 @@
 //! The CronJob of one replica: the repository's maintenance owner copies
 //! the repository to its destination (`kopia repository sync-to` or
 //! `kopia snapshot migrate`). The destination Secret's keys reach the
-//! mover with a prefix, so they never collide with the source's.
+//! mover with a prefix, so they never collide with the source's, and its
+//! credential files are mounted at a path of their own.
 
 use k8s_openapi::api::core::v1::{EnvFromSource, SecretEnvSource};
 
 use super::entry::{Frame, Mover};
-use super::pod::{DataVolume, env, user_env};
+use super::pod::{DataVolume, credential_files_volume, env, mount, user_env};
+use crate::kopia::backend::{self, CREDENTIAL_FILES, CredentialFile};
 use crate::model::{Plan, Replica, RepositoryLocation, paths};
+
+/// The volume of the destination's credential files.
+const DESTINATION_CREDENTIALS_VOLUME: &str = "replica-credentials";
 use crate::output::Object;
 use crate::scripts::environment;
 
@@ -52,23 +57,56 @@ pub fn objects(plan: &Plan, replica: &Replica, scripts_config_map: &str) -> Vec<
             writes_data: matches!(replica.destination, RepositoryLocation::Claim { .. }),
         },
     );
-    if let Some(container) = pod
-        .spec
-        .as_mut()
-        .and_then(|spec| spec.containers.first_mut())
-    {
-        container
-            .env_from
-            .get_or_insert_with(Vec::new)
-            .push(EnvFromSource {
-                prefix: Some(environment::DESTINATION_PREFIX.to_owned()),
-                secret_ref: Some(SecretEnvSource {
-                    name: replica.secret_name.clone(),
-                    optional: Some(false),
-                }),
-                ..EnvFromSource::default()
-            });
+    // The destination Secret: its keys under a prefix, its credential
+    // files at a path of their own.
+    let files = destination_credential_files(&replica.destination);
+    if let Some(spec) = pod.spec.as_mut() {
+        if !files.is_empty() {
+            spec.volumes
+                .get_or_insert_with(Vec::new)
+                .push(credential_files_volume(
+                    DESTINATION_CREDENTIALS_VOLUME,
+                    &replica.secret_name,
+                    files,
+                ));
+        }
+        if let Some(container) = spec.containers.first_mut() {
+            if !files.is_empty() {
+                container
+                    .volume_mounts
+                    .get_or_insert_with(Vec::new)
+                    .push(mount(
+                        DESTINATION_CREDENTIALS_VOLUME,
+                        paths::REPLICA_CREDENTIALS,
+                        true,
+                    ));
+            }
+            container
+                .env_from
+                .get_or_insert_with(Vec::new)
+                .push(EnvFromSource {
+                    prefix: Some(environment::DESTINATION_PREFIX.to_owned()),
+                    secret_ref: Some(SecretEnvSource {
+                        name: replica.secret_name.clone(),
+                        optional: Some(false),
+                    }),
+                    ..EnvFromSource::default()
+                });
+        }
     }
     objects.push(frame.run_object(pod));
     objects
+}
+
+/// The destination Secret's keys that the mover needs as files: those of
+/// the destination URL's backend; every backend's when only the Secret's
+/// `KOPIA_REPOSITORY` says which; none for a claim.
+fn destination_credential_files(destination: &RepositoryLocation) -> &'static [CredentialFile] {
+    match destination {
+        RepositoryLocation::Url(url) => {
+            backend::backend(url).map_or(&[], |backend| backend.credential_files)
+        }
+        RepositoryLocation::FromSecret => CREDENTIAL_FILES,
+        RepositoryLocation::Claim { .. } => &[],
+    }
 }

@@ -33,7 +33,22 @@ pub struct Backend {
     /// the cloud SDKs' own variables, and VolSync's names for them. They
     /// reach the mover through `envFrom`; none of them runs a command.
     pub secret_keys: &'static [&'static str],
+    /// The Secret keys of this backend that Kopia reads as files (a subset
+    /// of [`CREDENTIAL_FILES`]): what a replica mounts of its destination's
+    /// Secret.
+    pub credential_files: &'static [CredentialFile],
 }
+
+/// A Secret key whose content Kopia needs as a file: (key, file name in
+/// the credentials volume).
+pub type CredentialFile = (&'static str, &'static str);
+
+const GCS_CREDENTIALS: CredentialFile = ("GOOGLE_APPLICATION_CREDENTIALS", "gcs.json");
+const GDRIVE_CREDENTIALS: CredentialFile = ("GOOGLE_DRIVE_CREDENTIALS", "gdrive.json");
+const SFTP_KEY: CredentialFile = ("SFTP_KEY_FILE", "sftp_key");
+const SFTP_KNOWN_HOSTS: CredentialFile = ("SFTP_KNOWN_HOSTS", "known_hosts");
+const SFTP_KNOWN_HOSTS_DATA: CredentialFile = ("SFTP_KNOWN_HOSTS_DATA", "known_hosts_data");
+const RCLONE_CONFIG: CredentialFile = ("RCLONE_CONFIG", "rclone.conf");
 
 /// Every backend, in the order error messages list them.
 pub const BACKENDS: [Backend; 9] = [
@@ -56,14 +71,15 @@ pub const BACKENDS: [Backend; 9] = [
             "KOPIA_S3_REGION",
             "KOPIA_S3_DISABLE_TLS",
         ],
+        credential_files: &[],
     },
     Backend {
         scheme: "gcs",
         url: UrlLayout::BucketAndPrefix {
             bucket_flag: "--bucket",
         },
-        // The credentials are a file: see CREDENTIAL_FILES.
         secret_keys: &["GOOGLE_PROJECT_ID", "KOPIA_GCS_BUCKET", "GCS_BUCKET"],
+        credential_files: &[GCS_CREDENTIALS],
     },
     Backend {
         scheme: "azure",
@@ -82,6 +98,7 @@ pub const BACKENDS: [Backend; 9] = [
             "KOPIA_AZURE_STORAGE_ACCOUNT",
             "KOPIA_AZURE_STORAGE_KEY",
         ],
+        credential_files: &[],
     },
     Backend {
         scheme: "b2",
@@ -95,6 +112,7 @@ pub const BACKENDS: [Backend; 9] = [
             "B2_APPLICATION_KEY",
             "KOPIA_B2_BUCKET",
         ],
+        credential_files: &[],
     },
     Backend {
         scheme: "webdav",
@@ -106,11 +124,11 @@ pub const BACKENDS: [Backend; 9] = [
             "KOPIA_WEBDAV_USERNAME",
             "KOPIA_WEBDAV_PASSWORD",
         ],
+        credential_files: &[],
     },
     Backend {
         scheme: "sftp",
         url: UrlLayout::Sftp,
-        // The key and known_hosts are files: see CREDENTIAL_FILES.
         secret_keys: &[
             "SFTP_HOST",
             "SFTP_PORT",
@@ -118,21 +136,25 @@ pub const BACKENDS: [Backend; 9] = [
             "SFTP_PASSWORD",
             "SFTP_PATH",
         ],
+        credential_files: &[SFTP_KEY, SFTP_KNOWN_HOSTS, SFTP_KNOWN_HOSTS_DATA],
     },
     Backend {
         scheme: "rclone",
         url: UrlLayout::RemotePath,
         secret_keys: &["RCLONE_REMOTE_PATH", "RCLONE_EXE"],
+        credential_files: &[RCLONE_CONFIG],
     },
     Backend {
         scheme: "gdrive",
         url: UrlLayout::FolderId,
         secret_keys: &["GOOGLE_DRIVE_FOLDER_ID"],
+        credential_files: &[GDRIVE_CREDENTIALS],
     },
     Backend {
         scheme: "filesystem",
         url: UrlLayout::Path,
         secret_keys: &[],
+        credential_files: &[],
     },
 ];
 
@@ -140,15 +162,16 @@ pub const BACKENDS: [Backend; 9] = [
 /// manual Kopia configuration (VolSync's `KOPIA_MANUAL_CONFIG`).
 pub const COMMON_SECRET_KEYS: &[&str] = &["KOPIA_REPOSITORY", "KOPIA_MANUAL_CONFIG"];
 
-/// Secret keys whose content Kopia needs as a file: (key, file name in the
-/// credentials volume).
-pub const CREDENTIAL_FILES: &[(&str, &str)] = &[
-    ("GOOGLE_APPLICATION_CREDENTIALS", "gcs.json"),
-    ("GOOGLE_DRIVE_CREDENTIALS", "gdrive.json"),
-    ("SFTP_KEY_FILE", "sftp_key"),
-    ("SFTP_KNOWN_HOSTS", "known_hosts"),
-    ("SFTP_KNOWN_HOSTS_DATA", "known_hosts_data"),
-    ("RCLONE_CONFIG", "rclone.conf"),
+/// Every Secret key whose content Kopia needs as a file, of every backend:
+/// what the repository's credentials volume mounts (its backend may be
+/// known only at run time).
+pub const CREDENTIAL_FILES: &[CredentialFile] = &[
+    GCS_CREDENTIALS,
+    GDRIVE_CREDENTIALS,
+    SFTP_KEY,
+    SFTP_KNOWN_HOSTS,
+    SFTP_KNOWN_HOSTS_DATA,
+    RCLONE_CONFIG,
 ];
 
 /// The URL schemes, in the order of [`BACKENDS`].
@@ -538,5 +561,26 @@ mod tests {
         for (key, _) in CREDENTIAL_FILES {
             assert!(!keys.contains(key), "{key}");
         }
+    }
+
+    /// What a replica mounts of its destination's Secret is its backend's
+    /// share of the files the repository's credentials volume mounts: each
+    /// file belongs to one backend.
+    #[test]
+    fn every_credential_file_belongs_to_one_backend() {
+        let mut owned: Vec<CredentialFile> = BACKENDS
+            .iter()
+            .flat_map(|backend| backend.credential_files.iter().copied())
+            .collect();
+        owned.sort_unstable();
+        let mut all = CREDENTIAL_FILES.to_vec();
+        all.sort_unstable();
+        assert_eq!(owned, all);
+        let sftp = backend("sftp://u@h/p").map(|b| b.credential_files);
+        assert_eq!(
+            sftp.map(|files| files.iter().map(|(_, file)| *file).collect::<Vec<_>>()),
+            Some(vec!["sftp_key", "known_hosts", "known_hosts_data"])
+        );
+        assert_eq!(backend("s3://b").map(|b| b.credential_files.len()), Some(0));
     }
 }

@@ -617,7 +617,11 @@ pub mod paths {
     pub const HOME: &str = "/kopiaplan/home";
     pub const TMP: &str = "/tmp";
     pub const CUSTOM_CA: &str = "/kopiaplan/ca";
+    /// The repository Secret's credential files (SFTP key, GCS JSON…).
     pub const CREDENTIALS: &str = "/kopiaplan/credentials";
+    /// A replica's destination Secret's credential files: never the
+    /// repository's, so neither side reads the other's.
+    pub const REPLICA_CREDENTIALS: &str = "/kopiaplan/replica-credentials";
     /// Where a PVC repository is mounted.
     pub const FILESYSTEM_REPOSITORY: &str = "/kopiaplan/repository";
     /// Where `mover.volumes` are mounted, each at `/mnt/<mountPath>`.

@@ -226,8 +226,6 @@ pub enum ResolveError {
     MaintenanceNoNamespace { repository: String },
     /// Replicas of a repository that has no full maintenance in the plan.
     ReplicaWithoutMaintenance { repository: String },
-    /// A replica destination whose backend reads credential files.
-    ReplicaCredentialFiles { replica: String, scheme: String },
     /// One repository declared with two maintenance owners.
     MaintenanceOwnerConflict {
         repository: String,
@@ -570,10 +568,6 @@ impl std::fmt::Display for ResolveError {
             } => write!(
                 f,
                 "the cache claim `{namespace}/{claim}` is used by {first_kind} `{first_name}` ({first_origin}) and by {kind} `{name}` ({origin})"
-            ),
-            Self::ReplicaCredentialFiles { replica, scheme } => write!(
-                f,
-                "replica `{replica}`: a `{scheme}` destination reads credential files, and kopiaplan mounts them from the repository's own Secret only: the copy would use the source's files, or none"
             ),
             Self::ReplicaWithoutMaintenance { repository } => write!(
                 f,

@@ -86,7 +86,6 @@ impl DiagnosticKind for ResolveError {
             Self::SharedCacheClaim { .. } => Code::SharedCacheClaim,
             Self::MaintenanceNoNamespace { .. } => Code::NoNamespace,
             Self::ReplicaWithoutMaintenance { .. } => Code::ReplicaWithoutMaintenance,
-            Self::ReplicaCredentialFiles { .. } => Code::ReplicaCredentialFiles,
             Self::MaintenanceOwnerConflict { .. } => Code::MaintenanceOwnerConflict,
             Self::MaintenanceTimingDiffers { .. } => Code::MaintenanceTimingDiffers,
             Self::UnknownRepositoryUrl { .. } => Code::UnknownRepositoryUrl,
@@ -122,8 +121,7 @@ impl DiagnosticKind for ResolveError {
             | Self::RestoreIgnoresGlobalPolicy
             | Self::UrlPathIgnored { .. }
             | Self::PolicyTranslated { .. }
-            | Self::PolicyObjectNotInInput { .. }
-            | Self::ReplicaCredentialFiles { .. } => Severity::Warning,
+            | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
             Self::Selection(problem) => problem.severity(),
             _ => Severity::Error,
         }

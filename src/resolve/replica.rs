@@ -90,19 +90,6 @@ impl PlanResolver<'_, '_> {
                 let Some(destination) = self.repository(&destination, &at_replica) else {
                     continue;
                 };
-                // Backends whose credentials are files (CREDENTIAL_FILES):
-                // only the repository Secret's are mounted.
-                let scheme = replica.url.as_deref().and_then(|url| url.split_once("://"));
-                if let Some((scheme @ ("gcs" | "gdrive" | "sftp" | "rclone"), _)) = scheme {
-                    let d = at_replica.key("url").error(
-                        &ResolveError::ReplicaCredentialFiles {
-                            replica: replica.name.clone(),
-                            scheme: scheme.to_owned(),
-                        },
-                        "copy to a destination whose credentials are variables (s3, b2, azure, webdav, or sftp with a password and no key file), or copy with a job of your own",
-                    );
-                    self.report(d);
-                }
                 let default_schedule = after_maintenance(&full.entry.run);
                 let time_zone = match &full.entry.run {
                     Run::Scheduled(s) => s.time_zone.clone(),

@@ -61,6 +61,7 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
         scripts => paths::SCRIPTS,
         policy => paths::POLICY,
         credentials => paths::CREDENTIALS,
+        replica_credentials => paths::REPLICA_CREDENTIALS,
         termination_log => paths::TERMINATION_LOG,
         stream => paths::STREAM,
         scratch => paths::SCRATCH,
@@ -83,6 +84,11 @@ fn render(templates: &[(&'static str, &'static str)]) -> Result<Vec<Script>, min
     let replica = context! {
         destination_prefix => environment::DESTINATION_PREFIX,
         backend_keys => crate::kopia::backend::secret_keys().join(" "),
+        credential_file_keys => crate::kopia::CREDENTIAL_FILES
+            .iter()
+            .map(|(key, _)| *key)
+            .collect::<Vec<_>>()
+            .join(" "),
     };
     let limits = context! {
         index_blobs_warning => crate::kopia::INDEX_BLOBS_WARNING,
