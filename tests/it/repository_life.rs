@@ -803,3 +803,80 @@ fn a_replica_to_sftp_authenticates_with_the_destination_secrets_key() {
     assert_eq!(cluster.host().snapshots("web-data@apps:/data").len(), 1);
     drop(impostor);
 }
+
+/// Both sides on SFTP servers, each of which knows only its own client key
+/// and shows its own host key: the copy opens the repository with the
+/// repository Secret's files and the destination with the destination
+/// Secret's, and so does the seed, the other way round. Either side read
+/// with the other's files is refused (`key mismatch`).
+#[test]
+fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
+    requires!(Namespaces, Kopia, Tool("sshd"), Tool("ssh-keygen"));
+    let dir = support::scratch("replica-sftp-pair");
+    let home = support::servers::sshd(&dir.join("home"));
+    let away = support::servers::sshd(&dir.join("away"));
+    let repository = dir.join("home-export/kopia");
+    let copy = dir.join("away-export/copy");
+    let url = |server: &support::servers::Sshd, path: &std::path::Path| {
+        format!(
+            "sftp://root@127.0.0.1:{}{}",
+            server.server.port,
+            path.display()
+        )
+    };
+    let mut cluster = Cluster::with_plan(
+        "sftp-pair",
+        &plan_with(
+            &format!(
+                "    - name: local\n      secretName: kopia-local\n      url: \"{}\"\n      create: IfMissing\n      replicas:\n        - {{name: offsite, secretName: kopia-offsite, url: \"{}\", seed: {{token: lost-the-server}}}}\n",
+                url(&home, &repository),
+                url(&away, &copy)
+            ),
+            ONE_BACKUP,
+        ),
+    );
+    volume_with(&mut cluster, "web-data", &[("file", "data")]);
+    let repository_secret = [
+        ("KOPIA_PASSWORD", PASSWORD),
+        ("SFTP_KEY_FILE", home.client_key.as_str()),
+        ("SFTP_KNOWN_HOSTS", home.known_hosts.as_str()),
+    ];
+    let destination_secret = [
+        ("KOPIA_PASSWORD", "unused by Blobs"),
+        ("SFTP_KEY_FILE", away.client_key.as_str()),
+        ("SFTP_KNOWN_HOSTS", away.known_hosts.as_str()),
+    ];
+    let run = |pod: support::pod::Pod| {
+        let result = pod
+            .secret("kopia-local", &repository_secret)
+            .secret("kopia-offsite", &destination_secret)
+            .run();
+        assert_eq!(result.exit_code, 0, "{}", result.logs());
+        result.result_line()
+    };
+    run(cluster.pod("rk-web-data-backup"));
+    let copied = run(cluster.pod("rk-local-replica-offsite"));
+    assert_eq!(copied["snapshotCount"], 1, "{copied}");
+    let host = HostKopia::filesystem("sftp-pair-copy", &copy, PASSWORD);
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
+
+    // The home server loses the repository; the seed brings it back.
+    std::fs::remove_dir_all(&repository).expect("lose the repository");
+    let job = support::pod::items(&cluster.objects)
+        .iter()
+        .filter(|o| o["kind"] == "Job")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("rk-local-replica-offsite-seed-"))
+        .expect("the seed Job")
+        .to_owned();
+    let seeded = run(
+        support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job).real_kopia(),
+    );
+    assert_eq!(seeded["direction"], "seed", "{seeded}");
+    assert_eq!(seeded["snapshotCount"], 1, "{seeded}");
+    let host = HostKopia::filesystem("sftp-pair-seeded", &repository, PASSWORD);
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
+    // Backups go on, on the home server.
+    run(cluster.pod("rk-web-data-backup"));
+    assert_eq!(host.snapshots("web-data@apps:/data").len(), 2);
+}
