@@ -32,6 +32,7 @@ mod policy_config;
 mod properties;
 mod real_kopia;
 mod real_storage;
+mod replica_credentials;
 mod repository_life;
 mod restore;
 mod security;
