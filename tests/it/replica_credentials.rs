@@ -229,11 +229,25 @@ fn a_replica_to_sftp_authenticates_with_the_destination_secrets_key() {
 /// and shows its own host key: the copy opens the repository with the
 /// repository Secret's files and the destination with the destination
 /// Secret's, and so does the seed, the other way round. Either side read
-/// with the other's files is refused (`key mismatch`).
+/// with the other's files is refused (`key mismatch`). `Blobs` syncs one
+/// repository to two places (one password); `Snapshots` migrates into a
+/// repository with the destination's own password.
 #[test]
-fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
+fn a_blobs_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
     requires!(Namespaces, Kopia, Tool("sshd"), Tool("ssh-keygen"));
-    let dir = support::scratch("replica-sftp-pair");
+    between_two_sftp_servers("Blobs", PASSWORD);
+}
+
+#[test]
+fn a_snapshots_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
+    requires!(Namespaces, Kopia, Tool("sshd"), Tool("ssh-keygen"));
+    between_two_sftp_servers("Snapshots", "the offsite password");
+}
+
+/// Backs up to `home`, copies to `away` in `mode`, loses the repository
+/// and seeds it back; `destination_password` opens the copy.
+fn between_two_sftp_servers(mode: &str, destination_password: &str) {
+    let dir = support::scratch(&format!("replica-sftp-pair-{mode}"));
     let home = support::servers::sshd(&dir.join("home"));
     let away = support::servers::sshd(&dir.join("away"));
     let repository = dir.join("home-export/kopia");
@@ -246,10 +260,10 @@ fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
         )
     };
     let mut cluster = Cluster::with_plan(
-        "sftp-pair",
+        &format!("sftp-pair-{mode}"),
         &plan_with(
             &format!(
-                "    - name: local\n      secretName: kopia-local\n      url: \"{}\"\n      create: IfMissing\n      replicas:\n        - {{name: offsite, secretName: kopia-offsite, url: \"{}\", seed: {{token: lost-the-server}}}}\n",
+                "    - name: local\n      secretName: kopia-local\n      url: \"{}\"\n      create: IfMissing\n      replicas:\n        - {{name: offsite, secretName: kopia-offsite, url: \"{}\", mode: {mode}, seed: {{token: lost-the-server}}}}\n",
                 url(&home, &repository),
                 url(&away, &copy)
             ),
@@ -263,7 +277,7 @@ fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
         ("SFTP_KNOWN_HOSTS", home.known_hosts.as_str()),
     ];
     let destination_secret = [
-        ("KOPIA_PASSWORD", "unused by Blobs"),
+        ("KOPIA_PASSWORD", destination_password),
         ("SFTP_KEY_FILE", away.client_key.as_str()),
         ("SFTP_KNOWN_HOSTS", away.known_hosts.as_str()),
     ];
@@ -277,8 +291,13 @@ fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
     };
     run(cluster.pod("rk-web-data-backup"));
     let copied = run(cluster.pod("rk-local-replica-offsite"));
+    assert_eq!(copied["mode"], mode, "{copied}");
     assert_eq!(copied["snapshotCount"], 1, "{copied}");
-    let host = HostKopia::filesystem("sftp-pair-copy", &copy, PASSWORD);
+    let host = HostKopia::filesystem(
+        &format!("sftp-pair-{mode}-copy"),
+        &copy,
+        destination_password,
+    );
     assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
 
     // The home server loses the repository; the seed brings it back.
@@ -295,7 +314,7 @@ fn a_replica_between_two_sftp_servers_keeps_each_sides_files_to_itself() {
     );
     assert_eq!(seeded["direction"], "seed", "{seeded}");
     assert_eq!(seeded["snapshotCount"], 1, "{seeded}");
-    let host = HostKopia::filesystem("sftp-pair-seeded", &repository, PASSWORD);
+    let host = HostKopia::filesystem(&format!("sftp-pair-{mode}-seeded"), &repository, PASSWORD);
     assert_eq!(host.snapshots("web-data@apps:/data").len(), 1);
     // Backups go on, on the home server.
     run(cluster.pod("rk-web-data-backup"));
