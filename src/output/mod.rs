@@ -12,7 +12,7 @@ pub mod rendered;
 
 pub use error::OutputError;
 
-pub use object::Object;
+pub use object::{Object, written_for_editing};
 
 /// Kinds in the order they can be applied: what others refer to comes first.
 const KIND_ORDER: [&str; 12] = [
@@ -56,29 +56,29 @@ pub enum Format {
 
 /// A multi-document YAML stream, each document starting with `---`.
 pub fn to_yaml(objects: &[Object]) -> Result<String, String> {
-    let mut out = String::new();
+    // Generated objects are text already: the output is their sum, reserved
+    // once rather than grown by doubling.
+    let known: usize = objects.iter().map(|o| o.yaml_len() + 4).sum();
+    let mut out = String::with_capacity(known);
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&document_yaml(&object.value)?);
+        object.write_yaml(&mut out)?;
     }
     Ok(out)
 }
 
-/// One object as YAML, ending with a line break.
+/// One value as YAML, ending with a line break.
 pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
-    let mut text = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    Ok(text)
+    object::yaml_document(value)
 }
 
 /// A Kubernetes `List` holding every object, as JSON.
 pub fn to_json(objects: &[Object]) -> String {
+    let items: Vec<_> = objects.iter().map(Object::value).collect();
     let list = serde_json::json!({
         "apiVersion": "v1",
         "kind": "List",
-        "items": objects.iter().map(|o| &o.value).collect::<Vec<_>>(),
+        "items": items,
     });
     let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
     text.push('\n');
