@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use kopiaplan::output::{self, Format, directory};
 
-use super::{InputArgs, Outcome, render_diagnostics, render_failure};
+use super::{InputArgs, Outcome, Stdout, render_diagnostics, render_failure};
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -127,6 +127,29 @@ pub fn exec(args: CompileArgs) -> Outcome {
         };
     }
     let holds_secret = compiled.objects.iter().any(|o| o.kind == "Secret");
+    if args.output.is_none() && args.format == Format::Yaml {
+        // Written out object by object, not joined first: the output is
+        // held once.
+        let written: Result<Vec<output::Object>, String> = compiled
+            .objects
+            .into_iter()
+            .map(output::Object::written)
+            .collect();
+        return match written {
+            Ok(objects) => Outcome {
+                stdout: Some(Stdout::Objects(objects)),
+                stderr: stderr.clone(),
+                exit_code: 0,
+            },
+            Err(error) => failure(render_failure(
+                &OutputError::Unserialisable {
+                    what: "the output".to_owned(),
+                    reason: error,
+                },
+                format,
+            )),
+        };
+    }
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
         Err(error) => {
@@ -141,7 +164,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
     };
     match args.output {
         None => Outcome {
-            stdout: Some(text),
+            stdout: Some(text.into()),
             stderr: stderr.clone(),
             exit_code: 0,
         },

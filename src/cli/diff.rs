@@ -164,7 +164,7 @@ pub fn exec(args: DiffArgs) -> Outcome {
         ));
     }
     Outcome {
-        stdout: Some(text),
+        stdout: Some(text.into()),
         stderr,
         exit_code: guard_exit(&verdict, true),
     }

@@ -67,6 +67,18 @@ pub fn to_yaml(objects: &[Object]) -> Result<String, String> {
     Ok(out)
 }
 
+/// Writes a multi-document YAML stream, as [`to_yaml`] returns it, object
+/// by object. Objects not yet written as YAML are written on the way:
+/// [`Object::written`] each first, so that nothing can fail half way.
+pub fn write_yaml(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for object in objects {
+        out.write_all(b"---\n")?;
+        let text = object.yaml().map_err(std::io::Error::other)?;
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// One value as YAML, ending with a line break.
 pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
     object::yaml_document(value)

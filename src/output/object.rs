@@ -227,6 +227,20 @@ impl Object {
         }
     }
 
+    /// The object with its YAML document written (edits included), so that
+    /// writing it out can no longer fail.
+    pub fn written(self) -> Result<Self, String> {
+        if matches!(self.body, Body::Yaml(_)) && self.edits.is_empty() {
+            return Ok(self);
+        }
+        let text = yaml_document(&*self.value())?;
+        Ok(Self {
+            body: Body::Yaml(text),
+            edits: Edits::default(),
+            ..self
+        })
+    }
+
     /// Appends the object's YAML document to `out`.
     pub fn write_yaml(&self, out: &mut String) -> Result<(), String> {
         match &self.body {
