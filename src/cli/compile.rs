@@ -56,7 +56,11 @@ fn previous_output(
 }
 
 pub fn exec(args: CompileArgs) -> Outcome {
-    let (sources, result) = args.input.compile();
+    let (sources, result) = match args.format {
+        Format::Yaml => args.input.compile(),
+        // Every object is read back to be written as JSON.
+        Format::Json => output::written_as_json(|| args.input.compile()),
+    };
     let mut compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

@@ -114,7 +114,7 @@ fn compile_owned(
     };
     // Every object is edited before it is written (its source annotation,
     // the caller's annotations): written as JSON, it reads back fast.
-    let compiled = crate::output::written_for_editing(|| {
+    let compiled = crate::output::written_as_json(|| {
         crate::compile_documents_with(sources, documents, diagnostics, &options)
     })?;
     let mut owned: Vec<Vec<Object>> = vec![Vec::new(); owners.len()];

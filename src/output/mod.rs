@@ -12,7 +12,7 @@ pub mod rendered;
 
 pub use error::OutputError;
 
-pub use object::{Object, written_for_editing};
+pub use object::{Object, written_as_json};
 
 /// Kinds in the order they can be applied: what others refer to comes first.
 const KIND_ORDER: [&str; 12] = [
@@ -84,14 +84,32 @@ pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
     object::yaml_document(value)
 }
 
-/// A Kubernetes `List` holding every object, as JSON.
+/// A Kubernetes `List` holding every object, as JSON. Each object's
+/// fields are read back only while it is written, one at a time.
 pub fn to_json(objects: &[Object]) -> String {
-    let items: Vec<_> = objects.iter().map(Object::value).collect();
-    let list = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": items,
-    });
+    struct Items<'a>(&'a [Object]);
+    impl serde::Serialize for Items<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq as _;
+            let mut sequence = serializer.serialize_seq(Some(self.0.len()))?;
+            for object in self.0 {
+                sequence.serialize_element(&*object.value())?;
+            }
+            sequence.end()
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct List<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        kind: &'a str,
+        items: Items<'a>,
+    }
+    let list = List {
+        api_version: "v1",
+        kind: "List",
+        items: Items(objects),
+    };
     let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
     text.push('\n');
     text

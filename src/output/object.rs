@@ -8,7 +8,7 @@
 //! (`diff`, `--previous`, JSON output) read the text back. The
 //! post-renderer and the KRM function, which edit every object they
 //! compile, have them written as compact JSON instead
-//! ([`written_for_editing`]), which reads back about ten times faster.
+//! ([`written_as_json`]), which reads back about ten times faster.
 
 use std::borrow::Cow;
 
@@ -67,7 +67,7 @@ enum Body {
     /// writes it.
     Yaml(String),
     /// As compact JSON text: for objects that are edited before they are
-    /// written (see [`written_for_editing`]), which JSON reads back fast.
+    /// written (see [`written_as_json`]), which JSON reads back fast.
     JsonText(String),
 }
 
@@ -83,11 +83,12 @@ thread_local! {
 }
 
 /// Runs `work` with the objects it builds written as compact JSON rather
-/// than YAML. The post-renderer and the KRM function edit every object they
-/// compile (its source annotation, their own annotations) before writing
-/// it: JSON reads back for that about ten times faster than YAML, and still
-/// takes a fraction of a JSON tree's memory.
-pub fn written_for_editing<R>(work: impl FnOnce() -> R) -> R {
+/// than YAML, for callers that read every object's fields back: the
+/// post-renderer and the KRM function edit each one (its source
+/// annotation, their own annotations), `diff` compares them, `--format
+/// json` writes JSON. JSON reads back about ten times faster than YAML, and
+/// still takes a fraction of a JSON tree's memory.
+pub fn written_as_json<R>(work: impl FnOnce() -> R) -> R {
     struct Restore(Form);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -382,9 +383,9 @@ mod tests {
     }
 
     #[test]
-    fn an_object_written_for_editing_reads_back_as_it_was_built() {
+    fn an_object_written_as_json_reads_back_as_it_was_built() {
         let resource = config_map();
-        let object = written_for_editing(|| Object::from_resource(&resource));
+        let object = written_as_json(|| Object::from_resource(&resource));
         assert!(matches!(object.body, Body::JsonText(_)), "{object:?}");
         let built = serde_json::to_value(&resource).expect("json");
         assert_eq!(*object.value(), built);
@@ -418,7 +419,7 @@ mod tests {
             ("team".to_owned(), "db".to_owned()),
         ]);
         let mut written = Object::from_resource(&resource);
-        let mut for_editing = written_for_editing(|| Object::from_resource(&resource));
+        let mut for_editing = written_as_json(|| Object::from_resource(&resource));
         let mut edited = Object::passthrough(serde_json::to_value(&resource).expect("json"));
         for object in [&mut written, &mut for_editing, &mut edited] {
             object.rename_source("chart/templates/plan.yaml:3");
