@@ -19,12 +19,8 @@ fn main() -> ExitCode {
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(outcome.stderr.as_bytes());
     if let Some(stdout) = outcome.stdout {
-        let mut out = std::io::stdout().lock();
-        if out
-            .write_all(stdout.as_bytes())
-            .and_then(|()| out.flush())
-            .is_err()
-        {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        if stdout.write(&mut out).and_then(|()| out.flush()).is_err() {
             return ExitCode::from(1);
         }
     }

@@ -195,7 +195,7 @@ pub fn without_sources(objects: &[kopiaplan::output::Object]) -> Vec<serde_json:
     objects
         .iter()
         .map(|object| {
-            let mut value = object.value.clone();
+            let mut value = object.value().into_owned();
             strip_source_annotations(&mut value);
             value
         })

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use kopiaplan::output::{self, Format, directory};
 
-use super::{InputArgs, Outcome, render_diagnostics, render_failure};
+use super::{InputArgs, Outcome, Stdout, render_diagnostics, render_failure};
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -56,7 +56,11 @@ fn previous_output(
 }
 
 pub fn exec(args: CompileArgs) -> Outcome {
-    let (sources, result) = args.input.compile();
+    let (sources, result) = match args.format {
+        Format::Yaml => args.input.compile(),
+        // Every object is read back to be written as JSON.
+        Format::Json => output::written_as_json(|| args.input.compile()),
+    };
     let mut compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
@@ -127,6 +131,29 @@ pub fn exec(args: CompileArgs) -> Outcome {
         };
     }
     let holds_secret = compiled.objects.iter().any(|o| o.kind == "Secret");
+    if args.output.is_none() && args.format == Format::Yaml {
+        // Written out object by object, not joined first: the output is
+        // held once.
+        let written: Result<Vec<output::Object>, String> = compiled
+            .objects
+            .into_iter()
+            .map(output::Object::written)
+            .collect();
+        return match written {
+            Ok(objects) => Outcome {
+                stdout: Some(Stdout::Objects(objects)),
+                stderr: stderr.clone(),
+                exit_code: 0,
+            },
+            Err(error) => failure(render_failure(
+                &OutputError::Unserialisable {
+                    what: "the output".to_owned(),
+                    reason: error,
+                },
+                format,
+            )),
+        };
+    }
     let text = match output::render(&compiled.objects, args.format) {
         Ok(text) => text,
         Err(error) => {
@@ -141,7 +168,7 @@ pub fn exec(args: CompileArgs) -> Outcome {
     };
     match args.output {
         None => Outcome {
-            stdout: Some(text),
+            stdout: Some(text.into()),
             stderr: stderr.clone(),
             exit_code: 0,
         },

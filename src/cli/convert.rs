@@ -38,11 +38,14 @@ pub fn exec(args: ConvertArgs) -> Outcome {
         &args.input.volsync.options(),
     ) {
         Ok(converted) => Outcome {
-            stdout: Some(if args.report {
-                converted.report
-            } else {
-                converted.yaml
-            }),
+            stdout: Some(
+                if args.report {
+                    converted.report
+                } else {
+                    converted.yaml
+                }
+                .into(),
+            ),
             stderr: render_diagnostics(&converted.diagnostics, &sources, format),
             exit_code: 0,
         },

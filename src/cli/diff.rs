@@ -59,7 +59,9 @@ enum ColorChoice {
 
 pub fn exec(args: DiffArgs) -> Outcome {
     let format = args.input.diagnostics;
-    let (sources, result) = args.input.compile();
+    // Every object is compared field by field: written as JSON, it reads
+    // back fast.
+    let (sources, result) = kopiaplan::output::written_as_json(|| args.input.compile());
     let mut compiled = match result {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
@@ -164,7 +166,7 @@ pub fn exec(args: DiffArgs) -> Outcome {
         ));
     }
     Outcome {
-        stdout: Some(text),
+        stdout: Some(text.into()),
         stderr,
         exit_code: guard_exit(&verdict, true),
     }

@@ -129,7 +129,7 @@ pub fn exec(args: ExplainArgs) -> Outcome {
         },
     };
     Outcome {
-        stdout: Some(text),
+        stdout: Some(text.into()),
         stderr,
         exit_code: 0,
     }

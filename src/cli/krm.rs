@@ -10,7 +10,9 @@ use clap::Args;
 use kopiaplan::diagnostics;
 use kopiaplan::integrations::krm;
 
-use super::{DiagnosticsFormat, Outcome, post_render, read_context, read_text, render_diagnostics};
+use super::{
+    DiagnosticsFormat, Outcome, Stdout, post_render, read_context, read_text, render_diagnostics,
+};
 
 #[derive(Debug, Args)]
 pub struct KrmArgs {
@@ -82,7 +84,7 @@ fn function_in_context(
         stderr.push_str("error: cannot serialise the ResourceList\n");
     }
     Outcome {
-        stdout: result.output,
+        stdout: result.output.map(Stdout::from),
         stderr,
         exit_code: u8::from(failed),
     }

@@ -129,9 +129,33 @@ pub enum DiagnosticsFormat {
 
 /// What a command produced: text for stdout, text for stderr, an exit code.
 pub struct Outcome {
-    pub stdout: Option<String>,
+    pub stdout: Option<Stdout>,
     pub stderr: String,
     pub exit_code: u8,
+}
+
+/// What a command writes on standard output.
+pub enum Stdout {
+    Text(String),
+    /// Compiled objects as a YAML stream, each already written: they are
+    /// written out one after the other, never joined into one string, which
+    /// would hold the output twice (issue 17).
+    Objects(Vec<kopiaplan::output::Object>),
+}
+
+impl From<String> for Stdout {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl Stdout {
+    pub fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        match self {
+            Self::Text(text) => out.write_all(text.as_bytes()),
+            Self::Objects(objects) => kopiaplan::output::write_yaml(objects, out),
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> Outcome {

@@ -57,7 +57,7 @@ pub fn outcome(result: PostRendered, format: DiagnosticsFormat) -> Outcome {
     let stderr = render_diagnostics(&result.diagnostics, &result.sources, format);
     match result.output {
         Some(stream) => Outcome {
-            stdout: Some(stream),
+            stdout: Some(stream.into()),
             stderr,
             exit_code: 0,
         },

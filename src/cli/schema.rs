@@ -25,7 +25,7 @@ pub fn exec(args: SchemaArgs) -> Outcome {
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
     Outcome {
-        stdout: Some(text),
+        stdout: Some(text.into()),
         stderr: String::new(),
         exit_code: 0,
     }

@@ -83,7 +83,7 @@ pub fn exec(args: StatusArgs) -> Outcome {
     };
     let attention = entries.iter().any(|e| e.state.needs_attention());
     Outcome {
-        stdout: Some(stdout),
+        stdout: Some(stdout.into()),
         stderr: String::new(),
         exit_code: if attention { NEEDS_ATTENTION } else { 0 },
     }

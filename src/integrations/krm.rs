@@ -12,6 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
+use serde::ser::SerializeSeq as _;
 use serde_json::{Value as Json, json};
 
 use super::IntegrationError;
@@ -19,6 +21,7 @@ use super::{Owner, STDIN, annotate, compile_owned, post_render, take_bookkeeping
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, Severity, SourceMap};
 use crate::emit::labels;
 use crate::load::{self, Document, Node, Value, stream};
+use crate::output::Object;
 use crate::parse::{self, Role};
 
 pub const RESOURCE_LIST: &str = "ResourceList";
@@ -280,7 +283,7 @@ pub fn resource_list_in_context(
                 let unchanged = items
                     .iter()
                     .filter(|item| !load::is_list(item))
-                    .map(Node::to_json)
+                    .map(Item::Input)
                     .collect();
                 let output = write_list(&api_version, unchanged, &diagnostics, reference);
                 return KrmOutput {
@@ -302,8 +305,8 @@ pub fn resource_list_in_context(
             *next = (*next).max(index);
         }
     }
-    let mut generated_by_part: BTreeMap<usize, Vec<Json>> = BTreeMap::new();
-    for (objects, part) in owned.iter().zip(&owner_parts) {
+    let mut generated_by_part: BTreeMap<usize, Vec<Item>> = BTreeMap::new();
+    for (objects, part) in owned.into_iter().zip(&owner_parts) {
         let node = node_of(*part);
         // A plan without a file (a functionConfig) gets one of its own.
         let path = node.and_then(path_of).unwrap_or_else(|| {
@@ -318,7 +321,7 @@ pub fn resource_list_in_context(
             let next = next_index.entry(path.clone()).or_insert(0);
             let index = next.to_string();
             *next += 1;
-            let mut object = object.clone();
+            let mut object = object;
             annotate(
                 &mut object,
                 &BTreeMap::from([
@@ -331,13 +334,13 @@ pub fn resource_list_in_context(
             generated_by_part
                 .entry(slot)
                 .or_default()
-                .push(object.value);
+                .push(Item::Generated(Box::new(object)));
         }
     }
     let mut output_items = Vec::new();
     for (index, (item, fate)) in items.iter().zip(&fates).enumerate() {
         if matches!(fate, Fate::Keep | Fate::Compile { keep: true }) {
-            output_items.push(item.to_json());
+            output_items.push(Item::Input(item));
         }
         output_items.extend(generated_by_part.remove(&index).unwrap_or_default());
     }
@@ -411,10 +414,47 @@ fn read_resource_list(sources: &SourceMap, file: FileId) -> Result<Node, Diagnos
     }
 }
 
+/// An item of the ResourceList to write. Each becomes JSON only while it
+/// is written, one at a time: the list never exists as one JSON tree, which
+/// took many times the output's size (issue 17).
+enum Item<'a> {
+    /// An item of the input, kept.
+    Input(&'a Node),
+    /// A compiled object.
+    Generated(Box<Object>),
+}
+
+/// The items, written in order.
+struct Items<'a>(Vec<Item<'a>>);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut sequence = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in &self.0 {
+            match item {
+                Item::Input(node) => sequence.serialize_element(&node.to_json())?,
+                Item::Generated(object) => sequence.serialize_element(&*object.value())?,
+            }
+        }
+        sequence.end()
+    }
+}
+
+/// A ResourceList, in the order its fields are written.
+#[derive(Serialize)]
+struct ResourceList<'a> {
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    kind: &'a str,
+    items: Items<'a>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    results: Vec<Json>,
+}
+
 /// The ResourceList to write: the items and a result for every diagnostic.
 fn write_list<'a>(
     api_version: &str,
-    items: Vec<Json>,
+    items: Vec<Item<'_>>,
     diagnostics: &Diagnostics,
     reference: impl Fn(&Diagnostic) -> Option<&'a Node>,
 ) -> Option<String> {
@@ -422,14 +462,13 @@ fn write_list<'a>(
         .iter()
         .map(|diagnostic| result(diagnostic, reference(diagnostic)))
         .collect();
-    let mut list = serde_json::Map::new();
-    list.insert("apiVersion".into(), Json::String(api_version.to_owned()));
-    list.insert("kind".into(), Json::String(RESOURCE_LIST.to_owned()));
-    list.insert("items".into(), Json::Array(items));
-    if !results.is_empty() {
-        list.insert("results".into(), Json::Array(results));
-    }
-    serde_saphyr::to_string(&Json::Object(list)).ok()
+    serde_saphyr::to_string(&ResourceList {
+        api_version,
+        kind: RESOURCE_LIST,
+        items: Items(items),
+        results,
+    })
+    .ok()
 }
 
 /// One entry of `results`: severity, message, and where known the resource,

@@ -14,8 +14,6 @@ pub mod post_render;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value as Json;
-
 pub use error::IntegrationError;
 
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap};
@@ -114,7 +112,11 @@ fn compile_owned(
         no_infer: !infer,
         ..Default::default()
     };
-    let compiled = crate::compile_documents_with(sources, documents, diagnostics, &options)?;
+    // Every object is edited before it is written (its source annotation,
+    // the caller's annotations): written as JSON, it reads back fast.
+    let compiled = crate::output::written_as_json(|| {
+        crate::compile_documents_with(sources, documents, diagnostics, &options)
+    })?;
     let mut owned: Vec<Vec<Object>> = vec![Vec::new(); owners.len()];
     for mut object in compiled.objects.into_iter().filter(|o| o.generated) {
         let owner = source_of(&object)
@@ -141,7 +143,7 @@ fn compile_owned(
                 Some(base) => format!("{name}:{}", line.saturating_sub(base) + 1),
                 None => name.clone(),
             };
-            rewrite_source(&mut object.value, &source);
+            object.rename_source(&source);
         }
         owned[index].push(object);
     }
@@ -150,51 +152,14 @@ fn compile_owned(
 
 /// The input name and line in an object's `kopiaplan.dev/source` annotation.
 fn source_of(object: &Object) -> Option<(String, u32)> {
-    let source = object
-        .value
-        .pointer("/metadata/annotations")?
-        .get(labels::SOURCE)?
-        .as_str()?;
-    let (name, line) = source.rsplit_once(':')?;
+    let (name, line) = object.source()?.rsplit_once(':')?;
     Some((name.to_owned(), line.parse().ok()?))
-}
-
-/// Sets every `kopiaplan.dev/source` annotation in an object (its own and
-/// those of its job and pod templates).
-fn rewrite_source(value: &mut Json, source: &str) {
-    match value {
-        Json::Object(map) => {
-            if let Some(Json::Object(annotations)) = map.get_mut("annotations")
-                && let Some(entry) = annotations.get_mut(labels::SOURCE)
-            {
-                *entry = Json::String(source.to_owned());
-            }
-            map.values_mut().for_each(|v| rewrite_source(v, source));
-        }
-        Json::Array(items) => items.iter_mut().for_each(|v| rewrite_source(v, source)),
-        _ => {}
-    }
 }
 
 /// Sets annotations on an object's own metadata.
 fn annotate(object: &mut Object, annotations: &BTreeMap<String, String>) {
-    if annotations.is_empty() {
-        return;
-    }
-    let Some(metadata) = object
-        .value
-        .get_mut("metadata")
-        .and_then(Json::as_object_mut)
-    else {
-        return;
-    };
-    let entry = metadata
-        .entry("annotations")
-        .or_insert_with(|| Json::Object(serde_json::Map::new()));
-    if let Json::Object(map) = entry {
-        for (key, value) in annotations {
-            map.insert(key.clone(), Json::String(value.clone()));
-        }
+    if !annotations.is_empty() {
+        object.annotate(annotations);
     }
 }
 
@@ -223,19 +188,5 @@ mod tests {
             left["metadata"]["annotations"],
             serde_json::json!({"team": "web", "config.kubernetes.io/depends-on": "x"})
         );
-    }
-
-    #[test]
-    fn the_source_annotation_is_rewritten_everywhere_in_an_object() {
-        let mut value = serde_json::json!({
-            "metadata": {"annotations": {"kopiaplan.dev/source": "<stdin>:9", "x": "y"}},
-            "spec": {"jobTemplate": {"metadata": {"annotations": {"kopiaplan.dev/source": "<stdin>:9"}}}}
-        });
-        rewrite_source(&mut value, "chart/templates/plan.yaml:3");
-        assert_eq!(
-            value["spec"]["jobTemplate"]["metadata"]["annotations"]["kopiaplan.dev/source"],
-            "chart/templates/plan.yaml:3"
-        );
-        assert_eq!(value["metadata"]["annotations"]["x"], "y");
     }
 }

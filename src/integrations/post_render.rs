@@ -366,11 +366,7 @@ fn write_objects(
             output.push_str(path);
             output.push('\n');
         }
-        let text = serde_saphyr::to_string(&object.value).map_err(|e| e.to_string())?;
-        output.push_str(&text);
-        if !text.ends_with('\n') {
-            output.push('\n');
-        }
+        object.write_yaml(output)?;
     }
     Ok(())
 }

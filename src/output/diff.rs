@@ -8,7 +8,7 @@ use std::fmt;
 
 use similar::TextDiff;
 
-use super::{Object, document_yaml, kind_rank};
+use super::{Object, kind_rank};
 
 /// What identifies an object in a cluster. (Ordered by kind, namespace,
 /// name: the order of the fields.)
@@ -76,14 +76,14 @@ pub fn diff(previous: &[Object], compiled: &[Object]) -> Result<Vec<ObjectDiff>,
     let mut diffs = Vec::new();
     for (old, new) in pairs.into_values() {
         let (change, key) = match (old, new) {
-            (Some(old), Some(new)) if old.value == new.value => continue,
+            (Some(old), Some(new)) if old.value() == new.value() => continue,
             (Some(old), Some(_)) => (Change::Changed, ObjectKey::of(old)),
             (Some(old), None) => (Change::Removed, ObjectKey::of(old)),
             (None, Some(new)) => (Change::Added, ObjectKey::of(new)),
             (None, None) => continue,
         };
         let text = |object: Option<&Object>| match object {
-            Some(object) => document_yaml(&object.value),
+            Some(object) => object.yaml().map(std::borrow::Cow::into_owned),
             None => Ok(String::new()),
         };
         let (old_text, new_text) = (text(old)?, text(new)?);

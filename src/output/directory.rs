@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Format, Object, document_yaml};
+use super::{Format, Object};
 
 /// The directory for objects without a namespace.
 pub const CLUSTER_DIRECTORY: &str = "_cluster";
@@ -54,10 +54,10 @@ pub fn layout(objects: &[Object], format: Format) -> Result<Vec<OutputFile>, Str
         );
         check_component(object, "kind", &object.kind)?;
         let text = match format {
-            Format::Yaml => document_yaml(&object.value)?,
+            Format::Yaml => object.yaml()?.into_owned(),
             Format::Json => {
                 let mut text =
-                    serde_json::to_string_pretty(&object.value).map_err(|e| e.to_string())?;
+                    serde_json::to_string_pretty(&object.value()).map_err(|e| e.to_string())?;
                 text.push('\n');
                 text
             }

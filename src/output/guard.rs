@@ -271,7 +271,8 @@ type EntryKey = (String, String);
 fn entries(objects: &[Object]) -> BTreeMap<EntryKey, Seen<'_>> {
     let mut entries: BTreeMap<EntryKey, Seen<'_>> = BTreeMap::new();
     for object in objects {
-        let metadata = &object.value["metadata"];
+        let value = object.value();
+        let metadata = &value["metadata"];
         let label = |key: &str| metadata["labels"][key].as_str();
         if label(labels::MANAGED_BY) != Some("kopiaplan") {
             continue;
@@ -301,7 +302,7 @@ fn entries(objects: &[Object]) -> BTreeMap<EntryKey, Seen<'_>> {
                 seen.claims.insert(object.name.clone(), object);
             }
             "ConfigMap" => {
-                let Some(policy) = object.value["data"]["policy.json"].as_str() else {
+                let Some(policy) = value["data"]["policy.json"].as_str() else {
                     continue;
                 };
                 let Ok(policy) = serde_json::from_str::<Value>(policy) else {
@@ -422,7 +423,7 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
             && new_run.kind == "Job"
             && old_run.name == new_run.name
             && old_run.namespace == new_run.namespace
-            && old_run.value["spec"]["template"] != new_run.value["spec"]["template"]
+            && old_run.value()["spec"]["template"] != new_run.value()["spec"]["template"]
         {
             findings.push(finding(
                 GuardedChange::ManualJobChanges,
@@ -432,7 +433,7 @@ pub fn findings(previous: &[Object], compiled: &[Object]) -> Vec<Finding> {
         }
         for (name, old_claim) in &old.claims {
             if let Some(new_claim) = new.claims.get(name)
-                && !only_grows(&old_claim.value["spec"], &new_claim.value["spec"])
+                && !only_grows(&old_claim.value()["spec"], &new_claim.value()["spec"])
             {
                 findings.push(finding(
                     GuardedChange::ClaimChanges,

@@ -44,14 +44,16 @@ impl DiagnosticKind for IssuedJobKept {
 }
 
 /// Whether `object` is a manual Job kopiaplan generated: its token.
-fn token(object: &Object) -> Option<&str> {
+fn token(object: &Object) -> Option<String> {
     if object.kind != "Job" || !object.generated {
         return None;
     }
-    let metadata = &object.value["metadata"];
+    let value = object.value();
+    let metadata = &value["metadata"];
     (metadata["labels"][labels::MANAGED_BY] == "kopiaplan")
         .then(|| metadata["annotations"][labels::TRIGGER].as_str())
         .flatten()
+        .map(str::to_owned)
 }
 
 /// Replaces each manual Job of `compiled` that `previous` already issued
@@ -65,16 +67,17 @@ pub fn keep_issued_jobs(compiled: &mut [Object], previous: &[Object]) -> Diagnos
         .collect();
     let mut diagnostics = Diagnostics::default();
     for object in compiled.iter_mut() {
-        let Some(token) = token(object).map(str::to_owned) else {
+        let Some(token) = token(object) else {
             continue;
         };
         let Some(before) = issued.get(&(object.namespace.as_str(), object.name.as_str())) else {
             continue;
         };
-        if before.value["metadata"]["annotations"][labels::TRIGGER] != token.as_str() {
+        let before = before.value();
+        if before["metadata"]["annotations"][labels::TRIGGER] != token.as_str() {
             continue;
         }
-        if before.value != object.value {
+        if *before != *object.value() {
             diagnostics.push(
                 Diagnostic::new(&IssuedJobKept {
                     namespace: object.namespace.clone(),
@@ -83,7 +86,7 @@ pub fn keep_issued_jobs(compiled: &mut [Object], previous: &[Object]) -> Diagnos
                 })
                 .help("to run the entry again with its new settings, give its trigger a new token"),
             );
-            object.value = before.value.clone();
+            object.set_value(before.into_owned());
         }
     }
     diagnostics

@@ -12,7 +12,7 @@ pub mod rendered;
 
 pub use error::OutputError;
 
-pub use object::Object;
+pub use object::{Object, written_as_json};
 
 /// Kinds in the order they can be applied: what others refer to comes first.
 const KIND_ORDER: [&str; 12] = [
@@ -56,30 +56,60 @@ pub enum Format {
 
 /// A multi-document YAML stream, each document starting with `---`.
 pub fn to_yaml(objects: &[Object]) -> Result<String, String> {
-    let mut out = String::new();
+    // Generated objects are text already: the output is their sum, reserved
+    // once rather than grown by doubling.
+    let known: usize = objects.iter().map(|o| o.yaml_len() + 4).sum();
+    let mut out = String::with_capacity(known);
     for object in objects {
         out.push_str("---\n");
-        out.push_str(&document_yaml(&object.value)?);
+        object.write_yaml(&mut out)?;
     }
     Ok(out)
 }
 
-/// One object as YAML, ending with a line break.
-pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
-    let mut text = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
-    if !text.ends_with('\n') {
-        text.push('\n');
+/// Writes a multi-document YAML stream, as [`to_yaml`] returns it, object
+/// by object. Objects not yet written as YAML are written on the way:
+/// [`Object::written`] each first, so that nothing can fail half way.
+pub fn write_yaml(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for object in objects {
+        out.write_all(b"---\n")?;
+        let text = object.yaml().map_err(std::io::Error::other)?;
+        out.write_all(text.as_bytes())?;
     }
-    Ok(text)
+    Ok(())
 }
 
-/// A Kubernetes `List` holding every object, as JSON.
+/// One value as YAML, ending with a line break.
+pub fn document_yaml(value: &serde_json::Value) -> Result<String, String> {
+    object::yaml_document(value)
+}
+
+/// A Kubernetes `List` holding every object, as JSON. Each object's
+/// fields are read back only while it is written, one at a time.
 pub fn to_json(objects: &[Object]) -> String {
-    let list = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": objects.iter().map(|o| &o.value).collect::<Vec<_>>(),
-    });
+    struct Items<'a>(&'a [Object]);
+    impl serde::Serialize for Items<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq as _;
+            let mut sequence = serializer.serialize_seq(Some(self.0.len()))?;
+            for object in self.0 {
+                sequence.serialize_element(&*object.value())?;
+            }
+            sequence.end()
+        }
+    }
+    #[derive(serde::Serialize)]
+    struct List<'a> {
+        #[serde(rename = "apiVersion")]
+        api_version: &'a str,
+        kind: &'a str,
+        items: Items<'a>,
+    }
+    let list = List {
+        api_version: "v1",
+        kind: "List",
+        items: Items(objects),
+    };
     let mut text = serde_json::to_string_pretty(&list).unwrap_or_default();
     text.push('\n');
     text

@@ -231,13 +231,14 @@ fn data_mount_writable(
     objects
         .iter()
         .filter(|o| {
-            let labels = o.value.pointer("/metadata/labels");
+            let value = o.value();
+            let labels = value.pointer("/metadata/labels");
             labels.and_then(|l| l.get("app.kubernetes.io/instance"))
                 == Some(&serde_json::json!(entry))
                 && labels.and_then(|l| l.get("app.kubernetes.io/component"))
                     == Some(&serde_json::json!(component))
         })
-        .find_map(|o| find_data_mount(&o.value))
+        .find_map(|o| find_data_mount(&o.value()))
 }
 
 fn find_data_mount(value: &serde_json::Value) -> Option<bool> {

@@ -1569,7 +1569,12 @@ fn the_volsync_documentation_examples_pass_the_server() {
     for file in &files {
         let (_, result) = kopiaplan::compile_paths(std::slice::from_ref(file));
         if let Ok(output) = result {
-            objects.extend(output.objects.into_iter().map(|o| o.value));
+            objects.extend(
+                output
+                    .objects
+                    .into_iter()
+                    .map(kopiaplan::output::Object::into_value),
+            );
             compiled += 1;
         }
     }

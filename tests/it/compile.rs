@@ -519,7 +519,11 @@ spec:
     let mut sources = kopiaplan::diagnostics::SourceMap::default();
     sources.add("plan.yaml".into(), text.into());
     let compiled = kopiaplan::compile_sources(&sources).expect("warnings are not errors");
-    let objects: Vec<Value> = compiled.objects.into_iter().map(|o| o.value).collect();
+    let objects: Vec<Value> = compiled
+        .objects
+        .into_iter()
+        .map(kopiaplan::output::Object::into_value)
+        .collect();
     let fs_group = |name: &str| {
         let cron = objects
             .iter()

@@ -364,7 +364,8 @@ proptest! {
         let objects = compiled.map(|c| c.objects).unwrap_or_default();
         let mut cronjobs = 0;
         for object in objects.iter().filter(|o| o.kind == "CronJob") {
-            let schedule = object.value["spec"]["schedule"].as_str().unwrap_or_default();
+            let value = object.value();
+            let schedule = value["spec"]["schedule"].as_str().unwrap_or_default();
             prop_assert!(is_kubernetes_cron(schedule), "{} has schedule {:?}", object.name, schedule);
             cronjobs += 1;
         }
@@ -389,7 +390,7 @@ proptest! {
                 is_dns_1123(&object.name, limit, object.kind != "ConfigMap" && object.kind != "Secret"),
                 "{} {:?} is not a DNS-1123 name of at most {} characters", object.kind, object.name, limit
             );
-            check_nested_names(&object.value, &object.kind)?;
+            check_nested_names(&object.value(), &object.kind)?;
         }
     }
 }

@@ -100,7 +100,11 @@ fn compile_in(file: &str, context: &[PathBuf]) -> Outcome {
     Outcome {
         file: file.to_owned(),
         compiled: match result {
-            Ok(compiled) => Ok(compiled.objects.into_iter().map(|o| o.value).collect()),
+            Ok(compiled) => Ok(compiled
+                .objects
+                .into_iter()
+                .map(kopiaplan::output::Object::into_value)
+                .collect()),
             Err(diagnostics) => Err(diagnostics
                 .iter()
                 .filter(|d| d.severity == Severity::Error)
@@ -280,7 +284,11 @@ fn converting_an_example_and_compiling_the_plan_gives_the_same_objects() {
         let recompiled = result.unwrap_or_else(|d| {
             panic!("{file}: the converted plan does not compile: {d:?}\n{plan}")
         });
-        let recompiled: Vec<Value> = recompiled.objects.into_iter().map(|o| o.value).collect();
+        let recompiled: Vec<Value> = recompiled
+            .objects
+            .into_iter()
+            .map(kopiaplan::output::Object::into_value)
+            .collect();
         assert_eq!(
             comparable(&original),
             comparable(&recompiled),

@@ -169,7 +169,11 @@ pub fn compile_text(text: &str) -> Result<Vec<serde_json::Value>, String> {
     let mut sources = kopiaplan::diagnostics::SourceMap::default();
     sources.add("plan.yaml".into(), text.into());
     match kopiaplan::compile_sources(&sources) {
-        Ok(compiled) => Ok(compiled.objects.into_iter().map(|o| o.value).collect()),
+        Ok(compiled) => Ok(compiled
+            .objects
+            .into_iter()
+            .map(kopiaplan::output::Object::into_value)
+            .collect()),
         Err(diagnostics) => Err(diagnostics
             .iter()
             .map(|d| kopiaplan::diagnostics::render(d, &sources))
