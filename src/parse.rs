@@ -31,6 +31,10 @@ pub struct Inputs {
     pub workloads: Vec<Workload>,
     /// Whether settings are inferred from workloads (`--no-infer`: not).
     pub infer: bool,
+    /// Whether the context objects of the input are part of the output:
+    /// not when the caller writes the input itself (the post-renderer),
+    /// which then need not hold a second copy of each.
+    pub context_in_output: bool,
 }
 
 /// A plan to resolve, and where its fields were written.
@@ -410,6 +414,7 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         others: Vec::new(),
         workloads: Vec::new(),
         infer: !options.no_infer,
+        context_in_output: !options.input_written_by_caller,
     };
     let mut diagnostics = Diagnostics::default();
     for (index, document) in documents.iter().enumerate() {

@@ -101,6 +101,7 @@ impl VolSyncArgs {
             privileged_namespaces: self.privileged_movers.clone(),
             default_namespace: self.namespace.clone(),
             no_infer: false,
+            input_written_by_caller: false,
         }
     }
 }
