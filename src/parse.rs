@@ -131,8 +131,30 @@ pub enum ContextContent {
     },
 }
 
-/// The files of a ConfigMap or Secret by key.
-pub type Files = std::collections::BTreeMap<String, ObjectFile>;
+/// The files of a ConfigMap or Secret by key. A sorted list, not a map: a
+/// stream holds thousands of small ConfigMaps, and a map's smallest node
+/// has room for eleven entries.
+#[derive(Debug, Clone, Default)]
+pub struct Files(Vec<(String, ObjectFile)>);
+
+impl Files {
+    /// Files given by field, in the order read: a later file of a key
+    /// replaces an earlier one.
+    fn from_read(mut files: Vec<(String, ObjectFile)>) -> Self {
+        // Stable: of equal keys, the one read last is last.
+        files.sort_by(|(a, _), (b, _)| a.cmp(b));
+        files.reverse();
+        files.dedup_by(|(later, _), (earlier, _)| later == earlier);
+        files.reverse();
+        files.shrink_to_fit();
+        Self(files)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&ObjectFile> {
+        let index = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        self.0.get(index).map(|(_, file)| file)
+    }
+}
 
 /// One key of a ConfigMap or Secret.
 #[derive(Clone)]
@@ -172,7 +194,7 @@ impl ContextObject {
             }
             "Secret" if cluster => ContextContent::Secret {
                 keys: key_names(value),
-                files: Files::new(),
+                files: Files::default(),
             },
             "Secret" => {
                 let (keys, files) = read_files(value, "stringData", "data");
@@ -266,7 +288,7 @@ fn read_files(
     encoded: &'static str,
 ) -> (Vec<String>, Files) {
     let keys = key_names(value);
-    let mut files = Files::new();
+    let mut files = Vec::new();
     for (field, is_plain) in [(encoded, false), (plain, true)] {
         let Some(map) = value.get(field).and_then(|d| d.as_object()) else {
             continue;
@@ -279,17 +301,17 @@ fn read_files(
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes.0).ok())
             };
-            files.insert(
+            files.push((
                 key.clone(),
                 ObjectFile {
                     field,
                     plain: is_plain,
                     text,
                 },
-            );
+            ));
         }
     }
-    (keys, files)
+    (keys, Files::from_read(files))
 }
 
 /// kopiaplan's API group: its objects are compiled.
@@ -651,6 +673,26 @@ mod tests {
         assert!(may_be_compiled(
             "apiVersion: \"kopiaplan\\x2edev/v1alpha1\"\n"
         ));
+    }
+
+    /// Plain text wins over base64 for a key written in both fields, and
+    /// every key is found.
+    #[test]
+    fn a_plain_file_wins_over_a_base64_one_of_the_same_key() {
+        let secret = serde_json::json!({
+            "metadata": {"name": "s"},
+            "data": {"z": "ZW5jb2RlZA==", "b": "Yg==", "a": "ZW5jb2RlZA=="},
+            "stringData": {"a": "plain", "c": "c"},
+        });
+        let object = ContextObject::read(DocId(0), "Secret", &secret, false).expect("a secret");
+        let file = |key: &str| object.file(key).and_then(|f| f.text.clone());
+        assert_eq!(file("a").as_deref(), Some("plain"));
+        assert_eq!(object.file("a").map(|f| f.field), Some("stringData"));
+        assert_eq!(file("b").as_deref(), Some("b"));
+        assert_eq!(file("c").as_deref(), Some("c"));
+        assert_eq!(file("z").as_deref(), Some("encoded"));
+        assert!(object.file("d").is_none());
+        assert_eq!(object.data_keys(), ["z", "b", "a", "a", "c"]);
     }
 
     /// The one-scan search finds a name wherever it is, in text of any
