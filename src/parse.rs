@@ -31,6 +31,10 @@ pub struct Inputs {
     pub workloads: Vec<Workload>,
     /// Whether settings are inferred from workloads (`--no-infer`: not).
     pub infer: bool,
+    /// Whether the context objects of the input are part of the output:
+    /// not when the caller writes the input itself (the post-renderer),
+    /// which then need not hold a second copy of each.
+    pub context_in_output: bool,
 }
 
 /// A plan to resolve, and where its fields were written.
@@ -127,8 +131,30 @@ pub enum ContextContent {
     },
 }
 
-/// The files of a ConfigMap or Secret by key.
-pub type Files = std::collections::BTreeMap<String, ObjectFile>;
+/// The files of a ConfigMap or Secret by key. A sorted list, not a map: a
+/// stream holds thousands of small ConfigMaps, and a map's smallest node
+/// has room for eleven entries.
+#[derive(Debug, Clone, Default)]
+pub struct Files(Vec<(String, ObjectFile)>);
+
+impl Files {
+    /// Files given by field, in the order read: a later file of a key
+    /// replaces an earlier one.
+    fn from_read(mut files: Vec<(String, ObjectFile)>) -> Self {
+        // Stable: of equal keys, the one read last is last.
+        files.sort_by(|(a, _), (b, _)| a.cmp(b));
+        files.reverse();
+        files.dedup_by(|(later, _), (earlier, _)| later == earlier);
+        files.reverse();
+        files.shrink_to_fit();
+        Self(files)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&ObjectFile> {
+        let index = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        self.0.get(index).map(|(_, file)| file)
+    }
+}
 
 /// One key of a ConfigMap or Secret.
 #[derive(Clone)]
@@ -168,7 +194,7 @@ impl ContextObject {
             }
             "Secret" if cluster => ContextContent::Secret {
                 keys: key_names(value),
-                files: Files::new(),
+                files: Files::default(),
             },
             "Secret" => {
                 let (keys, files) = read_files(value, "stringData", "data");
@@ -262,7 +288,7 @@ fn read_files(
     encoded: &'static str,
 ) -> (Vec<String>, Files) {
     let keys = key_names(value);
-    let mut files = Files::new();
+    let mut files = Vec::new();
     for (field, is_plain) in [(encoded, false), (plain, true)] {
         let Some(map) = value.get(field).and_then(|d| d.as_object()) else {
             continue;
@@ -275,17 +301,17 @@ fn read_files(
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes.0).ok())
             };
-            files.insert(
+            files.push((
                 key.clone(),
                 ObjectFile {
                     field,
                     plain: is_plain,
                     text,
                 },
-            );
+            ));
         }
     }
-    (keys, files)
+    (keys, Files::from_read(files))
 }
 
 /// kopiaplan's API group: its objects are compiled.
@@ -304,13 +330,59 @@ const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim"
 /// break, so a group's name cannot be split over lines). The post-renderer
 /// passes such text through without reading it.
 pub fn may_be_compiled(text: &str) -> bool {
-    // Three vector scans, each about as fast as checking the text is UTF-8:
-    // looking for slashes instead, where both names end, is slower on
-    // Kubernetes YAML, which is full of them.
+    // Two vector scans, each about as fast as checking the text is UTF-8
+    // (a third, one per group, cost post-render 0.3x `cat` more).
     let bytes = text.as_bytes();
-    memchr::memchr(b'\\', bytes).is_some()
-        || memchr::memmem::find(bytes, PLAN_GROUP.as_bytes()).is_some()
+    memchr::memchr(b'\\', bytes).is_some() || names_a_group(bytes)
+}
+
+/// Whether `bytes` hold either API group's name.
+fn names_a_group(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(found) = names_a_group_avx2(bytes) {
+        return found;
+    }
+    holds_a_group_name(bytes)
+}
+
+/// One scan per name.
+fn holds_a_group_name(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, PLAN_GROUP.as_bytes()).is_some()
         || memchr::memmem::find(bytes, VOLSYNC_GROUP.as_bytes()).is_some()
+}
+
+/// [`names_a_group`] in one scan, on a processor with AVX2 (`None`
+/// without). Both names have an `a` six bytes before their closing `/`
+/// (`kopiapl(a)n.dev(/)`, `volsync.b(a)ckube(/)`), and memchr's packed-pair
+/// search finds where that pair of bytes is. Kubernetes YAML seldom has it
+/// (`app.kubernetes.io/`, `apps/v1` and Helm's `templates/` do not), while
+/// the single bytes both names share (`/`, `.`, `v`, `k`) are in every
+/// document.
+#[cfg(target_arch = "x86_64")]
+fn names_a_group_avx2(bytes: &[u8]) -> Option<bool> {
+    use memchr::arch::all::packedpair::Pair;
+    use memchr::arch::x86_64::avx2::packedpair::Finder;
+    const WINDOW: &[u8; 7] = b"a_____/";
+    let finder = Finder::with_pair(WINDOW, Pair::with_indices(WINDOW, 0, 6)?)?;
+    let mut from = 0;
+    loop {
+        let rest = bytes.get(from..).unwrap_or_default();
+        // The finder needs a few vectors' worth of text; the last bytes are
+        // searched whole (from as far back as the longest name reaches).
+        if rest.len() < finder.min_haystack_len() {
+            let tail = bytes.get(from.saturating_sub(VOLSYNC_GROUP.len())..);
+            return Some(holds_a_group_name(tail.unwrap_or_default()));
+        }
+        let Some(offset) = finder.find_prefilter(rest) else {
+            return Some(false);
+        };
+        let candidate = from + offset;
+        let before = bytes.get(..candidate + WINDOW.len()).unwrap_or_default();
+        if before.ends_with(PLAN_GROUP.as_bytes()) || before.ends_with(VOLSYNC_GROUP.as_bytes()) {
+            return Some(true);
+        }
+        from = candidate + 1;
+    }
 }
 
 /// What kopiaplan does with a document, decided by its `apiVersion` and
@@ -364,6 +436,7 @@ pub fn parse(documents: &[Document], options: &volsync::Options) -> (Inputs, Dia
         others: Vec::new(),
         workloads: Vec::new(),
         infer: !options.no_infer,
+        context_in_output: !options.input_written_by_caller,
     };
     let mut diagnostics = Diagnostics::default();
     for (index, document) in documents.iter().enumerate() {
@@ -600,6 +673,51 @@ mod tests {
         assert!(may_be_compiled(
             "apiVersion: \"kopiaplan\\x2edev/v1alpha1\"\n"
         ));
+    }
+
+    /// Plain text wins over base64 for a key written in both fields, and
+    /// every key is found.
+    #[test]
+    fn a_plain_file_wins_over_a_base64_one_of_the_same_key() {
+        let secret = serde_json::json!({
+            "metadata": {"name": "s"},
+            "data": {"z": "ZW5jb2RlZA==", "b": "Yg==", "a": "ZW5jb2RlZA=="},
+            "stringData": {"a": "plain", "c": "c"},
+        });
+        let object = ContextObject::read(DocId(0), "Secret", &secret, false).expect("a secret");
+        let file = |key: &str| object.file(key).and_then(|f| f.text.clone());
+        assert_eq!(file("a").as_deref(), Some("plain"));
+        assert_eq!(object.file("a").map(|f| f.field), Some("stringData"));
+        assert_eq!(file("b").as_deref(), Some("b"));
+        assert_eq!(file("c").as_deref(), Some("c"));
+        assert_eq!(file("z").as_deref(), Some("encoded"));
+        assert!(object.file("d").is_none());
+        assert_eq!(object.data_keys(), ["z", "b", "a", "a", "c"]);
+    }
+
+    /// The one-scan search finds a name wherever it is, in text of any
+    /// length, next to near misses (`a` six bytes before another `/`).
+    #[test]
+    fn group_names_are_found_at_every_offset() {
+        let filler = "apps/v1 a12345/ kopiaplan.dev volsync.backube:/ x";
+        let mut found = [0, 0];
+        for name in [
+            PLAN_GROUP,
+            VOLSYNC_GROUP,
+            "kopiaplan.de/",
+            "olsync.backube/",
+        ] {
+            for length in 0..100 {
+                for offset in 0..=length {
+                    let mut text: String = filler.chars().cycle().take(length).collect();
+                    text.insert_str(offset, name);
+                    let expected = holds_a_group_name(text.as_bytes());
+                    assert_eq!(names_a_group(text.as_bytes()), expected, "{text:?}");
+                    found[usize::from(expected)] += 1;
+                }
+            }
+        }
+        assert!(found[0] > 5000 && found[1] > 5000, "{found:?}");
     }
 
     /// `parse` and `role` must agree: the post-renderer decides by `role`

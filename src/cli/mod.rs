@@ -101,6 +101,7 @@ impl VolSyncArgs {
             privileged_namespaces: self.privileged_movers.clone(),
             default_namespace: self.namespace.clone(),
             no_infer: false,
+            input_written_by_caller: false,
         }
     }
 }
@@ -184,11 +185,10 @@ pub fn run(cli: Cli) -> Outcome {
 /// input limits; a failure is the outcome to print.
 pub fn read_text(path: &std::path::Path, format: DiagnosticsFormat) -> Result<String, Outcome> {
     match kopiaplan::load::read_inputs(&[path.to_path_buf()]) {
-        Ok(sources) => Ok(sources
-            .files()
-            .next()
-            .map(|(_, file)| file.text.clone())
-            .unwrap_or_default()),
+        Ok(mut sources) => {
+            let first = sources.files().next().map(|(id, _)| id);
+            Ok(first.map(|id| sources.take_text(id)).unwrap_or_default())
+        }
         Err((sources, diagnostics)) => Err(Outcome {
             stdout: None,
             stderr: render_diagnostics(&diagnostics, &sources, format),

@@ -277,7 +277,7 @@ pub fn resource_list_in_context(
         node_of(layout.part_at(span.line)?)
     };
     let (owned, diagnostics) =
-        match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
+        match compile_owned(&sources, &documents, diagnostics, &owners, infer, false) {
             Ok((owned, warnings)) => (owned, warnings),
             Err(diagnostics) => {
                 let unchanged = items

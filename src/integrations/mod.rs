@@ -101,15 +101,19 @@ struct Owner {
 /// Compiles the documents picked out of an input, then hands each owner the
 /// generated objects compiled from it (in output order). Input objects
 /// passed through (context documents) are left out: the caller has them.
+/// With `input_written_by_caller`, they are not even built, and the caller
+/// checks their names against the generated objects'.
 fn compile_owned(
     sources: &SourceMap,
     documents: &[Document],
     diagnostics: Diagnostics,
     owners: &[Owner],
     infer: bool,
+    input_written_by_caller: bool,
 ) -> Result<(Vec<Vec<Object>>, Diagnostics), Diagnostics> {
     let options = crate::volsync::Options {
         no_infer: !infer,
+        input_written_by_caller,
         ..Default::default()
     };
     // Every object is edited before it is written (its source annotation,

@@ -9,11 +9,12 @@
 //! annotation and files the output by it: the generated objects carry the
 //! plan's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::IntegrationError;
 use super::{HELM_FILENAME, Owner, STDIN, annotate, compile_owned, take_bookkeeping};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+use crate::emit::error::EmitError;
 use crate::load::{self, Document, stream};
 use crate::output::Object;
 use crate::parse::{self, Role};
@@ -187,7 +188,7 @@ pub(super) fn render(
     });
 
     let (mut owned, mut diagnostics) =
-        match compile_owned(&sources, &documents, diagnostics, &owners, infer) {
+        match compile_owned(&sources, &documents, diagnostics, &owners, infer, true) {
             Ok(result) => result,
             Err(diagnostics) => {
                 return PostRendered {
@@ -300,7 +301,10 @@ fn plugin_plan(
 }
 
 /// A generated object must not share its kind, namespace and name with a
-/// document that passes through (which the compiler did not read).
+/// document that passes through: the compiler builds no object for those
+/// (context documents included), so their names are checked here. Two
+/// context documents must not share one either: a plan would read only one
+/// of them.
 fn check_passed_through_names(
     raws: &[stream::RawDocument],
     heads: &[Option<Vec<stream::Head>>],
@@ -308,41 +312,53 @@ fn check_passed_through_names(
     file: FileId,
     diagnostics: &mut Diagnostics,
 ) {
-    let mut generated = BTreeMap::new();
-    for object in owned.iter().flatten() {
-        generated.insert(
+    let generated: BTreeSet<(&str, &str, &str)> = owned
+        .iter()
+        .flatten()
+        .map(|object| {
             (
                 object.kind.as_str(),
                 object.namespace.as_str(),
                 object.name.as_str(),
-            ),
-            (),
-        );
-    }
+            )
+        })
+        .collect();
+    let mut context = BTreeSet::new();
     for (raw, heads) in raws.iter().zip(heads) {
+        let at = Some(Span {
+            file,
+            line: raw.first_line,
+            column: 1,
+            len: 0,
+        });
         for head in heads.iter().flatten() {
-            let (Some(kind), Some(namespace), Some(name)) =
-                (&head.kind, &head.namespace, &head.name)
-            else {
+            let Some(kind) = head.kind.as_deref() else {
                 continue;
             };
+            let namespace = head.namespace.as_deref().unwrap_or_default();
+            let name = head.name.as_deref().unwrap_or_default();
             let role = parse::role(head.api_version.as_deref(), Some(kind));
-            if matches!(role, Role::Other | Role::Workload)
-                && generated.contains_key(&(kind.as_str(), namespace.as_str(), name.as_str()))
-            {
+            let identity = (kind, namespace, name);
+            if role != Role::Compiled && head.namespace.is_some() && generated.contains(&identity) {
                 diagnostics.push(
                     Diagnostic::new(&IntegrationError::PassThroughNameClash {
-                        kind: kind.clone(),
-                        namespace: namespace.clone(),
-                        name: name.clone(),
+                        kind: kind.to_owned(),
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
                     })
-                    .at(Some(Span {
-                        file,
-                        line: raw.first_line,
-                        column: 1,
-                        len: 0,
-                    }))
+                    .at(at)
                     .help("rename the input object or the plan entry"),
+                );
+            }
+            if role == Role::Context && !context.insert(identity) {
+                diagnostics.push(
+                    Diagnostic::new(&EmitError::InputNameClash {
+                        kind: kind.to_owned(),
+                        namespace: namespace.to_owned(),
+                        name: name.to_owned(),
+                    })
+                    .at(at)
+                    .help("a plan reads one of them only: rename or remove one"),
                 );
             }
         }

@@ -181,6 +181,8 @@ pub fn read_inputs_with_context(
 fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    // Standard input gives no size hint: the buffer doubled as it filled.
+    bytes.shrink_to_fit();
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::other(format!(
             "the file is larger than the limit of {} MiB",

@@ -300,6 +300,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(item) = seq.next_element::<Node>()? {
             items.push(item);
         }
+        // The parser gives no size hint: without this, a mapping of one
+        // entry holds four (an entry is two nodes of 64 bytes), and a
+        // stream's thousands of small documents stay parsed until the end.
+        items.shrink_to_fit();
         Ok(Value::Sequence(items))
     }
 
@@ -310,6 +314,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some((key, value)) = map.next_entry::<Node, Node>()? {
             entries.push((key, value));
         }
+        entries.shrink_to_fit();
         Ok(Value::Mapping(entries))
     }
 }

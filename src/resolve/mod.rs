@@ -135,7 +135,7 @@ pub fn resolve(
     model.passthrough = inputs
         .context
         .iter()
-        .filter(|object| !object.cluster)
+        .filter(|object| inputs.context_in_output && !object.cluster)
         .map(|object| documents[object.doc.0].root.to_json())
         .collect();
     (model, diagnostics)

@@ -28,6 +28,11 @@ pub struct Options {
     /// Settings are not inferred from the workloads of the input
     /// (`--no-infer`). (Not VolSync's alone: every input reads it.)
     pub no_infer: bool,
+    /// The caller writes the input's own objects itself (the
+    /// post-renderer): the input's context objects are read, not copied
+    /// into the output, and the caller checks their names against the
+    /// generated objects'. (Not VolSync's alone either.)
+    pub input_written_by_caller: bool,
 }
 
 /// The kinds of the VolSync API group kopiaplan compiles.

@@ -388,6 +388,40 @@ fn a_post_render_error_writes_nothing_and_points_at_the_line_of_the_stream() {
     }
 }
 
+/// The post-renderer builds no object for the documents it passes
+/// through, context documents (ConfigMaps, Secrets) included: it checks
+/// their names against the generated objects' itself.
+#[test]
+fn a_config_map_of_the_stream_named_like_a_generated_one_stops_the_post_render() {
+    let clash = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nightly-web-data-backup-policy\n  namespace: apps\ndata: {a: b}\n";
+    let stream = format!("{clash}---\n{}", plan("nightly", "web-data"));
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("error[pass-through-name-clash]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> <stdin>:1:1"), "{stderr}");
+}
+
+/// Two context documents of one name: a plan would read one of them only.
+#[test]
+fn two_secrets_of_one_name_in_the_stream_stop_the_post_render() {
+    let stream = format!("{SECRET}---\n{SECRET}---\n{}", plan("nightly", "web-data"));
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("error[input-name-clash]"), "{stderr}");
+    let second = SECRET.lines().count() + 1;
+    assert!(
+        stderr.contains(&format!("--> <stdin>:{second}:1")),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn empty_input_and_input_without_plans_come_back_unchanged() {
     let without_plans = "\u{feff}# Source: x\r\napiVersion: v1\r\nkind: ConfigMap\r\ndata: {on: yes}\r\n---\n--- |\n  text\n...\n";
