@@ -181,18 +181,48 @@ impl PlanResolver<'_, '_> {
 fn after_maintenance(run: &Run) -> String {
     if let Run::Scheduled(Schedule { cron, .. }) = run {
         let fields: Vec<&str> = cron.split_whitespace().collect();
-        if let [minute, hour, rest @ ..] = fields.as_slice()
+        if let [minute, hour, day_of_month, month, day_of_week] = fields.as_slice()
             && let Ok(hour) = hour.parse::<u32>()
         {
-            let hour = (hour + HOURS_AFTER_MAINTENANCE) % 24;
-            return [minute.to_string(), hour.to_string()]
-                .into_iter()
-                .chain(rest.iter().map(|f| f.to_string()))
-                .collect::<Vec<_>>()
-                .join(" ");
+            let later = hour + HOURS_AFTER_MAINTENANCE;
+            // Past midnight the copy runs the next day: the days of the
+            // week move with it. Days of the month cannot move safely
+            // (the 31st has no next day in every month), so such a
+            // schedule gets the generic default.
+            let day_of_week = if later < 24 {
+                Some((*day_of_week).to_owned())
+            } else if *day_of_month == "*" {
+                next_days_of_week(day_of_week)
+            } else {
+                None
+            };
+            if let Some(day_of_week) = day_of_week {
+                return format!(
+                    "{minute} {} {day_of_month} {month} {day_of_week}",
+                    later % 24
+                );
+            }
         }
     }
     "H H * * *".to_owned()
+}
+
+/// `*` or a list of single days of the week, each moved to the next day;
+/// anything else (ranges, steps, names) is None.
+fn next_days_of_week(field: &str) -> Option<String> {
+    if field == "*" {
+        return Some(field.to_owned());
+    }
+    field
+        .split(',')
+        .map(|day| {
+            day.parse::<u32>()
+                .ok()
+                .filter(|d| *d <= 7)
+                .map(|d| ((d + 1) % 7).to_string())
+        })
+        .collect::<Option<Vec<_>>>()
+        .map(|days| days.join(","))
 }
 
 #[cfg(test)]
@@ -210,7 +240,13 @@ mod tests {
             })
         };
         assert_eq!(after_maintenance(&run("17 3 * * *")), "17 5 * * *");
-        assert_eq!(after_maintenance(&run("17 23 * * 0")), "17 1 * * 0");
+        assert_eq!(after_maintenance(&run("17 23 * * *")), "17 1 * * *");
+        // A weekly maintenance late on Sunday: the copy follows on Monday.
+        assert_eq!(after_maintenance(&run("17 23 * * 0")), "17 1 * * 1");
+        assert_eq!(after_maintenance(&run("17 22 * * 6,7")), "17 0 * * 0,1");
+        assert_eq!(after_maintenance(&run("17 10 * * 1-5")), "17 12 * * 1-5");
+        assert_eq!(after_maintenance(&run("17 23 * * 1-5")), "H H * * *");
+        assert_eq!(after_maintenance(&run("17 23 1 * *")), "H H * * *");
         assert_eq!(after_maintenance(&run("17 */4 * * *")), "H H * * *");
         assert_eq!(after_maintenance(&Run::OnDemand), "H H * * *");
     }
