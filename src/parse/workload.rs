@@ -41,6 +41,9 @@ pub struct Workload {
     pub template: PodTemplateSpec,
     /// A StatefulSet's `replicas` (Kubernetes' default: 1).
     pub replicas: i32,
+    /// A StatefulSet's first ordinal, `spec.ordinals.start` (default 0):
+    /// its replicas are numbered from there.
+    pub first_ordinal: i32,
     /// A StatefulSet's `volumeClaimTemplates`.
     pub claim_templates: Vec<PersistentVolumeClaim>,
 }
@@ -56,6 +59,7 @@ impl Workload {
             .iter()
             .find(|(version, known)| *version == api_version && *known == kind)?;
         let value = value.clone();
+        let mut first_ordinal = 0;
         let (metadata, template, replicas, claim_templates) = match *kind {
             "Deployment" => {
                 let object: Deployment = serde_json::from_value(value).ok()?;
@@ -65,6 +69,7 @@ impl Workload {
             "StatefulSet" => {
                 let object: StatefulSet = serde_json::from_value(value).ok()?;
                 let spec = object.spec?;
+                first_ordinal = spec.ordinals.as_ref().and_then(|o| o.start).unwrap_or(0);
                 (
                     object.metadata,
                     spec.template,
@@ -105,6 +110,7 @@ impl Workload {
             name: metadata.name?,
             template,
             replicas,
+            first_ordinal,
             claim_templates,
         })
     }
@@ -130,7 +136,9 @@ impl Workload {
     /// The claims a StatefulSet makes, by ordinal and then template.
     pub fn claims(&self) -> Vec<StatefulClaim<'_>> {
         let mut claims = Vec::new();
-        for ordinal in 0..self.replicas.clamp(0, MAX_REPLICAS) {
+        let first = self.first_ordinal.max(0);
+        let last = first.saturating_add(self.replicas.clamp(0, MAX_REPLICAS));
+        for ordinal in first..last {
             for template in &self.claim_templates {
                 let Some(template_name) = template.metadata.name.as_deref() else {
                     continue;

@@ -190,13 +190,14 @@ fn pod_identity(pod: &PodSpec, claim: &str) -> (Option<i64>, Option<i64>, Option
         })
     });
     let container_context = container.and_then(|c| c.security_context.as_ref());
+    // As in Kubernetes, the container's own setting wins over the pod's.
     (
-        pod_context
-            .run_as_user
-            .or(container_context.and_then(|c| c.run_as_user)),
-        pod_context
-            .run_as_group
-            .or(container_context.and_then(|c| c.run_as_group)),
+        container_context
+            .and_then(|c| c.run_as_user)
+            .or(pod_context.run_as_user),
+        container_context
+            .and_then(|c| c.run_as_group)
+            .or(pod_context.run_as_group),
         pod_context.fs_group,
     )
 }

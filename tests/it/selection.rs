@@ -772,3 +772,65 @@ fn write(path: &Path, text: &str) {
 fn path(path: &Path) -> &str {
     path.to_str().expect("utf-8")
 }
+
+/// A StatefulSet numbered from 5 whose container runs as another user than
+/// its pod.
+const NUMBERED: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: shop
+spec:
+  replicas: 2
+  ordinals: {start: 5}
+  serviceName: db
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000}
+      containers:
+        - name: postgres
+          image: postgres:16
+          securityContext: {runAsUser: 999}
+          volumeMounts: [{name: data, mountPath: /var/lib/postgresql}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources: {requests: {storage: 1Gi}}
+";
+
+#[test]
+fn a_stateful_set_numbered_from_a_start_ordinal_backs_up_the_claims_it_makes() {
+    let input = Plan::text(format!(
+        "---\n{NUMBERED}---\n{}",
+        shop_plan("    - name: db\n      statefulSet: db\n")
+    ));
+    let objects = input.objects();
+    let backups: Vec<&str> = objects
+        .of_kind("CronJob")
+        .iter()
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .filter(|n| n.ends_with("-backup"))
+        .collect();
+    // Kubernetes names the claims data-db-5 and data-db-6.
+    assert_eq!(backups, ["shop-data-db-5-backup", "shop-data-db-6-backup"]);
+}
+
+#[test]
+fn the_mounting_containers_own_user_wins_over_the_pods_as_in_kubernetes() {
+    let input = Plan::text(format!(
+        "---\n{NUMBERED}---\n{}",
+        shop_plan("    - name: db\n      statefulSet: db\n")
+    ));
+    let objects = input.objects();
+    let pod = support::pod_spec(objects.named("CronJob", "shop-data-db-5-backup"));
+    let context = &pod["securityContext"];
+    assert_eq!(context["runAsUser"], 999, "{context}");
+    // The container sets no group: the pod's applies.
+    assert_eq!(context["runAsGroup"], 1000, "{context}");
+    assert_eq!(context["fsGroup"], 2000, "{context}");
+}
