@@ -3,6 +3,8 @@
 //! from the application it backs up (the claims a StatefulSet makes, the
 //! pod template that mounts a claim). They are never compiled or written.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodTemplateSpec};
@@ -44,6 +46,9 @@ pub struct Workload {
     /// A StatefulSet's first ordinal, `spec.ordinals.start` (default 0):
     /// its replicas are numbered from there.
     pub first_ordinal: i32,
+    /// A StatefulSet's `spec.selector.matchLabels`: its controller adds
+    /// them to every claim it makes.
+    pub selector_labels: BTreeMap<String, String>,
     /// A StatefulSet's `volumeClaimTemplates`.
     pub claim_templates: Vec<PersistentVolumeClaim>,
 }
@@ -60,6 +65,7 @@ impl Workload {
             .find(|(version, known)| *version == api_version && *known == kind)?;
         let value = value.clone();
         let mut first_ordinal = 0;
+        let mut selector_labels = BTreeMap::new();
         let (metadata, template, replicas, claim_templates) = match *kind {
             "Deployment" => {
                 let object: Deployment = serde_json::from_value(value).ok()?;
@@ -70,6 +76,7 @@ impl Workload {
                 let object: StatefulSet = serde_json::from_value(value).ok()?;
                 let spec = object.spec?;
                 first_ordinal = spec.ordinals.as_ref().and_then(|o| o.start).unwrap_or(0);
+                selector_labels = spec.selector.match_labels.clone().unwrap_or_default();
                 (
                     object.metadata,
                     spec.template,
@@ -111,6 +118,7 @@ impl Workload {
             template,
             replicas,
             first_ordinal,
+            selector_labels,
             claim_templates,
         })
     }

@@ -33,13 +33,10 @@ pub(super) fn stateful_set_claims(workloads: &[Workload]) -> Vec<ContextObject> 
     for workload in workloads.iter().filter(|w| w.kind == "StatefulSet") {
         for claim in workload.claims() {
             let spec = claim.template.spec.as_ref();
+            // As the StatefulSet controller labels them: the template's
+            // labels, then the StatefulSet's selector (not its pod labels).
             let mut labels = claim.template.metadata.labels.clone().unwrap_or_default();
-            let selector = workload
-                .template
-                .metadata
-                .as_ref()
-                .and_then(|m| m.labels.clone());
-            labels.extend(selector.unwrap_or_default());
+            labels.extend(workload.selector_labels.clone());
             claims.push(ContextObject {
                 doc: workload.doc,
                 cluster: true,

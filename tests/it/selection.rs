@@ -834,3 +834,27 @@ fn the_mounting_containers_own_user_wins_over_the_pods_as_in_kubernetes() {
     assert_eq!(context["runAsGroup"], 1000, "{context}");
     assert_eq!(context["fsGroup"], 2000, "{context}");
 }
+
+#[test]
+fn a_stateful_sets_claims_carry_its_selector_not_its_pod_labels() {
+    // The controller labels each claim with the template's labels and the
+    // selector's; `tier` is on the pods only.
+    let chart = NUMBERED.replace(
+        "      labels: {app: db}\n    spec:",
+        "      labels: {app: db, tier: gold}\n    spec:",
+    );
+    assert_ne!(chart, NUMBERED);
+    let by_selector = Plan::text(format!(
+        "---\n{chart}---\n{}",
+        shop_plan("    - name: db\n      pvcSelector: {matchLabels: {app: db}}\n")
+    ))
+    .objects();
+    let _ = by_selector.named("CronJob", "shop-data-db-5-backup");
+    Plan::text(format!(
+        "---\n{chart}---\n{}",
+        shop_plan("    - name: db\n      pvcSelector: {matchLabels: {tier: gold}}\n")
+    ))
+    .errors()
+    .has("no PersistentVolumeClaim in namespace `shop` matches `pvcSelector` {tier: gold}")
+    .has("`data-db-5` (app=db)");
+}
