@@ -465,6 +465,22 @@ fn plain_scalar_text<'a>(text: &'a str, node: &Node) -> Option<&'a str> {
     {
         return rest.get(..string.len());
     }
+    // A plain scalar over several lines (`on,-app.yaml` with its next line
+    // folded onto it) holds a space once read: never a YAML 1.1 boolean or
+    // number, and its first line alone is not its value.
+    if let Value::String(string) = &node.value {
+        let first_line = rest
+            .split(['\n', '\r'])
+            .next()
+            .unwrap_or_default()
+            .trim_end();
+        if !first_line.is_empty()
+            && string.len() > first_line.len()
+            && string.starts_with(first_line)
+        {
+            return None;
+        }
+    }
     let end = rest
         .find(['\n', '\r', '#', ',', ']', '}'])
         .unwrap_or(rest.len());

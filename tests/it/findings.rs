@@ -138,6 +138,29 @@ fn a_plain_scalar_with_a_comma_is_read_whole() {
     assert!(ran.stderr.contains(":9:7"), "{}", ran.stderr);
 }
 
+/// Found by the krm fuzz target in a long run: a plain scalar whose next,
+/// deeper line folds onto it (`on,-app.yaml` then `  more`) is one string
+/// with a space, `on,-app.yaml more`; its first line was cut at the comma
+/// and refused as the boolean `on`, so krm's own output did not read back.
+#[test]
+fn a_plain_scalar_over_two_lines_is_not_its_first_line() {
+    let ran = Test::new()
+        .args(["validate", "-"])
+        .stdin(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: web\n\
+             data:\n  a: on,-app.yaml\n    more\n  b: on\n",
+        )
+        .status(1)
+        .run();
+    assert_eq!(
+        ran.stderr.matches("`on` is a boolean").count(),
+        1,
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains(":9:6"), "{}", ran.stderr);
+}
+
 /// Found by the convert fuzz target in a long run: VolSync's
 /// `moverResources: {}` (no requests, no limits) was dropped by `convert`
 /// as an empty map, so the converted plan got kopiaplan's default
