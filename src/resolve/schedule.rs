@@ -169,6 +169,25 @@ pub fn resolve(written: &str, seed: &str) -> Result<String, ScheduleError> {
                     ));
                 }
             }
+            // Kubernetes refuses a range that runs backwards (`1-sun`: Sunday
+            // is 0); croner reads it as wrapping or as Sunday 7.
+            let value = |token: &str| -> Option<usize> {
+                let name = names.iter().position(|n| n.eq_ignore_ascii_case(token));
+                let first = usize::from(index == 3);
+                name.map(|p| p + first).or_else(|| token.parse().ok())
+            };
+            if let Some((from, to)) = range.split_once('-')
+                && let (Some(start), Some(end)) = (value(from), value(to))
+                && start > end
+            {
+                return Err(error(
+                    format!(
+                        "the {name} field `{}` has the range `{range}`, which runs backwards",
+                        fields[index]
+                    ),
+                    "write a range from its lower end to its higher one (Sunday is 0), or a list such as `5,0`",
+                ));
+            }
         }
     }
     let cron = resolved.join(" ");

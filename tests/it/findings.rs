@@ -115,6 +115,20 @@ fn a_field_of_commas_alone_is_refused() {
         .has("the day of month field `,` has no value");
 }
 
+/// Found by the schedule fuzz target in a long run: a day-of-week range
+/// that runs backwards (`1-sun`, Sunday being 0) passed, and the CronJob
+/// controller refuses it ("beginning of range beyond end of range").
+#[test]
+fn a_range_that_runs_backwards_is_refused() {
+    Plan::nightly()
+        .replace(
+            "pvc: web-data\n",
+            "pvc: web-data\n      schedule: \"5 1-3 1,15 JAN,MAR 1-sun\"\n",
+        )
+        .errors()
+        .has("the day of week field `1-sun` has the range `1-sun`, which runs backwards");
+}
+
 /// Found by the krm fuzz target in a long run: a plain scalar holding a
 /// comma (`on,-app.yaml`) was read as far as the comma, and refused as the
 /// YAML 1.1 boolean `on`; kopiaplan's own output did not read back. In a
