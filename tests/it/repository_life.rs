@@ -133,7 +133,7 @@ fn creation_options_shape_the_repository_a_backup_creates() {
     requires!(Namespaces, Kopia);
     let cluster = backed_up(
         "creation",
-        "      creation: {hash: BLAKE3-256, encryption: CHACHA20-POLY1305-HMAC-SHA256, splitter: DYNAMIC-1M-BUZHASH, epochMinDuration: 2h, epochAdvanceOnCount: 30}\n",
+        "      creation: {hash: BLAKE3-256, encryption: CHACHA20-POLY1305-HMAC-SHA256, splitter: DYNAMIC-1M-BUZHASH, ecc: REED-SOLOMON-CRC32, eccOverheadPercent: 2, epochMinDuration: 2h, epochAdvanceOnCount: 30}\n",
     );
     let status = cluster.host().json(&["repository", "status"]);
     let format = &status["contentFormat"];
@@ -143,6 +143,10 @@ fn creation_options_shape_the_repository_a_backup_creates() {
         status["objectFormat"]["splitter"], "DYNAMIC-1M-BUZHASH",
         "{status:#}"
     );
+    // Retention needs a bucket with object locking, which no server here
+    // offers; its flags are checked against Kopia's grammar.
+    assert_eq!(format["ecc"], "REED-SOLOMON-CRC32", "{status:#}");
+    assert_eq!(format["eccOverheadPercent"], 2, "{status:#}");
     let epochs = &format["epochParameters"];
     assert_eq!(
         epochs["MinEpochDuration"], 7_200_000_000_000_i64,
