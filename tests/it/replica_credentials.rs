@@ -203,13 +203,8 @@ fn a_replica_to_sftp_authenticates_with_the_destination_secrets_key() {
     // Disaster: the repository's claim is new and empty. The seed reads
     // the replica over SFTP, with the destination's key again.
     std::fs::remove_dir_all(cluster.repository()).expect("lose the repository");
-    let job = support::pod::items(&cluster.objects)
-        .iter()
-        .filter(|o| o["kind"] == "Job")
-        .filter_map(|o| o["metadata"]["name"].as_str())
-        .find(|n| n.starts_with("rk-local-replica-offsite-seed-"))
-        .expect("the seed Job")
-        .to_owned();
+    let job =
+        support::pod::job_name_starting_with(&cluster.objects, "rk-local-replica-offsite-seed-");
     let repository = cluster.claim("backup-repo");
     let seeded = support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job)
         .secret("kopia-local", &repository_secret)
@@ -302,13 +297,8 @@ fn between_two_sftp_servers(mode: &str, destination_password: &str) {
 
     // The home server loses the repository; the seed brings it back.
     std::fs::remove_dir_all(&repository).expect("lose the repository");
-    let job = support::pod::items(&cluster.objects)
-        .iter()
-        .filter(|o| o["kind"] == "Job")
-        .filter_map(|o| o["metadata"]["name"].as_str())
-        .find(|n| n.starts_with("rk-local-replica-offsite-seed-"))
-        .expect("the seed Job")
-        .to_owned();
+    let job =
+        support::pod::job_name_starting_with(&cluster.objects, "rk-local-replica-offsite-seed-");
     let seeded = run(
         support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job).real_kopia(),
     );

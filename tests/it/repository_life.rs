@@ -572,13 +572,8 @@ fn a_seed_job_fills_a_new_empty_repository_from_its_replica() {
     assert_eq!(copied.exit_code, 0, "{}", copied.logs());
     // Disaster: the repository is gone; its claim is new and empty.
     std::fs::remove_dir_all(cluster.repository()).expect("lose the repository");
-    let job = support::pod::items(&cluster.objects)
-        .iter()
-        .filter(|o| o["kind"] == "Job")
-        .filter_map(|o| o["metadata"]["name"].as_str())
-        .find(|n| n.starts_with("rk-local-replica-offsite-seed-"))
-        .expect("the seed Job")
-        .to_owned();
+    let job =
+        support::pod::job_name_starting_with(&cluster.objects, "rk-local-replica-offsite-seed-");
     let offsite = cluster.claim("offsite-repo");
     let repository = cluster.claim("backup-repo");
     let result = support::pod::Pod::from_compiled(&cluster.objects, "Job", NAMESPACE, &job)

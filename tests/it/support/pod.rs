@@ -228,6 +228,21 @@ pub fn items(objects: &Value) -> &Vec<Value> {
         .expect("a List or an array of objects")
 }
 
+/// The name of the one compiled Job whose name starts with `prefix` (Jobs
+/// such as a replica's seed end in a hash of their inputs).
+pub fn job_name_starting_with(objects: &Value, prefix: &str) -> String {
+    let mut names = items(objects)
+        .iter()
+        .filter(|o| o["kind"] == "Job")
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .filter(|n| n.starts_with(prefix));
+    let name = names
+        .next()
+        .unwrap_or_else(|| panic!("no Job named {prefix}…"));
+    assert!(names.next().is_none(), "more than one Job named {prefix}…");
+    name.to_owned()
+}
+
 impl Pod {
     /// The pod of a CronJob's or Job's template, with the compiled output's
     /// own ConfigMaps (scripts, policies) available to it.
