@@ -369,7 +369,7 @@ fn kpt_runs_the_krm_function_on_the_chart_package() {
     assert_seven_backups(&documents(&plan_file), "kpt fn eval");
     // Every other file keeps its objects. (As values: kpt writes back the
     // items the function returns, and a ResourceList is YAML written anew,
-    // so flow style becomes block style and comments go.)
+    // so flow style becomes block style and an end-of-line comment goes.)
     for (file, written) in templates().filter(|(file, _)| *file != "backup.yaml") {
         let now = std::fs::read_to_string(package.join(file)).expect("read");
         assert_eq!(documents(&now), documents(written), "{file} is kept");
