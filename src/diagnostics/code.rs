@@ -243,6 +243,9 @@ pub enum Code {
     NothingSelected,
     /// A `pvcSelector` Kubernetes would refuse.
     InvalidSelector,
+    /// A `pvcSelector` with no label, which selects every claim of its
+    /// namespace (warning).
+    EmptySelector,
     /// Two backups expanded from selectors or StatefulSets with one name.
     SelectionCollision,
     /// A `Direct` copy of a ReadWriteOncePod claim.

@@ -292,6 +292,17 @@ impl Copy {
             Copy::Snapshot { .. } => "Snapshot",
         }
     }
+
+    /// A `Clone` or `Snapshot` copy whose volume may only be read (its
+    /// access modes are ReadOnlyMany alone): the mover mounts it read-only.
+    pub fn stages_read_only(&self) -> bool {
+        match self {
+            Copy::Clone { access_modes, .. } | Copy::Snapshot { access_modes, .. } => {
+                !access_modes.is_empty() && access_modes.iter().all(|m| m == "ReadOnlyMany")
+            }
+            Copy::Direct { .. } => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,6 +23,7 @@ pub struct Inferred {
     pub field: String,
     /// The value, as JSON.
     pub value: String,
-    /// The object it comes from, such as `Deployment/web`.
+    /// The object it comes from, such as `Deployment/web` (and the others
+    /// that mount the claim too, which it was chosen before).
     pub from: String,
 }

@@ -429,7 +429,8 @@ pub struct BackupSpec {
     /// StatefulSet makes: one backup per claim, named after it.
     pub stateful_set: Option<String>,
     /// Access modes of a `Clone` or `Snapshot` copy's volume (such as
-    /// `[ReadOnlyMany]` for a ReadWriteMany claim). Default: the claim's.
+    /// `[ReadOnlyMany]` for a ReadWriteMany claim, then mounted read-only).
+    /// Default: the claim's.
     pub staging_access_modes: Option<Vec<AccessMode>>,
     /// The namespace of the PVC and of the generated objects.
     pub namespace: Option<String>,
@@ -452,7 +453,8 @@ pub struct BackupSpec {
     /// Whether `/data` is mounted read-only. Default: `true` for `Direct`
     /// (the application's live volume), `false` for `Clone` and `Snapshot`
     /// (the mover's own copy, thrown away with the pod, so that a
-    /// `beforeSnapshot` action can write into it, as VolSync allowed).
+    /// `beforeSnapshot` action can write into it, as VolSync allowed). A
+    /// copy whose volume is ReadOnlyMany alone is always read-only.
     pub read_only: Option<bool>,
     pub parallelism: Option<u32>,
     /// Back up only this sub-directory of the volume (relative).

@@ -1,11 +1,13 @@
 //! Access-mode rules of a backup's copy: a `Direct` copy cannot mount a
 //! ReadWriteOncePod claim (only the application's pod may), and a `Clone`
 //! or `Snapshot` copy may stage the volume with its own access modes
-//! (`stagingAccessModes`, such as ReadOnlyMany for a ReadWriteMany claim).
+//! (`stagingAccessModes`, such as ReadOnlyMany for a ReadWriteMany claim),
+//! and a copy that may only be read is mounted read-only.
 
 use super::error::ResolveError;
 use super::selection_error::SelectionError;
 use super::{At, PlanResolver};
+use crate::model::Copy;
 use crate::parse::ContextContent;
 use crate::plan::BackupSpec;
 
@@ -52,6 +54,27 @@ impl PlanResolver<'_, '_> {
             );
             self.report(d);
         }
+    }
+
+    /// Whether the mover mounts `/data` read-only: as the plan's
+    /// `readOnly` says, else for a `Direct` copy (the application's live
+    /// volume); and always for a copy whose volume may only be read
+    /// (ReadOnlyMany), where `readOnly: false` is refused.
+    pub(super) fn data_read_only(&mut self, spec: &BackupSpec, copy: &Copy, at: &At<'_>) -> bool {
+        let only_read = copy.stages_read_only();
+        if only_read && spec.read_only == Some(false) {
+            let d = at.key("readOnly").error(
+                &ResolveError::Selection(SelectionError::WritableReadOnlyCopy {
+                    method: copy.method(),
+                }),
+                "remove `readOnly: false`, or give the copy a mode that allows writing (`stagingAccessModes: [ReadWriteOnce]`)",
+            );
+            self.report(d);
+        }
+        only_read
+            || spec
+                .read_only
+                .unwrap_or(matches!(copy, Copy::Direct { .. }))
     }
 
     /// The access modes of a `Clone` or `Snapshot` copy's volume: the

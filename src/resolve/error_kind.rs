@@ -2,6 +2,7 @@
 //! json` and docs/diagnostics.md name it by.
 
 use super::error::ResolveError;
+use super::selection_error::SelectionError;
 use crate::diagnostics::{Code, DiagnosticKind, Severity};
 
 impl DiagnosticKind for ResolveError {
@@ -121,8 +122,8 @@ impl DiagnosticKind for ResolveError {
             | Self::RestoreIgnoresGlobalPolicy
             | Self::UrlPathIgnored { .. }
             | Self::PolicyTranslated { .. }
-            | Self::PolicyObjectNotInInput { .. } => Severity::Warning,
-            Self::Selection(problem) => problem.severity(),
+            | Self::PolicyObjectNotInInput { .. }
+            | Self::Selection(SelectionError::EmptySelector { .. }) => Severity::Warning,
             _ => Severity::Error,
         }
     }

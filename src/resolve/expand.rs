@@ -200,6 +200,18 @@ impl PlanResolver<'_, '_> {
                 ));
             }
         }
+        let names_no_label = selector.match_labels.iter().flatten().next().is_none()
+            && selector.match_expressions.iter().flatten().next().is_none();
+        if names_no_label && !found.is_empty() {
+            let d = at_selector.key_error(
+                &ResolveError::Selection(SelectionError::EmptySelector {
+                    namespace: namespace.clone(),
+                    count: found.len(),
+                }),
+                "narrow it to the application's claims with `matchLabels` (such as `app.kubernetes.io/instance: <release>`) or `matchExpressions`, or name each claim with `pvc`",
+            );
+            self.report(d);
+        }
         if found.is_empty() {
             let seen = claims
                 .iter()
@@ -316,10 +328,11 @@ impl PlanResolver<'_, '_> {
         // Entries as written claim their names first.
         for one in expanded.iter().filter(|e| e.selection.is_none()) {
             let namespace = one.spec.namespace.clone().unwrap_or(plan_namespace.clone());
-            first.insert(
-                (namespace, one.spec.name.clone()),
-                format!("the entry `{}`", one.spec.name),
-            );
+            let written = match &one.spec.pvc {
+                Some(claim) => format!("the entry `{}` (of claim `{claim}`)", one.spec.name),
+                None => format!("the entry `{}`", one.spec.name),
+            };
+            first.insert((namespace, one.spec.name.clone()), written);
         }
         let mut kept = Vec::new();
         for one in expanded {
@@ -338,9 +351,10 @@ impl PlanResolver<'_, '_> {
                     &ResolveError::Selection(SelectionError::Collision {
                         name: one.spec.name.clone(),
                         namespace,
+                        claim: one.spec.pvc.clone().unwrap_or_default(),
                         first: earlier.clone(),
                     }),
-                    "narrow the selector so that each claim is selected once, or remove the other entry",
+                    "narrow the selector so that each claim is selected once, or back up one of the two claims with an entry of its own (`pvc`, under another name): selectors pass over a claim an entry names",
                 );
                 self.report(d);
                 continue;

@@ -2,9 +2,11 @@
 //! workload of the input that mounts the backup's claim. The pod's user,
 //! group and fsGroup (so the mover reads and writes what the application
 //! does); for a `Direct` copy of a ReadWriteOnce claim, the pod's labels
-//! (the mover runs beside it), tolerations, node selector and node
-//! affinity (it must be allowed on that node). Each value is recorded with
-//! the object it comes from, for `explain`. `--no-infer` turns it off.
+//! (the mover runs beside it, unless it is a Job's that runs now and then),
+//! tolerations, node selector and node affinity (it must be allowed on that
+//! node). When several workloads mount the claim, one fixed rule picks the
+//! one (`mounting`). Each value is recorded with the object it comes from,
+//! for `explain`. `--no-infer` turns it off.
 
 use k8s_openapi::api::core::v1::{Affinity, PodSpec};
 
@@ -29,13 +31,25 @@ impl PlanResolver<'_, '_> {
             .clone()
             .or_else(|| self.input.metadata.namespace.clone())
             .unwrap_or_default();
-        let Some(workload) = self.mounting(&pvc, &namespace) else {
+        let mounting = self.mounting(&pvc, &namespace);
+        let Some(workload) = mounting.first().copied() else {
             return (spec, inferred);
         };
         let Some(pod) = workload.template.spec.as_ref() else {
             return (spec, inferred);
         };
-        let from = workload.reference();
+        let from = match &mounting[1..] {
+            [] => workload.reference(),
+            others => format!(
+                "{}, before {} that mount the claim too",
+                workload.reference(),
+                others
+                    .iter()
+                    .map(|w| w.reference())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         let defaults = self.input.spec.defaults.mover.clone().unwrap_or_default();
         let written = spec.mover.clone();
         let mut mover = spec.mover.take().unwrap_or_default();
@@ -81,7 +95,10 @@ impl PlanResolver<'_, '_> {
             .or(self.input.spec.defaults.copy_method)
             .unwrap_or(CopyMethod::Clone);
         if method == CopyMethod::Direct && self.read_write_once(&pvc, &namespace) {
-            if spec.workload_selector.is_none() {
+            // A Job's or CronJob's pod runs now and then: a mover required
+            // beside it would wait for its next run, and back up nothing.
+            let runs_all_the_time = !matches!(workload.kind, "Job" | "CronJob");
+            if spec.workload_selector.is_none() && runs_all_the_time {
                 let mut labels = workload
                     .template
                     .metadata
@@ -147,15 +164,21 @@ impl PlanResolver<'_, '_> {
         }
     }
 
-    /// The workload that mounts `claim` in `namespace`: of the input before
-    /// the cluster context's, the first written.
-    fn mounting(&self, claim: &str, namespace: &str) -> Option<&Workload> {
-        self.context
+    /// The workloads that mount `claim` in `namespace`, the one settings
+    /// are taken from first: the input's before the cluster context's, the
+    /// application's own before those that visit its volume (by kind, see
+    /// [`kind_rank`]), then by name. Never by the order of documents, which
+    /// Helm, kustomize and kpt each choose their own way.
+    fn mounting(&self, claim: &str, namespace: &str) -> Vec<&Workload> {
+        let mut mounting: Vec<&Workload> = self
+            .context
             .workloads
             .iter()
             .filter(|w| w.namespace.as_deref().is_none_or(|n| n == namespace))
             .filter(|w| w.mounts(claim))
-            .min_by_key(|w| (w.cluster, w.doc))
+            .collect();
+        mounting.sort_by_key(|w| (w.cluster, kind_rank(w.kind), &w.name, w.doc));
+        mounting
     }
 
     /// Whether only one node can mount the claim: ReadWriteOnce, or access
@@ -172,6 +195,24 @@ impl PlanResolver<'_, '_> {
             _ => true,
         }
     }
+}
+
+/// The order in which workload kinds give a claim its settings: those that
+/// run the application (a StatefulSet, a Deployment, a DaemonSet, a bare
+/// Pod) before those that visit its volume now and then (a Job, a CronJob,
+/// such as a dump or a migration).
+fn kind_rank(kind: &str) -> usize {
+    [
+        "StatefulSet",
+        "Deployment",
+        "DaemonSet",
+        "Pod",
+        "Job",
+        "CronJob",
+    ]
+    .iter()
+    .position(|k| *k == kind)
+    .unwrap_or(usize::MAX)
 }
 
 /// The pod's user, group and fsGroup: the pod's security context, else

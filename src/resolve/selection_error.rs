@@ -2,7 +2,7 @@
 //! (`pvc`, `pvcSelector`, `statefulSet`) and the access modes of a copy.
 //! A variant of [`super::error::ResolveError`] (`Selection`).
 
-use crate::diagnostics::{Code, Severity};
+use crate::diagnostics::Code;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectionError {
@@ -36,16 +36,23 @@ pub enum SelectionError {
     },
     /// A `matchExpressions` item Kubernetes would refuse.
     InvalidSelector { problem: String },
+    /// A `pvcSelector` that names no label: it selects every claim of
+    /// its namespace (a warning).
+    EmptySelector { namespace: String, count: usize },
     /// Two backups of one plan and namespace expanded to one name.
     Collision {
         name: String,
         namespace: String,
+        /// The claim of this entry that expands to `name`.
+        claim: String,
         first: String,
     },
     /// `Direct` on a ReadWriteOncePod claim: no second pod may mount it.
     DirectOnReadWriteOncePod { pvc: String },
     /// `stagingAccessModes` on a `Direct` copy, which stages nothing.
     StagingWithDirect,
+    /// `readOnly: false` on a copy whose volume may only be read.
+    WritableReadOnlyCopy { method: &'static str },
 }
 
 impl std::fmt::Display for SelectionError {
@@ -104,13 +111,18 @@ impl std::fmt::Display for SelectionError {
                 "StatefulSet `{name}` has {replicas} replicas; kopiaplan backs up the claims of at most {limit}"
             ),
             Self::InvalidSelector { problem } => write!(f, "invalid `pvcSelector`: {problem}"),
+            Self::EmptySelector { namespace, count } => write!(
+                f,
+                "`pvcSelector` names no label, so it selects every claim of namespace `{namespace}`: all {count} of them, and each claim added there later"
+            ),
             Self::Collision {
                 name,
                 namespace,
+                claim,
                 first,
             } => write!(
                 f,
-                "this entry expands to a backup `{name}` in namespace `{namespace}`, which {first} already is"
+                "this entry's claim `{claim}` expands to a backup `{name}` in namespace `{namespace}`, which {first} already is"
             ),
             Self::DirectOnReadWriteOncePod { pvc } => write!(
                 f,
@@ -118,6 +130,10 @@ impl std::fmt::Display for SelectionError {
             ),
             Self::StagingWithDirect => f.write_str(
                 "`stagingAccessModes` are the access modes of a `Clone` or `Snapshot` copy; a `Direct` copy mounts the claim itself",
+            ),
+            Self::WritableReadOnlyCopy { method } => write!(
+                f,
+                "the volume of this `{method}` copy is ReadOnlyMany, so the mover can only mount it read-only, not as `readOnly: false` asks"
             ),
         }
     }
@@ -131,14 +147,12 @@ impl SelectionError {
             | Self::UnknownStatefulSet { .. }
             | Self::StatefulSetWithoutClaims { .. } => Code::NothingSelected,
             Self::InvalidSelector { .. } => Code::InvalidSelector,
+            Self::EmptySelector { .. } => Code::EmptySelector,
             Self::TooManyReplicas { .. } => Code::OutOfRange,
             Self::Collision { .. } => Code::SelectionCollision,
             Self::DirectOnReadWriteOncePod { .. } => Code::DirectOnReadWriteOncePod,
             Self::StagingWithDirect => Code::FieldNotApplicable,
+            Self::WritableReadOnlyCopy { .. } => Code::ConflictingFields,
         }
-    }
-
-    pub fn severity(&self) -> Severity {
-        Severity::Error
     }
 }

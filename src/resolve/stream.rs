@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{EnvFromSource, EnvVar, ResourceRequirements};
 use super::error::ResolveError;
 use super::{At, PlanResolver, checks};
 use crate::model::{
-    Backup, Copy, RestoreCheck, Source, StreamSource, StreamTarget, UserContainer, VolumeSource,
+    Backup, RestoreCheck, Source, StreamSource, StreamTarget, UserContainer, VolumeSource,
 };
 use crate::plan::{BackupSpec, RestoreCheckSpec, RestoreSpec, StreamSpec};
 
@@ -77,9 +77,7 @@ impl PlanResolver<'_, '_> {
                 let copy = self.copy(spec, pvc, at, namespace);
                 Some(Source::Volume(VolumeSource {
                     pvc: pvc.clone(),
-                    read_only: spec
-                        .read_only
-                        .unwrap_or(matches!(copy, Copy::Direct { .. })),
+                    read_only: self.data_read_only(spec, &copy, at),
                     copy,
                     source_path: spec.source_path.clone(),
                 }))

@@ -457,3 +457,115 @@ fn a_list_given_as_input_is_context_and_says_its_objects_are_not_compiled() {
     assert!(output.status.success(), "{}", support::stderr(&output));
     assert!(!support::stderr(&output).contains("list-items-not-compiled"));
 }
+
+/// `kubectl get pvc -n shop -o yaml`: claims that are only in the cluster.
+const CLUSTER_CLAIMS: &str = "apiVersion: v1
+kind: List
+items:
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata:
+      name: uploads
+      namespace: shop
+      uid: 0c1a-cluster-claim
+      labels: {app.kubernetes.io/instance: shop}
+    spec:
+      accessModes: [ReadWriteOncePod]
+      resources: {requests: {storage: 3Gi}}
+      storageClassName: fast
+    status: {phase: Bound, capacity: {storage: 3Gi}}
+  - apiVersion: v1
+    kind: PersistentVolumeClaim
+    metadata:
+      name: cache
+      namespace: shop
+      labels: {app.kubernetes.io/instance: other}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+";
+
+fn shop_plan(backups: &str) -> String {
+    format!(
+        "apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata: {{name: shop, namespace: shop}}
+spec:
+  repositories:
+    - {{name: main, secretName: kopia, url: \"s3://bucket/shop\"}}
+  backups:
+{backups}"
+    )
+}
+
+#[test]
+fn a_pvc_selector_matches_claims_that_are_only_in_the_cluster_context() {
+    let ran = Test::new()
+        .file(
+            "plan.yaml",
+            shop_plan(
+                "    - name: shop\n      pvcSelector: {matchLabels: {app.kubernetes.io/instance: shop}}\n",
+            ),
+        )
+        .file("cluster.yaml", CLUSTER_CLAIMS)
+        .args([
+            "compile",
+            "{dir}/plan.yaml",
+            "--context",
+            "{dir}/cluster.yaml",
+            "--format",
+            "json",
+        ])
+        .stdout_lacks("0c1a-cluster-claim")
+        .run();
+    let list: Value = serde_json::from_str(&ran.stdout).expect("a JSON List");
+    let objects = list["items"].as_array().expect("items").clone();
+    let cron = named(&objects, "CronJob", "shop-uploads-backup");
+    assert_eq!(
+        cron["metadata"]["annotations"]["kopiaplan.dev/kopia-source"],
+        "uploads@shop:/data"
+    );
+    // The clone takes the cluster claim's size and class.
+    let text = serde_json::to_string(support::pod_spec(cron)).expect("JSON");
+    assert!(text.contains("\"storage\":\"3Gi\""), "{text}");
+    assert!(text.contains("\"storageClassName\":\"fast\""), "{text}");
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["metadata"]["name"] != "shop-cache-backup"),
+        "the claim of another release is not selected"
+    );
+    // Without the context, there is nothing to select.
+    Test::new()
+        .file(
+            "plan.yaml",
+            shop_plan(
+                "    - name: shop\n      pvcSelector: {matchLabels: {app.kubernetes.io/instance: shop}}\n",
+            ),
+        )
+        .args(["compile", "{dir}/plan.yaml"])
+        .status(1)
+        .stderr_has("error[nothing-selected]")
+        .run();
+}
+
+#[test]
+fn direct_on_a_read_write_once_pod_claim_of_the_cluster_context_is_refused() {
+    Test::new()
+        .file(
+            "plan.yaml",
+            shop_plan("    - name: uploads\n      pvc: uploads\n      copyMethod: Direct\n"),
+        )
+        .file("cluster.yaml", CLUSTER_CLAIMS)
+        .args([
+            "validate",
+            "{dir}/plan.yaml",
+            "--context",
+            "{dir}/cluster.yaml",
+        ])
+        .status(1)
+        .stderr_has("error[direct-on-read-write-once-pod]: PVC `uploads` is ReadWriteOncePod")
+        .stderr_has("field: spec.backups[0].copyMethod")
+        .stderr_has("use `copyMethod: Clone` or `copyMethod: Snapshot`")
+        .run();
+}

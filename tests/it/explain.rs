@@ -551,3 +551,124 @@ fn every_effective_policy_field_is_shown_with_where_it_comes_from() {
     );
     assert!(text.contains("every other field: the repository's global policy"));
 }
+
+/// A StatefulSet of 2 replicas with 2 claim templates, on tainted,
+/// labelled nodes, and a plan that backs up its claims `Direct`.
+const STATEFUL: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      securityContext: {runAsUser: 999, runAsGroup: 998, fsGroup: 997}
+      nodeSelector: {pool: storage}
+      tolerations: [{key: dedicated, operator: Equal, value: storage, effect: NoSchedule}]
+      affinity:
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]
+      containers:
+        - name: db
+          image: postgres:17
+          volumeMounts: [{name: data, mountPath: /data}, {name: wal, mountPath: /wal}]
+  volumeClaimTemplates:
+    - metadata: {name: data}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+    - metadata: {name: wal}
+      spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: kopiaplan.dev/v1alpha1
+kind: BackupPlan
+metadata: {name: shop, namespace: shop}
+spec:
+  repositories:
+    - {name: main, secretName: kopia, url: \"s3://bucket/shop\", maintenance: {enabled: false}}
+  backups:
+    - name: db
+      statefulSet: db
+      copyMethod: Direct
+";
+
+#[test]
+fn a_stateful_set_entry_is_explained_claim_by_claim_with_the_source_of_each_inferred_value() {
+    let output = kopiaplan_with_stdin(&["explain", "-"], Some(STATEFUL));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    // Each claim is its own backup, named after it, from the entry `db`.
+    for (claim, template, replica) in [
+        ("data-db-0", "data", 0),
+        ("data-db-1", "data", 1),
+        ("wal-db-0", "wal", 0),
+        ("wal-db-1", "wal", 1),
+    ] {
+        let starts = text
+            .find(&format!("backup shop/{claim}  ("))
+            .unwrap_or_else(|| panic!("no backup {claim} in:\n{text}"));
+        let section = &text[starts..];
+        let section = &section[..section.find("\n\n").unwrap_or(section.len())];
+        for line in [
+            format!("identity     {claim}@shop:/data"),
+            format!(
+                "expanded     from entry `db`: StatefulSet/db, claim template `{template}`, replica {replica}"
+            ),
+            "inferred     mover.securityContext.runAsUser = 999  (from StatefulSet/db)".to_owned(),
+            "mover.securityContext.runAsGroup = 998  (from StatefulSet/db)".to_owned(),
+            "mover.securityContext.fsGroup = 997  (from StatefulSet/db)".to_owned(),
+            format!(
+                "workloadSelector = {{\"app\":\"db\",\"statefulset.kubernetes.io/pod-name\":\"db-{replica}\"}}  (from StatefulSet/db)"
+            ),
+            "mover.tolerations = [{\"effect\":\"NoSchedule\",\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"storage\"}]  (from StatefulSet/db)".to_owned(),
+            "mover.nodeSelector = {\"pool\":\"storage\"}  (from StatefulSet/db)".to_owned(),
+            "mover.affinity.nodeAffinity = {\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"zone\",\"operator\":\"In\",\"values\":[\"a\"]}]}]}}  (from StatefulSet/db)".to_owned(),
+        ] {
+            assert!(section.contains(&line), "no {line:?} in:\n{section}");
+        }
+    }
+    assert_eq!(
+        text.matches("expanded     from entry `db`").count(),
+        4,
+        "{text}"
+    );
+    // The JSON report carries the same, per backup.
+    let report = explain_json(STATEFUL, &[]);
+    let backup = entry(&report, "wal-db-1");
+    assert_eq!(backup["expandedFrom"]["entry"], "db", "{backup}");
+    let from: Vec<(&str, &str)> = backup["inferred"]
+        .as_array()
+        .expect("inferred")
+        .iter()
+        .map(|i| {
+            (
+                i["field"].as_str().unwrap_or(""),
+                i["from"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for field in [
+        "mover.securityContext.runAsGroup",
+        "mover.nodeSelector",
+        "mover.affinity.nodeAffinity",
+        "mover.tolerations",
+    ] {
+        assert!(
+            from.contains(&(field, "StatefulSet/db")),
+            "{field}: {from:?}"
+        );
+    }
+}
+
+#[test]
+fn explain_with_no_infer_lists_nothing_inferred() {
+    let output = kopiaplan_with_stdin(&["explain", "--no-infer", "-"], Some(STATEFUL));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("backup shop/wal-db-1  ("), "{text}");
+    assert!(!text.contains("inferred"), "{text}");
+    let report = explain_json(STATEFUL, &["--no-infer"]);
+    let inferred = &entry(&report, "wal-db-1")["inferred"];
+    assert!(inferred.as_array().is_none_or(Vec::is_empty), "{inferred}");
+}

@@ -22,6 +22,7 @@ mod findings;
 mod fuzz_corpus;
 mod golden;
 mod hooks;
+mod inference;
 mod integrations;
 mod issued;
 mod maintenance;

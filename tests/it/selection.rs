@@ -135,12 +135,71 @@ const EXPECTED: [(&str, Option<i64>, Option<i64>, i64); 7] = [
     ("web-uploads", None, None, 2000),
 ];
 
+/// Templates Helm writes after the plan (it sorts them by kind), with
+/// what a post-renderer must not touch: comments, flow style, a block
+/// scalar with trailing spaces, quoting.
+const AFTER_PLAN: [(&str, &str); 2] = [
+    (
+        "configmap.yaml",
+        "# nginx's configuration, kept as written
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: shop
+data:
+  nginx.conf: |
+    server {
+      listen 8080;  \t
+    }
+  enabled: \"true\"
+  mode: 'on'
+",
+    ),
+    (
+        "networkpolicy.yaml",
+        "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: web}}}]   # only the web pods
+",
+    ),
+];
+
+/// The chart's templates in the order Helm writes them: the plan between
+/// the others.
+fn templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    CHART.into_iter().chain(AFTER_PLAN)
+}
+
 /// The chart as one Helm 3 stream: `---` and `# Source:` before each template.
 fn helm3_stream() -> String {
-    CHART
-        .iter()
+    templates()
         .map(|(file, text)| format!("---\n# Source: shop/templates/{file}\n{text}"))
         .collect()
+}
+
+/// `stream` with its plan (the document from `plan_starts` to the first
+/// of the `AFTER_PLAN` documents, at `after_starts`) replaced must come
+/// back byte for byte around the plan's objects.
+#[track_caller]
+fn assert_every_other_document_byte_for_byte(stream: &str, out: &str, plan: &str, after: &str) {
+    let plan_starts = stream.find(plan).expect("the plan");
+    let after_starts = stream.find(after).expect("a document after the plan");
+    assert!(plan_starts < after_starts);
+    assert_eq!(
+        &out[..plan_starts],
+        &stream[..plan_starts],
+        "the documents before the plan"
+    );
+    assert!(
+        out.ends_with(&stream[after_starts..]),
+        "the documents after the plan:\n{}",
+        &out[out.len().saturating_sub(stream.len() - after_starts + 200)..]
+    );
 }
 
 fn documents(yaml: &str) -> Vec<Value> {
@@ -241,22 +300,31 @@ fn helm3_post_renders_the_chart_and_every_other_document_passes_byte_for_byte() 
     let output = run(&mut kopiaplan(), Some(stream.as_bytes()));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let out = text(&output.stdout);
-    // Everything before the plan comes back as it was, byte for byte.
+    // Every document but the plan comes back as it was, byte for byte,
+    // before and after the plan's objects.
+    assert_every_other_document_byte_for_byte(
+        &stream,
+        &out,
+        "---\n# Source: shop/templates/backup.yaml",
+        "---\n# Source: shop/templates/configmap.yaml",
+    );
+    let objects = documents(&out);
+    assert_seven_backups(&objects, "Helm 3 post-render");
     let plan_starts = stream
         .find("---\n# Source: shop/templates/backup.yaml")
         .expect("plan");
-    assert_eq!(&out[..plan_starts], &stream[..plan_starts]);
-    let objects = documents(&out);
-    assert_seven_backups(&objects, "Helm 3 post-render");
-    let generated: Vec<Value> = documents(&out[plan_starts..]);
+    let generated: Vec<Value> = documents(&out[plan_starts..])
+        .into_iter()
+        .filter(|o| o["kind"] != "ConfigMap" || o["metadata"]["name"] != "web-config")
+        .filter(|o| o["kind"] != "NetworkPolicy")
+        .collect();
     crate::apiserver::the_server_accepts(&generated, "the chart's backups");
 }
 
 #[test]
 fn helm4_post_renders_the_chart_by_its_template_annotations() {
     // Helm 4 hands over documents it re-wrote, each naming its template.
-    let stream: String = CHART
-        .iter()
+    let stream: String = templates()
         .map(|(file, text)| {
             let annotated = text.replacen(
                 "metadata:\n",
@@ -271,8 +339,12 @@ fn helm4_post_renders_the_chart_by_its_template_annotations() {
     let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let out = text(&output.stdout);
-    let plan_starts = stream.find("---\napiVersion: kopiaplan.dev").expect("plan");
-    assert_eq!(&out[..plan_starts], &stream[..plan_starts], "byte for byte");
+    assert_every_other_document_byte_for_byte(
+        &stream,
+        &out,
+        "---\napiVersion: kopiaplan.dev",
+        "---\n# nginx's configuration",
+    );
     assert_seven_backups(&documents(&out), "Helm 4 post-render");
 }
 
@@ -281,7 +353,7 @@ fn kpt_runs_the_krm_function_on_the_chart_package() {
     requires!(Kpt);
     let package = scratch("chart-kpt").join("package");
     std::fs::create_dir_all(&package).expect("dir");
-    for (file, text) in CHART {
+    for (file, text) in templates() {
         std::fs::write(package.join(file), text).expect("write");
     }
     let exec = format!("{} krm", env!("CARGO_BIN_EXE_kopiaplan"));
@@ -295,19 +367,20 @@ fn kpt_runs_the_krm_function_on_the_chart_package() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let plan_file = std::fs::read_to_string(package.join("backup.yaml")).expect("read");
     assert_seven_backups(&documents(&plan_file), "kpt fn eval");
-    let deployment = std::fs::read_to_string(package.join("deployment.yaml")).expect("read");
-    assert_eq!(
-        documents(&deployment),
-        documents(CHART[3].1),
-        "the Deployment is kept"
-    );
+    // Every other file keeps its objects. (As values: kpt writes back the
+    // items the function returns, and a ResourceList is YAML written anew,
+    // so flow style becomes block style and an end-of-line comment goes.)
+    for (file, written) in templates().filter(|(file, _)| *file != "backup.yaml") {
+        let now = std::fs::read_to_string(package.join(file)).expect("read");
+        assert_eq!(documents(&now), documents(written), "{file} is kept");
+    }
 }
 
 #[test]
 fn kustomize_runs_the_krm_function_as_a_transformer_of_the_chart() {
     requires!(Tool("kustomize"));
     let dir = scratch("chart-kustomize");
-    let resources: Vec<&str> = CHART.iter().map(|(file, _)| *file).collect();
+    let resources: Vec<&str> = templates().map(|(file, _)| file).collect();
     std::fs::write(
         dir.join("kustomization.yaml"),
         format!(
@@ -316,7 +389,7 @@ fn kustomize_runs_the_krm_function_as_a_transformer_of_the_chart() {
         ),
     )
     .expect("write");
-    for (file, text) in CHART {
+    for (file, text) in templates() {
         std::fs::write(dir.join(file), text).expect("write");
     }
     std::fs::write(
@@ -336,10 +409,41 @@ fn kustomize_runs_the_krm_function_as_a_transformer_of_the_chart() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let objects = documents(&text(&output.stdout));
     assert_seven_backups(&objects, "kustomize build");
-    assert!(
-        objects
-            .iter()
-            .any(|o| o["kind"] == "StatefulSet" && o["metadata"]["name"] == "db")
+    // Every other object comes out as it went in (kustomize writes its own
+    // YAML, so as values).
+    for (file, written) in templates().filter(|(file, _)| *file != "backup.yaml") {
+        for object in documents(written) {
+            assert!(objects.contains(&object), "{file}: {object} is not kept");
+        }
+    }
+}
+
+#[test]
+fn krm_keeps_every_item_but_the_plan_in_its_place() {
+    let items: Vec<Value> = templates().flat_map(|(_, text)| documents(text)).collect();
+    let list = serde_json::json!({
+        "apiVersion": "config.kubernetes.io/v1",
+        "kind": "ResourceList",
+        "items": items,
+    });
+    let output = run(kopiaplan().arg("krm"), Some(list.to_string().as_bytes()));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let list: Value = serde_saphyr::from_str(&text(&output.stdout)).expect("YAML");
+    let out = list["items"].as_array().expect("items");
+    assert_seven_backups(out, "krm");
+    // The items before the plan, then its objects, then the items after
+    // it: each as it came (a ResourceList is YAML written anew, so equal
+    // as values).
+    let plan = items
+        .iter()
+        .position(|o| o["kind"] == "BackupPlan")
+        .expect("the plan");
+    let after = items.len() - plan - 1;
+    assert_eq!(&out[..plan], &items[..plan], "the items before the plan");
+    assert_eq!(
+        &out[out.len() - after..],
+        &items[plan + 1..],
+        "the items after the plan"
     );
 }
 
@@ -857,4 +961,208 @@ fn a_stateful_sets_claims_carry_its_selector_not_its_pod_labels() {
     .errors()
     .has("no PersistentVolumeClaim in namespace `shop` matches `pvcSelector` {tier: gold}")
     .has("`data-db-5` (app=db)");
+}
+
+/// The pod that mounts a backup's copy: the CronJob's, or for a
+/// `Snapshot` copy the mover Job's its launcher creates (from the
+/// manifests ConfigMap it mounts).
+fn data_pod(objects: &[Value], cron_job: &str) -> Value {
+    let cron = objects
+        .iter()
+        .find(|o| o["kind"] == "CronJob" && o["metadata"]["name"] == cron_job)
+        .unwrap_or_else(|| panic!("no CronJob {cron_job}"));
+    let pod = support::pod_spec(cron);
+    if pod["containers"][0]["name"] != "launcher" && pod["initContainers"].is_null() {
+        return pod.clone();
+    }
+    let manifests = objects
+        .iter()
+        .filter(|o| o["kind"] == "ConfigMap")
+        .find_map(|o| o["data"]["mover-job.json"].as_str())
+        .expect("the launcher's mover Job");
+    let job: Value = serde_json::from_str(manifests).expect("the mover Job as JSON");
+    support::pod_spec(&job).clone()
+}
+
+/// The `data` volume of a mover pod and how its container mounts it.
+fn data_volume(pod: &Value) -> (Value, Value) {
+    let volume = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == "data")
+        .expect("the data volume")
+        .clone();
+    let mount = pod["containers"][0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["name"] == "data")
+        .expect("the data mount")
+        .clone();
+    (volume, mount)
+}
+
+/// The chart, its `web-uploads` claim ReadWriteMany (as on CephFS).
+fn shared_uploads(backups: &str) -> Plan {
+    chart_with(&shop_plan(backups)).replace(
+        "  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 5Gi}}",
+        "  accessModes: [ReadWriteMany]\n  resources: {requests: {storage: 5Gi}}",
+    )
+}
+
+#[test]
+fn a_read_only_many_copy_is_staged_read_only_and_mounted_read_only() {
+    for method in ["Clone", "Snapshot"] {
+        let objects = shared_uploads(&format!(
+            "    - name: web\n      pvc: web-uploads\n      copyMethod: {method}\n      stagingAccessModes: [ReadOnlyMany]\n"
+        ))
+        .objects();
+        let (volume, mount) = data_volume(&data_pod(&objects, "shop-web-backup"));
+        assert_eq!(
+            volume["ephemeral"]["volumeClaimTemplate"]["spec"]["accessModes"],
+            serde_json::json!(["ReadOnlyMany"]),
+            "{method}: {volume}"
+        );
+        assert_eq!(mount["readOnly"], true, "{method}: {mount}");
+        // A copy that may be written is mounted read-write, as VolSync did
+        // (a `beforeSnapshot` action may write a dump into it).
+        let objects = shared_uploads(&format!(
+            "    - name: web\n      pvc: web-uploads\n      copyMethod: {method}\n"
+        ))
+        .objects();
+        let (volume, mount) = data_volume(&data_pod(&objects, "shop-web-backup"));
+        assert_eq!(
+            volume["ephemeral"]["volumeClaimTemplate"]["spec"]["accessModes"],
+            serde_json::json!(["ReadWriteMany"]),
+            "{method}: {volume}"
+        );
+        assert_eq!(mount["readOnly"], false, "{method}: {mount}");
+    }
+}
+
+#[test]
+fn read_only_false_on_a_read_only_many_copy_is_refused() {
+    shared_uploads(
+        "    - name: web\n      pvc: web-uploads\n      copyMethod: Snapshot\n      stagingAccessModes: [ReadOnlyMany]\n      readOnly: false\n",
+    )
+    .errors()
+    .has("error[conflicting-fields]: the volume of this `Snapshot` copy is ReadOnlyMany, so the mover can only mount it read-only")
+    .has("field: spec.backups[0].readOnly")
+    .has("stagingAccessModes: [ReadWriteOnce]");
+}
+
+#[test]
+fn an_empty_selector_warns_that_it_selects_every_claim_of_the_namespace() {
+    for selector in [
+        "{}",
+        "{matchLabels: {}}",
+        "{matchLabels: {}, matchExpressions: []}",
+    ] {
+        let ran = Test::new()
+            .args(["compile", "-"])
+            .stdin(chart_with(&shop_plan(&format!(
+                "    - name: all\n      pvcSelector: {selector}\n"
+            ))))
+            .stdout_has("name: shop-web-uploads-backup")
+            .stderr_has("warning[empty-selector]: `pvcSelector` names no label, so it selects every claim of namespace `shop`: all 7 of them, and each claim added there later")
+            .stderr_has("field: spec.backups[0].pvcSelector")
+            .stderr_has("narrow it to the application's claims with `matchLabels`")
+            .run();
+        assert_eq!(
+            ran.stderr.matches("warning[empty-selector]").count(),
+            1,
+            "{}",
+            ran.stderr
+        );
+    }
+    // A selector that names a label selects without a word.
+    let ran = Test::new()
+        .args(["compile", "-"])
+        .stdin(chart_with(CHART[4].1))
+        .run();
+    assert!(!ran.stderr.contains("empty-selector"), "{}", ran.stderr);
+}
+
+#[test]
+fn a_claim_expanding_to_the_name_of_an_entry_as_written_collides_naming_both_claims() {
+    chart_with(&shop_plan(
+        "    - name: data-db-0\n      pvc: web-uploads\n    - name: db\n      statefulSet: db\n",
+    ))
+    .errors()
+    .has("error[selection-collision]: this entry's claim `data-db-0` expands to a backup `data-db-0` in namespace `shop`, which the entry `data-db-0` (of claim `web-uploads`) already is")
+    .has("field: spec.backups[1].statefulSet");
+}
+
+#[test]
+fn claims_whose_names_differ_only_by_a_dot_and_a_dash_collide_naming_both() {
+    let claim = |name: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app: db}}\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n"
+        )
+    };
+    let errors = Plan::text(format!(
+        "{}{}---\n{}",
+        claim("data-db-0"),
+        claim("data.db-0"),
+        shop_plan("    - name: db\n      pvcSelector: {matchLabels: {app: db}}\n")
+    ))
+    .errors();
+    errors
+        .has("error[selection-collision]: this entry's claim `data.db-0` expands to a backup `data-db-0` in namespace `shop`, which the backup of `data-db-0` expanded from entry `db` already is")
+        .has("field: spec.backups[0].pvcSelector")
+        .has("back up one of the two claims with an entry of its own (`pvc`, under another name)");
+    assert_eq!(errors.0.matches("error[").count(), 1, "{}", errors.0);
+}
+
+/// The chart as Helm renders it without `namespace:` in its templates:
+/// Helm applies them to the release's namespace.
+fn chart_without_namespaces(plan: &str) -> Plan {
+    let chart = chart_with(plan).to_string();
+    let plan_starts = chart.find("apiVersion: kopiaplan.dev").expect("the plan");
+    let templates = chart[..plan_starts].replace("  namespace: shop\n", "");
+    assert!(!templates.contains("namespace:"), "{templates}");
+    Plan::text(format!("{templates}{}", &chart[plan_starts..]))
+}
+
+#[test]
+fn chart_objects_without_a_namespace_are_found_from_the_entrys_namespace() {
+    // Claims (the PVC and the StatefulSet's), and the workloads the
+    // settings come from.
+    let objects = chart_without_namespaces(CHART[4].1).objects();
+    assert_seven_backups(&objects, "a chart without namespaces");
+    let objects = chart_without_namespaces(&shop_plan(
+        "    - name: web\n      pvc: web-uploads\n      copyMethod: Direct\n    - name: db\n      statefulSet: db\n      copyMethod: Direct\n",
+    ))
+    .objects();
+    let pod = support::pod_spec(objects.named("CronJob", "shop-web-backup"));
+    assert_eq!(
+        pod["securityContext"]["fsGroup"], 2000,
+        "from Deployment/web"
+    );
+    assert_eq!(
+        pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"]
+            ["matchLabels"],
+        serde_json::json!({"app": "web"})
+    );
+    let pod = support::pod_spec(objects.named("CronJob", "shop-wal-db-2-backup"));
+    assert_eq!(
+        pod["securityContext"]["runAsUser"], 999,
+        "from StatefulSet/db"
+    );
+    assert_eq!(
+        pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"]
+            ["matchLabels"],
+        serde_json::json!({"app": "db", "statefulset.kubernetes.io/pod-name": "db-2"})
+    );
+    // The claim's access modes are found too.
+    chart_without_namespaces(&shop_plan(
+        "    - name: web\n      pvc: web-uploads\n      copyMethod: Direct\n",
+    ))
+    .replace(
+        "[ReadWriteOnce]\n  resources: {requests: {storage: 5Gi}}",
+        "[ReadWriteOncePod]\n  resources: {requests: {storage: 5Gi}}",
+    )
+    .errors()
+    .has("PVC `web-uploads` is ReadWriteOncePod");
 }
