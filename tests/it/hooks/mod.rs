@@ -4,6 +4,11 @@
 //! on and fails each step on cue. The hooks append to a trace file, so the
 //! order of hooks and steps is what the stand-in saw.
 
+mod actions;
+mod deadlines;
+mod job_conditions;
+mod stopped;
+
 use serde_json::{Value, json};
 
 use crate::support::kubectl::{KUBECTL_STANDIN_MOUNT, KubectlStandin};
@@ -50,6 +55,11 @@ fn two_db_pods(name: &str) -> KubectlStandin {
 
 /// Runs the backup's launcher with the stand-in and the given cues.
 fn run_launcher(plan: &Plan, standin: &KubectlStandin, cues: &[(&str, &str)]) -> PodResult {
+    launcher_pod(plan, standin, cues).run()
+}
+
+/// The backup's launcher pod, with the stand-in and the given cues.
+fn launcher_pod(plan: &Plan, standin: &KubectlStandin, cues: &[(&str, &str)]) -> Pod {
     let objects = Value::Array(plan.objects().0);
     let mut pod = Pod::from_compiled(&objects, "CronJob", "apps", "nightly-db-backup")
         .kubectl_standin(standin)
@@ -57,7 +67,7 @@ fn run_launcher(plan: &Plan, standin: &KubectlStandin, cues: &[(&str, &str)]) ->
     for (name, value) in cues {
         pod = pod.harness_env(name, value);
     }
-    pod.run()
+    pod
 }
 
 /// The steps the stand-in saw, hooks by their trace: `exec db-0` is a hook.
@@ -291,14 +301,20 @@ fn a_hook_that_outlives_its_timeout_is_stopped() {
     assert_eq!(standin.trace(), ["after db-0"]);
 }
 
+/// `pods: All`: each hook runs in every pod at once (so its time is one
+/// timeout, whatever the number of pods), `after` once `before` has ended
+/// in all of them.
 #[test]
 fn pods_all_runs_in_every_matching_pod_and_after_in_the_same_ones() {
     requires!(Namespaces, Tool("python3"), Tool("bash"));
     let standin = two_db_pods("all");
     let result = run_launcher(&plan("Clone", &tracing_hooks(", pods: All")), &standin, &[]);
     assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let mut trace = standin.trace();
+    trace[..2].sort();
+    trace[2..].sort();
     assert_eq!(
-        standin.trace(),
+        trace,
         [
             "before db-0 postgres",
             "before db-1 postgres",
@@ -518,7 +534,7 @@ fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
     let dir = crate::support::scratch("kubectl-standin-grammar");
     std::fs::create_dir_all(&dir).expect("dir");
     let state = dir.join("state.json");
-    std::fs::write(&state, r#"{"pods":{"db-0":{"metadata":{"labels":{}},"spec":{"containers":["c"]},"status":{"phase":"Running"}}},"jobs":{},"volumesnapshots":{},"persistentvolumeclaims":{}}"#).expect("state");
+    std::fs::write(&state, r#"{"pods":{"db-0":{"metadata":{"labels":{}},"spec":{"containers":[{"name":"c"}]},"status":{"phase":"Running"}}},"jobs":{},"volumesnapshots":{},"persistentvolumeclaims":{}}"#).expect("state");
     let run = |args: &[&str]| {
         std::process::Command::new(&standin)
             .args(args)
@@ -634,4 +650,96 @@ fn a_failing_after_with_on_error_fail_fails_the_run_but_keeps_the_copy() {
         .filter(|c| c.verb() == "create")
         .count();
     assert_eq!(creates, 2, "the snapshot and the mover Job were created");
+}
+
+/// `after` that outlives its timeout is stopped too, and the run says so:
+/// a warning by default (`onError: Continue`), a failure with `Fail`. The
+/// copy is kept either way: it was cut before `after` ran.
+#[test]
+fn an_after_hook_that_outlives_its_timeout_is_stopped_and_reported() {
+    requires!(Namespaces, Tool("python3"), Tool("bash"));
+    for (on_error, exit_code, result_field, text) in [
+        (
+            "Continue",
+            0,
+            "warning",
+            "the after hook failed (onError: Continue)",
+        ),
+        ("Fail", 1, "message", "the after hook failed"),
+    ] {
+        let hooks = tracing_hooks("").replace(
+            "after: {command: [sh, -c, '",
+            &format!(
+                "after: {{timeoutSeconds: 1, onError: {on_error}, command: [sh, -c, 'sleep 20; "
+            ),
+        );
+        let standin = two_db_pods(&format!("after-timeout-{on_error}"));
+        let started = std::time::Instant::now();
+        let result = run_launcher(&plan("Snapshot", &hooks), &standin, &[]);
+        let context = format!("{on_error}: {}", result.logs());
+        assert!(started.elapsed().as_secs() < 15, "{context}");
+        assert_eq!(result.exit_code, exit_code, "{context}");
+        let line = result.result_line();
+        assert_eq!(
+            line["hooks"][1],
+            json!({"hook": "after", "pod": "db-0", "container": "postgres", "exitCode": 124, "timedOut": true}),
+            "{context}"
+        );
+        assert_eq!(line[result_field], text, "{context}");
+        // It had not written yet (stopping kubectl exec does not stop it).
+        assert_eq!(standin.trace(), ["before db-0 postgres"], "{context}");
+        let creates = standin
+            .calls()
+            .iter()
+            .filter(|c| c.verb() == "create")
+            .count();
+        assert_eq!(creates, 2, "the snapshot and the mover Job: {context}");
+    }
+}
+
+/// Without `container`, hooks run in the pod's first container, named
+/// explicitly: `kubectl exec` alone would pick the container the pod's
+/// `kubectl.kubernetes.io/default-container` annotation names.
+#[test]
+fn without_a_container_hooks_run_in_the_pods_first_container() {
+    requires!(Namespaces, Tool("python3"), Tool("bash"));
+    let hooks = tracing_hooks(", pods: All").replace(", container: postgres", "");
+    let standin = two_db_pods("first-container").annotate(
+        "db-0",
+        "kubectl.kubernetes.io/default-container",
+        "exporter",
+    );
+    let result = run_launcher(&plan("Snapshot", &hooks), &standin, &[]);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let mut trace = standin.trace();
+    trace[..2].sort();
+    assert_eq!(
+        &trace[..2],
+        ["before db-0 postgres", "before db-1 postgres"],
+        "{}",
+        result.logs()
+    );
+    let line = result.result_line();
+    for run in line["hooks"].as_array().expect("hooks") {
+        assert_eq!(run["container"], "postgres", "{line}");
+    }
+    let calls = standin.calls();
+    let execs: Vec<_> = calls.iter().filter(|c| c.verb() == "exec").collect();
+    assert_eq!(execs.len(), 4, "{calls:#?}");
+    assert!(
+        execs
+            .iter()
+            .all(|c| c.argv.contains(&"--container=postgres".to_owned())),
+        "{execs:#?}"
+    );
+    // Read once per pod, before `before`.
+    let reads: Vec<String> = calls
+        .iter()
+        .filter(|c| {
+            c.argv
+                .contains(&"--output=jsonpath={.spec.containers[0].name}".to_owned())
+        })
+        .map(|c| c.step())
+        .collect();
+    assert_eq!(reads, ["get pod/db-0", "get pod/db-1"], "{calls:#?}");
 }
