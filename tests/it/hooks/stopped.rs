@@ -66,10 +66,12 @@ fn stopped_while_it_waits_for_a_direct_copy_it_deletes_the_mover_and_runs_after_
     // The copy was not cut (Direct: not before the mover ends): the mover
     // Job goes before `after` runs, so nothing is read from a thawed app.
     let steps: Vec<String> = calls.iter().map(|c| c.step()).collect();
-    let deleted = steps
-        .iter()
-        .rposition(|s| s == "delete job.batch/nightly-db-backup-mover")
-        .unwrap_or_else(|| panic!("the mover Job was not deleted: {context}"));
+    let created = super::position(&steps, "create");
+    let deleted = created
+        + steps[created..]
+            .iter()
+            .position(|s| s == "delete job.batch/nightly-db-backup-mover")
+            .unwrap_or_else(|| panic!("the mover Job was not deleted: {context}"));
     let after = steps.iter().rposition(|s| s == "exec db-0").expect("after");
     assert!(deleted < after, "{context}");
     assert_eq!(standin.state()["jobs"], serde_json::json!({}), "{context}");
