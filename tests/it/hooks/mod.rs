@@ -743,3 +743,26 @@ fn without_a_container_hooks_run_in_the_pods_first_container() {
         .collect();
     assert_eq!(reads, ["get pod/db-0", "get pod/db-1"], "{calls:#?}");
 }
+
+/// `pods: All` starts a hook in every pod before any has ended: the
+/// launcher's grace period and deadline count one timeout per hook,
+/// whatever the number of pods.
+#[test]
+fn pods_all_runs_a_hook_in_every_pod_at_once() {
+    requires!(Namespaces, Tool("python3"), Tool("bash"));
+    let hooks = tracing_hooks(", pods: All").replace(
+        "before: {command: [sh, -c, '",
+        &format!(
+            "before: {{command: [sh, -c, 'echo start >> {KUBECTL_STANDIN_MOUNT}/trace; sleep 3; echo end >> {KUBECTL_STANDIN_MOUNT}/trace; "
+        ),
+    );
+    let standin = two_db_pods("all-at-once");
+    let result = run_launcher(&plan("Direct", &hooks), &standin, &[]);
+    assert_eq!(result.exit_code, 0, "{}", result.logs());
+    let trace: Vec<String> = standin
+        .trace()
+        .into_iter()
+        .filter(|line| line == "start" || line == "end")
+        .collect();
+    assert_eq!(trace, ["start", "start", "end", "end"]);
+}
