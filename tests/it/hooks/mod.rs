@@ -598,7 +598,7 @@ fn explain_shows_the_order_of_steps_and_where_each_runs() {
     let uploads = entry("uploads");
     let order = [
         "1. launcher pod of store-uploads-backup: delete",
-        "2. before, in every running pod with labels app=uploads, container app, by kubectl exec: `fsfreeze --freeze /srv/uploads`",
+        "2. before, in every running pod at once with labels app=uploads, container app, by kubectl exec: `fsfreeze --freeze /srv/uploads`",
         "3. launcher pod of store-uploads-backup: create VolumeSnapshot store-uploads-backup-snapshot; the copy is cut at its creationTime",
         "4. after, in the same pods: `fsfreeze --unfreeze /srv/uploads`",
         "5. launcher pod of store-uploads-backup: wait until the snapshot is ready",
