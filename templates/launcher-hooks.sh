@@ -304,7 +304,8 @@ MOVER_OUTCOME=""
 wait_for_mover() {
   step wait "--for=jsonpath={.status.conditions[-1:].status}=True" "$job_ref" \
     "--timeout=${ {{- env.mover_timeout }}}s" || fail "the mover Job did not finish in time"
-  MOVER_OUTCOME=$(k get "$job_ref" '--output=jsonpath={.status.conditions[-1:].type}') ||
+  MOVER_OUTCOME=$(k --request-timeout="$REQUEST_TIMEOUT" get "$job_ref" \
+    '--output=jsonpath={.status.conditions[-1:].type}') ||
     fail "could not read the mover Job's conditions"
   case $MOVER_OUTCOME in
     SuccessCriteriaMet | FailureTarget)
@@ -339,9 +340,11 @@ case $COPY_METHOD in
     # The cut: the clone claim of the mover's pod (`<pod>-<volume>`) is bound.
     deadline=$(($(date +%s) + {{ env.ready_timeout }}))
     while :; do
-      pod=$(k get pods --selector="batch.kubernetes.io/job-name=$MOVER_JOB" --output=name | sed -n 's|^pod/||p' | head -n 1)
+      # (Foreground calls, bounded so that a TERM waits at most that long.)
+      pod=$(k --request-timeout="$REQUEST_TIMEOUT" get pods --selector="batch.kubernetes.io/job-name=$MOVER_JOB" \
+        --output=name | sed -n 's|^pod/||p' | head -n 1)
       if [ -n "$pod" ]; then
-        phase=$(k get "persistentvolumeclaim/$pod-${{ env.clone_volume }}" \
+        phase=$(k --request-timeout="$REQUEST_TIMEOUT" get "persistentvolumeclaim/$pod-${{ env.clone_volume }}" \
           "--output=jsonpath={.status.phase}" 2>/dev/null)
         [ "$phase" = Bound ] && break
       fi
