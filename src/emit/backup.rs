@@ -106,7 +106,7 @@ pub fn objects(plan: &Plan, backup: &Backup, scripts_config_map: &str) -> Vec<Ob
         }
         Source::Stream(stream) => {
             stream::attach(&mut pod, Side::Dump, &stream.container, None);
-            pod
+            pod.into()
         }
     };
     objects.push(frame.run_object(pod));

@@ -107,18 +107,19 @@ impl<'a> Frame<'a> {
     }
 
     /// When a launcher runs the mover, its objects go to `objects` and its
-    /// pod runs instead; otherwise the mover pod runs itself.
+    /// pod runs instead, with its own deadline; otherwise the mover pod
+    /// runs itself.
     pub fn launched(
         &self,
         steps: Steps<'_>,
         volume_snapshot_class_name: Option<&str>,
         mover_pod: PodTemplateSpec,
         objects: &mut Vec<Object>,
-    ) -> PodTemplateSpec {
+    ) -> Runnable {
         let Some(names) = &self.entry.names.launcher else {
-            return mover_pod;
+            return mover_pod.into();
         };
-        let (launcher_objects, launcher_pod) = launcher::launcher(Launcher {
+        let (launcher_objects, launcher_pod, deadline) = launcher::launcher(Launcher {
             plan: self.plan,
             namespace: &self.entry.namespace,
             names,
@@ -131,18 +132,45 @@ impl<'a> Frame<'a> {
             annotations: self.annotations.clone(),
         });
         objects.extend(launcher_objects);
-        launcher_pod
+        Runnable {
+            pod: launcher_pod,
+            active_deadline_seconds: Some(deadline),
+        }
     }
 
     /// The CronJob or Job that runs `pod`.
-    pub fn run_object(&self, pod: PodTemplateSpec) -> Object {
+    pub fn run_object(&self, pod: impl Into<Runnable>) -> Object {
+        let Runnable {
+            pod,
+            active_deadline_seconds,
+        } = pod.into();
         let entry = self.entry;
+        let mut jobs = entry.jobs.clone();
+        if let Some(seconds) = active_deadline_seconds {
+            jobs.active_deadline_seconds = seconds;
+        }
         run_object(
             &|name| self.meta(name),
             &entry.run,
-            &entry.jobs,
+            &jobs,
             &entry.names,
             pod,
         )
+    }
+}
+
+/// The pod an entry's CronJob or Job runs, and the deadline of that Job
+/// when it is not the entry's own (a launcher's).
+pub(super) struct Runnable {
+    pub pod: PodTemplateSpec,
+    pub active_deadline_seconds: Option<i64>,
+}
+
+impl From<PodTemplateSpec> for Runnable {
+    fn from(pod: PodTemplateSpec) -> Runnable {
+        Runnable {
+            pod,
+            active_deadline_seconds: None,
+        }
     }
 }

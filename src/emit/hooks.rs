@@ -9,8 +9,9 @@ use k8s_openapi::api::rbac::v1::PolicyRule;
 
 use super::pod::{env, escape_dollars};
 use super::volume_snapshot;
-use crate::model::hooks::{HookPods, WorkloadHooks};
+use crate::model::hooks::{Hook, HookPods, WorkloadHooks};
 use crate::model::{LauncherNames, Plan};
+use crate::scripts::environment::launcher::timing;
 use crate::scripts::{self, environment, environment::launcher as settings};
 
 /// The script's file in the launcher's manifests ConfigMap.
@@ -120,6 +121,32 @@ pub fn container(mut base: Container, launcher: &Launcher<'_>) -> Container {
     );
     base.env = Some(vars);
     base
+}
+
+/// The longest a hook can run: its timeout, then `timeout -k`, and the
+/// calls that find its pods.
+fn hook_seconds(hook: Option<&Hook>) -> i64 {
+    hook.map_or(0, |hook| {
+        i64::from(hook.timeout_seconds)
+            + timing::KILL_AFTER_SECONDS
+            + timing::REQUEST_TIMEOUT_SECONDS
+    })
+}
+
+/// How long the hooks can hold the launcher, in all pods (they run in every
+/// pod at once).
+pub fn running_seconds(hooks: &WorkloadHooks) -> i64 {
+    hook_seconds(hooks.before.as_ref()) + hook_seconds(hooks.after.as_ref())
+}
+
+/// What the launcher needs once stopped (`stopped` in the script): a hook
+/// running may end, the copy not cut is deleted, `after` runs, the
+/// snapshot is deleted.
+const STOP_MARGIN_SECONDS: i64 = 30;
+
+/// The launcher pod's `terminationGracePeriodSeconds`.
+pub fn grace_period_seconds(hooks: &WorkloadHooks) -> i64 {
+    running_seconds(hooks) + 2 * timing::REQUEST_TIMEOUT_SECONDS + STOP_MARGIN_SECONDS
 }
 
 /// The mover pod's volume restored from a clone: the ephemeral one.

@@ -16,7 +16,9 @@
 //!          same steps and the hooks around the cut, whatever the copy.
 //!
 //! A launcher that dies midway leaves its snapshot and mover Job behind
-//! until its next run, whose first step deletes them.
+//! until its next run, whose first step deletes them. Its Job's deadline
+//! ([`deadline_seconds`]) is longer than all its waits together, so the
+//! mover Job, which has the entry's deadline, never outlives it.
 
 use std::collections::BTreeMap;
 
@@ -34,12 +36,37 @@ use super::admission;
 use super::hooks::{self, Hooked};
 use super::pod::MOVER_USER;
 use super::volume_snapshot::{self, VolumeSnapshot};
+use crate::model::hooks::WorkloadHooks;
 use crate::model::{Jobs, LauncherNames, Mover, Plan};
 use crate::output::Object;
+use crate::scripts::environment::launcher::timing;
 
 pub(super) const MANIFESTS: &str = "/launcher";
 const SNAPSHOT_FILE: &str = "volumesnapshot.json";
 const MOVER_FILE: &str = "mover-job.json";
+/// How much longer than the mover Job's deadline its launcher waits for it
+/// (the deadline counts from the Job's start; the pod may wait to start).
+const MOVER_WAIT_MARGIN_SECONDS: i64 = 600;
+/// What the launcher's deadline adds to its waits (API calls, start-up).
+const DEADLINE_MARGIN_SECONDS: i64 = 600;
+
+/// The launcher Job's `activeDeadlineSeconds`: every wait of its steps —
+/// cleaning up twice (a restore deletes the old snapshot too), the snapshot
+/// or clone twice, the hooks, the mover Job and its end — plus a margin.
+/// The entry's own deadline is the mover Job's.
+pub fn deadline_seconds(plan: &Plan, jobs: &Jobs, hooks: Option<&WorkloadHooks>) -> i64 {
+    2 * timing::CLEANUP_SECONDS
+        + 2 * i64::from(plan.snapshot_ready_timeout_seconds)
+        + hooks.map_or(0, hooks::running_seconds)
+        + mover_wait_seconds(jobs)
+        + timing::JOB_END_SECONDS
+        + DEADLINE_MARGIN_SECONDS
+}
+
+/// The launcher's `kubectl wait --timeout` for the mover Job.
+fn mover_wait_seconds(jobs: &Jobs) -> i64 {
+    jobs.active_deadline_seconds + MOVER_WAIT_MARGIN_SECONDS
+}
 
 /// What one launcher does.
 pub enum Steps<'a> {
@@ -68,8 +95,9 @@ pub struct Launcher<'a> {
 }
 
 /// The launcher's own objects (ServiceAccount, Role, RoleBinding, the
-/// manifests ConfigMap) and its pod template, for the entry's CronJob or Job.
-pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
+/// manifests ConfigMap), its pod template and its deadline, for the
+/// entry's CronJob or Job.
+pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec, i64) {
     let names = spec.names;
     let meta = |name: &str| ObjectMeta {
         name: Some(name.to_owned()),
@@ -129,7 +157,8 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         all
     };
     let ready_timeout = format!("--timeout={}s", spec.plan.snapshot_ready_timeout_seconds);
-    let mover_timeout = format!("--timeout={}s", spec.jobs.active_deadline_seconds + 600);
+    let mover_timeout = format!("--timeout={}s", mover_wait_seconds(spec.jobs));
+    let cleanup_timeout = format!("--timeout={}s", timing::CLEANUP_SECONDS);
     let snapshot_file = format!("--filename={MANIFESTS}/{SNAPSHOT_FILE}");
     let mover_file = format!("--filename={MANIFESTS}/{MOVER_FILE}");
     // The Job's last condition is Complete or Failed once it has ended.
@@ -147,6 +176,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                     &job_ref,
                     "--ignore-not-found",
                     "--wait=true",
+                    &cleanup_timeout,
                 ]),
             ),
             ("create-snapshot", kubectl(&["create", &snapshot_file])),
@@ -181,7 +211,13 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         Steps::Restore { .. } => vec![
             (
                 "clean-up",
-                kubectl(&["delete", &job_ref, "--ignore-not-found", "--wait=true"]),
+                kubectl(&[
+                    "delete",
+                    &job_ref,
+                    "--ignore-not-found",
+                    "--wait=true",
+                    &cleanup_timeout,
+                ]),
             ),
             ("create-mover", kubectl(&["create", &mover_file])),
             (
@@ -194,7 +230,13 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
             ),
             (
                 "delete-old-snapshot",
-                kubectl(&["delete", &snapshot_ref, "--ignore-not-found", "--wait=true"]),
+                kubectl(&[
+                    "delete",
+                    &snapshot_ref,
+                    "--ignore-not-found",
+                    "--wait=true",
+                    &cleanup_timeout,
+                ]),
             ),
             ("create-snapshot", kubectl(&["create", &snapshot_file])),
             (
@@ -262,7 +304,7 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                 .spec
                 .as_ref()
                 .and_then(|s| s.template.spec.as_ref()),
-            mover_timeout_seconds: spec.jobs.active_deadline_seconds + 600,
+            mover_timeout_seconds: mover_wait_seconds(spec.jobs),
         };
         containers = containers
             .into_iter()
@@ -296,6 +338,10 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
                 ..PodSecurityContext::default()
             }),
             service_account_name: Some(names.service_account.clone()),
+            // Stopped, a launcher with hooks lets a running hook end and
+            // runs `after`: the default 30 s could kill it first.
+            termination_grace_period_seconds: hooked
+                .map(|hooked| hooks::grace_period_seconds(hooked.hooks)),
             tolerations: (!spec.mover.tolerations.is_empty())
                 .then(|| spec.mover.tolerations.clone()),
             volumes: Some(vec![
@@ -371,7 +417,8 @@ pub fn launcher(spec: Launcher<'_>) -> (Vec<Object>, PodTemplateSpec) {
         };
         objects.extend(admission::objects(&allowed, &cluster_meta));
     }
-    (objects, pod)
+    let deadline = deadline_seconds(spec.plan, spec.jobs, hooked.map(|h| h.hooks));
+    (objects, pod, deadline)
 }
 
 /// Exactly what the steps do: create the two objects (creation cannot be

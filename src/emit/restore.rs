@@ -127,7 +127,7 @@ pub fn objects(plan: &Plan, restore: &Restore, scripts_config_map: &str) -> Vec<
             pod,
             &mut objects,
         ),
-        _ => pod,
+        _ => pod.into(),
     };
     objects.push(frame.run_object(pod));
     objects

@@ -81,7 +81,7 @@ pub fn steps(backup: &Backup) -> Vec<String> {
         }
     }
     if hooks.before.is_some() && hooks.after.is_some() {
-        steps.push("after runs whenever before ran, also when a step of the copy fails".to_owned());
+        steps.push("after runs whenever before ran, also when a step of the copy fails or the launcher is stopped".to_owned());
     }
     steps
 }
@@ -89,11 +89,11 @@ pub fn steps(backup: &Backup) -> Vec<String> {
 fn pods(hooks: &WorkloadHooks) -> String {
     let which = match hooks.pods {
         HookPods::One => "the first running pod (by name)",
-        HookPods::All => "every running pod",
+        HookPods::All => "every running pod at once",
     };
     let container = match &hooks.container {
         Some(container) => format!("container {container}"),
-        None => "its default container".to_owned(),
+        None => "its first container".to_owned(),
     };
     format!(
         "{which} with labels {}, {container}, by kubectl exec",

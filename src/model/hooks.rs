@@ -9,7 +9,7 @@ pub use crate::plan::HookPods;
 pub struct WorkloadHooks {
     /// Labels of the application's pods, in the entry's namespace.
     pub selector: BTreeMap<String, String>,
-    /// The container; `None`: the one `kubectl exec` picks by default.
+    /// The container; `None`: each pod's first, read when the hooks run.
     pub container: Option<String>,
     pub pods: HookPods,
     pub before: Option<Hook>,

@@ -29,12 +29,12 @@ pub struct HooksSpec {
 pub struct WorkloadSpec {
     /// Labels of the application's pods (running pods only).
     pub selector: BTreeMap<String, String>,
-    /// The container to run in. Default: the pod's first container (or
-    /// the one its `kubectl.kubernetes.io/default-container` annotation
-    /// names, as `kubectl exec` chooses).
+    /// The container to run in. Default: the pod's first container (not
+    /// the one a `kubectl.kubernetes.io/default-container` annotation
+    /// names, which `kubectl exec` alone would choose).
     pub container: Option<String>,
     /// `One` (the default): the first matching pod by name; `All`: every
-    /// matching pod, one after another.
+    /// matching pod, all at once (each with the hook's timeout).
     pub pods: Option<HookPods>,
 }
 

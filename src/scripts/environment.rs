@@ -231,7 +231,7 @@ pub mod launcher {
     pub const MOVER_TIMEOUT: &str = "KOPIAPLAN_MOVER_TIMEOUT";
     /// `kubectl get pods --selector` of the application's pods.
     pub const HOOK_SELECTOR: &str = "KOPIAPLAN_HOOK_SELECTOR";
-    /// The container hooks run in; empty: `kubectl exec`'s default.
+    /// The container hooks run in; empty: each pod's first container.
     pub const HOOK_CONTAINER: &str = "KOPIAPLAN_HOOK_CONTAINER";
     /// `One` or `All`.
     pub const HOOK_PODS: &str = "KOPIAPLAN_HOOK_PODS";
@@ -264,6 +264,24 @@ pub mod launcher {
         BEFORE_ON_ERROR,
         AFTER_ON_ERROR,
     ];
+
+    /// Bounds the hooks launcher is rendered with (`timing.*` in the
+    /// template), from which its pod's grace period and its Job's deadline
+    /// are computed (src/emit/hooks.rs, src/emit/launcher.rs).
+    pub mod timing {
+        /// `timeout -k`: how long after its timeout a hook's `kubectl exec`
+        /// is killed.
+        pub const KILL_AFTER_SECONDS: i64 = 10;
+        /// `--request-timeout` of the calls made while stopping.
+        pub const REQUEST_TIMEOUT_SECONDS: i64 = 20;
+        /// `delete --wait --timeout` of the previous run's leftovers
+        /// (kubectl's own default is a week).
+        pub const CLEANUP_SECONDS: i64 = 300;
+        /// How long a Job with `SuccessCriteriaMet` or `FailureTarget` may
+        /// take to get `Complete` or `Failed` (its pods to end: the mover's
+        /// grace period is 120 s).
+        pub const JOB_END_SECONDS: i64 = 300;
+    }
 
     /// The settings by the key the template writes (`env.hook_selector`).
     pub fn template_names() -> std::collections::BTreeMap<String, &'static str> {

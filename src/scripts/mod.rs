@@ -117,6 +117,7 @@ pub fn render_launcher_hooks(manifests: &str) -> Result<String, minijinja::Error
 const LAUNCHER_HOOKS: &str = include_str!("../../templates/launcher-hooks.sh");
 
 fn render_launcher_template(source: &str, manifests: &str) -> Result<String, minijinja::Error> {
+    use environment::launcher::timing;
     let mut environment = Environment::new();
     environment.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     environment.set_syntax(
@@ -132,6 +133,12 @@ fn render_launcher_template(source: &str, manifests: &str) -> Result<String, min
                 termination_log => paths::TERMINATION_LOG,
             },
             env => environment::launcher::template_names(),
+            timing => context! {
+                kill_after => timing::KILL_AFTER_SECONDS,
+                request_timeout => timing::REQUEST_TIMEOUT_SECONDS,
+                cleanup => timing::CLEANUP_SECONDS,
+                job_end => timing::JOB_END_SECONDS,
+            },
         },
     )
 }

@@ -759,8 +759,9 @@ fn runs_hooks_launcher(template: &Value) -> bool {
         .is_some_and(|script| script.ends_with("/launcher-hooks.sh"))
 }
 
-/// What the hooks launcher's script does (tests/it/hooks.rs runs it):
-/// create and watch the mover Job, and for Snapshot copies the snapshot;
+/// What the hooks launcher's script does (tests/it/hooks/ runs it):
+/// create, watch and (stopped before the cut) delete the mover Job, and
+/// for Snapshot copies the snapshot;
 /// find pods (the application's; the mover's for Clone) and exec into
 /// them (a WebSocket GET and an SPDY POST); read the clone claim, whose
 /// name holds the mover pod's.

@@ -25,6 +25,9 @@ pub struct KubectlStandin {
 pub struct KubectlCall {
     pub argv: Vec<String>,
     pub exit: i32,
+    /// `SIGTERM` when the call was stopped by one.
+    #[serde(default)]
+    pub signal: Option<String>,
 }
 
 impl KubectlCall {
@@ -76,10 +79,11 @@ impl KubectlStandin {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), json!(v)))
                 .collect();
+            let containers: Vec<Value> = containers.iter().map(|c| json!({"name": c})).collect();
             pod_objects.insert(
                 (*pod).to_owned(),
-                json!({"metadata": {"labels": labels}, "spec": {"containers": containers},
-                       "status": {"phase": "Running"}}),
+                json!({"metadata": {"labels": labels, "annotations": {}},
+                       "spec": {"containers": containers}, "status": {"phase": "Running"}}),
             );
         }
         let state = json!({"pods": pod_objects, "jobs": {}, "volumesnapshots": {},
@@ -97,6 +101,20 @@ impl KubectlStandin {
             chmod_path(&file, 0o666);
         }
         standin
+    }
+
+    /// Annotates one of the application's pods.
+    pub fn annotate(self, pod: &str, key: &str, value: &str) -> KubectlStandin {
+        let mut state = self.state();
+        state["pods"][pod]["metadata"]["annotations"][key] = json!(value);
+        std::fs::write(self.state_path(), state.to_string()).expect("state");
+        self
+    }
+
+    /// Where the stand-in says a paused step has begun
+    /// (`KUBECTL_STANDIN_PAUSE`).
+    pub fn paused_marker(&self) -> PathBuf {
+        self.dir.join("paused")
     }
 
     pub fn state_path(&self) -> PathBuf {
