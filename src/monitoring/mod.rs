@@ -11,6 +11,7 @@ pub mod staleness;
 
 use std::collections::BTreeMap;
 
+use crate::emit::launcher;
 use crate::model::Component;
 use crate::model::{Jobs, Model, Names, Plan, PlanId, Run};
 use crate::output::Object;
@@ -25,6 +26,10 @@ pub struct Watched<'a> {
     pub run: &'a Run,
     pub jobs: &'a Jobs,
     pub names: &'a Names,
+    /// The `activeDeadlineSeconds` of the Job the CronJob runs: the
+    /// launcher's, when a launcher runs the mover (it outlasts the mover's
+    /// own), so the alert and `kopiaplan status` read the same threshold.
+    pub run_deadline_seconds: i64,
 }
 
 impl Watched<'_> {
@@ -36,7 +41,7 @@ impl Watched<'_> {
                 &schedule.cron,
                 schedule.time_zone.as_deref(),
                 self.jobs.starting_deadline_seconds,
-                self.jobs.active_deadline_seconds,
+                self.run_deadline_seconds,
             ),
             _ => None,
         }
@@ -47,37 +52,35 @@ impl Watched<'_> {
 pub fn watched<'a>(model: &'a Model, plan_id: PlanId) -> BTreeMap<&'a str, Vec<Watched<'a>>> {
     let plan = &model.plans[plan_id.0];
     let mut by_namespace: BTreeMap<&str, Vec<Watched<'_>>> = BTreeMap::new();
-    let mut add = |namespace: &'a str, entry: &'a str, component, run, jobs, names| {
-        by_namespace.entry(namespace).or_default().push(Watched {
-            plan,
-            namespace,
-            entry,
-            component,
-            run,
-            jobs,
-            names,
-        });
-    };
-    let backups = model.backups.iter().map(|b| &b.entry);
-    let maintenance = model.maintenance.iter().map(|m| &m.entry);
-    let verifies = model.verifies.iter().map(|v| &v.entry);
-    let restores = model.restores.iter().map(|r| &r.entry);
-    let replicas = model.replicas.iter().map(|r| &r.entry);
-    for common in backups
+    let backups = model.backups.iter().map(|b| (&b.entry, b.hooks.as_ref()));
+    let maintenance = model.maintenance.iter().map(|m| (&m.entry, None));
+    let verifies = model.verifies.iter().map(|v| (&v.entry, None));
+    let restores = model.restores.iter().map(|r| (&r.entry, None));
+    let replicas = model.replicas.iter().map(|r| (&r.entry, None));
+    for (common, hooks) in backups
         .chain(maintenance)
         .chain(replicas)
         .chain(verifies)
         .chain(restores)
-        .filter(|e| e.plan == plan_id)
+        .filter(|(e, _)| e.plan == plan_id)
     {
-        add(
-            &common.namespace,
-            &common.name,
-            common.component,
-            &common.run,
-            &common.jobs,
-            &common.names,
-        );
+        let run_deadline_seconds = match common.names.launcher {
+            Some(_) => launcher::deadline_seconds(plan, &common.jobs, hooks),
+            None => common.jobs.active_deadline_seconds,
+        };
+        by_namespace
+            .entry(&common.namespace)
+            .or_default()
+            .push(Watched {
+                plan,
+                namespace: &common.namespace,
+                entry: &common.name,
+                component: common.component,
+                run: &common.run,
+                jobs: &common.jobs,
+                names: &common.names,
+                run_deadline_seconds,
+            });
     }
     by_namespace
 }

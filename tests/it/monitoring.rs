@@ -723,3 +723,74 @@ fn every_dashboard_query_is_valid_promql() {
         support::stderr(&out)
     );
 }
+
+/// The threshold record of `entry` in a compiled PrometheusRule.
+fn recorded_threshold(rule: &Value, entry: &str) -> i64 {
+    rule["spec"]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().expect("rules"))
+        .filter(|r| r["labels"]["kopiaplan_entry"] == entry && r["record"].is_string())
+        .find_map(|r| {
+            let expr = r["expr"].as_str()?;
+            expr.strip_prefix("vector(")?
+                .strip_suffix(')')?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no threshold record for {entry}"))
+}
+
+#[test]
+fn the_alert_and_status_count_the_deadline_of_the_job_the_cron_job_runs() {
+    // A Snapshot copy and workload hooks run under a launcher Job, whose
+    // deadline outlasts the mover's: the alert's threshold must be the one
+    // `kopiaplan status` reads off the CronJob, not the mover's.
+    let plan = Plan::nightly_with_backups(
+        "    - name: direct\n      pvc: direct\n\
+         \x20   - name: snapshot\n      pvc: snapshot\n      copyMethod: Snapshot\n      capacity: 1Gi\n\
+         \x20   - name: hooked\n      pvc: hooked\n      hooks:\n        workload: {selector: {app: db}}\n        \
+         before: {command: [sync], timeoutSeconds: 120}\n",
+    )
+    .replace(
+        "spec:\n",
+        "spec:\n  monitoring:\n    prometheusRule: {labels: {release: prom}}\n",
+    );
+    let objects = plan.objects();
+    let rule = objects.named("PrometheusRule", "nightly-alerts");
+    let cron_jobs: Vec<Value> = ["direct", "snapshot", "hooked"]
+        .iter()
+        .map(|entry| {
+            objects
+                .named("CronJob", &format!("nightly-{entry}-backup"))
+                .clone()
+        })
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": cron_jobs});
+    let ran = crate::test::Test::new()
+        .file("cluster.json", list.to_string())
+        .args(["status", "--from", "{dir}/cluster.json", "--format", "json"])
+        .args(["--now", "2026-12-10T12:00:00Z"])
+        .run();
+    let entries: Vec<Value> = serde_json::from_str(&ran.stdout).expect("JSON");
+    let mover_deadline = |entry: &str| {
+        let cron_job = objects.named("CronJob", &format!("nightly-{entry}-backup"));
+        cron_job["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
+            .as_i64()
+            .expect("a deadline")
+    };
+    assert!(mover_deadline("snapshot") > mover_deadline("direct"));
+    assert!(mover_deadline("hooked") > mover_deadline("snapshot"));
+    for entry in ["direct", "snapshot", "hooked"] {
+        let status = entries
+            .iter()
+            .find(|e| e["entry"] == entry)
+            .unwrap_or_else(|| panic!("{entry} in {entries:?}"));
+        assert_eq!(
+            status["thresholdSeconds"].as_i64(),
+            Some(recorded_threshold(rule, entry)),
+            "{entry}: status and the alert disagree"
+        );
+    }
+}
