@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::kopia::HostKopia;
-use support::pod::{Pod, PodResult};
+use support::pod::{Pod, PodResult, RunningTogether};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
@@ -106,6 +106,17 @@ impl Cluster {
             .run_together()
             .into_iter()
             .collect()
+    }
+
+    /// Starts every container of a CronJob's pod together, and leaves them
+    /// running.
+    fn start(&self, cron_job: &str) -> RunningTogether {
+        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .pvc("backup-repo", &self.repository_claim)
+            .real_kopia()
+            .timeout(Duration::from_secs(120))
+            .start_together()
     }
 
     fn host(&self) -> HostKopia {
@@ -204,6 +215,55 @@ fn a_dump_that_fails_leaves_no_snapshot_and_the_result_says_so() {
         cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
         0,
         "the snapshot of the failed dump is gone"
+    );
+}
+
+#[test]
+fn a_dump_container_killed_outright_leaves_no_snapshot_and_the_result_says_so() {
+    requires!(Namespaces, Kopia);
+    // The dump writes its rows, says so in its /tmp, and would go on for
+    // ten minutes: the container is killed first, as an OOM kill or a
+    // container kill ends it, and side.sh never writes its exit status.
+    // Kopia's end of the pipe sees the end of a dump that looks complete.
+    let cluster = Cluster::new(
+        "killed-dump",
+        &stream_backup(0).replace("exit 0\"]", ": > /tmp/halfway; sleep 600\"]"),
+    );
+    let pod = cluster.start("st-db-backup");
+    let halfway = pod.volume("side-tmp").join("halfway");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !halfway.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump did not get half way"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    pod.container("dump").signal("KILL");
+    let backup: BTreeMap<String, PodResult> = pod.wait().into_iter().collect();
+
+    assert_eq!(backup["dump"].exit_code, 128 + 9, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&backup));
+    assert_eq!(line["dumpKilled"], true, "{line}");
+    assert_eq!(line["dumpExitCode"], Value::Null, "{line}");
+    assert_eq!(line["snapshotDeleted"], true, "{line}");
+    assert!(
+        !line["snapshotId"].as_str().unwrap_or_default().is_empty(),
+        "Kopia saved the truncated dump, and the result names what was deleted: {line}"
+    );
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("was killed before its command exited"),
+        "{line}"
+    );
+    assert_eq!(
+        cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
+        0,
+        "the snapshot of the killed dump is gone"
     );
 }
 
