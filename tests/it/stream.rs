@@ -18,6 +18,9 @@ use support::pod::{Pod, PodResult, RunningTogether};
 
 const NAMESPACE: &str = "apps";
 const PASSWORD: &str = "correct horse battery staple";
+/// The password of the database a stream restore loads into, from the
+/// `load-credentials` Secret its `envFrom` names.
+const LOAD_PASSWORD: &str = "database password";
 /// Rows the test dump writes: a few megabytes, more than a pipe buffers.
 const ROWS: usize = 200_000;
 /// A label with characters a shell or Kubernetes would like to expand, as
@@ -98,14 +101,7 @@ impl Cluster {
 
     /// Runs every container of a CronJob's pod together.
     fn run(&self, cron_job: &str) -> BTreeMap<String, PodResult> {
-        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
-            .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
-            .pvc("backup-repo", &self.repository_claim)
-            .real_kopia()
-            .timeout(Duration::from_secs(120))
-            .run_together()
-            .into_iter()
-            .collect()
+        self.start(cron_job).wait().into_iter().collect()
     }
 
     /// Starts every container of a CronJob's pod together, and leaves them
@@ -113,6 +109,7 @@ impl Cluster {
     fn start(&self, cron_job: &str) -> RunningTogether {
         Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
             .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
+            .secret("load-credentials", &[("PGPASSWORD", LOAD_PASSWORD)])
             .pvc("backup-repo", &self.repository_claim)
             .real_kopia()
             .timeout(Duration::from_secs(120))
@@ -192,6 +189,110 @@ fn a_stream_backup_round_trips_through_real_kopia_into_a_command() {
         "the command read other bytes than the dump ({} bytes, expected {})",
         restored.len(),
         dump_bytes().len()
+    );
+}
+
+#[test]
+fn a_stream_restore_fails_when_its_command_or_kopia_fails_and_its_command_gets_its_environment() {
+    requires!(Namespaces, Kopia);
+    // `load` keeps what it reads and what its environment holds; `refuse`
+    // reads it all and exits 4; `wrong-file` asks for a file the snapshot
+    // does not hold.
+    let restore = |name: &str, extra: &str, command: &str| {
+        format!(
+            r#"    - name: {name}
+      from: db
+      trigger: {{onDemand: true}}
+      stream:
+        image: registry.example/postgres:17
+        command: ["sh", "-c", {command:?}]
+{extra}"#
+        )
+    };
+    let cluster = Cluster::new(
+        "restore-failures",
+        &format!(
+            "{}  restores:\n{}{}{}{}",
+            stream_backup(0),
+            restore(
+                "load",
+                "        env: [{name: DB, value: orders}, {name: TARGET_LABEL, value: staging $(DB)}]\n        envFrom: [{secretRef: {name: load-credentials}}]\n",
+                r#"printf '%s|%s' "$TARGET_LABEL" "$PGPASSWORD" > /tmp/env; cat > /tmp/restored"#,
+            ),
+            restore("refuse", "", "cat > /dev/null; exit 4"),
+            restore("older", "      previous: 1\n", "cat > /tmp/restored"),
+            restore(
+                "wrong-file",
+                "        fileName: other.sql\n",
+                "cat > /tmp/restored"
+            ),
+        ),
+    );
+
+    let backup = cluster.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+
+    // There is no snapshot before the only one: Kopia's container fails
+    // and lets the command's container go without running the command.
+    let older = cluster.run("st-older-restore");
+    assert_eq!(older["kopia"].exit_code, 1, "{}", logs(&older));
+    let line = older["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&older));
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("no snapshot of db@apps:/stream/dump.sql matches"),
+        "{line}"
+    );
+    assert_eq!(older["load"].exit_code, 1, "{}", logs(&older));
+    assert!(
+        !older["load"].volume("side-tmp").join("restored").exists(),
+        "the command did not run"
+    );
+
+    // The command exits 4: the run fails and says so.
+    let refused = cluster.run("st-refuse-restore");
+    assert_eq!(refused["load"].exit_code, 4, "{}", logs(&refused));
+    assert_eq!(refused["kopia"].exit_code, 1, "{}", logs(&refused));
+    let line = refused["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&refused));
+    assert_eq!(line["commandExitCode"], 4, "{line}");
+    assert_eq!(line["kopiaShowExitCode"], 0, "{line}");
+
+    // `kopia show` finds no such file in the snapshot: the run fails, even
+    // though the command, fed nothing, exits 0.
+    let wrong = cluster.run("st-wrong-file-restore");
+    assert_eq!(wrong["load"].exit_code, 0, "{}", logs(&wrong));
+    assert_eq!(wrong["kopia"].exit_code, 1, "{}", logs(&wrong));
+    let line = wrong["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&wrong));
+    assert_ne!(line["kopiaShowExitCode"], 0, "{line}");
+    assert_eq!(line["commandExitCode"], 0, "{line}");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("other.sql"),
+        "{line}"
+    );
+
+    // The restore's `env` (expanded as a container's) and `envFrom` reach
+    // its command, and only its command: Kopia's container never sees the
+    // database's password.
+    let load = cluster.run("st-load-restore");
+    assert_eq!(load["kopia"].exit_code, 0, "{}", logs(&load));
+    assert_eq!(load["kopia"].result_line()["result"], "success");
+    let seen = std::fs::read_to_string(load["load"].volume("side-tmp").join("env"))
+        .expect("the command wrote /tmp/env");
+    assert_eq!(seen, format!("staging orders|{LOAD_PASSWORD}"));
+    assert_eq!(load["kopia"].env_value("PGPASSWORD"), None);
+    assert_eq!(load["load"].env_value("KOPIA_PASSWORD"), None);
+    let restored = std::fs::read(load["load"].volume("side-tmp").join("restored"))
+        .expect("the command wrote /tmp/restored");
+    assert!(
+        restored == dump_bytes(),
+        "the command read other bytes than the dump"
     );
 }
 
