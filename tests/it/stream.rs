@@ -86,6 +86,8 @@ struct Cluster {
     name: String,
     objects: Value,
     repository_claim: PathBuf,
+    /// Other claims the pods may mount: name and host directory.
+    claims: Vec<(String, PathBuf)>,
 }
 
 impl Cluster {
@@ -96,7 +98,14 @@ impl Cluster {
             name: name.to_owned(),
             objects: support::compile_json(name, &plan(entries)),
             repository_claim,
+            claims: Vec::new(),
         }
+    }
+
+    /// Adds a claim `name` backed by `dir`.
+    fn claim(mut self, name: &str, dir: &std::path::Path) -> Cluster {
+        self.claims.push((name.to_owned(), dir.to_owned()));
+        self
     }
 
     /// Runs every container of a CronJob's pod together.
@@ -107,11 +116,14 @@ impl Cluster {
     /// Starts every container of a CronJob's pod together, and leaves them
     /// running.
     fn start(&self, cron_job: &str) -> RunningTogether {
-        Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+        let mut pod = Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
             .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
             .secret("load-credentials", &[("PGPASSWORD", LOAD_PASSWORD)])
-            .pvc("backup-repo", &self.repository_claim)
-            .real_kopia()
+            .pvc("backup-repo", &self.repository_claim);
+        for (name, dir) in &self.claims {
+            pod = pod.pvc(name, dir);
+        }
+        pod.real_kopia()
             .timeout(Duration::from_secs(120))
             .start_together()
     }
@@ -410,6 +422,132 @@ fn a_restore_check_reads_the_restored_snapshot_and_reports_its_verdict() {
     assert_eq!(line["result"], "failure", "{}", logs(&bad));
     assert_eq!(line["checkPassed"], false, "{line}");
     assert_eq!(line["checkExitCode"], 1, "{line}");
+}
+
+#[test]
+fn a_restore_check_of_a_volume_backup_checks_the_newest_snapshot_read_only_and_reports_failures() {
+    requires!(Namespaces, Kopia);
+    let data = support::scratch("restore-check-volume-data");
+    support::pod::chmod_path(&data, 0o755);
+    let write = |name: &str, text: &str| {
+        let path = data.join(name);
+        std::fs::write(&path, text).expect("write data");
+        support::pod::chmod_path(&path, 0o644);
+    };
+    // `good` passes on the second backup's files only, and only when it
+    // cannot write where it reads; `bad` looks for a file no backup holds.
+    let cluster = Cluster::new(
+        "restore-check-volume",
+        r#"  backups:
+    - name: web
+      pvc: web-data
+      copyMethod: Direct
+  verify:
+    - name: good
+      from: web
+      restoreCheck:
+        image: registry.example/checker:1
+        command: ["sh", "-c", "test \"$(cat index.html)\" = second && test -f added.txt && ! touch probe 2>/dev/null && ! touch /data/probe 2>/dev/null"]
+        capacity: 1Gi
+    - name: bad
+      from: web
+      restoreCheck:
+        image: registry.example/checker:1
+        command: ["sh", "-c", "test -f missing.txt"]
+        capacity: 1Gi
+"#,
+    )
+    .claim("web-data", &data);
+
+    write("index.html", "first");
+    let first = cluster.run("st-web-backup");
+    assert_eq!(first["kopia"].exit_code, 0, "{}", logs(&first));
+    write("index.html", "second");
+    write("added.txt", "new in the second backup");
+    let second = cluster.run("st-web-backup");
+    assert_eq!(second["kopia"].exit_code, 0, "{}", logs(&second));
+    let identity = second["kopia"].result_line()["identity"]
+        .as_str()
+        .expect("identity")
+        .to_owned();
+    let newest = second["kopia"].result_line()["snapshotId"].clone();
+    assert_eq!(cluster.host().snapshots(&identity).len(), 2);
+
+    let good = cluster.run("st-good-verify");
+    assert_eq!(good["check"].exit_code, 0, "{}", logs(&good));
+    assert_eq!(good["kopia"].exit_code, 0, "{}", logs(&good));
+    let line = good["kopia"].result_line();
+    assert_eq!(line["result"], "success", "{}", logs(&good));
+    assert_eq!(line["checkPassed"], true, "{line}");
+    assert_eq!(
+        line["snapshotId"], newest,
+        "the drill restores the newest snapshot"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("index.html")).expect("live data"),
+        "second",
+        "the live volume is untouched"
+    );
+
+    let bad = cluster.run("st-bad-verify");
+    assert_eq!(bad["check"].exit_code, 1, "{}", logs(&bad));
+    assert_eq!(bad["kopia"].exit_code, 1, "{}", logs(&bad));
+    let line = bad["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&bad));
+    assert_eq!(line["checkPassed"], false, "{line}");
+    assert_eq!(line["checkExitCode"], 1, "{line}");
+
+    // Bit rot in the file contents' packs (`p` blobs): `kopia snapshot
+    // verify` with no files downloaded still passes, `kopia restore` into
+    // the scratch volume fails, and the check never runs.
+    let mut corrupted = 0;
+    let repository = cluster.repository_claim.join("repository");
+    for entry in walk(&repository) {
+        // Blobs are sharded: `p29/24f/eb58….f` is the pack `p2924feeb58…`.
+        let relative = entry
+            .strip_prefix(&repository)
+            .expect("under the repository");
+        if relative.to_string_lossy().starts_with('p') {
+            let mut bytes = std::fs::read(&entry).expect("read pack");
+            for byte in bytes.iter_mut().skip(64) {
+                *byte ^= 0x5a;
+            }
+            std::fs::write(&entry, bytes).expect("write pack");
+            corrupted += 1;
+        }
+    }
+    assert!(corrupted > 0, "the repository holds no pack to corrupt");
+    let broken = cluster.run("st-good-verify");
+    assert_eq!(broken["kopia"].exit_code, 1, "{}", logs(&broken));
+    let line = broken["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&broken));
+    let message = line["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("kopia restore of snapshot") && message.contains("the check did not run"),
+        "{line}"
+    );
+    assert_eq!(broken["check"].exit_code, 1, "{}", logs(&broken));
+    assert!(
+        broken["check"]
+            .stderr
+            .contains("Kopia's container ended before it was ready; the command did not run"),
+        "{}",
+        logs(&broken)
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 // What the compiler makes of a stream entry, and what it refuses.
