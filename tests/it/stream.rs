@@ -92,11 +92,16 @@ struct Cluster {
 
 impl Cluster {
     fn new(name: &str, entries: &str) -> Cluster {
+        Cluster::with_plan(name, &plan(entries))
+    }
+
+    /// A cluster for a whole plan of `plan`'s shape.
+    fn with_plan(name: &str, text: &str) -> Cluster {
         let repository_claim = support::scratch(&format!("stream-{name}-repo"));
         support::pod::chmod_path(&repository_claim, 0o777);
         Cluster {
             name: name.to_owned(),
-            objects: support::compile_json(name, &plan(entries)),
+            objects: support::compile_json(name, text),
             repository_claim,
             claims: Vec::new(),
         }
@@ -113,10 +118,19 @@ impl Cluster {
         self.start(cron_job).wait().into_iter().collect()
     }
 
+    /// Runs every container of a Job's pod together.
+    fn run_job(&self, job: &str) -> BTreeMap<String, PodResult> {
+        self.start_workload("Job", job).wait().into_iter().collect()
+    }
+
     /// Starts every container of a CronJob's pod together, and leaves them
     /// running.
     fn start(&self, cron_job: &str) -> RunningTogether {
-        let mut pod = Pod::from_compiled(&self.objects, "CronJob", NAMESPACE, cron_job)
+        self.start_workload("CronJob", cron_job)
+    }
+
+    fn start_workload(&self, kind: &str, name: &str) -> RunningTogether {
+        let mut pod = Pod::from_compiled(&self.objects, kind, NAMESPACE, name)
             .secret("kopia-local", &[("KOPIA_PASSWORD", PASSWORD)])
             .secret("load-credentials", &[("PGPASSWORD", LOAD_PASSWORD)])
             .pvc("backup-repo", &self.repository_claim);
@@ -835,5 +849,256 @@ fn the_dump_container_is_let_go_when_kopias_container_fails_first() {
             .contains("Kopia's container ended before it was ready; the command did not run"),
         "{}",
         logs(&backup)
+    );
+}
+
+// Everything else works as for volume backups: metrics, status, manual
+// runs, the guard.
+
+#[test]
+fn a_stream_backup_pushes_its_metrics_to_a_real_pushgateway() {
+    requires!(Namespaces, Kopia, Tool("pushgateway"), Tool("curl"));
+    let dir = support::scratch("stream-pushgateway");
+    let server = support::servers::pushgateway(&dir);
+    let pushing = |entries: &str| {
+        plan(entries).replace(
+            "spec:\n",
+            &format!(
+                "spec:\n  monitoring:\n    pushgateway: {{url: \"http://{}\"}}\n",
+                server.address()
+            ),
+        )
+    };
+    let metrics = || {
+        let output = support::run(
+            std::process::Command::new("curl")
+                .arg("-sSf")
+                .arg(format!("http://{}/metrics", server.address())),
+            None,
+        );
+        support::stdout(&output)
+    };
+    let gauge = |metrics: &str, name: &str| -> Option<f64> {
+        metrics
+            .lines()
+            .find(|line| {
+                line.starts_with(&format!("{name}{{"))
+                    && line.contains("kopiaplan_entry=\"db\"")
+                    && line.contains("kopiaplan_component=\"backup\"")
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse().ok())
+    };
+
+    let good = Cluster::with_plan("pushed", &pushing(&stream_backup(0)));
+    let backup = good.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 0, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    let pushed = metrics();
+    assert_eq!(
+        gauge(&pushed, "kopiaplan_last_run_success"),
+        Some(1.0),
+        "{pushed}"
+    );
+    assert_eq!(
+        gauge(&pushed, "kopiaplan_last_snapshot_bytes"),
+        Some(dump_bytes().len() as f64),
+        "{pushed}"
+    );
+    assert_eq!(
+        gauge(&pushed, "kopiaplan_last_snapshot_files"),
+        line["files"].as_f64()
+    );
+
+    // A failed dump is a failed run: the success gauge drops, the last
+    // snapshot's stay.
+    let failed = Cluster {
+        repository_claim: good.repository_claim.clone(),
+        ..Cluster::with_plan("pushed-failed", &pushing(&stream_backup(3)))
+    };
+    let backup = failed.run("st-db-backup");
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    let pushed = metrics();
+    assert_eq!(
+        gauge(&pushed, "kopiaplan_last_run_success"),
+        Some(0.0),
+        "{pushed}"
+    );
+    assert_eq!(
+        gauge(&pushed, "kopiaplan_last_snapshot_bytes"),
+        Some(dump_bytes().len() as f64),
+        "{pushed}"
+    );
+}
+
+#[test]
+fn a_stream_backup_can_be_run_by_hand_like_any_backup() {
+    requires!(Namespaces, Kopia);
+    let cluster = Cluster::new(
+        "manual",
+        &stream_backup(0).replace(
+            "    - name: db\n",
+            "    - name: db\n      trigger: {manual: one}\n",
+        ),
+    );
+    let jobs = support::pod::items(&cluster.objects)
+        .iter()
+        .filter(|o| o["kind"] == "Job")
+        .collect::<Vec<_>>();
+    assert_eq!(jobs.len(), 1, "one manual Job");
+    let job = jobs[0]["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    assert!(job.starts_with("st-db-backup-"), "{job}");
+    let names: Vec<&str> = containers(jobs[0])
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(names, ["kopia", "dump"]);
+
+    let run = cluster.run_job(&job);
+    assert_eq!(run["kopia"].exit_code, 0, "{}", logs(&run));
+    assert_eq!(run["kopia"].result_line()["result"], "success");
+    assert_eq!(
+        cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
+        1
+    );
+}
+
+#[test]
+fn kopiaplan_status_shows_a_stream_backup_with_kopias_result_not_the_dumps_log() {
+    let objects = nightly_stream("").objects();
+    let cron_job = objects.named("CronJob", "nightly-db-backup").clone();
+    let labels = cron_job["metadata"]["labels"].clone();
+    let job_name = "nightly-db-backup-29417880";
+    let job = serde_json::json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name,
+            "namespace": "apps",
+            "labels": labels,
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                "name": "nightly-db-backup", "uid": "00000000-0000-4000-8000-000000000001",
+                "controller": true}],
+            "creationTimestamp": "2026-12-10T02:00:00Z"
+        },
+        "status": {
+            "startTime": "2026-12-10T02:00:00Z",
+            "failed": 1,
+            "conditions": [{"type": "Failed", "status": "True"}]
+        }
+    });
+    let kopia_line = r#"{"result":"failure","operation":"backup","identity":"db@apps:/stream/dump.sql","durationSeconds":12,"dumpExitCode":3,"dumpKilled":false,"snapshotId":"k1","snapshotDeleted":true,"message":"the dump container exited 3; its snapshot k1 was deleted: true"}"#;
+    // The kubelet lists container statuses by name: `dump` first. A failed
+    // dump's message is its log's tail (FallbackToLogsOnError), here a
+    // tool's JSON log line that happens to have a `result`.
+    let terminated = |name: &str, code: i32, message: &str| {
+        serde_json::json!({
+            "name": name, "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"terminated": {"exitCode": code, "message": message,
+                "startedAt": "2026-12-10T02:00:01Z", "finishedAt": "2026-12-10T02:00:13Z"}}
+        })
+    };
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": format!("{job_name}-7xq2m"),
+            "namespace": "apps",
+            "labels": labels,
+            "creationTimestamp": "2026-12-10T02:00:01Z"
+        },
+        "spec": support::pod_spec(&cron_job),
+        "status": {"phase": "Failed", "containerStatuses": [
+            terminated("dump", 3, "{\"level\":\"error\",\"result\":\"aborted\"}"),
+            terminated("kopia", 1, kopia_line),
+        ]}
+    });
+    let mut listed = cron_job.clone();
+    listed["status"] = serde_json::json!({"lastScheduleTime": "2026-12-10T02:00:00Z"});
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [listed, job, pod]});
+    let dir = support::scratch("stream-status");
+    let file = dir.join("cluster.json");
+    std::fs::write(&file, list.to_string()).expect("write");
+    let output = support::kopiaplan(&[
+        "status",
+        "--from",
+        file.to_str().expect("path"),
+        "--now",
+        "2026-12-10T12:00:00Z",
+        "--format",
+        "json",
+    ]);
+    let text = support::stdout(&output);
+    let entries: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}{}", support::stderr(&output)));
+    let db = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["entry"] == "db" && e["component"] == "backup")
+        .unwrap_or_else(|| panic!("no line for the stream backup: {text}"));
+    assert_eq!(db["state"], "FAILED", "{db:#}");
+    assert_eq!(db["lastResult"], "failure", "{db:#}");
+    assert!(
+        db["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("the dump container exited 3"),
+        "{db:#}"
+    );
+}
+
+#[test]
+fn the_guard_stops_a_stream_backup_whose_identity_changes() {
+    let dir = support::scratch("stream-guard");
+    let before = dir.join("before.yaml");
+    let previous = dir.join("previous.yaml");
+    let after = dir.join("after.yaml");
+    std::fs::write(&before, nightly_stream("").to_string()).expect("write");
+    let output = support::kopiaplan(&[
+        "compile",
+        before.to_str().expect("path"),
+        "-o",
+        previous.to_str().expect("path"),
+    ]);
+    assert!(output.status.success(), "{}", support::stderr(&output));
+    let guard = |plan: Plan| {
+        std::fs::write(&after, plan.to_string()).expect("write");
+        support::kopiaplan(&[
+            "diff",
+            after.to_str().expect("path"),
+            "--against",
+            previous.to_str().expect("path"),
+            "--guard",
+        ])
+    };
+
+    // A new file name is a new Kopia source: its history starts over.
+    let renamed = guard(nightly_stream("").replace("fileName: dump.sql", "fileName: orders.sql"));
+    assert_eq!(
+        renamed.status.code(),
+        Some(4),
+        "{}",
+        support::stderr(&renamed)
+    );
+    assert!(
+        support::stderr(&renamed).contains(
+            "error[identity-changes]: `backup/db` of plan `nightly` changes its Kopia source from db@apps:/stream/dump.sql to db@apps:/stream/orders.sql"
+        ),
+        "{}",
+        support::stderr(&renamed)
+    );
+    // A new dump command keeps the source.
+    let same = guard(nightly_stream("").replace(
+        "command: [pg_dumpall, -h, orders-db]",
+        "command: [pg_dumpall, -h, orders-db-2]",
+    ));
+    assert!(
+        !support::stderr(&same).contains("identity-changes"),
+        "{}",
+        support::stderr(&same)
     );
 }
