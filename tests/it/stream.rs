@@ -771,6 +771,24 @@ fn stream_entries_refuse_what_does_not_apply_to_them() {
 }
 
 #[test]
+fn hooks_on_a_stream_backup_are_refused_with_where_to_put_the_step_instead() {
+    // Workload hooks wait for a volume's copy to be cut; a stream's dump is
+    // its own consistent copy, so they are refused, not ignored.
+    nightly_stream(
+        "      hooks:
+        workload: {selector: {app: orders-db}}
+        before: {command: [sh, -c, 'psql -c CHECKPOINT']}
+",
+    )
+    .errors()
+    .has("error[field-not-applicable]: `hooks` is about a volume, and this entry streams through a command")
+    .has("plan.yaml:19")
+    .has("field: spec.backups[0].hooks")
+    .has("the dump is the copy")
+    .has("run what must come first in the dump's own command");
+}
+
+#[test]
 fn explain_shows_a_stream_backups_stable_identity() {
     let dir = support::scratch("stream-explain");
     let plan = dir.join("plan.yaml");
