@@ -1120,3 +1120,56 @@ fn the_guard_stops_a_stream_backup_whose_identity_changes() {
         support::stderr(&same)
     );
 }
+
+/// The stock PostgreSQL image's `PGDATA`, where its docs mount the volume.
+const STOCK_PGDATA: &str = "/var/lib/postgresql/data";
+
+/// `path` with `$PGDATA` as the stock image sets it and `..` resolved.
+fn stock_path(path: &str) -> String {
+    let expanded = path.trim_matches('"').replace("$PGDATA", STOCK_PGDATA);
+    let mut parts: Vec<&str> = Vec::new();
+    for part in expanded.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        if part == ".." {
+            parts.pop();
+        } else {
+            parts.push(part);
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+#[test]
+fn the_direct_postgres_dump_example_writes_into_the_volume_the_stock_image_mounts() {
+    let text = std::fs::read_to_string(support::root().join("examples/workload-hooks.yaml"))
+        .expect("read the example");
+    let plan: Value = serde_saphyr::from_str(&text).expect("the example is YAML");
+    let entry = plan["spec"]["backups"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .find(|b| b["name"] == "orders-dump")
+        .expect("the orders-dump entry");
+    let source_path = entry["sourcePath"].as_str().expect("sourcePath");
+    let script = |hook: &str| {
+        entry["hooks"][hook]["command"][2]
+            .as_str()
+            .unwrap_or_else(|| panic!("{hook} is sh -c SCRIPT"))
+            .to_owned()
+    };
+    // The file the dump is redirected into, and the one `after` removes.
+    let before = script("before");
+    let written = stock_path(
+        before
+            .rsplit_once('>')
+            .map(|(_, target)| target.trim())
+            .expect("the dump is redirected into a file"),
+    );
+    let volume_part = format!("{STOCK_PGDATA}/{source_path}/");
+    assert!(
+        written.starts_with(&volume_part),
+        "with the stock image the dump lands at {written}, outside {volume_part} (the volume's `sourcePath` the mover backs up)"
+    );
+    let after = script("after");
+    let removed = stock_path(after.rsplit(' ').next().expect("rm's operand"));
+    assert_eq!(removed, written, "`after` removes the dump `before` wrote");
+}
