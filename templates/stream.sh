@@ -73,10 +73,37 @@ stream_ending() {
   fi
 }
 
+# The watch started by stream_watch, if one runs.
+STREAM_WATCH_PID=
+
+# Watches the side container in the background while Kopia works on the
+# pipe. A side container killed before it opened its end would leave Kopia
+# waiting to open the FIFO until the Job's deadline: when it is taken for
+# killed, the watch opens the other end for a moment, so that Kopia sees the
+# pipe end, and the run goes on to report the killed container.
+stream_watch() {
+  (
+    stream_status 2>/dev/null
+    if [ "$STREAM_STATUS" = killed ] && [ -p "$STREAM_PIPE" ]; then
+      exec {release}<>"$STREAM_PIPE" && exec {release}>&-
+    fi
+  ) &
+  STREAM_WATCH_PID=$!
+}
+
+# Ends the watch, once Kopia is done with the pipe.
+stream_unwatch() {
+  [ -n "$STREAM_WATCH_PID" ] || return 0
+  kill "$STREAM_WATCH_PID" 2>/dev/null || true
+  wait "$STREAM_WATCH_PID" 2>/dev/null || true
+  STREAM_WATCH_PID=
+}
+
 # From the EXIT trap: a side container still waiting learns that this
 # container ended, and one blocked opening the pipe is let go (opening a
 # FIFO read-write never blocks, and gives its other end a partner).
 stream_release() {
+  stream_unwatch
   [ -d "$STREAM_DIR" ] || return 0
   : >"$STREAM_DIR/kopia-done" 2>/dev/null || true
   if [ -p "$STREAM_PIPE" ]; then
@@ -103,8 +130,12 @@ stream_snapshot() {
   local manifest=$1
   shift
   stream_open_pipe
+  stream_watch
   log "snapshotting the dump container's output as ${{ env.stream_file }}"
-  run_kopia_reading "$STREAM_PIPE" snapshot create --stdin-file="${{ env.stream_file }}" - "$@" >"$manifest"
+  local status=0
+  run_kopia_reading "$STREAM_PIPE" snapshot create --stdin-file="${{ env.stream_file }}" - "$@" >"$manifest" || status=$?
+  stream_unwatch
+  return "$status"
 }
 
 # stream_keep_only_a_good_dump SNAPSHOT_ID: a snapshot of a dump that did
@@ -142,9 +173,11 @@ stream_restore() {
   object=$(json_fields id obj <"$list" | awk -F '\037' -v id="$id" '$1 == id { print $2; exit }')
   [ -n "$object" ] || fail "Kopia's list names no root object for snapshot $id"
   stream_open_pipe
+  stream_watch
   log "feeding ${{ env.stream_file }} of snapshot $id of $source to the command container"
   local status=0
   run_kopia show "$object/${{ env.stream_file }}" >"$STREAM_PIPE" || status=$?
+  stream_unwatch
   stream_status
   if [ "$status" -ne 0 ] || [ "$STREAM_STATUS" != 0 ]; then
     log "error: kopia show exited $status; the command container $(stream_ending)"

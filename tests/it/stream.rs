@@ -395,6 +395,46 @@ fn a_dump_container_killed_outright_leaves_no_snapshot_and_the_result_says_so() 
 }
 
 #[test]
+fn a_dump_container_killed_before_it_opens_the_pipe_does_not_leave_kopia_waiting() {
+    requires!(Namespaces, Kopia);
+    // The dump container is killed while it waits for Kopia's `ready`:
+    // nothing will ever open the pipe's other end.
+    let cluster = Cluster::new("killed-early", &stream_backup(0));
+    let pod = cluster.start("st-db-backup");
+    let stream = pod.volume("stream");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !stream.join("alive").exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dump container did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !stream.join("ready").exists(),
+        "Kopia's container was ready before the kill"
+    );
+    pod.container("dump").signal("KILL");
+    let started = std::time::Instant::now();
+    let backup: BTreeMap<String, PodResult> = pod.wait().into_iter().collect();
+
+    assert_eq!(backup["dump"].exit_code, 128 + 9, "{}", logs(&backup));
+    assert_eq!(backup["kopia"].exit_code, 1, "{}", logs(&backup));
+    let line = backup["kopia"].result_line();
+    assert_eq!(line["result"], "failure", "{}", logs(&backup));
+    assert_eq!(line["dumpKilled"], true, "{line}");
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "Kopia's container noticed within seconds, not at the Job's deadline"
+    );
+    assert_eq!(
+        cluster.host().snapshots("db@apps:/stream/dump.sql").len(),
+        0,
+        "no snapshot of the killed dump remains"
+    );
+}
+
+#[test]
 fn a_restore_check_reads_the_restored_snapshot_and_reports_its_verdict() {
     requires!(Namespaces, Kopia);
     // The check passes when the dump is complete and the volume it reads is
