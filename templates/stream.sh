@@ -22,19 +22,88 @@ stream_open_pipe() {
   stream_ready
 }
 
-# Waits for the side container's exit status (STREAM_STATUS). The Job's
-# activeDeadlineSeconds bounds the wait.
+# Seconds the side container may go without a beat (side.sh writes one a
+# second) before it is taken for killed.
+STREAM_SILENCE_LIMIT=10
+
+# Waits for the side container's exit status (STREAM_STATUS): its
+# command's, or `killed` when the container died without writing one (an
+# OOM kill or a container kill ends side.sh with the command), which its
+# beat stopping tells. A container that has not beaten yet (its image is
+# still being pulled) is waited for: the Job's activeDeadlineSeconds bounds
+# that wait.
 stream_status() {
+  local beat last="" silent=0
   while [ ! -s "$STREAM_DIR/status" ]; do
+    if [ -s "$STREAM_DIR/alive" ]; then
+      beat=$(<"$STREAM_DIR/alive")
+      if [ "$beat" = "$last" ]; then
+        silent=$((silent + 1))
+      else
+        last=$beat
+        silent=0
+      fi
+      if [ "$silent" -ge "$STREAM_SILENCE_LIMIT" ] && [ ! -s "$STREAM_DIR/status" ]; then
+        log "error: the side container stopped beating ${STREAM_SILENCE_LIMIT}s ago and left no exit status: it was killed (an OOM kill or a container kill)"
+        STREAM_STATUS=killed
+        return 0
+      fi
+    fi
     sleep 1
   done
   STREAM_STATUS=$(head -n 1 "$STREAM_DIR/status")
+}
+
+# The side container's exit status as a JSON value: null when it was
+# killed and left none.
+stream_status_json() {
+  if [ "$STREAM_STATUS" = killed ]; then
+    printf null
+  else
+    printf '%s' "$STREAM_STATUS"
+  fi
+}
+
+# The side container's end, for a message: "exited N" or "was killed".
+stream_ending() {
+  if [ "$STREAM_STATUS" = killed ]; then
+    printf 'was killed before its command exited (an OOM kill or a container kill)'
+  else
+    printf 'exited %s' "$STREAM_STATUS"
+  fi
+}
+
+# The watch started by stream_watch, if one runs.
+STREAM_WATCH_PID=
+
+# Watches the side container in the background while Kopia works on the
+# pipe. A side container killed before it opened its end would leave Kopia
+# waiting to open the FIFO until the Job's deadline: when it is taken for
+# killed, the watch opens the other end for a moment, so that Kopia sees the
+# pipe end, and the run goes on to report the killed container.
+stream_watch() {
+  (
+    stream_status 2>/dev/null
+    if [ "$STREAM_STATUS" = killed ] && [ -p "$STREAM_PIPE" ]; then
+      exec {release}<>"$STREAM_PIPE" && exec {release}>&-
+    fi
+  ) &
+  STREAM_WATCH_PID=$!
+}
+
+# Ends the watch, once Kopia is done with the pipe.
+stream_unwatch() {
+  [ -n "$STREAM_WATCH_PID" ] || return 0
+  kill "$STREAM_WATCH_PID" 2>/dev/null || true
+  wait "$STREAM_WATCH_PID" 2>/dev/null || true
+  STREAM_WATCH_PID=
 }
 
 # From the EXIT trap: a side container still waiting learns that this
 # container ended, and one blocked opening the pipe is let go (opening a
 # FIFO read-write never blocks, and gives its other end a partner).
 stream_release() {
+  stream_unwatch
   [ -d "$STREAM_DIR" ] || return 0
   : >"$STREAM_DIR/kopia-done" 2>/dev/null || true
   if [ -p "$STREAM_PIPE" ]; then
@@ -61,13 +130,18 @@ stream_snapshot() {
   local manifest=$1
   shift
   stream_open_pipe
+  stream_watch
   log "snapshotting the dump container's output as ${{ env.stream_file }}"
-  run_kopia_reading "$STREAM_PIPE" snapshot create --stdin-file="${{ env.stream_file }}" - "$@" >"$manifest"
+  local status=0
+  run_kopia_reading "$STREAM_PIPE" snapshot create --stdin-file="${{ env.stream_file }}" - "$@" >"$manifest" || status=$?
+  stream_unwatch
+  return "$status"
 }
 
 # stream_keep_only_a_good_dump SNAPSHOT_ID: a snapshot of a dump that did
 # not exit 0 holds a partial dump at best: it is deleted, and the run fails
-# saying so.
+# saying so. So is one whose container was killed: Kopia saw the pipe end
+# as it ends after a complete dump.
 stream_keep_only_a_good_dump() {
   local id=$1
   stream_status
@@ -82,8 +156,11 @@ stream_keep_only_a_good_dump() {
       log "error: could not delete snapshot $id of the failed dump (exit $status)"
     fi
   fi
-  write_result failure "the dump command exited $STREAM_STATUS; its snapshot ${id:-(none)} was deleted: $deleted" \
-    dumpExitCode "$STREAM_STATUS" \
+  local killed=false
+  [ "$STREAM_STATUS" != killed ] || killed=true
+  write_result failure "the dump container $(stream_ending); its snapshot ${id:-(none)} was deleted: $deleted" \
+    dumpExitCode "$(stream_status_json)" \
+    dumpKilled "$killed" \
     snapshotId "$(json_string "$id")" \
     snapshotDeleted "$deleted"
   exit 1
@@ -96,15 +173,18 @@ stream_restore() {
   object=$(json_fields id obj <"$list" | awk -F '\037' -v id="$id" '$1 == id { print $2; exit }')
   [ -n "$object" ] || fail "Kopia's list names no root object for snapshot $id"
   stream_open_pipe
+  stream_watch
   log "feeding ${{ env.stream_file }} of snapshot $id of $source to the command container"
   local status=0
   run_kopia show "$object/${{ env.stream_file }}" >"$STREAM_PIPE" || status=$?
+  stream_unwatch
   stream_status
   if [ "$status" -ne 0 ] || [ "$STREAM_STATUS" != 0 ]; then
-    log "error: kopia show exited $status, the command $STREAM_STATUS"
-    write_result failure "feeding ${{ env.stream_file }} of snapshot $id to the command failed: kopia show exited $status, the command $STREAM_STATUS" \
+    log "error: kopia show exited $status; the command container $(stream_ending)"
+    write_result failure "feeding ${{ env.stream_file }} of snapshot $id to the command failed: kopia show exited $status; the command container $(stream_ending)" \
       snapshotId "$(json_string "$id")" \
-      commandExitCode "$STREAM_STATUS"
+      kopiaShowExitCode "$status" \
+      commandExitCode "$(stream_status_json)"
     exit 1
   fi
   write_result success "fed ${{ env.stream_file }} of snapshot $id of $source to the command" \
@@ -131,11 +211,11 @@ restore_check() {
   log "the check container checks the restored snapshot"
   stream_status
   if [ "$STREAM_STATUS" != 0 ]; then
-    log "error: the check failed (exit $STREAM_STATUS)"
-    write_result failure "snapshot $id of $source restored; the check failed (exit $STREAM_STATUS)" \
+    log "error: the check failed: its container $(stream_ending)"
+    write_result failure "snapshot $id of $source restored; the check failed: its container $(stream_ending)" \
       snapshotId "$(json_string "$id")" \
       checkPassed false \
-      checkExitCode "$STREAM_STATUS"
+      checkExitCode "$(stream_status_json)"
     exit 1
   fi
   write_result success "snapshot $id of $source verified, restored and checked; the check passed" \

@@ -21,6 +21,9 @@ use crate::scripts::environment;
 
 /// The non-root user and group the mover runs as by default.
 pub const MOVER_USER: i64 = 65532;
+/// The name of a mover pod's Kopia container, whose termination message is
+/// the run's result line (`kopiaplan status` reads it by this name).
+pub const MOVER_CONTAINER: &str = "kopia";
 
 /// Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's
 /// `command`, `args` and `env` values. Doubling every `$` makes a value reach
@@ -426,7 +429,7 @@ pub fn mover_pod(spec: MoverPod<'_>) -> PodTemplateSpec {
 
     let mover = &spec.entry.mover;
     let container = Container {
-        name: "kopia".into(),
+        name: MOVER_CONTAINER.into(),
         image: Some(plan.kopia_image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec![

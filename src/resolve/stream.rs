@@ -84,11 +84,18 @@ impl PlanResolver<'_, '_> {
             }
             (None, Some(stream)) => {
                 for field in volume_fields(spec) {
+                    let help = if field == "hooks" {
+                        // Hooks quiesce a workload before a volume's copy is
+                        // cut; a stream has no such copy to wait for.
+                        "remove it: a stream backup has no volume copy to wait for, the dump is the copy (pg_dump and mysqldump --single-transaction read one consistent snapshot); run what must come first in the dump's own command, such as `sh -c 'psql -c CHECKPOINT && pg_dumpall'`"
+                    } else {
+                        "remove it: a stream backup reads the dump container's output, not a volume"
+                    };
                     let d = at.key(field).key_error(
                         &ResolveError::VolumeFieldOnStream {
                             field: field.to_owned(),
                         },
-                        "remove it: a stream backup reads the dump container's output, not a volume",
+                        help,
                     );
                     self.report(d);
                 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::diagnostics::{Code, DiagnosticKind};
 use crate::emit::labels;
+use crate::emit::pod::MOVER_CONTAINER;
 use crate::emit::run::NEVER;
 use crate::explain::runs::Starts;
 use crate::monitoring::staleness;
@@ -249,13 +250,17 @@ fn job_completion(job: &Job) -> Option<DateTime<Utc>> {
         .and_then(utc)
 }
 
-/// The result line of a finished mover pod (its termination message).
+/// The result line of a finished mover pod: the termination message of its
+/// Kopia container. The kubelet lists container statuses by name, so a
+/// stream's `dump` or a drill's `check` comes before `kopia`, and when it
+/// fails its message is its log's tail, which may hold JSON of the user's.
+/// A pod without a Kopia container (the launcher's) has one container.
 fn result_line(pod: &Pod) -> Option<serde_json::Value> {
-    pod.status
-        .as_ref()?
-        .container_statuses
-        .as_ref()?
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    let has_mover = statuses.iter().any(|c| c.name == MOVER_CONTAINER);
+    statuses
         .iter()
+        .filter(|c| !has_mover || c.name == MOVER_CONTAINER)
         .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.message.as_deref())
         .find_map(|message| {
             message

@@ -638,6 +638,13 @@ impl Pod {
     /// (materialised once, when the first container that mounts each one
     /// starts), and waits for each; the results are in the pod's order.
     pub fn run_together(self) -> Vec<(String, PodResult)> {
+        self.start_together().wait()
+    }
+
+    /// Starts every container of the pod at once, as `run_together` does,
+    /// and hands them back running: a test can watch the shared volumes and
+    /// kill one container while the others go on.
+    pub fn start_together(self) -> RunningTogether {
         let seq = RUNS.fetch_add(1, Ordering::SeqCst);
         let shared = super::root()
             .join("target")
@@ -656,7 +663,7 @@ impl Pod {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        let running: Vec<(String, RunningPod)> = names
+        let containers: Vec<(String, RunningPod)> = names
             .into_iter()
             .map(|name| {
                 let mut pod = self.clone();
@@ -665,10 +672,10 @@ impl Pod {
                 (name, pod.start())
             })
             .collect();
-        running
-            .into_iter()
-            .map(|(name, container)| (name, container.wait()))
-            .collect()
+        RunningTogether {
+            volumes: shared,
+            containers,
+        }
     }
 
     /// Starts the container; see [`RunningPod`].
@@ -1191,6 +1198,36 @@ struct Security {
     no_new_privs: bool,
 }
 
+/// The containers of one pod, running together over one set of volumes.
+pub struct RunningTogether {
+    volumes: PathBuf,
+    containers: Vec<(String, RunningPod)>,
+}
+
+impl RunningTogether {
+    /// The host directory behind a volume of the pod, while it runs.
+    pub fn volume(&self, name: &str) -> PathBuf {
+        self.volumes.join(name)
+    }
+
+    /// A running container of the pod, by name.
+    pub fn container(&self, name: &str) -> &RunningPod {
+        self.containers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c)
+            .unwrap_or_else(|| panic!("the pod has no container {name}"))
+    }
+
+    /// Waits for every container; the results are in the pod's order.
+    pub fn wait(self) -> Vec<(String, PodResult)> {
+        self.containers
+            .into_iter()
+            .map(|(name, container)| (name, container.wait()))
+            .collect()
+    }
+}
+
 /// A container that is running.
 pub struct RunningPod {
     child: Child,
@@ -1360,9 +1397,19 @@ impl RunningPod {
                 .unwrap_or_default(),
         )
         .into_owned();
-        let exit_code = status
+        let mut stderr = stderr;
+        let mut exit_code = status
             .code()
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+        // util-linux 2.38's `unshare --fork` passes its child's fatal signal
+        // on by resetting it to the default, which SIGKILL refuses: it then
+        // says this and exits 1. The runtime reports the kill as 137.
+        if exit_code == 1
+            && let Some(rest) = stderr.strip_suffix(UNSHARE_AFTER_SIGKILL)
+        {
+            stderr = rest.to_owned();
+            exit_code = 128 + 9;
+        }
         let termination_file = std::fs::read_to_string(&self.termination_file).unwrap_or_default();
         let mut termination_message = termination_file.clone();
         if termination_message.is_empty() && self.fallback_to_logs && exit_code != 0 {
@@ -1396,6 +1443,9 @@ impl RunningPod {
         }
     }
 }
+
+/// What `unshare --fork` says when its child died of SIGKILL.
+const UNSHARE_AFTER_SIGKILL: &str = "unshare: sigprocmask unblock failed: Invalid argument\n";
 
 /// Checks once that this machine lets us build a pod (root, util-linux,
 /// namespaces). There is no fallback: a test that needs a pod fails here
