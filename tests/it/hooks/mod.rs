@@ -481,12 +481,13 @@ fn hooks_are_checked_at_compile_time() {
     .has("container name");
 }
 
-/// The stand-in's grammar is kubectl's: the flags it accepts for each
+/// The stand-in's grammar is kubectl v1.33's: the flags it accepts for each
 /// subcommand the launcher uses, and the global ones, are exactly those the
-/// real kubectl lists in its help.
+/// real kubectl v1.33 lists in its help.
 #[test]
 fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
-    requires!(Tool("kubectl"), Tool("python3"));
+    requires!(Kubectl133, Tool("python3"));
+    let kubectl = crate::support::requires::find_kubectl_1_33().expect("kubectl v1.33");
     let standin = crate::support::root().join("tests/standin/kubectl");
     let output = std::process::Command::new(&standin)
         .env("KUBECTL_STANDIN_FLAGS", "1")
@@ -495,7 +496,7 @@ fn the_kubectl_standin_accepts_exactly_the_real_kubectls_flags() {
     let grammar: Value = serde_json::from_slice(&output.stdout).expect("grammar JSON");
     let flag = regex::Regex::new(r"(?m)^\s+(?:-\w, )?--([a-z0-9-]+)=").expect("regex");
     let real = |args: &[&str]| -> Vec<String> {
-        let out = std::process::Command::new("kubectl")
+        let out = std::process::Command::new(&kubectl)
             .args(args)
             .output()
             .expect("kubectl help");

@@ -28,6 +28,9 @@ pub enum Need {
     Kopia,
     /// kpt, which the Google Cloud SDK installs beside its kubectl.
     Kpt,
+    /// kubectl v1.33 itself (the Google Cloud SDK's `kubectl.1.33` beside
+    /// its dispatcher, or a `kubectl` on PATH that is v1.33).
+    Kubectl133,
     /// etcd, kube-apiserver and kube-controller-manager built from
     /// tests/controlplane (support/apiserver.rs).
     ControlPlane,
@@ -87,6 +90,7 @@ pub fn missing(need: Need) -> Option<String> {
         Need::Namespaces => namespaces().err(),
         Need::Kopia => super::kopia::RealKopia::find().err(),
         Need::Kpt => find_kpt().err(),
+        Need::Kubectl133 => find_kubectl_1_33().err(),
         Need::ControlPlane => super::apiserver::binaries_missing(),
     }
 }
@@ -118,6 +122,33 @@ pub fn find_kpt() -> Result<PathBuf, String> {
         "`kpt` (looked for beside kubectl and on PATH; the Google Cloud SDK's kpt component)"
             .to_owned()
     })
+}
+
+/// kubectl v1.33: `kubectl.1.33` beside kubectl's real path (the Google
+/// Cloud SDK's dispatcher runs an older version by default), else a
+/// `kubectl` on PATH whose client version is v1.33.
+pub fn find_kubectl_1_33() -> Result<PathBuf, String> {
+    let real =
+        find_tool("kubectl").map(|kubectl| std::fs::canonicalize(&kubectl).unwrap_or(kubectl));
+    let beside = real
+        .as_ref()
+        .and_then(|kubectl| kubectl.parent().map(|dir| dir.join("kubectl.1.33")))
+        .filter(|candidate| candidate.is_file());
+    let is_1_33 = |kubectl: &PathBuf| {
+        std::process::Command::new(kubectl)
+            .args(["version", "--client"])
+            .output()
+            .is_ok_and(|out| {
+                String::from_utf8_lossy(&out.stdout).contains("Client Version: v1.33.")
+            })
+    };
+    beside
+        .filter(is_1_33)
+        .or_else(|| real.filter(is_1_33))
+        .ok_or_else(|| {
+            "kubectl v1.33 (`kubectl.1.33` beside kubectl, as the Google Cloud SDK installs it, or `kubectl` v1.33 on PATH)"
+                .to_owned()
+        })
 }
 
 /// A tool and what installs it, for messages.
