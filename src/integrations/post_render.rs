@@ -87,10 +87,7 @@ pub(super) fn render(
     if nothing_to_compile && extra_plan.is_none() {
         return unchanged(sources);
     }
-    let heads: Vec<Option<Vec<stream::Head>>> = raws
-        .iter()
-        .map(|raw| stream::peek(raw.text(text)))
-        .collect();
+    let looks: Vec<Look> = raws.iter().map(|raw| Look::at(raw.text(text))).collect();
 
     let mut documents = Vec::new();
     let mut diagnostics = Diagnostics::default();
@@ -100,23 +97,13 @@ pub(super) fn render(
     // Per raw document: the owner that replaces it.
     let mut replaced_by: Vec<Option<usize>> = vec![None; raws.len()];
     for (index, raw) in raws.iter().enumerate() {
-        let readable_and_other = heads[index].as_ref().is_some_and(|heads| {
-            heads.iter().all(|head| {
-                parse::role(head.api_version.as_deref(), head.kind.as_deref()) == Role::Other
-            })
-        });
-        if readable_and_other {
+        let look = &looks[index];
+        if look.readable && look.all_other {
             continue;
         }
         // A workload is only read, for what plans take from it: one that
         // does not parse passes through unread, as any other document.
-        let only_workloads = heads[index].as_ref().is_some_and(|heads| {
-            heads.iter().all(|head| {
-                parse::role(head.api_version.as_deref(), head.kind.as_deref()) != Role::Compiled
-                    && parse::role(head.api_version.as_deref(), head.kind.as_deref())
-                        != Role::Context
-            })
-        });
+        let only_workloads = look.readable && !look.any_compiled && !look.any_context;
         let (parsed, parse_diagnostics) = load::parse_range(stream_file, text, raw, index);
         if !only_workloads {
             diagnostics.extend(parse_diagnostics);
@@ -128,7 +115,12 @@ pub(super) fn render(
                     documents.push(document);
                     continue;
                 }
-                Role::Context => {}
+                Role::Context => {
+                    diagnostics.extend(load::check_ambiguities(&document, text));
+                    keep_what_context_reads(&mut document.root);
+                    documents.push(document);
+                    continue;
+                }
                 Role::Compiled => {
                     let bookkeeping = take_bookkeeping(&mut document.root);
                     let comments = raw.leading_comments(text);
@@ -198,12 +190,16 @@ pub(super) fn render(
                 };
             }
         };
+    // The trees read for the compile are not needed for writing: the
+    // stream is written from its text.
+    drop(documents);
     for (objects, placement) in owned.iter_mut().zip(&placements) {
         objects
             .iter_mut()
             .for_each(|o| annotate(o, &placement.annotations));
     }
-    check_passed_through_names(&raws, &heads, &owned, stream_file, &mut diagnostics);
+    check_passed_through_names(&raws, &looks, &owned, stream_file, &mut diagnostics);
+    drop(looks);
     if diagnostics.has_errors() {
         return PostRendered {
             sources,
@@ -300,6 +296,106 @@ fn plugin_plan(
     Some(document)
 }
 
+/// What a quick look at one range of the stream told, kept small: a chart
+/// may render 100,000 documents, and this is held for each until the plans
+/// are compiled.
+#[derive(Debug, Default)]
+struct Look {
+    /// Whether the range reads as YAML at all ([`stream::peek`]).
+    readable: bool,
+    any_compiled: bool,
+    any_context: bool,
+    /// Every document in it is neither compiled, context nor a workload.
+    all_other: bool,
+    /// The documents whose names [`check_passed_through_names`] checks:
+    /// those that name a namespace, and the context documents.
+    identities: Vec<Identity>,
+}
+
+#[derive(Debug)]
+struct Identity {
+    role: Role,
+    kind: String,
+    namespace: Option<String>,
+    name: String,
+}
+
+impl Look {
+    fn at(text: &str) -> Self {
+        let Some(heads) = stream::peek(text) else {
+            return Self::default();
+        };
+        let mut look = Self {
+            readable: true,
+            all_other: true,
+            ..Self::default()
+        };
+        for head in heads {
+            let role = parse::role(head.api_version.as_deref(), head.kind.as_deref());
+            look.any_compiled |= role == Role::Compiled;
+            look.any_context |= role == Role::Context;
+            look.all_other &= role == Role::Other;
+            let Some(kind) = head.kind else { continue };
+            if role != Role::Compiled && (head.namespace.is_some() || role == Role::Context) {
+                look.identities.push(Identity {
+                    role,
+                    kind,
+                    namespace: head.namespace,
+                    name: head.name.unwrap_or_default(),
+                });
+            }
+        }
+        look.identities.shrink_to_fit();
+        look
+    }
+}
+
+/// Drops from a context document's tree what `parse::ContextObject::read`
+/// does not read, and what no diagnostic about the object points at (they
+/// point at its `data`, `stringData` or `binaryData` keys). The tree of
+/// every context document of the stream is held until the plans are
+/// compiled, and a chart's ConfigMaps and Secrets carry labels and
+/// annotations by the dozen. What is kept keeps its positions.
+fn keep_what_context_reads(root: &mut load::Node) {
+    use load::Value;
+    let kind = root.get("kind").and_then(|k| k.as_str()).map(str::to_owned);
+    let (top, metadata): (&[&str], &[&str]) = match kind.as_deref() {
+        // A bound claim's size is read from its status.
+        Some("PersistentVolumeClaim") => (
+            &["apiVersion", "kind", "metadata", "spec", "status"],
+            &["name", "namespace", "labels"],
+        ),
+        Some("Namespace") => (
+            &["apiVersion", "kind", "metadata"],
+            &["name", "namespace", "annotations"],
+        ),
+        _ => (
+            &[
+                "apiVersion",
+                "kind",
+                "metadata",
+                "data",
+                "stringData",
+                "binaryData",
+            ],
+            &["name", "namespace"],
+        ),
+    };
+    let Value::Mapping(entries) = &mut root.value else {
+        return;
+    };
+    entries.retain(|(key, _)| key.as_str().is_some_and(|key| top.contains(&key)));
+    for (key, value) in entries.iter_mut() {
+        if key.as_str() == Some("metadata")
+            && let Value::Mapping(fields) = &mut value.value
+        {
+            fields.retain(|(key, _)| key.as_str().is_some_and(|key| metadata.contains(&key)));
+            fields.shrink_to_fit();
+        }
+    }
+    entries.shrink_to_fit();
+}
+
 /// A generated object must not share its kind, namespace and name with a
 /// document that passes through: the compiler builds no object for those
 /// (context documents included), so their names are checked here. Two
@@ -307,7 +403,7 @@ fn plugin_plan(
 /// of them.
 fn check_passed_through_names(
     raws: &[stream::RawDocument],
-    heads: &[Option<Vec<stream::Head>>],
+    looks: &[Look],
     owned: &[Vec<Object>],
     file: FileId,
     diagnostics: &mut Diagnostics,
@@ -324,22 +420,19 @@ fn check_passed_through_names(
         })
         .collect();
     let mut context = BTreeSet::new();
-    for (raw, heads) in raws.iter().zip(heads) {
+    for (raw, look) in raws.iter().zip(looks) {
         let at = Some(Span {
             file,
             line: raw.first_line,
             column: 1,
             len: 0,
         });
-        for head in heads.iter().flatten() {
-            let Some(kind) = head.kind.as_deref() else {
-                continue;
-            };
+        for head in &look.identities {
+            let kind = head.kind.as_str();
             let namespace = head.namespace.as_deref().unwrap_or_default();
-            let name = head.name.as_deref().unwrap_or_default();
-            let role = parse::role(head.api_version.as_deref(), Some(kind));
+            let name = head.name.as_str();
             let identity = (kind, namespace, name);
-            if role != Role::Compiled && head.namespace.is_some() && generated.contains(&identity) {
+            if head.namespace.is_some() && generated.contains(&identity) {
                 diagnostics.push(
                     Diagnostic::new(&IntegrationError::PassThroughNameClash {
                         kind: kind.to_owned(),
@@ -350,7 +443,7 @@ fn check_passed_through_names(
                     .help("rename the input object or the plan entry"),
                 );
             }
-            if role == Role::Context && !context.insert(identity) {
+            if head.role == Role::Context && !context.insert(identity) {
                 diagnostics.push(
                     Diagnostic::new(&EmitError::InputNameClash {
                         kind: kind.to_owned(),
@@ -432,6 +525,55 @@ mod tests {
             output.contains("kopiaplan.dev/source: c/templates/plan.yaml:13"),
             "{output}"
         );
+    }
+
+    /// The compiler reads the same context objects from the pruned trees
+    /// as from the whole ones, and the pruned trees are smaller.
+    #[test]
+    fn pruning_a_context_document_keeps_what_the_compiler_reads() {
+        let text = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  \
+                    namespace: web\n  labels: {app: web}\n  annotations: {a: b}\nspec:\n  \
+                    accessModes: [ReadWriteOnce]\n  storageClassName: fast\n  \
+                    resources: {requests: {storage: 1Gi}}\nstatus:\n  capacity: {storage: 2Gi}\n\
+                    ---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, labels: {a: b}}\n\
+                    type: Opaque\ndata: {a: YQ==, c: Yw==}\nstringData: {b: plain, c: wins}\n\
+                    ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: web, labels: {a: b}}\n\
+                    data: {a: x}\nbinaryData: {b: eQ==}\n---\napiVersion: v1\nkind: Namespace\n\
+                    metadata:\n  name: web\n  labels: {team: web}\n  \
+                    annotations: {volsync.backube/privileged-movers: 'true'}\n";
+        let mut sources = SourceMap::default();
+        sources.add("stream.yaml".to_owned(), text.to_owned());
+        let (whole, diagnostics) = load::parse(&sources);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let mut pruned = whole.clone();
+        for document in &mut pruned {
+            keep_what_context_reads(&mut document.root);
+        }
+        let read = |documents: &[Document]| {
+            let (inputs, _) = parse::parse(documents, &crate::volsync::Options::default());
+            inputs
+                .context
+                .iter()
+                .map(|object| {
+                    let files: Vec<_> = object
+                        .data_keys()
+                        .into_iter()
+                        .map(|key| object.file(key).and_then(|f| f.text.clone()))
+                        .collect();
+                    format!("{object:?} {files:?}")
+                })
+                .collect::<Vec<_>>()
+        };
+        let objects = read(&whole);
+        assert_eq!(objects.len(), 4);
+        assert_eq!(read(&pruned), objects);
+        for (whole, pruned) in whole.iter().zip(&pruned) {
+            assert!(
+                format!("{:?}", pruned.root).len() < format!("{:?}", whole.root).len(),
+                "{:?}",
+                pruned.root
+            );
+        }
     }
 
     #[test]

@@ -177,8 +177,9 @@ pub fn read_inputs_with_context(
 }
 
 /// Reads at most [`MAX_FILE_BYTES`]; a larger input is an error, not an
-/// out-of-memory.
-fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
+/// out-of-memory. Public for the benchmark, whose `cat` reads as the CLI
+/// does.
+pub fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     // Standard input gives no size hint: the buffer doubled as it filled.
