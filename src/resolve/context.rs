@@ -20,9 +20,9 @@ pub(super) struct Context<'a> {
 impl<'a> Context<'a> {
     /// An object of the input wins over the cluster context's object of
     /// the same kind, namespace and name: the input is what will be applied.
-    pub(super) fn new(objects: &'a [ContextObject]) -> Self {
+    pub(super) fn new(objects: impl IntoIterator<Item = &'a ContextObject>) -> Self {
         let mut by_name = HashMap::new();
-        let (input, cluster): (Vec<_>, Vec<_>) = objects.iter().partition(|o| !o.cluster);
+        let (input, cluster): (Vec<_>, Vec<_>) = objects.into_iter().partition(|o| !o.cluster);
         for o in input.into_iter().chain(cluster) {
             by_name
                 .entry((

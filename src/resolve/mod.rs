@@ -97,13 +97,10 @@ pub fn resolve(
     let mut diagnostics = Diagnostics::default();
     // The claims StatefulSets make are context too (a claim of the input or
     // the cluster context of the same name wins).
-    let claims: Vec<_> = inputs
-        .context
-        .iter()
-        .cloned()
-        .chain(expand::stateful_set_claims(&inputs.workloads))
-        .collect();
-    let context = Context::new(&claims).with_workloads(&inputs.workloads, inputs.infer);
+    // (Borrowed, not copied: a chart may bring thousands of them.)
+    let claims = expand::stateful_set_claims(&inputs.workloads);
+    let context = Context::new(inputs.context.iter().chain(&claims))
+        .with_workloads(&inputs.workloads, inputs.infer);
     for crate::parse::PlanInput {
         plan: input,
         provenance,
