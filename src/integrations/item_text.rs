@@ -1,0 +1,176 @@
+//! The kept items of a ResourceList written as their own source text. kpt
+//! writes every item a function returns back to its file, keeping the
+//! comments and scalar styles it is given: an item returned as the lines it
+//! came in keeps its comments, quoting and block scalars byte for byte.
+//!
+//! An item is spliced only where that is safe, and re-serialised (its
+//! values, as before) otherwise:
+//! - the text has carriage returns (line ends this splicer does not track);
+//! - the item is not a block mapping that starts on a `- ` line of its own
+//!   (flow items such as `- {kind: A}` or `items: [...]`, two parts on one
+//!   line, a `-` alone on its line);
+//! - a line of the item has a tab in its indentation, or content indented
+//!   less than the item's keys;
+//! - the spliced text, read on its own, is not the item's value (an alias
+//!   to an anchor defined elsewhere, a `|+` scalar whose trailing lines are
+//!   cut, anything else this module did not foresee).
+//!
+//! The whole ResourceList is read back once more by the writer, which falls
+//! back to re-serialising every item if any spliced item reads differently.
+
+use crate::diagnostics::FileId;
+use crate::load::{self, Node, Value};
+
+/// A ResourceList's text, cut into lines, and where its parts start.
+pub struct SourceText<'a> {
+    /// Lines without their `\n`; line `n` (1-based) is `lines[n - 1]`.
+    lines: Vec<&'a str>,
+    /// The first lines of the items and top-level keys, sorted.
+    starts: Vec<u32>,
+    /// Whether splicing is possible at all.
+    usable: bool,
+}
+
+impl<'a> SourceText<'a> {
+    /// `starts`: the line of every item and every top-level key.
+    pub fn new(text: &'a str, mut starts: Vec<u32>) -> Self {
+        starts.sort_unstable();
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        if text.ends_with('\n') {
+            lines.pop();
+        }
+        Self {
+            lines,
+            starts,
+            usable: !text.contains('\r'),
+        }
+    }
+
+    /// A source that splices nothing.
+    pub fn none() -> Self {
+        Self {
+            lines: Vec::new(),
+            starts: Vec::new(),
+            usable: false,
+        }
+    }
+
+    /// The item's own lines as one element of a block sequence at column 0
+    /// (`- ` then its keys at column 2), with its head comments; every line
+    /// ends in `\n`. `None` where splicing is not safe (see the module).
+    pub fn item(&self, item: &Node) -> Option<String> {
+        if !self.usable {
+            return None;
+        }
+        let spliced = self.splice(item)?;
+        // Read back on its own: it must be exactly the item.
+        let root = load::parse_single(FileId(0), &spliced).ok()??;
+        match &root.value {
+            Value::Sequence(read) if read.len() == 1 && read[0].to_json() == item.to_json() => {
+                Some(spliced)
+            }
+            _ => None,
+        }
+    }
+
+    fn splice(&self, item: &Node) -> Option<String> {
+        let Value::Mapping(entries) = &item.value else {
+            return None;
+        };
+        if entries.is_empty() {
+            return None;
+        }
+        let start = item.position.line;
+        if self.starts.iter().filter(|s| **s == start).count() != 1 {
+            return None;
+        }
+        let first = *self.lines.get(usize::try_from(start).ok()?.checked_sub(1)?)?;
+        // Columns count characters; the prefix checked below is ASCII.
+        let column = usize::try_from(item.position.column).ok()?.checked_sub(1)?;
+        let prefix: String = first.chars().take(column).collect();
+        let rest = &first[prefix.len()..];
+        let dash = prefix.trim_start_matches(' ');
+        if !(dash.starts_with('-') && dash.len() > 1 && dash[1..].bytes().all(|b| b == b' ')) {
+            return None;
+        }
+        if rest.starts_with(['{', '[']) || rest.is_empty() {
+            return None;
+        }
+        let next = self
+            .starts
+            .iter()
+            .copied()
+            .find(|s| *s > start)
+            .map_or(self.lines.len(), |s| s as usize - 1);
+        // Lines `start + 1 ..= body_end` (1-based) are the item's; a run of
+        // comments less indented than its keys at the end is the next part's
+        // head, and a document marker ends it.
+        let body: Vec<&str> = self.lines[start as usize..next]
+            .iter()
+            .copied()
+            .take_while(|line| !is_document_marker(line))
+            .collect();
+        let body = &body[..body.len() - self.head_length(&body, column)];
+        let head_from = start as usize - 1;
+        let head = &self.lines[..head_from];
+        let head = &head[head.len() - self.head_length(head, column)..];
+
+        let mut out = String::new();
+        for line in head {
+            push_shifted(&mut out, line, column);
+        }
+        out.push_str("- ");
+        out.push_str(rest);
+        out.push('\n');
+        for line in body {
+            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+            if line[..indent].contains('\t') {
+                return None;
+            }
+            let content = line.trim_start();
+            if !content.is_empty() && !content.starts_with('#') && indent < column {
+                return None;
+            }
+            push_shifted(&mut out, line, column);
+        }
+        Some(out)
+    }
+
+    /// How many lines at the end of `lines` are comments (and the blank
+    /// lines between and after them) indented less than `column`: the head
+    /// of the part that follows.
+    fn head_length(&self, lines: &[&str], column: usize) -> usize {
+        let mut length = 0;
+        let mut comments = 0;
+        for line in lines.iter().rev() {
+            let content = line.trim_start_matches(' ');
+            if content.is_empty() {
+                length += 1;
+            } else if content.starts_with('#') && line.len() - content.len() < column {
+                length += 1;
+                comments = length;
+            } else {
+                break;
+            }
+        }
+        comments
+    }
+}
+
+fn is_document_marker(line: &str) -> bool {
+    (line.starts_with("---") || line.starts_with("..."))
+        && matches!(line.as_bytes().get(3), None | Some(b' ' | b'\t'))
+}
+
+/// `line` moved so that `column` becomes column 2; lines less indented (only
+/// comments and blank lines are) start at column 0.
+fn push_shifted(out: &mut String, line: &str, column: usize) {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if column >= 2 {
+        out.push_str(&line[indent.min(column - 2)..]);
+    } else {
+        out.push_str(&" ".repeat(2 - column));
+        out.push_str(line);
+    }
+    out.push('\n');
+}
