@@ -84,45 +84,65 @@ impl<'a> SourceText<'a> {
         if self.starts.iter().filter(|s| **s == start).count() != 1 {
             return None;
         }
-        let first = *self.lines.get(usize::try_from(start).ok()?.checked_sub(1)?)?;
+        let start_index = usize::try_from(start).ok()?.checked_sub(1)?;
+        let first = *self.lines.get(start_index)?;
         // Columns count characters; the prefix checked below is ASCII.
         let column = usize::try_from(item.position.column).ok()?.checked_sub(1)?;
         let prefix: String = first.chars().take(column).collect();
         let rest = &first[prefix.len()..];
-        let dash = prefix.trim_start_matches(' ');
-        if !(dash.starts_with('-') && dash.len() > 1 && dash[1..].bytes().all(|b| b == b' ')) {
-            return None;
-        }
         if rest.starts_with(['{', '[']) || rest.is_empty() {
             return None;
         }
+        // The `- ` is on the item's first line, or (kpt writes a document's
+        // head comment so) on a line of its own above it: `- # comment`.
+        let (top, top_text) = if is_dash(&prefix) {
+            (start_index, format!("- {rest}"))
+        } else if prefix.bytes().all(|b| b == b' ') {
+            let top = (0..start_index).rev().find(|index| {
+                let content = self.lines[*index].trim_start_matches(' ');
+                !(content.is_empty() || content.starts_with('#'))
+            })?;
+            let line = self.lines[top];
+            let dash = line.len() - line.trim_start_matches(' ').len();
+            let after = &line[dash..];
+            let comment = after.strip_prefix('-')?;
+            if dash + 2 > column || !(comment.trim().is_empty() || comment.starts_with(" #")) {
+                return None;
+            }
+            (top, format!("-{comment}"))
+        } else {
+            return None;
+        };
         let next = self
             .starts
             .iter()
             .copied()
             .find(|s| *s > start)
             .map_or(self.lines.len(), |s| s as usize - 1);
-        // Lines `start + 1 ..= body_end` (1-based) are the item's; a run of
-        // comments less indented than its keys at the end is the next part's
-        // head, and a document marker ends it.
-        let body: Vec<&str> = self.lines[start as usize..next]
+        // The item's lines end at the next part's `-`, a document marker or
+        // the next part; a run of comments less indented than its keys at
+        // the end is the next part's head.
+        let between = &self.lines[top + 1..start_index + 1];
+        let body: Vec<&str> = self.lines[start_index + 1..next]
             .iter()
             .copied()
-            .take_while(|line| !is_document_marker(line))
+            .take_while(|line| {
+                let content = line.trim_start_matches(' ');
+                !is_document_marker(line)
+                    && !(content.starts_with('-') && line.len() - content.len() < column)
+            })
             .collect();
         let body = &body[..body.len() - self.head_length(&body, column)];
-        let head_from = start as usize - 1;
-        let head = &self.lines[..head_from];
+        let head = &self.lines[..top];
         let head = &head[head.len() - self.head_length(head, column)..];
 
         let mut out = String::new();
         for line in head {
             push_shifted(&mut out, line, column);
         }
-        out.push_str("- ");
-        out.push_str(rest);
+        out.push_str(&top_text);
         out.push('\n');
-        for line in body {
+        for line in between.iter().chain(body) {
             let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
             if line[..indent].contains('\t') {
                 return None;
@@ -155,6 +175,12 @@ impl<'a> SourceText<'a> {
         }
         comments
     }
+}
+
+/// `  - ` before an item's first key.
+fn is_dash(prefix: &str) -> bool {
+    let dash = prefix.trim_start_matches(' ');
+    dash.starts_with('-') && dash.len() > 1 && dash[1..].bytes().all(|b| b == b' ')
 }
 
 fn is_document_marker(line: &str) -> bool {
