@@ -126,11 +126,7 @@ impl<'a> SourceText<'a> {
         let body: Vec<&str> = self.lines[start_index + 1..next]
             .iter()
             .copied()
-            .take_while(|line| {
-                let content = line.trim_start_matches(' ');
-                !is_document_marker(line)
-                    && !(content.starts_with('-') && line.len() - content.len() < column)
-            })
+            .take_while(|line| !ends_item(line, column))
             .collect();
         let body = &body[..body.len() - self.head_length(&body, column)];
         let head = &self.lines[..top];
@@ -181,6 +177,13 @@ impl<'a> SourceText<'a> {
 fn is_dash(prefix: &str) -> bool {
     let dash = prefix.trim_start_matches(' ');
     dash.starts_with('-') && dash.len() > 1 && dash[1..].bytes().all(|b| b == b' ')
+}
+
+/// A document marker, or the `-` of the next item (less indented than the
+/// item's keys), ends an item's lines.
+fn ends_item(line: &str, column: usize) -> bool {
+    let content = line.trim_start_matches(' ');
+    is_document_marker(line) || (content.starts_with('-') && line.len() - content.len() < column)
 }
 
 fn is_document_marker(line: &str) -> bool {
