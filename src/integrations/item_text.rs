@@ -203,3 +203,55 @@ fn push_shifted(out: &mut String, line: &str, column: usize) {
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spliced text of every item of a ResourceList, `None` where an
+    /// item is re-serialised.
+    fn spliced(list: &str) -> Vec<Option<String>> {
+        let root = load::parse_single(FileId(0), list)
+            .expect("YAML")
+            .expect("a document");
+        let Some(Value::Sequence(items)) = root.get("items").map(|n| n.value.clone()) else {
+            panic!("no items");
+        };
+        let mut starts: Vec<u32> = items.iter().map(|item| item.position.line).collect();
+        if let Value::Mapping(entries) = &root.value {
+            starts.extend(entries.iter().map(|(key, _)| key.position.line));
+        }
+        let source = SourceText::new(list, starts);
+        items.iter().map(|item| source.item(item)).collect()
+    }
+
+    #[test]
+    fn indented_items_move_to_column_zero_with_their_comments() {
+        let list = "items:\n  # head\n  -   a: 'x' # eol\n      b: |\n        text\n  - c: d\n";
+        assert_eq!(
+            spliced(list),
+            [
+                Some("# head\n- a: 'x' # eol\n  b: |\n    text\n".to_owned()),
+                Some("- c: d\n".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_head_comment_on_the_dash_line_stays_there() {
+        let list = "items:\n- # head\n  a: b\n- c: d\n";
+        assert_eq!(spliced(list)[0].as_deref(), Some("- # head\n  a: b\n"));
+    }
+
+    #[test]
+    fn what_cannot_be_spliced_safely_is_not() {
+        // Flow items, an alias to another item's anchor, a tab in the
+        // indentation, carriage returns.
+        assert_eq!(spliced("items: [{a: b}, {c: d}]\n"), [None, None]);
+        assert_eq!(spliced("items:\n- {a: b}\n"), [None]);
+        let alias = spliced("items:\n- a: &x {k: v}\n- b: *x\n");
+        assert!(alias[0].is_some() && alias[1].is_none(), "{alias:?}");
+        assert_eq!(spliced("items:\n- a: |\n    \tx\n"), [None]);
+        assert_eq!(spliced("items:\r\n- a: b\r\n"), [None]);
+    }
+}
