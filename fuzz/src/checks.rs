@@ -126,7 +126,8 @@ pub fn post_render(data: &[u8]) {
 
 /// `krm`: a ResourceList in, a ResourceList out, failed or not.
 pub fn krm(data: &[u8]) {
-    let result = kopiaplan::integrations::krm::resource_list(text_of(data));
+    let input = text_of(data);
+    let result = kopiaplan::integrations::krm::resource_list(input.clone());
     render_all(&result.diagnostics, &result.sources);
     assert!(
         !result.failed() || result.diagnostics.has_errors(),
@@ -135,7 +136,7 @@ pub fn krm(data: &[u8]) {
     // A compiled ResourceList reads back. (On an error the items come back
     // as they were, with whatever the user wrote in them.)
     if let (false, Some(output)) = (result.diagnostics.has_errors(), result.output) {
-        let sources = sources_of(output);
+        let sources = sources_of(output.clone());
         let (documents, diagnostics) = kopiaplan::load::parse(&sources);
         assert!(!diagnostics.has_errors(), "the output does not read back");
         assert!(
@@ -143,6 +144,29 @@ pub fn krm(data: &[u8]) {
                 && documents[0].root.get("kind").and_then(|k| k.as_str()) == Some("ResourceList"),
             "the output is not one ResourceList"
         );
+        // Kept items (written as their own text where that is safe) read
+        // back as the values they came with, in their order.
+        let items = |root: &kopiaplan::load::Node| -> Vec<serde_json::Value> {
+            match root.get("items").map(|items| items.to_json()) {
+                Some(serde_json::Value::Array(items)) => items,
+                _ => Vec::new(),
+            }
+        };
+        let generated = |item: &serde_json::Value| {
+            item["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kopiaplan"
+        };
+        let output = kopiaplan::load::parse_single(kopiaplan::diagnostics::FileId(0), &output);
+        let input = kopiaplan::load::parse_single(kopiaplan::diagnostics::FileId(0), &input);
+        if let (Ok(Some(output)), Ok(Some(input))) = (output, input) {
+            let input = items(&input);
+            let mut remaining = input.iter();
+            for kept in items(&output).iter().filter(|item| !generated(item)) {
+                assert!(
+                    remaining.any(|item| item == kept),
+                    "a kept item does not read back as an input item, in order: {kept}"
+                );
+            }
+        }
     }
 }
 

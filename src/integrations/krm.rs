@@ -13,10 +13,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde::ser::SerializeSeq as _;
 use serde_json::{Value as Json, json};
 
 use super::IntegrationError;
+use super::item_text::SourceText;
 use super::{Owner, STDIN, annotate, compile_owned, post_render, take_bookkeeping};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, Severity, SourceMap};
 use crate::emit::labels;
@@ -142,7 +142,13 @@ pub fn resource_list_in_context(
         Ok(root) => root,
         Err(diagnostic) => {
             let diagnostics = Diagnostics::from(diagnostic);
-            let output = write_list(DEFAULT_API_VERSION, Vec::new(), &diagnostics, |_| None);
+            let output = write_list(
+                DEFAULT_API_VERSION,
+                Vec::new(),
+                &SourceText::none(),
+                &diagnostics,
+                |_| None,
+            );
             return KrmOutput {
                 sources,
                 output,
@@ -193,6 +199,7 @@ pub fn resource_list_in_context(
         .collect();
 
     let layout = Layout::new(&root, items, function_config);
+    let source = SourceText::new(text, layout.starts.iter().map(|(line, _)| *line).collect());
     let node_of = |part: Part| -> Option<&Node> {
         match part {
             Part::Item(index) => items.get(index),
@@ -285,7 +292,7 @@ pub fn resource_list_in_context(
                     .filter(|item| !load::is_list(item))
                     .map(Item::Input)
                     .collect();
-                let output = write_list(&api_version, unchanged, &diagnostics, reference);
+                let output = write_list(&api_version, unchanged, &source, &diagnostics, reference);
                 return KrmOutput {
                     sources,
                     output,
@@ -345,7 +352,7 @@ pub fn resource_list_in_context(
         output_items.extend(generated_by_part.remove(&index).unwrap_or_default());
     }
     output_items.extend(generated_by_part.remove(&items.len()).unwrap_or_default());
-    let output = write_list(&api_version, output_items, &diagnostics, reference);
+    let output = write_list(&api_version, output_items, &source, &diagnostics, reference);
     KrmOutput {
         sources,
         output,
@@ -414,47 +421,35 @@ fn read_resource_list(sources: &SourceMap, file: FileId) -> Result<Node, Diagnos
     }
 }
 
-/// An item of the ResourceList to write. Each becomes JSON only while it
+/// An item of the ResourceList to write. Each becomes text only while it
 /// is written, one at a time: the list never exists as one JSON tree, which
 /// took many times the output's size (issue 17).
 enum Item<'a> {
-    /// An item of the input, kept.
+    /// An item of the input, kept: written as its own text where that is
+    /// safe ([`SourceText`]), else as its values.
     Input(&'a Node),
     /// A compiled object.
     Generated(Box<Object>),
 }
 
-/// The items, written in order.
-struct Items<'a>(Vec<Item<'a>>);
-
-impl Serialize for Items<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut sequence = serializer.serialize_seq(Some(self.0.len()))?;
-        for item in &self.0 {
-            match item {
-                Item::Input(node) => sequence.serialize_element(&node.to_json())?,
-                Item::Generated(object) => sequence.serialize_element(&*object.value())?,
-            }
-        }
-        sequence.end()
-    }
-}
-
-/// A ResourceList, in the order its fields are written.
+/// The head of a ResourceList, in the order its fields are written.
 #[derive(Serialize)]
-struct ResourceList<'a> {
+struct Head<'a> {
     #[serde(rename = "apiVersion")]
     api_version: &'a str,
     kind: &'a str,
-    items: Items<'a>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    results: Vec<Json>,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    results: &'a [Json],
 }
 
 /// The ResourceList to write: the items and a result for every diagnostic.
 fn write_list<'a>(
     api_version: &str,
     items: Vec<Item<'_>>,
+    source: &SourceText<'_>,
     diagnostics: &Diagnostics,
     reference: impl Fn(&Diagnostic) -> Option<&'a Node>,
 ) -> Option<String> {
@@ -462,13 +457,34 @@ fn write_list<'a>(
         .iter()
         .map(|diagnostic| result(diagnostic, reference(diagnostic)))
         .collect();
-    serde_saphyr::to_string(&ResourceList {
+    let mut out = serde_saphyr::to_string(&Head {
         api_version,
         kind: RESOURCE_LIST,
-        items: Items(items),
-        results,
     })
-    .ok()
+    .ok()?;
+    out.push_str(if items.is_empty() {
+        "items: []\n"
+    } else {
+        "items:\n"
+    });
+    // Each item is a whole entry of a block sequence at column 0, ending in
+    // a line break, that reads back alone as its value: one after another,
+    // they read back as the same values (the krm fuzz target checks it).
+    for item in &items {
+        match item {
+            Item::Input(node) => match source.item(node) {
+                Some(text) => out.push_str(&text),
+                None => out.push_str(&serde_saphyr::to_string(&[node.to_json()]).ok()?),
+            },
+            Item::Generated(object) => {
+                out.push_str(&serde_saphyr::to_string(&[&*object.value()]).ok()?);
+            }
+        }
+    }
+    if !results.is_empty() {
+        out.push_str(&serde_saphyr::to_string(&Results { results: &results }).ok()?);
+    }
+    Some(out)
 }
 
 /// One entry of `results`: severity, message, and where known the resource,

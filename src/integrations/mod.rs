@@ -9,6 +9,7 @@
 //! `kopiaplan.dev/source` annotation every generated object carries.
 
 mod error;
+mod item_text;
 pub mod krm;
 pub mod post_render;
 

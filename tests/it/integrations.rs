@@ -631,6 +631,89 @@ fn kpt_fn_eval_reports_errors_as_results_and_changes_nothing() {
     );
 }
 
+/// A file of two ConfigMaps written with what kpt keeps when a function
+/// returns an item's own text: head and end-of-line comments, flow and
+/// block collections, single- and double-quoted and plain scalars, a
+/// literal block scalar, and a folded one (which kpt itself rewrites).
+const STYLED: &str = "# The web app's settings.
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings # read by the web app
+  namespace: apps
+  labels: {tier: \"web\"}
+data:
+  mode: 'fast'
+  level: \"3\"
+  greeting: hello world
+  script: |
+    #!/bin/sh
+    echo \"hello\"
+  # the last one
+  folded: >-
+    one
+    two
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: second
+data:
+  quoted: 'x'
+";
+
+#[test]
+fn kpt_fn_eval_leaves_every_other_file_as_a_no_op_function_leaves_it() {
+    requires!(Kpt);
+    let package = kpt_package("kpt-text");
+    write(&package.join("settings.yaml"), STYLED);
+    write(
+        &package.join("backups/plan.yaml"),
+        &plan("nightly", "web-data"),
+    );
+    // The baseline: the same package through a function that returns the
+    // ResourceList it is given. kpt rewrites a folded scalar even then.
+    let baseline = package.parent().expect("dir").join("baseline");
+    std::fs::create_dir_all(&baseline).expect("dir");
+    for file in ["settings.yaml", "backups/secret.yaml"] {
+        write(
+            &baseline.join(file),
+            &std::fs::read_to_string(package.join(file)).expect("read"),
+        );
+    }
+    let kpt = require_kpt();
+    let no_op = run(
+        Command::new(&kpt)
+            .args(["fn", "eval"])
+            .arg(&baseline)
+            .args(["--exec", "cat"]),
+        None,
+    );
+    assert_success(&no_op, "kpt fn eval --exec cat");
+
+    let output = kpt_eval(&package, &[]);
+    assert_success(&output, "kpt fn eval");
+    for file in ["settings.yaml", "backups/secret.yaml"] {
+        assert_eq!(
+            std::fs::read_to_string(package.join(file)).expect("read"),
+            std::fs::read_to_string(baseline.join(file)).expect("read"),
+            "{file} is as a no-op function leaves it"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(package.join("backups/secret.yaml")).expect("read"),
+        SECRET
+    );
+    let settings = std::fs::read_to_string(package.join("settings.yaml")).expect("read");
+    assert_eq!(
+        settings,
+        STYLED.replace("folded: >-\n    one\n    two", "folded: \"one two\""),
+        "only what kpt itself rewrites changes"
+    );
+    let plan_file = std::fs::read_to_string(package.join("backups/plan.yaml")).expect("plan.yaml");
+    assert!(find(&documents(&plan_file), "CronJob", "nightly-web-data-backup").is_some());
+}
+
 // -------------------------------------------------- kustomize (KRM) --
 
 /// A kustomization whose plan runs kopiaplan as an exec KRM function.
@@ -732,6 +815,35 @@ fn kustomize_runs_kopiaplan_as_a_transformer() {
     let settings: Value = serde_saphyr::from_str(SETTINGS).expect("YAML");
     assert_eq!(find(&objects, "ConfigMap", "settings"), Some(&settings));
     assert!(find(&objects, "Secret", "kopia-config").is_some());
+}
+
+#[test]
+fn kustomize_gets_the_values_of_every_other_resource_back() {
+    requires!(Tool("kustomize"));
+    let config = with_function("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kopiaplan\n");
+    let dir = kustomization(
+        "kustomize-text",
+        &[
+            (
+                "kustomization.yaml",
+                "resources: [settings.yaml, secret.yaml, plan.yaml]\ntransformers: [compile.yaml]\n",
+            ),
+            ("settings.yaml", STYLED),
+            ("secret.yaml", SECRET),
+            ("plan.yaml", &plan("nightly", "web-data")),
+            ("compile.yaml", &config),
+        ],
+    );
+    let output = kustomize_build(&dir);
+    assert_success(&output, "kustomize build");
+    // kustomize writes its own YAML: the values are what is kept.
+    let objects = documents(&text(&output.stdout));
+    for input in documents(STYLED).iter().chain(&documents(SECRET)) {
+        let kind = input["kind"].as_str().expect("kind");
+        let name = input["metadata"]["name"].as_str().expect("name");
+        assert_eq!(find(&objects, kind, name), Some(input), "{kind} {name}");
+    }
+    assert!(find(&objects, "CronJob", "nightly-web-data-backup").is_some());
 }
 
 #[test]
@@ -950,6 +1062,91 @@ functionConfig:
             "human diagnostics on stderr"
         );
     }
+}
+
+/// Kept items of a ResourceList as kpt writes it (its annotations, a
+/// document's head comment on the `- ` line), with comments, quoting styles
+/// and a block scalar; a flow item and an item using an anchor defined in
+/// another item, which cannot be spliced.
+const KEPT_SETTINGS: &str = "- # The web app's settings.
+  apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: settings # read by the web app
+    namespace: apps
+    annotations:
+      config.kubernetes.io/index: '0'
+      config.kubernetes.io/path: 'settings.yaml'
+      internal.config.kubernetes.io/index: '0'
+      internal.config.kubernetes.io/path: 'settings.yaml'
+      internal.config.kubernetes.io/seqindent: 'compact'
+      config.k8s.io/id: '1'
+    labels: &labels {tier: \"web\"}
+  data:
+    mode: 'fast'
+    greeting: hello world
+    script: |
+      #!/bin/sh
+      echo \"hello\"
+
+    # the last one
+    level: \"3\"
+";
+const KEPT_SECRET: &str = "# The repository's Secret.
+- apiVersion: v1
+  kind: Secret
+  metadata:
+    name: kopia-config
+    namespace: apps
+    annotations:
+      internal.config.kubernetes.io/path: 'backups/secret.yaml'
+  stringData: {KOPIA_PASSWORD: 'not-a-real-password', KOPIA_REPOSITORY: \"s3://bucket/prefix\"}
+";
+
+#[test]
+fn krm_writes_kept_items_as_their_own_text() {
+    let list = format!(
+        "apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+{KEPT_SETTINGS}- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: flow}}}}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: alias
+    labels: *labels
+{}{KEPT_SECRET}functionConfig:
+  apiVersion: v1
+  kind: ConfigMap
+  metadata: {{name: function-input}}
+",
+        plan("nightly", "web-data")
+            .lines()
+            .enumerate()
+            .map(|(n, line)| format!("{}{line}\n", if n == 0 { "- " } else { "  " }))
+            .collect::<String>()
+    );
+    let output = run(kopiaplan().arg("krm"), Some(list.as_bytes()));
+    assert_success(&output, "kopiaplan krm");
+    let out = text(&output.stdout);
+    assert!(out.contains(KEPT_SETTINGS), "{out}");
+    assert!(out.contains(KEPT_SECRET), "{out}");
+    // Items that cannot be spliced come back as their values.
+    let read: Value = serde_saphyr::from_str(&out).expect("a ResourceList");
+    let input: Value = serde_saphyr::from_str(&list).expect("the input");
+    let items = read["items"].as_array().expect("items");
+    let kept: Vec<&Value> = items
+        .iter()
+        .filter(|item| item["metadata"]["labels"]["app.kubernetes.io/managed-by"] != "kopiaplan")
+        .collect();
+    let expected: Vec<&Value> = input["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|item| item["kind"] != "BackupPlan")
+        .collect();
+    assert_eq!(kept, expected, "the kept items, in order, as values");
+    assert!(find(items, "CronJob", "nightly-web-data-backup").is_some());
 }
 
 #[test]
