@@ -9,8 +9,10 @@ use crate::plan::{self, BackupPlan};
 use crate::volsync::{self, VolSyncInput};
 
 pub mod context;
+mod scan;
 pub mod workload;
 pub use context::{ContextContent, ContextObject, Files, ObjectFile};
+pub use scan::{may_be_compiled, plain};
 pub use workload::Workload;
 
 /// The index of a document in the list `load::parse` returned.
@@ -90,75 +92,12 @@ impl Provenance {
 }
 
 /// kopiaplan's API group: its objects are compiled.
-const PLAN_GROUP: &str = "kopiaplan.dev/";
+pub(crate) const PLAN_GROUP: &str = "kopiaplan.dev/";
 
 /// VolSync's API group: its objects are compiled (or reported).
-const VOLSYNC_GROUP: &str = "volsync.backube/";
+pub(crate) const VOLSYNC_GROUP: &str = "volsync.backube/";
 
 const CONTEXT_KINDS: [&str; 4] = ["Secret", "ConfigMap", "PersistentVolumeClaim", "Namespace"];
-
-/// Whether `text` (a document, or a whole stream) may hold a document
-/// that [`role`] calls `Compiled`. `false` only when none can be there: the
-/// text holds neither API group's name nor a backslash. A scalar's
-/// characters are its text's, except in double-quoted escapes (which need a
-/// backslash) and where lines are folded (which leaves a space or a line
-/// break, so a group's name cannot be split over lines). The post-renderer
-/// passes such text through without reading it.
-pub fn may_be_compiled(text: &str) -> bool {
-    // Two vector scans, each about as fast as checking the text is UTF-8
-    // (a third, one per group, cost post-render 0.3x `cat` more).
-    let bytes = text.as_bytes();
-    memchr::memchr(b'\\', bytes).is_some() || names_a_group(bytes)
-}
-
-/// Whether `bytes` hold either API group's name.
-fn names_a_group(bytes: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(found) = names_a_group_avx2(bytes) {
-        return found;
-    }
-    holds_a_group_name(bytes)
-}
-
-/// One scan per name.
-fn holds_a_group_name(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, PLAN_GROUP.as_bytes()).is_some()
-        || memchr::memmem::find(bytes, VOLSYNC_GROUP.as_bytes()).is_some()
-}
-
-/// [`names_a_group`] in one scan, on a processor with AVX2 (`None`
-/// without). Both names have an `a` six bytes before their closing `/`
-/// (`kopiapl(a)n.dev(/)`, `volsync.b(a)ckube(/)`), and memchr's packed-pair
-/// search finds where that pair of bytes is. Kubernetes YAML seldom has it
-/// (`app.kubernetes.io/`, `apps/v1` and Helm's `templates/` do not), while
-/// the single bytes both names share (`/`, `.`, `v`, `k`) are in every
-/// document.
-#[cfg(target_arch = "x86_64")]
-fn names_a_group_avx2(bytes: &[u8]) -> Option<bool> {
-    use memchr::arch::all::packedpair::Pair;
-    use memchr::arch::x86_64::avx2::packedpair::Finder;
-    const WINDOW: &[u8; 7] = b"a_____/";
-    let finder = Finder::with_pair(WINDOW, Pair::with_indices(WINDOW, 0, 6)?)?;
-    let mut from = 0;
-    loop {
-        let rest = bytes.get(from..).unwrap_or_default();
-        // The finder needs a few vectors' worth of text; the last bytes are
-        // searched whole (from as far back as the longest name reaches).
-        if rest.len() < finder.min_haystack_len() {
-            let tail = bytes.get(from.saturating_sub(VOLSYNC_GROUP.len())..);
-            return Some(holds_a_group_name(tail.unwrap_or_default()));
-        }
-        let Some(offset) = finder.find_prefilter(rest) else {
-            return Some(false);
-        };
-        let candidate = from + offset;
-        let before = bytes.get(..candidate + WINDOW.len()).unwrap_or_default();
-        if before.ends_with(PLAN_GROUP.as_bytes()) || before.ends_with(VOLSYNC_GROUP.as_bytes()) {
-            return Some(true);
-        }
-        from = candidate + 1;
-    }
-}
 
 /// What kopiaplan does with a document, decided by its `apiVersion` and
 /// `kind` alone. [`parse`] sorts documents by it, and the post-renderer and
@@ -432,24 +371,6 @@ mod tests {
     use super::*;
     use crate::diagnostics::SourceMap;
 
-    #[test]
-    fn only_text_that_names_a_group_or_escapes_a_character_may_be_compiled() {
-        let config_map =
-            "apiVersion: v1\nkind: ConfigMap\ndata: {url: 'https://x/kopiaplan.dev'}\n";
-        assert!(!may_be_compiled(config_map));
-        assert!(!may_be_compiled(
-            "apiVersion: kopiaplan.dev\n  /v1\nkind: BackupPlan\n"
-        ));
-        assert!(may_be_compiled(
-            "apiVersion: kopiaplan.dev/v1alpha1\nkind: BackupPlan\n"
-        ));
-        assert!(may_be_compiled("apiVersion: volsync.backube/v1alpha1\n"));
-        // `\x2e` is a dot: the text does not hold the name, the value does.
-        assert!(may_be_compiled(
-            "apiVersion: \"kopiaplan\\x2edev/v1alpha1\"\n"
-        ));
-    }
-
     /// Plain text wins over base64 for a key written in both fields, and
     /// every key is found.
     #[test]
@@ -468,31 +389,6 @@ mod tests {
         assert_eq!(file("z").as_deref(), Some("encoded"));
         assert!(object.file("d").is_none());
         assert_eq!(object.data_keys(), ["z", "b", "a", "a", "c"]);
-    }
-
-    /// The one-scan search finds a name wherever it is, in text of any
-    /// length, next to near misses (`a` six bytes before another `/`).
-    #[test]
-    fn group_names_are_found_at_every_offset() {
-        let filler = "apps/v1 a12345/ kopiaplan.dev volsync.backube:/ x";
-        let mut found = [0, 0];
-        for name in [
-            PLAN_GROUP,
-            VOLSYNC_GROUP,
-            "kopiaplan.de/",
-            "olsync.backube/",
-        ] {
-            for length in 0..100 {
-                for offset in 0..=length {
-                    let mut text: String = filler.chars().cycle().take(length).collect();
-                    text.insert_str(offset, name);
-                    let expected = holds_a_group_name(text.as_bytes());
-                    assert_eq!(names_a_group(text.as_bytes()), expected, "{text:?}");
-                    found[usize::from(expected)] += 1;
-                }
-            }
-        }
-        assert!(found[0] > 5000 && found[1] > 5000, "{found:?}");
     }
 
     /// `parse` and `role` must agree: the post-renderer decides by `role`

@@ -94,9 +94,37 @@ pub fn compile(data: &[u8]) {
 /// `post-render`: every document that is not a plan (nor context a plan
 /// reads) comes out byte for byte, in order; workloads, which plans read
 /// too, as well.
+///
+/// A stream the command passes through unread, as bytes, is one the
+/// post-renderer would have returned unchanged; a bare `kopiaplan` passes
+/// through only what is no ResourceList.
 pub fn post_render(data: &[u8]) {
+    use kopiaplan::integrations::bare::{self, Bare};
+    use kopiaplan::integrations::post_render::{self, Written};
     let text = text_of(data);
-    let result = kopiaplan::integrations::post_render::post_render(text.clone());
+    let result = post_render::post_render(text.clone());
+    let unread = match post_render::post_render_bytes(data.to_vec(), Vec::new(), true) {
+        Written::Unchanged(bytes) => {
+            assert_eq!(bytes, data);
+            true
+        }
+        Written::Rendered(read) if std::str::from_utf8(data).is_ok() => {
+            assert_eq!(read.output, result.output);
+            false
+        }
+        Written::Rendered(read) => {
+            assert!(read.output.is_none() && read.diagnostics.has_errors());
+            false
+        }
+    };
+    if unread {
+        assert_eq!(result.output.as_deref(), Some(text.as_str()));
+        assert!(!kopiaplan::parse::may_be_compiled(&text));
+    }
+    if let Bare::Unchanged(bytes) = bare::bare(data.to_vec()) {
+        assert!(unread && bytes == data);
+        assert!(!kopiaplan::integrations::krm::is_resource_list(&text));
+    }
     let Some(output) = result.output else {
         assert_failure_explained(&result.diagnostics);
         render_all(&result.diagnostics, &result.sources);

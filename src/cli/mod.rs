@@ -138,6 +138,8 @@ pub struct Outcome {
 /// What a command writes on standard output.
 pub enum Stdout {
     Text(String),
+    /// A stream written as it came (the post-renderer's, without plans).
+    Bytes(Vec<u8>),
     /// Compiled objects as a YAML stream, each already written: they are
     /// written out one after the other, never joined into one string, which
     /// would hold the output twice (issue 17).
@@ -154,6 +156,7 @@ impl Stdout {
     pub fn write(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         match self {
             Self::Text(text) => out.write_all(text.as_bytes()),
+            Self::Bytes(bytes) => out.write_all(bytes),
             Self::Objects(objects) => kopiaplan::output::write_yaml(objects, out),
         }
     }

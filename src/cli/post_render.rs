@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use kopiaplan::integrations::krm;
-use kopiaplan::integrations::post_render::{self, PostRendered};
+use kopiaplan::diagnostics::SourceMap;
+use kopiaplan::integrations::bare::{self, Bare};
+use kopiaplan::integrations::post_render::{self, PostRendered, Written};
 
-use super::{DiagnosticsFormat, Outcome, read_context, read_text, render_diagnostics};
+use super::{DiagnosticsFormat, Outcome, Stdout, read_context, render_diagnostics};
 
 #[derive(Debug, Args)]
 pub struct PostRenderArgs {
@@ -29,11 +30,11 @@ pub fn exec(args: PostRenderArgs) -> Outcome {
         Ok(context) => context,
         Err(outcome) => return outcome,
     };
-    match read_text(&PathBuf::from("-"), args.diagnostics) {
-        Ok(stream) => outcome(
-            post_render::post_render_in_context(stream, context, !args.no_infer),
-            args.diagnostics,
-        ),
+    match read_standard_input(args.diagnostics) {
+        Ok(bytes) => match post_render::post_render_bytes(bytes, context, !args.no_infer) {
+            Written::Unchanged(bytes) => unchanged(bytes),
+            Written::Rendered(result) => outcome(result, args.diagnostics),
+        },
         Err(outcome) => outcome,
     }
 }
@@ -44,10 +45,31 @@ pub fn exec(args: PostRenderArgs) -> Outcome {
 /// the KRM function, anything else the post-renderer.
 pub fn exec_bare() -> Outcome {
     let format = DiagnosticsFormat::Human;
-    match read_text(&PathBuf::from("-"), format) {
-        Ok(text) if krm::is_resource_list(&text) => super::krm::function_on(text, format),
-        Ok(stream) => outcome(post_render::post_render(stream), format),
+    match read_standard_input(format) {
+        Ok(bytes) => match bare::bare(bytes) {
+            Bare::Unchanged(bytes) => unchanged(bytes),
+            Bare::ResourceList(text) => super::krm::function_on(text, format),
+            Bare::Rendered(result) => outcome(result, format),
+        },
         Err(outcome) => outcome,
+    }
+}
+
+/// Standard input as read, or the outcome to print when it cannot be.
+fn read_standard_input(format: DiagnosticsFormat) -> Result<Vec<u8>, Outcome> {
+    kopiaplan::load::read_standard_input().map_err(|diagnostic| Outcome {
+        stdout: None,
+        stderr: render_diagnostics(&diagnostic.into(), &SourceMap::default(), format),
+        exit_code: 1,
+    })
+}
+
+/// A stream written as it came.
+fn unchanged(bytes: Vec<u8>) -> Outcome {
+    Outcome {
+        stdout: Some(Stdout::Bytes(bytes)),
+        stderr: String::new(),
+        exit_code: 0,
     }
 }
 

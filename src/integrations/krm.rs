@@ -366,14 +366,24 @@ pub fn resource_list_in_context(
 /// renders a ResourceList, which is no Kubernetes API object.
 pub fn is_resource_list(text: &str) -> bool {
     let documents = stream::split(text);
-    let heads: Vec<stream::Head> = documents
+    let mut objects = documents
         .iter()
         .filter_map(|raw| stream::peek(raw.text(text)))
-        .flatten()
-        .collect();
-    matches!(heads.as_slice(), [head]
-        if head.kind.as_deref() == Some(RESOURCE_LIST)
-            && head.api_version.as_deref().is_some_and(|v| v.starts_with("config.kubernetes.io/")))
+        .flatten();
+    // A chart's stream is told by its first object.
+    objects
+        .next()
+        .is_some_and(|head| is_resource_list_head(&head))
+        && objects.next().is_none()
+}
+
+/// Whether an object is a ResourceList.
+pub(super) fn is_resource_list_head(head: &stream::Head) -> bool {
+    head.kind.as_deref() == Some(RESOURCE_LIST)
+        && head
+            .api_version
+            .as_deref()
+            .is_some_and(|v| v.starts_with("config.kubernetes.io/"))
 }
 
 /// kustomize's legacy exec plugin: the plan kustomize is configured with

@@ -8,6 +8,7 @@
 //! the generated objects back to the document each came from, by the
 //! `kopiaplan.dev/source` annotation every generated object carries.
 
+pub mod bare;
 mod error;
 mod item_text;
 pub mod krm;
@@ -23,7 +24,7 @@ use crate::load::{Document, Node, Value};
 use crate::output::Object;
 
 /// The name diagnostics give to standard input.
-pub const STDIN: &str = "<stdin>";
+pub const STDIN: &str = crate::load::STDIN;
 
 /// Helm 4 names the template each document came from in this annotation, and
 /// files the post-renderer's output by it.

@@ -30,6 +30,44 @@ pub struct PostRendered {
     pub diagnostics: Diagnostics,
 }
 
+/// What the post-renderer writes for a stream read as bytes.
+#[derive(Debug)]
+pub enum Written {
+    /// The stream as it came: it holds no plan.
+    Unchanged(Vec<u8>),
+    /// The stream post-rendered, or why it was not.
+    Rendered(PostRendered),
+}
+
+/// The post-renderer on a stream as read from standard input, with cluster
+/// context files (name and text). The common stream, a chart without
+/// plans, is ASCII text without either API group's name ([`parse::plain`]):
+/// it comes back as it came, neither decoded nor split, at about the cost
+/// of copying it. Any other is decoded (a stream that is not UTF-8 is an
+/// error at its first bad byte) and post-rendered.
+pub fn post_render_bytes(bytes: Vec<u8>, context: Vec<(String, String)>, infer: bool) -> Written {
+    if parse::plain(&bytes) {
+        return Written::Unchanged(bytes);
+    }
+    match decode(bytes) {
+        Ok(stream) => Written::Rendered(post_render_in_context(stream, context, infer)),
+        Err(failed) => Written::Rendered(failed),
+    }
+}
+
+/// Standard input as text, or why it is not.
+pub(super) fn decode(bytes: Vec<u8>) -> Result<String, PostRendered> {
+    let mut sources = SourceMap::default();
+    match load::add_read(&mut sources, STDIN.to_owned(), bytes, false) {
+        Ok(file) => Ok(sources.take_text(file)),
+        Err(diagnostic) => Err(PostRendered {
+            sources,
+            output: None,
+            diagnostics: Diagnostics::from(diagnostic),
+        }),
+    }
+}
+
 /// Post-renders a stream read from standard input.
 pub fn post_render(stream: String) -> PostRendered {
     post_render_in_context(stream, Vec::new(), true)

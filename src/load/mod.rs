@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 pub use node::{Node, PathSegment, Position, Value, display_path};
 
+/// The name standard input goes by in diagnostics.
+pub const STDIN: &str = "<stdin>";
+
 /// The largest single input file accepted.
 pub const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 /// The largest total input accepted in one run.
@@ -113,7 +116,7 @@ pub fn read_inputs_with_context(
     }
     for (file, is_context) in files {
         let (name, bytes) = match &file {
-            None => ("<stdin>".to_owned(), read_limited(std::io::stdin().lock())),
+            None => (STDIN.to_owned(), read_limited(std::io::stdin().lock())),
             Some(path) => (
                 path.display().to_string(),
                 std::fs::File::open(path).and_then(read_limited),
@@ -139,34 +142,8 @@ pub fn read_inputs_with_context(
             );
             break;
         }
-        match String::from_utf8(bytes) {
-            Ok(text) if is_context => {
-                sources.add_context(name, text);
-            }
-            Ok(text) => {
-                sources.add(name, text);
-            }
-            Err(error) => {
-                let bytes = error.as_bytes();
-                let valid = &bytes[..error.utf8_error().valid_up_to()];
-                let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-                let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
-                let column = 1 + String::from_utf8_lossy(&valid[line_start..])
-                    .chars()
-                    .count();
-                let bad = bytes.get(valid.len()).copied().unwrap_or(0);
-                let file = sources.add(name.clone(), String::from_utf8_lossy(bytes).into_owned());
-                diagnostics.push(
-                    Diagnostic::new(&LoadError::NotUtf8 { name, byte: bad })
-                        .at(Some(Span {
-                            file,
-                            line: u32::try_from(line).unwrap_or(u32::MAX),
-                            column: u32::try_from(column).unwrap_or(u32::MAX),
-                            len: 1,
-                        }))
-                        .help("YAML inputs must be UTF-8 encoded; re-encode the file (for example with iconv)"),
-                );
-            }
+        if let Err(diagnostic) = add_read(&mut sources, name, bytes, is_context) {
+            diagnostics.push(diagnostic);
         }
     }
     if diagnostics.has_errors() {
@@ -174,6 +151,50 @@ pub fn read_inputs_with_context(
     } else {
         Ok(sources)
     }
+}
+
+/// Adds a file read as bytes to `sources`: as its text when it is UTF-8
+/// (a cluster context file as context), else decoded lossily, so that the
+/// diagnostic returned can quote the line of its first bad byte.
+pub fn add_read(
+    sources: &mut SourceMap,
+    name: String,
+    bytes: Vec<u8>,
+    is_context: bool,
+) -> Result<FileId, Diagnostic> {
+    let error = match String::from_utf8(bytes) {
+        Ok(text) if is_context => return Ok(sources.add_context(name, text)),
+        Ok(text) => return Ok(sources.add(name, text)),
+        Err(error) => error,
+    };
+    let bytes = error.as_bytes();
+    let valid = &bytes[..error.utf8_error().valid_up_to()];
+    let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + String::from_utf8_lossy(&valid[line_start..])
+        .chars()
+        .count();
+    let bad = bytes.get(valid.len()).copied().unwrap_or(0);
+    let file = sources.add(name.clone(), String::from_utf8_lossy(bytes).into_owned());
+    Err(Diagnostic::new(&LoadError::NotUtf8 { name, byte: bad })
+        .at(Some(Span {
+            file,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+            len: 1,
+        }))
+        .help("YAML inputs must be UTF-8 encoded; re-encode the file (for example with iconv)"))
+}
+
+/// Standard input, read within [`MAX_FILE_BYTES`] as bytes, for a command
+/// that reads nothing else as input (the post-renderer).
+pub fn read_standard_input() -> Result<Vec<u8>, Diagnostic> {
+    read_limited(std::io::stdin().lock()).map_err(|error| {
+        Diagnostic::new(&LoadError::Unreadable {
+            name: STDIN.to_owned(),
+            reason: error.to_string(),
+        })
+    })
 }
 
 /// Reads at most [`MAX_FILE_BYTES`]; a larger input is an error, not an

@@ -435,6 +435,31 @@ fn empty_input_and_input_without_plans_come_back_unchanged() {
     }
 }
 
+/// A chart's stream without plans is ASCII and passes through both
+/// commands unread, but not unchecked: one byte that is not UTF-8, in a
+/// stream that cannot hold a plan, is refused at its line and column, and
+/// nothing is written.
+#[test]
+fn a_stream_that_is_not_utf8_is_refused_at_its_first_bad_byte() {
+    let chart = "---\n# Source: app/templates/settings.yaml\napiVersion: v1\nkind: ConfigMap\n\
+                 metadata:\n  name: settings\ndata:\n  motd: \"caf\"\n";
+    // `café` in Latin-1.
+    let at = chart.find("caf\"").expect("the value") + 3;
+    let mut latin1 = chart.as_bytes().to_vec();
+    latin1.insert(at, 0xe9);
+    for args in [&[][..], &["post-render"][..]] {
+        let output = run(kopiaplan().args(args), Some(chart.as_bytes()));
+        assert_success(&output, "post-render");
+        assert_eq!(text(&output.stdout), chart, "{args:?}");
+        let output = run(kopiaplan().args(args), Some(&latin1));
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("<stdin>:8:13"), "{args:?}: {stderr}");
+        assert!(stderr.contains("not UTF-8"), "{args:?}: {stderr}");
+    }
+}
+
 /// A stream without plans is passed through unread: the post-renderer
 /// decides by looking for the API groups' names in the text. A name spelled
 /// with an escape is not in the text, and the plan must still be compiled.
