@@ -20,9 +20,11 @@ pub enum Bare {
 
 /// Sorts standard input as a bare `kopiaplan` must. A chart without plans
 /// that does not name the ResourceList kind passes through unread
-/// ([`post_render::post_render_bytes`]); any other stream is read.
+/// ([`post_render::post_render_bytes`]); any other stream is read. Plain
+/// text has no escapes, and a plain scalar folded over lines gets a space:
+/// a kind's name is in the text as it is in the value.
 pub fn bare(bytes: Vec<u8>) -> Bare {
-    if parse::plain(&bytes) && !may_be_resource_list(&bytes) {
+    if parse::plain_and_no_resource_list(&bytes) {
         return Bare::Unchanged(bytes);
     }
     match post_render::decode(bytes) {
@@ -30,13 +32,6 @@ pub fn bare(bytes: Vec<u8>) -> Bare {
         Ok(text) => Bare::Rendered(post_render::post_render(text)),
         Err(failed) => Bare::Rendered(failed),
     }
-}
-
-/// Whether a plain stream ([`parse::plain`]) may be a ResourceList: it
-/// names the kind. Plain text has no escapes, and a plain scalar folded
-/// over lines gets a space: the name is in the text as it is in the value.
-fn may_be_resource_list(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, krm::RESOURCE_LIST.as_bytes()).is_some()
 }
 
 #[cfg(test)]

@@ -29,57 +29,98 @@ pub fn may_be_compiled(text: &str) -> bool {
 /// that has the pair but no name is [`may_be_compiled`]'s.
 ///
 /// One pass does what took three (the UTF-8 check, a search for a
-/// backslash, one for the pair): each is about as fast as the memory
-/// bus, and together they cost post-render 0.9x `cat` (see
-/// `benches/compile.rs`).
+/// backslash, one for the pair); see `benches/compile.rs`.
 pub fn plain(bytes: &[u8]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `plain_avx2` needs AVX2 only, and the processor has it:
-        // checked just above.
-        return unsafe { plain_avx2(bytes) };
-    }
-    plain_with(bytes)
+    scan::<false>(bytes)
 }
 
-/// [`plain_with`] compiled for AVX2: 32 bytes per instruction, where the
+/// [`plain`], and no `R` is eight bytes before an `L`, as in
+/// `(R)esource(L)ist`: the text cannot name the ResourceList kind either
+/// (a bare `kopiaplan` is a KRM function for a ResourceList).
+pub fn plain_and_no_resource_list(bytes: &[u8]) -> bool {
+    scan::<true>(bytes)
+}
+
+fn scan<const LIST: bool>(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `scan_avx2` needs AVX2 only, and the processor has it:
+        // checked just above.
+        return unsafe { scan_avx2::<LIST>(bytes) };
+    }
+    scan_with::<LIST>(bytes)
+}
+
+/// [`scan_with`] compiled for AVX2: 32 bytes per instruction, where the
 /// baseline x86-64 build has 16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn plain_avx2(bytes: &[u8]) -> bool {
-    plain_with(bytes)
+fn scan_avx2<const LIST: bool>(bytes: &[u8]) -> bool {
+    scan_with::<LIST>(bytes)
 }
 
 /// Bytes looked at per block: the compiler turns a block's loop into a few
 /// vector instructions without a branch.
 const BLOCK: usize = 64;
 
-/// How far past a byte its pair is looked for: the `/` six bytes after an
-/// `a`.
-const REACH: usize = 6;
+/// A pair of bytes looked for: `first`, then `last` `gap` bytes after it.
+struct Pair {
+    first: u8,
+    gap: usize,
+    last: u8,
+}
 
-/// [`plain`] in safe code the compiler vectorises: every byte's verdict is
-/// or-ed into its lane of `seen`, whose high bits say, at the end, whether
-/// any byte was above 127, a backslash or the `a` of a pair.
+/// In both API groups' names.
+const GROUP: Pair = Pair {
+    first: b'a',
+    gap: 6,
+    last: b'/',
+};
+
+/// In `ResourceList`.
+const RESOURCE_LIST: Pair = Pair {
+    first: b'R',
+    gap: 8,
+    last: b'L',
+};
+
+/// How far past a byte a pair is looked for.
+const REACH: usize = RESOURCE_LIST.gap;
+
+/// [`plain`] (and with `LIST`, [`plain_and_no_resource_list`]) in safe
+/// code the compiler vectorises: every byte's verdict is or-ed into its
+/// lane of `seen`, whose high bits say, at the end, whether any byte was
+/// above 127, a backslash or the first of a pair.
 #[inline(always)]
-fn plain_with(bytes: &[u8]) -> bool {
+fn scan_with<const LIST: bool>(bytes: &[u8]) -> bool {
     let mut seen = [0u8; BLOCK];
     let mut start = 0;
     while let Some(window) = bytes.get(start..start + BLOCK + REACH) {
-        let (Ok(here), Ok(ahead)) = (
+        let (Ok(here), Ok(group), Ok(list)) = (
             <&[u8; BLOCK]>::try_from(&window[..BLOCK]),
-            <&[u8; BLOCK]>::try_from(&window[REACH..]),
+            <&[u8; BLOCK]>::try_from(&window[GROUP.gap..GROUP.gap + BLOCK]),
+            <&[u8; BLOCK]>::try_from(&window[RESOURCE_LIST.gap..]),
         ) else {
             break;
         };
-        for ((lane, &byte), &later) in seen.iter_mut().zip(here).zip(ahead) {
-            let marked = (byte == b'\\') | ((byte == b'a') & (later == b'/'));
+        for (((lane, &byte), &group_last), &list_last) in
+            seen.iter_mut().zip(here).zip(group).zip(list)
+        {
+            let marked = (byte == b'\\')
+                | ((byte == GROUP.first) & (group_last == GROUP.last))
+                | (LIST & (byte == RESOURCE_LIST.first) & (list_last == RESOURCE_LIST.last));
             *lane |= byte | 0u8.wrapping_sub(u8::from(marked));
         }
         start += BLOCK;
     }
+    let pair_at = |at: usize, pair: &Pair| {
+        bytes.get(at) == Some(&pair.first) && bytes.get(at + pair.gap) == Some(&pair.last)
+    };
     let rest_is_plain = bytes.iter().enumerate().skip(start).all(|(at, &byte)| {
-        byte.is_ascii() && byte != b'\\' && !(byte == b'a' && bytes.get(at + REACH) == Some(&b'/'))
+        byte.is_ascii()
+            && byte != b'\\'
+            && !pair_at(at, &GROUP)
+            && !(LIST && pair_at(at, &RESOURCE_LIST))
     });
     rest_is_plain && seen.iter().fold(0, |all, lane| all | lane) < 0x80
 }
@@ -136,11 +177,20 @@ mod tests {
 
     /// What [`plain`] answers, byte by byte.
     fn plain_by_definition(bytes: &[u8]) -> bool {
-        bytes.is_ascii()
-            && !bytes.contains(&b'\\')
+        let has = |pair: &Pair| {
+            bytes
+                .windows(pair.gap + 1)
+                .any(|w| w.first() == Some(&pair.first) && w.last() == Some(&pair.last))
+        };
+        bytes.is_ascii() && !bytes.contains(&b'\\') && !has(&GROUP)
+    }
+
+    /// What [`plain_and_no_resource_list`] answers, byte by byte.
+    fn plain_and_no_resource_list_by_definition(bytes: &[u8]) -> bool {
+        plain_by_definition(bytes)
             && !bytes
-                .windows(REACH + 1)
-                .any(|pair| pair.first() == Some(&b'a') && pair.last() == Some(&b'/'))
+                .windows(RESOURCE_LIST.gap + 1)
+                .any(|w| w.first() == Some(&b'R') && w.last() == Some(&b'L'))
     }
 
     #[test]
@@ -208,13 +258,15 @@ mod tests {
         for length in 0..(3 * BLOCK + 2 * REACH) {
             let text: Vec<u8> = filler.iter().copied().cycle().take(length).collect();
             assert!(plain(&text), "{:?}", String::from_utf8_lossy(&text));
-            assert!(plain_with(&text));
+            assert!(plain_and_no_resource_list(&text));
+            assert!(scan_with::<false>(&text) && scan_with::<true>(&text));
             for mark in marks {
                 for at in 0..=length {
                     let mut marked = text.clone();
                     marked.splice(at..at, mark.iter().copied());
                     assert!(!plain(&marked), "{:?}", String::from_utf8_lossy(&marked));
-                    assert!(!plain_with(&marked));
+                    assert!(!plain_and_no_resource_list(&marked));
+                    assert!(!scan_with::<false>(&marked) && !scan_with::<true>(&marked));
                     checked += 1;
                 }
             }
@@ -236,6 +288,31 @@ mod tests {
         }
     }
 
+    /// `R` eight bytes before `L`, wherever it is, names the ResourceList
+    /// kind as far as a bare `kopiaplan` can tell; nearer or further, it
+    /// does not, and neither pair is [`plain`]'s business.
+    #[test]
+    fn only_r_eight_bytes_before_l_may_name_a_resource_list() {
+        for lead in 0..(3 * BLOCK) {
+            for (between, names) in [(7, true), (0, false), (6, false), (8, false)] {
+                let mut text = vec![b' '; lead];
+                text.push(b'R');
+                text.extend(std::iter::repeat_n(b'x', between));
+                text.push(b'L');
+                text.extend(std::iter::repeat_n(b' ', lead % 11));
+                assert!(plain(&text));
+                assert_eq!(
+                    plain_and_no_resource_list(&text),
+                    !names,
+                    "{lead} {between}"
+                );
+            }
+            let mut text = vec![b' '; lead];
+            text.extend(b"kind: ResourceList\n");
+            assert!(!plain_and_no_resource_list(&text), "{lead}");
+        }
+    }
+
     proptest! {
         /// `plain` is its definition on any bytes, mostly ASCII from a
         /// few letters, so that pairs are common.
@@ -243,7 +320,7 @@ mod tests {
         fn plain_is_what_it_says(
             bytes in proptest::collection::vec(
                 prop_oneof![
-                    100 => proptest::sample::select(b"a/ :-\nkv.".to_vec()),
+                    100 => proptest::sample::select(b"a/ :-\nkRL".to_vec()),
                     1 => Just(b'\\'),
                     1 => any::<u8>(),
                 ],
@@ -251,7 +328,10 @@ mod tests {
             )
         ) {
             prop_assert_eq!(plain(&bytes), plain_by_definition(&bytes));
-            prop_assert_eq!(plain_with(&bytes), plain_by_definition(&bytes));
+            prop_assert_eq!(scan_with::<false>(&bytes), plain_by_definition(&bytes));
+            let no_list = plain_and_no_resource_list_by_definition(&bytes);
+            prop_assert_eq!(plain_and_no_resource_list(&bytes), no_list);
+            prop_assert_eq!(scan_with::<true>(&bytes), no_list);
             // Plain text is UTF-8 that cannot hold a compiled document.
             if plain(&bytes) {
                 let text = std::str::from_utf8(&bytes);
