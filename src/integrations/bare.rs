@@ -65,7 +65,7 @@ mod tests {
             sorted(&chart.replace("ConfigMap", "ResourceList")),
             "rendered"
         );
-        // Neither ASCII nor, so, plain: read.
+        // Not ASCII, so not plain: read.
         assert_eq!(sorted("# é\napiVersion: v1\nkind: ConfigMap\n"), "rendered");
         assert_eq!(sorted(""), "unchanged");
         assert_eq!(sorted("# only a comment\n"), "unchanged");
