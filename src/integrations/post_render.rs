@@ -9,7 +9,7 @@
 //! annotation and files the output by it: the generated objects carry the
 //! plan's.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::IntegrationError;
 use super::{HELM_FILENAME, Owner, STDIN, annotate, compile_owned, take_bookkeeping};
@@ -131,6 +131,7 @@ pub(super) fn render(
         return unchanged(sources);
     }
     let looks: Vec<Look> = raws.iter().map(|raw| Look::at(raw.text(text))).collect();
+    let plans_say = plan_scalars(&raws, &looks, text, extra_plan.map(|f| sources.file(f)));
 
     let mut documents = Vec::new();
     let mut diagnostics = Diagnostics::default();
@@ -142,6 +143,16 @@ pub(super) fn render(
     for (index, raw) in raws.iter().enumerate() {
         let look = &looks[index];
         if look.readable && look.all_other {
+            continue;
+        }
+        // A ConfigMap or Secret is read by its name, and no plan names it.
+        if look.only_data
+            && plans_say.as_ref().is_some_and(|said| {
+                look.identities
+                    .iter()
+                    .all(|identity| !said.contains(&identity.name))
+            })
+        {
             continue;
         }
         // A workload is only read, for what plans take from it: one that
@@ -287,6 +298,28 @@ pub(super) fn render(
     }
 }
 
+/// Every scalar and key of the stream's plans (and a kustomize plugin's
+/// plan), as text: a plan reads a ConfigMap or Secret by a name it spells
+/// (`resolve::Context::get`), so a chart's others are never parsed nor
+/// held. `None` when a plan is not YAML: then every one is read.
+fn plan_scalars(
+    raws: &[stream::RawDocument],
+    looks: &[Look],
+    text: &str,
+    plugin_plan: Option<&crate::diagnostics::SourceFile>,
+) -> Option<HashSet<String>> {
+    let mut found = HashSet::new();
+    for (raw, look) in raws.iter().zip(looks) {
+        if look.any_compiled {
+            stream::scalars(raw.text(text), &mut found)?;
+        }
+    }
+    if let Some(plan) = plugin_plan {
+        stream::scalars(&plan.text, &mut found)?;
+    }
+    Some(found)
+}
+
 /// How the objects of one compiled document are written.
 #[derive(Debug, Default)]
 struct Placement {
@@ -350,6 +383,9 @@ struct Look {
     any_context: bool,
     /// Every document in it is neither compiled, context nor a workload.
     all_other: bool,
+    /// Every document in it is a ConfigMap or a Secret: read only when a
+    /// plan may name it.
+    only_data: bool,
     /// The documents whose names [`check_passed_through_names`] checks:
     /// those that name a namespace, and the context documents.
     identities: Vec<Identity>,
@@ -371,6 +407,7 @@ impl Look {
         let mut look = Self {
             readable: true,
             all_other: true,
+            only_data: !heads.is_empty(),
             ..Self::default()
         };
         for head in heads {
@@ -378,6 +415,8 @@ impl Look {
             look.any_compiled |= role == Role::Compiled;
             look.any_context |= role == Role::Context;
             look.all_other &= role == Role::Other;
+            look.only_data &= role == Role::Context
+                && matches!(head.kind.as_deref(), Some("ConfigMap" | "Secret"));
             let Some(kind) = head.kind else { continue };
             if role != Role::Compiled && (head.namespace.is_some() || role == Role::Context) {
                 look.identities.push(Identity {

@@ -161,6 +161,40 @@ pub fn peek(text: &str) -> Option<Vec<Head>> {
     )
 }
 
+/// Adds to `found` every scalar and key of the documents of `text`, as
+/// text, read as leniently as [`peek`] reads, aliases expanded. `None`
+/// when the text is not YAML.
+pub fn scalars(text: &str, found: &mut std::collections::HashSet<String>) -> Option<()> {
+    fn walk(value: serde_json::Value, found: &mut std::collections::HashSet<String>) {
+        match value {
+            serde_json::Value::String(text) => {
+                found.insert(text);
+            }
+            serde_json::Value::Number(number) => {
+                found.insert(number.to_string());
+            }
+            serde_json::Value::Bool(flag) => {
+                found.insert(flag.to_string());
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::Array(items) => items.into_iter().for_each(|v| walk(v, found)),
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields {
+                    found.insert(key);
+                    walk(value, found);
+                }
+            }
+        }
+    }
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+    options.with_snippet = false;
+    let documents: Vec<Option<serde_json::Value>> =
+        serde_saphyr::from_str_multiple_with_options(text, options).ok()?;
+    documents.into_iter().flatten().for_each(|v| walk(v, found));
+    Some(())
+}
+
 /// Splits a stream into its documents. Empty text has no documents; text
 /// holding only comments is one (empty) document.
 pub fn split(text: &str) -> Vec<RawDocument> {

@@ -67,7 +67,9 @@ impl<'a> Context<'a> {
 
     /// A claim of a chart's stream often names no namespace (Helm applies
     /// it to the release's): it is found in every namespace, after one
-    /// that names it.
+    /// that names it. A ConfigMap or Secret is looked up by a name the
+    /// input spells: the post-renderer reads only those of a chart's that a
+    /// plan names (`integrations::post_render::plan_scalars`).
     pub(super) fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&'a ContextObject> {
         self.objects
             .get(&(kind, namespace, name))

@@ -422,6 +422,51 @@ fn two_secrets_of_one_name_in_the_stream_stop_the_post_render() {
     );
 }
 
+/// A plan reads a Secret or ConfigMap of the stream by a name it spells:
+/// the one it names is read (and checked), the chart's others are passed
+/// through unread, as any other document is, whatever they hold.
+#[test]
+fn a_plan_reads_the_secret_it_names_from_the_stream_and_no_other() {
+    // Duplicate keys: kopiaplan refuses them in anything it reads.
+    let others = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: apps\ndata: {a: '1', a: '2'}\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: tls\n  namespace: apps\nstringData: {k: x, k: y}\n";
+    let stream = format!("{others}---\n{SECRET}---\n{}", plan("nightly", "web-data"));
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_success(&output, "post-render");
+    let written = text(&output.stdout);
+    assert!(
+        written.starts_with(&format!("{others}---\n{SECRET}---\n")),
+        "{written}"
+    );
+    assert!(output.stderr.is_empty(), "{}", text(&output.stderr));
+
+    // The Secret the plan names is read: it lacks the password.
+    let broken = SECRET.replace("KOPIA_PASSWORD", "OTHER_KEY");
+    let stream = format!("{others}---\n{broken}---\n{}", plan("nightly", "web-data"));
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("error[repository-secret-missing-key]")
+            && stderr.contains("KOPIA_PASSWORD"),
+        "{stderr}"
+    );
+    // Named as an entry's policy files, the ConfigMap is read too, and
+    // refused; the Secret the plan does not name is still not read.
+    let plan = plan("nightly", "web-data").replace(
+        "pvc: web-data",
+        "pvc: web-data\n      policyConfig: {configMapName: settings}",
+    );
+    let stream = format!("{others}---\n{SECRET}---\n{plan}");
+    let output = run(kopiaplan().arg("post-render"), Some(stream.as_bytes()));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("the key `a` appears twice") && !stderr.contains("the key `k`"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn empty_input_and_input_without_plans_come_back_unchanged() {
     let without_plans = "\u{feff}# Source: x\r\napiVersion: v1\r\nkind: ConfigMap\r\ndata: {on: yes}\r\n---\n--- |\n  text\n...\n";
