@@ -930,16 +930,14 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
         let name = file_name(&example);
         let objects = golden_objects(&example);
         let _held = hold_namespaces(namespaces(&objects));
-        apply_for_real(plane, &objects, level_of(&name), &name);
-        // What any ServiceAccount may do without a binding of its own.
-        let nobody: Vec<Value> = namespaces(&objects)
-            .iter()
-            .map(|namespace| {
-                json!({"apiVersion": "v1", "kind": "ServiceAccount",
-                       "metadata": {"name": "nobody", "namespace": namespace}})
-            })
-            .collect();
-        assert_ok(&plane.apply(&nobody, &[]), "the ServiceAccounts nobody");
+        // What any ServiceAccount may do without a binding of its own:
+        // `nobody`, applied and deleted with the example.
+        let nobody = namespaces(&objects).into_iter().map(|namespace| {
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "nobody", "namespace": namespace}})
+        });
+        let applied: Vec<Value> = objects.iter().cloned().chain(nobody).collect();
+        apply_for_real(plane, &applied, level_of(&name), &name);
         let mut baselines = BTreeMap::new();
         for namespace in namespaces(&objects) {
             baselines.insert(namespace.clone(), permissions(plane, &namespace, "nobody"));
@@ -1002,8 +1000,7 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
             );
             movers += 1;
         }
-        delete(plane, &nobody);
-        delete(plane, &objects);
+        delete(plane, &applied);
     }
     assert!(launchers >= 3, "only {launchers} launchers");
     assert!(movers > 20, "only {movers} mover ServiceAccounts");
