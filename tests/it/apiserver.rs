@@ -17,7 +17,9 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::apiserver::{ControlPlane, control_plane, hold_namespaces, kubectl_as};
+use support::apiserver::{
+    ControlPlane, NamespacesHeld, control_plane, hold_namespaces, kubectl_as, try_hold_namespaces,
+};
 use support::pod::Pod;
 use support::{examples, golden_of, stderr, stdout};
 
@@ -95,6 +97,40 @@ fn apply_for_real(plane: &ControlPlane, objects: &[Value], level: &str, what: &s
         &plane.apply(objects, &[]),
         &format!("{what}: kubectl apply --server-side"),
     );
+}
+
+/// Something to apply, with the namespaces to hold while applying it.
+type Held<T> = (T, BTreeSet<String>);
+
+/// Every example's file name and golden objects, with their namespaces.
+fn golden_examples() -> Vec<Held<(String, Vec<Value>)>> {
+    examples()
+        .iter()
+        .map(|example| {
+            let objects = golden_objects(example);
+            let held = namespaces(&objects);
+            ((file_name(example), objects), held)
+        })
+        .collect()
+}
+
+/// `items`, each with its namespaces held while the caller works on it: in
+/// order, except that one whose namespaces another test holds is put off
+/// while others are free, so that tests going through the examples side by
+/// side do not wait for each other.
+fn when_free<T>(items: Vec<Held<T>>) -> impl Iterator<Item = (T, NamespacesHeld)> {
+    let mut pending = items;
+    std::iter::from_fn(move || {
+        if pending.is_empty() {
+            return None;
+        }
+        let free = pending
+            .iter()
+            .enumerate()
+            .find_map(|(index, (_, names))| Some((index, try_hold_namespaces(names)?)));
+        let (index, held) = free.unwrap_or_else(|| (0, hold_namespaces(pending[0].1.clone())));
+        Some((pending.remove(index).0, held))
+    })
 }
 
 /// Creates the namespaces of `objects`, enforcing `level`.
@@ -299,13 +335,10 @@ fn every_golden_file_applies_and_its_pods_pass_pod_security() {
     let mut privileged_files = BTreeSet::new();
     let mut nfs_files = BTreeSet::new();
     let mut pods_checked = 0;
-    for example in examples() {
-        let name = file_name(&example);
-        let objects = golden_objects(&example);
-        let _held = hold_namespaces(namespaces(&objects));
+    for ((name, objects), _held) in when_free(golden_examples()) {
         // The file itself, as a user applies it.
         set_level(plane, &objects, "restricted");
-        let golden = golden_of(&example).display().to_string();
+        let golden = golden_of(std::path::Path::new(&name)).display().to_string();
         for extra in [&["--dry-run=server"][..], &[]] {
             let mut args = vec![
                 "apply",
@@ -473,7 +506,7 @@ fn level_of(example: &str) -> &'static str {
 /// edit; `manual_jobs` chooses the examples with or without a manual Job.
 fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
     let plane = control_plane();
-    let mut applied = Vec::new();
+    let mut compiled = Vec::new();
     for example in examples() {
         let name = file_name(&example);
         let text = std::fs::read_to_string(&example).expect("example");
@@ -481,17 +514,22 @@ fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
         if first.iter().any(|o| o["kind"] == "Job") != manual_jobs {
             continue;
         }
-        let level = level_of(&name);
         let edited = unrelated_edit(&text);
         let second = compile(&edited, &format!("{name}, edited"));
         assert!(second.len() > first.len(), "{name}: the edit added nothing");
         let both = [&second[..], &first[..]].concat();
-        let _held = hold_namespaces(namespaces(&both));
+        let held = namespaces(&both);
+        compiled.push(((name, first, second, both), held));
+    }
+    let mut applied = Vec::new();
+    for ((name, first, second, both), _held) in when_free(compiled) {
+        let level = level_of(&name);
         apply_for_real(plane, &first, level, &name);
         apply_for_real(plane, &second, level, &format!("{name}, edited"));
         delete(plane, &both);
         applied.push(name);
     }
+    applied.sort();
     applied
 }
 
@@ -926,10 +964,7 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
     let plane = control_plane();
     let mut launchers = 0;
     let mut movers = 0;
-    for example in examples() {
-        let name = file_name(&example);
-        let objects = golden_objects(&example);
-        let _held = hold_namespaces(namespaces(&objects));
+    for ((name, objects), _held) in when_free(golden_examples()) {
         // What any ServiceAccount may do without a binding of its own:
         // `nobody`, applied and deleted with the example.
         let nobody = namespaces(&objects).into_iter().map(|namespace| {

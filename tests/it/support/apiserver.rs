@@ -21,7 +21,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -73,6 +73,19 @@ pub fn hold_namespaces<S: Into<String>>(names: impl IntoIterator<Item = S>) -> N
     while names.iter().any(|name| held.namespaces.contains(name)) {
         held = RELEASED.wait(held).unwrap_or_else(PoisonError::into_inner);
     }
+    take(held, names)
+}
+
+/// `hold_namespaces` if every one of `names` is free now, or None.
+pub fn try_hold_namespaces(names: &BTreeSet<String>) -> Option<NamespacesHeld> {
+    let held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+    if names.iter().any(|name| held.namespaces.contains(name)) {
+        return None;
+    }
+    Some(take(held, names.clone()))
+}
+
+fn take(mut held: MutexGuard<'_, Held>, names: BTreeSet<String>) -> NamespacesHeld {
     held.namespaces.extend(names.iter().cloned());
     let dirty: Vec<String> = names.intersection(&held.dirty).cloned().collect();
     for name in &dirty {
