@@ -4,8 +4,10 @@
 //! a second apply after an edit, RBAC as the server evaluates it, the
 //! launcher's kubectl steps, and CronJobs that create Jobs.
 //!
-//! Tests that apply the examples share their namespaces: each takes
-//! `cluster_lock()` and deletes what it applied before letting go.
+//! Tests that apply the examples share their namespaces: each holds the
+//! namespaces of what it applies (`hold_namespaces`), one example at a time
+//! where it can, and deletes what it applied before letting go; tests on
+//! other namespaces run meanwhile.
 
 use crate::support;
 use crate::support::requires::requires;
@@ -15,7 +17,9 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::apiserver::{ControlPlane, cluster_lock, control_plane, kubectl_as};
+use support::apiserver::{
+    ControlPlane, NamespacesHeld, control_plane, hold_namespaces, kubectl_as, try_hold_namespaces,
+};
 use support::pod::Pod;
 use support::{examples, golden_of, stderr, stdout};
 
@@ -84,9 +88,7 @@ fn shortened(text: &str) -> String {
 /// Applies `objects` server-side, first as a dry run, into namespaces
 /// enforcing `level`.
 fn apply_for_real(plane: &ControlPlane, objects: &[Value], level: &str, what: &str) {
-    for namespace in namespaces(objects) {
-        plane.namespace(&namespace, level);
-    }
+    set_level(plane, objects, level);
     assert_ok(
         &plane.apply(objects, &["--dry-run=server"]),
         &format!("{what}: kubectl apply --server-side --dry-run=server"),
@@ -97,6 +99,71 @@ fn apply_for_real(plane: &ControlPlane, objects: &[Value], level: &str, what: &s
     );
 }
 
+/// Something to apply, with the namespaces to hold while applying it.
+type Held<T> = (T, BTreeSet<String>);
+
+/// Every example's file name and golden objects, with their namespaces.
+fn golden_examples() -> Vec<Held<(String, Vec<Value>)>> {
+    examples()
+        .iter()
+        .map(|example| {
+            let objects = golden_objects(example);
+            let held = namespaces(&objects);
+            ((file_name(example), objects), held)
+        })
+        .collect()
+}
+
+/// `items`, each with its namespaces held while the caller works on it: in
+/// order, except that one whose namespaces another test holds is put off
+/// while others are free, so that tests going through the examples side by
+/// side do not wait for each other.
+fn when_free<T>(items: Vec<Held<T>>) -> impl Iterator<Item = (T, NamespacesHeld)> {
+    let mut pending = items;
+    std::iter::from_fn(move || {
+        if pending.is_empty() {
+            return None;
+        }
+        let free = pending
+            .iter()
+            .enumerate()
+            .find_map(|(index, (_, names))| Some((index, try_hold_namespaces(names)?)));
+        let (index, held) = free.unwrap_or_else(|| (0, hold_namespaces(pending[0].1.clone())));
+        Some((pending.remove(index).0, held))
+    })
+}
+
+/// Creates the namespaces of `objects`, enforcing `level`.
+fn set_level(plane: &ControlPlane, objects: &[Value], level: &str) {
+    plane.namespaces(namespaces(objects).iter().map(String::as_str), level);
+}
+
+/// Dry runs of the Pods of `templates` (in one request), each checked
+/// with `check(template, pod, what the server said)`.
+fn check_pods(
+    plane: &ControlPlane,
+    templates: &[Template],
+    mut check: impl FnMut(&Template, Value, Result<(), String>),
+) {
+    let pods: Vec<Value> = templates
+        .iter()
+        .enumerate()
+        .map(|(index, template)| pod_of(template, index))
+        .collect();
+    let results = plane.create_dry_run_each(&pods);
+    for ((template, pod), result) in templates.iter().zip(pods).zip(results) {
+        check(template, pod, result);
+    }
+}
+
+/// Fails with `what` and the server's error when it refused.
+#[track_caller]
+fn assert_accepted(result: Result<(), String>, what: &str) {
+    if let Err(error) = result {
+        panic!("{what} failed:\n{}", shortened(&error));
+    }
+}
+
 /// What an integration produced (a Helm post-render, a kustomize build, a
 /// kpt package, an Argo CD generate), applied as that pipeline would apply
 /// it: a server-side dry run, then for real into namespaces enforcing the
@@ -104,39 +171,67 @@ fn apply_for_real(plane: &ControlPlane, objects: &[Value], level: &str, what: &s
 /// (the launcher's embedded Jobs too); then removed again.
 pub(crate) fn the_server_accepts(objects: &[Value], what: &str) {
     let plane = control_plane();
-    let _lock = cluster_lock();
+    let _held = hold_namespaces(namespaces(objects));
     apply_for_real(plane, objects, "restricted", what);
     let templates = pod_templates(objects);
     assert!(!templates.is_empty(), "{what}: no pod template to check");
-    for (index, template) in templates.iter().enumerate() {
-        assert_ok(
-            &create_dry_run(plane, &pod_of(template, index)),
+    check_pods(plane, &templates, |template, _, result| {
+        assert_accepted(
+            result,
             &format!(
                 "{what}: a Pod of {} in a restricted namespace",
                 template.origin
             ),
-        );
-    }
+        )
+    });
     delete(plane, objects);
 }
 
-/// Deletes what `objects` created, Namespaces excepted (this control plane
-/// runs no namespace controller to finish deleting one), and waits until
-/// it is gone.
+/// Deletes what `objects` created (each once), Namespaces excepted (this
+/// control plane runs no namespace controller to finish deleting one), and
+/// waits until it is gone. Not `--wait=true`: its checks go through a
+/// client limited to five requests a second after the first ten, about
+/// 0.2 s per object of an output; one `get` of them all is not limited.
 fn delete(plane: &ControlPlane, objects: &[Value]) {
+    let mut seen = BTreeSet::new();
     let items: Vec<Value> = objects
         .iter()
         .filter(|o| o["kind"] != "Namespace")
+        .filter(|o| {
+            let metadata = &o["metadata"];
+            seen.insert(
+                [&o["kind"], &metadata["namespace"], &metadata["name"]].map(Value::to_string),
+            )
+        })
         .cloned()
         .collect();
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let list = serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "List", "items": items}))
+        .expect("json");
     assert_ok(
         &plane.kubectl_stdin(
-            &["delete", "--ignore-not-found", "--wait=true", "-f", "-"],
-            &serde_json::to_vec(&list).expect("json"),
+            &["delete", "--ignore-not-found", "--wait=false", "-f", "-"],
+            &list,
         ),
         "kubectl delete",
     );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = assert_ok(
+            &plane.kubectl_stdin(
+                &["get", "--ignore-not-found", "-o", "name", "-f", "-"],
+                &list,
+            ),
+            "kubectl get of what was deleted",
+        );
+        if left.trim().is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still there 60 s after kubectl delete:\n{left}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A pod template of the output: where it is, and the template.
@@ -228,13 +323,6 @@ fn uses_nfs(template: &Value) -> bool {
         .any(|v| v.get("nfs").is_some())
 }
 
-fn create_dry_run(plane: &ControlPlane, object: &Value) -> Output {
-    plane.kubectl_stdin(
-        &["create", "--dry-run=server", "-o", "name", "-f", "-"],
-        &serde_json::to_vec(object).expect("json"),
-    )
-}
-
 #[test]
 fn every_golden_file_applies_and_its_pods_pass_pod_security() {
     requires!(
@@ -244,18 +332,13 @@ fn every_golden_file_applies_and_its_pods_pass_pod_security() {
         Tool("setpriv")
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let mut privileged_files = BTreeSet::new();
     let mut nfs_files = BTreeSet::new();
     let mut pods_checked = 0;
-    for example in examples() {
-        let name = file_name(&example);
-        let objects = golden_objects(&example);
+    for ((name, objects), _held) in when_free(golden_examples()) {
         // The file itself, as a user applies it.
-        for namespace in namespaces(&objects) {
-            plane.namespace(&namespace, "restricted");
-        }
-        let golden = golden_of(&example).display().to_string();
+        set_level(plane, &objects, "restricted");
+        let golden = golden_of(std::path::Path::new(&name)).display().to_string();
         for extra in [&["--dry-run=server"][..], &[]] {
             let mut args = vec![
                 "apply",
@@ -271,9 +354,8 @@ fn every_golden_file_applies_and_its_pods_pass_pod_security() {
         assert!(!templates.is_empty(), "{name} has no pod template");
         let mut privileged = Vec::new();
         let mut nfs = Vec::new();
-        for (index, template) in templates.iter().enumerate() {
-            let pod = pod_of(template, index);
-            let output = create_dry_run(plane, &pod);
+        check_pods(plane, &templates, |template, pod, result| {
+            pods_checked += 1;
             // The restricted level allows no NFS volume (README, mover
             // volumes: kopiaplan warns), and no root or added capability.
             let rejection = if asks_for_privileges(&template.template) {
@@ -283,42 +365,43 @@ fn every_golden_file_applies_and_its_pods_pass_pod_security() {
                 nfs.push(pod);
                 "restricted volume types"
             } else {
-                assert_ok(
-                    &output,
+                return assert_accepted(
+                    result,
                     &format!(
                         "{name}: a Pod of {} in a restricted namespace",
                         template.origin
                     ),
                 );
-                pods_checked += 1;
-                continue;
             };
-            assert!(
-                !output.status.success() && stderr(&output).contains(rejection),
-                "{name}: the pod of {} is not rejected in a restricted namespace ({rejection}):\n{}{}",
+            let said = match result {
+                Ok(()) => "the server accepted it".to_owned(),
+                Err(error) if error.contains(rejection) => return,
+                Err(error) => error,
+            };
+            panic!(
+                "{name}: the pod of {} is not rejected in a restricted namespace ({rejection}):\n{said}",
                 template.origin,
-                stdout(&output),
-                stderr(&output)
             );
-            pods_checked += 1;
-        }
+        });
         // What the launchers create, checked by the server as they will be.
+        let mut launcher_objects = Vec::new();
         for object in &objects {
             if object["kind"] != "ConfigMap" {
                 continue;
             }
-            for text in object["data"].as_object().into_iter().flatten() {
-                let Ok(embedded) = serde_json::from_str::<Value>(text.1.as_str().unwrap_or(""))
+            for (key, text) in object["data"].as_object().into_iter().flatten() {
+                let Ok(embedded) = serde_json::from_str::<Value>(text.as_str().unwrap_or(""))
                 else {
                     continue;
                 };
                 if embedded["kind"].is_string() {
-                    assert_ok(
-                        &create_dry_run(plane, &embedded),
-                        &format!("{name}: creating the launcher's {}", text.0),
-                    );
+                    launcher_objects.push((key.clone(), embedded));
                 }
             }
+        }
+        let (keys, embedded): (Vec<String>, Vec<Value>) = launcher_objects.into_iter().unzip();
+        for (key, result) in keys.iter().zip(plane.create_dry_run_each(&embedded)) {
+            assert_accepted(result, &format!("{name}: creating the launcher's {key}"));
         }
         if !privileged.is_empty() {
             privileged_files.insert(name.clone());
@@ -328,13 +411,15 @@ fn every_golden_file_applies_and_its_pods_pass_pod_security() {
         }
         // NFS needs the baseline level; root with CHOWN, DAC_OVERRIDE and
         // FOWNER is within baseline too (those are in its allowed set).
+        let special: Vec<Value> = privileged.into_iter().chain(nfs).collect();
         for level in ["baseline", "privileged"] {
-            for namespace in namespaces(&objects) {
-                plane.namespace(&namespace, level);
+            if special.is_empty() {
+                break;
             }
-            for pod in privileged.iter().chain(&nfs) {
-                assert_ok(
-                    &create_dry_run(plane, pod),
+            set_level(plane, &objects, level);
+            for (pod, result) in special.iter().zip(plane.create_dry_run_each(&special)) {
+                assert_accepted(
+                    result,
                     &format!(
                         "{name}: pod {} in a {level} namespace",
                         pod["metadata"]["name"]
@@ -421,8 +506,7 @@ fn level_of(example: &str) -> &'static str {
 /// edit; `manual_jobs` chooses the examples with or without a manual Job.
 fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
     let plane = control_plane();
-    let _lock = cluster_lock();
-    let mut applied = Vec::new();
+    let mut compiled = Vec::new();
     for example in examples() {
         let name = file_name(&example);
         let text = std::fs::read_to_string(&example).expect("example");
@@ -430,16 +514,22 @@ fn reapply_after_an_unrelated_edit(manual_jobs: bool) -> Vec<String> {
         if first.iter().any(|o| o["kind"] == "Job") != manual_jobs {
             continue;
         }
-        let level = level_of(&name);
-        apply_for_real(plane, &first, level, &name);
         let edited = unrelated_edit(&text);
         let second = compile(&edited, &format!("{name}, edited"));
         assert!(second.len() > first.len(), "{name}: the edit added nothing");
+        let both = [&second[..], &first[..]].concat();
+        let held = namespaces(&both);
+        compiled.push(((name, first, second, both), held));
+    }
+    let mut applied = Vec::new();
+    for ((name, first, second, both), _held) in when_free(compiled) {
+        let level = level_of(&name);
+        apply_for_real(plane, &first, level, &name);
         apply_for_real(plane, &second, level, &format!("{name}, edited"));
-        delete(plane, &second);
-        delete(plane, &first);
+        delete(plane, &both);
         applied.push(name);
     }
+    applied.sort();
     applied
 }
 
@@ -499,7 +589,6 @@ fn a_new_manual_token_applies_over_the_old_one() {
         Tool("setpriv")
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let mut changed = Vec::new();
     for example in examples() {
         let name = file_name(&example);
@@ -509,12 +598,13 @@ fn a_new_manual_token_applies_over_the_old_one() {
         };
         let level = level_of(&name);
         let first = compile(&text, &name);
-        apply_for_real(plane, &first, level, &name);
         let second = compile(&new_token, &format!("{name}, new token"));
         assert_ne!(first, second, "{name}: the token changed nothing");
+        let both = [&second[..], &first[..]].concat();
+        let _held = hold_namespaces(namespaces(&both));
+        apply_for_real(plane, &first, level, &name);
         apply_for_real(plane, &second, level, &format!("{name}, new token"));
-        delete(plane, &second);
-        delete(plane, &first);
+        delete(plane, &both);
         changed.push(name);
     }
     assert_eq!(
@@ -581,9 +671,9 @@ fn a_manual_job_changed_under_its_token_fails_to_apply_unless_kept_and_the_guard
 
     // The server agrees.
     let plane = control_plane();
-    let _lock = cluster_lock();
     let first = compile(&text, name);
     let second = compile(&edited, &format!("{name}, edited"));
+    let _held = hold_namespaces(namespaces(&[&first[..], &second[..]].concat()));
     apply_for_real(plane, &first, level_of(name), name);
     let refused = plane.apply(&second, &[]);
     let message = String::from_utf8_lossy(&refused.stderr).into_owned();
@@ -645,6 +735,62 @@ fn permissions(
         }
     }
     found
+}
+
+/// `kubectl auth can-i VERB RESOURCE[.GROUP][/NAME]` as a ServiceAccount,
+/// for each check, in one request: a List of SelfSubjectAccessReviews
+/// created while impersonating it, which is what `can-i --as` sends.
+fn can_i_each(
+    plane: &ControlPlane,
+    namespace: &str,
+    account: &str,
+    checks: &[(&str, &str)],
+) -> Vec<bool> {
+    let reviews: Vec<Value> = checks
+        .iter()
+        .map(|(verb, reference)| {
+            let (resource, name) = reference.split_once('/').unwrap_or((reference, ""));
+            let (resource, group) = resource.split_once('.').unwrap_or((resource, ""));
+            let mut attributes = json!({
+                "namespace": namespace,
+                "verb": verb,
+                "resource": resource,
+            });
+            // As the server echoes them: empty fields left out.
+            for (field, value) in [("group", group), ("name", name)] {
+                if !value.is_empty() {
+                    attributes[field] = json!(value);
+                }
+            }
+            json!({
+                "apiVersion": "authorization.k8s.io/v1",
+                "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes},
+            })
+        })
+        .collect();
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": reviews});
+    let who = format!("--as=system:serviceaccount:{namespace}:{account}");
+    let output = plane.kubectl_stdin(
+        &["create", &who, "-o", "json", "-f", "-"],
+        &serde_json::to_vec(&list).expect("json"),
+    );
+    let answers: Vec<Value> = serde_json::Deserializer::from_str(&assert_ok(
+        &output,
+        &format!("SelfSubjectAccessReviews as {account}"),
+    ))
+    .into_iter()
+    .collect::<Result<_, _>>()
+    .expect("JSON objects");
+    assert_eq!(answers.len(), reviews.len(), "one answer per review");
+    reviews
+        .iter()
+        .zip(answers)
+        .map(|(review, answer)| {
+            assert_eq!(answer["spec"], review["spec"], "the answers in order");
+            answer["status"]["allowed"] == true
+        })
+        .collect()
 }
 
 /// `kind.group/name` (or `kind/name` for the core group) → `plural.group`.
@@ -816,17 +962,19 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
         Tool("setpriv")
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let mut launchers = 0;
     let mut movers = 0;
-    for example in examples() {
-        let name = file_name(&example);
-        let objects = golden_objects(&example);
-        apply_for_real(plane, &objects, level_of(&name), &name);
-        // What any ServiceAccount may do without a binding of its own.
+    for ((name, objects), _held) in when_free(golden_examples()) {
+        // What any ServiceAccount may do without a binding of its own:
+        // `nobody`, applied and deleted with the example.
+        let nobody = namespaces(&objects).into_iter().map(|namespace| {
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "nobody", "namespace": namespace}})
+        });
+        let applied: Vec<Value> = objects.iter().cloned().chain(nobody).collect();
+        apply_for_real(plane, &applied, level_of(&name), &name);
         let mut baselines = BTreeMap::new();
         for namespace in namespaces(&objects) {
-            let _ = plane.kubectl(&["create", "serviceaccount", "nobody", "-n", &namespace]);
             baselines.insert(namespace.clone(), permissions(plane, &namespace, "nobody"));
         }
         let mut launcher_accounts = BTreeSet::new();
@@ -855,28 +1003,18 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
                  what its steps do (right)",
                 template.origin
             );
-            let who = format!(
-                "--as=system:serviceaccount:{}:{account}",
-                template.namespace
-            );
-            for forbidden in [
-                vec!["get", "secrets"],
-                vec!["list", "secrets"],
-                vec!["create", "pods"],
-                vec!["delete", "jobs.batch/someone-else"],
-                vec!["patch", "volumesnapshots.snapshot.storage.k8s.io"],
-                vec!["list", "jobs.batch"],
-                vec!["get", "configmaps"],
-            ] {
-                let mut args = vec!["auth", "can-i"];
-                args.extend(&forbidden);
-                args.extend([who.as_str(), "-n", template.namespace.as_str()]);
-                let output = plane.kubectl(&args);
-                assert_eq!(
-                    stdout(&output).trim(),
-                    "no",
-                    "{name}: {account} can {forbidden:?}"
-                );
+            let forbidden = [
+                ("get", "secrets"),
+                ("list", "secrets"),
+                ("create", "pods"),
+                ("delete", "jobs.batch/someone-else"),
+                ("patch", "volumesnapshots.snapshot.storage.k8s.io"),
+                ("list", "jobs.batch"),
+                ("get", "configmaps"),
+            ];
+            let allowed = can_i_each(plane, &template.namespace, &account, &forbidden);
+            for (check, allowed) in forbidden.iter().zip(allowed) {
+                assert!(!allowed, "{name}: {account} can {check:?}");
             }
             launcher_accounts.insert((template.namespace.clone(), account));
             launchers += 1;
@@ -897,10 +1035,7 @@ fn service_accounts_can_do_exactly_what_their_steps_need() {
             );
             movers += 1;
         }
-        for namespace in baselines.keys() {
-            plane.kubectl_ok(&["delete", "serviceaccount", "nobody", "-n", namespace]);
-        }
-        delete(plane, &objects);
+        delete(plane, &applied);
     }
     assert!(launchers >= 3, "only {launchers} launchers");
     assert!(movers > 20, "only {movers} mover ServiceAccounts");
@@ -1070,9 +1205,9 @@ fn a_launcher_token_creates_only_the_job_and_snapshot_it_was_compiled_with() {
         Tool("setpriv")
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let example = support::root().join("examples/snapshot-copy.yaml");
     let objects = golden_objects(&example);
+    let _held = hold_namespaces(namespaces(&objects));
     apply_for_real(plane, &objects, "restricted", "snapshot-copy.yaml");
     let launchers = snapshot_copy_launchers(&objects);
     assert_eq!(launchers.len(), 2, "a backup and a restore launcher");
@@ -1224,9 +1359,9 @@ fn the_launcher_steps_run_against_the_server_with_their_own_token() {
         Namespaces
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let example = support::root().join("examples/snapshot-copy.yaml");
     let objects = golden_objects(&example);
+    let _held = hold_namespaces(namespaces(&objects));
     apply_for_real(plane, &objects, "restricted", "snapshot-copy.yaml");
     let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
     let launchers = snapshot_copy_launchers(&objects);
@@ -1557,7 +1692,6 @@ fn the_volsync_documentation_examples_pass_the_server() {
         Tool("setpriv")
     );
     let plane = control_plane();
-    let _lock = cluster_lock();
     let corpus = support::root().join("tests/fixtures/volsync/examples");
     let mut files: Vec<_> = std::fs::read_dir(&corpus)
         .expect("corpus")
@@ -1580,9 +1714,8 @@ fn the_volsync_documentation_examples_pass_the_server() {
         }
     }
     assert!(compiled >= 39, "only {compiled} examples compile");
-    for namespace in namespaces(&objects) {
-        plane.namespace(&namespace, "restricted");
-    }
+    let _held = hold_namespaces(namespaces(&objects));
+    set_level(plane, &objects, "restricted");
     assert_ok(
         &plane.apply(&objects, &["--dry-run=server"]),
         "the VolSync examples' output: kubectl apply --server-side --dry-run=server",
@@ -1618,13 +1751,9 @@ fn the_volsync_documentation_examples_pass_the_server() {
         "Pods of the VolSync examples in restricted namespaces",
     );
     if !special.is_empty() {
-        for namespace in namespaces(&objects) {
-            plane.namespace(&namespace, "privileged");
-        }
+        set_level(plane, &objects, "privileged");
         create_all(&special, "privileged Pods of the VolSync examples");
-        for namespace in namespaces(&objects) {
-            plane.namespace(&namespace, "restricted");
-        }
+        set_level(plane, &objects, "restricted");
     }
     assert!(plain.len() > 30, "only {} pods", plain.len());
     eprintln!(

@@ -16,11 +16,12 @@
 //!
 //! Missing binaries fail the test loudly; there is no fallback.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -36,28 +37,86 @@ pub struct ControlPlane {
     pub ca: PathBuf,
     /// A kubeconfig for the admin (`system:masters`).
     pub kubeconfig: PathBuf,
+    /// The Pod Security level each namespace was last given.
+    levels: Mutex<BTreeMap<String, String>>,
 }
 
 static CONTROL_PLANE: OnceLock<ControlPlane> = OnceLock::new();
-static CLUSTER: Mutex<()> = Mutex::new(());
+static HELD: Mutex<Held> = Mutex::new(Held {
+    namespaces: BTreeSet::new(),
+    dirty: BTreeSet::new(),
+});
+static RELEASED: Condvar = Condvar::new();
+
+/// The namespaces tests hold, and those a failed test let go of.
+struct Held {
+    namespaces: BTreeSet<String>,
+    dirty: BTreeSet<String>,
+}
 
 /// The control plane, started on first use.
 pub fn control_plane() -> &'static ControlPlane {
     CONTROL_PLANE.get_or_init(start)
 }
 
-/// Tests that apply the examples share their namespaces: they take this
-/// lock, and leave the namespaces empty when they let it go.
-/// A test that failed holding the lock may have left objects behind: the
-/// next holder starts from empty namespaces.
-pub fn cluster_lock() -> MutexGuard<'static, ()> {
-    match CLUSTER.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => {
-            CLUSTER.clear_poison();
-            control_plane().wipe();
-            poisoned.into_inner()
+/// Tests that apply the examples share their namespaces: they hold the
+/// namespaces they apply to, and leave them empty when they let go. Two
+/// tests run side by side as long as they hold no namespace in common (an
+/// output's cluster-scoped objects carry their namespace in their names).
+/// All or nothing: this waits until every one of `names` is free, so no
+/// two holders can wait on each other.
+/// A test that failed holding a namespace may have left objects behind: the
+/// next holder starts from an empty namespace.
+pub fn hold_namespaces<S: Into<String>>(names: impl IntoIterator<Item = S>) -> NamespacesHeld {
+    let names: BTreeSet<String> = names.into_iter().map(Into::into).collect();
+    let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+    while names.iter().any(|name| held.namespaces.contains(name)) {
+        held = RELEASED.wait(held).unwrap_or_else(PoisonError::into_inner);
+    }
+    take(held, names)
+}
+
+/// `hold_namespaces` if every one of `names` is free now, or None.
+pub fn try_hold_namespaces(names: &BTreeSet<String>) -> Option<NamespacesHeld> {
+    let held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+    if names.iter().any(|name| held.namespaces.contains(name)) {
+        return None;
+    }
+    Some(take(held, names.clone()))
+}
+
+fn take(mut held: MutexGuard<'_, Held>, names: BTreeSet<String>) -> NamespacesHeld {
+    held.namespaces.extend(names.iter().cloned());
+    let dirty: Vec<String> = names.intersection(&held.dirty).cloned().collect();
+    for name in &dirty {
+        held.dirty.remove(name);
+    }
+    drop(held);
+    // Held before the wipe: a wipe that fails marks them dirty again.
+    let guard = NamespacesHeld { names };
+    if !dirty.is_empty() {
+        control_plane().wipe(&dirty);
+    }
+    guard
+}
+
+/// Namespaces a test holds (`hold_namespaces`) until this is dropped.
+#[must_use = "the namespaces are free again once this is dropped"]
+pub struct NamespacesHeld {
+    names: BTreeSet<String>,
+}
+
+impl Drop for NamespacesHeld {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+        for name in &self.names {
+            held.namespaces.remove(name);
+            if std::thread::panicking() {
+                held.dirty.insert(name.clone());
+            }
         }
+        drop(held);
+        RELEASED.notify_all();
     }
 }
 
@@ -368,6 +427,7 @@ fn start() -> ControlPlane {
         port,
         ca,
         kubeconfig,
+        levels: Mutex::new(BTreeMap::new()),
     };
     plane.install_crds();
     plane
@@ -432,18 +492,123 @@ impl ControlPlane {
     /// Creates (or relabels) a namespace whose Pod Security level is
     /// enforced at `level` (`restricted`, `baseline` or `privileged`).
     pub fn namespace(&self, name: &str, level: &str) {
-        let exists = self.kubectl(&["get", "namespace", name]).status.success();
-        if !exists {
-            self.kubectl_ok(&["create", "namespace", name]);
+        self.namespaces([name], level);
+    }
+
+    /// `namespace` for several, in one server-side apply of Namespace
+    /// objects that carry only the Pod Security labels. Its own field
+    /// manager: an output's Namespace, applied as `kopiaplan-tests`, neither
+    /// removes the labels nor conflicts with them. Namespaces already at
+    /// `level` (as this binary last set them; nothing deletes a namespace
+    /// here) are left alone.
+    pub fn namespaces<'a>(&self, names: impl IntoIterator<Item = &'a str>, level: &str) {
+        let mut levels = self.levels.lock().unwrap_or_else(|p| p.into_inner());
+        let items: Vec<Value> = names
+            .into_iter()
+            .filter(|name| levels.get(*name).map(String::as_str) != Some(level))
+            .map(|name| {
+                json!({
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": name, "labels": {
+                        "pod-security.kubernetes.io/enforce": level,
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    }},
+                })
+            })
+            .collect();
+        if items.is_empty() {
+            return;
         }
-        self.kubectl_ok(&[
-            "label",
-            "--overwrite",
-            "namespace",
-            name,
-            &format!("pod-security.kubernetes.io/enforce={level}"),
-            "pod-security.kubernetes.io/enforce-version=latest",
-        ]);
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
+        let args = [
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=kopiaplan-tests-pod-security",
+            "-f",
+            "-",
+        ];
+        let output = self.kubectl_stdin(&args, &serde_json::to_vec(&list).expect("json"));
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} of the namespaces {:?} at {level} failed:\n{}",
+            items
+                .iter()
+                .map(|n| &n["metadata"]["name"])
+                .collect::<Vec<_>>(),
+            super::stderr(&output)
+        );
+        for item in &items {
+            let name = item["metadata"]["name"].as_str().expect("name");
+            levels.insert(name.to_owned(), level.to_owned());
+        }
+    }
+
+    /// `kubectl create --dry-run=server` of `objects` in one call (a List),
+    /// and what the server said of each, in order: Ok, or the error kubectl
+    /// printed for it. kubectl goes on past an object the server refuses,
+    /// prints each one it accepted as `kind.group/name`, and each refusal
+    /// as `… error when creating "STDIN": <resource> "<name>" …`. Two
+    /// objects of one kind and name would be indistinguishable: callers
+    /// name them apart.
+    pub fn create_dry_run_each(&self, objects: &[Value]) -> Vec<Result<(), String>> {
+        let keys: Vec<(String, String)> = objects.iter().map(created_as).collect();
+        let mut seen = BTreeSet::new();
+        for key in &keys {
+            assert!(
+                seen.insert(key),
+                "two objects {}/{} in one batch of dry runs",
+                key.0,
+                key.1
+            );
+        }
+        if objects.is_empty() {
+            return Vec::new();
+        }
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
+        let output = self.kubectl_stdin(
+            &["create", "--dry-run=server", "-o", "name", "-f", "-"],
+            &serde_json::to_vec(&list).expect("json"),
+        );
+        let created: BTreeSet<&str> = std::str::from_utf8(&output.stdout)
+            .unwrap_or_default()
+            .lines()
+            .collect();
+        let errors = creation_errors(&super::stderr(&output));
+        let results: Vec<Result<(), String>> = keys
+            .iter()
+            .map(|(prefix, name)| {
+                if created.contains(format!("{prefix}/{name}").as_str()) {
+                    return Ok(());
+                }
+                let own: Vec<&str> = errors
+                    .iter()
+                    .filter(|(named, _)| named.as_deref() == Some(name.as_str()))
+                    .map(|(_, text)| text.as_str())
+                    .collect();
+                Err(if own.is_empty() {
+                    format!(
+                        "{prefix}/{name} was not created, and no error names it; \
+                         kubectl said:\n{}",
+                        super::stderr(&output)
+                    )
+                } else {
+                    own.join("\n")
+                })
+            })
+            .collect();
+        // A failed call that accepted every object, or the reverse, is a
+        // kubectl this code does not understand.
+        assert_eq!(
+            output.status.success(),
+            results.iter().all(Result::is_ok),
+            "kubectl create --dry-run=server of {} objects: exit status and output disagree:\n{}{}",
+            objects.len(),
+            super::stdout(&output),
+            super::stderr(&output)
+        );
+        results
     }
 
     /// A kubeconfig that acts as a ServiceAccount, with a fresh token from
@@ -476,15 +641,9 @@ impl ControlPlane {
         dir
     }
 
-    /// Deletes the objects of every kind an output holds from every
-    /// namespace but the system ones.
-    pub fn wipe(&self) {
-        let namespaces = self.kubectl_ok(&["get", "namespaces", "-o", "name"]);
-        for namespace in namespaces.lines() {
-            let namespace = namespace.trim_start_matches("namespace/");
-            if namespace.starts_with("kube-") {
-                continue;
-            }
+    /// Deletes the objects of every kind an output holds from `namespaces`.
+    pub fn wipe(&self, namespaces: &[String]) {
+        for namespace in namespaces {
             self.kubectl_ok(&[
                 "delete",
                 "cronjobs.batch,jobs.batch,configmaps,secrets,persistentvolumeclaims,roles,\
@@ -521,6 +680,52 @@ impl ControlPlane {
             "crd/prometheusrules.monitoring.coreos.com",
         ]);
     }
+}
+
+/// How `kubectl create -o name` prints an object: `kind` or `kind.group`,
+/// and its name.
+fn created_as(object: &Value) -> (String, String) {
+    let kind = object["kind"].as_str().expect("kind").to_lowercase();
+    let group = object["apiVersion"]
+        .as_str()
+        .and_then(|version| version.rsplit_once('/'))
+        .map(|(group, _)| group);
+    let prefix = match group {
+        Some(group) => format!("{kind}.{group}"),
+        None => kind,
+    };
+    let name = object["metadata"]["name"]
+        .as_str()
+        .expect("name")
+        .to_owned();
+    (prefix, name)
+}
+
+/// kubectl's errors, one per entry (a line starting `Error from server`
+/// or `error:` and the lines that continue it), each with the first quoted
+/// name after `error when creating "STDIN": `, which is the object's (or,
+/// for a missing namespace, the namespace's).
+fn creation_errors(stderr: &str) -> Vec<(Option<String>, String)> {
+    let mut entries: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        match entries.last_mut() {
+            Some(last) if !line.starts_with("Error from server") && !line.starts_with("error:") => {
+                last.push('\n');
+                last.push_str(line);
+            }
+            _ => entries.push(line.to_owned()),
+        }
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            let named = entry
+                .split_once("error when creating \"STDIN\": ")
+                .and_then(|(_, rest)| rest.split('"').nth(1))
+                .map(str::to_owned);
+            (named, entry)
+        })
+        .collect()
 }
 
 /// The VolumeSnapshot CRD, its schema the vendored strict JSON Schema made
