@@ -346,13 +346,11 @@ fn memory_ratios() -> Result<(), String> {
 /// post-render of a stream without plans against reading and writing it.
 ///
 /// All sides read and write as the CLI does: the input through
-/// `load::read_limited_with` (in pieces, as standard input is read: a
-/// reader without a size hint), the output through a 64 KiB `BufWriter`
-/// onto an open `/dev/null`. `cat` reads and writes; `post-render` scans
-/// each piece as it comes in, as the command does, and hands what it read
-/// to the library call the command makes, and so does a bare `kopiaplan`
-/// (Helm 3's `--post-renderer kopiaplan`). The file is read from the page
-/// cache.
+/// `load::read_limited` (a reader without a size hint, as standard input
+/// is), the output through a 64 KiB `BufWriter` onto an open `/dev/null`.
+/// `cat` stops there; `post-render` hands what it read to the library call
+/// the command makes, and so does a bare `kopiaplan` (Helm 3's
+/// `--post-renderer kopiaplan`). The file is read from the page cache.
 fn post_render_passthrough() -> Result<(), String> {
     use kopiaplan::integrations::bare::{self, Bare};
     use kopiaplan::integrations::post_render::{self, Written};
@@ -376,14 +374,13 @@ fn post_render_passthrough() -> Result<(), String> {
             .map_err(|e| e.to_string())
     };
     let cat = || write(&read()?);
-    let post_render =
-        || match post_render::post_render_bytes(read_scanned(&path)?, Vec::new(), true) {
-            Written::Unchanged(bytes) => write(&bytes),
-            Written::Rendered(rendered) => {
-                write(rendered.output.ok_or("post-render failed")?.as_bytes())
-            }
-        };
-    let bare = || match bare::bare(read_scanned(&path)?) {
+    let post_render = || match post_render::post_render_bytes(read()?, Vec::new(), true) {
+        Written::Unchanged(bytes) => write(&bytes),
+        Written::Rendered(rendered) => {
+            write(rendered.output.ok_or("post-render failed")?.as_bytes())
+        }
+    };
+    let bare = || match bare::bare(read()?) {
         Bare::Unchanged(bytes) => write(&bytes),
         Bare::Rendered(rendered) => write(rendered.output.ok_or("post-render failed")?.as_bytes()),
         Bare::ResourceList(_) => Err("a Helm stream taken for a ResourceList".to_owned()),
@@ -411,15 +408,6 @@ fn post_render_passthrough() -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-/// A file read as the CLI reads standard input: each piece scanned as it
-/// comes in.
-fn read_scanned<const LIST: bool>(path: &Path) -> Result<kopiaplan::parse::Scanned<LIST>, String> {
-    kopiaplan::parse::Scanned::read(|scan| {
-        std::fs::File::open(path).and_then(|file| kopiaplan::load::read_limited_with(file, scan))
-    })
-    .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

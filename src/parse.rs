@@ -12,7 +12,7 @@ pub mod context;
 mod scan;
 pub mod workload;
 pub use context::{ContextContent, ContextObject, Files, ObjectFile};
-pub use scan::{Scan, Scanned, may_be_compiled, plain, plain_and_no_resource_list};
+pub use scan::{may_be_compiled, plain, plain_and_no_resource_list};
 pub use workload::Workload;
 
 /// The index of a document in the list `load::parse` returned.

@@ -8,7 +8,7 @@
 
 use kopiaplan::diagnostics::{self, Diagnostics, SourceMap};
 use kopiaplan::load::stream;
-use kopiaplan::parse::{self, Role, Scanned};
+use kopiaplan::parse::{self, Role};
 
 /// Words of the libraries underneath that must never reach a user: each
 /// was once in a message (issue 17) and says nothing about the input.
@@ -103,15 +103,7 @@ pub fn post_render(data: &[u8]) {
     use kopiaplan::integrations::post_render::{self, Written};
     let text = text_of(data);
     let result = post_render::post_render(text.clone());
-    // Scanned in pieces, as standard input is read; a pair may straddle two.
-    let scanned = Scanned::read(|scan| {
-        for end in (0..data.len()).step_by(61) {
-            scan(&data[..end]);
-        }
-        Ok::<_, std::convert::Infallible>(data.to_vec())
-    });
-    let Ok(scanned) = scanned;
-    let unread = match post_render::post_render_bytes(scanned, Vec::new(), true) {
+    let unread = match post_render::post_render_bytes(data.to_vec(), Vec::new(), true) {
         Written::Unchanged(bytes) => {
             assert_eq!(bytes, data);
             true
@@ -129,7 +121,7 @@ pub fn post_render(data: &[u8]) {
         assert_eq!(result.output.as_deref(), Some(text.as_str()));
         assert!(!kopiaplan::parse::may_be_compiled(&text));
     }
-    if let Bare::Unchanged(bytes) = bare::bare(Scanned::new(data.to_vec())) {
+    if let Bare::Unchanged(bytes) = bare::bare(data.to_vec()) {
         assert!(unread && bytes == data);
         assert!(!kopiaplan::integrations::krm::is_resource_list(&text));
     }

@@ -8,7 +8,6 @@ use clap::Args;
 use kopiaplan::diagnostics::SourceMap;
 use kopiaplan::integrations::bare::{self, Bare};
 use kopiaplan::integrations::post_render::{self, PostRendered, Written};
-use kopiaplan::parse::Scanned;
 
 use super::{DiagnosticsFormat, Outcome, Stdout, read_context, render_diagnostics};
 
@@ -32,7 +31,7 @@ pub fn exec(args: PostRenderArgs) -> Outcome {
         Err(outcome) => return outcome,
     };
     match read_standard_input(args.diagnostics) {
-        Ok(input) => match post_render::post_render_bytes(input, context, !args.no_infer) {
+        Ok(bytes) => match post_render::post_render_bytes(bytes, context, !args.no_infer) {
             Written::Unchanged(bytes) => unchanged(bytes),
             Written::Rendered(result) => outcome(result, args.diagnostics),
         },
@@ -47,7 +46,7 @@ pub fn exec(args: PostRenderArgs) -> Outcome {
 pub fn exec_bare() -> Outcome {
     let format = DiagnosticsFormat::Human;
     match read_standard_input(format) {
-        Ok(input) => match bare::bare(input) {
+        Ok(bytes) => match bare::bare(bytes) {
             Bare::Unchanged(bytes) => unchanged(bytes),
             Bare::ResourceList(text) => super::krm::function_on(text, format),
             Bare::Rendered(result) => outcome(result, format),
@@ -56,13 +55,9 @@ pub fn exec_bare() -> Outcome {
     }
 }
 
-/// Standard input as read, each piece scanned as it came in (a chart
-/// without plans is written back unread), or the outcome to print when it
-/// cannot be read.
-fn read_standard_input<const LIST: bool>(
-    format: DiagnosticsFormat,
-) -> Result<Scanned<LIST>, Outcome> {
-    Scanned::read(|scan| kopiaplan::load::read_standard_input(scan)).map_err(|diagnostic| Outcome {
+/// Standard input as read, or the outcome to print when it cannot be.
+fn read_standard_input(format: DiagnosticsFormat) -> Result<Vec<u8>, Outcome> {
+    kopiaplan::load::read_standard_input().map_err(|diagnostic| Outcome {
         stdout: None,
         stderr: render_diagnostics(&diagnostic.into(), &SourceMap::default(), format),
         exit_code: 1,

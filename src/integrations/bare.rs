@@ -5,7 +5,7 @@
 
 use super::krm;
 use super::post_render::{self, PostRendered};
-use crate::parse::Scanned;
+use crate::parse;
 
 /// What a bare `kopiaplan` does with standard input as read.
 #[derive(Debug)]
@@ -23,11 +23,11 @@ pub enum Bare {
 /// ([`post_render::post_render_bytes`]); any other stream is read. Plain
 /// text has no escapes, and a plain scalar folded over lines gets a space:
 /// a kind's name is in the text as it is in the value.
-pub fn bare(input: Scanned<true>) -> Bare {
-    if input.plain() {
-        return Bare::Unchanged(input.into_bytes());
+pub fn bare(bytes: Vec<u8>) -> Bare {
+    if parse::plain_and_no_resource_list(&bytes) {
+        return Bare::Unchanged(bytes);
     }
-    match post_render::decode(input.into_bytes()) {
+    match post_render::decode(bytes) {
         Ok(text) if krm::is_resource_list(&text) => Bare::ResourceList(text),
         Ok(text) => Bare::Rendered(post_render::post_render(text)),
         Err(failed) => Bare::Rendered(failed),
@@ -41,7 +41,7 @@ mod tests {
     const LIST: &str = "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n";
 
     fn sorted(text: &str) -> &'static str {
-        match bare(Scanned::new(text.as_bytes().to_vec())) {
+        match bare(text.as_bytes().to_vec()) {
             Bare::Unchanged(bytes) => {
                 assert_eq!(bytes, text.as_bytes());
                 "unchanged"

@@ -17,7 +17,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
 use crate::emit::error::EmitError;
 use crate::load::{self, Document, stream};
 use crate::output::Object;
-use crate::parse::{self, Role, Scanned};
+use crate::parse::{self, Role};
 
 /// What the post-renderer produced.
 #[derive(Debug)]
@@ -39,22 +39,17 @@ pub enum Written {
     Rendered(PostRendered),
 }
 
-/// The post-renderer on a stream as read from standard input, scanned as
-/// it was read, with cluster context files (name and text). The common
-/// stream, a chart without plans, is ASCII text without either API
-/// group's name ([`parse::plain`]): it comes back as it came, neither
-/// decoded nor split, at about the cost of copying it. Any other is
-/// decoded (a stream that is not UTF-8 is an error at its first bad byte)
-/// and post-rendered.
-pub fn post_render_bytes(
-    input: Scanned<false>,
-    context: Vec<(String, String)>,
-    infer: bool,
-) -> Written {
-    if input.plain() {
-        return Written::Unchanged(input.into_bytes());
+/// The post-renderer on a stream as read from standard input, with cluster
+/// context files (name and text). The common stream, a chart without
+/// plans, is ASCII text without either API group's name ([`parse::plain`]):
+/// it comes back as it came, neither decoded nor split, at about the cost
+/// of copying it. Any other is decoded (a stream that is not UTF-8 is an
+/// error at its first bad byte) and post-rendered.
+pub fn post_render_bytes(bytes: Vec<u8>, context: Vec<(String, String)>, infer: bool) -> Written {
+    if parse::plain(&bytes) {
+        return Written::Unchanged(bytes);
     }
-    match decode(input.into_bytes()) {
+    match decode(bytes) {
         Ok(stream) => Written::Rendered(post_render_in_context(stream, context, infer)),
         Err(failed) => Written::Rendered(failed),
     }

@@ -187,10 +187,9 @@ pub fn add_read(
 }
 
 /// Standard input, read within [`MAX_FILE_BYTES`] as bytes, for a command
-/// that reads nothing else as input (the post-renderer); `observe` is
-/// handed what was read so far after each piece ([`read_limited_with`]).
-pub fn read_standard_input(observe: impl FnMut(&[u8])) -> Result<Vec<u8>, Diagnostic> {
-    read_limited_with(std::io::stdin().lock(), observe).map_err(|error| {
+/// that reads nothing else as input (the post-renderer).
+pub fn read_standard_input() -> Result<Vec<u8>, Diagnostic> {
+    read_limited(std::io::stdin().lock()).map_err(|error| {
         Diagnostic::new(&LoadError::Unreadable {
             name: STDIN.to_owned(),
             reason: error.to_string(),
@@ -202,34 +201,9 @@ pub fn read_standard_input(observe: impl FnMut(&[u8])) -> Result<Vec<u8>, Diagno
 /// out-of-memory. Public for the benchmark, whose `cat` reads as the CLI
 /// does.
 pub fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
-    read_limited_with(reader, |_| {})
-}
-
-/// The most read in one piece: a pipe holds 64 KiB, and a piece stays in
-/// the processor's cache until `observe` has looked at it.
-const PIECE: usize = 128 * 1024;
-
-/// [`read_limited`], handing `observe` the bytes read so far after each
-/// piece of at most [`PIECE`] bytes, while the new ones are in the cache.
-/// Each piece is one `read` of a file (a pipe may need more), straight
-/// into the buffer: standard input gives no size hint, and the buffer
-/// doubles as it fills.
-pub fn read_limited_with(
-    reader: impl Read,
-    mut observe: impl FnMut(&[u8]),
-) -> std::io::Result<Vec<u8>> {
-    let mut reader = reader.take(MAX_FILE_BYTES + 1);
     let mut bytes = Vec::new();
-    loop {
-        bytes.reserve(PIECE);
-        // `read_to_end` returns at the end of the piece, or at the end of
-        // the input: only then is a piece short.
-        let read = (&mut reader).take(PIECE as u64).read_to_end(&mut bytes)?;
-        observe(&bytes);
-        if read < PIECE {
-            break;
-        }
-    }
+    reader.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    // Standard input gives no size hint: the buffer doubled as it filled.
     bytes.shrink_to_fit();
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::other(format!(

@@ -42,80 +42,21 @@ pub fn plain_and_no_resource_list(bytes: &[u8]) -> bool {
 }
 
 fn scan<const LIST: bool>(bytes: &[u8]) -> bool {
-    let mut scan = Scan::<LIST>::new();
-    scan.feed(bytes);
-    scan.finish(bytes)
-}
-
-/// [`plain`] (with `LIST`, [`plain_and_no_resource_list`]) of a text read
-/// in pieces: fed the text read so far after each piece, it looks at each
-/// new byte while it is still in the processor's cache.
-#[derive(Debug, Clone)]
-pub struct Scan<const LIST: bool> {
-    /// Per lane, every byte looked at, or-ed with all ones where a byte is a
-    /// backslash or the first of a pair: its high bit is the verdict.
-    seen: [u8; BLOCK],
-    /// Where the blocks not yet looked at start.
-    start: usize,
-}
-
-impl<const LIST: bool> Default for Scan<LIST> {
-    fn default() -> Self {
-        Self::new()
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `scan_avx2` needs AVX2 only, and the processor has it:
+        // checked just above.
+        return unsafe { scan_avx2::<LIST>(bytes) };
     }
+    scan_with::<LIST>(bytes)
 }
 
-impl<const LIST: bool> Scan<LIST> {
-    pub fn new() -> Self {
-        Self {
-            seen: [0; BLOCK],
-            start: 0,
-        }
-    }
-
-    /// Looks at the blocks of `bytes`, the text read so far (each call's
-    /// text starts with the last call's), that are new and whole, with the
-    /// bytes after them that a pair reaches.
-    pub fn feed(&mut self, bytes: &[u8]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: `blocks_avx2` needs AVX2 only, and the processor has
-            // it: checked just above.
-            self.start = unsafe { blocks_avx2::<LIST>(&mut self.seen, self.start, bytes) };
-            return;
-        }
-        self.start = blocks::<LIST>(&mut self.seen, self.start, bytes);
-    }
-
-    /// The verdict on `bytes`, the whole text: what [`Scan::feed`] has not
-    /// looked at is looked at now.
-    pub fn finish(mut self, bytes: &[u8]) -> bool {
-        self.feed(bytes);
-        verdict::<LIST>(&self.seen, self.start, bytes)
-    }
-}
-
-/// Whether `bytes` are plain, given `seen` from their blocks up to `start`:
-/// the bytes from there are looked at one by one.
-fn verdict<const LIST: bool>(seen: &[u8; BLOCK], start: usize, bytes: &[u8]) -> bool {
-    let pair_at = |at: usize, pair: &Pair| {
-        bytes.get(at) == Some(&pair.first) && bytes.get(at + pair.gap) == Some(&pair.last)
-    };
-    let rest_is_plain = bytes.iter().enumerate().skip(start).all(|(at, &byte)| {
-        byte.is_ascii()
-            && byte != b'\\'
-            && !pair_at(at, &GROUP)
-            && !(LIST && pair_at(at, &RESOURCE_LIST))
-    });
-    rest_is_plain && seen.iter().fold(0, |all, lane| all | lane) < 0x80
-}
-
-/// [`blocks`] compiled for AVX2: 32 bytes per instruction, where the
+/// [`scan_with`] compiled for AVX2: 32 bytes per instruction, where the
 /// baseline x86-64 build has 16.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn blocks_avx2<const LIST: bool>(seen: &mut [u8; BLOCK], start: usize, bytes: &[u8]) -> usize {
-    blocks::<LIST>(seen, start, bytes)
+fn scan_avx2<const LIST: bool>(bytes: &[u8]) -> bool {
+    scan_with::<LIST>(bytes)
 }
 
 /// Bytes looked at per block: the compiler turns a block's loop into a few
@@ -146,12 +87,14 @@ const RESOURCE_LIST: Pair = Pair {
 /// How far past a byte a pair is looked for.
 const REACH: usize = RESOURCE_LIST.gap;
 
-/// Looks at the whole blocks of `bytes` from `start` (with the bytes a
-/// pair reaches after them), in safe code the compiler vectorises: every
-/// byte's verdict is or-ed into its lane of `seen`. Returns where the
-/// blocks not looked at start.
+/// [`plain`] (and with `LIST`, [`plain_and_no_resource_list`]) in safe
+/// code the compiler vectorises: every byte's verdict is or-ed into its
+/// lane of `seen`, whose high bits say, at the end, whether any byte was
+/// above 127, a backslash or the first of a pair.
 #[inline(always)]
-fn blocks<const LIST: bool>(seen: &mut [u8; BLOCK], mut start: usize, bytes: &[u8]) -> usize {
+fn scan_with<const LIST: bool>(bytes: &[u8]) -> bool {
+    let mut seen = [0u8; BLOCK];
+    let mut start = 0;
     while let Some(window) = bytes.get(start..start + BLOCK + REACH) {
         let (Ok(here), Ok(group), Ok(list)) = (
             <&[u8; BLOCK]>::try_from(&window[..BLOCK]),
@@ -170,44 +113,16 @@ fn blocks<const LIST: bool>(seen: &mut [u8; BLOCK], mut start: usize, bytes: &[u
         }
         start += BLOCK;
     }
-    start
-}
-
-/// Text as read, with the verdict of its scan ([`plain`], with `LIST`
-/// [`plain_and_no_resource_list`]), made while it was read.
-#[derive(Debug)]
-pub struct Scanned<const LIST: bool> {
-    bytes: Vec<u8>,
-    plain: bool,
-}
-
-impl<const LIST: bool> Scanned<LIST> {
-    /// The bytes `read` returns, scanned: `read` is handed the scan, to
-    /// feed it what it has read so far after each piece, and must return
-    /// those bytes ([`crate::load::read_limited_with`] does).
-    pub fn read<E>(
-        read: impl FnOnce(&mut dyn FnMut(&[u8])) -> Result<Vec<u8>, E>,
-    ) -> Result<Self, E> {
-        let mut scan = Scan::<LIST>::new();
-        let bytes = read(&mut |so_far| scan.feed(so_far))?;
-        let plain = scan.finish(&bytes);
-        Ok(Self { bytes, plain })
-    }
-
-    /// `bytes`, scanned in one go.
-    pub fn new(bytes: Vec<u8>) -> Self {
-        let plain = scan::<LIST>(&bytes);
-        Self { bytes, plain }
-    }
-
-    /// The scan's verdict.
-    pub fn plain(&self) -> bool {
-        self.plain
-    }
-
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
-    }
+    let pair_at = |at: usize, pair: &Pair| {
+        bytes.get(at) == Some(&pair.first) && bytes.get(at + pair.gap) == Some(&pair.last)
+    };
+    let rest_is_plain = bytes.iter().enumerate().skip(start).all(|(at, &byte)| {
+        byte.is_ascii()
+            && byte != b'\\'
+            && !pair_at(at, &GROUP)
+            && !(LIST && pair_at(at, &RESOURCE_LIST))
+    });
+    rest_is_plain && seen.iter().fold(0, |all, lane| all | lane) < 0x80
 }
 
 /// Whether `bytes` hold either API group's name.
@@ -259,23 +174,6 @@ fn names_a_group_avx2(bytes: &[u8]) -> Option<bool> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// The scan in the baseline x86-64 build, which a processor without
-    /// AVX2 runs.
-    fn scan_with<const LIST: bool>(bytes: &[u8]) -> bool {
-        let mut seen = [0; BLOCK];
-        let start = blocks::<LIST>(&mut seen, 0, bytes);
-        verdict::<LIST>(&seen, start, bytes)
-    }
-
-    /// A scan fed `bytes` as a reader of `piece` bytes at a time would.
-    fn fed_in_pieces<const LIST: bool>(bytes: &[u8], piece: usize) -> bool {
-        let mut scan = Scan::<LIST>::new();
-        for end in (0..bytes.len()).step_by(piece) {
-            scan.feed(&bytes[..end]);
-        }
-        scan.finish(bytes)
-    }
 
     /// What [`plain`] answers, byte by byte.
     fn plain_by_definition(bytes: &[u8]) -> bool {
@@ -434,12 +332,6 @@ mod tests {
             let no_list = plain_and_no_resource_list_by_definition(&bytes);
             prop_assert_eq!(plain_and_no_resource_list(&bytes), no_list);
             prop_assert_eq!(scan_with::<true>(&bytes), no_list);
-            // Fed as it is read, in pieces of any size, the scan says the
-            // same: a pair split over two pieces is found.
-            let pieces = [1, 7, BLOCK - 1, BLOCK + REACH + 1]
-                .map(|piece| fed_in_pieces::<false>(&bytes, piece));
-            prop_assert!(pieces.iter().all(|&plain| plain == plain_by_definition(&bytes)));
-            prop_assert_eq!(fed_in_pieces::<true>(&bytes, 5), no_list);
             // Plain text is UTF-8 that cannot hold a compiled document.
             if plain(&bytes) {
                 let text = std::str::from_utf8(&bytes);
