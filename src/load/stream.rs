@@ -134,11 +134,8 @@ pub fn peek(text: &str) -> Option<Vec<Head>> {
         kind: Option<serde_json::Value>,
         metadata: Option<serde_json::Value>,
     }
-    let mut options = serde_saphyr::Options::default();
-    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
-    options.with_snippet = false;
     let documents: Vec<Option<Document>> =
-        serde_saphyr::from_str_multiple_with_options(text, options).ok()?;
+        serde_saphyr::from_str_multiple_with_options(text, lenient()).ok()?;
     let text_of =
         |value: Option<&serde_json::Value>| value.and_then(|v| v.as_str()).map(str::to_owned);
     Some(
@@ -186,13 +183,19 @@ pub fn scalars(text: &str, found: &mut std::collections::HashSet<String>) -> Opt
             }
         }
     }
+    let documents: Vec<Option<serde_json::Value>> =
+        serde_saphyr::from_str_multiple_with_options(text, lenient()).ok()?;
+    documents.into_iter().flatten().for_each(|v| walk(v, found));
+    Some(())
+}
+
+/// How [`peek`] and [`scalars`] read: the last of duplicate keys wins,
+/// and the default limits hold (aliases, depth).
+fn lenient() -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
     options.with_snippet = false;
-    let documents: Vec<Option<serde_json::Value>> =
-        serde_saphyr::from_str_multiple_with_options(text, options).ok()?;
-    documents.into_iter().flatten().for_each(|v| walk(v, found));
-    Some(())
+    options
 }
 
 /// Splits a stream into its documents. Empty text has no documents; text
