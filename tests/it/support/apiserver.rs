@@ -489,14 +489,10 @@ impl ControlPlane {
         self.kubectl_stdin(&args, &serde_json::to_vec(&list).expect("json"))
     }
 
-    /// Creates (or relabels) a namespace whose Pod Security level is
-    /// enforced at `level` (`restricted`, `baseline` or `privileged`).
-    pub fn namespace(&self, name: &str, level: &str) {
-        self.namespaces([name], level);
-    }
-
-    /// `namespace` for several, in one server-side apply of Namespace
-    /// objects that carry only the Pod Security labels. Its own field
+    /// Creates (or relabels) namespaces whose Pod Security level is
+    /// enforced at `level` (`restricted`, `baseline` or `privileged`), in
+    /// one server-side apply of Namespace objects that carry only the Pod
+    /// Security labels. Its own field
     /// manager: an output's Namespace, applied as `kopiaplan-tests`, neither
     /// removes the labels nor conflicts with them. Namespaces already at
     /// `level` (as this binary last set them; nothing deletes a namespace
