@@ -16,6 +16,7 @@ const INTERNAL_WORDS: &[&str] = &[
     "DuplicateKeyPolicy",
     "budget breached",
     "weak recursion",
+    "recursion limit exceeded",
     "Options",
     "serde",
     "saphyr",

@@ -99,19 +99,13 @@ pub fn read_inputs_with_context(
                     .help("name the files to compile, or a directory that contains them"),
                 ),
                 Ok(found) => files.extend(found.into_iter().map(|f| (Some(f), is_context))),
-                Err(error) => diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
-                    name: format!("the directory {}", input.display()),
-                    reason: error.to_string(),
-                })),
+                Err(error) => diagnostics.push(unreadable(
+                    format!("the directory {}", input.display()),
+                    &error,
+                )),
             },
             Ok(_) => files.push((Some(input.clone()), is_context)),
-            Err(error) => diagnostics.push(
-                Diagnostic::new(&LoadError::Unreadable {
-                    name: input.display().to_string(),
-                    reason: error.to_string(),
-                })
-                .help("check the path; use `-` to read standard input"),
-            ),
+            Err(error) => diagnostics.push(unreadable(input.display().to_string(), &error)),
         }
     }
     for (file, is_context) in files {
@@ -125,10 +119,7 @@ pub fn read_inputs_with_context(
         let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(error) => {
-                diagnostics.push(Diagnostic::new(&LoadError::Unreadable {
-                    name,
-                    reason: error.to_string(),
-                }));
+                diagnostics.push(unreadable(name, &error));
                 continue;
             }
         };
@@ -189,12 +180,25 @@ pub fn add_read(
 /// Standard input, read within [`MAX_FILE_BYTES`] as bytes, for a command
 /// that reads nothing else as input (the post-renderer).
 pub fn read_standard_input() -> Result<Vec<u8>, Diagnostic> {
-    read_limited(std::io::stdin().lock()).map_err(|error| {
-        Diagnostic::new(&LoadError::Unreadable {
-            name: STDIN.to_owned(),
-            reason: error.to_string(),
-        })
+    read_limited(std::io::stdin().lock()).map_err(|error| unreadable(STDIN.to_owned(), &error))
+}
+
+/// `name` could not be read: why, and what to do about it.
+fn unreadable(name: String, error: &std::io::Error) -> Diagnostic {
+    use std::io::ErrorKind;
+    let help = match error.kind() {
+        ErrorKind::NotFound => "check the path; use `-` to read standard input",
+        ErrorKind::PermissionDenied => "give the user that runs kopiaplan read access to it",
+        ErrorKind::FileTooLarge => "split it into several files and give them all as inputs",
+        // A symbolic link that loops, a directory entry that went away, a
+        // device that cannot be read.
+        _ => "name a regular file (or a link to one) that can be read",
+    };
+    Diagnostic::new(&LoadError::Unreadable {
+        name,
+        reason: error.to_string(),
     })
+    .help(help)
 }
 
 /// Reads at most [`MAX_FILE_BYTES`]; a larger input is an error, not an
@@ -206,10 +210,13 @@ pub fn read_limited(reader: impl Read) -> std::io::Result<Vec<u8>> {
     // Standard input gives no size hint: the buffer doubled as it filled.
     bytes.shrink_to_fit();
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "the file is larger than the limit of {} MiB",
-            MAX_FILE_BYTES / 1024 / 1024
-        )));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!(
+                "the file is larger than the limit of {} MiB",
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
+        ));
     }
     Ok(bytes)
 }
@@ -571,15 +578,25 @@ mod tests {
 
     fn yaml_errors_in_the_users_words() {
         let deep = format!("a: {}{}\n", "[".repeat(70), "]".repeat(70));
+        // Deep enough for the reader's look-ahead to meet its own cap first.
+        let deeper = format!("a: {}\n", "[".repeat(100_000));
         for (text, words) in [
             ("a: 1\na: 2\n", "the key `a` appears twice in one mapping"),
             (deep.as_str(), "nested more than 64 levels deep"),
+            (deeper.as_str(), "nested more than 64 levels deep"),
             ("a: &x [*x]\n", "an alias refers to a node that contains it"),
         ] {
             let (_, diags) = load(text);
             let d = diags.iter().next().expect("a diagnostic");
+            let text = text.get(..40).unwrap_or(text);
             assert!(d.message.contains(words), "{text}: {}", d.message);
-            for internal in ["Options", "budget", "Depth {", "weak recursion"] {
+            for internal in [
+                "Options",
+                "budget",
+                "Depth {",
+                "weak recursion",
+                "recursion limit",
+            ] {
                 assert!(!d.message.contains(internal), "{text}: {}", d.message);
             }
             assert!(d.span.is_some(), "{text}: no position");

@@ -19,13 +19,23 @@ pub(super) fn yaml_error(file: FileId, error: &serde_saphyr::Error) -> Diagnosti
 /// What the YAML reader refused, in the user's words (not the library's),
 /// with the limit where one was reached and how to change the input.
 pub(super) fn yaml_reason(error: &serde_saphyr::Error) -> (String, String) {
-    use serde_saphyr::Error;
     use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::granit_parser::ErrorKind;
+    use serde_saphyr::{Error, ExternalMessageSource};
     let mut inner = error;
     while let Error::AliasError { error, .. } | Error::WithSnippet { error, .. } = inner {
         inner = error;
     }
     let limits = serde_saphyr::Budget::default();
+    let too_deep = || {
+        (
+            format!(
+                "the document is nested more than {} levels deep",
+                limits.max_depth
+            ),
+            "flatten the document; no Kubernetes object needs that depth".to_owned(),
+        )
+    };
     let aliases =
         "write the repeated parts out instead of using anchors and aliases (`&a`, `*a`, `<<`)";
     match inner {
@@ -40,14 +50,19 @@ pub(super) fn yaml_reason(error: &serde_saphyr::Error) -> (String, String) {
             "an alias refers to a node that contains it (a recursive reference)".to_owned(),
             "write the value out; a Kubernetes object cannot contain itself".to_owned(),
         ),
+        // The reader looks ahead: far deeper flow collections (`[[[…`)
+        // reach its own cap on them before the depth limit is counted.
+        Error::ExternalMessage { source, .. }
+            if matches!(
+                &**source,
+                ExternalMessageSource::Parser(scan)
+                    if matches!(scan.kind(), ErrorKind::RecursionLimitExceeded)
+            ) =>
+        {
+            too_deep()
+        }
         Error::Budget { breach, .. } => match breach {
-            BudgetBreach::Depth { .. } => (
-                format!(
-                    "the document is nested more than {} levels deep",
-                    limits.max_depth
-                ),
-                "flatten the document; no Kubernetes object needs that depth".to_owned(),
-            ),
+            BudgetBreach::Depth { .. } => too_deep(),
             BudgetBreach::Documents { .. } => (
                 format!(
                     "the file holds more than {} documents",

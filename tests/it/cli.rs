@@ -162,6 +162,7 @@ fn oversized_inputs_are_refused_without_reading_them_whole() {
         .status(1)
         .stderr_has("larger than the limit of 32 MiB")
         .stderr_has("error[unreadable-input]:")
+        .stderr_has("help: split it into several files and give them all as inputs")
         .run();
 }
 
@@ -181,6 +182,79 @@ fn alias_bombs_are_refused() {
         .stderr_has("alias")
         .stderr_has("error[invalid-yaml]:")
         .run();
+}
+
+/// A file the CLI cannot read is named, with why and what to do, and
+/// nothing waits on it: a symbolic link that points at itself, one found
+/// in a directory (a link back up the tree is not followed), and a file
+/// whose read fails (`/proc/self/mem`, which even root cannot read from
+/// its start).
+#[test]
+fn a_file_that_cannot_be_read_is_named_with_what_to_do() {
+    let dir = scratch("unreadable");
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&tree).expect("tree");
+    let link = |target: &str, at: &std::path::Path| {
+        let _ = std::fs::remove_file(at);
+        std::os::unix::fs::symlink(target, at).expect("symlink");
+    };
+    link("loop.yaml", &dir.join("loop.yaml"));
+    link("self.yaml", &tree.join("self.yaml"));
+    link("..", &tree.join("up"));
+    let path = |p: &std::path::Path| p.to_str().expect("UTF-8").to_owned();
+    for (input, named) in [
+        (path(&dir.join("loop.yaml")), "loop.yaml"),
+        (path(&tree), "self.yaml"),
+        ("/proc/self/mem".to_owned(), "/proc/self/mem"),
+    ] {
+        Test::new()
+            .args(["compile", &input])
+            .status(1)
+            .stderr_has("error[unreadable-input]: cannot read ")
+            .stderr_has(named)
+            .stderr_has("help: name a regular file (or a link to one) that can be read")
+            .stderr_has("error: 1 problem found; nothing was written")
+            .run();
+    }
+}
+
+/// The limits on one file's documents and depth are named in the user's
+/// words, with what to change, whichever command reads the file.
+#[test]
+fn a_file_past_a_limit_is_refused_with_the_limit_named() {
+    let documents: String = (0..1025)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"))
+        .collect();
+    Test::new()
+        .args(["compile", "-"])
+        .stdin(documents)
+        .status(1)
+        .stderr_has("error[invalid-yaml]: invalid YAML: the file holds more than 1024 documents")
+        .stderr_has("<stdin>:4097:1")
+        .stderr_has("help: split it into several files and give them all as inputs")
+        .run();
+    // Far deeper than the limit: the reader meets its own cap on flow
+    // collections first, and says so in the same words.
+    for depth in [70, 100_000] {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let deep = format!("a: {nested}\n");
+        let plan = format!(
+            "apiVersion: kopiaplan.dev/v1alpha1\nkind: BackupPlan\nmetadata: {{name: p}}\nspec: {nested}\n"
+        );
+        let runs: [(&[&str], &String); 2] = [(&["compile", "-"], &deep), (&["post-render"], &plan)];
+        for (args, text) in runs {
+            let command = args[0];
+            let output = kopiaplan_with_stdin(args, Some(text));
+            let error = stderr(&output);
+            let shown = error.get(..600).unwrap_or(&error);
+            assert_eq!(output.status.code(), Some(1), "{command} {depth}: {shown}");
+            assert!(
+                error.contains("the document is nested more than 64 levels deep")
+                    && error.contains("help: flatten the document"),
+                "{command} {depth}: {shown}"
+            );
+        }
+    }
 }
 
 /// A document kopiaplan does not compile, after the plan (line 16).
