@@ -184,11 +184,11 @@ fn alias_bombs_are_refused() {
         .run();
 }
 
-/// A file the CLI cannot read is named, with why and what to do, and
-/// nothing waits on it: a symbolic link that points at itself, one found
-/// in a directory (a link back up the tree is not followed), and a file
-/// whose read fails (`/proc/self/mem`, which even root cannot read from
-/// its start).
+/// A file the CLI cannot read is named, with why and what to do: a
+/// symbolic link that points at itself, one found in a directory (a link
+/// back up the tree is not followed, or the walk would never end), and a
+/// file whose read fails (`/proc/self/mem`, which even root cannot read
+/// from its start).
 #[test]
 fn a_file_that_cannot_be_read_is_named_with_what_to_do() {
     let dir = scratch("unreadable");
